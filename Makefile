@@ -1,0 +1,61 @@
+# The two commands: `make run` (a local store on 127.0.0.1:5000) and `make test`.
+# Both install what they need first: a virtualenv with requirements.txt, and the Debian
+# packages (ffmpeg, python3-venv) when they are missing.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed-requirements
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := marketplace
+
+.PHONY: run test install system-packages migrate vendor clean
+
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed demo
+	@echo "Serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/v1/docs)"
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: system-packages $(INSTALLED)
+
+# Installs Debian packages only when a command is missing; without root or sudo it says
+# exactly what to install and stops.
+system-packages:
+	@missing=""; \
+	command -v $(PYTHON) >/dev/null || missing="$$missing python3"; \
+	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; \
+	  else echo "Missing Debian packages:$$missing. Install them with: sudo apt-get install -y$$missing"; exit 1; fi; \
+	  echo "Installing Debian packages:$$missing"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq$$missing; \
+	fi
+
+$(INSTALLED): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+migrate: install
+	$(BIN)/flask db upgrade
+
+# Refreshes the vendored Swagger UI from its pinned npm package (needs npm).
+SWAGGER_UI_VERSION := 5.35.0
+vendor:
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null \
+	  && tar xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz \
+	  && cp package/swagger-ui-bundle.js package/swagger-ui-standalone-preset.js package/swagger-ui.css \
+	        package/LICENSE $(CURDIR)/static/vendor/swagger-ui/ && rm -rf $$tmp
+	cd static/vendor && sha256sum -c SHA256SUMS
+
+clean:
+	rm -rf $(VENV) .pytest_cache

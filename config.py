@@ -1,0 +1,169 @@
+"""Settings, read from the environment.
+
+Three profiles, chosen by APP_ENV (``development`` by default):
+
+* ``development``: needs nothing but Python and ffmpeg. SQLite file, local files and
+  background work in-process, all under ``instance/``.
+* ``testing``: like development, with a throwaway database chosen by the test suite.
+* ``production``: PostgreSQL, Redis, real secrets. It refuses to start while any of them
+  is missing, naming what to set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-never-use-in-production"
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot run the app safely; the message says what to set."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def normalise_database_url(url: str) -> str:
+    """Point PostgreSQL URLs at the psycopg 3 driver, whatever spelling was given."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    """Settings shared by every profile. Class attributes are read at import time."""
+
+    ENV_NAME = "base"
+    TESTING = False
+
+    SECRET_KEY = _env("SECRET_KEY")
+    DATABASE_URL = normalise_database_url(
+        _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'marketplace.db'}")
+    )
+    # Echo every SQL statement to the log (noisy; for debugging only).
+    DATABASE_ECHO = _env("DATABASE_ECHO", "0") == "1"
+
+    # Redis carries Celery's queue and the rate limiter's counters in production.
+    REDIS_URL = _env("REDIS_URL")
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+    # Login attempts: every attempt counts per client address; failures count per email.
+    LOGIN_LIMIT_PER_ADDRESS = _env("LOGIN_LIMIT_PER_ADDRESS", "30 per minute")
+    LOGIN_FAILURE_LIMIT_PER_EMAIL = _env("LOGIN_FAILURE_LIMIT_PER_EMAIL", "5 per 5 minutes")
+
+    # argon2id cost. The defaults are argon2-cffi's (RFC 9106 low-memory profile).
+    ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 3)
+    ARGON2_MEMORY_COST_KIB = _env_int("ARGON2_MEMORY_COST_KIB", 64 * 1024)
+    ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 4)
+
+    # Bearer tokens.
+    ACCESS_TOKEN_TTL_SECONDS = _env_int("ACCESS_TOKEN_TTL_SECONDS", 24 * 3600)
+
+    # Request bodies. JSON bodies are small; uploads (masters, stems) are streamed.
+    MAX_JSON_BODY_BYTES = _env_int("MAX_JSON_BODY_BYTES", 1024 * 1024)
+    MAX_CONTENT_LENGTH = _env_int("MAX_UPLOAD_BYTES", 2 * 1024**3 + 64 * 1024**2)
+
+    # Files: "local" (a private directory) or "s3" (any S3-compatible bucket).
+    STORAGE_BACKEND = _env("STORAGE_BACKEND", "local")
+    STORAGE_LOCAL_ROOT = _env("STORAGE_LOCAL_ROOT", str(INSTANCE_DIR / "storage"))
+    STORAGE_S3_BUCKET = _env("STORAGE_S3_BUCKET")
+    STORAGE_S3_ENDPOINT_URL = _env("STORAGE_S3_ENDPOINT_URL")
+    STORAGE_S3_REGION = _env("STORAGE_S3_REGION", "us-east-1")
+
+    # Stripe. Without a secret key, development talks to the bundled Stripe sandbox.
+    STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY")
+    STRIPE_WEBHOOK_SECRET = _env("STRIPE_WEBHOOK_SECRET")
+    STRIPE_API_BASE = _env("STRIPE_API_BASE")
+
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+
+    # flask-smorest / OpenAPI.
+    API_TITLE = "Beat marketplace API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    # Served from static/vendor, so the docs page works without network access.
+    OPENAPI_SWAGGER_UI_URL = "/static/vendor/swagger-ui/"
+
+    @classmethod
+    def check(cls, values: Mapping[str, Any]) -> None:
+        """Raise ConfigurationError when the final settings `values` are unsafe to run."""
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    SECRET_KEY = Config.SECRET_KEY or DEVELOPMENT_SECRET_KEY
+
+
+class TestingConfig(DevelopmentConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+    # The suite picks its own throwaway database; see tests/conftest.py.
+    DATABASE_URL = normalise_database_url(_env("TEST_DATABASE_URL", "sqlite://"))
+    RATELIMIT_STORAGE_URI = "memory://"
+    # Cheap hashing: the suite signs in hundreds of times. Never use these numbers live.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST_KIB = 8
+    ARGON2_PARALLELISM = 1
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+    @classmethod
+    def check(cls, values: Mapping[str, Any]) -> None:
+        problems = []
+        secret_key = values.get("SECRET_KEY")
+        if not secret_key or secret_key == DEVELOPMENT_SECRET_KEY:
+            problems.append("SECRET_KEY must be set to a long random value "
+                            "(python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        elif len(secret_key) < 32:
+            problems.append("SECRET_KEY must be at least 32 characters long")
+        if not str(values.get("DATABASE_URL", "")).startswith("postgresql"):
+            problems.append("DATABASE_URL must point at PostgreSQL "
+                            "(postgresql://user:password@host:5432/marketplace)")
+        if not values.get("REDIS_URL"):
+            problems.append("REDIS_URL must point at Redis (redis://host:6379/0) for "
+                            "background jobs and shared rate limits")
+        if problems:
+            raise ConfigurationError(
+                "Refusing to start in production:\n  - " + "\n  - ".join(problems))
+
+
+PROFILES: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None = None) -> type[Config]:
+    """The settings class for a profile name, or for APP_ENV when no name is given."""
+    name = name or _env("APP_ENV", "development")
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ConfigurationError(
+            f"APP_ENV must be one of {', '.join(PROFILES)}; got {name!r}") from None

@@ -1,0 +1,55 @@
+"""Beat licensing marketplace: the application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from config import PROJECT_ROOT, Config, config_for
+
+
+def create_app(config: str | type[Config] | None = None,
+               overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app for a settings profile (a name such as "production", a Config class, or
+    None for APP_ENV), with optional overrides on top (tests use these)."""
+    settings = config_for(config) if config is None or isinstance(config, str) else config
+    app = Flask(__name__, static_folder=str(PROJECT_ROOT / "static"), static_url_path="/static")
+    app.config.from_object(settings)
+    app.config.update(overrides or {})
+    app.json.sort_keys = False  # keep fields in the order the schemas declare them
+    settings.check(app.config)
+
+    from marketplace.observability import configure_logging, init_request_logging
+
+    configure_logging(app.config["LOG_LEVEL"])
+    init_request_logging(app)  # first, so every later hook and error has a request id
+
+    from marketplace.common.ratelimit import init_rate_limits
+    from marketplace.db import db
+
+    from marketplace.accounts.passwords import init_passwords
+
+    db.init_app(app)
+    init_rate_limits(app)
+    init_passwords(app)
+
+    _register_web(app)
+    from marketplace.cli import init_cli
+    from marketplace.migrate import init_migrations
+
+    init_cli(app)
+    init_migrations(app)
+    return app
+
+
+def _register_web(app: Flask) -> None:
+    from marketplace.accounts.views import blp as accounts_blp
+    from marketplace.api import init_api
+    from marketplace.errors import register_error_handlers
+    from marketplace.health import bp as health_bp
+
+    register_error_handlers(app)
+    app.register_blueprint(health_bp)
+    app.extensions["api"] = init_api(app, [accounts_blp])

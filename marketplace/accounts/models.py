@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.common.clock import utcnow
+from marketplace.common.ids import ID_LENGTH, new_id
+from marketplace.db import Base, UTCDateTime
+
+
+class Role(enum.StrEnum):
+    ARTIST = "artist"
+    BEATMAKER = "beatmaker"
+    ADMIN = "admin"
+
+
+class UserStatus(enum.StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+def _in(values: type[enum.StrEnum], column: str) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in(UserStatus, "status"), name="status"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True,
+                                    default=lambda: new_id("usr"))
+    # Stored normalised (trimmed, lower case), so uniqueness is case-insensitive everywhere.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default=UserStatus.ACTIVE)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    role_rows: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def roles(self) -> list[str]:
+        return sorted(row.role for row in self.role_rows)
+
+    def has_role(self, role: Role) -> bool:
+        return any(row.role == role for row in self.role_rows)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == UserStatus.ACTIVE
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    __table_args__ = (CheckConstraint(_in(Role, "role"), name="role"),)
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class AccessToken(Base):
+    """An opaque bearer token. Only its SHA-256 is stored: a leaked table grants nothing."""
+
+    __tablename__ = "access_tokens"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True,
+                                    default=lambda: new_id("tok"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+    def is_usable(self, now: dt.datetime) -> bool:
+        return self.revoked_at is None and self.expires_at > now

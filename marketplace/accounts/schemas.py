@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from marketplace.accounts.models import Role, UserStatus
+
+# Real emails are at most 254 characters; argon2 takes any length, but a 1 MB password is abuse.
+EMAIL_MAX = 254
+PASSWORD_MIN, PASSWORD_MAX = 10, 256
+DISPLAY_NAME_MAX = 80
+
+
+def _no_control_characters(value: str) -> None:
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ma.ValidationError("Must not contain control characters.")
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ma.ValidationError("Must not be blank.")
+
+
+class RegisterSchema(ma.Schema):
+    email = ma.fields.Email(required=True, validate=validate.Length(max=EMAIL_MAX))
+    password = ma.fields.String(required=True, load_only=True,
+                                validate=validate.Length(min=PASSWORD_MIN, max=PASSWORD_MAX))
+    display_name = ma.fields.String(required=True, validate=[
+        validate.Length(min=1, max=DISPLAY_NAME_MAX), _not_blank, _no_control_characters])
+    account_type = ma.fields.String(required=True, validate=validate.OneOf(
+        [Role.ARTIST.value, Role.BEATMAKER.value]))
+
+    @ma.pre_load
+    def strip_email(self, data, **_kwargs):
+        # Normalise before validating, so " Ann@Example.com " is accepted as ann@example.com.
+        if isinstance(data, dict) and isinstance(data.get("email"), str):
+            data = {**data, "email": data["email"].strip().lower()}
+        return data
+
+
+class LoginSchema(ma.Schema):
+    email = ma.fields.String(required=True, validate=validate.Length(min=1, max=EMAIL_MAX))
+    password = ma.fields.String(required=True, load_only=True,
+                                validate=validate.Length(min=1, max=PASSWORD_MAX))
+
+
+class TokenSchema(ma.Schema):
+    access_token = ma.fields.String(required=True)
+    token_type = ma.fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = ma.fields.Integer(required=True, metadata={"description": "seconds"})
+    expires_at = ma.fields.DateTime(required=True)
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    email = ma.fields.String(required=True)
+    display_name = ma.fields.String(required=True)
+    roles = ma.fields.List(ma.fields.String(validate=validate.OneOf([r.value for r in Role])),
+                           required=True)
+    status = ma.fields.String(required=True,
+                              validate=validate.OneOf([s.value for s in UserStatus]))
+    created_at = ma.fields.DateTime(required=True)

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from flask import request
+from flask_smorest import Blueprint
+
+from marketplace.accounts import services
+from marketplace.accounts.auth import auth_required, bearer_token_from_request, current_user
+from marketplace.accounts.schemas import LoginSchema, RegisterSchema, TokenSchema, UserSchema
+from marketplace.db import db
+
+blp = Blueprint("accounts", __name__, description="Accounts and sign-in")
+
+
+@blp.post("/auth/register")
+@blp.arguments(RegisterSchema)
+@blp.response(201, UserSchema)
+@blp.alt_response(409, description="An account with this email already exists (email_taken)")
+def register(payload):
+    """Create an artist or beatmaker account."""
+    user = services.register(**payload)
+    db.session.commit()
+    return user
+
+
+@blp.post("/auth/login")
+@blp.arguments(LoginSchema)
+@blp.response(200, TokenSchema)
+@blp.alt_response(401, description="Wrong email or password (invalid_credentials)")
+@blp.alt_response(429, description="Too many attempts; see Retry-After (rate_limited)")
+def login(payload):
+    """Exchange email and password for a bearer token."""
+    issued = services.login(payload["email"], payload["password"], request.remote_addr or "unknown")
+    db.session.commit()
+    return {"access_token": issued.access_token, "token_type": "Bearer",
+            "expires_in": issued.expires_in, "expires_at": issued.expires_at}
+
+
+@blp.post("/auth/logout")
+@auth_required()
+@blp.response(204)
+def logout():
+    """Revoke the token this request was made with."""
+    services.revoke_token(bearer_token_from_request())
+    db.session.commit()
+
+
+@blp.get("/me")
+@auth_required()
+@blp.response(200, UserSchema)
+def me():
+    """The signed-in user."""
+    return current_user()

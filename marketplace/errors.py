@@ -1,0 +1,162 @@
+"""The one error envelope, and the one place that produces it.
+
+Every error answer is ``{"error": {"code", "message", "details"}}``. Codes are stable
+snake_case strings that clients may branch on; messages are for humans and may change.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("marketplace.errors")
+
+
+class AppError(Exception):
+    """An expected failure with a stable code. Services raise these; the handler answers."""
+
+    status = 400
+    code = "bad_request"
+    message = "The request cannot be processed."
+
+    def __init__(self, message: str | None = None, *, code: str | None = None,
+                 status: int | None = None, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.code = code or self.code
+        self.status = status or self.status
+        self.details = details or {}
+        self.headers = headers or {}
+
+
+class ValidationFailed(AppError):
+    status = 422
+    code = "validation_failed"
+    message = "Some fields are invalid."
+
+
+class AuthenticationRequired(AppError):
+    status = 401
+    code = "authentication_required"
+    message = "Sign in to do this."
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": 'Bearer realm="api"'})
+        super().__init__(message, **kwargs)
+
+
+class PermissionDenied(AppError):
+    status = 403
+    code = "forbidden"
+    message = "You are not allowed to do this."
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+    message = "The request conflicts with the current state."
+
+
+class RateLimited(AppError):
+    status = 429
+    code = "rate_limited"
+    message = "Too many requests. Try again later."
+
+    def __init__(self, retry_after_seconds: int, message: str | None = None) -> None:
+        retry_after_seconds = max(1, int(retry_after_seconds))
+        super().__init__(message, details={"retry_after_seconds": retry_after_seconds},
+                         headers={"Retry-After": str(retry_after_seconds)})
+
+
+# Stable codes for the HTTP errors raised by Flask, Werkzeug and webargs themselves.
+HTTP_ERROR_CODES = {
+    400: "bad_request",
+    401: "authentication_required",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+}
+
+HTTP_ERROR_MESSAGES = {
+    404: "No such resource.",
+    405: "This method is not allowed here.",
+    413: "The request body is too large.",
+    415: "Unsupported media type.",
+    422: "Some fields are invalid.",
+}
+
+
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _field_messages(messages: Any) -> dict[str, Any]:
+    """webargs nests messages under the location (json, query, form); clients want fields."""
+    if not isinstance(messages, dict):
+        return {"_request": messages}
+    fields: dict[str, Any] = {}
+    for location, per_field in messages.items():
+        if isinstance(per_field, dict):
+            fields.update(per_field)
+        else:
+            fields[f"_{location}"] = per_field
+    return fields
+
+
+def handle_app_error(error: AppError) -> Response:
+    return error_response(error.status, error.code, error.message, error.details, error.headers)
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    if status >= 500:
+        return handle_unexpected(error)
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages")
+    code = HTTP_ERROR_CODES.get(status, "http_error")
+    message = HTTP_ERROR_MESSAGES.get(status) or error.description or error.name
+    details: dict[str, Any] = {}
+    if messages is not None:
+        details = _field_messages(messages)
+        if status == 400 and "json" in messages:
+            code, message = "malformed_json", "The request body is not valid JSON."
+            details = {}
+    headers = {name: value for name, value in error.get_headers()
+               if name.lower() not in ("content-type", "content-length")}
+    headers.update(data.get("headers") or {})
+    return error_response(status, code, message, details, headers)
+
+
+def handle_unexpected(error: BaseException) -> Response:
+    original = getattr(error, "original_exception", None) or error
+    log.error("unhandled_exception", exc_info=original,
+              extra={"event": "unhandled_exception", "error_type": type(original).__name__})
+    return error_response(500, "internal_error",
+                          "Something went wrong on our side. It has been logged.",
+                          {"request_id": g.get("request_id")})
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(AppError, handle_app_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)
