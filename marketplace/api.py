@@ -78,6 +78,9 @@ def guard_request_body() -> None:
         request.max_content_length = limit
         if request.content_length and request.content_length > limit:
             raise PayloadTooLarge(f"JSON bodies are limited to {limit} bytes.")
+        if request.content_length is None and len(request.get_data(cache=True)) >= limit:
+            # A chunked body is cut at the limit when read; a cut body is a refused body.
+            raise PayloadTooLarge(f"JSON bodies are limited to {limit} bytes.")
     mimetype = request.mimetype
     if multipart and mimetype != "multipart/form-data":
         raise UnsupportedMediaType("Send this request as multipart/form-data.",

@@ -1,0 +1,72 @@
+"""Settings: a development default that needs nothing installed, and a production profile
+that refuses to start unsafely."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from config import PROJECT_ROOT, ConfigurationError, ProductionConfig, config_for
+
+
+def start_app(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Builds the app in a fresh interpreter, exactly as a server process would."""
+    clean = {key: value for key, value in os.environ.items()
+             if key not in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "APP_ENV")}
+    return subprocess.run([sys.executable, "-c", "from marketplace import create_app; create_app()"],
+                          env={**clean, **env}, cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_production_refuses_to_start_without_secret_key_and_database():
+    result = start_app({"APP_ENV": "production"})
+    assert result.returncode != 0
+    assert "Refusing to start in production" in result.stderr
+    assert "SECRET_KEY must be set" in result.stderr
+    assert "DATABASE_URL must point at PostgreSQL" in result.stderr
+
+
+def test_production_refuses_sqlite_and_the_development_key():
+    with pytest.raises(ConfigurationError) as refused:
+        ProductionConfig.check({"SECRET_KEY": "development-only-secret-key-never-use-in-production",
+                                "DATABASE_URL": "sqlite:///prod.db", "REDIS_URL": "redis://x"})
+    message = str(refused.value)
+    assert "SECRET_KEY" in message and "DATABASE_URL" in message and "REDIS_URL" not in message
+
+
+def test_production_refuses_a_short_secret_key_and_missing_redis():
+    with pytest.raises(ConfigurationError) as refused:
+        ProductionConfig.check({"SECRET_KEY": "short", "DATABASE_URL": "postgresql+psycopg://db/x"})
+    assert "at least 32 characters" in str(refused.value)
+    assert "REDIS_URL" in str(refused.value)
+
+
+def test_production_starts_with_real_settings():
+    result = start_app({"APP_ENV": "production", "SECRET_KEY": "k" * 48,
+                        "DATABASE_URL": "postgres://user:pw@127.0.0.1:5432/marketplace",
+                        "REDIS_URL": "redis://127.0.0.1:6379/0"})
+    assert result.returncode == 0, result.stderr
+
+
+def test_development_default_is_a_sqlite_file_under_instance():
+    development = config_for("development")
+    assert development.DATABASE_URL.startswith("sqlite:///")
+    assert "instance" in development.DATABASE_URL
+    assert development.SECRET_KEY
+    development.check({})  # needs nothing
+
+
+def test_unknown_profile_is_a_clear_error():
+    with pytest.raises(ConfigurationError, match="APP_ENV must be one of"):
+        config_for("staging")
+
+
+def test_postgres_urls_use_the_psycopg3_driver():
+    from config import normalise_database_url
+
+    assert normalise_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
