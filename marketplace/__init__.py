@@ -47,9 +47,10 @@ def create_app(config: str | type[Config] | None = None,
 def _register_web(app: Flask) -> None:
     from marketplace.accounts.views import blp as accounts_blp
     from marketplace.api import init_api
+    from marketplace.catalog.views import blp as catalog_blp
     from marketplace.errors import register_error_handlers
     from marketplace.health import bp as health_bp
 
     register_error_handlers(app)
     app.register_blueprint(health_bp)
-    app.extensions["api"] = init_api(app, [accounts_blp])
+    app.extensions["api"] = init_api(app, [accounts_blp, catalog_blp])

@@ -8,6 +8,8 @@ left uncommitted is rolled back when the app context ends.
 from __future__ import annotations
 
 import datetime as dt
+import enum
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,11 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def sql_in(values: Iterable[enum.Enum], column: str) -> str:
+    """SQL for a check constraint: `column` holds one of an enum's values."""
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 class UTCDateTime(TypeDecorator):

@@ -1,6 +1,14 @@
 """Imports every feature's models, so Base.metadata knows every table (Alembic, tests)."""
 
 from marketplace.accounts import models as accounts_models  # noqa: F401
+from marketplace.catalog import models as catalog_models  # noqa: F401
+from marketplace.catalog.search import DATABASE_ONLY_OBJECTS
 from marketplace.db import Base
 
 metadata = Base.metadata
+
+
+def include_in_schema_comparison(obj, name, type_, reflected, compare_to) -> bool:
+    """Leave out the backend-specific search objects that migrations build by hand
+    (PostgreSQL's tsvector column and GIN index, SQLite's FTS5 tables)."""
+    return not (name in DATABASE_ONLY_OBJECTS or (name or "").startswith("beats_fts"))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
+
 from alembic import context
 
-from marketplace.models import metadata
+from marketplace.models import include_in_schema_comparison, metadata
 
 
 def run_migrations() -> None:
@@ -21,6 +23,9 @@ def run_migrations() -> None:
 
 
 def _run(engine) -> None:
+    # SQLite cannot reflect expression indexes; comparisons skip them there (PostgreSQL
+    # compares them), so the warning is noise.
+    warnings.filterwarnings("ignore", message=".*expression-based index")
     with engine.connect() as connection:
         context.configure(
             connection=connection,
@@ -28,6 +33,7 @@ def _run(engine) -> None:
             # SQLite cannot ALTER most things; batch mode copies the table instead.
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_in_schema_comparison,
         )
         with context.begin_transaction():
             context.run_migrations()

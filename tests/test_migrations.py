@@ -8,13 +8,14 @@ from sqlalchemy import inspect
 
 from marketplace.db import db
 from marketplace.migrate import downgrade, upgrade
-from marketplace.models import metadata
+from marketplace.models import include_in_schema_comparison, metadata
 from tests.conftest import make_test_app
 
 
 def schema_differences(engine):
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={
+            "compare_type": True, "include_object": include_in_schema_comparison})
         return compare_metadata(context, metadata)
 
 

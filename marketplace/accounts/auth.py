@@ -38,6 +38,13 @@ def authenticate_request() -> User:
     return user
 
 
+def optional_user() -> User | None:
+    """The caller when a token is sent (a bad token is still a 401), else None."""
+    if bearer_token_from_request() is None:
+        return None
+    return authenticate_request()
+
+
 def auth_required(*roles: Role) -> Callable[[F], F]:
     """Require a valid token, and one of `roles` when any are given. Documents the security."""
 

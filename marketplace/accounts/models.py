@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.common.clock import utcnow
 from marketplace.common.ids import ID_LENGTH, new_id
-from marketplace.db import Base, UTCDateTime
+from marketplace.db import Base, UTCDateTime, sql_in
 
 
 class Role(enum.StrEnum):
@@ -22,13 +22,9 @@ class UserStatus(enum.StrEnum):
     SUSPENDED = "suspended"
 
 
-def _in(values: type[enum.StrEnum], column: str) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
-
-
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_in(UserStatus, "status"), name="status"),)
+    __table_args__ = (CheckConstraint(sql_in(UserStatus, "status"), name="status"),)
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True,
                                     default=lambda: new_id("usr"))
@@ -57,7 +53,7 @@ class User(Base):
 
 class UserRole(Base):
     __tablename__ = "user_roles"
-    __table_args__ = (CheckConstraint(_in(Role, "role"), name="role"),)
+    __table_args__ = (CheckConstraint(sql_in(Role, "role"), name="role"),)
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
                                          primary_key=True)

@@ -1,0 +1,1 @@
+"""The catalogue: beats, their credits and tags, the beat lifecycle, search and browse."""

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, func, text)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.accounts.models import User
+from marketplace.catalog.credits import CreditRole, render_credit_line
+from marketplace.catalog.lifecycle import BeatStatus
+from marketplace.common.clock import utcnow
+from marketplace.common.ids import ID_LENGTH, new_id
+from marketplace.db import Base, UTCDateTime, sql_in
+
+BPM_MIN, BPM_MAX = 40, 300
+SAMPLE_DECLARATIONS = ("none", "cleared", "uncleared")
+# Sorting by price puts beats without a price last, in either direction.
+PRICE_ASC_WHEN_MISSING = 2**62
+PRICE_DESC_WHEN_MISSING = -1
+PUBLISHED_ONLY = text("status = 'published'")
+
+
+class Beat(Base):
+    __tablename__ = "beats"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("bt"))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    bpm: Mapped[int] = mapped_column(Integer)
+    musical_key: Mapped[str | None] = mapped_column(String(16))
+    genre: Mapped[str | None] = mapped_column(String(40))
+    mood: Mapped[str | None] = mapped_column(String(40))
+    samples: Mapped[str] = mapped_column(String(16), default="none")
+    version_of_id: Mapped[str | None] = mapped_column(ForeignKey("beats.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=BeatStatus.PROCESSING)
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    play_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    # The lowest active offer price, kept by licensing so the catalogue can sort and filter
+    # by price without reading offers. Minor units of the platform currency.
+    price_from_amount: Mapped[int | None] = mapped_column(BigInteger)
+    price_currency: Mapped[str | None] = mapped_column(String(3))
+    # Title, tags and credited names, in one text the full-text index is built from.
+    search_document: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sold_exclusive_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    owner: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    credits: Mapped[list[BeatCredit]] = relationship(
+        back_populates="beat", cascade="all, delete-orphan", order_by="BeatCredit.position",
+        lazy="selectin")
+    tag_rows: Mapped[list[BeatTag]] = relationship(
+        cascade="all, delete-orphan", order_by="BeatTag.position", lazy="selectin")
+
+    __table_args__ = (
+        CheckConstraint(sql_in(BeatStatus, "status"), name="status"),
+        CheckConstraint(f"bpm BETWEEN {BPM_MIN} AND {BPM_MAX}", name="bpm_range"),
+        CheckConstraint(f"samples IN {SAMPLE_DECLARATIONS}", name="samples"),
+        CheckConstraint("play_count >= 0", name="play_count_not_negative"),
+        CheckConstraint("price_from_amount IS NULL OR price_from_amount >= 0", name="price_not_negative"),
+        CheckConstraint("version_of_id IS NULL OR version_of_id <> id", name="not_own_version"),
+        # One index per sort of the public listing, holding published beats only.
+        Index("ix_beats_listing_newest", "published_at", "id",
+              postgresql_where=PUBLISHED_ONLY, sqlite_where=PUBLISHED_ONLY),
+        Index("ix_beats_listing_popular", "play_count", "id",
+              postgresql_where=PUBLISHED_ONLY, sqlite_where=PUBLISHED_ONLY),
+        Index("ix_beats_listing_bpm", "bpm", "id",
+              postgresql_where=PUBLISHED_ONLY, sqlite_where=PUBLISHED_ONLY),
+        Index("ix_beats_listing_price_asc",
+              func.coalesce(text("price_from_amount"), PRICE_ASC_WHEN_MISSING), "id",
+              postgresql_where=PUBLISHED_ONLY, sqlite_where=PUBLISHED_ONLY),
+        Index("ix_beats_listing_price_desc",
+              func.coalesce(text("price_from_amount"), PRICE_DESC_WHEN_MISSING), "id",
+              postgresql_where=PUBLISHED_ONLY, sqlite_where=PUBLISHED_ONLY),
+    )
+
+    @property
+    def tags(self) -> list[str]:
+        return [row.tag for row in self.tag_rows]
+
+    @property
+    def credit_line(self) -> str:
+        return render_credit_line([(credit.name, credit.role) for credit in self.credits])
+
+
+class BeatTag(Base):
+    __tablename__ = "beat_tags"
+    __table_args__ = (Index("ix_beat_tags_tag", "tag", "beat_id"),)
+
+    beat_id: Mapped[str] = mapped_column(ForeignKey("beats.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(30), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class BeatCredit(Base):
+    __tablename__ = "beat_credits"
+    __table_args__ = (
+        UniqueConstraint("beat_id", "position"),
+        CheckConstraint(sql_in(CreditRole, "role"), name="role"),
+        CheckConstraint("profit_share_bps IS NULL OR profit_share_bps BETWEEN 0 AND 10000",
+                        name="profit_share_range"),
+        CheckConstraint("publishing_share_bps IS NULL OR publishing_share_bps BETWEEN 0 AND 10000",
+                        name="publishing_share_range"),
+        CheckConstraint("master_points_bps IS NULL OR master_points_bps BETWEEN 0 AND 10000",
+                        name="master_points_range"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("crd"))
+    beat_id: Mapped[str] = mapped_column(ForeignKey("beats.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(80))
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    profit_share_bps: Mapped[int | None] = mapped_column(Integer)
+    publishing_share_bps: Mapped[int | None] = mapped_column(Integer)
+    master_points_bps: Mapped[int | None] = mapped_column(Integer)
+
+    beat: Mapped[Beat] = relationship(back_populates="credits")

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from marketplace.catalog.credits import ROLE_LABELS, CreditRole
+from marketplace.catalog.labels import normalise_label
+from marketplace.catalog.keys import CANONICAL_KEYS, UnknownKey, normalise_key
+from marketplace.catalog.lifecycle import BeatStatus
+from marketplace.catalog.models import BPM_MAX, BPM_MIN, SAMPLE_DECLARATIONS
+from marketplace.catalog.search import SORTS
+
+BPS = validate.Range(min=0, max=10_000)
+ID_FIELD = validate.Length(min=1, max=64)
+
+
+class MusicalKey(ma.fields.String):
+    """A musical key in any common spelling, loaded as its canonical name."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return normalise_key(text)
+        except UnknownKey:
+            raise ma.ValidationError(
+                f"{text!r} is not a musical key. Try forms like 'F#m', 'F sharp minor' or 'Bb'.") from None
+
+
+def _no_control_characters(value: str) -> None:
+    if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+        raise ma.ValidationError("Must not contain control characters.")
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ma.ValidationError("Must not be blank.")
+
+
+TITLE = [validate.Length(min=1, max=120), _not_blank, _no_control_characters]
+LABEL = validate.Length(max=40)
+
+
+class MoneySchema(ma.Schema):
+    amount = ma.fields.Integer(required=True, metadata={"description": "integer minor units"})
+    currency = ma.fields.String(required=True, metadata={"example": "usd"})
+
+
+class BeatmakerSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    display_name = ma.fields.String(required=True)
+
+
+class CreditSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=80), _not_blank,
+                                                     _no_control_characters])
+    user_id = ma.fields.String(load_default=None, allow_none=True, validate=ID_FIELD)
+    role = ma.fields.String(required=True, validate=validate.OneOf([r.value for r in CreditRole]))
+    role_label = ma.fields.Method("_role_label", dump_only=True,
+                                  metadata={"description": 'e.g. "Produced by", "Beat by"'})
+    profit_share_bps = ma.fields.Integer(strict=True, load_default=None, allow_none=True, validate=BPS)
+    publishing_share_bps = ma.fields.Integer(strict=True, load_default=None, allow_none=True, validate=BPS)
+    master_points_bps = ma.fields.Integer(strict=True, load_default=None, allow_none=True, validate=BPS)
+
+    def _role_label(self, credit) -> str:
+        return ROLE_LABELS[CreditRole(credit.role)]
+
+
+class CreditListSchema(ma.Schema):
+    credits = ma.fields.List(ma.fields.Nested(CreditSchema), required=True)
+    credit_line = ma.fields.String(required=True)
+
+
+class BeatSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    description = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in BeatStatus]))
+    bpm = ma.fields.Integer(required=True)
+    key = ma.fields.String(attribute="musical_key", allow_none=True, required=True,
+                           validate=validate.OneOf(CANONICAL_KEYS))
+    genre = ma.fields.String(allow_none=True, required=True)
+    mood = ma.fields.String(allow_none=True, required=True)
+    tags = ma.fields.List(ma.fields.String(), required=True)
+    samples = ma.fields.String(required=True, validate=validate.OneOf(SAMPLE_DECLARATIONS))
+    version_of = ma.fields.String(attribute="version_of_id", allow_none=True, required=True)
+    duration_ms = ma.fields.Integer(allow_none=True, required=True)
+    play_count = ma.fields.Integer(required=True)
+    price_from = ma.fields.Method("_price_from", allow_none=True, required=True,
+                                  metadata={"description": "lowest active offer price, or null"})
+    beatmaker = ma.fields.Nested(BeatmakerSchema, attribute="owner", required=True)
+    credits = ma.fields.List(ma.fields.Nested(CreditSchema), required=True)
+    credit_line = ma.fields.String(required=True)
+    failure_reason = ma.fields.String(allow_none=True, required=True)
+    created_at = ma.fields.DateTime(required=True)
+    published_at = ma.fields.DateTime(allow_none=True, required=True)
+    sold_exclusive_at = ma.fields.DateTime(allow_none=True, required=True)
+
+    def _price_from(self, beat):
+        if beat.price_from_amount is None:
+            return None
+        return {"amount": beat.price_from_amount, "currency": beat.price_currency}
+
+
+class BeatPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(BeatSchema), required=True)
+    next_cursor = ma.fields.String(allow_none=True, required=True)
+
+
+class BeatSearchArgs(ma.Schema):
+    q = ma.fields.String(validate=validate.Length(max=200))
+    genre = ma.fields.String(validate=LABEL)
+    mood = ma.fields.String(validate=LABEL)
+    key = MusicalKey()
+    bpm_min = ma.fields.Integer(validate=validate.Range(min=BPM_MIN, max=BPM_MAX))
+    bpm_max = ma.fields.Integer(validate=validate.Range(min=BPM_MIN, max=BPM_MAX))
+    price_min = ma.fields.Integer(validate=validate.Range(min=0, max=10**12),
+                                  metadata={"description": "minor units"})
+    price_max = ma.fields.Integer(validate=validate.Range(min=0, max=10**12),
+                                  metadata={"description": "minor units"})
+    tag = ma.fields.String(validate=validate.Length(max=30))
+    beatmaker = ma.fields.String(validate=ID_FIELD, metadata={"description": "the beatmaker's user id"})
+    sort = ma.fields.String(load_default="newest", validate=validate.OneOf(list(SORTS)))
+    cursor = ma.fields.String(validate=validate.Length(max=512))
+    limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+    @ma.post_load
+    def normalise_labels(self, data, **_kwargs):
+        for field in ("genre", "mood", "tag"):
+            if field in data:
+                data[field] = normalise_label(data[field])
+        return data
+
+    @ma.validates_schema
+    def ranges_are_ordered(self, data, **_kwargs):
+        for low, high in (("bpm_min", "bpm_max"), ("price_min", "price_max")):
+            if low in data and high in data and data[low] > data[high]:
+                raise ma.ValidationError(f"{low} must not be above {high}.", field_name=low)
+
+
+class BeatUpdateSchema(ma.Schema):
+    title = ma.fields.String(validate=TITLE)
+    description = ma.fields.String(validate=[validate.Length(max=5000), _no_control_characters])
+    bpm = ma.fields.Integer(strict=True, validate=validate.Range(min=BPM_MIN, max=BPM_MAX))
+    key = MusicalKey(allow_none=True)
+    genre = ma.fields.String(allow_none=True, validate=LABEL)
+    mood = ma.fields.String(allow_none=True, validate=LABEL)
+    tags = ma.fields.List(ma.fields.String(validate=validate.Length(max=30)),
+                          validate=validate.Length(max=15))
+    samples = ma.fields.String(validate=validate.OneOf(SAMPLE_DECLARATIONS))
+    version_of = ma.fields.String(allow_none=True, validate=ID_FIELD)
+    status = ma.fields.String(validate=validate.OneOf([BeatStatus.PUBLISHED.value]),
+                              metadata={"description": "publish an archived beat again"})

@@ -1,0 +1,220 @@
+"""Catalogue rules: creating and editing beats, credits, visibility. Services flush, never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+
+from marketplace.accounts.models import Role, User
+from marketplace.catalog import lifecycle
+from marketplace.catalog.credits import CreditInput, CreditRole, CreditRuleBroken, check_credit_rules
+from marketplace.catalog.keys import UnknownKey, normalise_key
+from marketplace.catalog.labels import normalise_label
+from marketplace.catalog.lifecycle import PUBLIC_STATUSES, BeatStatus
+from marketplace.catalog.models import Beat, BeatCredit, BeatTag
+from marketplace.db import db
+from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
+
+MAX_TAGS = 15
+TAG_MAX_LENGTH = 30
+LABEL_MAX_LENGTH = 40
+
+EDITABLE_FIELDS = ("title", "description", "bpm", "key", "genre", "mood", "tags", "samples",
+                   "version_of")
+
+
+def normalise_tags(tags: Iterable[str]) -> list[str]:
+    cleaned = [tag for tag in (normalise_label(raw) for raw in tags) if tag]
+    unique = list(dict.fromkeys(cleaned))
+    if len(unique) > MAX_TAGS:
+        raise ValidationFailed(details={"tags": [f"At most {MAX_TAGS} tags."]})
+    too_long = [tag for tag in unique if len(tag) > TAG_MAX_LENGTH]
+    if too_long:
+        raise ValidationFailed(details={"tags": [f"Tags are at most {TAG_MAX_LENGTH} characters."]})
+    return unique
+
+
+def canonical_key(spelling: str | None) -> str | None:
+    if spelling is None or not spelling.strip():
+        return None
+    try:
+        return normalise_key(spelling)
+    except UnknownKey:
+        raise ValidationFailed(details={"key": [
+            f"{spelling!r} is not a musical key. Try forms like 'F#m', 'F sharp minor' or 'Bb'."]}) from None
+
+
+# -- reading -------------------------------------------------------------------------------
+
+def get_beat(beat_id: str) -> Beat:
+    beat = db.session.get(Beat, beat_id)
+    if beat is None:
+        raise NotFound("No such beat.", code="beat_not_found")
+    return beat
+
+
+def can_see(beat: Beat, viewer: User | None) -> bool:
+    if beat.status in PUBLIC_STATUSES and beat.owner.is_active:
+        return True
+    return viewer is not None and (viewer.id == beat.owner_id or viewer.has_role(Role.ADMIN))
+
+
+def get_visible_beat(beat_id: str, viewer: User | None) -> Beat:
+    """The beat if `viewer` may see it; otherwise the same 404 as for a beat that never existed."""
+    beat = get_beat(beat_id)
+    if not can_see(beat, viewer):
+        raise NotFound("No such beat.", code="beat_not_found")
+    return beat
+
+
+def get_owned_beat(beat_id: str, user: User) -> Beat:
+    beat = get_visible_beat(beat_id, user)
+    if beat.owner_id != user.id:
+        raise PermissionDenied("Only the beat's owner can change it.", code="not_beat_owner")
+    return beat
+
+
+# -- writing -------------------------------------------------------------------------------
+
+def create_beat(owner: User, *, title: str, bpm: int, key: str | None = None,
+                genre: str | None = None, mood: str | None = None, tags: Sequence[str] = (),
+                description: str = "", samples: str = "none", version_of: str | None = None) -> Beat:
+    """A new beat in `processing`, credited to its owner as producer with the whole profit share."""
+    if not owner.has_role(Role.BEATMAKER):
+        raise PermissionDenied("Only beatmaker accounts can upload beats.", code="role_required")
+    beat = Beat(owner=owner, owner_id=owner.id, status=BeatStatus.PROCESSING, title=title.strip(),
+                bpm=bpm, description=description, samples=samples)
+    db.session.add(beat)
+    _apply_changes(beat, {"key": key, "genre": genre, "mood": mood, "tags": tags,
+                          "version_of": version_of})
+    beat.credits = [BeatCredit(position=0, name=owner.display_name, user_id=owner.id,
+                               role=CreditRole.PRODUCER, profit_share_bps=10_000)]
+    refresh_search_document(beat)
+    db.session.flush()
+    return beat
+
+
+def update_beat(beat: Beat, changes: Mapping[str, Any]) -> Beat:
+    """Apply metadata `changes` (only the fields given), and an un-archive when asked."""
+    status = changes.get("status")
+    republish = status is not None and status != beat.status
+    if republish and (status != BeatStatus.PUBLISHED or beat.status != BeatStatus.ARCHIVED):
+        raise ValidationFailed(details={"status": [
+            "Owners can only publish an archived beat again; use DELETE to archive."]})
+    _apply_changes(beat, {k: v for k, v in changes.items() if k in EDITABLE_FIELDS})
+    if republish:
+        lifecycle.move(beat, BeatStatus.PUBLISHED)
+    refresh_search_document(beat)
+    db.session.flush()
+    return beat
+
+
+def archive_beat(beat: Beat) -> Beat:
+    lifecycle.move(beat, BeatStatus.ARCHIVED)
+    db.session.flush()
+    return beat
+
+
+def _apply_changes(beat: Beat, changes: Mapping[str, Any]) -> None:
+    for field, value in changes.items():
+        if field == "key":
+            beat.musical_key = canonical_key(value)
+        elif field in ("genre", "mood"):
+            setattr(beat, field, normalise_label(value))
+        elif field == "tags":
+            _replace_children(beat, "tag_rows", [BeatTag(tag=tag, position=index)
+                                                 for index, tag in enumerate(normalise_tags(value or []))])
+        elif field == "version_of":
+            beat.version_of_id = _check_version_of(beat, value)
+        elif field == "title":
+            beat.title = value.strip()
+        else:
+            setattr(beat, field, value)
+
+
+def _replace_children(beat: Beat, relationship: str, rows: list[Any]) -> None:
+    """Swap a child list. The old rows are deleted first: the unit of work would otherwise
+    insert the new ones before deleting the old, and trip their unique keys."""
+    setattr(beat, relationship, [])
+    db.session.flush()
+    setattr(beat, relationship, rows)
+
+
+def _check_version_of(beat: Beat, original_id: str | None) -> str | None:
+    """An alternate version points at an original of the same owner, one level deep."""
+    if original_id is None:
+        return None
+    original = db.session.get(Beat, original_id)
+    problem = None
+    if original is None or original.owner_id != beat.owner_id:
+        problem = "No beat of yours has this id."
+    elif original.id == beat.id:
+        problem = "A beat cannot be a version of itself."
+    elif original.version_of_id is not None:
+        problem = "That beat is itself a version; point at its original instead."
+    elif beat.id is not None and _has_versions(beat):
+        problem = "This beat has versions of its own, so it cannot become a version."
+    if problem:
+        raise ValidationFailed(details={"version_of": [problem]})
+    return original.id
+
+
+def _has_versions(beat: Beat) -> bool:
+    return db.session.scalar(select(Beat.id).where(Beat.version_of_id == beat.id).limit(1)) is not None
+
+
+def replace_credits(beat: Beat, credits: Sequence[Mapping[str, Any]]) -> Beat:
+    """Replace the whole credit list, after checking every rule and every linked account."""
+    inputs = [CreditInput(name=c["name"].strip(), role=CreditRole(c["role"]), user_id=c.get("user_id"),
+                          profit_share_bps=c.get("profit_share_bps"),
+                          publishing_share_bps=c.get("publishing_share_bps"),
+                          master_points_bps=c.get("master_points_bps")) for c in credits]
+    _check_linked_accounts(inputs)
+    try:
+        check_credit_rules(inputs, beat.owner_id)
+    except CreditRuleBroken as broken:
+        raise ValidationFailed(broken.message, details={broken.field: [broken.message]}) from None
+    _replace_children(beat, "credits", [
+        BeatCredit(position=index, name=c.name, user_id=c.user_id, role=c.role,
+                   profit_share_bps=c.profit_share_bps, publishing_share_bps=c.publishing_share_bps,
+                   master_points_bps=c.master_points_bps)
+        for index, c in enumerate(inputs)])
+    refresh_search_document(beat)
+    db.session.flush()
+    return beat
+
+
+def _check_linked_accounts(inputs: Sequence[CreditInput]) -> None:
+    wanted = {c.user_id for c in inputs if c.user_id}
+    if not wanted:
+        return
+    found = set(db.session.scalars(select(User.id).where(User.id.in_(wanted))))
+    missing = sorted(wanted - found)
+    if missing:
+        raise ValidationFailed("A credit names an account that does not exist.",
+                               details={"user_id": [f"No account has id {user_id}." for user_id in missing]})
+
+
+def refresh_search_document(beat: Beat) -> None:
+    """What text search matches: the title, the tags and every credited name."""
+    names = [credit.name for credit in beat.credits] + [beat.owner.display_name]
+    beat.search_document = " ".join([beat.title, *beat.tags, *dict.fromkeys(names)])
+
+
+def publish(beat: Beat) -> None:
+    lifecycle.move(beat, BeatStatus.PUBLISHED)
+    db.session.flush()
+
+
+def set_listing_price(beat: Beat, amount: int | None, currency: str | None) -> None:
+    """Licensing tells the catalogue a beat's lowest active price (None when nothing is on sale)."""
+    beat.price_from_amount = amount
+    beat.price_currency = currency if amount is not None else None
+
+
+def record_play(beat_id: str) -> None:
+    """Counted in the database, so concurrent plays never overwrite each other."""
+    db.session.execute(update(Beat).where(Beat.id == beat_id)
+                       .values(play_count=Beat.play_count + 1))

@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from sqlalchemy import event
+
+from marketplace.accounts.models import Role
+from marketplace.db import db
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user(Role.BEATMAKER, "Metro")
+
+
+def ids(response):
+    assert response.status_code == 200, response.json
+    return [item["id"] for item in response.json["items"]]
+
+
+def test_only_published_beats_are_listed(client, owner, make_beat):
+    published = make_beat(owner)
+    make_beat(owner, publish=False)
+    assert ids(client.get("/api/v1/beats")) == [published]
+
+
+def test_text_search_covers_title_tags_and_credited_names(client, owner, make_user, make_beat):
+    other = make_user(Role.BEATMAKER, "Southside")
+    by_title = make_beat(owner, title="Midnight Velvet")
+    by_tag = make_beat(owner, title="Untitled", tags=["velvety", "lofi"])
+    by_owner_name = make_beat(other, title="Anything")
+    make_beat(owner, title="Nothing Here")
+    assert set(ids(client.get("/api/v1/beats?q=velvet"))) == {by_title, by_tag}
+    assert ids(client.get("/api/v1/beats?q=south")) == [by_owner_name]
+    assert ids(client.get("/api/v1/beats?q=MIDNIGHT velv")) == [by_title]  # all words, any case
+    assert ids(client.get("/api/v1/beats?q=midnight lofi")) == []
+    # Query syntax is not injectable: operators are just ignored characters.
+    assert set(ids(client.get('/api/v1/beats?q=velvet"*)(^'))) == {by_title, by_tag}
+    assert set(ids(client.get("/api/v1/beats?q=velvet:* | !"))) == {by_title, by_tag}
+    assert ids(client.get("/api/v1/beats?q=&&&")) != []  # no words: no text filter
+
+
+def test_every_filter(client, owner, make_user, make_beat):
+    other = make_user(Role.BEATMAKER)
+    a = make_beat(owner, bpm=90, key="Am", genre="Boom Bap", mood="Chill", tags=["dusty"], price=2000)
+    b = make_beat(owner, bpm=140, key="F#m", genre="Trap", mood="Dark", tags=["808"], price=5000)
+    c = make_beat(other, bpm=150, key="Gbm", genre="trap", mood="dark", tags=["808", "drill"], price=9000)
+    d = make_beat(other, bpm=170, genre="drill")  # no price
+    cases = {
+        "genre=trap": {b, c}, "genre=TRAP": {b, c}, "mood=dark": {b, c},
+        "key=F sharp minor": {b, c}, "key=11A": {b, c}, "key=am": {a},
+        "bpm_min=140": {b, c, d}, "bpm_max=140": {a, b}, "bpm_min=100&bpm_max=160": {b, c},
+        "price_min=5000": {b, c}, "price_max=5000": {a, b}, "price_min=2000&price_max=2000": {a},
+        "tag=808": {b, c}, "tag=%23Drill": {c}, f"beatmaker={other}": {c, d},
+        "genre=trap&tag=drill": {c}, "genre=jazz": set(),
+    }
+    for query, expected in cases.items():
+        assert set(ids(client.get(f"/api/v1/beats?{query}"))) == expected, query
+
+
+def test_every_sort_orders_with_a_stable_tiebreak(client, owner, make_beat):
+    beats = {
+        "a": make_beat(owner, bpm=120, price=3000, play_count=5),
+        "b": make_beat(owner, bpm=90, price=1000, play_count=50),
+        "c": make_beat(owner, bpm=120, price=None, play_count=5),
+        "d": make_beat(owner, bpm=200, price=3000, play_count=0),
+    }
+    name = {v: k for k, v in beats.items()}
+
+    def order(sort):
+        return "".join(name[i] for i in ids(client.get(f"/api/v1/beats?sort={sort}")))
+
+    assert order("newest") == "dcba"  # published later first
+    assert order("popular") == "bcad"  # ties: newer id first
+    assert order("price_asc") == "badc"  # no price last
+    assert order("price_desc") == "dabc"  # no price last here too
+    assert order("bpm") == "bacd"
+
+
+@pytest.mark.parametrize("sort", ["newest", "popular", "price_asc", "price_desc", "bpm"])
+def test_cursor_walk_never_skips_or_repeats_even_with_inserts(client, owner, make_beat, sort):
+    made = [make_beat(owner, bpm=100 + (i % 4) * 10, price=[None, 1500, 2500][i % 3], play_count=i % 5)
+            for i in range(23)]
+    seen, cursor, pages = [], None, 0
+    while True:
+        url = f"/api/v1/beats?sort={sort}&limit=5" + (f"&cursor={cursor}" if cursor else "")
+        response = client.get(url)
+        seen += ids(response)
+        cursor = response.json["next_cursor"]
+        pages += 1
+        if pages == 2:
+            # Beats published mid-walk, sorting anywhere, must not disturb the rest of it.
+            for i in range(6):
+                make_beat(owner, bpm=100 + i * 10, price=[None, 1500, 2500][i % 3], play_count=i)
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)), "a beat was repeated"
+    assert set(made) <= set(seen), "a beat was skipped"
+
+
+def test_limit_and_last_page(client, owner, make_beat):
+    for _ in range(3):
+        make_beat(owner)
+    first = client.get("/api/v1/beats?limit=2").json
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    last = client.get(f"/api/v1/beats?limit=2&cursor={first['next_cursor']}").json
+    assert len(last["items"]) == 1 and last["next_cursor"] is None
+    exact = client.get("/api/v1/beats?limit=3").json
+    assert len(exact["items"]) == 3 and exact["next_cursor"] is None
+
+
+def forged_cursor(payload) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("query, field", [
+    ("sort=cheapest", "sort"), ("bpm_min=-5", "bpm_min"), ("bpm_min=20", "bpm_min"),
+    ("bpm_min=150&bpm_max=100", "bpm_min"), ("price_min=500&price_max=100", "price_min"),
+    ("price_min=-1", "price_min"), ("limit=101", "limit"), ("limit=0", "limit"), ("limit=ten", "limit"),
+    ("key=H%23m", "key"), ("cursor=%%%garbage", "cursor"), ("cursor=bm90LWpzb24", "cursor"),
+    (f"cursor={forged_cursor({'s': 'bpm', 'k': 100, 'id': 'bt_x'})}", "cursor"),
+    (f"cursor={forged_cursor({'s': 'newest', 'k': 100, 'id': 'bt_x'})}", "cursor"),
+    (f"cursor={forged_cursor({'s': 'newest', 'k': '2026-01-01T00:00:00', 'id': 'bt_x'})}", "cursor"),
+    (f"cursor={forged_cursor({'s': 'newest', 'k': '2026-01-01T00:00:00+00:00', 'id': 7})}", "cursor"),
+    (f"cursor={forged_cursor(['newest'])}", "cursor"), ("q=" + "x" * 201, "q"), ("colour=red", "colour"),
+])
+def test_bad_search_input_is_422(client, owner, make_beat, query, field):
+    make_beat(owner)
+    response = client.get(f"/api/v1/beats?{query}")
+    assert response.status_code == 422, response.json
+    assert response.json["error"]["code"] == "validation_failed"
+    assert field in response.json["error"]["details"], response.json
+
+
+def test_a_cursor_of_one_sort_is_refused_by_another(client, owner, make_beat):
+    for _ in range(3):
+        make_beat(owner)
+    cursor = client.get("/api/v1/beats?limit=1&sort=bpm").json["next_cursor"]
+    assert client.get(f"/api/v1/beats?sort=bpm&cursor={cursor}").status_code == 200
+    assert client.get(f"/api/v1/beats?sort=newest&cursor={cursor}").status_code == 422
+
+
+def count_queries(app, client, url) -> int:
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return len(statements)
+
+
+def test_a_constant_number_of_queries_whatever_the_page_size(app, client, owner, make_user, make_beat):
+    collaborator = make_user(Role.BEATMAKER, "Partner")
+    for index in range(40):
+        beat = make_beat(owner if index % 2 else collaborator, tags=["a", "b", f"t{index}"], price=1000 + index)
+        with app.app_context():
+            from marketplace.catalog import services
+
+            record = services.get_beat(beat)
+            services.replace_credits(record, [
+                {"name": "Metro", "user_id": record.owner_id, "role": "producer"},
+                {"name": "Guest", "role": "co_producer"}, {"name": "Eng", "role": "mix_engineer"}])
+            db.session.commit()
+    small = count_queries(app, client, "/api/v1/beats?limit=1&q=guest&tag=a&sort=price_asc")
+    large = count_queries(app, client, "/api/v1/beats?limit=40&q=guest&tag=a&sort=price_asc")
+    assert small == large == 3  # beats with owners, credits, tags
+    single = count_queries(app, client, "/api/v1/beats?limit=1")
+    full = count_queries(app, client, "/api/v1/beats?limit=100")
+    assert single == full == 3
