@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := marketplace
 
-.PHONY: run test install system-packages migrate vendor clean
+.PHONY: run test bench install system-packages migrate vendor clean
 
 run: install
 	$(BIN)/flask db upgrade
@@ -21,6 +21,12 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks need PostgreSQL: this starts it (installing it when missing, as CI does).
+BENCH_DATABASE_URL ?= postgresql://marketplace:marketplace@127.0.0.1:5432/marketplace_test
+bench: install
+	bash .ci/start-services
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/catalog.py
 
 install: system-packages $(INSTALLED)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import marshmallow as ma
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, jsonify, request
 from flask_smorest import Api, Blueprint
 
 from marketplace.errors import AppError
@@ -35,6 +35,13 @@ class MarketplaceApi(Api):
 
     def _register_error_handlers(self) -> None:
         """Errors are answered by marketplace.errors, for API and non-API paths alike."""
+
+
+def document(payload: Any, status: int = 200) -> Response:
+    """Answer with an already-built JSON document; the view's @blp.response still documents it."""
+    response = jsonify(payload)
+    response.status_code = status
+    return response
 
 
 def accepts_multipart(view: F) -> F:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from marketplace.catalog.credits import ROLE_LABELS, CreditRole
+from marketplace.catalog.credits import CreditRole
 from marketplace.catalog.labels import normalise_label
 from marketplace.catalog.keys import CANONICAL_KEYS, UnknownKey, normalise_key
 from marketplace.catalog.lifecycle import BeatStatus
@@ -55,14 +55,11 @@ class CreditSchema(ma.Schema):
                                                      _no_control_characters])
     user_id = ma.fields.String(load_default=None, allow_none=True, validate=ID_FIELD)
     role = ma.fields.String(required=True, validate=validate.OneOf([r.value for r in CreditRole]))
-    role_label = ma.fields.Method("_role_label", dump_only=True,
+    role_label = ma.fields.String(dump_only=True,
                                   metadata={"description": 'e.g. "Produced by", "Beat by"'})
     profit_share_bps = ma.fields.Integer(strict=True, load_default=None, allow_none=True, validate=BPS)
     publishing_share_bps = ma.fields.Integer(strict=True, load_default=None, allow_none=True, validate=BPS)
     master_points_bps = ma.fields.Integer(strict=True, load_default=None, allow_none=True, validate=BPS)
-
-    def _role_label(self, credit) -> str:
-        return ROLE_LABELS[CreditRole(credit.role)]
 
 
 class CreditListSchema(ma.Schema):
@@ -71,34 +68,30 @@ class CreditListSchema(ma.Schema):
 
 
 class BeatSchema(ma.Schema):
+    """A beat as answered (built by catalog.documents.beat_document)."""
+
     id = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
     description = ma.fields.String(required=True)
     status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in BeatStatus]))
     bpm = ma.fields.Integer(required=True)
-    key = ma.fields.String(attribute="musical_key", allow_none=True, required=True,
-                           validate=validate.OneOf(CANONICAL_KEYS))
+    key = ma.fields.String(allow_none=True, required=True, validate=validate.OneOf(CANONICAL_KEYS))
     genre = ma.fields.String(allow_none=True, required=True)
     mood = ma.fields.String(allow_none=True, required=True)
     tags = ma.fields.List(ma.fields.String(), required=True)
     samples = ma.fields.String(required=True, validate=validate.OneOf(SAMPLE_DECLARATIONS))
-    version_of = ma.fields.String(attribute="version_of_id", allow_none=True, required=True)
+    version_of = ma.fields.String(allow_none=True, required=True)
     duration_ms = ma.fields.Integer(allow_none=True, required=True)
     play_count = ma.fields.Integer(required=True)
-    price_from = ma.fields.Method("_price_from", allow_none=True, required=True,
+    price_from = ma.fields.Nested(MoneySchema, allow_none=True, required=True,
                                   metadata={"description": "lowest active offer price, or null"})
-    beatmaker = ma.fields.Nested(BeatmakerSchema, attribute="owner", required=True)
+    beatmaker = ma.fields.Nested(BeatmakerSchema, required=True)
     credits = ma.fields.List(ma.fields.Nested(CreditSchema), required=True)
     credit_line = ma.fields.String(required=True)
     failure_reason = ma.fields.String(allow_none=True, required=True)
     created_at = ma.fields.DateTime(required=True)
     published_at = ma.fields.DateTime(allow_none=True, required=True)
     sold_exclusive_at = ma.fields.DateTime(allow_none=True, required=True)
-
-    def _price_from(self, beat):
-        if beat.price_from_amount is None:
-            return None
-        return {"amount": beat.price_from_amount, "currency": beat.price_currency}
 
 
 class BeatPageSchema(ma.Schema):

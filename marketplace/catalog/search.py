@@ -15,15 +15,15 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (ColumnElement, Select, bindparam, exists, func, literal_column, select, text,
                         tuple_)
-from sqlalchemy.orm import contains_eager
 
 from marketplace.accounts.models import User
+from marketplace.catalog.documents import beat_document
 from marketplace.catalog.models import (PRICE_ASC_WHEN_MISSING, PRICE_DESC_WHEN_MISSING, Beat,
-                                        BeatTag)
+                                        BeatCredit, BeatTag)
 from marketplace.db import db
 from marketplace.errors import ValidationFailed
 
@@ -91,14 +91,12 @@ class BeatQuery:
 
 @dataclasses.dataclass(frozen=True)
 class BeatPage:
-    items: list[Beat]
+    items: list[dict[str, Any]]
     next_cursor: str | None
 
 
-def encode_cursor(sort_name: str, beat: Beat) -> str:
-    sort = SORTS[sort_name]
-    key_value = _key_value(sort_name, beat)
-    raw = json.dumps({"s": sort_name, "k": sort.dump_key(key_value), "id": beat.id},
+def encode_cursor(sort_name: str, key_value: Any, beat_id: str) -> str:
+    raw = json.dumps({"s": sort_name, "k": SORTS[sort_name].dump_key(key_value), "id": beat_id},
                      separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -121,18 +119,6 @@ def decode_cursor(sort_name: str, cursor: str) -> tuple[Any, str]:
         raise InvalidCursor("This cursor is damaged.") from None
 
 
-def _key_value(sort_name: str, beat: Beat) -> Any:
-    if sort_name == "newest":
-        return beat.published_at
-    if sort_name == "popular":
-        return beat.play_count
-    if sort_name == "bpm":
-        return beat.bpm
-    if beat.price_from_amount is not None:
-        return beat.price_from_amount
-    return PRICE_ASC_WHEN_MISSING if sort_name == "price_asc" else PRICE_DESC_WHEN_MISSING
-
-
 def search_terms(q: str) -> list[str]:
     """Words of a query: letters and digits only, so no query syntax can be injected."""
     return re.findall(r"\w+", q.casefold())[:MAX_SEARCH_TERMS]
@@ -149,11 +135,30 @@ def _text_match(terms: list[str]) -> ColumnElement[bool]:
     return Beat.id.in_(matching)
 
 
-def _filtered(query: BeatQuery) -> Select[tuple[Beat]]:
+# What a listing shows of each beat.
+LISTING_COLUMNS = (
+    Beat.id, Beat.title, Beat.description, Beat.status, Beat.bpm, Beat.musical_key, Beat.genre,
+    Beat.mood, Beat.samples, Beat.version_of_id, Beat.duration_ms, Beat.play_count,
+    Beat.price_from_amount, Beat.price_currency, Beat.failure_reason, Beat.created_at,
+    Beat.published_at, Beat.sold_exclusive_at, Beat.owner_id, User.display_name.label("owner_name"),
+)
+
+
+class CreditRow(NamedTuple):
+    position: int
+    name: str
+    user_id: str | None
+    role: str
+    profit_share_bps: int | None
+    publishing_share_bps: int | None
+    master_points_bps: int | None
+
+
+def _filtered(query: BeatQuery, key: ColumnElement[Any]) -> Select[Any]:
     # Literal SQL for the status tests, so PostgreSQL matches the partial listing indexes
     # even in prepared (generic) plans.
-    statement = (select(Beat).join(Beat.owner)
-                 .options(contains_eager(Beat.owner).lazyload(User.role_rows))
+    statement = (select(*LISTING_COLUMNS, key.label("sort_key"))
+                 .join(User, User.id == Beat.owner_id)
                  .where(text("beats.status = 'published'"), text("users.status = 'active'")))
     conditions = {
         "genre": lambda v: Beat.genre == v,
@@ -177,21 +182,62 @@ def _filtered(query: BeatQuery) -> Select[tuple[Beat]]:
 
 
 def search_beats(query: BeatQuery) -> BeatPage:
-    """One page of published beats. Three SQL queries whatever the page size: the beats with
-    their owners, then their credits and their tags."""
+    """One page of published beats as API documents, in one SQL query whatever the page size.
+
+    This is the catalogue's hot path: the page of beats is chosen first, then each beat's
+    credits and tags are gathered as JSON arrays beside it, so the database is asked once
+    and no ORM objects are built.
+    """
     sort = SORTS[query.sort]
     key = sort.key()
-    statement = _filtered(query)
+    statement = _filtered(query, key)
     if query.cursor:
         after_key, after_id = decode_cursor(query.sort, query.cursor)
         position = tuple_(key, Beat.id)
         boundary = tuple_(_literal_like(key, after_key), _literal_like(Beat.id, after_id))
         statement = statement.where(position < boundary if sort.descending else position > boundary)
     order = [key.desc(), Beat.id.desc()] if sort.descending else [key.asc(), Beat.id.asc()]
-    rows = list(db.session.scalars(statement.order_by(*order).limit(query.limit + 1)).unique())
-    items = rows[:query.limit]
-    next_cursor = encode_cursor(query.sort, items[-1]) if len(rows) > query.limit else None
+    page = statement.order_by(*order).limit(query.limit + 1).subquery("page")
+    credits, tags = _children_as_json(page.c.id)
+    in_page_order = ([page.c.sort_key.desc(), page.c.id.desc()] if sort.descending
+                     else [page.c.sort_key.asc(), page.c.id.asc()])
+    rows = db.session.execute(select(page, credits.label("credits_json"), tags.label("tags_json"))
+                              .order_by(*in_page_order)).all()
+    shown = rows[:query.limit]
+    next_cursor = None
+    if len(rows) > query.limit:
+        next_cursor = encode_cursor(query.sort, shown[-1].sort_key, shown[-1].id)
+    items = [beat_document(row, row.owner_name, _credit_rows(row.credits_json),
+                           [tag for _position, tag in sorted(_json(row.tags_json))])
+             for row in shown]
     return BeatPage(items=items, next_cursor=next_cursor)
+
+
+def _children_as_json(beat_id: ColumnElement[str]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """Each beat's credits and tags as JSON arrays of [position, ...] rows."""
+    credit_fields = (BeatCredit.position, BeatCredit.name, BeatCredit.user_id, BeatCredit.role,
+                     BeatCredit.profit_share_bps, BeatCredit.publishing_share_bps,
+                     BeatCredit.master_points_bps)
+    if db.session.get_bind().dialect.name == "postgresql":
+        aggregate, row = func.json_agg, func.json_build_array
+    else:
+        aggregate, row = func.json_group_array, func.json_array
+    credits = (select(aggregate(row(*credit_fields))).where(BeatCredit.beat_id == beat_id)
+               .scalar_subquery())
+    tags = (select(aggregate(row(BeatTag.position, BeatTag.tag))).where(BeatTag.beat_id == beat_id)
+            .scalar_subquery())
+    return credits, tags
+
+
+def _json(value: Any) -> list[Any]:
+    """PostgreSQL's driver decodes JSON itself; SQLite hands over text."""
+    if isinstance(value, str):
+        return json.loads(value)
+    return value or []
+
+
+def _credit_rows(value: Any) -> list[CreditRow]:
+    return sorted(CreditRow(*fields) for fields in _json(value))
 
 
 def _literal_like(column: ColumnElement[Any], value: Any) -> ColumnElement[Any]:

@@ -5,7 +5,9 @@ from flask_smorest import Blueprint
 
 from marketplace.accounts.auth import auth_required, current_user, optional_user
 from marketplace.accounts.models import Role
+from marketplace.api import document
 from marketplace.catalog import search, services
+from marketplace.catalog.documents import credits_document, full_beat_document
 from marketplace.catalog.schemas import (BeatPageSchema, BeatSchema, BeatSearchArgs, BeatUpdateSchema,
                                          CreditListSchema, CreditSchema)
 from marketplace.db import db
@@ -19,14 +21,14 @@ blp = Blueprint("catalog", __name__, description="Beats: browse, search, edit, c
 def list_beats(**args):
     """Search and browse published beats, one page at a time (follow `next_cursor`)."""
     page = search.search_beats(search.BeatQuery(**args))
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return document({"items": page.items, "next_cursor": page.next_cursor})
 
 
 @blp.get("/beats/<beat_id>")
 @blp.response(200, BeatSchema)
 def get_beat(beat_id):
     """A beat. Owners and admins also see beats that are not public."""
-    return services.get_visible_beat(beat_id, optional_user())
+    return document(full_beat_document(services.get_visible_beat(beat_id, optional_user())))
 
 
 @blp.patch("/beats/<beat_id>")
@@ -37,7 +39,7 @@ def update_beat(changes, beat_id):
     """Edit a beat's metadata (owner only). Only the fields sent change."""
     beat = services.update_beat(services.get_owned_beat(beat_id, current_user()), changes)
     db.session.commit()
-    return beat
+    return document(full_beat_document(beat))
 
 
 @blp.delete("/beats/<beat_id>")
@@ -47,14 +49,14 @@ def archive_beat(beat_id):
     """Archive a beat (owner only): it leaves the store; licenses sold stay valid."""
     beat = services.archive_beat(services.get_owned_beat(beat_id, current_user()))
     db.session.commit()
-    return beat
+    return document(full_beat_document(beat))
 
 
 @blp.get("/beats/<beat_id>/credits")
 @blp.response(200, CreditListSchema)
 def get_credits(beat_id):
     """Who made the beat, with the rendered credit line."""
-    return services.get_visible_beat(beat_id, optional_user())
+    return document(credits_document(services.get_visible_beat(beat_id, optional_user()).credits))
 
 
 @blp.put("/beats/<beat_id>/credits")
@@ -65,4 +67,4 @@ def replace_credits(credits, beat_id):
     """Replace the whole credit list (owner only)."""
     beat = services.replace_credits(services.get_owned_beat(beat_id, current_user()), credits)
     db.session.commit()
-    return beat
+    return document(credits_document(beat.credits))

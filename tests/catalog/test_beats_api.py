@@ -169,3 +169,27 @@ def test_plays_are_counted_in_the_database(app, owner, make_beat):
             catalog.record_play(beat)
         db.session.commit()
         assert catalog.get_beat(beat).play_count == 3
+
+
+def test_listing_and_beat_answers_agree_with_the_documented_schema(app, client, owner, make_user, make_beat,
+                                                                   headers_for):
+    import marshmallow as ma
+
+    from marketplace.catalog.schemas import BeatSchema, CreditSchema, MoneySchema
+
+    beat = make_beat(owner, key="Am", genre="trap", mood="dark", tags=["x", "y"], price=1999,
+                     description="Warm")
+    partner = make_user(Role.BEATMAKER, "Partner")
+    client.put(f"/api/v1/beats/{beat}/credits", headers=headers_for(owner), json=[
+        {"name": "Metro", "user_id": owner, "role": "producer", "profit_share_bps": 7000,
+         "publishing_share_bps": 5000, "master_points_bps": 200},
+        {"name": "Partner", "user_id": partner, "role": "co_producer", "profit_share_bps": 3000}])
+    single = client.get(f"/api/v1/beats/{beat}").json
+    listed = client.get("/api/v1/beats").json["items"][0]
+    assert single == listed  # the listing's row path and the ORM path build the same document
+    assert set(single) == set(BeatSchema().fields)
+    assert set(single["credits"][0]) == set(CreditSchema().fields)
+    assert set(single["price_from"]) == set(MoneySchema().fields)
+    loadable = {**single, "credits": [{k: v for k, v in c.items() if k != "role_label"}
+                                      for c in single["credits"]]}
+    assert BeatSchema(unknown=ma.EXCLUDE).validate(loadable) == {}

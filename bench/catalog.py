@@ -1,0 +1,262 @@
+"""Catalogue search at 100,000 beats, over HTTP, against a trivial endpoint of the same app.
+
+Loads beats with credits and tags into a fresh PostgreSQL database, serves the app with
+gunicorn (one worker), then times representative searches (text, filters, every sort, deep
+cursor pages) and, in the same run, GET /healthz as the baseline. Prints p50/p95 per query
+and the ratio of each to the baseline's.
+
+    BENCH_DATABASE_URL=postgresql://marketplace:marketplace@127.0.0.1:5432/marketplace_test \\
+        .venv/bin/python bench/catalog.py [--beats 100000] [--requests 200]
+
+The database named in the URL is only used to create (and at the end drop) a database of
+the benchmark's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine, make_url, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from config import normalise_database_url  # noqa: E402
+from marketplace.catalog.keys import CANONICAL_KEYS  # noqa: E402
+from marketplace.common.ids import new_id  # noqa: E402
+
+DEFAULT_SERVER = "postgresql://marketplace:marketplace@127.0.0.1:5432/marketplace_test"
+GENRES = ["trap", "drill", "boom bap", "r&b", "afrobeats", "lofi", "pop", "reggaeton", "dancehall",
+          "rage", "jersey club", "house", "soul", "gospel", "country rap", "phonk", "uk garage"]
+MOODS = ["dark", "chill", "energetic", "sad", "happy", "aggressive", "romantic", "dreamy", "epic", "bouncy"]
+WORDS = ("midnight velvet neon ghost city lights dream wave storm gold rush cold heart smoke mirror "
+         "echo river night drive summer rain fire ice shadow moon sun star blue red purple haze "
+         "street king queen crown money paper chase vibe flow soul spirit angel demon lost found "
+         "forever young wild free broken glass silk road ocean desert thunder lightning").split()
+FIRST = "Metro Wheezy Zay Pierre Nick Tay Murda Cash Tone Kenny Boi Lex Dre Kid Ant Marv Southside".split()
+LAST = "Beats Keys Made Flip Wave Sound Audio Music Prod Loops Kid Boomin Major Luger Mode".split()
+
+
+def progress(label: str, done: int, total: int) -> None:
+    width = 30
+    filled = int(width * done / total) if total else width
+    sys.stderr.write(f"\r{label:<28} [{'#' * filled}{'.' * (width - filled)}] {done:>7}/{total}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def create_database(server_url: str) -> str:
+    server = make_url(normalise_database_url(server_url))
+    name = f"mkt_bench_{secrets.token_hex(4)}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, url: str) -> None:
+    admin = create_engine(make_url(normalise_database_url(server_url)), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def migrate(url: str) -> None:
+    env = {**os.environ, "APP_ENV": "development", "DATABASE_URL": url, "FLASK_APP": "marketplace"}
+    subprocess.run([str(Path(sys.executable).parent / "flask"), "db", "upgrade"], cwd=ROOT, env=env,
+                   check=True, capture_output=True)
+
+
+def load_catalogue(url: str, beat_count: int, seed: int = 7) -> None:
+    """Bulk-loads users, beats, credits and tags with COPY, shaped like a real store."""
+    rng = random.Random(seed)
+    engine = create_engine(normalise_database_url(url))
+    now = dt.datetime.now(dt.timezone.utc)
+    maker_count = max(10, beat_count // 50)
+    makers = [(new_id("usr"), f"{rng.choice(FIRST)} {rng.choice(LAST)} {i}") for i in range(maker_count)]
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        with cursor.copy("COPY users (id, email, display_name, password_hash, status, created_at, "
+                         "updated_at) FROM STDIN") as copy:
+            for index, (user_id, name) in enumerate(makers):
+                copy.write_row((user_id, f"maker{index}@bench.test", name, "$argon2id$unused", "active", now, now))
+        with cursor.copy("COPY user_roles (user_id, role, granted_at) FROM STDIN") as copy:
+            for user_id, _ in makers:
+                copy.write_row((user_id, "beatmaker", now))
+        beats = cursor.copy("COPY beats (id, owner_id, title, description, bpm, musical_key, genre, mood, "
+                            "samples, status, play_count, price_from_amount, price_currency, "
+                            "search_document, created_at, updated_at, published_at) FROM STDIN")
+        credit_rows, tag_rows = [], []
+        with beats as copy:
+            for index in range(beat_count):
+                owner_id, owner_name = makers[min(int(rng.paretovariate(1.2)) - 1, maker_count - 1)
+                                              if rng.random() < 0.5 else rng.randrange(maker_count)]
+                beat_id = new_id("bt")
+                title = " ".join(rng.sample(WORDS, rng.choice((1, 2, 2, 3)))).title()
+                tags = list(dict.fromkeys(rng.choice(WORDS + GENRES) for _ in range(rng.randint(1, 6))))
+                names = [owner_name] + [f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+                                        for _ in range(rng.choice((0, 0, 1, 1, 2, 3)))]
+                credit_rows += [(new_id("crd"), beat_id, position, name,
+                                 owner_id if position == 0 else None,
+                                 "producer" if position == 0 else rng.choice(("co_producer", "mix_engineer")),
+                                 10000 if position == 0 else None)
+                                for position, name in enumerate(names)]
+                tag_rows += [(beat_id, tag, position) for position, tag in enumerate(tags)]
+                published = now - dt.timedelta(seconds=rng.randrange(2 * 365 * 86400))
+                status = "published" if rng.random() < 0.95 else rng.choice(("archived", "processing"))
+                price = None if rng.random() < 0.1 else rng.choice((1999, 2499, 2999, 3499, 4999, 9999))
+                copy.write_row((beat_id, owner_id, title, "", int(min(200, max(60, rng.gauss(130, 25)))),
+                                rng.choice(CANONICAL_KEYS), rng.choice(GENRES), rng.choice(MOODS), "none",
+                                status, int(rng.paretovariate(1.1) * 10) - 10, price,
+                                "usd" if price else None, " ".join([title, *tags, *names]),
+                                published, published, published if status == "published" else None))
+                if index % 5000 == 0 or index == beat_count - 1:
+                    progress("beats", index + 1, beat_count)
+        with cursor.copy("COPY beat_credits (id, beat_id, position, name, user_id, role, profit_share_bps) "
+                         "FROM STDIN") as copy:
+            for index, row in enumerate(credit_rows):
+                copy.write_row(row)
+                if index % 20000 == 0 or index == len(credit_rows) - 1:
+                    progress("credits", index + 1, len(credit_rows))
+        with cursor.copy("COPY beat_tags (beat_id, tag, position) FROM STDIN") as copy:
+            for index, row in enumerate(tag_rows):
+                copy.write_row(row)
+                if index % 20000 == 0 or index == len(tag_rows) - 1:
+                    progress("tags", index + 1, len(tag_rows))
+        raw.commit()
+    finally:
+        raw.close()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(url: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "APP_ENV": "development", "DATABASE_URL": url}
+    process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--workers", "1",
+                                "--bind", f"127.0.0.1:{port}", "marketplace:create_app()"],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return process, base
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def deep_cursor(session: requests.Session, base: str, query: str, pages: int) -> str:
+    cursor = None
+    for _ in range(pages):
+        body = session.get(f"{base}/api/v1/beats?{query}" + (f"&cursor={cursor}" if cursor else "")).json()
+        cursor = body["next_cursor"]
+    return cursor
+
+
+def time_requests(session: requests.Session, url: str, count: int) -> list[float]:
+    timings = []
+    for _ in range(count):
+        started = time.perf_counter()
+        response = session.get(url)
+        timings.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}: {response.text[:300]}")
+    return timings
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--beats", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per query")
+    parser.add_argument("--keep", action="store_true", help="keep the loaded database and print its URL")
+    parser.add_argument("--reuse", metavar="URL", help="a database loaded by an earlier --keep run")
+    args = parser.parse_args()
+    server_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or DEFAULT_SERVER
+
+    url = args.reuse or create_database(server_url)
+    process = None
+    try:
+        if not args.reuse:
+            migrate(url)
+            started = time.perf_counter()
+            load_catalogue(url, args.beats)
+            print(f"loaded {args.beats} beats in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        process, base = start_server(url)
+        session = requests.Session()
+        queries = {
+            "baseline GET /healthz": "/healthz",
+            "browse newest": "/api/v1/beats",
+            "text q=midnight": "/api/v1/beats?q=midnight",
+            "text q=neon dr (2 words, prefix)": "/api/v1/beats?q=neon%20dr",
+            "text q=metro (credited name)": "/api/v1/beats?q=metro",
+            "genre=trap": "/api/v1/beats?genre=trap",
+            "genre+mood+bpm range": "/api/v1/beats?genre=drill&mood=dark&bpm_min=130&bpm_max=150",
+            "key=F#m": "/api/v1/beats?key=F%23m",
+            "tag=velvet": "/api/v1/beats?tag=velvet",
+            "price 2000-3000": "/api/v1/beats?price_min=2000&price_max=3000",
+            "sort=popular": "/api/v1/beats?sort=popular",
+            "sort=price_asc": "/api/v1/beats?sort=price_asc",
+            "sort=price_desc": "/api/v1/beats?sort=price_desc",
+            "sort=bpm": "/api/v1/beats?sort=bpm",
+            "limit=100": "/api/v1/beats?limit=100",
+            "q + genre + sort=popular": "/api/v1/beats?q=night&genre=trap&sort=popular",
+        }
+        for sort in ("newest", "popular", "price_asc"):
+            cursor = deep_cursor(session, base, f"sort={sort}", 200)
+            queries[f"cursor page 200, sort={sort}"] = f"/api/v1/beats?sort={sort}&cursor={cursor}"
+        for path in queries.values():  # warm the caches and the worker
+            time_requests(session, base + path, 10)
+        results = {name: time_requests(session, base + path, args.requests) for name, path in queries.items()}
+    finally:
+        if process:
+            process.terminate()
+            process.wait(timeout=20)
+        if args.keep or args.reuse:
+            print(f"database kept: {url}", file=sys.stderr)
+        else:
+            drop_database(server_url, url)
+
+    baseline = results.pop("baseline GET /healthz")
+    base_p50, base_p95 = percentile(baseline, 0.5), percentile(baseline, 0.95)
+    print(f"\ncatalogue search, {args.beats} beats, gunicorn 1 worker, {args.requests} requests each")
+    print(f"{'query':<36} {'p50 ms':>8} {'p95 ms':>8} {'p50 x':>7} {'p95 x':>7}")
+    print(f"{'baseline GET /healthz':<36} {base_p50:>8.2f} {base_p95:>8.2f} {1:>7.2f} {1:>7.2f}")
+    worst = 0.0
+    for name, timings in results.items():
+        p50, p95 = percentile(timings, 0.5), percentile(timings, 0.95)
+        worst = max(worst, p95 / base_p95)
+        print(f"{name:<36} {p50:>8.2f} {p95:>8.2f} {p50 / base_p50:>7.2f} {p95 / base_p95:>7.2f}")
+    print(f"\nworst p95 ratio to baseline: {worst:.2f}x (target under 4x); "
+          f"mean baseline {statistics.mean(baseline):.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

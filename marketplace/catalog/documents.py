@@ -1,0 +1,66 @@
+"""The JSON document of a beat, built directly from a beat or a listing row.
+
+Every answer that carries a beat uses this builder; BeatSchema (schemas.py) documents the
+same shape in the OpenAPI spec, and a test keeps the two in agreement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from marketplace.catalog.credits import ROLE_LABELS, render_credit_line
+
+
+def credit_document(credit: Any) -> dict[str, Any]:
+    return {
+        "name": credit.name,
+        "user_id": credit.user_id,
+        "role": credit.role,
+        "role_label": ROLE_LABELS[credit.role],
+        "profit_share_bps": credit.profit_share_bps,
+        "publishing_share_bps": credit.publishing_share_bps,
+        "master_points_bps": credit.master_points_bps,
+    }
+
+
+def credits_document(credits: Sequence[Any]) -> dict[str, Any]:
+    return {"credits": [credit_document(c) for c in credits],
+            "credit_line": render_credit_line([(c.name, c.role) for c in credits])}
+
+
+def _time(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def beat_document(beat: Any, owner_name: str, credits: Sequence[Any], tags: Sequence[str]) -> dict[str, Any]:
+    """`beat` is a Beat or a row with the same attribute names (see search.LISTING_COLUMNS)."""
+    price = None
+    if beat.price_from_amount is not None:
+        price = {"amount": beat.price_from_amount, "currency": beat.price_currency}
+    return {
+        "id": beat.id,
+        "title": beat.title,
+        "description": beat.description,
+        "status": beat.status,
+        "bpm": beat.bpm,
+        "key": beat.musical_key,
+        "genre": beat.genre,
+        "mood": beat.mood,
+        "tags": list(tags),
+        "samples": beat.samples,
+        "version_of": beat.version_of_id,
+        "duration_ms": beat.duration_ms,
+        "play_count": beat.play_count,
+        "price_from": price,
+        "beatmaker": {"id": beat.owner_id, "display_name": owner_name},
+        **credits_document(credits),
+        "failure_reason": beat.failure_reason,
+        "created_at": _time(beat.created_at),
+        "published_at": _time(beat.published_at),
+        "sold_exclusive_at": _time(beat.sold_exclusive_at),
+    }
+
+
+def full_beat_document(beat: Any) -> dict[str, Any]:
+    return beat_document(beat, beat.owner.display_name, beat.credits, beat.tags)
