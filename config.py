@@ -76,6 +76,26 @@ class Config:
     ARGON2_MEMORY_COST_KIB = _env_int("ARGON2_MEMORY_COST_KIB", 64 * 1024)
     ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 4)
 
+    # Background jobs: "celery" (Redis) in production, "thread" (in-process) by default.
+    JOBS_BACKEND = _env("JOBS_BACKEND") or ("celery" if REDIS_URL else "thread")
+    JOB_THREADS = _env_int("JOB_THREADS", 2)
+    JOB_MAX_RETRIES = _env_int("JOB_MAX_RETRIES", 5)
+    JOB_RETRY_BACKOFF_SECONDS = 2.0
+
+    # Audio: what uploads may be, and how long processing may take before the sweep retries it.
+    AUDIO_MIN_SECONDS = 10
+    AUDIO_MAX_SECONDS = _env_int("AUDIO_MAX_SECONDS", 15 * 60)
+    VOICE_TAG_MAX_SECONDS = 10
+    COVER_MAX_BYTES = _env_int("COVER_MAX_BYTES", 10 * 1024 * 1024)
+    STEMS_MAX_ENTRIES = 64
+    STEMS_MAX_UNCOMPRESSED_BYTES = _env_int("STEMS_MAX_UNCOMPRESSED_BYTES", 2 * 1024**3)
+    PROCESSING_STUCK_AFTER_SECONDS = _env_int("PROCESSING_STUCK_AFTER_SECONDS", 15 * 60)
+    PROCESSING_MAX_ATTEMPTS = 3
+    # Where uploads are spooled while they are checked, before they reach storage.
+    UPLOAD_TMP_DIR = _env("UPLOAD_TMP_DIR")
+    # How long signed links to private files live.
+    SIGNED_URL_TTL_SECONDS = _env_int("SIGNED_URL_TTL_SECONDS", 15 * 60)
+
     # Bearer tokens.
     ACCESS_TOKEN_TTL_SECONDS = _env_int("ACCESS_TOKEN_TTL_SECONDS", 24 * 3600)
 
@@ -89,6 +109,8 @@ class Config:
     STORAGE_S3_BUCKET = _env("STORAGE_S3_BUCKET")
     STORAGE_S3_ENDPOINT_URL = _env("STORAGE_S3_ENDPOINT_URL")
     STORAGE_S3_REGION = _env("STORAGE_S3_REGION", "us-east-1")
+    STORAGE_S3_ACCESS_KEY = _env("STORAGE_S3_ACCESS_KEY")
+    STORAGE_S3_SECRET_KEY = _env("STORAGE_S3_SECRET_KEY")
 
     # Stripe. Without a secret key, development talks to the bundled Stripe sandbox.
     STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY")
@@ -123,6 +145,8 @@ class TestingConfig(DevelopmentConfig):
     # The suite picks its own throwaway database; see tests/conftest.py.
     DATABASE_URL = normalise_database_url(_env("TEST_DATABASE_URL", "sqlite://"))
     RATELIMIT_STORAGE_URI = "memory://"
+    JOBS_BACKEND = "eager"
+    JOB_MAX_RETRIES = 0
     # Cheap hashing: the suite signs in hundreds of times. Never use these numbers live.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST_KIB = 8

@@ -30,10 +30,15 @@ def create_app(config: str | type[Config] | None = None,
     from marketplace.db import db
 
     from marketplace.accounts.passwords import init_passwords
+    from marketplace.jobs.queue import init_jobs
+    from marketplace.storage.service import init_storage
 
     db.init_app(app)
     init_rate_limits(app)
     init_passwords(app)
+    init_storage(app)
+    _register_jobs()
+    init_jobs(app)
 
     _register_web(app)
     from marketplace.cli import init_cli
@@ -44,13 +49,20 @@ def create_app(config: str | type[Config] | None = None,
     return app
 
 
+def _register_jobs() -> None:
+    """Import every module that defines jobs, so each is registered before workers start."""
+    import marketplace.catalog.tasks  # noqa: F401
+
+
 def _register_web(app: Flask) -> None:
     from marketplace.accounts.views import blp as accounts_blp
     from marketplace.api import init_api
     from marketplace.catalog.views import blp as catalog_blp
     from marketplace.errors import register_error_handlers
     from marketplace.health import bp as health_bp
+    from marketplace.storage.views import bp as files_bp
 
     register_error_handlers(app)
     app.register_blueprint(health_bp)
+    app.register_blueprint(files_bp)
     app.extensions["api"] = init_api(app, [accounts_blp, catalog_blp])

@@ -3,11 +3,12 @@ bearer security, and the request guards (body size, media type) every endpoint r
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import marshmallow as ma
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Request, Response, current_app, jsonify, request
 from flask_smorest import Api, Blueprint
 
 from marketplace.errors import AppError
@@ -97,6 +98,15 @@ def guard_request_body() -> None:
                                    details={"expected": "application/json", "got": mimetype})
 
 
+class MarketplaceRequest(Request):
+    """Spools uploaded files to named temporary files (never to memory), so they can be
+    checked with ffprobe by path and then streamed to storage. They vanish when closed."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        folder = current_app.config.get("UPLOAD_TMP_DIR")
+        return tempfile.NamedTemporaryFile(prefix="upload-", dir=folder)  # noqa: SIM115
+
+
 def init_api(app: Flask, blueprints: list[Blueprint]) -> MarketplaceApi:
     api = MarketplaceApi(app, spec_kwargs={"info": {"description": (
         "Beat licensing marketplace. Every error is "
@@ -107,4 +117,5 @@ def init_api(app: Flask, blueprints: list[Blueprint]) -> MarketplaceApi:
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix=API_PREFIX + (blueprint.url_prefix or ""))
     app.before_request(guard_request_body)
+    app.request_class = MarketplaceRequest
     return api

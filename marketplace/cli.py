@@ -12,6 +12,8 @@ from marketplace.db import db
 from marketplace.errors import AppError
 
 users_cli = AppGroup("users", help="Manage accounts.")
+audio_cli = AppGroup("audio", help="Previews and waveforms.")
+jobs_cli = AppGroup("jobs", help="Background jobs.")
 seed_cli = AppGroup("seed", help="Load demonstration data.")
 
 # Demo accounts for a local store. Their passwords are public on purpose: `make run`
@@ -76,6 +78,41 @@ def seed_demo() -> None:
         click.echo(f"  {role.value:<10} {email:<24} password: {password}")
 
 
+@audio_cli.command("reprocess")
+@click.argument("beat_id", required=False)
+@click.option("--all", "every_beat", is_flag=True, help="Every beat that has a master.")
+def reprocess(beat_id: str | None, every_beat: bool) -> None:
+    """Render previews and waveforms again, here and now, with a progress bar."""
+    from marketplace.catalog import tasks  # noqa: PLC0415
+
+    if bool(beat_id) == every_beat:
+        raise click.UsageError("Give one BEAT_ID or --all.")
+    try:
+        beat_ids = tasks.beats_to_reprocess(None if every_beat else beat_id)
+    except LookupError as missing:
+        raise click.ClickException(str(missing)) from None
+    db.session.commit()
+    failures = 0
+    with click.progressbar(beat_ids, label="Rendering previews", show_pos=True,
+                           item_show_func=lambda item: item or "") as progress:
+        for item in progress:
+            tasks.render_preview_job(item)
+            db.session.remove()
+            failures += tasks.is_failed(item)
+    click.echo(f"rendered {len(beat_ids) - failures} of {len(beat_ids)} beats"
+               + (f"; {failures} failed (see failure_reason)" if failures else ""))
+
+
+@jobs_cli.command("sweep")
+def sweep() -> None:
+    """Re-queue beats stuck in processing (also runs periodically)."""
+    from marketplace.catalog.tasks import sweep_processing  # noqa: PLC0415
+
+    click.echo(f"{sweep_processing()} stuck beats handled")
+
+
 def init_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
+    app.cli.add_command(audio_cli)
+    app.cli.add_command(jobs_cli)
     app.cli.add_command(seed_cli)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -71,10 +73,18 @@ def database_factory(tmp_path_factory):
             postgres.drop(url)
 
 
+_STORAGE_ROOT = tempfile.mkdtemp(prefix="marketplace-test-storage-")
+
+
 def make_test_app(database_url: str, **overrides):
-    settings = {"DATABASE_URL": database_url}
+    settings = {"DATABASE_URL": database_url, "STORAGE_LOCAL_ROOT": _STORAGE_ROOT}
     settings.update(overrides)
     return create_app("testing", settings)
+
+
+@pytest.fixture(scope="session")
+def storage_root():
+    return Path(_STORAGE_ROOT)
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,11 @@ def _time(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _versioned(path: str, key: str | None, version: int) -> str | None:
+    # The version changes with every render, so caches never serve an old preview.
+    return f"{path}?v={version}" if key else None
+
+
 def beat_document(beat: Any, owner_name: str, credits: Sequence[Any], tags: Sequence[str]) -> dict[str, Any]:
     """`beat` is a Beat or a row with the same attribute names (see search.LISTING_COLUMNS)."""
     price = None
@@ -56,6 +61,11 @@ def beat_document(beat: Any, owner_name: str, credits: Sequence[Any], tags: Sequ
         "beatmaker": {"id": beat.owner_id, "display_name": owner_name},
         **credits_document(credits),
         "failure_reason": beat.failure_reason,
+        "preview_url": _versioned(f"/api/v1/beats/{beat.id}/preview", beat.preview_key, beat.preview_version),
+        "waveform_url": _versioned(f"/api/v1/beats/{beat.id}/waveform", beat.waveform_key, beat.preview_version),
+        "cover_url": f"/api/v1/beats/{beat.id}/cover" if beat.cover_key else None,
+        "has_stems": beat.stems_key is not None,
+        "lossless_master": bool(beat.master_lossless),
         "created_at": _time(beat.created_at),
         "published_at": _time(beat.published_at),
         "sold_exclusive_at": _time(beat.sold_exclusive_at),

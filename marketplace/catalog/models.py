@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, func, text)
+                        UniqueConstraint, false, func, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import User
@@ -42,6 +42,22 @@ class Beat(Base):
     # by price without reading offers. Minor units of the platform currency.
     price_from_amount: Mapped[int | None] = mapped_column(BigInteger)
     price_currency: Mapped[str | None] = mapped_column(String(3))
+    # Files. Masters and stems are private; previews and waveforms are public.
+    master_key: Mapped[str | None] = mapped_column(String(255))
+    master_format: Mapped[str | None] = mapped_column(String(8))
+    master_lossless: Mapped[bool] = mapped_column(default=False, server_default=false())
+    master_sha256: Mapped[str | None] = mapped_column(String(64))
+    master_size: Mapped[int | None] = mapped_column(BigInteger)
+    stems_key: Mapped[str | None] = mapped_column(String(255))
+    stems_sha256: Mapped[str | None] = mapped_column(String(64))
+    stems_size: Mapped[int | None] = mapped_column(BigInteger)
+    cover_key: Mapped[str | None] = mapped_column(String(255))
+    cover_content_type: Mapped[str | None] = mapped_column(String(32))
+    preview_key: Mapped[str | None] = mapped_column(String(255))
+    waveform_key: Mapped[str | None] = mapped_column(String(255))
+    # Bumped at every render, so preview URLs change when the audio does (cache busting).
+    preview_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    processing_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Title, tags and credited names, in one text the full-text index is built from.
     search_document: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -85,6 +101,26 @@ class Beat(Base):
     @property
     def credit_line(self) -> str:
         return render_credit_line([(credit.name, credit.role) for credit in self.credits])
+
+
+class VoiceTag(Base):
+    """A beatmaker's producer tag and where it lands in previews. Without an uploaded tag
+    (`tag_key` empty) the platform's default tag is used: no preview goes unprotected."""
+
+    __tablename__ = "voice_tags"
+    __table_args__ = (
+        CheckConstraint("interval_seconds BETWEEN 5 AND 120", name="interval_range"),
+        CheckConstraint("gain_db BETWEEN -30 AND 10", name="gain_range"),
+        CheckConstraint("first_at_seconds BETWEEN 0 AND 60", name="first_at_range"),
+    )
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    tag_key: Mapped[str | None] = mapped_column(String(255))
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    interval_seconds: Mapped[float] = mapped_column(default=30.0)
+    gain_db: Mapped[float] = mapped_column(default=0.0)
+    first_at_seconds: Mapped[float] = mapped_column(default=0.0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class BeatTag(Base):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask_smorest.fields import Upload
 from marshmallow import validate
 
 from marketplace.catalog.credits import CreditRole
@@ -89,6 +90,13 @@ class BeatSchema(ma.Schema):
     credits = ma.fields.List(ma.fields.Nested(CreditSchema), required=True)
     credit_line = ma.fields.String(required=True)
     failure_reason = ma.fields.String(allow_none=True, required=True)
+    preview_url = ma.fields.String(allow_none=True, required=True,
+                                   metadata={"description": "the watermarked MP3, once processed"})
+    waveform_url = ma.fields.String(allow_none=True, required=True,
+                                    metadata={"description": "peaks in the audiowaveform JSON format"})
+    cover_url = ma.fields.String(allow_none=True, required=True)
+    has_stems = ma.fields.Boolean(required=True)
+    lossless_master = ma.fields.Boolean(required=True)
     created_at = ma.fields.DateTime(required=True)
     published_at = ma.fields.DateTime(allow_none=True, required=True)
     sold_exclusive_at = ma.fields.DateTime(allow_none=True, required=True)
@@ -143,3 +151,47 @@ class BeatUpdateSchema(ma.Schema):
     version_of = ma.fields.String(allow_none=True, validate=ID_FIELD)
     status = ma.fields.String(validate=validate.OneOf([BeatStatus.PUBLISHED.value]),
                               metadata={"description": "publish an archived beat again"})
+
+
+class CommaSeparated(ma.fields.String):
+    """A form field holding a comma-separated list."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class BeatUploadForm(ma.Schema):
+    title = ma.fields.String(required=True, validate=TITLE)
+    bpm = ma.fields.Integer(required=True, validate=validate.Range(min=BPM_MIN, max=BPM_MAX))
+    key = MusicalKey()
+    genre = ma.fields.String(validate=LABEL)
+    mood = ma.fields.String(validate=LABEL)
+    tags = CommaSeparated(validate=validate.Length(max=600), metadata={"description": "comma separated"})
+    description = ma.fields.String(validate=[validate.Length(max=5000), _no_control_characters])
+    samples = ma.fields.String(validate=validate.OneOf(SAMPLE_DECLARATIONS))
+    version_of = ma.fields.String(validate=ID_FIELD)
+
+
+class BeatUploadFiles(ma.Schema):
+    file = Upload(required=True, metadata={"description": "the master: WAV, AIFF, FLAC or MP3"})
+    stems = Upload(metadata={"description": "optional ZIP of stems (audio files only)"})
+    cover = Upload(metadata={"description": "optional JPEG, PNG or WebP"})
+
+
+class VoiceTagSchema(ma.Schema):
+    custom = ma.fields.Boolean(required=True, metadata={"description": "false: the platform's default tag"})
+    duration_ms = ma.fields.Integer(allow_none=True, required=True)
+    interval_seconds = ma.fields.Float(required=True)
+    gain_db = ma.fields.Float(required=True)
+    first_at_seconds = ma.fields.Float(required=True)
+
+
+class VoiceTagPlacementSchema(ma.Schema):
+    interval_seconds = ma.fields.Float(validate=validate.Range(min=5, max=120))
+    gain_db = ma.fields.Float(validate=validate.Range(min=-30, max=10))
+    first_at_seconds = ma.fields.Float(validate=validate.Range(min=0, max=60))
+
+
+class VoiceTagUploadSchema(ma.Schema):
+    file = Upload(required=True, metadata={"description": "up to 10 s: WAV, AIFF, FLAC or MP3"})

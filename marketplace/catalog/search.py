@@ -140,7 +140,9 @@ LISTING_COLUMNS = (
     Beat.id, Beat.title, Beat.description, Beat.status, Beat.bpm, Beat.musical_key, Beat.genre,
     Beat.mood, Beat.samples, Beat.version_of_id, Beat.duration_ms, Beat.play_count,
     Beat.price_from_amount, Beat.price_currency, Beat.failure_reason, Beat.created_at,
-    Beat.published_at, Beat.sold_exclusive_at, Beat.owner_id, User.display_name.label("owner_name"),
+    Beat.published_at, Beat.sold_exclusive_at, Beat.owner_id, Beat.preview_key, Beat.waveform_key,
+    Beat.preview_version, Beat.cover_key, Beat.stems_key, Beat.master_lossless,
+    User.display_name.label("owner_name"),
 )
 
 

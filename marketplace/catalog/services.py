@@ -69,6 +69,16 @@ def get_visible_beat(beat_id: str, viewer: User | None) -> Beat:
     return beat
 
 
+def get_streamable_beat(beat_id: str, viewer: User | None) -> Beat:
+    """A beat whose preview may be played: published (a takedown or an exclusive sale stops
+    previews at once), or any beat for its owner and admins."""
+    beat = get_visible_beat(beat_id, viewer)
+    privileged = viewer is not None and (viewer.id == beat.owner_id or viewer.has_role(Role.ADMIN))
+    if beat.status != BeatStatus.PUBLISHED and not privileged:
+        raise NotFound("No such beat.", code="beat_not_found")
+    return beat
+
+
 def get_owned_beat(beat_id: str, user: User) -> Beat:
     beat = get_visible_beat(beat_id, user)
     if beat.owner_id != user.id:

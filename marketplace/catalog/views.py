@@ -1,16 +1,22 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import marshmallow as ma
+from flask import request
 from flask_smorest import Blueprint
 
 from marketplace.accounts.auth import auth_required, current_user, optional_user
 from marketplace.accounts.models import Role
-from marketplace.api import document
-from marketplace.catalog import search, services
+from marketplace.api import accepts_multipart, document
+from marketplace.catalog import search, services, uploads, voice_tags
 from marketplace.catalog.documents import credits_document, full_beat_document
 from marketplace.catalog.schemas import (BeatPageSchema, BeatSchema, BeatSearchArgs, BeatUpdateSchema,
-                                         CreditListSchema, CreditSchema)
+                                         BeatUploadFiles, BeatUploadForm, CreditListSchema, CreditSchema,
+                                         VoiceTagPlacementSchema, VoiceTagSchema, VoiceTagUploadSchema)
 from marketplace.db import db
+from marketplace.errors import NotFound
+from marketplace.storage.views import file_response
 
 blp = Blueprint("catalog", __name__, description="Beats: browse, search, edit, credits")
 
@@ -68,3 +74,110 @@ def replace_credits(credits, beat_id):
     beat = services.replace_credits(services.get_owned_beat(beat_id, current_user()), credits)
     db.session.commit()
     return document(credits_document(beat.credits))
+
+
+def spooled_path(upload) -> Path:
+    """The local file an upload was spooled to (see MarketplaceRequest)."""
+    upload.stream.flush()
+    return Path(upload.stream.name)
+
+
+@blp.post("/beats")
+@accepts_multipart
+@auth_required(Role.BEATMAKER)
+@blp.arguments(BeatUploadForm, location="form")
+@blp.arguments(BeatUploadFiles, location="files")
+@blp.response(202, BeatSchema)
+@blp.alt_response(415, description="Not audio, or a format not accepted")
+def upload_beat(fields, files):
+    """Upload a beat: the master, optional stems ZIP and cover. It is checked at once and
+    published when its preview is rendered (status `processing` until then)."""
+    stems, cover = files.get("stems"), files.get("cover")
+    beat = uploads.accept_beat_upload(current_user(), fields, spooled_path(files["file"]),
+                                      spooled_path(stems) if stems else None,
+                                      spooled_path(cover) if cover else None)
+    db.session.commit()
+    return document(full_beat_document(beat), 202)
+
+
+PREVIEW_CACHE_SECONDS = 300
+
+
+@blp.get("/beats/<beat_id>/preview")
+@blp.response(200, description="The watermarked preview (audio/mpeg); Range requests answer 206")
+@blp.alt_response(302, description="Redirect to the file when stored in S3")
+def stream_preview(beat_id):
+    """Stream a beat's watermarked preview. A play is counted when listening starts."""
+    beat = services.get_streamable_beat(beat_id, optional_user())
+    if beat.preview_key is None:
+        raise NotFound("This beat has no preview yet.", code="preview_not_ready")
+    if request.headers.get("Range", "bytes=0-").startswith("bytes=0-"):
+        services.record_play(beat.id)
+        db.session.commit()
+    return file_response(beat.preview_key, "audio/mpeg", cache_seconds=PREVIEW_CACHE_SECONDS)
+
+
+@blp.get("/beats/<beat_id>/waveform")
+@blp.response(200, description="Peaks in the audiowaveform JSON format")
+def waveform(beat_id):
+    """A beat's waveform peaks (version, channels, sample_rate, samples_per_pixel, bits, length, data)."""
+    beat = services.get_streamable_beat(beat_id, optional_user())
+    if beat.waveform_key is None:
+        raise NotFound("This beat has no waveform yet.", code="preview_not_ready")
+    return file_response(beat.waveform_key, "application/json", cache_seconds=PREVIEW_CACHE_SECONDS)
+
+
+@blp.get("/beats/<beat_id>/cover")
+@blp.response(200, description="The cover image")
+def cover(beat_id):
+    beat = services.get_visible_beat(beat_id, optional_user())
+    if beat.cover_key is None:
+        raise NotFound("This beat has no cover.", code="cover_not_found")
+    return file_response(beat.cover_key, beat.cover_content_type, cache_seconds=PREVIEW_CACHE_SECONDS)
+
+
+def _voice_tag_document(tag):
+    return {"custom": tag.tag_key is not None, "duration_ms": tag.duration_ms,
+            "interval_seconds": tag.interval_seconds, "gain_db": tag.gain_db,
+            "first_at_seconds": tag.first_at_seconds}
+
+
+@blp.get("/me/voice-tag")
+@auth_required(Role.BEATMAKER)
+@blp.response(200, VoiceTagSchema)
+def get_voice_tag():
+    """Your producer tag and where it lands in previews."""
+    return _voice_tag_document(voice_tags.voice_tag_for(current_user().id))
+
+
+@blp.put("/me/voice-tag")
+@accepts_multipart
+@auth_required(Role.BEATMAKER)
+@blp.arguments(VoiceTagUploadSchema, location="files")
+@blp.response(200, VoiceTagSchema)
+def upload_voice_tag(files):
+    """Upload your producer tag (up to 10 s). Every preview of yours is rendered again."""
+    tag = voice_tags.upload_tag(current_user(), spooled_path(files["file"]))
+    db.session.commit()
+    return _voice_tag_document(tag)
+
+
+@blp.patch("/me/voice-tag")
+@auth_required(Role.BEATMAKER)
+@blp.arguments(VoiceTagPlacementSchema)
+@blp.response(200, VoiceTagSchema)
+def place_voice_tag(changes):
+    """Set the interval, gain and first position of your tag. Previews are rendered again."""
+    tag = voice_tags.update_placement(current_user(), changes)
+    db.session.commit()
+    return _voice_tag_document(tag)
+
+
+@blp.delete("/me/voice-tag")
+@auth_required(Role.BEATMAKER)
+@blp.response(200, VoiceTagSchema)
+def remove_voice_tag():
+    """Go back to the platform's default tag."""
+    tag = voice_tags.remove_tag(current_user())
+    db.session.commit()
+    return _voice_tag_document(tag)

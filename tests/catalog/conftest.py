@@ -52,3 +52,25 @@ def make_beat(app):
             db.session.commit()
             return beat.id
     return make
+
+
+def standalone_client(database_url: str, folder, **settings):
+    """A client of an app of its own (its own database and storage folder), for settings
+    the shared app does not have. Returns (client, beatmaker headers, beat counter)."""
+    from marketplace.catalog.models import Beat
+    from marketplace.migrate import upgrade
+    from tests.conftest import make_test_app
+
+    app = make_test_app(database_url, STORAGE_LOCAL_ROOT=str(folder / "storage"), **settings)
+    with app.app_context():
+        upgrade(db.engine)
+        user = accounts.create_user("solo@example.com", DEFAULT_PASSWORD, "Solo", Role.BEATMAKER)
+        db.session.commit()
+    client = app.test_client()
+    headers = bearer(login(client, "solo@example.com").json["access_token"])
+
+    def count_beats() -> int:
+        with app.app_context():
+            return db.session.query(Beat).count()
+
+    return client, headers, count_beats

@@ -1,0 +1,127 @@
+"""Background jobs of the catalogue: rendering previews, and the sweep that rescues beats
+whose processing was lost (a worker killed, a queue flushed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import tempfile
+import uuid
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+
+from marketplace.audio.errors import AudioProcessingFailed
+from marketplace.audio.preview import render_preview
+from marketplace.catalog import lifecycle, voice_tags
+from marketplace.catalog.lifecycle import BeatStatus
+from marketplace.catalog.models import Beat
+from marketplace.common.clock import utcnow
+from marketplace.db import db
+from marketplace.jobs.queue import enqueue, job
+from marketplace.storage.base import MissingFile
+from marketplace.storage.service import storage
+
+log = logging.getLogger("marketplace.catalog.tasks")
+
+
+def preview_key(beat_id: str) -> str:
+    return f"previews/{beat_id}.mp3"
+
+
+def waveform_key(beat_id: str) -> str:
+    return f"waveforms/{beat_id}.json"
+
+
+@job("catalog.render_preview")
+def render_preview_job(beat_id: str) -> None:
+    """Render a beat's tagged preview and peaks; publish the beat if it was processing.
+    Idempotent: a second run renders the same files and finds the beat already published."""
+    beat = db.session.get(Beat, beat_id)
+    if beat is None or beat.master_key is None or beat.status == BeatStatus.FAILED:
+        return
+    if beat.status == BeatStatus.PROCESSING:
+        beat.processing_attempts += 1
+        db.session.commit()
+    try:
+        _render_files(beat)
+    except (AudioProcessingFailed, MissingFile) as error:
+        log.warning("preview_failed", extra={"beat_id": beat_id, "error": str(error)[-500:]})
+        _fail(beat_id, "We could not decode this audio to make its preview. Export it again and re-upload.")
+        return
+    beat = db.session.get(Beat, beat_id, with_for_update=True, populate_existing=True)
+    beat.preview_key, beat.waveform_key = preview_key(beat_id), waveform_key(beat_id)
+    beat.preview_version += 1
+    if beat.status == BeatStatus.PROCESSING:
+        lifecycle.move(beat, BeatStatus.PUBLISHED)
+    db.session.commit()
+
+
+def _render_files(beat: Beat) -> None:
+    """Write the preview and the waveform under temporary keys, then move each into place,
+    so readers only ever see complete files."""
+    tag = voice_tags.voice_tag_for(beat.owner_id)
+    backend = storage()
+    attempt = uuid.uuid4().hex
+    with tempfile.TemporaryDirectory(prefix="render-") as folder, \
+            backend.local_copy(beat.master_key) as master, voice_tags.tag_audio(tag) as tag_path:
+        out = Path(folder) / "preview.mp3"
+        waveform = render_preview(master, tag_path, voice_tags.placement(tag), beat.duration_ms or 0, out,
+                                  title=beat.title, artist=beat.owner.display_name)
+        with open(out, "rb") as stream:
+            backend.save(f"tmp/{attempt}-preview.mp3", stream, "audio/mpeg")
+        peaks = Path(folder) / "waveform.json"
+        peaks.write_text(json.dumps(waveform, separators=(",", ":")))
+        with open(peaks, "rb") as stream:
+            backend.save(f"tmp/{attempt}-waveform.json", stream, "application/json")
+    backend.move(f"tmp/{attempt}-preview.mp3", preview_key(beat.id))
+    backend.move(f"tmp/{attempt}-waveform.json", waveform_key(beat.id))
+
+
+def _fail(beat_id: str, reason: str) -> None:
+    db.session.rollback()
+    beat = db.session.get(Beat, beat_id, with_for_update=True, populate_existing=True)
+    if beat.status == BeatStatus.PROCESSING:
+        lifecycle.move(beat, BeatStatus.FAILED)
+        beat.failure_reason = reason
+    db.session.commit()
+
+
+@job("catalog.sweep_processing", every_seconds=300)
+def sweep_processing() -> int:
+    """Re-queue beats stuck in `processing`; fail those that used up their attempts."""
+    config = current_app.config
+    cutoff = utcnow() - dt.timedelta(seconds=config["PROCESSING_STUCK_AFTER_SECONDS"])
+    stuck = list(db.session.scalars(select(Beat).where(Beat.status == BeatStatus.PROCESSING,
+                                                       Beat.updated_at < cutoff)))
+    for beat in stuck:
+        if beat.processing_attempts >= config["PROCESSING_MAX_ATTEMPTS"]:
+            lifecycle.move(beat, BeatStatus.FAILED)
+            beat.failure_reason = "Processing did not finish after several attempts. Please upload again."
+        else:
+            beat.updated_at = utcnow()  # not again until the next cutoff
+            enqueue("catalog.render_preview", beat.id)
+    db.session.commit()
+    return len(stuck)
+
+
+def beats_to_reprocess(beat_id: str | None) -> list[str]:
+    """The beats `flask audio reprocess` renders: one, or all with a master. Failed beats are
+    moved back to processing so that a good render publishes them."""
+    query = select(Beat).where(Beat.master_key.is_not(None))
+    if beat_id is not None:
+        query = query.where(Beat.id == beat_id)
+    beats = list(db.session.scalars(query.order_by(Beat.created_at)))
+    if beat_id is not None and not beats:
+        raise LookupError(f"no beat {beat_id} with a master")
+    for beat in beats:
+        if beat.status == BeatStatus.FAILED:
+            lifecycle.move(beat, BeatStatus.PROCESSING)
+            beat.processing_attempts = 0
+    return [beat.id for beat in beats]
+
+
+def is_failed(beat_id: str) -> bool:
+    return db.session.get(Beat, beat_id).status == BeatStatus.FAILED

@@ -1,0 +1,106 @@
+"""Producer tags: the audio a beatmaker has mixed over their previews, and where it lands."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from marketplace.accounts.models import User
+from marketplace.audio import DEFAULT_TAG_PATH
+from marketplace.audio.preview import TagPlacement
+from marketplace.audio.probe import probe_audio
+from marketplace.catalog.lifecycle import BeatStatus
+from marketplace.catalog.models import Beat, VoiceTag
+from marketplace.catalog.uploads import AUDIO_CONTENT_TYPES, checked
+from marketplace.db import db
+from marketplace.errors import ValidationFailed
+from marketplace.jobs.queue import enqueue
+from marketplace.storage.service import save_in_transaction, storage
+
+DEFAULT_TAG_MS = 2769  # the platform tag's length, for placement checks without a custom tag
+# Beats whose previews follow the tag: all that have (or are getting) a preview.
+RENDERED_STATUSES = (BeatStatus.PROCESSING, BeatStatus.PUBLISHED, BeatStatus.ARCHIVED,
+                     BeatStatus.TAKEN_DOWN, BeatStatus.SOLD_EXCLUSIVE)
+
+
+def voice_tag_for(user_id: str) -> VoiceTag:
+    """The user's tag settings; the defaults (not yet stored) when they never set any."""
+    existing = db.session.get(VoiceTag, user_id)
+    return existing or VoiceTag(user_id=user_id, tag_key=None, duration_ms=None, interval_seconds=30.0,
+                                gain_db=0.0, first_at_seconds=0.0)
+
+
+def placement(tag: VoiceTag) -> TagPlacement:
+    return TagPlacement(interval_seconds=tag.interval_seconds, gain_db=tag.gain_db,
+                        first_at_seconds=tag.first_at_seconds)
+
+
+@contextlib.contextmanager
+def tag_audio(tag: VoiceTag) -> Iterator[Path]:
+    """A local path to the tag's audio: the beatmaker's own, or the platform's default."""
+    if tag.tag_key is None:
+        yield DEFAULT_TAG_PATH
+        return
+    with storage().local_copy(tag.tag_key) as path:
+        yield path
+
+
+def upload_tag(user: User, path: Path) -> VoiceTag:
+    config = current_app.config
+    with checked("file"):
+        info = probe_audio(path, min_seconds=0.3, max_seconds=config["VOICE_TAG_MAX_SECONDS"])
+    tag = _stored(user)
+    _check_fits(info.duration_ms, tag.interval_seconds)
+    # A new key each time: renders already running keep reading the tag they started with.
+    key = f"voice-tags/{user.id}/{secrets.token_hex(8)}.{info.format}"
+    with open(path, "rb") as stream:
+        save_in_transaction(key, stream, AUDIO_CONTENT_TYPES[info.format])
+    tag.tag_key, tag.duration_ms = key, info.duration_ms
+    rerender_previews(user)
+    return tag
+
+
+def update_placement(user: User, changes: Mapping[str, Any]) -> VoiceTag:
+    tag = _stored(user)
+    for field in ("interval_seconds", "gain_db", "first_at_seconds"):
+        if field in changes:
+            setattr(tag, field, changes[field])
+    _check_fits(tag.duration_ms or DEFAULT_TAG_MS, tag.interval_seconds)
+    rerender_previews(user)
+    return tag
+
+
+def remove_tag(user: User) -> VoiceTag:
+    tag = _stored(user)
+    tag.tag_key, tag.duration_ms = None, None
+    rerender_previews(user)
+    return tag
+
+
+def _stored(user: User) -> VoiceTag:
+    tag = voice_tag_for(user.id)
+    db.session.add(tag)
+    return tag
+
+
+def _check_fits(tag_ms: int, interval_seconds: float) -> None:
+    if tag_ms > interval_seconds * 1000:
+        raise ValidationFailed(details={"interval_seconds": [
+            f"The tag lasts {tag_ms / 1000:.1f} s, longer than the {interval_seconds:g} s interval."]})
+
+
+def rerender_previews(user: User) -> int:
+    """Queue a new preview for each of the user's beats (after commit). Returns how many."""
+    db.session.flush()
+    beat_ids = list(db.session.scalars(select(Beat.id).where(Beat.owner_id == user.id,
+                                                             Beat.status.in_(RENDERED_STATUSES),
+                                                             Beat.master_key.is_not(None))))
+    for beat_id in beat_ids:
+        enqueue("catalog.render_preview", beat_id)
+    return len(beat_ids)

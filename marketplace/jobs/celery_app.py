@@ -1,0 +1,33 @@
+"""The Celery side: every registered job becomes a Celery task of the same name.
+
+Workers start with ``celery -A marketplace.jobs.worker worker`` (and ``beat`` for the sweep).
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from flask import Flask
+
+from marketplace.jobs.queue import JOBS, PERIODIC, run_job
+
+
+def make_celery(app: Flask) -> Celery:
+    celery = Celery("marketplace", broker=app.config["REDIS_URL"], backend=None)
+    celery.conf.update(
+        task_acks_late=True,  # a job whose worker dies mid-way is delivered again
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        task_default_queue="marketplace",
+        beat_schedule={name: {"task": name, "schedule": seconds} for name, seconds in PERIODIC.items()},
+    )
+    for name in JOBS:
+        _register(celery, app, name)
+    return celery
+
+
+def _register(celery: Celery, app: Flask, name: str) -> None:
+    @celery.task(name=name, bind=True, autoretry_for=(Exception,), retry_backoff=True,
+                 retry_backoff_max=600, max_retries=app.config["JOB_MAX_RETRIES"])
+    def task(self, *args):
+        run_job(app, name, tuple(args))

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from marketplace.db import db
+
+log = logging.getLogger("marketplace.jobs")
+
+JOBS: dict[str, Callable[..., Any]] = {}
+PERIODIC: dict[str, int] = {}  # job name -> interval in seconds
+_PENDING = "pending_jobs"
+
+
+class RetryLater(Exception):
+    """Raised by a job when a transient problem (a service down) should be retried."""
+
+
+def job(name: str, every_seconds: int | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a function as a background job under a stable name; with `every_seconds`,
+    it also runs periodically (Celery beat in production, a timer in-process)."""
+
+    def register(function: Callable[..., Any]) -> Callable[..., Any]:
+        if name in JOBS and JOBS[name] is not function:
+            raise ValueError(f"two jobs are named {name}")
+        JOBS[name] = function
+        if every_seconds:
+            PERIODIC[name] = every_seconds
+        return function
+
+    return register
+
+
+def enqueue(name: str, *args: Any) -> None:
+    """Run job `name` with `args` once the current transaction commits (never if it rolls back)."""
+    if name not in JOBS:
+        raise KeyError(f"no job named {name}")
+    db.session.info.setdefault(_PENDING, []).append((name, args))
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    app = current_app._get_current_object()
+    for name, args in pending:
+        app.extensions["job_runner"].submit(name, args)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, _previous_transaction: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def run_job(app: Flask, name: str, args: tuple[Any, ...]) -> None:
+    """Run one job in an app context of its own (a fresh database session)."""
+    with app.app_context():
+        started = time.perf_counter()
+        try:
+            JOBS[name](*args)
+        except Exception:
+            db.session.rollback()
+            raise
+        finally:
+            db.session.remove()
+        log.info("job_done", extra={"job": name, "job_args": list(args),
+                                    "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+
+
+class InProcessRunner:
+    """Runs jobs in this process, retrying failures with exponential backoff."""
+
+    def __init__(self, app: Flask, threads: int, max_retries: int, backoff_seconds: float) -> None:
+        self.app = app
+        self.max_retries = max_retries
+        self.backoff_seconds = backoff_seconds
+        self._pool = (concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="job")
+                      if threads else None)
+
+    def submit(self, name: str, args: tuple[Any, ...]) -> None:
+        if self._pool is None:
+            self._run_with_retries(name, args)
+        else:
+            self._pool.submit(self._run_with_retries, name, args)
+
+    def _run_with_retries(self, name: str, args: tuple[Any, ...]) -> None:
+        for attempt in range(self.max_retries + 1):
+            try:
+                run_job(self.app, name, args)
+                return
+            except Exception:
+                final = attempt == self.max_retries
+                log.exception("job_failed", extra={"job": name, "job_args": list(args), "attempt": attempt + 1,
+                                                   "will_retry": not final})
+                if final:
+                    return
+                time.sleep(self.backoff_seconds * 2**attempt)
+
+    def start_periodic(self) -> None:
+        """Submit each periodic job at its interval, from a daemon timer per job."""
+        for name, seconds in PERIODIC.items():
+            self._schedule(name, seconds)
+
+    def _schedule(self, name: str, seconds: int) -> None:
+        def fire() -> None:
+            self.submit(name, ())
+            self._schedule(name, seconds)
+
+        timer = threading.Timer(seconds, fire)
+        timer.daemon = True
+        timer.start()
+
+    def wait(self) -> None:
+        """Block until every submitted job has finished (tests, shutdown)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="job")
+
+
+class CeleryRunner:
+    def __init__(self, celery_app) -> None:
+        self.celery = celery_app
+
+    def submit(self, name: str, args: tuple[Any, ...]) -> None:
+        self.celery.send_task(name, args=list(args))
+
+
+def init_jobs(app: Flask) -> None:
+    backend = app.config["JOBS_BACKEND"]
+    if backend == "celery":
+        from marketplace.jobs.celery_app import make_celery  # noqa: PLC0415
+
+        app.extensions["job_runner"] = CeleryRunner(make_celery(app))
+    elif backend in ("thread", "eager"):
+        runner = InProcessRunner(
+            app, threads=app.config["JOB_THREADS"] if backend == "thread" else 0,
+            max_retries=app.config["JOB_MAX_RETRIES"], backoff_seconds=app.config["JOB_RETRY_BACKOFF_SECONDS"])
+        if backend == "thread":
+            runner.start_periodic()
+        app.extensions["job_runner"] = runner
+    else:
+        raise ValueError(f"JOBS_BACKEND must be celery, thread or eager, not {backend!r}")

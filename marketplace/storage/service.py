@@ -1,0 +1,94 @@
+"""The app's storage backend, chosen by STORAGE_BACKEND, and the signed links to local files."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, current_app, has_app_context, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from marketplace.db import db
+
+from marketplace.storage.base import Storage, StoredFile
+from marketplace.storage.local import LocalStorage
+
+_SALT = "storage-link"
+
+
+def _serializer(secret_key: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt=_SALT)
+
+
+def make_link_token(secret_key: str, key: str, expires_in: int, download_name: str | None,
+                    content_type: str | None) -> str:
+    return _serializer(secret_key).dumps([key, int(time.time()) + expires_in, download_name, content_type])
+
+
+class LinkExpired(Exception):
+    pass
+
+
+def read_link_token(secret_key: str, token: str) -> tuple[str, str | None, str | None]:
+    """(key, download_name, content_type) of a valid, unexpired link; BadSignature or LinkExpired."""
+    key, expires_at, download_name, content_type = _serializer(secret_key).loads(token)
+    if time.time() > expires_at:
+        raise LinkExpired()
+    return key, download_name, content_type
+
+
+def _local_signer(app: Flask):
+    def sign(key: str, expires_in: int, download_name: str | None, content_type: str | None) -> str:
+        token = make_link_token(app.config["SECRET_KEY"], key, expires_in, download_name, content_type)
+        return url_for("files.download", token=token, _external=False)
+    return sign
+
+
+def build_storage(app: Flask) -> Storage:
+    backend = app.config["STORAGE_BACKEND"]
+    if backend == "local":
+        return LocalStorage(app.config["STORAGE_LOCAL_ROOT"], _local_signer(app))
+    if backend == "s3":
+        from marketplace.storage.s3 import S3Storage  # noqa: PLC0415 - boto3 only when used
+
+        return S3Storage(app.config["STORAGE_S3_BUCKET"], app.config["STORAGE_S3_ENDPOINT_URL"],
+                         app.config["STORAGE_S3_REGION"], app.config.get("STORAGE_S3_ACCESS_KEY"),
+                         app.config.get("STORAGE_S3_SECRET_KEY"))
+    raise ValueError(f"STORAGE_BACKEND must be 'local' or 's3', not {backend!r}")
+
+
+def init_storage(app: Flask) -> None:
+    app.extensions["storage"] = build_storage(app)
+
+
+def save_in_transaction(key: str, stream, content_type: str | None = None) -> StoredFile:
+    """Store a file that belongs to the current database transaction: if the transaction
+    rolls back, the file is deleted, so no upload outlives a refused request."""
+    saved = storage().save(key, stream, content_type)
+    db.session.info.setdefault(_WRITTEN, []).append(key)
+    return saved
+
+
+_WRITTEN = "files_written"
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_files(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _delete_files(session: Session, _previous_transaction) -> None:
+    keys = session.info.pop(_WRITTEN, [])
+    if keys and has_app_context():
+        backend = storage()
+        for key in keys:
+            backend.delete(key)
+
+
+def storage() -> Storage:
+    return current_app.extensions["storage"]
+
+
+__all__ = ["BadSignature", "LinkExpired", "init_storage", "read_link_token", "storage"]

@@ -1,0 +1,55 @@
+"""Signed, expiring links to privately stored files (the local backend's presigned URLs)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, redirect, send_file
+
+from marketplace.errors import AppError, NotFound
+from marketplace.storage.base import MissingFile
+from marketplace.storage.local import LocalStorage
+from marketplace.storage.service import BadSignature, LinkExpired, read_link_token, storage
+
+bp = Blueprint("files", __name__)
+
+
+class LinkExpiredError(AppError):
+    status = 410
+    code = "link_expired"
+    message = "This download link has expired. Ask for a new one."
+
+
+@bp.get("/files/<token>")
+def download(token: str):
+    try:
+        key, download_name, content_type = read_link_token(current_app.config["SECRET_KEY"], token)
+    except LinkExpired:
+        raise LinkExpiredError() from None
+    except BadSignature:
+        raise NotFound("No such file.", code="file_not_found") from None
+    backend = storage()
+    if not isinstance(backend, LocalStorage):
+        raise NotFound("No such file.", code="file_not_found")
+    try:
+        path = backend.path(key)
+        if not path.is_file():
+            raise MissingFile(key)
+    except MissingFile:
+        raise NotFound("No such file.", code="file_not_found") from None
+    response = send_file(path, mimetype=content_type, as_attachment=bool(download_name),
+                         download_name=download_name, conditional=True, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def file_response(key: str, content_type: str, *, cache_seconds: int) -> Response:
+    """Serve a stored file to the client: streamed by the app with Range, ETag and
+    Last-Modified for local storage, or a redirect to a presigned URL for S3."""
+    backend = storage()
+    if not isinstance(backend, LocalStorage):
+        return redirect(backend.signed_url(key, max(cache_seconds, 600), content_type=content_type), 302)
+    path = backend.path(key)
+    if not path.is_file():
+        raise NotFound("No such file.", code="file_not_found")
+    response = send_file(path, mimetype=content_type, conditional=True, etag=True, max_age=cache_seconds)
+    response.headers["Cache-Control"] = f"public, max-age={cache_seconds}"
+    return response
