@@ -70,6 +70,11 @@ class Config:
     # Login attempts: every attempt counts per client address; failures count per email.
     LOGIN_LIMIT_PER_ADDRESS = _env("LOGIN_LIMIT_PER_ADDRESS", "30 per minute")
     LOGIN_FAILURE_LIMIT_PER_EMAIL = _env("LOGIN_FAILURE_LIMIT_PER_EMAIL", "5 per 5 minutes")
+    LOGIN_FAILURE_LIMIT_PER_ACCOUNT = _env("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", "50 per hour")
+    REGISTRATION_LIMIT_PER_ADDRESS = _env("REGISTRATION_LIMIT_PER_ADDRESS", "20 per hour")
+    # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
+    # Client addresses (rate limits, logs) come from them, so set this behind a proxy.
+    TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
 
     # argon2id cost. The defaults are argon2-cffi's (RFC 9106 low-memory profile).
     ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 3)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import PROJECT_ROOT, Config, config_for
 
@@ -19,6 +20,9 @@ def create_app(config: str | type[Config] | None = None,
     app.config.from_object(settings)
     app.config.update(overrides or {})
     app.json.sort_keys = False  # keep fields in the order the schemas declare them
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        proxies = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     settings.check(app.config)
 
     from marketplace.observability import configure_logging, init_request_logging

@@ -3,15 +3,19 @@ bearer security, and the request guards (body size, media type) every endpoint r
 
 from __future__ import annotations
 
+import json
 import tempfile
+from copy import deepcopy
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import marshmallow as ma
 from flask import Flask, Request, Response, current_app, jsonify, request
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
+from webargs.flaskparser import FlaskParser
 
-from marketplace.errors import AppError
+from marketplace.errors import AppError, ValidationFailed
 
 API_PREFIX = "/api/v1"
 BEARER_SECURITY = [{"bearerAuth": []}]
@@ -36,6 +40,109 @@ class MarketplaceApi(Api):
 
     def _register_error_handlers(self) -> None:
         """Errors are answered by marketplace.errors, for API and non-API paths alike."""
+
+
+ERROR_DESCRIPTIONS = {
+    400: "The body is not valid JSON (malformed_json)",
+    401: "No valid bearer token (authentication_required, invalid_token)",
+    403: "Not allowed (forbidden, role_required, account_suspended, ...)",
+    404: "Not found",
+    409: "Conflicts with the current state",
+    410: "Gone",
+    413: "The body is too large (payload_too_large)",
+    415: "Wrong media type (unsupported_media_type)",
+    422: "Invalid fields (validation_failed), details per field",
+    429: "Too many requests (rate_limited); retry after the Retry-After seconds",
+    503: "A service the request needs is unavailable",
+}
+_RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
+
+
+def document_errors(*statuses: int) -> Callable[[F], F]:
+    """Document error answers of a view, each with the error envelope (once per status)."""
+
+    def decorator(view: F) -> F:
+        apidoc = deepcopy(getattr(view, "_apidoc", {}))
+        responses = apidoc.setdefault("response", {}).setdefault("responses", {})
+        for status in statuses:
+            if status in responses:
+                continue
+            doc = {"schema": ErrorEnvelopeSchema(), "description": ERROR_DESCRIPTIONS[status],
+                   "content_type": None}
+            if status == 429:
+                doc["headers"] = _RETRY_AFTER
+            responses[status] = [doc]
+        view._apidoc = apidoc  # type: ignore[attr-defined]
+        return view
+
+    return decorator
+
+
+def _unstorable(text: str) -> bool:
+    """NUL and unpaired surrogates cannot be stored (PostgreSQL, UTF-8) or hashed."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_text(value: Any, path: str) -> None:
+    if isinstance(value, str):
+        if _unstorable(value):
+            raise ValidationFailed(details={path or "_body": [
+                "Text must not contain NUL characters or unpaired surrogates."]})
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, path)
+            _check_text(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_text(item, f"{path}.{index}" if path else str(index))
+
+
+class SafeParser(FlaskParser):
+    """webargs' Flask parser, made to answer 4xx for bodies that would otherwise crash:
+    nesting deep enough to exhaust the stack, integers too long to convert, and text the
+    database cannot store."""
+
+    def _raw_load_json(self, req: Request) -> Any:
+        try:
+            data = super()._raw_load_json(req)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise
+        except (RecursionError, ValueError) as error:
+            raise json.JSONDecodeError(str(error), "<body>", 0) from None  # a non-empty doc: not "missing"
+        _check_text(data, "")
+        return data
+
+    def load_querystring(self, req: Request, schema: ma.Schema) -> Any:
+        _check_text(req.args.to_dict(flat=False), "")
+        return super().load_querystring(req, schema)
+
+    def load_form(self, req: Request, schema: ma.Schema) -> Any:
+        _check_text(req.form.to_dict(flat=False), "")
+        return super().load_form(req, schema)
+
+
+_BODY_ERRORS = {"json": (400, 413, 415), "form": (413, 415), "files": (413, 415)}
+
+
+class Blueprint(SmorestBlueprint):
+    """The API's blueprints: the safe parser, and body errors documented with each body."""
+
+    ARGUMENTS_PARSER = SafeParser()
+
+    def arguments(self, schema, *, location: str = "json", **kwargs):
+        parse = super().arguments(schema, location=location, **kwargs)
+        statuses = _BODY_ERRORS.get(location, ())
+
+        def decorator(view):
+            return document_errors(*statuses)(parse(view))
+
+        return decorator
 
 
 def document(payload: Any, status: int = 200) -> Response:
@@ -70,15 +177,17 @@ def _view_accepts_multipart() -> bool:
 
 
 def _has_body() -> bool:
-    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
+    # Chunked bodies have no Content-Length; the server marks their stream as terminated.
+    return bool(request.content_length) or bool(request.environ.get("wsgi.input_terminated")) \
+        or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
 
 
 def guard_request_body() -> None:
     """Refuse bodies of the wrong type or size before any view reads them."""
     if not request.path.startswith(API_PREFIX) or request.method not in _BODY_METHODS:
         return
-    if request.endpoint is None or not _has_body():
-        return  # unknown routes answer 404/405; bodiless calls need no check
+    if request.endpoint is None:
+        return  # unknown routes answer 404/405
     multipart = _view_accepts_multipart()
     if not multipart:
         # JSON bodies are small: a 10 MB JSON document is an attack or a bug.
@@ -86,9 +195,8 @@ def guard_request_body() -> None:
         request.max_content_length = limit
         if request.content_length and request.content_length > limit:
             raise PayloadTooLarge(f"JSON bodies are limited to {limit} bytes.")
-        if request.content_length is None and len(request.get_data(cache=True)) >= limit:
-            # A chunked body is cut at the limit when read; a cut body is a refused body.
-            raise PayloadTooLarge(f"JSON bodies are limited to {limit} bytes.")
+    if not _has_body():
+        return
     mimetype = request.mimetype
     if multipart and mimetype != "multipart/form-data":
         raise UnsupportedMediaType("Send this request as multipart/form-data.",
@@ -96,6 +204,11 @@ def guard_request_body() -> None:
     if not multipart and not request.is_json:
         raise UnsupportedMediaType("Send this request as application/json.",
                                    details={"expected": "application/json", "got": mimetype})
+    if not multipart and request.content_length is None:
+        limit = current_app.config["MAX_JSON_BODY_BYTES"]
+        if len(request.get_data(cache=True)) >= limit:
+            # A chunked body is cut at the limit when read; a cut body is a refused body.
+            raise PayloadTooLarge(f"JSON bodies are limited to {limit} bytes.")
 
 
 class MarketplaceRequest(Request):
@@ -105,6 +218,18 @@ class MarketplaceRequest(Request):
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
         folder = current_app.config.get("UPLOAD_TMP_DIR")
         return tempfile.NamedTemporaryFile(prefix="upload-", dir=folder)  # noqa: SIM115
+
+
+def set_security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.path.startswith(API_PREFIX) and "Cache-Control" not in headers:
+        # Answers about a signed-in user (and tokens) must not sit in shared caches.
+        if "Authorization" in request.headers or request.path.startswith(API_PREFIX + "/auth/"):
+            headers["Cache-Control"] = "no-store"
+    return response
 
 
 def init_api(app: Flask, blueprints: list[Blueprint]) -> MarketplaceApi:
@@ -117,5 +242,6 @@ def init_api(app: Flask, blueprints: list[Blueprint]) -> MarketplaceApi:
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix=API_PREFIX + (blueprint.url_prefix or ""))
     app.before_request(guard_request_body)
+    app.after_request(set_security_headers)
     app.request_class = MarketplaceRequest
     return api

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from marketplace.accounts import services as accounts
@@ -67,6 +67,8 @@ def unsuspend(email: str) -> None:
 @seed_cli.command("demo")
 def seed_demo() -> None:
     """Create the demo accounts once; print them with their passwords every time."""
+    if current_app.config["ENV_NAME"] not in ("development", "testing"):
+        raise click.ClickException("Demo accounts have public passwords: they are for development only.")
     created = 0
     for email, password, name, role in DEMO_ACCOUNTS:
         if accounts.find_user_by_email(email) is None:

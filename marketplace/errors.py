@@ -129,8 +129,10 @@ def handle_app_error(error: AppError) -> Response:
 
 def handle_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
-    if status >= 500:
+    if status == 500:
         return handle_unexpected(error)
+    if status > 500:  # a deliberate 502/503/504 keeps its status
+        return error_response(status, "service_unavailable", error.description or error.name)
     data = getattr(error, "data", None) or {}
     messages = data.get("messages")
     code = HTTP_ERROR_CODES.get(status, "http_error")

@@ -12,7 +12,7 @@ def test_healthz(client):
 def test_readyz_checks_the_database(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json["checks"] == {"database": "ok"}
+    assert response.json["checks"] == {"database": "ok", "rate_limits": "ok"}
 
 
 def test_readyz_is_503_when_the_database_is_unreachable():
@@ -20,6 +20,6 @@ def test_readyz_is_503_when_the_database_is_unreachable():
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.json["error"]["code"] == "not_ready"
-    assert response.json["error"]["details"]["checks"] == {"database": "unreachable"}
+    assert response.json["error"]["details"]["checks"] == {"database": "unreachable", "rate_limits": "ok"}
     # The process itself is still alive.
     assert app.test_client().get("/healthz").status_code == 200

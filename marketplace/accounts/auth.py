@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 
 from marketplace.accounts import services
 from marketplace.accounts.models import Role, User
-from marketplace.api import BEARER_SECURITY
+from marketplace.api import BEARER_SECURITY, document_errors
 from marketplace.errors import AuthenticationRequired, PermissionDenied
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,6 +57,7 @@ def auth_required(*roles: Role) -> Callable[[F], F]:
                     f"This needs a {' or '.join(roles)} account.", code="role_required")
             return view(*args, **kwargs)
 
-        return Blueprint.doc(security=BEARER_SECURITY)(wrapper)  # type: ignore[return-value]
+        documented = document_errors(401, 403)(wrapper)
+        return Blueprint.doc(security=BEARER_SECURITY)(documented)  # type: ignore[return-value]
 
     return decorator

@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.accounts.models import Role, UserStatus
+from marketplace.accounts.services import normalise_email
 
 # Real emails are at most 254 characters; argon2 takes any length, but a 1 MB password is abuse.
 EMAIL_MAX = 254
@@ -21,8 +22,13 @@ def _not_blank(value: str) -> None:
         raise ma.ValidationError("Must not be blank.")
 
 
+def _dotted_domain(value: str) -> None:
+    if "." not in value.rpartition("@")[2] or value.rpartition("@")[2].startswith("["):
+        raise ma.ValidationError("Use an email address with a full domain name.")
+
+
 class RegisterSchema(ma.Schema):
-    email = ma.fields.Email(required=True, validate=validate.Length(max=EMAIL_MAX))
+    email = ma.fields.Email(required=True, validate=[validate.Length(max=EMAIL_MAX), _dotted_domain])
     password = ma.fields.String(required=True, load_only=True,
                                 validate=validate.Length(min=PASSWORD_MIN, max=PASSWORD_MAX))
     display_name = ma.fields.String(required=True, validate=[
@@ -34,7 +40,7 @@ class RegisterSchema(ma.Schema):
     def strip_email(self, data, **_kwargs):
         # Normalise before validating, so " Ann@Example.com " is accepted as ann@example.com.
         if isinstance(data, dict) and isinstance(data.get("email"), str):
-            data = {**data, "email": data["email"].strip().lower()}
+            data = {**data, "email": normalise_email(data["email"])}
         return data
 
 

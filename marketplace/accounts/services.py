@@ -50,7 +50,16 @@ class IssuedToken:
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """Trimmed and lower case, with the domain in its ASCII (IDNA) form, so one mailbox has
+    one spelling: "Ann@Exämple.com" and "ann@xn--exmple-cua.com" are the same account."""
+    local, _, domain = email.strip().lower().rpartition("@")
+    if not local:
+        return email.strip().lower()
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        pass  # not a valid domain; validation refuses it where it matters
+    return f"{local}@{domain}"
 
 
 def hash_token(raw_token: str) -> str:
@@ -85,7 +94,10 @@ def create_user(email: str, password: str, display_name: str, role: Role) -> Use
     return user
 
 
-def register(email: str, password: str, display_name: str, account_type: str) -> User:
+def register(email: str, password: str, display_name: str, account_type: str,
+             client_address: str = "unknown") -> User:
+    # Each registration costs a password hash and answers whether an email is taken.
+    rate_limits().hit(current_app.config["REGISTRATION_LIMIT_PER_ADDRESS"], "register", client_address)
     role = Role(account_type)
     if role not in SELF_SERVICE_ROLES:
         raise AppError("Only artist and beatmaker accounts can be registered.",
@@ -98,16 +110,22 @@ def _email_taken() -> Conflict:
 
 
 def login(email: str, password: str, client_address: str) -> IssuedToken:
+    """A token for the right password. Attempts are counted before the password is checked
+    (atomically, so parallel guesses cannot slip past the limit) and forgiven on success."""
     email = normalise_email(email)
     limits = rate_limits()
     config = current_app.config
     limits.hit(config["LOGIN_LIMIT_PER_ADDRESS"], "login-address", client_address)
-    limits.check(config["LOGIN_FAILURE_LIMIT_PER_EMAIL"], "login-failures", email)
+    # Per email and address, so one guesser cannot lock the owner out from elsewhere...
+    limits.hit(config["LOGIN_FAILURE_LIMIT_PER_EMAIL"], "login-failures", email, client_address)
+    # ...and per email overall, so guessing from many addresses is bounded too.
+    limits.check(config["LOGIN_FAILURE_LIMIT_PER_ACCOUNT"], "login-account", email)
 
     user = find_user_by_email(email)
     if not passwords().verify(user.password_hash if user else None, password):
-        limits.count(config["LOGIN_FAILURE_LIMIT_PER_EMAIL"], "login-failures", email)
+        limits.count(config["LOGIN_FAILURE_LIMIT_PER_ACCOUNT"], "login-account", email)
         raise InvalidCredentials()
+    limits.clear(config["LOGIN_FAILURE_LIMIT_PER_EMAIL"], "login-failures", email, client_address)
     if not user.is_active:
         raise AccountSuspended()
     if passwords().needs_rehash(user.password_hash):
@@ -124,23 +142,26 @@ def issue_token(user: User) -> IssuedToken:
     return IssuedToken(access_token=raw, expires_at=expires_at, expires_in=ttl, user=user)
 
 
-def find_token(raw_token: str) -> AccessToken:
-    """The stored token for a raw bearer value, or InvalidToken.
+def _stored_token(raw_token: str) -> AccessToken | None:
+    """The stored token for a raw bearer value. Lookup is by SHA-256 of the presented value,
+    so no comparison ever runs over the secret itself and timing reveals nothing."""
+    return db.session.scalar(select(AccessToken).where(AccessToken.token_hash == hash_token(raw_token)))
 
-    Lookup is by SHA-256 of the presented value, so no comparison ever runs over the
-    secret itself and its timing reveals nothing about stored tokens.
-    """
-    token = db.session.scalar(select(AccessToken).where(AccessToken.token_hash == hash_token(raw_token)))
+
+def find_token(raw_token: str) -> AccessToken:
+    token = _stored_token(raw_token)
     if token is None or not token.is_usable(utcnow()):
         raise InvalidToken()
     return token
 
 
 def user_for_token(raw_token: str) -> User:
-    user = find_token(raw_token).user
-    if not user.is_active:
-        raise AccountSuspended()
-    return user
+    token = _stored_token(raw_token)
+    if token is not None and not token.user.is_active:
+        raise AccountSuspended()  # the clearer answer, though suspension also revoked it
+    if token is None or not token.is_usable(utcnow()):
+        raise InvalidToken()
+    return token.user
 
 
 def revoke_token(raw_token: str) -> None:
@@ -154,8 +175,11 @@ def revoke_all_tokens(user: User) -> None:
 
 
 def set_status(user: User, status: UserStatus) -> None:
-    """Suspension takes effect on the very next request: every token checks the status."""
+    """Suspension takes effect on the very next request: every token checks the status.
+    Its tokens are also revoked, so lifting it does not revive old (maybe stolen) tokens."""
     user.status = status
+    if status == UserStatus.SUSPENDED:
+        revoke_all_tokens(user)
     db.session.flush()
 
 

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from flask import request
-from flask_smorest import Blueprint
+from flask import Response, request
 
 from marketplace.accounts import services
 from marketplace.accounts.auth import auth_required, bearer_token_from_request, current_user
+from marketplace.api import Blueprint, document_errors
 from marketplace.accounts.schemas import LoginSchema, RegisterSchema, TokenSchema, UserSchema
 from marketplace.db import db
 
@@ -14,10 +14,10 @@ blp = Blueprint("accounts", __name__, description="Accounts and sign-in")
 @blp.post("/auth/register")
 @blp.arguments(RegisterSchema)
 @blp.response(201, UserSchema)
-@blp.alt_response(409, description="An account with this email already exists (email_taken)")
+@document_errors(409, 429)
 def register(payload):
     """Create an artist or beatmaker account."""
-    user = services.register(**payload)
+    user = services.register(**payload, client_address=request.remote_addr or "unknown")
     db.session.commit()
     return user
 
@@ -25,8 +25,7 @@ def register(payload):
 @blp.post("/auth/login")
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
-@blp.alt_response(401, description="Wrong email or password (invalid_credentials)")
-@blp.alt_response(429, description="Too many attempts; see Retry-After (rate_limited)")
+@document_errors(401, 403, 429)
 def login(payload):
     """Exchange email and password for a bearer token."""
     issued = services.login(payload["email"], payload["password"], request.remote_addr or "unknown")
@@ -42,6 +41,7 @@ def logout():
     """Revoke the token this request was made with."""
     services.revoke_token(bearer_token_from_request())
     db.session.commit()
+    return Response(status=204)
 
 
 @blp.get("/me")

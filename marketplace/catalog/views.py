@@ -4,11 +4,10 @@ from pathlib import Path
 
 import marshmallow as ma
 from flask import request
-from flask_smorest import Blueprint
 
 from marketplace.accounts.auth import auth_required, current_user, optional_user
 from marketplace.accounts.models import Role
-from marketplace.api import accepts_multipart, document
+from marketplace.api import Blueprint, accepts_multipart, document, document_errors
 from marketplace.catalog import search, services, uploads, voice_tags
 from marketplace.catalog.documents import credits_document, full_beat_document
 from marketplace.catalog.schemas import (BeatPageSchema, BeatSchema, BeatSearchArgs, BeatUpdateSchema,
@@ -32,6 +31,7 @@ def list_beats(**args):
 
 @blp.get("/beats/<beat_id>")
 @blp.response(200, BeatSchema)
+@document_errors(404)
 def get_beat(beat_id):
     """A beat. Owners and admins also see beats that are not public."""
     return document(full_beat_document(services.get_visible_beat(beat_id, optional_user())))
@@ -88,7 +88,7 @@ def spooled_path(upload) -> Path:
 @blp.arguments(BeatUploadForm, location="form")
 @blp.arguments(BeatUploadFiles, location="files")
 @blp.response(202, BeatSchema)
-@blp.alt_response(415, description="Not audio, or a format not accepted")
+@document_errors(413, 415)
 def upload_beat(fields, files):
     """Upload a beat: the master, optional stems ZIP and cover. It is checked at once and
     published when its preview is rendered (status `processing` until then)."""

@@ -6,15 +6,39 @@ A limit that has been reached raises RateLimited, which answers 429 with Retry-A
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import time
+from collections.abc import Iterator
 
 from flask import Flask, current_app
 from limits import RateLimitItem, parse
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from marketplace.errors import RateLimited
+from marketplace.errors import AppError, RateLimited
+
+log = logging.getLogger("marketplace.ratelimit")
+
+
+class LimiterUnavailable(AppError):
+    status = 503
+    code = "rate_limiter_unavailable"
+    message = "This is unavailable for a moment. Try again shortly."
+
+
+@contextlib.contextmanager
+def _storage_errors() -> Iterator[None]:
+    """The counters live in Redis in production: if it is down, refuse (503) rather than
+    let guesses through uncounted."""
+    try:
+        yield
+    except (RateLimited, AppError):
+        raise
+    except Exception as error:  # the storage backend's own connection errors
+        log.error("rate_limit_storage_failed", extra={"error_type": type(error).__name__})
+        raise LimiterUnavailable() from None
 
 
 class RateLimits:
@@ -25,21 +49,35 @@ class RateLimits:
     def check(self, limit: str, *key: str) -> None:
         """Raise RateLimited if `limit` has already been used up for this key."""
         item = parse(limit)
-        if not self._limiter.test(item, *key):
-            raise RateLimited(self._seconds_until_free(item, key))
+        with _storage_errors():
+            if not self._limiter.test(item, *key):
+                raise RateLimited(self._seconds_until_free(item, key))
 
     def hit(self, limit: str, *key: str) -> None:
         """Count one attempt; raise RateLimited if it goes over the limit."""
         item = parse(limit)
-        if not self._limiter.hit(item, *key):
-            raise RateLimited(self._seconds_until_free(item, key))
+        with _storage_errors():
+            if not self._limiter.hit(item, *key):
+                raise RateLimited(self._seconds_until_free(item, key))
 
     def count(self, limit: str, *key: str) -> None:
         """Count one attempt without refusing it (the refusal comes at the next check)."""
-        self._limiter.hit(parse(limit), *key)
+        with _storage_errors():
+            self._limiter.hit(parse(limit), *key)
+
+    def clear(self, limit: str, *key: str) -> None:
+        """Forget the attempts counted for this key (a successful login, say)."""
+        with _storage_errors():
+            self._limiter.clear(parse(limit), *key)
 
     def reset(self) -> None:
         self.storage.reset()
+
+    def healthy(self) -> bool:
+        try:
+            return bool(self.storage.check())
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return False
 
     def _seconds_until_free(self, item: RateLimitItem, key: tuple[str, ...]) -> int:
         reset_at, _remaining = self._limiter.get_window_stats(item, *key)

@@ -28,8 +28,10 @@ def test_suspended_accounts_cannot_sign_in_and_unsuspend_restores(app, client, s
     assert refused.status_code == 403
     assert refused.json["error"]["code"] == "account_suspended"
     _set_status(app, "ann@example.com", UserStatus.ACTIVE)
-    assert client.get("/api/v1/me", headers=headers).status_code == 200
-    assert login(client).status_code == 200
+    # Lifting the suspension does not revive old tokens (they may have been stolen).
+    revived = client.get("/api/v1/me", headers=headers)
+    assert revived.status_code == 401 and revived.json["error"]["code"] == "invalid_token"
+    assert client.get("/api/v1/me", headers=bearer(login(client).json["access_token"])).status_code == 200
 
 
 def test_suspended_account_with_wrong_password_is_told_nothing_more(app, client):
