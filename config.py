@@ -84,6 +84,7 @@ class Config:
     # Background jobs: "celery" (Redis) in production, "thread" (in-process) by default.
     JOBS_BACKEND = _env("JOBS_BACKEND") or ("celery" if REDIS_URL else "thread")
     JOB_THREADS = _env_int("JOB_THREADS", 2)
+    JOBS_QUEUE = _env("JOBS_QUEUE", "marketplace")
     JOB_MAX_RETRIES = _env_int("JOB_MAX_RETRIES", 5)
     JOB_RETRY_BACKOFF_SECONDS = 2.0
 

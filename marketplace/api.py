@@ -177,9 +177,10 @@ def _view_accepts_multipart() -> bool:
 
 
 def _has_body() -> bool:
-    # Chunked bodies have no Content-Length; the server marks their stream as terminated.
-    return bool(request.content_length) or bool(request.environ.get("wsgi.input_terminated")) \
-        or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if request.content_length is not None:
+        return request.content_length > 0
+    # Without Content-Length, only a chunked request carries a body (the header's case varies).
+    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
 
 
 def guard_request_body() -> None:

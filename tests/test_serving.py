@@ -38,9 +38,9 @@ def wait_until_up(base: str, process: subprocess.Popen) -> None:
         if process.poll() is not None:
             raise AssertionError(f"server exited: {process.stderr.read()[-2000:]}")
         try:
-            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
+            if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still booting
             time.sleep(0.2)
     raise AssertionError("server did not become ready in 30 s")
 

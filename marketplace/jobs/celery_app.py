@@ -18,7 +18,7 @@ def make_celery(app: Flask) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
-        task_default_queue="marketplace",
+        task_default_queue=app.config["JOBS_QUEUE"],
         beat_schedule={name: {"task": name, "schedule": seconds} for name, seconds in PERIODIC.items()},
     )
     for name in JOBS:
