@@ -16,6 +16,7 @@ export FLASK_APP := marketplace
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed demo
+	$(BIN)/flask jobs sweep
 	@echo "Serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/v1/docs)"
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
@@ -27,6 +28,7 @@ BENCH_DATABASE_URL ?= postgresql://marketplace:marketplace@127.0.0.1:5432/market
 bench: install
 	bash .ci/start-services
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/catalog.py
+	$(BIN)/python bench/preview.py
 
 install: system-packages $(INSTALLED)
 
