@@ -112,8 +112,12 @@ class Database:
 
         @app.teardown_appcontext
         def end_session(_exc: BaseException | None) -> None:
-            # Rolls back anything the edge did not commit, then returns the connection.
-            self.session.remove()
+            # Roll back whatever the edge did not commit. An explicit rollback (not just
+            # close) runs the rollback hooks, which delete files stored for a refused request.
+            try:
+                self.session.rollback()
+            finally:
+                self.session.remove()
 
     @property
     def engine(self) -> Engine:

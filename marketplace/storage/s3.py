@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+from urllib.parse import quote
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -16,6 +17,16 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from marketplace.storage.base import HashingReader, MissingFile, StoredFile, check_key
+
+
+def attachment_disposition(name: str) -> str:
+    """A Content-Disposition header for `name` (RFC 6266): an ASCII fallback with quotes and
+    backslashes escaped, plus the exact UTF-8 name when it is not plain ASCII."""
+    fallback = name.encode("ascii", "replace").decode().replace("\\", "\\\\").replace('"', '\\"')
+    header = f'attachment; filename="{fallback}"'
+    if not name.isascii():
+        header += f"; filename*=UTF-8''{quote(name, safe='')}"
+    return header
 
 
 class S3Storage:
@@ -80,7 +91,7 @@ class S3Storage:
                    content_type: str | None = None) -> str:
         params = {"Bucket": self.bucket, "Key": check_key(key)}
         if download_name:
-            params["ResponseContentDisposition"] = f'attachment; filename="{download_name}"'
+            params["ResponseContentDisposition"] = attachment_disposition(download_name)
         if content_type:
             params["ResponseContentType"] = content_type
         return self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
@@ -91,6 +102,8 @@ class S3Storage:
 
     @staticmethod
     def _translate(error: ClientError, key: str) -> Exception:
+        # Without s3:ListBucket permission S3 answers 403, not 404, for a missing key: grant
+        # it to the app's credentials, or missing files look like permission errors.
         if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return MissingFile(key)
         return error

@@ -65,6 +65,7 @@ def init_storage(app: Flask) -> None:
 def save_in_transaction(key: str, stream, content_type: str | None = None) -> StoredFile:
     """Store a file that belongs to the current database transaction: if the transaction
     rolls back, the file is deleted, so no upload outlives a refused request."""
+    db.session.connection()  # make sure a transaction is open, so its rollback is seen
     saved = storage().save(key, stream, content_type)
     db.session.info.setdefault(_WRITTEN, []).append(key)
     return saved

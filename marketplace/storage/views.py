@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, redirect, send_file
 
 from marketplace.errors import AppError, NotFound
-from marketplace.storage.base import MissingFile
+from marketplace.storage.base import MissingFile, StorageError
 from marketplace.storage.local import LocalStorage
 from marketplace.storage.service import BadSignature, LinkExpired, read_link_token, storage
 
@@ -33,7 +33,7 @@ def download(token: str):
         path = backend.path(key)
         if not path.is_file():
             raise MissingFile(key)
-    except MissingFile:
+    except StorageError:  # missing, or a key no file can have
         raise NotFound("No such file.", code="file_not_found") from None
     response = send_file(path, mimetype=content_type, as_attachment=bool(download_name),
                          download_name=download_name, conditional=True, max_age=0)

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
-import re
 import uuid
 from pathlib import Path
 from urllib.parse import unquote
@@ -39,7 +39,7 @@ def wait_until_answering(url: str, process: subprocess.Popen, seconds: float = 3
         try:
             requests.get(url, timeout=1)
             return True
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     return False
 
