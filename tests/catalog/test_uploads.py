@@ -87,11 +87,11 @@ def test_upload_is_checked_stored_and_published_with_a_preview(app, client, beat
         record = db.session.get(Beat, beat_id)
         assert record.master_sha256 == hashlib.sha256(media[kind].read_bytes()).hexdigest()
         assert record.master_format == kind
-        master_path = storage_root / record.master_key
-    assert master_path.read_bytes() == media[kind].read_bytes()
+        master_key = record.master_key
+    assert (storage_root / master_key).read_bytes() == media[kind].read_bytes()
     # The master is private: nothing in the answer points at it, and no route serves it.
-    assert record.master_key not in str(beat) and "masters/" not in str(beat)
-    assert client.get(f"/static/../instance/storage/{record.master_key}").status_code == 404
+    assert master_key not in str(beat) and "masters/" not in str(beat)
+    assert client.get(f"/static/../instance/storage/{master_key}").status_code == 404
 
 
 def test_preview_carries_the_tag_at_the_set_positions(app, client, beatmaker, media, tmp_path):
