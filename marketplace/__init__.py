@@ -30,10 +30,9 @@ def create_app(config: str | type[Config] | None = None,
     configure_logging(app.config["LOG_LEVEL"])
     init_request_logging(app)  # first, so every later hook and error has a request id
 
+    from marketplace.accounts.passwords import init_passwords
     from marketplace.common.ratelimit import init_rate_limits
     from marketplace.db import db
-
-    from marketplace.accounts.passwords import init_passwords
     from marketplace.jobs.queue import init_jobs
     from marketplace.storage.service import init_storage
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -32,6 +33,32 @@ def require_service(name: str, available: bool) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{name} is required in this run (REQUIRE_TEST_SERVICES=1) but is not available")
     pytest.skip(f"{name} is not available; set it up to run this test")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """TEST_REDIS_URL when a Redis answers there (required in CI)."""
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL")
+    available = False
+    if url:
+        try:
+            available = bool(redis.Redis.from_url(url, socket_timeout=2).ping())
+        except redis.RedisError:
+            available = False
+    require_service("Redis (TEST_REDIS_URL)", available)
+    return url
+
+
+def stop_process(process, seconds: float = 10) -> None:
+    """Terminate a child process, and kill it if it does not stop in time."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 class PostgresDatabases:

@@ -8,7 +8,7 @@ import threading
 import pytest
 import requests
 
-from tests.conftest import DEFAULT_PASSWORD, login, make_test_app, register, require_service
+from tests.conftest import DEFAULT_PASSWORD, login, make_test_app, register
 
 
 @pytest.mark.parametrize("header", ["chunked", "Chunked", "CHUNKED"])

@@ -4,8 +4,8 @@ from flask import Response, request
 
 from marketplace.accounts import services
 from marketplace.accounts.auth import auth_required, bearer_token_from_request, current_user
-from marketplace.api import Blueprint, document_errors
 from marketplace.accounts.schemas import LoginSchema, RegisterSchema, TokenSchema, UserSchema
+from marketplace.api import Blueprint, document_errors
 from marketplace.db import db
 
 blp = Blueprint("accounts", __name__, description="Accounts and sign-in")

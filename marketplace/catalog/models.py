@@ -2,8 +2,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, false, func, text)
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import User

@@ -5,8 +5,8 @@ from flask_smorest.fields import Upload
 from marshmallow import validate
 
 from marketplace.catalog.credits import CreditRole
-from marketplace.catalog.labels import normalise_label
 from marketplace.catalog.keys import CANONICAL_KEYS, UnknownKey, normalise_key
+from marketplace.catalog.labels import normalise_label
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import BPM_MAX, BPM_MIN, SAMPLE_DECLARATIONS
 from marketplace.catalog.search import SORTS

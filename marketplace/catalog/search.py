@@ -17,13 +17,17 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from sqlalchemy import (ColumnElement, Select, bindparam, exists, func, literal_column, select, text,
-                        tuple_)
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, literal_column, select, text, tuple_
 
 from marketplace.accounts.models import User
 from marketplace.catalog.documents import beat_document
-from marketplace.catalog.models import (PRICE_ASC_WHEN_MISSING, PRICE_DESC_WHEN_MISSING, Beat,
-                                        BeatCredit, BeatTag)
+from marketplace.catalog.models import (
+    PRICE_ASC_WHEN_MISSING,
+    PRICE_DESC_WHEN_MISSING,
+    Beat,
+    BeatCredit,
+    BeatTag,
+)
 from marketplace.db import db
 from marketplace.errors import ValidationFailed
 

@@ -10,9 +10,19 @@ from marketplace.accounts.models import Role
 from marketplace.api import Blueprint, accepts_multipart, document, document_errors
 from marketplace.catalog import search, services, uploads, voice_tags
 from marketplace.catalog.documents import credits_document, full_beat_document
-from marketplace.catalog.schemas import (BeatPageSchema, BeatSchema, BeatSearchArgs, BeatUpdateSchema,
-                                         BeatUploadFiles, BeatUploadForm, CreditListSchema, CreditSchema,
-                                         VoiceTagPlacementSchema, VoiceTagSchema, VoiceTagUploadSchema)
+from marketplace.catalog.schemas import (
+    BeatPageSchema,
+    BeatSchema,
+    BeatSearchArgs,
+    BeatUpdateSchema,
+    BeatUploadFiles,
+    BeatUploadForm,
+    CreditListSchema,
+    CreditSchema,
+    VoiceTagPlacementSchema,
+    VoiceTagSchema,
+    VoiceTagUploadSchema,
+)
 from marketplace.db import db
 from marketplace.errors import NotFound
 from marketplace.storage.views import file_response

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from urllib.parse import quote
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import quote
 
 import boto3
 from botocore.config import Config as BotoConfig

@@ -10,7 +10,6 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from marketplace.db import db
-
 from marketplace.storage.base import Storage, StoredFile
 from marketplace.storage.local import LocalStorage
 

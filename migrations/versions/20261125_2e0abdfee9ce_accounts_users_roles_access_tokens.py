@@ -12,7 +12,6 @@ from alembic import op
 
 import marketplace.db
 
-
 revision = '2e0abdfee9ce'
 down_revision = None
 branch_labels = None

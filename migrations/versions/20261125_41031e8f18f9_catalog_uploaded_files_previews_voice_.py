@@ -12,7 +12,6 @@ from alembic import op
 
 import marketplace.db
 
-
 revision = '41031e8f18f9'
 down_revision = 'b5338dda4f37'
 branch_labels = None

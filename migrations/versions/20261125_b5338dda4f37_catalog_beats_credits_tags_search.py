@@ -12,7 +12,6 @@ from alembic import op
 
 import marketplace.db
 
-
 revision = 'b5338dda4f37'
 down_revision = '2e0abdfee9ce'
 branch_labels = None

@@ -11,28 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
-import redis
 
 from config import PROJECT_ROOT
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import Role
 from marketplace.db import db
 from marketplace.migrate import upgrade
-from tests.conftest import DEFAULT_PASSWORD, bearer, login, make_test_app, require_service
+from tests.conftest import DEFAULT_PASSWORD, bearer, login, make_test_app, stop_process
 from tests.media import make_beat
-
-
-@pytest.fixture
-def redis_url():
-    url = os.environ.get("TEST_REDIS_URL")
-    available = False
-    if url:
-        try:
-            available = bool(redis.Redis.from_url(url, socket_timeout=2).ping())
-        except redis.RedisError:
-            available = False
-    require_service("Redis (TEST_REDIS_URL)", available)
-    return url
 
 
 @pytest.fixture
@@ -57,11 +43,7 @@ def celery_setup(database_factory, redis_url, tmp_path):
     try:
         yield app, worker, log_path
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_process(worker, 20)
 
 
 def wait_for_status(client, beat_id, headers, wanted, seconds=90):

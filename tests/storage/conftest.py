@@ -19,7 +19,7 @@ import requests
 
 from marketplace.storage.local import LocalStorage
 from marketplace.storage.s3 import S3Storage
-from tests.conftest import require_service
+from tests.conftest import require_service, stop_process
 
 MOTO_SERVER = Path(sys.executable).with_name("moto_server")
 ACCESS_KEY = SECRET_KEY = "test"  # moto accepts any credentials; boto3 only needs some
@@ -60,12 +60,7 @@ def s3_endpoint(tmp_path_factory):
             require_service("S3-compatible server (moto)", False)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()
 
 

@@ -9,7 +9,6 @@ import io
 import os
 import random
 import threading
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest

@@ -21,8 +21,14 @@ from marketplace.migrate import upgrade
 from marketplace.storage.service import make_link_token, save_in_transaction
 from tests.conftest import DEFAULT_PASSWORD, bearer, login, make_test_app
 from tests.media import ffmpeg, make_beat
-from tests.storage.conftest import (ACCESS_KEY, SECRET_KEY, bucket_keys, make_s3_storage, new_bucket_name,
-                                    s3_client)
+from tests.storage.conftest import (
+    ACCESS_KEY,
+    SECRET_KEY,
+    bucket_keys,
+    make_s3_storage,
+    new_bucket_name,
+    s3_client,
+)
 
 
 @pytest.fixture(scope="module")
