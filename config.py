@@ -102,6 +102,18 @@ class Config:
     # How long signed links to private files live.
     SIGNED_URL_TTL_SECONDS = _env_int("SIGNED_URL_TTL_SECONDS", 15 * 60)
 
+    # Sales.
+    STORE_CURRENCY = _env("STORE_CURRENCY", "usd")
+
+    # Email: "log" writes messages to the log and an outbox folder; "smtp" sends them.
+    MAIL_BACKEND = _env("MAIL_BACKEND", "log")
+    MAIL_FROM = _env("MAIL_FROM", "Beat marketplace <no-reply@localhost>")
+    MAIL_OUTBOX_DIR = _env("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
+    SMTP_HOST = _env("SMTP_HOST", "localhost")
+    SMTP_PORT = _env_int("SMTP_PORT", 587)
+    SMTP_USERNAME = _env("SMTP_USERNAME")
+    SMTP_PASSWORD = _env("SMTP_PASSWORD")
+
     # Bearer tokens.
     ACCESS_TOKEN_TTL_SECONDS = _env_int("ACCESS_TOKEN_TTL_SECONDS", 24 * 3600)
 

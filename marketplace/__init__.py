@@ -55,12 +55,15 @@ def create_app(config: str | type[Config] | None = None,
 def _register_jobs() -> None:
     """Import every module that defines jobs, so each is registered before workers start."""
     import marketplace.catalog.tasks  # noqa: F401
+    import marketplace.licensing.tasks  # noqa: F401
 
 
 def _register_web(app: Flask) -> None:
     from marketplace.accounts.views import blp as accounts_blp
     from marketplace.api import init_api
     from marketplace.catalog.views import blp as catalog_blp
+    from marketplace.licensing.offers import offer_documents
+    from marketplace.licensing.views import blp as licensing_blp
     from marketplace.errors import register_error_handlers
     from marketplace.health import bp as health_bp
     from marketplace.storage.views import bp as files_bp
@@ -68,4 +71,5 @@ def _register_web(app: Flask) -> None:
     register_error_handlers(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(files_bp)
-    app.extensions["api"] = init_api(app, [accounts_blp, catalog_blp])
+    app.extensions["api"] = init_api(app, [accounts_blp, catalog_blp, licensing_blp])
+    app.extensions["beat_offers"] = offer_documents  # beats show their offers

@@ -24,6 +24,7 @@ class AudioInfo:
     duration_ms: int
     sample_rate: int
     channels: int
+    bits: int = 16
 
 
 def _ffprobe(args: list[str], path: Path) -> subprocess.CompletedProcess:
@@ -52,7 +53,8 @@ def probe_audio(path: Path, *, min_seconds: float, max_seconds: float) -> AudioI
     stream = audio_streams[0]
     info = AudioInfo(format=name, codec=stream.get("codec_name", ""), lossless=lossless,
                      duration_ms=_duration_ms(described, stream), sample_rate=int(stream.get("sample_rate") or 0),
-                     channels=int(stream.get("channels") or 0))
+                     channels=int(stream.get("channels") or 0),
+                     bits=int(stream.get("bits_per_raw_sample") or stream.get("bits_per_sample") or 16))
     _check_rules(info, min_seconds, max_seconds)
     _check_complete(path, info)
     return info

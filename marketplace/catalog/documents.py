@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from flask import current_app
+
 from marketplace.catalog.credits import ROLE_LABELS, render_credit_line
+
+
+def offers_for(beat_statuses: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """The offers of each beat (id -> status given), from the licensing package when it is
+    plugged in: the catalogue shows what is on sale without depending on how sales work."""
+    provider = current_app.extensions.get("beat_offers")
+    return provider(beat_statuses) if provider and beat_statuses else {}
 
 
 def credit_document(credit: Any) -> dict[str, Any]:
@@ -38,7 +47,8 @@ def _versioned(path: str, key: str | None, version: int) -> str | None:
     return f"{path}?v={version}" if key else None
 
 
-def beat_document(beat: Any, owner_name: str, credits: Sequence[Any], tags: Sequence[str]) -> dict[str, Any]:
+def beat_document(beat: Any, owner_name: str, credits: Sequence[Any], tags: Sequence[str],
+                  offers: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """`beat` is a Beat or a row with the same attribute names (see search.LISTING_COLUMNS)."""
     price = None
     if beat.price_from_amount is not None:
@@ -58,6 +68,7 @@ def beat_document(beat: Any, owner_name: str, credits: Sequence[Any], tags: Sequ
         "duration_ms": beat.duration_ms,
         "play_count": beat.play_count,
         "price_from": price,
+        "offers": list(offers),
         "beatmaker": {"id": beat.owner_id, "display_name": owner_name},
         **credits_document(credits),
         "failure_reason": beat.failure_reason,
@@ -73,4 +84,5 @@ def beat_document(beat: Any, owner_name: str, credits: Sequence[Any], tags: Sequ
 
 
 def full_beat_document(beat: Any) -> dict[str, Any]:
-    return beat_document(beat, beat.owner.display_name, beat.credits, beat.tags)
+    return beat_document(beat, beat.owner.display_name, beat.credits, beat.tags,
+                         offers_for({beat.id: beat.status}).get(beat.id, []))

@@ -1,6 +1,6 @@
 """The beat lifecycle: every status a beat can have, and the only moves between them.
 
-processing ──> published ──> archived ──> published
+processing ──> published ──> archived ──> published (and archived versions follow an exclusive sale)
      │             │  └────> taken_down ──> published (restored by an admin)
      v             └───────> sold_exclusive ──> published (restored by an admin after a refund)
    failed ──> processing (reprocessing)
@@ -29,7 +29,7 @@ ALLOWED_MOVES: dict[BeatStatus, frozenset[BeatStatus]] = {
     BeatStatus.FAILED: frozenset({BeatStatus.PROCESSING, BeatStatus.ARCHIVED}),
     BeatStatus.PUBLISHED: frozenset({BeatStatus.ARCHIVED, BeatStatus.TAKEN_DOWN,
                                      BeatStatus.SOLD_EXCLUSIVE}),
-    BeatStatus.ARCHIVED: frozenset({BeatStatus.PUBLISHED, BeatStatus.TAKEN_DOWN}),
+    BeatStatus.ARCHIVED: frozenset({BeatStatus.PUBLISHED, BeatStatus.TAKEN_DOWN, BeatStatus.SOLD_EXCLUSIVE}),
     BeatStatus.TAKEN_DOWN: frozenset({BeatStatus.PUBLISHED}),
     BeatStatus.SOLD_EXCLUSIVE: frozenset({BeatStatus.PUBLISHED, BeatStatus.TAKEN_DOWN}),
 }

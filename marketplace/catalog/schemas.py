@@ -68,6 +68,25 @@ class CreditListSchema(ma.Schema):
     credit_line = ma.fields.String(required=True)
 
 
+class LimitsSchema(ma.Schema):
+    distribution_copies = ma.fields.Integer(allow_none=True, required=True)
+    audio_streams = ma.fields.Integer(allow_none=True, required=True)
+    music_videos = ma.fields.Integer(allow_none=True, required=True)
+    radio_stations = ma.fields.Integer(allow_none=True, required=True)
+    paid_performances = ma.fields.Integer(allow_none=True, required=True)
+
+
+class OfferSchema(ma.Schema):
+    tier_id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, validate=validate.OneOf(["lease", "exclusive"]))
+    price = ma.fields.Nested(MoneySchema, required=True)
+    deliverables = ma.fields.List(ma.fields.String(), required=True)
+    limits = ma.fields.Nested(LimitsSchema, required=True, metadata={"description": "null means unlimited"})
+    term_years = ma.fields.Integer(allow_none=True, required=True, metadata={"description": "null: perpetual"})
+    available = ma.fields.Boolean(required=True, metadata={"description": "can be bought now"})
+
+
 class BeatSchema(ma.Schema):
     """A beat as answered (built by catalog.documents.beat_document)."""
 
@@ -86,6 +105,7 @@ class BeatSchema(ma.Schema):
     play_count = ma.fields.Integer(required=True)
     price_from = ma.fields.Nested(MoneySchema, allow_none=True, required=True,
                                   metadata={"description": "lowest active offer price, or null"})
+    offers = ma.fields.List(ma.fields.Nested(OfferSchema), required=True)
     beatmaker = ma.fields.Nested(BeatmakerSchema, required=True)
     credits = ma.fields.List(ma.fields.Nested(CreditSchema), required=True)
     credit_line = ma.fields.String(required=True)

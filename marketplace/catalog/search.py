@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, literal_column, select, text, tuple_
 
 from marketplace.accounts.models import User
-from marketplace.catalog.documents import beat_document
+from marketplace.catalog.documents import beat_document, offers_for
 from marketplace.catalog.models import (
     PRICE_ASC_WHEN_MISSING,
     PRICE_DESC_WHEN_MISSING,
@@ -213,8 +213,9 @@ def search_beats(query: BeatQuery) -> BeatPage:
     next_cursor = None
     if len(rows) > query.limit:
         next_cursor = encode_cursor(query.sort, shown[-1].sort_key, shown[-1].id)
+    offers = offers_for({row.id: row.status for row in shown})
     items = [beat_document(row, row.owner_name, _credit_rows(row.credits_json),
-                           [tag for _position, tag in sorted(_json(row.tags_json))])
+                           [tag for _position, tag in sorted(_json(row.tags_json))], offers.get(row.id, []))
              for row in shown]
     return BeatPage(items=items, next_cursor=next_cursor)
 

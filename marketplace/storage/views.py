@@ -41,15 +41,16 @@ def download(token: str):
     return response
 
 
-def file_response(key: str, content_type: str, *, cache_seconds: int) -> Response:
+def file_response(key: str, content_type: str, *, cache_seconds: int, private: bool = False) -> Response:
     """Serve a stored file to the client: streamed by the app with Range, ETag and
     Last-Modified for local storage, or a redirect to a presigned URL for S3."""
     backend = storage()
     if not isinstance(backend, LocalStorage):
-        return redirect(backend.signed_url(key, max(cache_seconds, 600), content_type=content_type), 302)
+        ttl = current_app.config["SIGNED_URL_TTL_SECONDS"] if private else max(cache_seconds, 600)
+        return redirect(backend.signed_url(key, ttl, content_type=content_type), 302)
     path = backend.path(key)
     if not path.is_file():
         raise NotFound("No such file.", code="file_not_found")
     response = send_file(path, mimetype=content_type, conditional=True, etag=True, max_age=cache_seconds)
-    response.headers["Cache-Control"] = f"public, max-age={cache_seconds}"
+    response.headers["Cache-Control"] = "private, no-store" if private else f"public, max-age={cache_seconds}"
     return response

@@ -12,7 +12,7 @@ EXPECTED_MOVES = {
     ("processing", "taken_down"),
     ("failed", "processing"), ("failed", "archived"),
     ("published", "archived"), ("published", "taken_down"), ("published", "sold_exclusive"),
-    ("archived", "published"), ("archived", "taken_down"),
+    ("archived", "published"), ("archived", "taken_down"), ("archived", "sold_exclusive"),
     ("taken_down", "published"),
     ("sold_exclusive", "published"), ("sold_exclusive", "taken_down"),
 }

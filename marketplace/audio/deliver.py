@@ -1,0 +1,49 @@
+"""Files delivered to buyers: an untagged 320 kbps MP3 and a WAV made from the master, and
+ID3v2.4 tags that carry the license and the credits."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from mutagen.id3 import COMM, ID3, TCOM, TIPL, TIT2, TPE1, TXXX
+
+from marketplace.audio.errors import AudioProcessingFailed
+
+ENCODE_TIMEOUT_SECONDS = 900
+
+
+def _ffmpeg(args: list[str]) -> None:
+    result = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", *args],
+                            capture_output=True, timeout=ENCODE_TIMEOUT_SECONDS, check=False)
+    if result.returncode != 0:
+        raise AudioProcessingFailed(result.stderr.decode(errors="replace")[-2000:])
+
+
+def encode_mp3(master: Path, out: Path) -> None:
+    """MP3 320 kbps, 44.1 kHz, from the master, with no producer tag and no inherited metadata."""
+    _ffmpeg(["-i", str(master), "-map", "0:a:0", "-map_metadata", "-1", "-c:a", "libmp3lame", "-b:a", "320k",
+             "-ar", "44100", "-id3v2_version", "4", str(out)])
+
+
+def encode_wav(master: Path, out: Path, bits: int = 24) -> None:
+    """A WAV of a lossless master (FLAC, AIFF), keeping its sample rate."""
+    codec = "pcm_s24le" if bits > 16 else "pcm_s16le"
+    _ffmpeg(["-i", str(master), "-map", "0:a:0", "-map_metadata", "-1", "-c:a", codec, str(out)])
+
+
+def tag_mp3(path: Path, *, title: str, artist: str, involved_people: Sequence[tuple[str, str]],
+            composers: Sequence[str], license_number: str, credit_line: str) -> None:
+    """Write ID3v2.4 tags: title, artist, involved people (role, name), composer, license."""
+    tags = ID3()
+    tags.add(TIT2(encoding=3, text=title))
+    tags.add(TPE1(encoding=3, text=artist))
+    if involved_people:
+        tags.add(TIPL(encoding=3, people=[[role, name] for role, name in involved_people]))
+    if composers:
+        tags.add(TCOM(encoding=3, text=list(composers)))
+    tags.add(TXXX(encoding=3, desc="LICENSE_NUMBER", text=license_number))
+    tags.add(TXXX(encoding=3, desc="CREDIT_LINE", text=credit_line))
+    tags.add(COMM(encoding=3, lang="eng", desc="license", text=f"Licensed under {license_number}. {credit_line}"))
+    tags.save(path, v2_version=4)

@@ -1,0 +1,143 @@
+"""Issuing licenses at sale: frozen terms, the exclusive rules, files and contract queued.
+
+Called by fulfilment (checkout), inside its transaction. Idempotent: the same sale line
+issues one license however often it is fulfilled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from marketplace.accounts.models import User
+from marketplace.catalog import lifecycle
+from marketplace.catalog.credits import ROLE_LABELS
+from marketplace.catalog.lifecycle import BeatStatus
+from marketplace.catalog.models import Beat
+from marketplace.common.clock import utcnow
+from marketplace.db import db
+from marketplace.errors import Conflict, NotFound
+from marketplace.jobs.queue import enqueue
+from marketplace.licensing.models import License, LicenseFile, LicenseStatus, LicenseTier, TierKind
+from marketplace.licensing.offers import refresh_listing_price, stop_offers
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class ExclusiveUnavailable(Conflict):
+    code = "exclusive_unavailable"
+    message = "The exclusive rights of this beat are no longer available."
+
+
+def new_license_number() -> str:
+    """"LIC-7K3Q-M9XD-2HPA-WB4E": 80 random bits, so no number can be guessed from another."""
+    body = "".join(secrets.choice(_CROCKFORD) for _ in range(16))
+    return "LIC-" + "-".join(body[i:i + 4] for i in range(0, 16, 4))
+
+
+def terms_snapshot(tier: LicenseTier, beat: Beat) -> dict[str, Any]:
+    """Everything the contract states, frozen at sale: later edits of the tier change nothing."""
+    credit_line = tier.credit_line_template.format(
+        credit_line=beat.credit_line, beat_title=beat.title,
+        producers=" & ".join(c.name for c in beat.credits if c.role in ("producer", "beatmaker", "co_producer"))
+        or beat.owner.display_name)
+    return {
+        "tier_name": tier.name, "kind": tier.kind, "deliverables": tier.deliverables, "limits": tier.limits,
+        "term_years": tier.term_years, "credit_line": credit_line,
+        "publishing_share_bps": tier.publishing_share_bps, "master_points_bps": tier.master_points_bps,
+        "content_id": tier.content_id, "samples": beat.samples,
+    }
+
+
+def credits_snapshot(beat: Beat) -> list[dict[str, Any]]:
+    return [{"name": c.name, "user_id": c.user_id, "role": c.role, "role_label": ROLE_LABELS[c.role],
+             "profit_share_bps": c.profit_share_bps, "publishing_share_bps": c.publishing_share_bps,
+             "master_points_bps": c.master_points_bps} for c in beat.credits]
+
+
+def beat_snapshot(beat: Beat) -> dict[str, Any]:
+    return {"id": beat.id, "title": beat.title, "bpm": beat.bpm, "key": beat.musical_key,
+            "duration_ms": beat.duration_ms, "beatmaker": beat.owner.display_name,
+            "beatmaker_id": beat.owner_id, "credit_line": beat.credit_line,
+            "master_sha256": beat.master_sha256}
+
+
+@dataclasses.dataclass(frozen=True)
+class Sale:
+    """One paid line of an order, as fulfilment hands it over."""
+
+    reference: str  # unique per sale line, e.g. the order line id
+    beat_id: str
+    tier_id: str
+    buyer: User
+    price_amount: int
+    currency: str
+    terms: dict[str, Any] | None = None  # frozen at checkout; taken from the tier when None
+
+
+def issue_license(sale: Sale) -> License:
+    existing = db.session.scalar(select(License).where(License.sale_reference == sale.reference))
+    if existing is not None:
+        return existing
+    tier = db.session.get(LicenseTier, sale.tier_id)
+    exclusive = tier is not None and tier.kind == TierKind.EXCLUSIVE
+    # An exclusive sale locks the beat row: two fulfilments of two buyers serialise here.
+    beat = db.session.get(Beat, sale.beat_id, with_for_update=exclusive)
+    if beat is None or tier is None or tier.owner_id != beat.owner_id:
+        raise NotFound("The beat or tier of this sale does not exist.", code="sale_not_found")
+    if exclusive and (beat.status != BeatStatus.PUBLISHED or _exclusive_exists(beat.id)):
+        raise ExclusiveUnavailable()
+    license_ = License(
+        license_number=new_license_number(), sale_reference=sale.reference, beat_id=beat.id, tier_id=tier.id,
+        buyer_id=sale.buyer.id, seller_id=beat.owner_id, kind=tier.kind, status=LicenseStatus.ACTIVE,
+        buyer_name=sale.buyer.display_name, price_amount=sale.price_amount, currency=sale.currency,
+        terms=sale.terms or terms_snapshot(tier, beat), credits=credits_snapshot(beat),
+        beat_snapshot=beat_snapshot(beat), issued_at=utcnow())
+    license_.files = [LicenseFile(kind=kind) for kind in license_.terms["deliverables"]]
+    db.session.add(license_)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The database's one-exclusive-per-beat index answered a race the checks missed.
+        raise ExclusiveUnavailable() from None
+    if exclusive:
+        _close_exclusive(beat, license_)
+    enqueue("licensing.render_contract", license_.id)
+    enqueue("licensing.build_files", license_.id)
+    return license_
+
+
+def _exclusive_exists(beat_id: str) -> bool:
+    return db.session.scalar(select(License.id).where(License.beat_id == beat_id,
+                                                      License.kind == TierKind.EXCLUSIVE)) is not None
+
+
+def _close_exclusive(beat: Beat, license_: License) -> None:
+    """The beat and its versions leave the store; earlier lessees keep their licenses and are told."""
+    versions = list(db.session.scalars(select(Beat).where(Beat.version_of_id == beat.id)))
+    lifecycle.move(beat, BeatStatus.SOLD_EXCLUSIVE)
+    for version in versions:
+        if BeatStatus.SOLD_EXCLUSIVE in lifecycle.ALLOWED_MOVES[BeatStatus(version.status)]:
+            lifecycle.move(version, BeatStatus.SOLD_EXCLUSIVE)
+    stop_offers([b.id for b in [beat, *versions]])
+    db.session.flush()
+    for sold in [beat, *versions]:
+        refresh_listing_price(sold)
+    lessees = db.session.scalars(select(License).where(License.beat_id.in_([b.id for b in [beat, *versions]]),
+                                                       License.kind == TierKind.LEASE,
+                                                       License.status == LicenseStatus.ACTIVE))
+    for lease in lessees:
+        enqueue("licensing.notify_exclusive_sold", lease.id, license_.issued_at.isoformat())
+
+
+def revoke_license(license_: License, reason: str) -> None:
+    """Refunds and chargebacks revoke; a revoked license downloads nothing. A revoked
+    exclusive leaves the beat out of the store until an admin restores it."""
+    if license_.status == LicenseStatus.REVOKED:
+        return
+    license_.status, license_.revoked_at, license_.revoke_reason = LicenseStatus.REVOKED, utcnow(), reason
+    db.session.flush()

@@ -1,0 +1,88 @@
+"""The buyer's side of licenses: the library, downloads, and public verification."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from marketplace.accounts.models import Role, User
+from marketplace.common.clock import utcnow
+from marketplace.db import db
+from marketplace.errors import AppError, NotFound
+from marketplace.licensing.models import DownloadLog, License, LicenseStatus, LicenseTier
+from marketplace.storage.service import storage
+
+CONTENT_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "stems": "application/zip"}
+
+
+class LicenseRevoked(AppError):
+    status = 403
+    code = "license_revoked"
+    message = "This license was revoked (refund or chargeback): its files cannot be downloaded."
+
+
+def licenses_of(buyer: User) -> list[License]:
+    return list(db.session.scalars(select(License).where(License.buyer_id == buyer.id)
+                                   .order_by(License.issued_at.desc())))
+
+
+def license_for(user: User, license_id: str, *, buyer_only: bool = False) -> License:
+    """A license its buyer (or, unless buyer_only, an admin) may see; 404 for anyone else."""
+    license_ = db.session.get(License, license_id)
+    allowed = license_ is not None and (license_.buyer_id == user.id
+                                        or (not buyer_only and user.has_role(Role.ADMIN)))
+    if not allowed:
+        raise NotFound("No such license.", code="license_not_found")
+    return license_
+
+
+def download_links(license_: License, user: User, client_address: str | None) -> list[dict[str, Any]]:
+    """Fresh signed links to every file ready for download; each one handed out is logged."""
+    if license_.status != LicenseStatus.ACTIVE:
+        raise LicenseRevoked()
+    ttl = current_app.config["SIGNED_URL_TTL_SECONDS"]
+    expires_at = utcnow() + dt.timedelta(seconds=ttl)
+    links = []
+    for delivered in license_.files:
+        if delivered.key is None:
+            links.append({"kind": delivered.kind, "filename": None, "url": None, "expires_at": None,
+                          "ready": False})
+            continue
+        url = storage().signed_url(delivered.key, ttl, download_name=delivered.filename,
+                                   content_type=CONTENT_TYPES[delivered.kind])
+        db.session.add(DownloadLog(license_id=license_.id, user_id=user.id, kind=delivered.kind,
+                                   client_address=client_address))
+        links.append({"kind": delivered.kind, "filename": delivered.filename, "url": url,
+                      "expires_at": expires_at, "ready": True})
+    return links
+
+
+def verify(license_number: str) -> dict[str, Any]:
+    """What anyone may learn from a license number: enough to check a claim, nothing private."""
+    license_ = db.session.scalar(select(License).where(License.license_number == license_number.strip().upper()))
+    if license_ is None:
+        raise NotFound("No license has this number.", code="license_not_found")
+    tier = db.session.get(LicenseTier, license_.tier_id)
+    return {"license_number": license_.license_number, "beat_title": license_.beat_snapshot["title"],
+            "beatmaker": license_.beat_snapshot["beatmaker"], "tier_name": license_.terms.get("tier_name", tier.name),
+            "kind": license_.kind, "issued_at": license_.issued_at, "status": license_.status,
+            "licensee": license_.buyer_name}
+
+
+def license_document(license_: License) -> dict[str, Any]:
+    return {
+        "id": license_.id, "license_number": license_.license_number, "status": license_.status,
+        "kind": license_.kind,
+        "beat": {"id": license_.beat_id, "title": license_.beat_snapshot["title"],
+                 "beatmaker": license_.beat_snapshot["beatmaker"]},
+        "tier": {"id": license_.tier_id, "name": license_.terms["tier_name"]},
+        "terms": license_.terms, "credits": license_.credits,
+        "price": {"amount": license_.price_amount, "currency": license_.currency},
+        "licensee": license_.buyer_name, "issued_at": license_.issued_at, "revoked_at": license_.revoked_at,
+        "contract_ready": license_.contract_key is not None,
+        "files": [{"kind": f.kind, "sha256": f.sha256, "size": f.size, "ready": f.key is not None}
+                  for f in license_.files],
+    }

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String,
+                        UniqueConstraint, text)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.common.clock import utcnow
+from marketplace.common.ids import ID_LENGTH, new_id
+from marketplace.db import Base, UTCDateTime, sql_in
+
+LIMIT_NAMES = ("distribution_copies", "audio_streams", "music_videos", "radio_stations", "paid_performances")
+DELIVERABLES = ("mp3", "wav", "stems")
+
+
+class TierKind(enum.StrEnum):
+    LEASE = "lease"
+    EXCLUSIVE = "exclusive"
+
+
+class ContentIdPolicy(enum.StrEnum):
+    NOT_ALLOWED = "not_allowed"  # the licensee may not register the beat with Content ID
+    ALLOWED = "allowed"
+
+
+class LicenseStatus(enum.StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+class LicenseTier(Base):
+    """A beatmaker's license terms. Edits apply to future sales only: every license keeps a
+    frozen copy of the terms it was sold under."""
+
+    __tablename__ = "license_tiers"
+    __table_args__ = (
+        CheckConstraint(sql_in(TierKind, "kind"), name="kind"),
+        CheckConstraint(sql_in(ContentIdPolicy, "content_id"), name="content_id"),
+        CheckConstraint("publishing_share_bps BETWEEN 0 AND 10000", name="publishing_share_range"),
+        CheckConstraint("master_points_bps BETWEEN 0 AND 10000", name="master_points_range"),
+        CheckConstraint("default_price_amount > 0", name="default_price_positive"),
+        CheckConstraint("term_years IS NULL OR term_years > 0", name="term_positive"),
+        *[CheckConstraint(f"{name} IS NULL OR {name} >= 0", name=f"{name}_not_negative") for name in LIMIT_NAMES],
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("tier"))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(16))
+    includes_mp3: Mapped[bool] = mapped_column(Boolean, default=True)
+    includes_wav: Mapped[bool] = mapped_column(Boolean, default=False)
+    includes_stems: Mapped[bool] = mapped_column(Boolean, default=False)
+    distribution_copies: Mapped[int | None] = mapped_column(BigInteger)
+    audio_streams: Mapped[int | None] = mapped_column(BigInteger)
+    music_videos: Mapped[int | None] = mapped_column(BigInteger)
+    radio_stations: Mapped[int | None] = mapped_column(BigInteger)
+    paid_performances: Mapped[int | None] = mapped_column(BigInteger)
+    term_years: Mapped[int | None] = mapped_column(Integer)  # None: perpetual
+    credit_line_template: Mapped[str] = mapped_column(String(200))
+    publishing_share_bps: Mapped[int] = mapped_column(Integer)
+    master_points_bps: Mapped[int] = mapped_column(Integer)
+    content_id: Mapped[str] = mapped_column(String(16))
+    default_price_amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    @property
+    def deliverables(self) -> list[str]:
+        return [kind for kind in DELIVERABLES if getattr(self, f"includes_{kind}")]
+
+    @property
+    def limits(self) -> dict[str, int | None]:
+        return {name: getattr(self, name) for name in LIMIT_NAMES}
+
+
+class Offer(Base):
+    """A beat sold under a tier, at a price. A beat has at most one offer per tier."""
+
+    __tablename__ = "offers"
+    __table_args__ = (
+        UniqueConstraint("beat_id", "tier_id"),
+        CheckConstraint("price_amount > 0", name="price_positive"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("ofr"))
+    beat_id: Mapped[str] = mapped_column(ForeignKey("beats.id", ondelete="CASCADE"), index=True)
+    tier_id: Mapped[str] = mapped_column(ForeignKey("license_tiers.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    price_amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    tier: Mapped[LicenseTier] = relationship(lazy="joined", innerjoin=True)
+
+
+class License(Base):
+    __tablename__ = "licenses"
+    __table_args__ = (
+        CheckConstraint(sql_in(TierKind, "kind"), name="kind"),
+        CheckConstraint(sql_in(LicenseStatus, "status"), name="status"),
+        CheckConstraint("price_amount >= 0", name="price_not_negative"),
+        # Exclusive rights are sold once per beat, ever: the database refuses a second one
+        # whatever the code does.
+        Index("uq_licenses_one_exclusive_per_beat", "beat_id", unique=True,
+              postgresql_where=text("kind = 'exclusive'"), sqlite_where=text("kind = 'exclusive'")),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("lic"))
+    license_number: Mapped[str] = mapped_column(String(32), unique=True)
+    # Who sold it and why: one license per sale line, so issuing twice returns the first.
+    sale_reference: Mapped[str] = mapped_column(String(100), unique=True)
+    beat_id: Mapped[str] = mapped_column(ForeignKey("beats.id"), index=True)
+    tier_id: Mapped[str] = mapped_column(ForeignKey("license_tiers.id"), index=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    seller_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=LicenseStatus.ACTIVE)
+    buyer_name: Mapped[str] = mapped_column(String(80))
+    price_amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    terms: Mapped[dict] = mapped_column(JSON)
+    credits: Mapped[list] = mapped_column(JSON)
+    beat_snapshot: Mapped[dict] = mapped_column(JSON)
+    contract_key: Mapped[str | None] = mapped_column(String(255))
+    contract_template: Mapped[str | None] = mapped_column(String(40))
+    contract_sha256: Mapped[str | None] = mapped_column(String(64))
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoke_reason: Mapped[str | None] = mapped_column(String(200))
+
+    files: Mapped[list[LicenseFile]] = relationship(cascade="all, delete-orphan", lazy="selectin",
+                                                    order_by="LicenseFile.kind")
+
+
+class LicenseFile(Base):
+    """A file delivered with a license, built by a background job from the master."""
+
+    __tablename__ = "license_files"
+    __table_args__ = (CheckConstraint(f"kind IN {DELIVERABLES}", name="kind"),)
+
+    license_id: Mapped[str] = mapped_column(ForeignKey("licenses.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(255))
+    filename: Mapped[str | None] = mapped_column(String(200))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    ready_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class DownloadLog(Base):
+    """Every download link handed out: who, which file, when, from where."""
+
+    __tablename__ = "download_log"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("dl"))
+    license_id: Mapped[str] = mapped_column(ForeignKey("licenses.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(8))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

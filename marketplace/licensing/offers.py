@@ -1,0 +1,103 @@
+"""Offers: which tiers a beat is sold under, at what price, and whether each can be bought now."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from marketplace.accounts.models import User
+from marketplace.catalog import services as catalog
+from marketplace.catalog.lifecycle import BeatStatus
+from marketplace.catalog.models import Beat
+from marketplace.db import db
+from marketplace.errors import ValidationFailed
+from marketplace.licensing.models import License, LicenseTier, Offer, TierKind
+from marketplace.licensing.tiers import check_price, store_currency
+
+
+def replace_offers(beat: Beat, owner: User, wanted: Sequence[Mapping[str, Any]]) -> list[Offer]:
+    """Replace the beat's offers. An offer that existed keeps its row (its sales point at it)."""
+    seen: set[str] = set()
+    rows = []
+    for index, item in enumerate(wanted):
+        field = f"{index}"
+        tier = db.session.get(LicenseTier, item["tier_id"])
+        if tier is None or tier.owner_id != owner.id or tier.archived_at is not None:
+            raise ValidationFailed(details={field: {"tier_id": ["No license tier of yours has this id."]}})
+        if tier.id in seen:
+            raise ValidationFailed(details={field: {"tier_id": ["Each tier is offered once."]}})
+        seen.add(tier.id)
+        _check_deliverable(beat, tier, field)
+        price = check_price(item["price"], f"{field}.price")
+        rows.append((tier, price, item.get("active", True), index))
+    existing = {offer.tier_id: offer for offer in offers_of(beat.id)}
+    kept = []
+    for tier, price, active, position in rows:
+        offer = existing.pop(tier.id, None) or Offer(beat_id=beat.id, tier_id=tier.id, tier=tier)
+        offer.price_amount, offer.currency, offer.active, offer.position = price, store_currency(), active, position
+        db.session.add(offer)
+        kept.append(offer)
+    for dropped in existing.values():
+        dropped.active = False  # kept as history; no longer listed or sold
+    db.session.flush()
+    refresh_listing_price(beat)
+    return kept
+
+
+def _check_deliverable(beat: Beat, tier: LicenseTier, field: str) -> None:
+    problem = None
+    if tier.includes_stems and beat.stems_key is None:
+        problem = "This tier delivers stems, and the beat has none: upload a stems ZIP first."
+    elif tier.includes_wav and not beat.master_lossless:
+        problem = "This tier delivers WAV, and the beat's master is not lossless."
+    elif tier.kind == TierKind.EXCLUSIVE and beat.samples == "uncleared":
+        problem = "A beat with uncleared samples cannot be sold exclusively."
+    elif tier.kind == TierKind.EXCLUSIVE and exclusive_sold(beat.id):
+        problem = "The exclusive rights of this beat have been sold."
+    if problem:
+        raise ValidationFailed(details={field: {"tier_id": [problem]}})
+
+
+def offers_of(beat_id: str) -> list[Offer]:
+    return list(db.session.scalars(select(Offer).where(Offer.beat_id == beat_id).order_by(Offer.position)))
+
+
+def exclusive_sold(beat_id: str) -> bool:
+    return db.session.scalar(select(License.id).where(License.beat_id == beat_id,
+                                                      License.kind == TierKind.EXCLUSIVE)) is not None
+
+
+def refresh_listing_price(beat: Beat) -> None:
+    """Tell the catalogue the lowest price the beat can be bought at now (or none)."""
+    prices = [offer.price_amount for offer in offers_of(beat.id) if offer.active]
+    catalog.set_listing_price(beat, min(prices) if prices else None, store_currency() if prices else None)
+
+
+def stop_offers(beat_ids: Iterable[str]) -> None:
+    for offer in db.session.scalars(select(Offer).where(Offer.beat_id.in_(list(beat_ids)))):
+        offer.active = False
+
+
+def offer_documents(beat_statuses: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Each beat's active offers as API documents, in two queries for any number of beats.
+    `beat_statuses` maps each beat id to its status (the caller has the beats already)."""
+    beat_ids = list(beat_statuses)
+    if not beat_ids:
+        return {}
+    sold = set(db.session.scalars(select(License.beat_id).where(License.beat_id.in_(beat_ids),
+                                                                License.kind == TierKind.EXCLUSIVE)))
+    documents: dict[str, list[dict[str, Any]]] = {}
+    offers = db.session.scalars(select(Offer).where(Offer.beat_id.in_(beat_ids), Offer.active.is_(True))
+                                .order_by(Offer.beat_id, Offer.position))
+    for offer in offers:
+        tier = offer.tier
+        on_sale = beat_statuses.get(offer.beat_id) == BeatStatus.PUBLISHED
+        available = on_sale and not (tier.kind == TierKind.EXCLUSIVE and offer.beat_id in sold)
+        documents.setdefault(offer.beat_id, []).append({
+            "tier_id": tier.id, "name": tier.name, "kind": tier.kind,
+            "price": {"amount": offer.price_amount, "currency": offer.currency},
+            "deliverables": tier.deliverables, "limits": tier.limits, "term_years": tier.term_years,
+            "available": available})
+    return documents

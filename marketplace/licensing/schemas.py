@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from marketplace.catalog.schemas import LimitsSchema
+from marketplace.licensing.models import DELIVERABLES, LIMIT_NAMES, ContentIdPolicy, TierKind
+
+COUNT = validate.Range(min=0, max=10**12)
+BPS = validate.Range(min=0, max=10_000)
+
+
+class MoneyInSchema(ma.Schema):
+    amount = ma.fields.Integer(required=True, strict=True, metadata={"description": "integer minor units"})
+    currency = ma.fields.String(required=True, validate=validate.Length(equal=3))
+
+
+class MoneyOutSchema(ma.Schema):
+    amount = ma.fields.Integer(required=True)
+    currency = ma.fields.String(required=True)
+
+
+class LimitsInSchema(ma.Schema):
+    """Each limit a count, or null for unlimited."""
+
+
+for _name in LIMIT_NAMES:
+    LimitsInSchema._declared_fields[_name] = ma.fields.Integer(strict=True, allow_none=True, validate=COUNT)
+
+
+class TierSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, validate=validate.OneOf([k.value for k in TierKind]))
+    deliverables = ma.fields.List(ma.fields.String(validate=validate.OneOf(DELIVERABLES)), required=True)
+    limits = ma.fields.Nested(LimitsSchema, required=True)
+    term_years = ma.fields.Integer(allow_none=True, required=True)
+    credit_line_template = ma.fields.String(required=True)
+    publishing_share_bps = ma.fields.Integer(required=True)
+    master_points_bps = ma.fields.Integer(required=True)
+    content_id = ma.fields.String(required=True)
+    default_price = ma.fields.Method("_price", required=True)
+
+    def _price(self, tier):
+        return {"amount": tier.default_price_amount, "currency": tier.currency}
+
+
+class TierInSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=60))
+    kind = ma.fields.String(required=True, validate=validate.OneOf([k.value for k in TierKind]))
+    deliverables = ma.fields.List(ma.fields.String(validate=validate.OneOf(DELIVERABLES)), required=True,
+                                  validate=validate.Length(min=1, max=3))
+    limits = ma.fields.Nested(LimitsInSchema, load_default=dict)
+    term_years = ma.fields.Integer(strict=True, allow_none=True, load_default=None,
+                                   validate=validate.Range(min=1, max=99))
+    credit_line_template = ma.fields.String(load_default="{credit_line}", validate=validate.Length(min=1, max=200))
+    publishing_share_bps = ma.fields.Integer(strict=True, load_default=5000, validate=BPS)
+    master_points_bps = ma.fields.Integer(strict=True, load_default=0, validate=BPS)
+    content_id = ma.fields.String(load_default=None, validate=validate.OneOf([c.value for c in ContentIdPolicy]))
+    default_price = ma.fields.Nested(MoneyInSchema, required=True)
+
+
+class TierPatchSchema(TierInSchema):
+    class Meta:
+        partial = True
+
+
+class OfferInSchema(ma.Schema):
+    tier_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    price = ma.fields.Nested(MoneyInSchema, required=True)
+    active = ma.fields.Boolean(load_default=True)
+
+
+class FileSchema(ma.Schema):
+    kind = ma.fields.String(required=True)
+    sha256 = ma.fields.String(allow_none=True, required=True)
+    size = ma.fields.Integer(allow_none=True, required=True)
+    ready = ma.fields.Boolean(required=True)
+
+
+class LicenseSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    license_number = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, validate=validate.OneOf(["active", "revoked"]))
+    kind = ma.fields.String(required=True)
+    beat = ma.fields.Dict(required=True)
+    tier = ma.fields.Dict(required=True)
+    terms = ma.fields.Dict(required=True, metadata={"description": "frozen at sale"})
+    credits = ma.fields.List(ma.fields.Dict(), required=True, metadata={"description": "frozen at sale"})
+    price = ma.fields.Nested(MoneyOutSchema, required=True)
+    licensee = ma.fields.String(required=True)
+    issued_at = ma.fields.DateTime(required=True)
+    revoked_at = ma.fields.DateTime(allow_none=True, required=True)
+    contract_ready = ma.fields.Boolean(required=True)
+    files = ma.fields.List(ma.fields.Nested(FileSchema), required=True)
+
+
+class DownloadSchema(ma.Schema):
+    kind = ma.fields.String(required=True)
+    filename = ma.fields.String(allow_none=True, required=True)
+    url = ma.fields.String(allow_none=True, required=True, metadata={"description": "signed; expires"})
+    expires_at = ma.fields.DateTime(allow_none=True, required=True)
+    ready = ma.fields.Boolean(required=True)
+
+
+class VerificationSchema(ma.Schema):
+    license_number = ma.fields.String(required=True)
+    beat_title = ma.fields.String(required=True)
+    beatmaker = ma.fields.String(required=True)
+    tier_name = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    issued_at = ma.fields.DateTime(required=True)
+    status = ma.fields.String(required=True)
+    licensee = ma.fields.String(required=True)

@@ -1,0 +1,138 @@
+"""Background jobs of licensing: the contract, the delivered files, notices to lessees, and
+the sweep that finishes any of them a crash interrupted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import tempfile
+import uuid
+from pathlib import Path
+
+from sqlalchemy import func, or_, select
+
+from marketplace.accounts.models import User
+from marketplace.audio.deliver import encode_mp3, encode_wav, tag_mp3
+from marketplace.catalog.models import Beat
+from marketplace.common.clock import utcnow
+from marketplace.db import db
+from marketplace.jobs.mail import send_email
+from marketplace.jobs.queue import enqueue, job
+from marketplace.licensing.contracts import CURRENT_TEMPLATE, contract_values, render_contract_pdf, \
+    render_contract_text
+from marketplace.licensing.models import License, LicenseFile, TierKind
+from marketplace.storage.service import storage
+
+log = logging.getLogger("marketplace.licensing.tasks")
+COMPOSER_ROLES = ("songwriter", "composer")
+
+
+def _store(local: Path, key: str, content_type: str) -> tuple[str, int]:
+    """Store under a temporary key and move into place; returns (sha256, size)."""
+    backend = storage()
+    temporary = f"tmp/{uuid.uuid4().hex}-{Path(key).name}"
+    with open(local, "rb") as stream:
+        saved = backend.save(temporary, stream, content_type)
+    backend.move(temporary, key)
+    return saved.sha256, saved.size
+
+
+@job("licensing.render_contract")
+def render_contract(license_id: str) -> None:
+    """Render the contract once; a license that has one keeps it forever."""
+    license_ = db.session.get(License, license_id)
+    if license_ is None or license_.contract_key is not None:
+        return
+    template = CURRENT_TEMPLATE[license_.kind]
+    earlier = db.session.scalar(select(func.count(License.id)).where(
+        License.beat_id == license_.beat_id, License.kind == TierKind.LEASE,
+        License.issued_at < license_.issued_at)) or 0
+    text = render_contract_text(template, contract_values(license_, earlier))
+    with tempfile.TemporaryDirectory(prefix="contract-") as folder:
+        pdf = Path(folder) / "contract.pdf"
+        render_contract_pdf(text, pdf, f"License {license_.license_number}")
+        sha256, _size = _store(pdf, f"contracts/{license_.id}.pdf", "application/pdf")
+    license_.contract_key, license_.contract_template, license_.contract_sha256 = (
+        f"contracts/{license_.id}.pdf", template, sha256)
+    db.session.commit()
+
+
+def download_name(license_: License, extension: str) -> str:
+    title = re.sub(r'[\x00-\x1f\\/:*?"<>|]+', " ", license_.beat_snapshot["title"]).strip()[:80] or "beat"
+    return f"{title} ({license_.license_number}).{extension}"
+
+
+@job("licensing.build_files")
+def build_files(license_id: str) -> None:
+    """Build each deliverable not built yet (MP3 320 with license tags, WAV, stems)."""
+    license_ = db.session.get(License, license_id)
+    if license_ is None:
+        return
+    beat = db.session.get(Beat, license_.beat_id)
+    for delivered in license_.files:
+        if delivered.key is None:
+            _build(delivered, license_, beat)
+            delivered.ready_at = utcnow()
+            db.session.commit()
+
+
+def _build(delivered: LicenseFile, license_: License, beat: Beat) -> None:
+    if delivered.kind == "stems":
+        delivered.key, delivered.sha256, delivered.size = beat.stems_key, beat.stems_sha256, beat.stems_size
+        delivered.filename = download_name(license_, "zip")
+        return
+    if delivered.kind == "wav" and beat.master_format == "wav":
+        # The master itself: delivered as uploaded, bit for bit.
+        delivered.key, delivered.sha256, delivered.size = beat.master_key, beat.master_sha256, beat.master_size
+        delivered.filename = download_name(license_, "wav")
+        return
+    extension = "mp3" if delivered.kind == "mp3" else "wav"
+    key = f"deliveries/{license_.id}/{delivered.kind}.{extension}"
+    with tempfile.TemporaryDirectory(prefix="delivery-") as folder, \
+            storage().local_copy(beat.master_key) as master:
+        out = Path(folder) / f"delivery.{extension}"
+        if delivered.kind == "mp3":
+            encode_mp3(master, out)
+            _tag(out, license_)
+        else:
+            encode_wav(master, out)
+        delivered.sha256, delivered.size = _store(out, key, "audio/mpeg" if extension == "mp3" else "audio/wav")
+    delivered.key, delivered.filename = key, download_name(license_, extension)
+
+
+def _tag(path: Path, license_: License) -> None:
+    credits = license_.credits
+    tag_mp3(path, title=license_.beat_snapshot["title"], artist=license_.beat_snapshot["beatmaker"],
+            involved_people=[(c["role_label"].removesuffix(" by").lower(), c["name"]) for c in credits],
+            composers=[c["name"] for c in credits if c["role"] in COMPOSER_ROLES],
+            license_number=license_.license_number, credit_line=license_.terms["credit_line"])
+
+
+@job("licensing.notify_exclusive_sold")
+def notify_exclusive_sold(lease_id: str, sold_at: str) -> None:
+    lease = db.session.get(License, lease_id)
+    buyer = db.session.get(User, lease.buyer_id) if lease else None
+    if buyer is None:
+        return
+    day = dt.datetime.fromisoformat(sold_at).strftime("%B %d, %Y")
+    title = lease.beat_snapshot["title"]
+    send_email(buyer.email, f"Exclusive rights to \"{title}\" were sold",
+               f"Hello {buyer.display_name},\n\nThe exclusive rights to \"{title}\" were sold on {day}. "
+               f"Your license {lease.license_number} stays valid under its own terms: nothing changes "
+               "for the song you made with it.\n")
+
+
+@job("licensing.sweep", every_seconds=300)
+def sweep_licenses() -> int:
+    """Re-queue contracts and files that a crash left unfinished (older than 10 minutes)."""
+    cutoff = utcnow() - dt.timedelta(minutes=10)
+    unfinished = list(db.session.scalars(
+        select(License).outerjoin(LicenseFile).where(License.issued_at < cutoff, License.status == "active",
+                                                     or_(License.contract_key.is_(None), LicenseFile.key.is_(None)))
+        .distinct()))
+    for license_ in unfinished:
+        enqueue("licensing.render_contract", license_.id)
+        enqueue("licensing.build_files", license_.id)
+    db.session.commit()
+    return len(unfinished)

@@ -1,0 +1,125 @@
+"""License tiers: each beatmaker's own terms, seeded from the default templates."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import exists, select
+
+from marketplace.accounts.models import User
+from marketplace.common.clock import utcnow
+from marketplace.common.money import MAX_PRICE_MINOR
+from marketplace.db import db
+from marketplace.errors import NotFound, ValidationFailed
+from marketplace.licensing.defaults import COMMON_TERMS, CONTENT_ID_BY_KIND, DEFAULT_TIERS
+from marketplace.licensing.models import DELIVERABLES, LIMIT_NAMES, License, LicenseTier, Offer
+
+# What a credit line template may name; anything else would be left as a blank.
+CREDIT_LINE_FIELDS = {"credit_line", "producers", "beat_title"}
+
+
+def store_currency() -> str:
+    return current_app.config["STORE_CURRENCY"]
+
+
+def list_tiers(owner: User) -> list[LicenseTier]:
+    """The owner's tiers (not archived), seeding the default templates the first time."""
+    ever_had = db.session.scalar(select(exists().where(LicenseTier.owner_id == owner.id)))
+    if not ever_had:
+        for position, template in enumerate(DEFAULT_TIERS):
+            create_tier(owner, {**COMMON_TERMS, **template, "position": position,
+                                "content_id": CONTENT_ID_BY_KIND[template["kind"]],
+                                "default_price": {"amount": template["default_price"],
+                                                  "currency": store_currency()}})
+    return list(db.session.scalars(select(LicenseTier).where(LicenseTier.owner_id == owner.id,
+                                                             LicenseTier.archived_at.is_(None))
+                                   .order_by(LicenseTier.position, LicenseTier.created_at)))
+
+
+def get_own_tier(owner: User, tier_id: str) -> LicenseTier:
+    tier = db.session.get(LicenseTier, tier_id)
+    if tier is None or tier.owner_id != owner.id or tier.archived_at is not None:
+        raise NotFound("No such license tier of yours.", code="tier_not_found")
+    return tier
+
+
+def create_tier(owner: User, fields: Mapping[str, Any]) -> LicenseTier:
+    tier = LicenseTier(owner_id=owner.id, currency=store_currency(), position=fields.get("position", 0))
+    _apply(tier, fields, creating=True)
+    db.session.add(tier)
+    db.session.flush()
+    return tier
+
+
+def update_tier(tier: LicenseTier, fields: Mapping[str, Any]) -> LicenseTier:
+    """Changes apply to future sales; licenses already sold keep their frozen terms."""
+    if "kind" in fields and fields["kind"] != tier.kind and _has_sold(tier):
+        raise ValidationFailed(details={"kind": ["This tier has sold: create a new tier instead of "
+                                                 "turning it into another kind."]})
+    _apply(tier, fields, creating=False)
+    db.session.flush()
+    return tier
+
+
+def remove_tier(tier: LicenseTier) -> None:
+    """Delete an unused tier; a tier that has sold or is on offer is archived instead, its
+    offers stopped, so the licenses that point at it keep their history."""
+    used = _has_sold(tier) or db.session.scalar(select(exists().where(Offer.tier_id == tier.id)))
+    if not used:
+        db.session.delete(tier)
+    else:
+        tier.archived_at = utcnow()
+        for offer in db.session.scalars(select(Offer).where(Offer.tier_id == tier.id)):
+            offer.active = False
+    db.session.flush()
+
+
+def _has_sold(tier: LicenseTier) -> bool:
+    return bool(db.session.scalar(select(exists().where(License.tier_id == tier.id))))
+
+
+def _apply(tier: LicenseTier, fields: Mapping[str, Any], *, creating: bool) -> None:
+    simple = ("name", "kind", "term_years", "publishing_share_bps", "master_points_bps", "content_id")
+    for name in simple:
+        if name in fields:
+            setattr(tier, name, fields[name])
+    if "deliverables" in fields:
+        wanted = set(fields["deliverables"])
+        if not wanted:
+            raise ValidationFailed(details={"deliverables": ["A tier delivers at least one file."]})
+        for kind in DELIVERABLES:
+            setattr(tier, f"includes_{kind}", kind in wanted)
+    if "limits" in fields:
+        for name in LIMIT_NAMES:
+            if name in fields["limits"]:
+                setattr(tier, name, fields["limits"][name])
+    if "credit_line_template" in fields:
+        tier.credit_line_template = check_credit_line_template(fields["credit_line_template"])
+    if "default_price" in fields:
+        tier.default_price_amount = check_price(fields["default_price"], "default_price")
+    if creating:
+        tier.content_id = tier.content_id or CONTENT_ID_BY_KIND.get(tier.kind, "not_allowed")
+
+
+def check_credit_line_template(template: str) -> str:
+    try:
+        names = {name for _text, name, _spec, _conv in string.Formatter().parse(template) if name is not None}
+    except ValueError:
+        raise ValidationFailed(details={"credit_line_template": ["Unbalanced braces."]}) from None
+    unknown = names - CREDIT_LINE_FIELDS
+    if unknown or "" in names:
+        raise ValidationFailed(details={"credit_line_template": [
+            f"Only {', '.join('{' + n + '}' for n in sorted(CREDIT_LINE_FIELDS))} may be used."]})
+    return template
+
+
+def check_price(price: Mapping[str, Any], field: str) -> int:
+    if price["currency"] != store_currency():
+        raise ValidationFailed(details={field: [f"Prices are in {store_currency()}."]})
+    if not 0 < price["amount"] <= MAX_PRICE_MINOR:
+        raise ValidationFailed(details={field: [f"A price is more than 0 and at most {MAX_PRICE_MINOR} "
+                                                "(minor units)."]})
+    return price["amount"]

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from flask import request
+
+from marketplace.accounts.auth import auth_required, current_user
+from marketplace.accounts.models import Role
+from marketplace.api import Blueprint, document_errors
+from marketplace.catalog import services as catalog
+from marketplace.catalog.schemas import OfferSchema
+from marketplace.db import db
+from marketplace.errors import NotFound
+from marketplace.licensing import library, offers, tiers
+from marketplace.licensing.schemas import (DownloadSchema, LicenseSchema, OfferInSchema, TierInSchema,
+                                           TierPatchSchema, TierSchema, VerificationSchema)
+from marketplace.storage.views import file_response
+
+blp = Blueprint("licensing", __name__, description="License tiers, offers and licenses")
+
+
+@blp.get("/license-tiers")
+@auth_required(Role.BEATMAKER)
+@blp.response(200, TierSchema(many=True))
+def list_tiers():
+    """Your license tiers; the five default templates the first time."""
+    result = tiers.list_tiers(current_user())
+    db.session.commit()
+    return result
+
+
+@blp.post("/license-tiers")
+@auth_required(Role.BEATMAKER)
+@blp.arguments(TierInSchema)
+@blp.response(201, TierSchema)
+def create_tier(fields):
+    tiers.list_tiers(current_user())  # the defaults come first
+    tier = tiers.create_tier(current_user(), {**fields, "position": 100})
+    db.session.commit()
+    return tier
+
+
+@blp.patch("/license-tiers/<tier_id>")
+@auth_required(Role.BEATMAKER)
+@blp.arguments(TierPatchSchema)
+@blp.response(200, TierSchema)
+@document_errors(404)
+def update_tier(fields, tier_id):
+    """Edit a tier. Licenses already sold keep the terms they were sold under."""
+    tier = tiers.update_tier(tiers.get_own_tier(current_user(), tier_id), fields)
+    db.session.commit()
+    return tier
+
+
+@blp.delete("/license-tiers/<tier_id>")
+@auth_required(Role.BEATMAKER)
+@blp.response(204)
+@document_errors(404)
+def delete_tier(tier_id):
+    """Remove a tier: deleted if never used, else archived and taken off sale."""
+    tiers.remove_tier(tiers.get_own_tier(current_user(), tier_id))
+    db.session.commit()
+
+
+@blp.put("/beats/<beat_id>/offers")
+@auth_required(Role.BEATMAKER)
+@blp.arguments(OfferInSchema(many=True))
+@blp.response(200, OfferSchema(many=True))
+@document_errors(404)
+def replace_offers(wanted, beat_id):
+    """What the beat is sold as: the whole list of offers (tier, price, active)."""
+    beat = catalog.get_owned_beat(beat_id, current_user())
+    offers.replace_offers(beat, current_user(), wanted)
+    db.session.commit()
+    return offers.offer_documents({beat.id: beat.status}).get(beat.id, [])
+
+
+@blp.get("/licenses")
+@auth_required()
+@blp.response(200, LicenseSchema(many=True))
+def my_licenses():
+    """The licenses you bought."""
+    return [library.license_document(item) for item in library.licenses_of(current_user())]
+
+
+@blp.get("/licenses/<license_id>")
+@auth_required()
+@blp.response(200, LicenseSchema)
+@document_errors(404)
+def get_license(license_id):
+    return library.license_document(library.license_for(current_user(), license_id))
+
+
+@blp.get("/licenses/<license_id>/contract.pdf")
+@auth_required()
+@blp.response(200, description="The contract (application/pdf), rendered once at issue")
+@document_errors(404)
+def contract(license_id):
+    license_ = library.license_for(current_user(), license_id)
+    if license_.contract_key is None:
+        raise NotFound("The contract is being prepared; try again in a moment.", code="contract_not_ready")
+    return file_response(license_.contract_key, "application/pdf", cache_seconds=0, private=True)
+
+
+@blp.get("/licenses/<license_id>/downloads")
+@auth_required()
+@blp.response(200, DownloadSchema(many=True))
+@document_errors(404)
+def downloads(license_id):
+    """Signed links to your files; they expire (15 minutes by default) and can be asked for again."""
+    links = library.download_links(library.license_for(current_user(), license_id, buyer_only=True),
+                                   current_user(), request.remote_addr)
+    db.session.commit()
+    return links
+
+
+@blp.get("/licenses/verify/<license_number>")
+@blp.response(200, VerificationSchema)
+@document_errors(404)
+def verify(license_number):
+    """Public proof of a license: beat, tier, date, status and licensee, nothing private."""
+    return library.verify(license_number)
