@@ -12,13 +12,15 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import Beat
 from marketplace.db import db
-from marketplace.errors import ValidationFailed
+from marketplace.errors import Conflict, ValidationFailed
 from marketplace.licensing.models import License, LicenseTier, Offer, TierKind
 from marketplace.licensing.tiers import check_price, store_currency
 
 
 def replace_offers(beat: Beat, owner: User, wanted: Sequence[Mapping[str, Any]]) -> list[Offer]:
     """Replace the beat's offers. An offer that existed keeps its row (its sales point at it)."""
+    if beat.status == BeatStatus.SOLD_EXCLUSIVE:
+        raise Conflict("This beat was sold exclusively: it cannot be offered again.", code="beat_sold_exclusive")
     seen: set[str] = set()
     rows = []
     for index, item in enumerate(wanted):

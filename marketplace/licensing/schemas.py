@@ -61,8 +61,11 @@ class TierInSchema(ma.Schema):
 
 
 class TierPatchSchema(TierInSchema):
-    class Meta:
-        partial = True
+    """A PATCH body: any fields of a tier (loaded partial, so no defaults are filled in)."""
+
+
+def tier_patch_schema() -> TierPatchSchema:
+    return TierPatchSchema(partial=True)
 
 
 class OfferInSchema(ma.Schema):

@@ -11,7 +11,7 @@ from marketplace.db import db
 from marketplace.errors import NotFound
 from marketplace.licensing import library, offers, tiers
 from marketplace.licensing.schemas import (DownloadSchema, LicenseSchema, OfferInSchema, TierInSchema,
-                                           TierPatchSchema, TierSchema, VerificationSchema)
+                                           TierSchema, VerificationSchema, tier_patch_schema)
 from marketplace.storage.views import file_response
 
 blp = Blueprint("licensing", __name__, description="License tiers, offers and licenses")
@@ -40,7 +40,7 @@ def create_tier(fields):
 
 @blp.patch("/license-tiers/<tier_id>")
 @auth_required(Role.BEATMAKER)
-@blp.arguments(TierPatchSchema)
+@blp.arguments(tier_patch_schema())
 @blp.response(200, TierSchema)
 @document_errors(404)
 def update_tier(fields, tier_id):
