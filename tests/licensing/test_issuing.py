@@ -143,3 +143,27 @@ def test_concurrent_exclusive_sales_issue_exactly_one(app, seller, make_user, up
 def test_license_numbers_are_unguessable():
     numbers = {issuing.new_license_number() for _ in range(200)}
     assert len(numbers) == 200
+
+
+def test_the_sweep_finishes_contracts_and_files_a_crash_left_undone(app, client, seller, buyer, upload_beat,
+                                                                     offer_all, sell):
+    import datetime as dt
+
+    from marketplace.licensing.models import LicenseFile
+    from marketplace.licensing.tasks import sweep_licenses
+
+    _seller, seller_headers = seller
+    buyer_id, buyer_headers = buyer
+    beat_id = upload_beat(seller_headers)
+    license_id = sell(beat_id, offer_all(seller_headers, beat_id)["Premium lease"]["id"], buyer_id)
+    with app.app_context():
+        license_ = db.session.get(License, license_id)
+        license_.contract_key = None
+        license_.issued_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+        db.session.query(LicenseFile).filter_by(license_id=license_id).update({"key": None, "sha256": None})
+        db.session.commit()
+    assert client.get(f"/api/v1/licenses/{license_id}", headers=buyer_headers).json["contract_ready"] is False
+    with app.app_context():
+        assert sweep_licenses() == 1
+    body = client.get(f"/api/v1/licenses/{license_id}", headers=buyer_headers).json
+    assert body["contract_ready"] is True and all(f["ready"] and f["sha256"] for f in body["files"])
