@@ -47,7 +47,11 @@ sys.path.insert(0, str(ROOT))
 
 from marketplace.audio import DEFAULT_TAG_PATH  # noqa: E402
 from marketplace.audio.preview import (  # noqa: E402
-    PREVIEW_BITRATE, SAMPLE_RATE, TagPlacement, render_preview, tag_period,
+    PREVIEW_BITRATE,
+    SAMPLE_RATE,
+    TagPlacement,
+    render_preview,
+    tag_period,
 )
 
 PLACEMENT = TagPlacement(interval_seconds=30, gain_db=0, first_at_seconds=0)
@@ -59,8 +63,8 @@ RATIO_TARGET_MIN_SECONDS = 180  # short tracks pay fixed costs (tag preparation)
 RSS_TARGET_MB = 80
 RSS_FLAT_TOLERANCE_MB = 10  # how far the peak may move between the shortest and the longest track
 
-# The relay named ffmpeg. Run with -S -I so it stays small (its own pages, like any parent's,
-# count in the peak of the ffmpeg it starts) and quick to start.
+# The relay named ffmpeg. Python with -S -I (no site, isolated) so it stays small, as its own
+# pages count in the peak of the ffmpeg it starts, like any parent's, and quick to start.
 RELAY_SOURCE = """\
 import os, signal, sys
 pid = os.posix_spawn(os.environ["BENCH_REAL_FFMPEG"], sys.argv, os.environ,
@@ -144,7 +148,8 @@ def install_relay(folder: Path) -> Path:
     relay_folder = folder / "relay"
     relay_folder.mkdir()
     relay = relay_folder / "ffmpeg"
-    relay.write_text(f"#!{sys.executable} -S -I\n{RELAY_SOURCE}")
+    # -SI as one word: the kernel passes everything after the interpreter as a single argument.
+    relay.write_text(f"#!{sys.executable} -SI\n{RELAY_SOURCE}")
     relay.chmod(0o755)
     return relay_folder
 
@@ -225,7 +230,8 @@ def check_output_length(method: str, master: Master, output_bytes: int) -> None:
     """A fast run that stopped early would look like a win: the MP3 must cover the whole master."""
     expected = master.seconds * int(PREVIEW_BITRATE.rstrip("k")) * 1000 / 8
     if output_bytes < 0.95 * expected:
-        raise SystemExit(f"{method} on {master.path.name} wrote {output_bytes} bytes, expected ~{expected:.0f}")
+        raise SystemExit(f"{method} on {master.path.name} wrote {output_bytes} bytes, "
+                         f"expected about {expected:.0f}")
 
 
 def measure(master: Master, methods: list[str], workspace: Workspace, repeat: int) -> list[Result]:
@@ -269,9 +275,9 @@ def print_table(results: list[Result], repeat: int) -> None:
           f"{'sum':>6} {'x ffmpeg':>9}")
     for result in results:
         ratio = result.wall_s / baselines[result.master]
-        print(f"{result.master.format:<6} {result.master.seconds:>5} s {result.method:<9} {result.wall_s:>8.2f} "
-              f"{result.peak_mb:>6.0f} {megabytes(result.python_mb):>7} {result.ffmpeg_mb:>7.0f} "
-              f"{megabytes(result.sum_mb):>6} {ratio:>9.2f}")
+        print(f"{result.master.format:<6} {result.master.seconds:>5} s {result.method:<9} "
+              f"{result.wall_s:>8.2f} {result.peak_mb:>6.0f} {megabytes(result.python_mb):>7} "
+              f"{result.ffmpeg_mb:>7.0f} {megabytes(result.sum_mb):>6} {ratio:>9.2f}")
 
 
 def print_summary(results: list[Result]) -> None:
@@ -279,7 +285,9 @@ def print_summary(results: list[Result]) -> None:
     pipeline = [result for result in results if result.method == "pipeline"]
     checks = [ratio_check(pipeline, baselines), rss_check(pipeline), flatness_check(pipeline)]
     met = all(passed for passed, _ in checks)
-    print(f"\ntargets {'MET' if met else 'NOT MET'}: " + "; ".join(line for _, line in checks))
+    print(f"\ntargets {'MET' if met else 'NOT MET'}")
+    for _, line in checks:
+        print(f"  {line}")
 
 
 def ratio_check(pipeline: list[Result], baselines: dict[Master, float]) -> tuple[bool, str]:
@@ -296,17 +304,18 @@ def ratio_check(pipeline: list[Result], baselines: dict[Master, float]) -> tuple
 def rss_check(pipeline: list[Result]) -> tuple[bool, str]:
     highest = max(pipeline, key=lambda result: result.peak_mb)
     passed = highest.peak_mb < RSS_TARGET_MB
-    return passed, (f"pipeline peak RSS < {RSS_TARGET_MB} MB {verdict(passed)} (max {highest.peak_mb:.0f} MB; "
-                    f"Python and ffmpeg together up to {max(result.sum_mb for result in pipeline):.0f} MB)")
+    together = max(result.sum_mb for result in pipeline)
+    return passed, (f"pipeline peak RSS < {RSS_TARGET_MB} MB {verdict(passed)} "
+                    f"(max {highest.peak_mb:.0f} MB; Python and ffmpeg together up to {together:.0f} MB)")
 
 
 def flatness_check(pipeline: list[Result]) -> tuple[bool, str]:
     """The largest change in peak RSS from the shortest to the longest track, over the formats."""
-    growth = 0.0
+    growth = 0
     for fmt in {result.master.format for result in pipeline}:
         by_length = sorted((result for result in pipeline if result.master.format == fmt),
                            key=lambda result: result.master.seconds)
-        change = by_length[-1].peak_mb - by_length[0].peak_mb
+        change = round(by_length[-1].peak_mb - by_length[0].peak_mb)  # rounded, so never "-0 MB"
         growth = change if abs(change) > abs(growth) else growth
     passed = abs(growth) <= RSS_FLAT_TOLERANCE_MB
     return passed, f"flat with length {verdict(passed)} (peak moves {growth:+.0f} MB, shortest to longest)"
@@ -349,8 +358,9 @@ def main() -> None:
         workspace = Workspace(period=folder / "tag-period.wav", out=folder / "preview.mp3",
                               relay_folder=install_relay(folder), ffmpeg_peaks=folder / "ffmpeg-peaks.txt")
         tag_period(DEFAULT_TAG_PATH, PLACEMENT, workspace.period)  # the baseline's only preparation, untimed
-        results = [result for master in masters
-                   for result in measure(master, methods_for(master, pydub_max_seconds), workspace, args.repeat)]
+        results = []
+        for master in masters:
+            results += measure(master, methods_for(master, pydub_max_seconds), workspace, args.repeat)
     sys.stderr.write("\n")
     print_table(results, args.repeat)
     print_summary(results)
