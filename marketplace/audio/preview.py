@@ -34,6 +34,15 @@ class TagPlacement:
     first_at_seconds: float = 0.0
 
 
+def normalise_tag(source: Path, out_wav: Path) -> None:
+    """Store tags as 44.1 kHz 16-bit WAV: every render then reads them in-process."""
+    result = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-i", str(source),
+                             "-map", "0:a:0", "-map_metadata", "-1", "-ar", str(SAMPLE_RATE), "-c:a", "pcm_s16le",
+                             str(out_wav)], capture_output=True, timeout=120, check=False)
+    if result.returncode != 0:
+        raise AudioProcessingFailed(result.stderr.decode(errors="replace")[-2000:])
+
+
 def tag_period(tag_path: Path, placement: TagPlacement, out_path: Path) -> int:
     """Write one interval of audio: the tag at its gain, then silence. Returns the tag's length (ms)."""
     tag = (AudioSegment.from_file(tag_path).set_frame_rate(SAMPLE_RATE).set_channels(2)
@@ -78,7 +87,7 @@ def _preview_command(master: Path, period: Path, delay_ms: int, out_mp3: Path, *
         f"[0:a]aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo[beat];"
         f"[1:a]adelay=delays={delay_ms}:all=1[tag];"
         "[beat][tag]amix=inputs=2:duration=first:dropout_transition=0:normalize=0,asplit=2[mp3][peaks];"
-        "[peaks]aformat=sample_fmts=s16:channel_layouts=mono[mono]"
+        "[peaks]aformat=sample_fmts=u8:channel_layouts=mono[mono]"
     )
     return [
         "ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y",
@@ -87,13 +96,14 @@ def _preview_command(master: Path, period: Path, delay_ms: int, out_mp3: Path, *
         "-map", "[mp3]", "-c:a", "libmp3lame", "-b:a", PREVIEW_BITRATE, "-ar", str(SAMPLE_RATE), "-ac", "2",
         "-map_metadata", "-1", "-id3v2_version", "4", "-metadata", f"title={title}",
         "-metadata", f"artist={artist}", "-metadata", "comment=preview", "-f", "mp3", str(out_mp3),
-        "-map", "[mono]", "-f", "s16le", "pipe:1",
+        "-map", "[mono]", "-f", "u8", "pipe:1",
     ]
 
 
 def _read_peaks(stream) -> np.ndarray:
-    """Min/max of every SAMPLES_PER_PIXEL samples of a 16-bit mono stream, as 8-bit pairs."""
-    chunk_bytes = SAMPLES_PER_PIXEL * READ_PIXELS * 2
+    """Min/max of every SAMPLES_PER_PIXEL samples of an unsigned 8-bit mono stream (the
+    waveform's 8-bit resolution, so ffmpeg sends half the bytes 16-bit would take)."""
+    chunk_bytes = SAMPLES_PER_PIXEL * READ_PIXELS
     pairs: list[np.ndarray] = []
     leftover = b""
     while True:
@@ -101,20 +111,18 @@ def _read_peaks(stream) -> np.ndarray:
         if not data:
             break
         data = leftover + data
-        usable = len(data) - len(data) % (SAMPLES_PER_PIXEL * 2)
+        usable = len(data) - len(data) % SAMPLES_PER_PIXEL
         leftover = data[usable:]
         if usable:
-            pairs.append(_min_max(np.frombuffer(data[:usable], dtype="<i2").reshape(-1, SAMPLES_PER_PIXEL)))
-    if len(leftover) >= 2:
-        tail = np.frombuffer(leftover[: len(leftover) // 2 * 2], dtype="<i2").reshape(1, -1)
-        pairs.append(_min_max(tail))
+            pairs.append(_min_max(np.frombuffer(data[:usable], dtype=np.uint8).reshape(-1, SAMPLES_PER_PIXEL)))
+    if leftover:
+        pairs.append(_min_max(np.frombuffer(leftover, dtype=np.uint8).reshape(1, -1)))
     return np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int8)
 
 
 def _min_max(windows: np.ndarray) -> np.ndarray:
-    lows = (windows.min(axis=1) >> 8).astype(np.int8)
-    highs = (windows.max(axis=1) >> 8).astype(np.int8)
-    return np.stack([lows, highs], axis=1)
+    signed = windows.astype(np.int16) - 128
+    return np.stack([signed.min(axis=1), signed.max(axis=1)], axis=1).astype(np.int8)
 
 
 def waveform_document(peaks: np.ndarray) -> dict[str, Any]:

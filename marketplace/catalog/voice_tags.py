@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,14 @@ from sqlalchemy import select
 
 from marketplace.accounts.models import User
 from marketplace.audio import DEFAULT_TAG_PATH
-from marketplace.audio.preview import TagPlacement
+from marketplace.audio.errors import AudioProcessingFailed
+from marketplace.audio.preview import TagPlacement, normalise_tag
 from marketplace.audio.probe import probe_audio
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import Beat, VoiceTag
-from marketplace.catalog.uploads import AUDIO_CONTENT_TYPES, checked
+from marketplace.catalog.uploads import checked
 from marketplace.db import db
-from marketplace.errors import ValidationFailed
+from marketplace.errors import AppError, ValidationFailed
 from marketplace.jobs.queue import enqueue
 from marketplace.storage.service import save_in_transaction, storage
 
@@ -58,9 +60,16 @@ def upload_tag(user: User, path: Path) -> VoiceTag:
     tag = _stored(user)
     _check_fits(info.duration_ms, tag.interval_seconds)
     # A new key each time: renders already running keep reading the tag they started with.
-    key = f"voice-tags/{user.id}/{secrets.token_hex(8)}.{info.format}"
-    with open(path, "rb") as stream:
-        save_in_transaction(key, stream, AUDIO_CONTENT_TYPES[info.format])
+    key = f"voice-tags/{user.id}/{secrets.token_hex(8)}.wav"
+    with tempfile.TemporaryDirectory(prefix="tag-") as folder:
+        wav = Path(folder) / "tag.wav"
+        try:
+            normalise_tag(path, wav)
+        except AudioProcessingFailed:
+            raise AppError("This tag cannot be decoded.", code="unreadable_audio", status=422,
+                           details={"field": "file"}) from None
+        with open(wav, "rb") as stream:
+            save_in_transaction(key, stream, "audio/wav")
     tag.tag_key, tag.duration_ms = key, info.duration_ms
     rerender_previews(user)
     return tag
