@@ -7,15 +7,20 @@ a missing or empty value, or with any placeholder left: no contract leaves with 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import string
 from pathlib import Path
 from typing import Any
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
 from marketplace.common.money import Money
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+# DejaVu covers Latin, Greek, Cyrillic and more; Droid Sans Fallback adds Chinese, Japanese
+# and Korean, so names in any of them are printed, never dropped.
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+FALLBACK_FONT = Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
 
 LEASE_V1 = """NON-EXCLUSIVE LICENSE AGREEMENT
 License number: $license_number
@@ -62,8 +67,9 @@ of $term. From today the Producer will not license the Beat to anyone else and r
 from sale.
 
 2. EARLIER LICENSES. Non-exclusive licenses sold before this date stay valid under their own
-terms ($earlier_leases). The Licensee accepts that those licensees may keep exploiting
-their songs within their limits.
+terms ($earlier_leases), and so do those whose purchase was already under way at that
+moment. The Licensee accepts that those licensees may keep exploiting their songs within
+their limits.
 
 3. LIMITS. Distribution copies: $distribution_copies. Audio streams: $audio_streams.
 Music videos: $music_videos. Radio stations: $radio_stations. Paid performances:
@@ -156,13 +162,32 @@ def render_contract_text(template_name: str, values: dict[str, str]) -> str:
         raise ContractIncomplete(f"no value for {missing}") from None
 
 
+@functools.cache
+def _printable_characters() -> frozenset[int]:
+    covered: set[int] = set()
+    for font in (DEJAVU / "DejaVuSans.ttf", FALLBACK_FONT):
+        with TTFont(font, lazy=True) as loaded:
+            covered.update(loaded.getBestCmap())
+    return frozenset(covered)
+
+
+def check_printable(text: str) -> None:
+    """Refuse to render a contract in which a character would be silently dropped."""
+    missing = sorted({ch for ch in text if ord(ch) not in _printable_characters() and not ch.isspace()})
+    if missing:
+        raise ContractIncomplete(f"no font has these characters: {''.join(missing)!r}")
+
+
 def render_contract_pdf(text: str, out: Path, title: str) -> None:
+    check_printable(text)
     pdf = FPDF(format="A4")
     pdf.set_title(title)
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.add_page()
-    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+    pdf.add_font("DejaVu", "", str(DEJAVU / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(DEJAVU / "DejaVuSans-Bold.ttf"))
+    pdf.add_font("Fallback", "", str(FALLBACK_FONT))
+    pdf.set_fallback_fonts(["Fallback"], exact_match=False)
     heading, _, body = text.partition("\n")
     pdf.set_font("DejaVu", "B", 15)
     pdf.multi_cell(0, 9, heading)

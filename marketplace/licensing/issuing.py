@@ -7,6 +7,7 @@ issues one license however often it is fulfilled.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import secrets
 from typing import Any
 
@@ -77,6 +78,7 @@ class Sale:
     price_amount: int
     currency: str
     terms: dict[str, Any] | None = None  # frozen at checkout; taken from the tier when None
+    checkout_started_at: dt.datetime | None = None
 
 
 def issue_license(sale: Sale) -> License:
@@ -85,12 +87,17 @@ def issue_license(sale: Sale) -> License:
         return existing
     tier = db.session.get(LicenseTier, sale.tier_id)
     exclusive = tier is not None and tier.kind == TierKind.EXCLUSIVE
-    # An exclusive sale locks the beat row: two fulfilments of two buyers serialise here.
-    beat = db.session.get(Beat, sale.beat_id, with_for_update=exclusive)
+    # Every sale locks the beat row, so an exclusive and the leases of the same beat are
+    # issued one after the other, never interleaved.
+    beat = db.session.get(Beat, sale.beat_id, with_for_update=True)
     if beat is None or tier is None or tier.owner_id != beat.owner_id:
         raise NotFound("The beat or tier of this sale does not exist.", code="sale_not_found")
-    if exclusive and (beat.status != BeatStatus.PUBLISHED or _exclusive_exists(beat.id)):
+    sold_exclusively = _exclusive_sold_at(beat.id)
+    if exclusive and (beat.status != BeatStatus.PUBLISHED or sold_exclusively is not None):
         raise ExclusiveUnavailable()
+    if not exclusive and sold_exclusively is not None and not _began_before(sale, sold_exclusively):
+        # A lease is honoured only if its checkout began while the beat was still on sale.
+        raise ExclusiveUnavailable("This beat was sold exclusively before this purchase began.")
     license_ = License(
         license_number=new_license_number(), sale_reference=sale.reference, beat_id=beat.id, tier_id=tier.id,
         buyer_id=sale.buyer.id, seller_id=beat.owner_id, kind=tier.kind, status=LicenseStatus.ACTIVE,
@@ -111,9 +118,13 @@ def issue_license(sale: Sale) -> License:
     return license_
 
 
-def _exclusive_exists(beat_id: str) -> bool:
-    return db.session.scalar(select(License.id).where(License.beat_id == beat_id,
-                                                      License.kind == TierKind.EXCLUSIVE)) is not None
+def _exclusive_sold_at(beat_id: str) -> dt.datetime | None:
+    return db.session.scalar(select(License.issued_at).where(License.beat_id == beat_id,
+                                                             License.kind == TierKind.EXCLUSIVE))
+
+
+def _began_before(sale: Sale, moment: dt.datetime) -> bool:
+    return sale.checkout_started_at is not None and sale.checkout_started_at < moment
 
 
 def _close_exclusive(beat: Beat, license_: License) -> None:

@@ -45,8 +45,10 @@ def render_contract(license_id: str) -> None:
     if license_ is None or license_.contract_key is not None:
         return
     template = CURRENT_TEMPLATE[license_.kind]
+    versions = select(Beat.id).where(Beat.version_of_id == license_.beat_id)
     earlier = db.session.scalar(select(func.count(License.id)).where(
-        License.beat_id == license_.beat_id, License.kind == TierKind.LEASE,
+        or_(License.beat_id == license_.beat_id, License.beat_id.in_(versions)),
+        License.kind == TierKind.LEASE, License.status == "active",
         License.issued_at < license_.issued_at)) or 0
     text = render_contract_text(template, contract_values(license_, earlier))
     with tempfile.TemporaryDirectory(prefix="contract-") as folder:
@@ -104,7 +106,7 @@ def _build(delivered: LicenseFile, license_: License, beat: Beat) -> None:
 def _tag(path: Path, license_: License) -> None:
     credits = license_.credits
     tag_mp3(path, title=license_.beat_snapshot["title"], artist=license_.beat_snapshot["beatmaker"],
-            involved_people=[(c["role_label"].removesuffix(" by").lower(), c["name"]) for c in credits],
+            involved_people=[(c["role"].replace("_", " "), c["name"]) for c in credits],
             composers=[c["name"] for c in credits if c["role"] in COMPOSER_ROLES],
             license_number=license_.license_number, credit_line=license_.terms["credit_line"])
 
