@@ -43,6 +43,7 @@ def enqueue(name: str, *args: Any) -> None:
     """Run job `name` with `args` once the current transaction commits (never if it rolls back)."""
     if name not in JOBS:
         raise KeyError(f"no job named {name}")
+    db.session.connection()  # a transaction must be open, or its rollback would not be seen
     db.session.info.setdefault(_PENDING, []).append((name, args))
 
 

@@ -1,0 +1,64 @@
+"""The in-process job runner: after commit only, retries with backoff, idempotent jobs."""
+
+from __future__ import annotations
+
+import pytest
+
+from marketplace.db import db
+from marketplace.jobs import queue
+
+
+@pytest.fixture
+def flaky_job():
+    calls: list[str] = []
+
+    @queue.job("tests.flaky")
+    def flaky(value: str) -> None:
+        calls.append(value)
+        if len(calls) < 3:
+            raise RuntimeError("a service is down for a moment")
+
+    yield calls
+    queue.JOBS.pop("tests.flaky", None)
+
+
+def test_failed_jobs_are_retried_with_backoff(app, flaky_job, monkeypatch):
+    sleeps: list[float] = []
+    runner = queue.InProcessRunner(app, threads=0, max_retries=4, backoff_seconds=0.5)
+    monkeypatch.setattr(queue.time, "sleep", sleeps.append)  # the backoff, without the wait
+    runner.submit("tests.flaky", ("x",))
+    assert flaky_job == ["x", "x", "x"]
+    assert sleeps == [0.5, 1.0]  # exponential
+
+
+def test_a_job_that_keeps_failing_stops_after_its_retries(app, monkeypatch):
+    calls: list[int] = []
+
+    @queue.job("tests.broken")
+    def broken() -> None:
+        calls.append(1)
+        raise RuntimeError("always")
+
+    try:
+        monkeypatch.setattr(queue.time, "sleep", lambda _seconds: None)
+        queue.InProcessRunner(app, threads=0, max_retries=2, backoff_seconds=1).submit("tests.broken", ())
+        assert len(calls) == 3
+    finally:
+        queue.JOBS.pop("tests.broken", None)
+
+
+def test_jobs_run_only_after_commit_and_never_after_rollback(app, flaky_job):
+    with app.app_context():
+        queue.enqueue("tests.flaky", "rolled back")
+        db.session.rollback()
+        assert flaky_job == []
+        db.session.connection()
+        queue.enqueue("tests.flaky", "committed")
+        assert flaky_job == []  # not before the commit
+        db.session.commit()
+    assert flaky_job[0] == "committed"
+
+
+def test_unknown_jobs_are_refused(app):
+    with app.app_context(), pytest.raises(KeyError):
+        queue.enqueue("tests.no_such_job")
