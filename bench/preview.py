@@ -5,8 +5,9 @@ Generates stereo 44.1 kHz masters (two sines and pink noise) as WAV and as MP3 1
 
   ffmpeg    the baseline: one ffmpeg command that decodes the master, mixes in the tag looped
             every 30 s and encodes MP3 128k (the tag period it loops is prepared once, untimed);
-  pipeline  marketplace.audio.preview.render_preview, which also prepares the tag period and
-            reads waveform peaks from the same ffmpeg pass;
+  pipeline  marketplace.audio.preview.render_preview, which also prepares the tag period,
+            mixes in one ffmpeg and encodes in a second (one core each), and takes the
+            waveform peaks from the PCM it relays between them;
   pydub     for comparison, the straightforward version: decode the whole master with pydub,
             overlay the tag every 30 s, export MP3 128k. It holds the whole track in memory
             (about 500 MB at 10 min), so it only runs up to 3 min unless --pydub-10min.
