@@ -14,11 +14,11 @@ from flask import current_app
 from marketplace.catalog.credits import ROLE_LABELS, render_credit_line
 
 
-def offers_for(beat_statuses: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """The offers of each beat (id -> status given), from the licensing package when it is
+def offers_for(beats: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
+    """The offers of each beat (beats or listing rows), from the licensing package when it is
     plugged in: the catalogue shows what is on sale without depending on how sales work."""
     provider = current_app.extensions.get("beat_offers")
-    return provider(beat_statuses) if provider and beat_statuses else {}
+    return provider(beats) if provider and beats else {}
 
 
 def credit_document(credit: Any) -> dict[str, Any]:
@@ -85,4 +85,4 @@ def beat_document(beat: Any, owner_name: str, credits: Sequence[Any], tags: Sequ
 
 def full_beat_document(beat: Any) -> dict[str, Any]:
     return beat_document(beat, beat.owner.display_name, beat.credits, beat.tags,
-                         offers_for({beat.id: beat.status}).get(beat.id, []))
+                         offers_for([beat]).get(beat.id, []))

@@ -93,6 +93,9 @@ class Beat(Base):
         # One index per sort of the public listing, holding published beats only.
         Index("ix_beats_listing_newest", "published_at", "id",
               postgresql_where=PUBLISHED_ONLY, sqlite_where=PUBLISHED_ONLY),
+        # Browsing one genre, newest first, the most common way into the store.
+        Index("ix_beats_listing_genre_newest", "genre", "published_at", "id",
+              postgresql_where=PUBLISHED_ONLY, sqlite_where=PUBLISHED_ONLY),
         Index("ix_beats_listing_popular", "play_count", "id",
               postgresql_where=PUBLISHED_ONLY, sqlite_where=PUBLISHED_ONLY),
         Index("ix_beats_listing_bpm", "bpm", "id",

@@ -213,7 +213,7 @@ def search_beats(query: BeatQuery) -> BeatPage:
     next_cursor = None
     if len(rows) > query.limit:
         next_cursor = encode_cursor(query.sort, shown[-1].sort_key, shown[-1].id)
-    offers = offers_for({row.id: row.status for row in shown})
+    offers = offers_for(shown)
     items = [beat_document(row, row.owner_name, _credit_rows(row.credits_json),
                            [tag for _position, tag in sorted(_json(row.tags_json))], offers.get(row.id, []))
              for row in shown]

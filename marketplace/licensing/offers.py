@@ -14,7 +14,7 @@ from marketplace.catalog.models import Beat
 from marketplace.db import db
 from marketplace.errors import Conflict, ValidationFailed
 from marketplace.licensing.models import License, LicenseTier, Offer, TierKind
-from marketplace.licensing.tiers import check_price, store_currency
+from marketplace.licensing.prices import check_price, store_currency
 
 
 def replace_offers(beat: Beat, owner: User, wanted: Sequence[Mapping[str, Any]]) -> list[Offer]:
@@ -82,21 +82,23 @@ def stop_offers(beat_ids: Iterable[str]) -> None:
         offer.active = False
 
 
-def offer_documents(beat_statuses: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """Each beat's active offers as API documents, in two queries for any number of beats.
-    `beat_statuses` maps each beat id to its status (the caller has the beats already)."""
-    beat_ids = list(beat_statuses)
-    if not beat_ids:
+def offer_documents(beats: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
+    """Each beat's active offers as API documents, in one query for any number of beats.
+
+    `beats` are beats or listing rows (id, status, price_from_amount, sold_exclusive_at).
+    A beat without a listing price has no active offer, so it costs nothing; a beat once
+    sold exclusively never offers exclusive rights again.
+    """
+    priced = {beat.id: beat for beat in beats if beat.price_from_amount is not None}
+    if not priced:
         return {}
-    sold = set(db.session.scalars(select(License.beat_id).where(License.beat_id.in_(beat_ids),
-                                                                License.kind == TierKind.EXCLUSIVE)))
     documents: dict[str, list[dict[str, Any]]] = {}
-    offers = db.session.scalars(select(Offer).where(Offer.beat_id.in_(beat_ids), Offer.active.is_(True))
+    offers = db.session.scalars(select(Offer).where(Offer.beat_id.in_(list(priced)), Offer.active.is_(True))
                                 .order_by(Offer.beat_id, Offer.position))
     for offer in offers:
-        tier = offer.tier
-        on_sale = beat_statuses.get(offer.beat_id) == BeatStatus.PUBLISHED
-        available = on_sale and not (tier.kind == TierKind.EXCLUSIVE and offer.beat_id in sold)
+        tier, beat = offer.tier, priced[offer.beat_id]
+        on_sale = beat.status == BeatStatus.PUBLISHED
+        available = on_sale and not (tier.kind == TierKind.EXCLUSIVE and beat.sold_exclusive_at is not None)
         documents.setdefault(offer.beat_id, []).append({
             "tier_id": tier.id, "name": tier.name, "kind": tier.kind,
             "price": {"amount": offer.price_amount, "currency": offer.currency},

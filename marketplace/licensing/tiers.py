@@ -6,23 +6,20 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import exists, select
 
 from marketplace.accounts.models import User
+from marketplace.catalog.models import Beat
 from marketplace.common.clock import utcnow
-from marketplace.common.money import MAX_PRICE_MINOR
 from marketplace.db import db
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.licensing.defaults import COMMON_TERMS, CONTENT_ID_BY_KIND, DEFAULT_TIERS
 from marketplace.licensing.models import DELIVERABLES, LIMIT_NAMES, License, LicenseTier, Offer
+from marketplace.licensing.offers import refresh_listing_price
+from marketplace.licensing.prices import check_price, store_currency
 
 # What a credit line template may name; anything else would be left as a blank.
 CREDIT_LINE_FIELDS = {"credit_line", "producers", "beat_title"}
-
-
-def store_currency() -> str:
-    return current_app.config["STORE_CURRENCY"]
 
 
 def list_tiers(owner: User) -> list[LicenseTier]:
@@ -74,6 +71,8 @@ def remove_tier(tier: LicenseTier) -> None:
         tier.archived_at = utcnow()
         for offer in db.session.scalars(select(Offer).where(Offer.tier_id == tier.id)):
             offer.active = False
+            db.session.flush()
+            refresh_listing_price(db.session.get(Beat, offer.beat_id))
     db.session.flush()
 
 
@@ -114,12 +113,3 @@ def check_credit_line_template(template: str) -> str:
         raise ValidationFailed(details={"credit_line_template": [
             f"Only {', '.join('{' + n + '}' for n in sorted(CREDIT_LINE_FIELDS))} may be used."]})
     return template
-
-
-def check_price(price: Mapping[str, Any], field: str) -> int:
-    if price["currency"] != store_currency():
-        raise ValidationFailed(details={field: [f"Prices are in {store_currency()}."]})
-    if not 0 < price["amount"] <= MAX_PRICE_MINOR:
-        raise ValidationFailed(details={field: [f"A price is more than 0 and at most {MAX_PRICE_MINOR} "
-                                                "(minor units)."]})
-    return price["amount"]

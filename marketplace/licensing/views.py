@@ -70,7 +70,7 @@ def replace_offers(wanted, beat_id):
     beat = catalog.get_owned_beat(beat_id, current_user())
     offers.replace_offers(beat, current_user(), wanted)
     db.session.commit()
-    return offers.offer_documents({beat.id: beat.status}).get(beat.id, [])
+    return offers.offer_documents([beat]).get(beat.id, [])
 
 
 @blp.get("/licenses")
