@@ -12,6 +12,7 @@ import base64
 import binascii
 import dataclasses
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -160,12 +161,23 @@ class CreditRow(NamedTuple):
     master_points_bps: int | None
 
 
-def _filtered(query: BeatQuery, key: ColumnElement[Any]) -> Select[Any]:
+@functools.cache
+def _listing(sort_name: str, postgres: bool) -> Select[Any]:
+    """The unfiltered listing for a sort, built once: statements are immutable, and building
+    one with this many columns costs more than running it. Each beat's credits and tags come
+    as JSON arrays beside it; the database computes them for the rows of the page only
+    (PostgreSQL and SQLite evaluate such subqueries after the sort and limit)."""
+    credits, tags = _json_aggregates(postgres, Beat.id)
     # Literal SQL for the status tests, so PostgreSQL matches the partial listing indexes
     # even in prepared (generic) plans.
-    statement = (select(*LISTING_COLUMNS, key.label("sort_key"))
-                 .join(User, User.id == Beat.owner_id)
-                 .where(text("beats.status = 'published'"), text("users.status = 'active'")))
+    return (select(*LISTING_COLUMNS, SORTS[sort_name].key().label("sort_key"), credits.label("credits_json"),
+                   tags.label("tags_json"))
+            .join(User, User.id == Beat.owner_id)
+            .where(text("beats.status = 'published'"), text("users.status = 'active'")))
+
+
+def _filtered(query: BeatQuery) -> Select[Any]:
+    statement = _listing(query.sort, db.session.get_bind().dialect.name == "postgresql")
     conditions = {
         "genre": lambda v: Beat.genre == v,
         "mood": lambda v: Beat.mood == v,
@@ -188,27 +200,20 @@ def _filtered(query: BeatQuery, key: ColumnElement[Any]) -> Select[Any]:
 
 
 def search_beats(query: BeatQuery) -> BeatPage:
-    """One page of published beats as API documents, in one SQL query whatever the page size.
-
-    This is the catalogue's hot path: the page of beats is chosen first, then each beat's
-    credits and tags are gathered as JSON arrays beside it, so the database is asked once
-    and no ORM objects are built.
+    """One page of published beats as API documents: one SQL query for the beats with their
+    owners, credits and tags, and one for the offers of those on sale, whatever the page size.
+    This is the catalogue's hot path, so it reads plain rows and builds no ORM objects.
     """
     sort = SORTS[query.sort]
     key = sort.key()
-    statement = _filtered(query, key)
+    statement = _filtered(query)
     if query.cursor:
         after_key, after_id = decode_cursor(query.sort, query.cursor)
         position = tuple_(key, Beat.id)
         boundary = tuple_(_literal_like(key, after_key), _literal_like(Beat.id, after_id))
         statement = statement.where(position < boundary if sort.descending else position > boundary)
     order = [key.desc(), Beat.id.desc()] if sort.descending else [key.asc(), Beat.id.asc()]
-    page = statement.order_by(*order).limit(query.limit + 1).subquery("page")
-    credits, tags = _children_as_json(page.c.id)
-    in_page_order = ([page.c.sort_key.desc(), page.c.id.desc()] if sort.descending
-                     else [page.c.sort_key.asc(), page.c.id.asc()])
-    rows = db.session.execute(select(page, credits.label("credits_json"), tags.label("tags_json"))
-                              .order_by(*in_page_order)).all()
+    rows = db.session.execute(statement.order_by(*order).limit(query.limit + 1)).all()
     shown = rows[:query.limit]
     next_cursor = None
     if len(rows) > query.limit:
@@ -220,12 +225,12 @@ def search_beats(query: BeatQuery) -> BeatPage:
     return BeatPage(items=items, next_cursor=next_cursor)
 
 
-def _children_as_json(beat_id: ColumnElement[str]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+def _json_aggregates(postgres: bool, beat_id: ColumnElement[str]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     """Each beat's credits and tags as JSON arrays of [position, ...] rows."""
     credit_fields = (BeatCredit.position, BeatCredit.name, BeatCredit.user_id, BeatCredit.role,
                      BeatCredit.profit_share_bps, BeatCredit.publishing_share_bps,
                      BeatCredit.master_points_bps)
-    if db.session.get_bind().dialect.name == "postgresql":
+    if postgres:
         aggregate, row = func.json_agg, func.json_build_array
     else:
         aggregate, row = func.json_group_array, func.json_array

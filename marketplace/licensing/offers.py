@@ -13,7 +13,7 @@ from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import Beat
 from marketplace.db import db
 from marketplace.errors import Conflict, ValidationFailed
-from marketplace.licensing.models import License, LicenseTier, Offer, TierKind
+from marketplace.licensing.models import DELIVERABLES, LIMIT_NAMES, License, LicenseTier, Offer, TierKind
 from marketplace.licensing.prices import check_price, store_currency
 
 
@@ -82,26 +82,34 @@ def stop_offers(beat_ids: Iterable[str]) -> None:
         offer.active = False
 
 
+_OFFER_COLUMNS = (Offer.beat_id, Offer.price_amount, Offer.currency, LicenseTier.id.label("tier_id"),
+                  LicenseTier.name, LicenseTier.kind, LicenseTier.term_years, LicenseTier.includes_mp3,
+                  LicenseTier.includes_wav, LicenseTier.includes_stems,
+                  *(getattr(LicenseTier, name) for name in LIMIT_NAMES))
+
+
 def offer_documents(beats: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
     """Each beat's active offers as API documents, in one query for any number of beats.
 
     `beats` are beats or listing rows (id, status, price_from_amount, sold_exclusive_at).
     A beat without a listing price has no active offer, so it costs nothing; a beat once
-    sold exclusively never offers exclusive rights again.
+    sold exclusively never offers exclusive rights again. Plain rows, not ORM objects:
+    listings call this on every request.
     """
     priced = {beat.id: beat for beat in beats if beat.price_from_amount is not None}
     if not priced:
         return {}
+    rows = db.session.execute(select(*_OFFER_COLUMNS).join(LicenseTier, LicenseTier.id == Offer.tier_id)
+                              .where(Offer.beat_id.in_(list(priced)), Offer.active.is_(True))
+                              .order_by(Offer.beat_id, Offer.position))
     documents: dict[str, list[dict[str, Any]]] = {}
-    offers = db.session.scalars(select(Offer).where(Offer.beat_id.in_(list(priced)), Offer.active.is_(True))
-                                .order_by(Offer.beat_id, Offer.position))
-    for offer in offers:
-        tier, beat = offer.tier, priced[offer.beat_id]
-        on_sale = beat.status == BeatStatus.PUBLISHED
-        available = on_sale and not (tier.kind == TierKind.EXCLUSIVE and beat.sold_exclusive_at is not None)
-        documents.setdefault(offer.beat_id, []).append({
-            "tier_id": tier.id, "name": tier.name, "kind": tier.kind,
-            "price": {"amount": offer.price_amount, "currency": offer.currency},
-            "deliverables": tier.deliverables, "limits": tier.limits, "term_years": tier.term_years,
-            "available": available})
+    for row in rows:
+        beat = priced[row.beat_id]
+        sold = row.kind == TierKind.EXCLUSIVE and beat.sold_exclusive_at is not None
+        documents.setdefault(row.beat_id, []).append({
+            "tier_id": row.tier_id, "name": row.name, "kind": row.kind,
+            "price": {"amount": row.price_amount, "currency": row.currency},
+            "deliverables": [kind for kind in DELIVERABLES if getattr(row, f"includes_{kind}")],
+            "limits": {name: getattr(row, name) for name in LIMIT_NAMES}, "term_years": row.term_years,
+            "available": beat.status == BeatStatus.PUBLISHED and not sold})
     return documents
