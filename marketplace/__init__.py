@@ -62,10 +62,10 @@ def _register_web(app: Flask) -> None:
     from marketplace.accounts.views import blp as accounts_blp
     from marketplace.api import init_api
     from marketplace.catalog.views import blp as catalog_blp
-    from marketplace.licensing.offers import offer_documents
-    from marketplace.licensing.views import blp as licensing_blp
     from marketplace.errors import register_error_handlers
     from marketplace.health import bp as health_bp
+    from marketplace.licensing.offers import offer_documents
+    from marketplace.licensing.views import blp as licensing_blp
     from marketplace.storage.views import bp as files_bp
 
     register_error_handlers(app)

@@ -3,6 +3,7 @@ TEST_DATABASE_URL is set), the app migrated once per run, and rows wiped after e
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import subprocess
@@ -17,6 +18,8 @@ from werkzeug.serving import make_server
 
 from config import normalise_database_url
 from marketplace import create_app
+from marketplace.accounts import services as accounts_services
+from marketplace.accounts.models import Role
 from marketplace.db import db
 from marketplace.migrate import upgrade
 from marketplace.models import metadata
@@ -181,6 +184,30 @@ def login(client, email="ann@example.com", password=DEFAULT_PASSWORD):
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+_user_numbers = itertools.count()
+
+
+@pytest.fixture
+def make_user(app):
+    def make(role: Role = Role.BEATMAKER, name: str | None = None) -> str:
+        index = next(_user_numbers)
+        with app.app_context():
+            user = accounts_services.create_user(f"user{index}@example.com", DEFAULT_PASSWORD,
+                                                 name or f"User {index}", role)
+            db.session.commit()
+            return user.id
+    return make
+
+
+@pytest.fixture
+def headers_for(app, client):
+    def headers(user_id: str) -> dict[str, str]:
+        with app.app_context():
+            email = accounts_services.get_user(user_id).email
+        return bearer(login(client, email).json["access_token"])
+    return headers
 
 
 @pytest.fixture

@@ -19,8 +19,12 @@ from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.jobs.mail import send_email
 from marketplace.jobs.queue import enqueue, job
-from marketplace.licensing.contracts import CURRENT_TEMPLATE, contract_values, render_contract_pdf, \
-    render_contract_text
+from marketplace.licensing.contracts import (
+    CURRENT_TEMPLATE,
+    contract_values,
+    render_contract_pdf,
+    render_contract_text,
+)
 from marketplace.licensing.models import License, LicenseFile, TierKind
 from marketplace.storage.service import storage
 

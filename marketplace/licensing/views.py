@@ -10,8 +10,15 @@ from marketplace.catalog.schemas import OfferSchema
 from marketplace.db import db
 from marketplace.errors import NotFound
 from marketplace.licensing import library, offers, tiers
-from marketplace.licensing.schemas import (DownloadSchema, LicenseSchema, OfferInSchema, TierInSchema,
-                                           TierSchema, VerificationSchema, tier_patch_schema)
+from marketplace.licensing.schemas import (
+    DownloadSchema,
+    LicenseSchema,
+    OfferInSchema,
+    TierInSchema,
+    TierSchema,
+    VerificationSchema,
+    tier_patch_schema,
+)
 from marketplace.storage.views import file_response
 
 blp = Blueprint("licensing", __name__, description="License tiers, offers and licenses")

@@ -10,9 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import marketplace.db
-
-
 revision = '155f7f0c1258'
 down_revision = 'c396f5baf899'
 branch_labels = None

@@ -12,7 +12,6 @@ from alembic import op
 
 import marketplace.db
 
-
 revision = 'c396f5baf899'
 down_revision = '41031e8f18f9'
 branch_labels = None

@@ -14,27 +14,6 @@ _counter = itertools.count()
 
 
 @pytest.fixture
-def make_user(app):
-    def make(role: Role = Role.BEATMAKER, name: str | None = None) -> str:
-        index = next(_counter)
-        with app.app_context():
-            user = accounts.create_user(f"user{index}@example.com", DEFAULT_PASSWORD,
-                                        name or f"User {index}", role)
-            db.session.commit()
-            return user.id
-    return make
-
-
-@pytest.fixture
-def headers_for(app, client):
-    def headers(user_id: str) -> dict[str, str]:
-        with app.app_context():
-            email = accounts.get_user(user_id).email
-        return bearer(login(client, email).json["access_token"])
-    return headers
-
-
-@pytest.fixture
 def make_beat(app):
     """Creates a beat for an owner; published unless told otherwise."""
 

@@ -12,7 +12,6 @@ from marketplace.accounts.models import Role
 from marketplace.db import db
 from marketplace.licensing import issuing
 from marketplace.licensing.models import License
-from tests.catalog.conftest import headers_for, make_user  # noqa: F401 - fixtures
 from tests.media import make_beat
 
 _sales = itertools.count()
