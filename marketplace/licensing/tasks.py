@@ -134,11 +134,11 @@ def sweep_licenses() -> int:
     """Re-queue contracts and files that a crash left unfinished (older than 10 minutes)."""
     cutoff = utcnow() - dt.timedelta(minutes=10)
     unfinished = list(db.session.scalars(
-        select(License).outerjoin(LicenseFile).where(License.issued_at < cutoff, License.status == "active",
-                                                     or_(License.contract_key.is_(None), LicenseFile.key.is_(None)))
-        .distinct()))
-    for license_ in unfinished:
-        enqueue("licensing.render_contract", license_.id)
-        enqueue("licensing.build_files", license_.id)
+        select(License.id).outerjoin(LicenseFile).where(
+            License.issued_at < cutoff, License.status == "active",
+            or_(License.contract_key.is_(None), LicenseFile.key.is_(None))).distinct()))
+    for license_id in unfinished:
+        enqueue("licensing.render_contract", license_id)
+        enqueue("licensing.build_files", license_id)
     db.session.commit()
     return len(unfinished)
