@@ -107,10 +107,12 @@ def reprocess(beat_id: str | None, every_beat: bool) -> None:
 
 @jobs_cli.command("sweep")
 def sweep() -> None:
-    """Re-queue beats stuck in processing (also runs periodically)."""
-    from marketplace.catalog.tasks import sweep_processing  # noqa: PLC0415
+    """Run every periodic job now: re-queue work a crash left unfinished (previews stuck in
+    processing, contracts and files of licenses). They also run every few minutes."""
+    from marketplace.jobs.queue import JOBS, PERIODIC  # noqa: PLC0415
 
-    click.echo(f"{sweep_processing()} stuck beats handled")
+    for name in sorted(PERIODIC):
+        click.echo(f"{name}: {JOBS[name]()} handled")
 
 
 def init_cli(app: Flask) -> None:

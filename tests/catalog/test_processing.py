@@ -117,7 +117,7 @@ def test_the_sweep_rescues_beats_stuck_in_processing(app, client, maker, audio):
     _stick_in_processing(app, rescued, attempts=1)
     _stick_in_processing(app, given_up, attempts=3)
     result = app.test_cli_runner().invoke(args=["jobs", "sweep"])
-    assert result.exit_code == 0 and "2 stuck beats" in result.output
+    assert result.exit_code == 0 and "catalog.sweep_processing: 2 handled" in result.output
     assert client.get(f"/api/v1/beats/{rescued}").json["status"] == "published"
     failed = client.get(f"/api/v1/beats/{given_up}", headers=headers).json
     assert failed["status"] == "failed" and "several attempts" in failed["failure_reason"]
