@@ -15,7 +15,7 @@ from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.flaskparser import FlaskParser
 
-from marketplace.errors import AppError, ValidationFailed
+from marketplace.errors import AppError, NotFound, ValidationFailed
 
 API_PREFIX = "/api/v1"
 BEARER_SECURITY = [{"bearerAuth": []}]
@@ -221,6 +221,16 @@ class MarketplaceRequest(Request):
         return tempfile.NamedTemporaryFile(prefix="upload-", dir=folder)  # noqa: SIM115
 
 
+def refuse_impossible_ids(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """Ids in paths are ours: short and plain. Anything else names nothing (and NUL or
+    unpaired surrogates would upset the database), so it is a 404 before any query."""
+    if not request.path.startswith(API_PREFIX):
+        return  # e.g. signed file links, whose tokens are long by design
+    for value in (values or {}).values():
+        if isinstance(value, str) and (len(value) > 64 or _unstorable(value)):
+            raise NotFound("No such resource.", code="not_found")
+
+
 def set_security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -242,6 +252,7 @@ def init_api(app: Flask, blueprints: list[Blueprint]) -> MarketplaceApi:
                        "description": "An access token from POST /api/v1/auth/login"})
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix=API_PREFIX + (blueprint.url_prefix or ""))
+    app.url_value_preprocessor(refuse_impossible_ids)
     app.before_request(guard_request_body)
     app.after_request(set_security_headers)
     app.request_class = MarketplaceRequest

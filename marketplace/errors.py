@@ -151,11 +151,23 @@ def handle_http_exception(error: HTTPException) -> Response:
 
 def handle_unexpected(error: BaseException) -> Response:
     original = getattr(error, "original_exception", None) or error
+    _roll_back_quietly()
     log.error("unhandled_exception", exc_info=original,
               extra={"event": "unhandled_exception", "error_type": type(original).__name__})
     return error_response(500, "internal_error",
                           "Something went wrong on our side. It has been logged.",
                           {"request_id": g.get("request_id")})
+
+
+def _roll_back_quietly() -> None:
+    """A failed flush leaves the session unusable until rolled back; the request's last
+    steps (logging) must not trip over it."""
+    from marketplace.db import db  # noqa: PLC0415 - errors is imported by everything, db late
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection itself may be what failed
+        log.warning("rollback_failed")
 
 
 def register_error_handlers(app: Flask) -> None:

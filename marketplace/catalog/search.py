@@ -49,12 +49,12 @@ def _parse_time(value: Any) -> dt.datetime:
     parsed = dt.datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise ValueError("naive time in cursor")
-    return parsed
+    return parsed.astimezone(dt.timezone.utc)  # raises OverflowError at the edges of time
 
 
 def _as_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("not an integer")
+    if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
+        raise ValueError("not a 64-bit integer")
     return value
 
 
@@ -120,7 +120,7 @@ def decode_cursor(sort_name: str, cursor: str) -> tuple[Any, str]:
     except InvalidCursor:
         raise
     except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError,
-            ValueError):
+            ValueError, OverflowError):
         raise InvalidCursor("This cursor is damaged.") from None
 
 

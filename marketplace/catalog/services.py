@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from marketplace.accounts.models import Role, User
 from marketplace.catalog import lifecycle
@@ -113,6 +113,9 @@ def update_beat(beat: Beat, changes: Mapping[str, Any]) -> Beat:
     if republish and (status != BeatStatus.PUBLISHED or beat.status != BeatStatus.ARCHIVED):
         raise ValidationFailed(details={"status": [
             "Owners can only publish an archived beat again; use DELETE to archive."]})
+    if republish and beat.preview_key is None:
+        raise ValidationFailed(details={"status": [
+            "This beat has no preview (it was never processed): upload it again."]})
     _apply_changes(beat, {k: v for k, v in changes.items() if k in EDITABLE_FIELDS})
     if republish:
         lifecycle.move(beat, BeatStatus.PUBLISHED)
@@ -132,7 +135,10 @@ def _apply_changes(beat: Beat, changes: Mapping[str, Any]) -> None:
         if field == "key":
             beat.musical_key = canonical_key(value)
         elif field in ("genre", "mood"):
-            setattr(beat, field, normalise_label(value))
+            label = normalise_label(value)
+            if label is not None and len(label) > LABEL_MAX_LENGTH:  # lower case can be longer
+                raise ValidationFailed(details={field: [f"At most {LABEL_MAX_LENGTH} characters."]})
+            setattr(beat, field, label)
         elif field == "tags":
             _replace_children(beat, "tag_rows", [BeatTag(tag=tag, position=index)
                                                  for index, tag in enumerate(normalise_tags(value or []))])
@@ -166,9 +172,20 @@ def _check_version_of(beat: Beat, original_id: str | None) -> str | None:
         problem = "That beat is itself a version; point at its original instead."
     elif beat.id is not None and _has_versions(beat):
         problem = "This beat has versions of its own, so it cannot become a version."
+    elif family_sold_exclusively(original):
+        problem = "The exclusive rights of that beat were sold: it can have no new versions."
     if problem:
         raise ValidationFailed(details={"version_of": [problem]})
     return original.id
+
+
+def family_sold_exclusively(beat: Beat) -> bool:
+    """Whether the exclusive rights of this beat, its original or any version were sold: an
+    exclusive covers every version of the composition."""
+    original_id = beat.version_of_id or beat.id
+    return db.session.scalar(select(Beat.id).where(
+        or_(Beat.id == original_id, Beat.version_of_id == original_id),
+        Beat.sold_exclusive_at.is_not(None)).limit(1)) is not None
 
 
 def _has_versions(beat: Beat) -> bool:

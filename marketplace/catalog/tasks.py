@@ -18,6 +18,7 @@ from marketplace.audio.preview import render_preview
 from marketplace.catalog import lifecycle, voice_tags
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import Beat
+from marketplace.catalog.services import family_sold_exclusively
 from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.jobs.queue import enqueue, job
@@ -56,6 +57,8 @@ def render_preview_job(beat_id: str) -> None:
     beat.preview_version += 1
     if beat.status == BeatStatus.PROCESSING:
         lifecycle.move(beat, BeatStatus.PUBLISHED)
+        if family_sold_exclusively(beat):  # a version finished after its original was sold
+            lifecycle.move(beat, BeatStatus.SOLD_EXCLUSIVE)
     db.session.commit()
 
 
@@ -94,8 +97,10 @@ def sweep_processing() -> int:
     """Re-queue beats stuck in `processing`; fail those that used up their attempts."""
     config = current_app.config
     cutoff = utcnow() - dt.timedelta(seconds=config["PROCESSING_STUCK_AFTER_SECONDS"])
+    # Locked, and skipped when a render holds them, so a slow render is not overwritten.
     stuck = list(db.session.scalars(select(Beat).where(Beat.status == BeatStatus.PROCESSING,
-                                                       Beat.updated_at < cutoff)))
+                                                       Beat.updated_at < cutoff)
+                                    .with_for_update(skip_locked=True)))
     for beat in stuck:
         if beat.processing_attempts >= config["PROCESSING_MAX_ATTEMPTS"]:
             lifecycle.move(beat, BeatStatus.FAILED)

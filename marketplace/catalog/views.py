@@ -10,6 +10,7 @@ from marketplace.accounts.models import Role
 from marketplace.api import Blueprint, accepts_multipart, document, document_errors
 from marketplace.catalog import search, services, uploads, voice_tags
 from marketplace.catalog.documents import credits_document, full_beat_document
+from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.schemas import (
     BeatPageSchema,
     BeatSchema,
@@ -51,6 +52,7 @@ def get_beat(beat_id):
 @auth_required(Role.BEATMAKER)
 @blp.arguments(BeatUpdateSchema)
 @blp.response(200, BeatSchema)
+@document_errors(404, 409)
 def update_beat(changes, beat_id):
     """Edit a beat's metadata (owner only). Only the fields sent change."""
     beat = services.update_beat(services.get_owned_beat(beat_id, current_user()), changes)
@@ -61,6 +63,7 @@ def update_beat(changes, beat_id):
 @blp.delete("/beats/<beat_id>")
 @auth_required(Role.BEATMAKER)
 @blp.response(200, BeatSchema)
+@document_errors(404, 409)
 def archive_beat(beat_id):
     """Archive a beat (owner only): it leaves the store; licenses sold stay valid."""
     beat = services.archive_beat(services.get_owned_beat(beat_id, current_user()))
@@ -70,6 +73,7 @@ def archive_beat(beat_id):
 
 @blp.get("/beats/<beat_id>/credits")
 @blp.response(200, CreditListSchema)
+@document_errors(404)
 def get_credits(beat_id):
     """Who made the beat, with the rendered credit line."""
     return document(credits_document(services.get_visible_beat(beat_id, optional_user()).credits))
@@ -79,6 +83,7 @@ def get_credits(beat_id):
 @auth_required(Role.BEATMAKER)
 @blp.arguments(CreditSchema(many=True))
 @blp.response(200, CreditListSchema)
+@document_errors(404)
 def replace_credits(credits, beat_id):
     """Replace the whole credit list (owner only)."""
     beat = services.replace_credits(services.get_owned_beat(beat_id, current_user()), credits)
@@ -115,7 +120,10 @@ PREVIEW_CACHE_SECONDS = 300
 
 @blp.get("/beats/<beat_id>/preview")
 @blp.response(200, description="The watermarked preview (audio/mpeg); Range requests answer 206")
-@blp.alt_response(302, description="Redirect to the file when stored in S3")
+@blp.alt_response(206, description="The requested byte range", success=True)
+@blp.alt_response(302, description="Redirect to the file when stored in S3", success=True)
+@blp.alt_response(304, description="Not modified (ETag)", success=True)
+@document_errors(404)
 def stream_preview(beat_id):
     """Stream a beat's watermarked preview. A play is counted when listening starts."""
     beat = services.get_streamable_beat(beat_id, optional_user())
@@ -124,26 +132,33 @@ def stream_preview(beat_id):
     if request.headers.get("Range", "bytes=0-").startswith("bytes=0-"):
         services.record_play(beat.id)
         db.session.commit()
-    return file_response(beat.preview_key, "audio/mpeg", cache_seconds=PREVIEW_CACHE_SECONDS)
+    return file_response(beat.preview_key, "audio/mpeg", cache_seconds=PREVIEW_CACHE_SECONDS,
+                         private=beat.status != BeatStatus.PUBLISHED)
 
 
 @blp.get("/beats/<beat_id>/waveform")
 @blp.response(200, description="Peaks in the audiowaveform JSON format")
+@blp.alt_response(302, description="Redirect to the file when stored in S3", success=True)
+@document_errors(404)
 def waveform(beat_id):
     """A beat's waveform peaks (version, channels, sample_rate, samples_per_pixel, bits, length, data)."""
     beat = services.get_streamable_beat(beat_id, optional_user())
     if beat.waveform_key is None:
         raise NotFound("This beat has no waveform yet.", code="preview_not_ready")
-    return file_response(beat.waveform_key, "application/json", cache_seconds=PREVIEW_CACHE_SECONDS)
+    return file_response(beat.waveform_key, "application/json", cache_seconds=PREVIEW_CACHE_SECONDS,
+                         private=beat.status != BeatStatus.PUBLISHED)
 
 
 @blp.get("/beats/<beat_id>/cover")
 @blp.response(200, description="The cover image")
+@blp.alt_response(302, description="Redirect to the file when stored in S3", success=True)
+@document_errors(404)
 def cover(beat_id):
     beat = services.get_visible_beat(beat_id, optional_user())
     if beat.cover_key is None:
         raise NotFound("This beat has no cover.", code="cover_not_found")
-    return file_response(beat.cover_key, beat.cover_content_type, cache_seconds=PREVIEW_CACHE_SECONDS)
+    return file_response(beat.cover_key, beat.cover_content_type, cache_seconds=PREVIEW_CACHE_SECONDS,
+                         private=beat.status not in (BeatStatus.PUBLISHED, BeatStatus.SOLD_EXCLUSIVE))
 
 
 def _voice_tag_document(tag):

@@ -11,7 +11,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import User
@@ -92,7 +92,12 @@ def issue_license(sale: Sale) -> License:
     beat = db.session.get(Beat, sale.beat_id, with_for_update=True)
     if beat is None or tier is None or tier.owner_id != beat.owner_id:
         raise NotFound("The beat or tier of this sale does not exist.", code="sale_not_found")
-    sold_exclusively = _exclusive_sold_at(beat.id)
+    # Looked up again under the lock: a concurrent fulfilment of this very sale (webhook and
+    # success page) may have issued it while this one waited.
+    existing = db.session.scalar(select(License).where(License.sale_reference == sale.reference))
+    if existing is not None:
+        return existing
+    sold_exclusively = _exclusive_sold_at(beat)
     if exclusive and (beat.status != BeatStatus.PUBLISHED or sold_exclusively is not None):
         raise ExclusiveUnavailable()
     if not exclusive and sold_exclusively is not None and not _began_before(sale, sold_exclusively):
@@ -118,9 +123,12 @@ def issue_license(sale: Sale) -> License:
     return license_
 
 
-def _exclusive_sold_at(beat_id: str) -> dt.datetime | None:
-    return db.session.scalar(select(License.issued_at).where(License.beat_id == beat_id,
-                                                             License.kind == TierKind.EXCLUSIVE))
+def _exclusive_sold_at(beat: Beat) -> dt.datetime | None:
+    """When the exclusive rights of this beat's family (original and versions) were sold."""
+    original_id = beat.version_of_id or beat.id
+    family = select(Beat.id).where(or_(Beat.id == original_id, Beat.version_of_id == original_id))
+    return db.session.scalar(select(License.issued_at).where(License.beat_id.in_(family),
+                                                             License.kind == TierKind.EXCLUSIVE).limit(1))
 
 
 def _began_before(sale: Sale, moment: dt.datetime) -> bool:

@@ -13,14 +13,15 @@ from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import Beat
 from marketplace.db import db
 from marketplace.errors import Conflict, ValidationFailed
-from marketplace.licensing.models import DELIVERABLES, LIMIT_NAMES, License, LicenseTier, Offer, TierKind
+from marketplace.licensing.models import DELIVERABLES, LIMIT_NAMES, LicenseTier, Offer, TierKind
 from marketplace.licensing.prices import check_price, store_currency
 
 
 def replace_offers(beat: Beat, owner: User, wanted: Sequence[Mapping[str, Any]]) -> list[Offer]:
     """Replace the beat's offers. An offer that existed keeps its row (its sales point at it)."""
     if beat.status == BeatStatus.SOLD_EXCLUSIVE:
-        raise Conflict("This beat was sold exclusively: it cannot be offered again.", code="beat_sold_exclusive")
+        raise Conflict("The exclusive rights of this beat were sold: it cannot be offered again.",
+                       code="beat_sold_exclusive")
     seen: set[str] = set()
     rows = []
     for index, item in enumerate(wanted):
@@ -31,7 +32,7 @@ def replace_offers(beat: Beat, owner: User, wanted: Sequence[Mapping[str, Any]])
         if tier.id in seen:
             raise ValidationFailed(details={field: {"tier_id": ["Each tier is offered once."]}})
         seen.add(tier.id)
-        _check_deliverable(beat, tier, field)
+        check_deliverable(beat, tier, field)
         price = check_price(item["price"], f"{field}.price")
         rows.append((tier, price, item.get("active", True), index))
     existing = {offer.tier_id: offer for offer in offers_of(beat.id)}
@@ -48,7 +49,7 @@ def replace_offers(beat: Beat, owner: User, wanted: Sequence[Mapping[str, Any]])
     return kept
 
 
-def _check_deliverable(beat: Beat, tier: LicenseTier, field: str) -> None:
+def check_deliverable(beat: Beat, tier: LicenseTier, field: str) -> None:
     problem = None
     if tier.includes_stems and beat.stems_key is None:
         problem = "This tier delivers stems, and the beat has none: upload a stems ZIP first."
@@ -56,7 +57,7 @@ def _check_deliverable(beat: Beat, tier: LicenseTier, field: str) -> None:
         problem = "This tier delivers WAV, and the beat's master is not lossless."
     elif tier.kind == TierKind.EXCLUSIVE and beat.samples == "uncleared":
         problem = "A beat with uncleared samples cannot be sold exclusively."
-    elif tier.kind == TierKind.EXCLUSIVE and exclusive_sold(beat.id):
+    elif tier.kind == TierKind.EXCLUSIVE and catalog.family_sold_exclusively(beat):
         problem = "The exclusive rights of this beat have been sold."
     if problem:
         raise ValidationFailed(details={field: {"tier_id": [problem]}})
@@ -64,11 +65,6 @@ def _check_deliverable(beat: Beat, tier: LicenseTier, field: str) -> None:
 
 def offers_of(beat_id: str) -> list[Offer]:
     return list(db.session.scalars(select(Offer).where(Offer.beat_id == beat_id).order_by(Offer.position)))
-
-
-def exclusive_sold(beat_id: str) -> bool:
-    return db.session.scalar(select(License.id).where(License.beat_id == beat_id,
-                                                      License.kind == TierKind.EXCLUSIVE)) is not None
 
 
 def refresh_listing_price(beat: Beat) -> None:

@@ -56,7 +56,8 @@ class TierInSchema(ma.Schema):
     credit_line_template = ma.fields.String(load_default="{credit_line}", validate=validate.Length(min=1, max=200))
     publishing_share_bps = ma.fields.Integer(strict=True, load_default=5000, validate=BPS)
     master_points_bps = ma.fields.Integer(strict=True, load_default=0, validate=BPS)
-    content_id = ma.fields.String(load_default=None, validate=validate.OneOf([c.value for c in ContentIdPolicy]))
+    content_id = ma.fields.String(validate=validate.OneOf([c.value for c in ContentIdPolicy]),
+                                  metadata={"description": "default: not_allowed for leases, allowed for exclusives"})
     default_price = ma.fields.Nested(MoneyInSchema, required=True)
 
 

@@ -15,7 +15,7 @@ from marketplace.db import db
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.licensing.defaults import COMMON_TERMS, CONTENT_ID_BY_KIND, DEFAULT_TIERS
 from marketplace.licensing.models import DELIVERABLES, LIMIT_NAMES, License, LicenseTier, Offer
-from marketplace.licensing.offers import refresh_listing_price
+from marketplace.licensing.offers import check_deliverable, refresh_listing_price
 from marketplace.licensing.prices import check_price, store_currency
 
 # What a credit line template may name; anything else would be left as a blank.
@@ -24,6 +24,8 @@ CREDIT_LINE_FIELDS = {"credit_line", "producers", "beat_title"}
 
 def list_tiers(owner: User) -> list[LicenseTier]:
     """The owner's tiers (not archived), seeding the default templates the first time."""
+    # The owner's row is locked, so two first visits at once seed the defaults once.
+    db.session.execute(select(User.id).where(User.id == owner.id).with_for_update())
     ever_had = db.session.scalar(select(exists().where(LicenseTier.owner_id == owner.id)))
     if not ever_had:
         for position, template in enumerate(DEFAULT_TIERS):
@@ -58,7 +60,21 @@ def update_tier(tier: LicenseTier, fields: Mapping[str, Any]) -> LicenseTier:
                                                  "turning it into another kind."]})
     _apply(tier, fields, creating=False)
     db.session.flush()
+    if "deliverables" in fields or "kind" in fields:
+        _check_offered_beats(tier)
     return tier
+
+
+def _check_offered_beats(tier: LicenseTier) -> None:
+    """A tier's files and kind must still suit every beat it is offered on."""
+    for offer in db.session.scalars(select(Offer).where(Offer.tier_id == tier.id, Offer.active.is_(True))):
+        beat = db.session.get(Beat, offer.beat_id)
+        try:
+            check_deliverable(beat, tier, "tier")
+        except ValidationFailed as refused:
+            problem = refused.details["tier"]["tier_id"][0]
+            raise ValidationFailed(details={"deliverables": [f"Offered on \"{beat.title}\": {problem} "
+                                                             "Take it off that beat first."]}) from None
 
 
 def remove_tier(tier: LicenseTier) -> None:
@@ -105,11 +121,13 @@ def _apply(tier: LicenseTier, fields: Mapping[str, Any], *, creating: bool) -> N
 
 def check_credit_line_template(template: str) -> str:
     try:
-        names = {name for _text, name, _spec, _conv in string.Formatter().parse(template) if name is not None}
+        fields = [(name, spec, conversion) for _text, name, spec, conversion in string.Formatter().parse(template)
+                  if name is not None]
     except ValueError:
         raise ValidationFailed(details={"credit_line_template": ["Unbalanced braces."]}) from None
-    unknown = names - CREDIT_LINE_FIELDS
-    if unknown or "" in names:
+    unknown = {name for name, _spec, _conversion in fields} - CREDIT_LINE_FIELDS
+    formatted = any(spec or conversion for _name, spec, conversion in fields)  # "{x:>99999}" and the like
+    if unknown or formatted or any(name == "" for name, _spec, _conversion in fields):
         raise ValidationFailed(details={"credit_line_template": [
             f"Only {', '.join('{' + n + '}' for n in sorted(CREDIT_LINE_FIELDS))} may be used."]})
     return template

@@ -71,7 +71,7 @@ def delete_tier(tier_id):
 @auth_required(Role.BEATMAKER)
 @blp.arguments(OfferInSchema(many=True))
 @blp.response(200, OfferSchema(many=True))
-@document_errors(404)
+@document_errors(404, 409)
 def replace_offers(wanted, beat_id):
     """What the beat is sold as: the whole list of offers (tier, price, active)."""
     beat = catalog.get_owned_beat(beat_id, current_user())

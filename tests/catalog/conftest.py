@@ -24,6 +24,7 @@ def make_beat(app):
         with app.app_context():
             beat = catalog.create_beat(accounts.get_user(owner_id), **fields)
             if publish:
+                beat.preview_key = f"previews/{beat.id}.mp3"  # published beats have been rendered
                 catalog.publish(beat)
             if price is not None:
                 catalog.set_listing_price(beat, price, "usd")

@@ -128,6 +128,15 @@ def test_archive_removes_from_the_store_and_publish_brings_it_back(client, owner
     assert [b["id"] for b in client.get("/api/v1/beats").json["items"]] == [beat]
 
 
+def test_a_beat_never_rendered_cannot_be_published_by_archiving_it(client, owner, make_beat, headers_for):
+    beat = make_beat(owner, publish=False)  # still processing: no preview
+    headers = headers_for(owner)
+    assert client.delete(f"/api/v1/beats/{beat}", headers=headers).status_code == 200
+    refused = client.patch(f"/api/v1/beats/{beat}", headers=headers, json={"status": "published"})
+    assert refused.status_code == 422 and "status" in refused.json["error"]["details"]
+    assert client.get("/api/v1/beats").json["items"] == []
+
+
 def test_alternate_versions_point_at_an_original_of_the_same_owner(client, owner, make_user, make_beat,
                                                                    headers_for):
     original = make_beat(owner, title="Original")

@@ -1,0 +1,118 @@
+"""Rules that only show at the edges: versions of a sold beat, concurrent fulfilment of one
+sale, tier edits against existing offers, odd templates."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from marketplace.accounts import services as accounts
+from marketplace.accounts.models import Role
+from marketplace.catalog.models import Beat
+from marketplace.db import db
+from marketplace.licensing import issuing
+from marketplace.licensing.models import License, LicenseTier
+from tests.conftest import ON_POSTGRES
+
+
+def test_a_version_finished_after_the_exclusive_sale_leaves_the_store_too(app, client, seller, buyer,
+                                                                          upload_beat, offer_all, sell, tiers_of):
+    _seller, headers = seller
+    beat_id = upload_beat(headers)
+    version_id = upload_beat(headers, title="Night Drive (slowed)", version_of=beat_id)
+    with app.app_context():  # as if its render were still running when the exclusive sold
+        db.session.get(Beat, version_id).status = "processing"
+        db.session.commit()
+    sell(beat_id, offer_all(headers, beat_id)["Exclusive rights"]["id"], buyer[0], price=49999)
+    with app.app_context():
+        from marketplace.catalog.tasks import render_preview_job
+
+        render_preview_job(version_id)
+    assert client.get(f"/api/v1/beats/{version_id}", headers=headers).json["status"] == "sold_exclusive"
+    exclusive = tiers_of(headers)["Exclusive rights"]["id"]
+    offered = client.put(f"/api/v1/beats/{version_id}/offers", headers=headers,
+                         json=[{"tier_id": exclusive, "price": {"amount": 100, "currency": "usd"}}])
+    assert offered.status_code == 409
+    # Nor can a new version of the sold beat be made.
+    other = upload_beat(headers, title="Another")
+    refused = client.patch(f"/api/v1/beats/{other}", headers=headers, json={"version_of": beat_id})
+    assert refused.status_code == 422 and "version_of" in refused.json["error"]["details"]
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent transactions and row locks: the PostgreSQL pass runs it")
+@pytest.mark.parametrize("tier_name", ["Basic lease", "Exclusive rights"])
+def test_one_sale_fulfilled_twice_at_once_gives_one_license(app, seller, buyer, upload_beat, offer_all, tier_name):
+    _seller, headers = seller
+    beat_id = upload_beat(headers)
+    tier = offer_all(headers, beat_id)[tier_name]["id"]
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def fulfil():
+        with app.app_context():
+            barrier.wait()
+            license_ = issuing.issue_license(issuing.Sale(
+                reference="order-9-line-1", beat_id=beat_id, tier_id=tier, buyer=accounts.get_user(buyer[0]),
+                price_amount=2999, currency="usd"))
+            db.session.commit()
+            results.append(license_.id)
+
+    threads = [threading.Thread(target=fulfil) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(results) == 2 and results[0] == results[1]  # the webhook and the success page agree
+    with app.app_context():
+        assert db.session.query(License).count() == 1
+
+
+def test_a_tier_cannot_change_into_something_its_offers_cannot_deliver(client, seller, upload_beat, offer_all,
+                                                                        tiers_of):
+    _seller, headers = seller
+    lossy = upload_beat(headers, kind="mp3", stems=False)
+    basic = offer_all(headers, lossy, names={"Basic lease"})["Basic lease"]
+    for change in ({"deliverables": ["mp3", "wav"]}, {"deliverables": ["mp3", "stems"]}):
+        refused = client.patch(f"/api/v1/license-tiers/{basic['id']}", headers=headers, json=change)
+        assert refused.status_code == 422 and "deliverables" in refused.json["error"]["details"], refused.json
+    assert tiers_of(headers)["Basic lease"]["deliverables"] == ["mp3"]
+
+
+@pytest.mark.parametrize("template", ["{credit_line:x}", "{credit_line:>999999999}", "{credit_line!r}",
+                                      "{credit_line.upper}", "{0}", "{}"])
+def test_credit_line_templates_take_plain_fields_only(client, seller, tiers_of, template):
+    _seller, headers = seller
+    tier = tiers_of(headers)["Basic lease"]
+    response = client.patch(f"/api/v1/license-tiers/{tier['id']}", headers=headers,
+                            json={"credit_line_template": template})
+    assert response.status_code == 422, template
+
+
+def test_content_id_cannot_be_null(client, seller, tiers_of):
+    _seller, headers = seller
+    tier = tiers_of(headers)["Basic lease"]
+    assert client.patch(f"/api/v1/license-tiers/{tier['id']}", headers=headers,
+                        json={"content_id": None}).status_code == 422
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent first visits need real concurrency: the PostgreSQL pass")
+def test_default_tiers_are_seeded_once_under_concurrent_first_visits(app, make_user):
+    owner = make_user(Role.BEATMAKER)
+    barrier = threading.Barrier(4)
+
+    def first_visit():
+        from marketplace.licensing.tiers import list_tiers
+
+        with app.app_context():
+            barrier.wait()
+            list_tiers(accounts.get_user(owner))
+            db.session.commit()
+
+    threads = [threading.Thread(target=first_visit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with app.app_context():
+        assert db.session.query(LicenseTier).filter_by(owner_id=owner).count() == 5
