@@ -129,7 +129,7 @@ def stream_preview(beat_id):
     beat = services.get_streamable_beat(beat_id, optional_user())
     if beat.preview_key is None:
         raise NotFound("This beat has no preview yet.", code="preview_not_ready")
-    if request.headers.get("Range", "bytes=0-").startswith("bytes=0-"):
+    if request.method == "GET" and request.headers.get("Range", "bytes=0-").startswith("bytes=0-"):
         services.record_play(beat.id)
         db.session.commit()
     return file_response(beat.preview_key, "audio/mpeg", cache_seconds=PREVIEW_CACHE_SECONDS,

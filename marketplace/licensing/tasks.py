@@ -117,9 +117,10 @@ def _tag(path: Path, license_: License) -> None:
 
 @job("licensing.notify_exclusive_sold")
 def notify_exclusive_sold(lease_id: str, sold_at: str) -> None:
-    lease = db.session.get(License, lease_id)
+    """Tell a lessee once, however often the job runs (retries, redeliveries)."""
+    lease = db.session.get(License, lease_id, with_for_update=True)
     buyer = db.session.get(User, lease.buyer_id) if lease else None
-    if buyer is None:
+    if buyer is None or lease.exclusive_notice_sent_at is not None:
         return
     day = dt.datetime.fromisoformat(sold_at).strftime("%B %d, %Y")
     title = lease.beat_snapshot["title"]
@@ -127,6 +128,8 @@ def notify_exclusive_sold(lease_id: str, sold_at: str) -> None:
                f"Hello {buyer.display_name},\n\nThe exclusive rights to \"{title}\" were sold on {day}. "
                f"Your license {lease.license_number} stays valid under its own terms: nothing changes "
                "for the song you made with it.\n")
+    lease.exclusive_notice_sent_at = utcnow()
+    db.session.commit()
 
 
 @job("licensing.sweep", every_seconds=300)

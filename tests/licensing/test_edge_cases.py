@@ -116,3 +116,31 @@ def test_default_tiers_are_seeded_once_under_concurrent_first_visits(app, make_u
         thread.join(timeout=60)
     with app.app_context():
         assert db.session.query(LicenseTier).filter_by(owner_id=owner).count() == 5
+
+
+def test_lessees_are_told_of_an_exclusive_sale_once(app, seller, buyer, make_user, upload_beat, offer_all, sell):
+    from pathlib import Path
+
+    from marketplace.licensing.tasks import notify_exclusive_sold
+
+    _seller, headers = seller
+    beat_id = upload_beat(headers, title="Told Once")
+    tiers = offer_all(headers, beat_id)
+    lease_id = sell(beat_id, tiers["Basic lease"]["id"], make_user(Role.ARTIST, "Lessee"))
+    sell(beat_id, tiers["Exclusive rights"]["id"], buyer[0], price=49999)
+    outbox = Path(app.config["MAIL_OUTBOX_DIR"])
+
+    def notices() -> int:
+        return sum("Told Once" in path.read_text() for path in outbox.glob("*.eml"))
+
+    assert notices() == 1
+    with app.app_context():
+        notify_exclusive_sold(lease_id, "2026-01-01T00:00:00+00:00")  # a retry, or a redelivery
+    assert notices() == 1
+
+
+def test_head_requests_do_not_count_as_plays(client, seller, upload_beat):
+    _seller, headers = seller
+    beat = client.get(f"/api/v1/beats/{upload_beat(headers)}").json
+    assert client.head(beat["preview_url"]).status_code == 200
+    assert client.get(f"/api/v1/beats/{beat['id']}").json["play_count"] == 0
