@@ -104,10 +104,11 @@ def database_factory(tmp_path_factory):
 
 
 _STORAGE_ROOT = tempfile.mkdtemp(prefix="marketplace-test-storage-")
+_OUTBOX = tempfile.mkdtemp(prefix="marketplace-test-outbox-")
 
 
 def make_test_app(database_url: str, **overrides):
-    settings = {"DATABASE_URL": database_url, "STORAGE_LOCAL_ROOT": _STORAGE_ROOT}
+    settings = {"DATABASE_URL": database_url, "STORAGE_LOCAL_ROOT": _STORAGE_ROOT, "MAIL_OUTBOX_DIR": _OUTBOX}
     settings.update(overrides)
     return create_app("testing", settings)
 
