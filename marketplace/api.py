@@ -14,6 +14,7 @@ from flask import Flask, Request, Response, current_app, jsonify, request
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict
 
 from marketplace.errors import AppError, NotFound, ValidationFailed
 
@@ -106,7 +107,10 @@ def _check_text(value: Any, path: str) -> None:
 class SafeParser(FlaskParser):
     """webargs' Flask parser, made to answer 4xx for bodies that would otherwise crash:
     nesting deep enough to exhaust the stack, integers too long to convert, and text the
-    database cannot store."""
+    database cannot store. It also reads multipart bodies as one location, fields and files
+    together ("form_and_files"), so an upload is one documented request body."""
+
+    __location_map__ = {**FlaskParser.__location_map__, "form_and_files": "load_form_and_files"}
 
     def _raw_load_json(self, req: Request) -> Any:
         try:
@@ -126,14 +130,20 @@ class SafeParser(FlaskParser):
         _check_text(req.form.to_dict(flat=False), "")
         return super().load_form(req, schema)
 
+    def load_form_and_files(self, req: Request, schema: ma.Schema) -> Any:
+        _check_text(req.form.to_dict(flat=False), "")
+        return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
 
-_BODY_ERRORS = {"json": (400, 413, 415), "form": (413, 415), "files": (413, 415)}
+
+_BODY_ERRORS = {"json": (400, 413, 415), "form": (413, 415), "files": (413, 415), "form_and_files": (413, 415)}
 
 
 class Blueprint(SmorestBlueprint):
     """The API's blueprints: the safe parser, and body errors documented with each body."""
 
     ARGUMENTS_PARSER = SafeParser()
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**SmorestBlueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+                                             "form_and_files": "multipart/form-data"}
 
     def arguments(self, schema, *, location: str = "json", **kwargs):
         parse = super().arguments(schema, location=location, **kwargs)

@@ -33,3 +33,17 @@ def test_docs_page_loads_its_assets_locally(client):
     for asset in assets:
         assert asset.startswith("/static/"), f"{asset} would need network access"
         assert client.get(asset).status_code == 200, asset
+
+
+def test_the_served_spec_is_valid_openapi_3(client):
+    from openapi_spec_validator import validate
+
+    validate(client.get("/api/v1/openapi.json").json)  # raises on any error
+
+
+def test_uploads_are_one_multipart_body(client):
+    body = client.get("/api/v1/openapi.json").json["paths"]["/api/v1/beats"]["post"]["requestBody"]
+    schema_ref = body["content"]["multipart/form-data"]["schema"]["$ref"]
+    schema = client.get("/api/v1/openapi.json").json["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
+    assert {"file", "stems", "cover", "title", "bpm"} <= set(schema["properties"])
+    assert schema["properties"]["file"]["format"] == "binary"

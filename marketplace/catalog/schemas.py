@@ -193,7 +193,9 @@ class BeatUploadForm(ma.Schema):
     version_of = ma.fields.String(validate=ID_FIELD)
 
 
-class BeatUploadFiles(ma.Schema):
+class BeatUploadSchema(BeatUploadForm):
+    """The upload's multipart body: the fields above and the files."""
+
     file = Upload(required=True, metadata={"description": "the master: WAV, AIFF, FLAC or MP3"})
     stems = Upload(metadata={"description": "optional ZIP of stems (audio files only)"})
     cover = Upload(metadata={"description": "optional JPEG, PNG or WebP"})

@@ -16,8 +16,7 @@ from marketplace.catalog.schemas import (
     BeatSchema,
     BeatSearchArgs,
     BeatUpdateSchema,
-    BeatUploadFiles,
-    BeatUploadForm,
+    BeatUploadSchema,
     CreditListSchema,
     CreditSchema,
     VoiceTagPlacementSchema,
@@ -100,15 +99,15 @@ def spooled_path(upload) -> Path:
 @blp.post("/beats")
 @accepts_multipart
 @auth_required(Role.BEATMAKER)
-@blp.arguments(BeatUploadForm, location="form")
-@blp.arguments(BeatUploadFiles, location="files")
+@blp.arguments(BeatUploadSchema, location="form_and_files")
 @blp.response(202, BeatSchema)
 @document_errors(413, 415)
-def upload_beat(fields, files):
+def upload_beat(body):
     """Upload a beat: the master, optional stems ZIP and cover. It is checked at once and
     published when its preview is rendered (status `processing` until then)."""
-    stems, cover = files.get("stems"), files.get("cover")
-    beat = uploads.accept_beat_upload(current_user(), fields, spooled_path(files["file"]),
+    master, stems, cover = body.pop("file"), body.pop("stems", None), body.pop("cover", None)
+    fields = body
+    beat = uploads.accept_beat_upload(current_user(), fields, spooled_path(master),
                                       spooled_path(stems) if stems else None,
                                       spooled_path(cover) if cover else None)
     db.session.commit()
