@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import logging
 import tempfile
-import uuid
 from pathlib import Path
 
 from flask import current_app
@@ -23,7 +22,7 @@ from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.jobs.queue import enqueue, job
 from marketplace.storage.base import MissingFile
-from marketplace.storage.service import storage
+from marketplace.storage.service import save_atomically, storage
 
 log = logging.getLogger("marketplace.catalog.tasks")
 
@@ -63,24 +62,17 @@ def render_preview_job(beat_id: str) -> None:
 
 
 def _render_files(beat: Beat) -> None:
-    """Write the preview and the waveform under temporary keys, then move each into place,
-    so readers only ever see complete files."""
+    """Render the preview and the waveform, and move each into place complete."""
     tag = voice_tags.voice_tag_for(beat.owner_id)
-    backend = storage()
-    attempt = uuid.uuid4().hex
     with tempfile.TemporaryDirectory(prefix="render-") as folder, \
-            backend.local_copy(beat.master_key) as master, voice_tags.tag_audio(tag) as tag_path:
+            storage().local_copy(beat.master_key) as master, voice_tags.tag_audio(tag) as tag_path:
         out = Path(folder) / "preview.mp3"
         waveform = render_preview(master, tag_path, voice_tags.placement(tag), beat.duration_ms or 0, out,
                                   title=beat.title, artist=beat.owner.display_name)
-        with open(out, "rb") as stream:
-            backend.save(f"tmp/{attempt}-preview.mp3", stream, "audio/mpeg")
         peaks = Path(folder) / "waveform.json"
         peaks.write_text(json.dumps(waveform, separators=(",", ":")))
-        with open(peaks, "rb") as stream:
-            backend.save(f"tmp/{attempt}-waveform.json", stream, "application/json")
-    backend.move(f"tmp/{attempt}-preview.mp3", preview_key(beat.id))
-    backend.move(f"tmp/{attempt}-waveform.json", waveform_key(beat.id))
+        save_atomically(out, preview_key(beat.id), "audio/mpeg")
+        save_atomically(peaks, waveform_key(beat.id), "application/json")
 
 
 def _fail(beat_id: str, reason: str) -> None:

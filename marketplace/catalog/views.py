@@ -126,13 +126,11 @@ PREVIEW_CACHE_SECONDS = 300
 def stream_preview(beat_id):
     """Stream a beat's watermarked preview. A play is counted when listening starts."""
     beat = services.get_streamable_beat(beat_id, optional_user())
-    if beat.preview_key is None:
-        raise NotFound("This beat has no preview yet.", code="preview_not_ready")
-    if request.method == "GET" and request.headers.get("Range", "bytes=0-").startswith("bytes=0-"):
+    if beat.preview_key is not None and request.method == "GET" \
+            and request.headers.get("Range", "bytes=0-").startswith("bytes=0-"):
         services.record_play(beat.id)
         db.session.commit()
-    return file_response(beat.preview_key, "audio/mpeg", cache_seconds=PREVIEW_CACHE_SECONDS,
-                         private=beat.status != BeatStatus.PUBLISHED)
+    return _rendered_file(beat, beat.preview_key, "audio/mpeg")
 
 
 @blp.get("/beats/<beat_id>/waveform")
@@ -142,9 +140,14 @@ def stream_preview(beat_id):
 def waveform(beat_id):
     """A beat's waveform peaks (version, channels, sample_rate, samples_per_pixel, bits, length, data)."""
     beat = services.get_streamable_beat(beat_id, optional_user())
-    if beat.waveform_key is None:
-        raise NotFound("This beat has no waveform yet.", code="preview_not_ready")
-    return file_response(beat.waveform_key, "application/json", cache_seconds=PREVIEW_CACHE_SECONDS,
+    return _rendered_file(beat, beat.waveform_key, "application/json")
+
+
+def _rendered_file(beat, key, content_type):
+    """A preview or waveform: public caching only while the beat is in the store."""
+    if key is None:
+        raise NotFound("This beat has no preview yet.", code="preview_not_ready")
+    return file_response(key, content_type, cache_seconds=PREVIEW_CACHE_SECONDS,
                          private=beat.status != BeatStatus.PUBLISHED)
 
 

@@ -13,9 +13,6 @@ class Money:
     amount: int
     currency: str
 
-    def as_dict(self) -> dict[str, object]:
-        return {"amount": self.amount, "currency": self.currency}
-
     def formatted(self) -> str:
         """"USD 29.99": for contracts and receipts (two-decimal currencies)."""
         return f"{self.currency.upper()} {self.amount // 100:,}.{self.amount % 100:02d}"

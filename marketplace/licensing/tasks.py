@@ -7,7 +7,6 @@ import datetime as dt
 import logging
 import re
 import tempfile
-import uuid
 from pathlib import Path
 
 from sqlalchemy import func, or_, select
@@ -26,20 +25,10 @@ from marketplace.licensing.contracts import (
     render_contract_text,
 )
 from marketplace.licensing.models import License, LicenseFile, TierKind
-from marketplace.storage.service import storage
+from marketplace.storage.service import save_atomically, storage
 
 log = logging.getLogger("marketplace.licensing.tasks")
 COMPOSER_ROLES = ("songwriter", "composer")
-
-
-def _store(local: Path, key: str, content_type: str) -> tuple[str, int]:
-    """Store under a temporary key and move into place; returns (sha256, size)."""
-    backend = storage()
-    temporary = f"tmp/{uuid.uuid4().hex}-{Path(key).name}"
-    with open(local, "rb") as stream:
-        saved = backend.save(temporary, stream, content_type)
-    backend.move(temporary, key)
-    return saved.sha256, saved.size
 
 
 @job("licensing.render_contract")
@@ -58,7 +47,7 @@ def render_contract(license_id: str) -> None:
     with tempfile.TemporaryDirectory(prefix="contract-") as folder:
         pdf = Path(folder) / "contract.pdf"
         render_contract_pdf(text, pdf, f"License {license_.license_number}")
-        sha256, _size = _store(pdf, f"contracts/{license_.id}.pdf", "application/pdf")
+        sha256 = save_atomically(pdf, f"contracts/{license_.id}.pdf", "application/pdf").sha256
     license_.contract_key, license_.contract_template, license_.contract_sha256 = (
         f"contracts/{license_.id}.pdf", template, sha256)
     db.session.commit()
@@ -103,7 +92,8 @@ def _build(delivered: LicenseFile, license_: License, beat: Beat) -> None:
             _tag(out, license_)
         else:
             encode_wav(master, out)
-        delivered.sha256, delivered.size = _store(out, key, "audio/mpeg" if extension == "mp3" else "audio/wav")
+        saved = save_atomically(out, key, "audio/mpeg" if extension == "mp3" else "audio/wav")
+        delivered.sha256, delivered.size = saved.sha256, saved.size
     delivered.key, delivered.filename = key, download_name(license_, extension)
 
 

@@ -4,7 +4,6 @@ import contextlib
 import dataclasses
 import hashlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -74,12 +73,3 @@ class Storage(Protocol):
 
     def signed_url(self, key: str, expires_in: int, download_name: str | None = None,
                    content_type: str | None = None) -> str: ...
-
-
-@contextlib.contextmanager
-def opened(storage: Storage, key: str) -> Iterator[BinaryIO]:
-    stream = storage.open(key)
-    try:
-        yield stream
-    finally:
-        stream.close()

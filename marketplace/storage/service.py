@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import uuid
+from pathlib import Path
 
 from flask import Flask, current_app, has_app_context, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -59,6 +61,17 @@ def build_storage(app: Flask) -> Storage:
 
 def init_storage(app: Flask) -> None:
     app.extensions["storage"] = build_storage(app)
+
+
+def save_atomically(local: Path, key: str, content_type: str) -> StoredFile:
+    """Store a local file under a temporary key, then move it into place, so readers of
+    `key` only ever see a complete file (a crash leaves at most a stray temporary)."""
+    backend = storage()
+    temporary = f"tmp/{uuid.uuid4().hex}-{Path(key).name}"
+    with open(local, "rb") as stream:
+        saved = backend.save(temporary, stream, content_type)
+    backend.move(temporary, key)
+    return StoredFile(key=key, size=saved.size, sha256=saved.sha256)
 
 
 def save_in_transaction(key: str, stream, content_type: str | None = None) -> StoredFile:

@@ -99,7 +99,7 @@ def test_the_database_refuses_a_second_exclusive_even_without_the_code(app, sell
     with app.app_context():
         row = {column.name: getattr(db.session.get(License, first), column.name)
                for column in License.__table__.columns}
-        row.update(id="lic_forged", license_number="LIC-FORG-EDXX-XXXX-XXXX", sale_reference="forged")
+        row.update(id="lic_forged", license_number="LIC-F0RG-ED00-0000-0000", sale_reference="forged")
         with pytest.raises(IntegrityError):
             db.session.execute(insert(License).values(**row))
             db.session.flush()

@@ -3,6 +3,7 @@ server): what every caller of `storage()` relies on."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -14,10 +15,19 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from marketplace.storage.base import MissingFile, StorageError, StoredFile, opened
+from marketplace.storage.base import MissingFile, StorageError, StoredFile
 from tests.storage.conftest import DOWNLOAD_NAMES, attachment_filename
 
 MiB = 1024 * 1024
+
+
+@contextlib.contextmanager
+def opened(backend, key):
+    stream = backend.open(key)
+    try:
+        yield stream
+    finally:
+        stream.close()
 
 
 def save(backend, key: str, data: bytes, content_type: str | None = None) -> StoredFile:
