@@ -104,6 +104,12 @@ class Config:
 
     # Sales.
     STORE_CURRENCY = _env("STORE_CURRENCY", "usd")
+    # How long a payment page stays open, and so how long an exclusive is held (30 to 1440).
+    CHECKOUT_SESSION_MINUTES = _env_int("CHECKOUT_SESSION_MINUTES", 30)
+    # A payment that settles later (bank debit) keeps its exclusive hold this long at most.
+    DELAYED_PAYMENT_HOLD_DAYS = _env_int("DELAYED_PAYMENT_HOLD_DAYS", 7)
+    # Where buyers come back after paying; the address of the request when unset.
+    PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL")
 
     # Email: "log" writes messages to the log and an outbox folder; "smtp" sends them.
     MAIL_BACKEND = _env("MAIL_BACKEND", "log")
@@ -130,10 +136,14 @@ class Config:
     STORAGE_S3_ACCESS_KEY = _env("STORAGE_S3_ACCESS_KEY")
     STORAGE_S3_SECRET_KEY = _env("STORAGE_S3_SECRET_KEY")
 
-    # Stripe. Without a secret key, development talks to the bundled Stripe sandbox.
+    # Stripe. Without a secret key, development talks to the bundled Stripe sandbox
+    # (`flask payments sandbox`, started by `make run`) at STRIPE_SANDBOX_URL.
     STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY")
     STRIPE_WEBHOOK_SECRET = _env("STRIPE_WEBHOOK_SECRET")
-    STRIPE_API_BASE = _env("STRIPE_API_BASE")
+    STRIPE_API_BASE = _env("STRIPE_API_BASE")  # unset in production: Stripe itself
+    STRIPE_SANDBOX_URL = _env("STRIPE_SANDBOX_URL", "http://127.0.0.1:12111")
+    STRIPE_TIMEOUT_SECONDS = float(_env("STRIPE_TIMEOUT_SECONDS", "10"))
+    STRIPE_MAX_NETWORK_RETRIES = _env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
 
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
 
@@ -150,6 +160,9 @@ class Config:
     @classmethod
     def check(cls, values: Mapping[str, Any]) -> None:
         """Raise ConfigurationError when the final settings `values` are unsafe to run."""
+        # Stripe keeps a Checkout Session open for 30 minutes to 24 hours.
+        if not 30 <= int(values.get("CHECKOUT_SESSION_MINUTES", 30)) <= 1440:
+            raise ConfigurationError("CHECKOUT_SESSION_MINUTES must be between 30 and 1440")
 
 
 class DevelopmentConfig(Config):
@@ -176,6 +189,7 @@ class ProductionConfig(Config):
 
     @classmethod
     def check(cls, values: Mapping[str, Any]) -> None:
+        super().check(values)
         problems = []
         secret_key = values.get("SECRET_KEY")
         if not secret_key or secret_key == DEVELOPMENT_SECRET_KEY:
@@ -186,6 +200,11 @@ class ProductionConfig(Config):
         if not str(values.get("DATABASE_URL", "")).startswith("postgresql"):
             problems.append("DATABASE_URL must point at PostgreSQL "
                             "(postgresql://user:password@host:5432/marketplace)")
+        if not values.get("STRIPE_SECRET_KEY") or not values.get("STRIPE_WEBHOOK_SECRET"):
+            problems.append("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set (Stripe dashboard, "
+                            "Developers > API keys and Webhooks)")
+        if values.get("STRIPE_API_BASE"):
+            problems.append("STRIPE_API_BASE must be unset in production: payments go to Stripe itself")
         if not values.get("REDIS_URL"):
             problems.append("REDIS_URL must point at Redis (redis://host:6379/0) for "
                             "background jobs and shared rate limits")

@@ -40,6 +40,9 @@ def create_app(config: str | type[Config] | None = None,
     init_rate_limits(app)
     init_passwords(app)
     init_storage(app)
+    from marketplace.payments.service import init_payments
+
+    init_payments(app)  # checkout's payment port: Stripe, or the local sandbox
     _register_jobs()
     init_jobs(app)
 
@@ -56,20 +59,23 @@ def _register_jobs() -> None:
     """Import every module that defines jobs, so each is registered before workers start."""
     import marketplace.catalog.tasks  # noqa: F401
     import marketplace.licensing.tasks  # noqa: F401
+    import marketplace.checkout.tasks  # noqa: F401
 
 
 def _register_web(app: Flask) -> None:
     from marketplace.accounts.views import blp as accounts_blp
     from marketplace.api import init_api
     from marketplace.catalog.views import blp as catalog_blp
+    from marketplace.checkout.availability import offers_with_holds
+    from marketplace.checkout.views import blp as checkout_blp
     from marketplace.errors import register_error_handlers
     from marketplace.health import bp as health_bp
-    from marketplace.licensing.offers import offer_documents
     from marketplace.licensing.views import blp as licensing_blp
+    from marketplace.payments.views import blp as payments_blp
     from marketplace.storage.views import bp as files_bp
 
     register_error_handlers(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(files_bp)
-    app.extensions["api"] = init_api(app, [accounts_blp, catalog_blp, licensing_blp])
-    app.extensions["beat_offers"] = offer_documents  # beats show their offers
+    app.extensions["api"] = init_api(app, [accounts_blp, catalog_blp, licensing_blp, checkout_blp, payments_blp])
+    app.extensions["beat_offers"] = offers_with_holds  # beats show their offers, held exclusives unavailable

@@ -54,6 +54,7 @@ ERROR_DESCRIPTIONS = {
     415: "Wrong media type (unsupported_media_type)",
     422: "Invalid fields (validation_failed), details per field",
     429: "Too many requests (rate_limited); retry after the Retry-After seconds",
+    502: "The payment provider refused the request (payment_provider_error)",
     503: "A service the request needs is unavailable",
 }
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}

@@ -47,8 +47,22 @@ def test_production_refuses_a_short_secret_key_and_missing_redis():
 def test_production_starts_with_real_settings():
     result = start_app({"APP_ENV": "production", "SECRET_KEY": "k" * 48,
                         "DATABASE_URL": "postgres://user:pw@127.0.0.1:5432/marketplace",
-                        "REDIS_URL": "redis://127.0.0.1:6379/0"})
+                        "REDIS_URL": "redis://127.0.0.1:6379/0", "STRIPE_SECRET_KEY": "sk_live_x",
+                        "STRIPE_WEBHOOK_SECRET": "whsec_x"})
     assert result.returncode == 0, result.stderr
+
+
+def test_production_refuses_missing_stripe_keys_and_a_sandbox_address():
+    with pytest.raises(ConfigurationError) as refused:
+        ProductionConfig.check({"SECRET_KEY": "k" * 48, "DATABASE_URL": "postgresql+psycopg://db/x",
+                                "REDIS_URL": "redis://r/0", "STRIPE_API_BASE": "http://127.0.0.1:12111"})
+    assert "STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set" in str(refused.value)
+    assert "STRIPE_API_BASE must be unset" in str(refused.value)
+
+
+def test_checkout_session_length_is_within_stripes_limits():
+    with pytest.raises(ConfigurationError, match="CHECKOUT_SESSION_MINUTES"):
+        config_for("development").check({"CHECKOUT_SESSION_MINUTES": 20})
 
 
 def test_development_default_is_a_sqlite_file_under_instance():

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from marketplace.db import db
 
@@ -44,7 +44,10 @@ def enqueue(name: str, *args: Any) -> None:
     if name not in JOBS:
         raise KeyError(f"no job named {name}")
     db.session.connection()  # a transaction must be open, or its rollback would not be seen
-    db.session.info.setdefault(_PENDING, []).append((name, args))
+    # Remember the innermost transaction (a savepoint, maybe): rolling it back forgets the job.
+    session = db.session()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    db.session.info.setdefault(_PENDING, []).append((name, args, transaction))
 
 
 @event.listens_for(Session, "after_commit")
@@ -53,13 +56,26 @@ def _dispatch_after_commit(session: Session) -> None:
     if not pending:
         return
     app = current_app._get_current_object()
-    for name, args in pending:
+    for name, args, _transaction in pending:
         app.extensions["job_runner"].submit(name, args)
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_after_rollback(session: Session, _previous_transaction: Any) -> None:
-    session.info.pop(_PENDING, None)
+def _forget_after_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Forget the jobs of what was rolled back: everything, or only a savepoint's own jobs."""
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING, None)
+        return
+    pending = session.info.get(_PENDING, [])
+    pending[:] = [entry for entry in pending if not _inside(entry[2], previous_transaction)]
+
+
+def _inside(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def run_job(app: Flask, name: str, args: tuple[Any, ...]) -> None:

@@ -160,3 +160,15 @@ def revoke_license(license_: License, reason: str) -> None:
         return
     license_.status, license_.revoked_at, license_.revoke_reason = LicenseStatus.REVOKED, utcnow(), reason
     db.session.flush()
+
+
+def freeze_license(license_: License) -> None:
+    """A disputed payment freezes downloads until the dispute closes."""
+    if license_.frozen_at is None:
+        license_.frozen_at = utcnow()
+        db.session.flush()
+
+
+def unfreeze_license(license_: License) -> None:
+    license_.frozen_at = None
+    db.session.flush()

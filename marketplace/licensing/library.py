@@ -24,6 +24,12 @@ class LicenseRevoked(AppError):
     message = "This license was revoked (refund or chargeback): its files cannot be downloaded."
 
 
+class LicenseFrozen(AppError):
+    status = 403
+    code = "license_frozen"
+    message = "The payment for this license is disputed: its files cannot be downloaded until that is settled."
+
+
 def licenses_of(buyer: User) -> list[License]:
     return list(db.session.scalars(select(License).where(License.buyer_id == buyer.id)
                                    .order_by(License.issued_at.desc())))
@@ -43,6 +49,8 @@ def download_links(license_: License, user: User, client_address: str | None) ->
     """Fresh signed links to every file ready for download; each one handed out is logged."""
     if license_.status != LicenseStatus.ACTIVE:
         raise LicenseRevoked()
+    if license_.frozen_at is not None:
+        raise LicenseFrozen()
     ttl = current_app.config["SIGNED_URL_TTL_SECONDS"]
     expires_at = utcnow() + dt.timedelta(seconds=ttl)
     links = []
@@ -82,6 +90,7 @@ def license_document(license_: License) -> dict[str, Any]:
         "terms": license_.terms, "credits": license_.credits,
         "price": {"amount": license_.price_amount, "currency": license_.currency},
         "licensee": license_.buyer_name, "issued_at": license_.issued_at, "revoked_at": license_.revoked_at,
+        "downloads_frozen": license_.frozen_at is not None,
         "contract_ready": license_.contract_key is not None,
         "files": [{"kind": f.kind, "sha256": f.sha256, "size": f.size, "ready": f.key is not None}
                   for f in license_.files],

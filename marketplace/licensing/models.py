@@ -142,6 +142,8 @@ class License(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     revoke_reason: Mapped[str | None] = mapped_column(String(200))
+    # While the payment is disputed, the license stays but its files cannot be downloaded.
+    frozen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # When this lessee was told the beat's exclusive rights were sold (told once only).
     exclusive_notice_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 

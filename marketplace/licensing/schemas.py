@@ -95,6 +95,8 @@ class LicenseSchema(ma.Schema):
     licensee = ma.fields.String(required=True)
     issued_at = ma.fields.DateTime(required=True)
     revoked_at = ma.fields.DateTime(allow_none=True, required=True)
+    downloads_frozen = ma.fields.Boolean(required=True, metadata={
+        "description": "true while the payment is disputed: downloads wait until it is settled"})
     contract_ready = ma.fields.Boolean(required=True)
     files = ma.fields.List(ma.fields.Nested(FileSchema), required=True)
 

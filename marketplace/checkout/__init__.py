@@ -1,0 +1,1 @@
+"""Checkout: carts priced into orders, exclusive holds, coupons and deals, fulfilment."""

@@ -1,0 +1,186 @@
+"""Orders, their lines, exclusive holds, coupons and bulk deals.
+
+An order freezes at checkout what the buyer is asked to pay: each line's list price, its
+discount, the price paid and the license terms. Nothing here is recomputed after checkout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.common.clock import utcnow
+from marketplace.common.ids import ID_LENGTH, new_id
+from marketplace.db import Base, UTCDateTime, sql_in
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    REFUNDED = "refunded"
+    DISPUTED = "disputed"
+
+
+class ItemStatus(enum.StrEnum):
+    PENDING = "pending"
+    LICENSED = "licensed"
+    # Paid, but the exclusive was lost before the payment arrived: refunded automatically.
+    REFUNDED = "refunded"
+
+
+class CouponKind(enum.StrEnum):
+    PERCENT = "percent"
+    FIXED = "fixed"
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(sql_in(OrderStatus, "status"), name="status"),
+        CheckConstraint("subtotal_amount >= 0 AND discount_amount >= 0 AND total_amount >= 0",
+                        name="amounts_not_negative"),
+        CheckConstraint("discount_amount <= subtotal_amount", name="discount_within_subtotal"),
+        CheckConstraint("refunded_amount >= 0 AND refunded_amount <= total_amount", name="refund_within_total"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("ord"))
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.PENDING)
+    # Why the order is in its status when that is not obvious (e.g. "exclusive_unavailable").
+    status_reason: Mapped[str | None] = mapped_column(String(60))
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal_amount: Mapped[int] = mapped_column(BigInteger)
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_amount: Mapped[int] = mapped_column(BigInteger)
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    coupon_code: Mapped[str | None] = mapped_column(String(40))
+    payment_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    checkout_url: Mapped[str | None] = mapped_column(String(2000))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    refund_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    receipt_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    items: Mapped[list[OrderItem]] = relationship(cascade="all, delete-orphan", lazy="selectin",
+                                                  order_by="OrderItem.position")
+
+
+class OrderItem(Base):
+    """One line: a beat under a tier, with its price and terms frozen at checkout."""
+
+    __tablename__ = "order_items"
+    __table_args__ = (
+        UniqueConstraint("order_id", "beat_id", "tier_id"),
+        CheckConstraint(sql_in(ItemStatus, "status"), name="status"),
+        CheckConstraint("list_price_amount > 0 AND discount_amount >= 0 AND price_amount >= 0",
+                        name="amounts_valid"),
+        CheckConstraint("price_amount + discount_amount = list_price_amount", name="price_adds_up"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("oli"))
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    beat_id: Mapped[str] = mapped_column(ForeignKey("beats.id"), index=True)
+    tier_id: Mapped[str] = mapped_column(ForeignKey("license_tiers.id"))
+    seller_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=ItemStatus.PENDING)
+    beat_title: Mapped[str] = mapped_column(String(120))
+    tier_name: Mapped[str] = mapped_column(String(60))
+    list_price_amount: Mapped[int] = mapped_column(BigInteger)
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    price_amount: Mapped[int] = mapped_column(BigInteger)
+    # How the discount came about, e.g. [{"type": "coupon", "code": "SUMMER", "amount": 500}].
+    discounts: Mapped[list] = mapped_column(JSON, default=list)
+    coupon_id: Mapped[str | None] = mapped_column(ForeignKey("coupons.id"), index=True)
+    terms: Mapped[dict] = mapped_column(JSON)
+    license_id: Mapped[str | None] = mapped_column(ForeignKey("licenses.id"), unique=True)
+    refund_reason: Mapped[str | None] = mapped_column(String(60))
+
+
+class ExclusiveHold(Base):
+    """A beat's exclusive rights kept for one checkout while its payment page is open.
+
+    One active hold per beat, ever: the partial unique index is what holds under races.
+    A hold ends (released_at) when its order is paid, fails, expires, or a later checkout
+    finds it past its expiry and takes its place.
+    """
+
+    __tablename__ = "exclusive_holds"
+    __table_args__ = (
+        Index("uq_exclusive_holds_one_active_per_beat", "beat_id", unique=True,
+              postgresql_where=text("released_at IS NULL"), sqlite_where=text("released_at IS NULL")),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("hld"))
+    beat_id: Mapped[str] = mapped_column(ForeignKey("beats.id"), index=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    release_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class Coupon(Base):
+    """A beatmaker's discount code: on all their beats, or on one."""
+
+    __tablename__ = "coupons"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "code"),
+        CheckConstraint(sql_in(CouponKind, "kind"), name="kind"),
+        CheckConstraint("(kind = 'percent' AND percent_off BETWEEN 1 AND 100 AND amount_off IS NULL) OR "
+                        "(kind = 'fixed' AND amount_off > 0 AND percent_off IS NULL)", name="discount_valid"),
+        CheckConstraint("max_redemptions IS NULL OR max_redemptions > 0", name="max_redemptions_positive"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("cpn"))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))  # stored upper-case
+    kind: Mapped[str] = mapped_column(String(16))
+    percent_off: Mapped[int | None] = mapped_column(Integer)
+    amount_off: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    beat_id: Mapped[str | None] = mapped_column(ForeignKey("beats.id"))  # None: every beat of the owner
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    max_redemptions: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BulkDeal(Base):
+    """"Buy N get M free" on one beatmaker's leases: in each group of N+M leases of a cart,
+    the M cheapest are free."""
+
+    __tablename__ = "bulk_deals"
+    __table_args__ = (
+        CheckConstraint("buy_count >= 1 AND free_count >= 1", name="counts_positive"),
+        # One deal per beatmaker keeps what a buyer gets predictable.
+        Index("uq_bulk_deals_one_active_per_owner", "owner_id", unique=True,
+              postgresql_where=text("active"), sqlite_where=text("active")),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("deal"))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    buy_count: Mapped[int] = mapped_column(Integer)
+    free_count: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

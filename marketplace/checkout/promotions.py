@@ -1,0 +1,83 @@
+"""Beatmakers' coupons and bulk deals: created and ended by their owners only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select, update
+
+from marketplace.accounts.models import User
+from marketplace.catalog.models import Beat
+from marketplace.checkout.models import BulkDeal, Coupon, CouponKind
+from marketplace.checkout.services import redemptions
+from marketplace.db import db
+from marketplace.errors import Conflict, NotFound, ValidationFailed
+from marketplace.licensing.prices import store_currency
+
+
+def coupons_of(owner: User) -> list[Coupon]:
+    return list(db.session.scalars(select(Coupon).where(Coupon.owner_id == owner.id)
+                                   .order_by(Coupon.created_at.desc())))
+
+
+def create_coupon(owner: User, fields: Mapping[str, Any]) -> Coupon:
+    code = fields["code"].upper()
+    if db.session.scalar(select(Coupon.id).where(Coupon.owner_id == owner.id, Coupon.code == code)):
+        raise Conflict("You already have a coupon with this code.", code="coupon_exists")
+    beat_id = fields["beat_id"]
+    if beat_id is not None and db.session.scalar(
+            select(Beat.id).where(Beat.id == beat_id, Beat.owner_id == owner.id)) is None:
+        raise ValidationFailed(details={"beat_id": ["Not one of your beats."]})
+    amount_off = fields["amount_off"]
+    if amount_off is not None and amount_off["currency"] != store_currency():
+        raise ValidationFailed(details={"amount_off": [f"Amounts are in {store_currency()}."]})
+    coupon = Coupon(owner_id=owner.id, code=code, kind=fields["kind"], beat_id=beat_id,
+                    percent_off=fields["percent_off"], amount_off=amount_off and amount_off["amount"],
+                    currency=store_currency(), expires_at=fields["expires_at"],
+                    max_redemptions=fields["max_redemptions"])
+    db.session.add(coupon)
+    db.session.flush()
+    return coupon
+
+
+def end_coupon(owner: User, coupon_id: str) -> Coupon:
+    coupon = db.session.get(Coupon, coupon_id)
+    if coupon is None or coupon.owner_id != owner.id:
+        raise NotFound("No such coupon.", code="coupon_not_found")
+    coupon.active = False
+    db.session.flush()
+    return coupon
+
+
+def coupon_document(coupon: Coupon) -> dict[str, Any]:
+    return {"id": coupon.id, "code": coupon.code, "kind": coupon.kind, "percent_off": coupon.percent_off,
+            "amount_off": ({"amount": coupon.amount_off, "currency": coupon.currency}
+                           if coupon.kind == CouponKind.FIXED else None),
+            "beat_id": coupon.beat_id, "expires_at": coupon.expires_at,
+            "max_redemptions": coupon.max_redemptions, "redemptions": redemptions(coupon),
+            "active": coupon.active}
+
+
+def deal_of(owner: User) -> BulkDeal | None:
+    return db.session.scalar(select(BulkDeal).where(BulkDeal.owner_id == owner.id, BulkDeal.active.is_(True)))
+
+
+def set_deal(owner: User, buy_count: int, free_count: int) -> BulkDeal:
+    """Start a deal on your leases; it replaces the one running, if any."""
+    end_deal(owner)
+    deal = BulkDeal(owner_id=owner.id, buy_count=buy_count, free_count=free_count)
+    db.session.add(deal)
+    db.session.flush()
+    return deal
+
+
+def end_deal(owner: User) -> None:
+    db.session.execute(update(BulkDeal).where(BulkDeal.owner_id == owner.id, BulkDeal.active.is_(True))
+                       .values(active=False))
+    db.session.flush()
+
+
+def deal_document(deal: BulkDeal) -> dict[str, Any]:
+    return {"id": deal.id, "buy_count": deal.buy_count, "free_count": deal.free_count, "active": deal.active,
+            "label": f"Buy {deal.buy_count} get {deal.free_count} free"}

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from marketplace.checkout.models import CouponKind, ItemStatus, OrderStatus
+from marketplace.common.money import MAX_PRICE_MINOR
+from marketplace.licensing.schemas import MoneyInSchema, MoneyOutSchema
+
+ID = validate.Length(min=1, max=40)
+
+
+class CartItemSchema(ma.Schema):
+    beat_id = ma.fields.String(required=True, validate=ID)
+    tier_id = ma.fields.String(required=True, validate=ID)
+
+
+class CheckoutInSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(CartItemSchema), required=True, validate=validate.Length(min=1, max=20))
+    coupon_code = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
+
+
+class CheckoutOutSchema(ma.Schema):
+    order_id = ma.fields.String(required=True)
+    checkout_url = ma.fields.String(required=True, metadata={"description": "the payment page; open it in a browser"})
+    expires_at = ma.fields.DateTime(required=True, metadata={
+        "description": "when the payment page closes and any exclusive hold ends"})
+
+
+class OrderItemSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    beat_id = ma.fields.String(required=True)
+    tier_id = ma.fields.String(required=True)
+    beat_title = ma.fields.String(required=True)
+    tier_name = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in ItemStatus]))
+    list_price = ma.fields.Nested(MoneyOutSchema, required=True)
+    discount = ma.fields.Nested(MoneyOutSchema, required=True)
+    price = ma.fields.Nested(MoneyOutSchema, required=True, metadata={"description": "what was paid for it"})
+    discounts = ma.fields.List(ma.fields.Dict(), required=True)
+    terms = ma.fields.Dict(required=True, metadata={"description": "the license terms frozen at checkout"})
+    license_id = ma.fields.String(allow_none=True, required=True)
+    refund_reason = ma.fields.String(allow_none=True, required=True)
+
+
+class OrderLicenseSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    license_number = ma.fields.String(required=True)
+    beat_id = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    status = ma.fields.String(required=True)
+
+
+class OrderSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in OrderStatus]))
+    status_reason = ma.fields.String(allow_none=True, required=True, metadata={
+        "description": "why, when the status needs explaining, e.g. exclusive_unavailable"})
+    items = ma.fields.List(ma.fields.Nested(OrderItemSchema), required=True)
+    subtotal = ma.fields.Nested(MoneyOutSchema, required=True)
+    discount = ma.fields.Nested(MoneyOutSchema, required=True)
+    total = ma.fields.Nested(MoneyOutSchema, required=True)
+    refunded = ma.fields.Nested(MoneyOutSchema, required=True)
+    coupon_code = ma.fields.String(allow_none=True, required=True)
+    checkout_url = ma.fields.String(allow_none=True, required=True, metadata={"description": "while pending"})
+    expires_at = ma.fields.DateTime(required=True)
+    created_at = ma.fields.DateTime(required=True)
+    paid_at = ma.fields.DateTime(allow_none=True, required=True)
+    refund_requested_at = ma.fields.DateTime(allow_none=True, required=True)
+    licenses = ma.fields.List(ma.fields.Nested(OrderLicenseSchema), required=True)
+
+
+class CouponInSchema(ma.Schema):
+    code = ma.fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9_-]{3,40}$", error="3 to 40 letters, digits, '-' or '_'."))
+    kind = ma.fields.String(required=True, validate=validate.OneOf([k.value for k in CouponKind]))
+    percent_off = ma.fields.Integer(strict=True, load_default=None, allow_none=True,
+                                    validate=validate.Range(min=1, max=100))
+    amount_off = ma.fields.Nested(MoneyInSchema, load_default=None, allow_none=True)
+    beat_id = ma.fields.String(load_default=None, allow_none=True, validate=ID,
+                               metadata={"description": "only this beat; every beat of yours when absent"})
+    expires_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+    max_redemptions = ma.fields.Integer(strict=True, load_default=None, allow_none=True,
+                                        validate=validate.Range(min=1, max=1_000_000))
+
+    @ma.validates_schema
+    def _one_kind_of_discount(self, data, **_kwargs):
+        if data["kind"] == CouponKind.PERCENT and (data["percent_off"] is None or data["amount_off"] is not None):
+            raise ma.ValidationError("A percent coupon has percent_off and no amount_off.", "percent_off")
+        if data["kind"] == CouponKind.FIXED and (data["amount_off"] is None or data["percent_off"] is not None):
+            raise ma.ValidationError("A fixed coupon has amount_off and no percent_off.", "amount_off")
+        if data["amount_off"] is not None and not 0 < data["amount_off"]["amount"] <= MAX_PRICE_MINOR:
+            raise ma.ValidationError(f"More than 0 and at most {MAX_PRICE_MINOR}.", "amount_off")
+
+
+class CouponSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    code = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    percent_off = ma.fields.Integer(allow_none=True, required=True)
+    amount_off = ma.fields.Nested(MoneyOutSchema, allow_none=True, required=True)
+    beat_id = ma.fields.String(allow_none=True, required=True)
+    expires_at = ma.fields.DateTime(allow_none=True, required=True)
+    max_redemptions = ma.fields.Integer(allow_none=True, required=True)
+    redemptions = ma.fields.Integer(required=True)
+    active = ma.fields.Boolean(required=True)
+
+
+class DealInSchema(ma.Schema):
+    buy_count = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=20))
+    free_count = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=20))
+
+
+class DealSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    buy_count = ma.fields.Integer(required=True)
+    free_count = ma.fields.Integer(required=True)
+    active = ma.fields.Boolean(required=True)
+    label = ma.fields.String(required=True)

@@ -1,0 +1,424 @@
+"""Checkout: from a cart to a pending order with a payment page, and from a payment to
+licenses, exactly once.
+
+The edges own the transactions. Starting a checkout is two of them: the order and its
+exclusive holds are committed first (the holds' unique index settles races at once, without
+waiting on the payment provider), then the payment page is opened and its id committed, or
+the order fails and its holds are released. Fulfilment is idempotent: the webhook and the
+success page may both call it, in any order, any number of times.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from marketplace.accounts.models import Role, User, UserStatus
+from marketplace.catalog import services as catalog
+from marketplace.catalog.lifecycle import PUBLIC_STATUSES, BeatStatus
+from marketplace.catalog.models import Beat
+from marketplace.checkout import holds, states
+from marketplace.checkout.models import (
+    BulkDeal,
+    Coupon,
+    ItemStatus,
+    Order,
+    OrderItem,
+    OrderStatus,
+)
+from marketplace.checkout.port import (
+    NewSession,
+    PaymentState,
+    SessionLine,
+    SessionState,
+    payment_port,
+)
+from marketplace.checkout.pricing import PricedLine, coupon_problem, price_lines
+from marketplace.common.clock import utcnow
+from marketplace.db import db
+from marketplace.errors import Conflict, NotFound, ValidationFailed
+from marketplace.jobs.queue import enqueue
+from marketplace.licensing.issuing import (
+    ExclusiveUnavailable,
+    Sale,
+    freeze_license,
+    issue_license,
+    revoke_license,
+    terms_snapshot,
+    unfreeze_license,
+)
+from marketplace.licensing.models import License, Offer, TierKind
+from marketplace.licensing.offers import check_deliverable
+
+log = logging.getLogger("marketplace.checkout")
+
+# Stripe's smallest charge in the major currencies is 50 minor units.
+MINIMUM_CHARGE = 50
+MAX_ITEMS = 20
+# Orders that take money, for coupon usage limits: a failed or expired order gives its use back.
+REDEEMING_STATUSES = (OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.DISPUTED, OrderStatus.REFUNDED)
+
+
+@dataclasses.dataclass(frozen=True)
+class CartItem:
+    beat_id: str
+    tier_id: str
+
+
+class PaymentMismatch(Conflict):
+    code = "payment_mismatch"
+    message = "The payment does not match the order."
+
+
+# -- starting a checkout ----------------------------------------------------------------
+
+def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None) -> Order:
+    """Check every item, price the cart and take the exclusive holds. The caller commits."""
+    _check_cart_shape(items)
+    now = utcnow()
+    currency = current_app.config["STORE_CURRENCY"]
+    order = Order(buyer_id=buyer.id, currency=currency, subtotal_amount=0, total_amount=0,
+                  expires_at=now + dt.timedelta(minutes=current_app.config["CHECKOUT_SESSION_MINUTES"]),
+                  coupon_code=coupon_code)
+    lines, order_items = [], []
+    for position, item in enumerate(items):
+        beat, offer = _sellable(buyer, item, position, currency)
+        order_items.append(OrderItem(
+            position=position, beat_id=beat.id, tier_id=offer.tier_id, seller_id=beat.owner_id,
+            kind=offer.tier.kind, beat_title=beat.title, tier_name=offer.tier.name,
+            list_price_amount=offer.price_amount, terms=terms_snapshot(offer.tier, beat)))
+        lines.append(PricedLine(seller_id=beat.owner_id, beat_id=beat.id, kind=offer.tier.kind,
+                                list_price=offer.price_amount))
+    coupons = _coupons_for(coupon_code, {line.seller_id for line in lines}, currency, now)
+    deals = {deal.owner_id: deal for deal in db.session.scalars(select(BulkDeal).where(
+        BulkDeal.owner_id.in_({line.seller_id for line in lines}), BulkDeal.active.is_(True)))}
+    price_lines(lines, deals, coupons)
+    if coupons and not any(line.coupon_id for line in lines):
+        raise ValidationFailed(details={"coupon_code": ["This code does not apply to anything in the cart."]})
+    for order_item, line in zip(order_items, lines):
+        order_item.discount_amount, order_item.price_amount = line.discount, line.price
+        order_item.discounts, order_item.coupon_id = line.discounts, line.coupon_id
+    order.items = order_items
+    order.subtotal_amount = sum(line.list_price for line in lines)
+    order.discount_amount = sum(line.discount for line in lines)
+    order.total_amount = order.subtotal_amount - order.discount_amount
+    if order.total_amount < MINIMUM_CHARGE:
+        raise ValidationFailed("The total after discounts is below the smallest amount that can be charged.",
+                               details={"total": [f"At least {MINIMUM_CHARGE} minor units."]})
+    db.session.add(order)
+    db.session.flush()
+    for order_item in order_items:
+        if order_item.kind == TierKind.EXCLUSIVE:
+            holds.take_hold(order_item.beat_id, order.id, order.expires_at)
+    return order
+
+
+def _check_cart_shape(items: Sequence[CartItem]) -> None:
+    if not items:
+        raise ValidationFailed(details={"items": ["The cart is empty."]})
+    if len(items) > MAX_ITEMS:
+        raise ValidationFailed(details={"items": [f"At most {MAX_ITEMS} items per order."]})
+    beats = [item.beat_id for item in items]
+    if len(set(beats)) != len(beats):
+        raise ValidationFailed(details={"items": ["Each beat may appear once per order, under one license."]})
+
+
+def _sellable(buyer: User, item: CartItem, position: int, currency: str) -> tuple[Beat, Offer]:
+    """The beat and offer of a cart item, if the buyer may buy them now."""
+    def refuse(message: str) -> ValidationFailed:
+        return ValidationFailed(message, details={"items": {str(position): [message]}})
+
+    beat = db.session.get(Beat, item.beat_id)
+    offer = db.session.scalar(select(Offer).where(Offer.beat_id == item.beat_id, Offer.tier_id == item.tier_id))
+    if beat is None or beat.status not in PUBLIC_STATUSES or beat.owner.status != UserStatus.ACTIVE:
+        raise refuse("This beat is not for sale.")
+    if beat.owner_id == buyer.id:
+        raise refuse("You cannot buy your own beat.")
+    if offer is not None and offer.tier.kind == TierKind.EXCLUSIVE and (
+            beat.status != BeatStatus.PUBLISHED or catalog.family_sold_exclusively(beat)):
+        raise ExclusiveUnavailable(details={"beat_id": beat.id})
+    if offer is None or not offer.active or beat.status != BeatStatus.PUBLISHED:
+        raise refuse("This beat is not offered under that license.")
+    if offer.currency != currency:
+        raise refuse(f"This offer is not in the store's currency ({currency}).")
+    try:
+        check_deliverable(beat, offer.tier, "items")
+    except ValidationFailed:
+        raise refuse("This license cannot be delivered for this beat.") from None
+    return beat, offer
+
+
+def _coupons_for(code: str | None, seller_ids: set[str], currency: str, now: dt.datetime) -> dict[str, Coupon]:
+    """Each seller's usable coupon with this code, locked so usage limits hold under races."""
+    if not code:
+        return {}
+    found = list(db.session.scalars(select(Coupon).where(
+        Coupon.code == code.strip().upper(), Coupon.owner_id.in_(seller_ids)).with_for_update()))
+    if not found:
+        raise ValidationFailed(details={"coupon_code": ["No beatmaker in this cart has this code."]})
+    usable, problems = {}, []
+    for coupon in found:
+        problem = coupon_problem(coupon, now, currency, redemptions(coupon))
+        if problem:
+            problems.append(problem)
+        else:
+            usable[coupon.owner_id] = coupon
+    if not usable:
+        raise ValidationFailed(details={"coupon_code": problems})
+    return usable
+
+
+def redemptions(coupon: Coupon) -> int:
+    return db.session.scalar(select(func.count(func.distinct(OrderItem.order_id)))
+                             .join(Order, Order.id == OrderItem.order_id)
+                             .where(OrderItem.coupon_id == coupon.id, Order.status.in_(REDEEMING_STATUSES))) or 0
+
+
+def open_payment_page(order: Order, buyer: User, success_url: str, cancel_url: str) -> None:
+    """Create the provider's payment page for a placed order; it closes when the holds end."""
+    created = payment_port().create_session(NewSession(
+        order_id=order.id, currency=order.currency, expires_at=order.expires_at,
+        success_url=success_url, cancel_url=cancel_url, customer_email=buyer.email,
+        metadata={"order_id": order.id, "buyer_id": buyer.id},
+        idempotency_key=f"checkout-session-{order.id}",
+        lines=[SessionLine(name=f"{item.beat_title} ({item.tier_name})"[:250],
+                           description=_line_description(item), amount=item.price_amount)
+               for item in order.items]))
+    order.payment_session_id, order.checkout_url = created.id, created.url
+    db.session.flush()
+
+
+def _line_description(item: OrderItem) -> str:
+    kind = "Exclusive rights" if item.kind == TierKind.EXCLUSIVE else "Non-exclusive lease"
+    labels = [d.get("label") or f"code {d.get('code')}" for d in item.discounts]
+    return kind + (f" · {', '.join(labels)}" if labels else "")
+
+
+def abandon_order(order: Order, reason: str) -> None:
+    """The payment page could not be opened: the order fails and its holds are freed."""
+    states.move(order, OrderStatus.FAILED, reason)
+    holds.release_holds(order.id, "checkout_failed")
+    db.session.flush()
+
+
+# -- reading orders ---------------------------------------------------------------------
+
+def order_for(user: User, order_id: str) -> Order:
+    """An order its buyer (or an admin) may see; 404 for anyone else."""
+    order = db.session.get(Order, order_id)
+    if order is None or not (order.buyer_id == user.id or user.has_role(Role.ADMIN)):
+        raise NotFound("No such order.", code="order_not_found")
+    return order
+
+
+def orders_of(user: User) -> list[Order]:
+    return list(db.session.scalars(select(Order).where(Order.buyer_id == user.id)
+                                   .order_by(Order.created_at.desc(), Order.id.desc()).limit(100)))
+
+
+def licenses_by_id(orders: Sequence[Order]) -> dict[str, License]:
+    ids = [item.license_id for order in orders for item in order.items if item.license_id]
+    if not ids:
+        return {}
+    return {license_.id: license_ for license_ in db.session.scalars(select(License).where(License.id.in_(ids)))}
+
+
+# -- payments arriving ------------------------------------------------------------------
+
+def locked_order(order_id: str | None) -> Order | None:
+    """The order row, locked: fulfilments of one order (webhook, success page) run one at a time."""
+    if not order_id:
+        return None
+    return db.session.get(Order, order_id, with_for_update=True, populate_existing=True)
+
+
+def sync_with_session(order: Order) -> Order:
+    """Ask the provider how the order's payment page stands and act on it (success page, sweep)."""
+    if order.status != OrderStatus.PENDING or order.payment_session_id is None:
+        return order
+    return apply_session(payment_port().retrieve_session(order.payment_session_id)) or order
+
+
+def apply_session(session: SessionState) -> Order | None:
+    """Act on a Checkout Session as the provider reports it: fulfil, wait, or expire."""
+    order = locked_order(session.order_id)
+    if order is None or order.payment_session_id != session.id:
+        log.warning("session_without_order", extra={"session_id": session.id, "order_id": session.order_id})
+        return None
+    if order.status != OrderStatus.PENDING:
+        return order  # already settled: a duplicate, late or out-of-order event
+    if session.status == "complete" and session.payment_status == "paid":
+        fulfil(order, session)
+    elif session.status == "complete":
+        # Paid by a method that settles later: keep the exclusive for this buyer until it does.
+        days = current_app.config["DELAYED_PAYMENT_HOLD_DAYS"]
+        holds.extend_holds(order.id, utcnow() + dt.timedelta(days=days))
+        order.payment_intent_id = session.payment_intent_id
+    elif session.status == "expired":
+        states.move(order, OrderStatus.EXPIRED)
+        holds.release_holds(order.id, "expired")
+    db.session.flush()
+    return order
+
+
+def fail_delayed_payment(session: SessionState) -> Order | None:
+    order = locked_order(session.order_id)
+    if order is None or order.payment_session_id != session.id:
+        return None
+    if order.status == OrderStatus.PENDING and session.payment_status != "paid":
+        states.move(order, OrderStatus.FAILED, "payment_failed")
+        holds.release_holds(order.id, "payment_failed")
+        enqueue("checkout.notify_payment_failed", order.id)
+        db.session.flush()
+    return order
+
+
+def fulfil(order: Order, session: SessionState) -> None:
+    """Turn a paid order into licenses. Exclusives whose hold was lost are refunded instead."""
+    order.payment_intent_id = session.payment_intent_id
+    if session.amount_total != order.total_amount or session.currency != order.currency:
+        _refuse_mismatched_payment(order, session)
+        return
+    states.move(order, OrderStatus.PAID)
+    buyer = db.session.get(User, order.buyer_id)
+    refused = [item for item in order.items if not _license_item(order, item, buyer)]
+    holds.release_holds(order.id, "paid")
+    if refused:
+        _refund_refused(order, refused)
+    enqueue("checkout.send_receipt", order.id)
+    db.session.flush()
+
+
+def _license_item(order: Order, item: OrderItem, buyer: User) -> bool:
+    """Issue the item's license, in a savepoint; False when the exclusive is no longer ours."""
+    try:
+        with db.session.begin_nested():
+            if item.kind == TierKind.EXCLUSIVE and holds.hold_of(order.id, item.beat_id) is None:
+                raise ExclusiveUnavailable()
+            license_ = issue_license(Sale(
+                reference=item.id, beat_id=item.beat_id, tier_id=item.tier_id, buyer=buyer,
+                price_amount=item.price_amount, currency=order.currency, terms=item.terms,
+                checkout_started_at=order.created_at))
+    except ExclusiveUnavailable:
+        item.status, item.refund_reason = ItemStatus.REFUNDED, "exclusive_unavailable"
+        return False
+    item.status, item.license_id = ItemStatus.LICENSED, license_.id
+    return True
+
+
+def _refund_refused(order: Order, refused: list[OrderItem]) -> None:
+    """Give back what was paid for lines that could not be licensed, and say why."""
+    amount = sum(item.price_amount for item in refused)
+    if amount:
+        payment_port().refund(order.payment_intent_id, amount,
+                              idempotency_key=f"refund-refused-{order.id}",
+                              metadata={"order_id": order.id, "reason": "exclusive_unavailable"})
+        order.refunded_amount = max(order.refunded_amount, amount)
+    if all(item.status == ItemStatus.REFUNDED for item in order.items):
+        states.move(order, OrderStatus.REFUNDED, "exclusive_unavailable")
+    log.warning("exclusive_refunded", extra={"order_id": order.id, "amount": amount,
+                                             "items": [item.id for item in refused]})
+
+
+def _refuse_mismatched_payment(order: Order, session: SessionState) -> None:
+    """A payment for another amount than the order's is never fulfilled; it is given back."""
+    log.error("payment_mismatch", extra={"order_id": order.id, "expected": order.total_amount,
+                                         "currency": order.currency, "paid": session.amount_total,
+                                         "paid_currency": session.currency})
+    states.move(order, OrderStatus.FAILED, "payment_mismatch")
+    holds.release_holds(order.id, "payment_mismatch")
+    if session.payment_intent_id and session.amount_total:
+        payment_port().refund(session.payment_intent_id, session.amount_total,
+                              idempotency_key=f"refund-mismatch-{order.id}",
+                              metadata={"order_id": order.id, "reason": "payment_mismatch"})
+    db.session.flush()
+
+
+# -- after the payment: refunds and disputes ---------------------------------------------
+
+def order_of_payment(payment: PaymentState) -> Order | None:
+    order = locked_order(payment.order_id)
+    if order is None or order.payment_intent_id not in (None, payment.payment_intent_id):
+        log.warning("payment_without_order", extra={"payment_intent": payment.payment_intent_id})
+        return None
+    return order
+
+
+def record_refund(payment: PaymentState) -> Order | None:
+    """The provider refunded (part of) a payment. A full refund revokes every license."""
+    order = order_of_payment(payment)
+    if order is None:
+        return None
+    order.payment_intent_id = payment.payment_intent_id
+    order.refunded_amount = max(order.refunded_amount, min(payment.amount_refunded, order.total_amount))
+    if payment.amount_refunded < payment.amount:
+        db.session.flush()
+        return order
+    if order.status == OrderStatus.PENDING:
+        # Refunded before we fulfilled it (events out of order): no license is ever issued.
+        states.move(order, OrderStatus.REFUNDED, "refunded_before_fulfilment")
+        holds.release_holds(order.id, "refunded")
+    elif order.status in (OrderStatus.PAID, OrderStatus.DISPUTED):
+        for license_ in _licenses_of(order):
+            revoke_license(license_, "refund")
+        states.move(order, OrderStatus.REFUNDED, order.status_reason or "refunded")
+    db.session.flush()
+    return order
+
+
+def record_dispute(payment: PaymentState, outcome: str | None) -> Order | None:
+    """A dispute opened (outcome None): downloads freeze. Won: they thaw. Lost: revoked."""
+    order = order_of_payment(payment)
+    if order is None or order.status not in (OrderStatus.PAID, OrderStatus.DISPUTED, OrderStatus.REFUNDED):
+        return order
+    licenses = _licenses_of(order)
+    if outcome is None:
+        if order.status != OrderStatus.DISPUTED:
+            states.move(order, OrderStatus.DISPUTED, "dispute_opened")
+        for license_ in licenses:
+            freeze_license(license_)
+    elif outcome == "won" and order.status == OrderStatus.DISPUTED:
+        states.move(order, OrderStatus.PAID, "dispute_won")
+        for license_ in licenses:
+            unfreeze_license(license_)
+    elif outcome == "lost":
+        order.status_reason = "dispute_lost"
+        for license_ in licenses:
+            revoke_license(license_, "chargeback")
+    db.session.flush()
+    return order
+
+
+def _licenses_of(order: Order) -> list[License]:
+    ids = [item.license_id for item in order.items if item.license_id]
+    return list(db.session.scalars(select(License).where(License.id.in_(ids)))) if ids else []
+
+
+def request_refund(order: Order) -> Order:
+    """An admin refunds a paid order in full. The licenses are revoked when the provider
+    confirms (the refund event); asking twice asks the provider once."""
+    order = locked_order(order.id)
+    if order.status == OrderStatus.REFUNDED or order.refund_requested_at is not None:
+        return order
+    if order.status != OrderStatus.PAID:
+        raise Conflict(f"An order that is {order.status} cannot be refunded.", code="order_not_refundable")
+    amount = order.total_amount - order.refunded_amount
+    if amount <= 0:
+        raise Conflict("Nothing is left to refund on this order.", code="order_not_refundable")
+    payment_port().refund(order.payment_intent_id, amount, idempotency_key=f"refund-admin-{order.id}",
+                          metadata={"order_id": order.id, "reason": "admin_refund"})
+    order.refund_requested_at = utcnow()
+    db.session.flush()
+    return order
+
+
+def orders_to_check(now: dt.datetime, grace: dt.timedelta) -> list[str]:
+    """Pending orders whose payment page closed a while ago: a webhook may have been lost."""
+    return list(db.session.scalars(select(Order.id).where(Order.status == OrderStatus.PENDING,
+                                                          Order.payment_session_id.is_not(None),
+                                                          Order.expires_at < now - grace).limit(500)))

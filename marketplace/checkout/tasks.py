@@ -1,0 +1,78 @@
+"""Background jobs of checkout: the receipt, the failed-payment notice, and a sweep that
+settles orders whose payment notification never came."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from marketplace.accounts.models import User
+from marketplace.checkout import services as checkout
+from marketplace.checkout.models import ItemStatus, Order, OrderStatus
+from marketplace.checkout.port import PaymentProviderError, PaymentProviderUnavailable
+from marketplace.common.clock import utcnow
+from marketplace.common.money import Money
+from marketplace.db import db
+from marketplace.jobs.mail import send_email
+from marketplace.jobs.queue import RetryLater, job
+
+log = logging.getLogger("marketplace.checkout.tasks")
+
+
+@job("checkout.send_receipt")
+def send_receipt(order_id: str) -> None:
+    """The buyer's receipt, sent once. Lines refused because the exclusive was lost say so."""
+    order = db.session.get(Order, order_id, with_for_update=True)
+    if order is None or order.receipt_sent_at is not None:
+        return
+    buyer = db.session.get(User, order.buyer_id)
+    send_email(buyer.email, f"Your order {order.id}", receipt_text(order, buyer))
+    order.receipt_sent_at = utcnow()
+    db.session.commit()
+
+
+def receipt_text(order: Order, buyer: User) -> str:
+    lines = [f"Hello {buyer.display_name},", "", "Thank you for your order.", ""]
+    for item in order.items:
+        price = Money(item.price_amount, order.currency).formatted()
+        lines.append(f"- {item.beat_title}, {item.tier_name}: {price}")
+        if item.status == ItemStatus.REFUNDED:
+            lines.append("  Refunded in full: the exclusive rights of this beat were taken by another "
+                         "buyer before your payment arrived, so they could not be licensed to you.")
+    lines += ["", f"Total paid: {Money(order.total_amount, order.currency).formatted()}"]
+    if order.refunded_amount:
+        lines.append(f"Refunded: {Money(order.refunded_amount, order.currency).formatted()}")
+    if any(item.status == ItemStatus.LICENSED for item in order.items):
+        lines += ["", "Your licenses, contracts and downloads are in your library."]
+    return "\n".join(lines) + "\n"
+
+
+@job("checkout.notify_payment_failed")
+def notify_payment_failed(order_id: str) -> None:
+    order = db.session.get(Order, order_id)
+    if order is None or order.status != OrderStatus.FAILED:
+        return
+    buyer = db.session.get(User, order.buyer_id)
+    send_email(buyer.email, f"Your payment for order {order.id} did not go through",
+               f"Hello {buyer.display_name},\n\nYour bank did not complete the payment for order {order.id}, "
+               "so nothing was licensed and any exclusive held for you was released. You can buy again "
+               "from the store.\n")
+
+
+@job("checkout.sweep", every_seconds=300)
+def sweep_orders() -> int:
+    """Ask the payment provider about pending orders whose page closed 5+ minutes ago."""
+    settled = 0
+    for order_id in checkout.orders_to_check(utcnow(), dt.timedelta(minutes=5)):
+        try:
+            order = checkout.sync_with_session(db.session.get(Order, order_id))
+            db.session.commit()
+        except PaymentProviderUnavailable:
+            db.session.rollback()
+            raise RetryLater("the payment provider is unavailable") from None
+        except PaymentProviderError:
+            db.session.rollback()
+            log.error("order_sweep_failed", extra={"order_id": order_id})
+            continue
+        settled += order.status != OrderStatus.PENDING
+    return settled

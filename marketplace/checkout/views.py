@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app, request
+
+from marketplace.accounts.auth import auth_required, current_user
+from marketplace.accounts.models import Role
+from marketplace.api import Blueprint, document_errors
+from marketplace.checkout import promotions
+from marketplace.checkout import services as checkout
+from marketplace.checkout.models import Order, OrderStatus
+from marketplace.checkout.port import PaymentProviderError, PaymentProviderUnavailable
+from marketplace.checkout.schemas import (
+    CheckoutInSchema,
+    CheckoutOutSchema,
+    CouponInSchema,
+    CouponSchema,
+    DealInSchema,
+    DealSchema,
+    OrderSchema,
+)
+from marketplace.db import db
+from marketplace.errors import NotFound
+from marketplace.licensing.models import License
+
+log = logging.getLogger("marketplace.checkout")
+
+blp = Blueprint("checkout", __name__, description="Checkout, orders, coupons and deals")
+
+
+@blp.post("/checkout")
+@auth_required()
+@blp.arguments(CheckoutInSchema)
+@blp.response(201, CheckoutOutSchema)
+@document_errors(409, 422, 502, 503)
+def start_checkout(cart):
+    """Price the cart, hold any exclusive for you, and open a payment page (30 minutes)."""
+    buyer = current_user()
+    items = [checkout.CartItem(**item) for item in cart["items"]]
+    order = checkout.place_order(buyer, items, cart["coupon_code"])
+    db.session.commit()  # the holds are ours from here, whatever the provider does
+    try:
+        checkout.open_payment_page(order, buyer, *_return_urls(order))
+    except (PaymentProviderError, PaymentProviderUnavailable) as error:
+        db.session.rollback()
+        checkout.abandon_order(db.session.get(Order, order.id), error.code)
+        db.session.commit()
+        raise
+    db.session.commit()
+    log.info("checkout_started", extra={"order_id": order.id, "items": len(items), "total": order.total_amount})
+    return {"order_id": order.id, "checkout_url": order.checkout_url, "expires_at": order.expires_at}
+
+
+def _return_urls(order: Order) -> tuple[str, str]:
+    base = (current_app.config["PUBLIC_BASE_URL"] or request.host_url).rstrip("/")
+    return (f"{base}/orders/{order.id}?session_id={{CHECKOUT_SESSION_ID}}",
+            f"{base}/orders/{order.id}?cancelled=1")
+
+
+@blp.get("/orders")
+@auth_required()
+@blp.response(200, OrderSchema(many=True))
+def list_orders():
+    """Your orders, newest first."""
+    orders = checkout.orders_of(current_user())
+    return _order_documents(orders)
+
+
+@blp.get("/orders/<order_id>")
+@auth_required()
+@blp.response(200, OrderSchema)
+@document_errors(404)
+def get_order(order_id):
+    """An order. Coming back from the payment page, this fulfils a paid order even when the
+    payment provider's notification has not arrived yet."""
+    order = checkout.order_for(current_user(), order_id)
+    if order.status == OrderStatus.PENDING and order.payment_session_id:
+        try:
+            order = checkout.sync_with_session(order)
+            db.session.commit()
+        except (PaymentProviderError, PaymentProviderUnavailable):
+            # The notification will settle it; show the order as it stands.
+            db.session.rollback()
+            order = checkout.order_for(current_user(), order_id)
+    return _order_documents([order])[0]
+
+
+@blp.post("/orders/<order_id>/refund")
+@auth_required(Role.ADMIN)
+@blp.response(202, OrderSchema)
+@document_errors(404, 409, 502, 503)
+def refund_order(order_id):
+    """Refund the whole order through the payment provider (asking twice refunds once).
+    Its licenses are revoked when the provider confirms the refund."""
+    order = checkout.request_refund(checkout.order_for(current_user(), order_id))
+    db.session.commit()
+    return _order_documents([order])[0]
+
+
+def _order_documents(orders: list[Order]) -> list[dict[str, Any]]:
+    licenses = checkout.licenses_by_id(orders)
+    return [_order_document(order, licenses) for order in orders]
+
+
+def _order_document(order: Order, licenses: dict[str, License]) -> dict[str, Any]:
+    def money(amount: int) -> dict[str, Any]:
+        return {"amount": amount, "currency": order.currency}
+
+    return {
+        "id": order.id, "status": order.status, "status_reason": order.status_reason,
+        "subtotal": money(order.subtotal_amount), "discount": money(order.discount_amount),
+        "total": money(order.total_amount), "refunded": money(order.refunded_amount),
+        "coupon_code": order.coupon_code,
+        "checkout_url": order.checkout_url if order.status == OrderStatus.PENDING else None,
+        "expires_at": order.expires_at, "created_at": order.created_at, "paid_at": order.paid_at,
+        "refund_requested_at": order.refund_requested_at,
+        "items": [{"id": item.id, "beat_id": item.beat_id, "tier_id": item.tier_id,
+                   "beat_title": item.beat_title, "tier_name": item.tier_name, "kind": item.kind,
+                   "status": item.status, "list_price": money(item.list_price_amount),
+                   "discount": money(item.discount_amount), "price": money(item.price_amount),
+                   "discounts": item.discounts, "terms": item.terms, "license_id": item.license_id,
+                   "refund_reason": item.refund_reason} for item in order.items],
+        "licenses": [{"id": lic.id, "license_number": lic.license_number, "beat_id": lic.beat_id,
+                      "kind": lic.kind, "status": lic.status}
+                     for lic in (licenses.get(item.license_id) for item in order.items) if lic],
+    }
+
+
+# -- coupons and deals, managed by beatmakers --------------------------------------------
+
+@blp.get("/coupons")
+@auth_required(Role.BEATMAKER)
+@blp.response(200, CouponSchema(many=True))
+def list_coupons():
+    """Your coupons, with how often each was used."""
+    return [promotions.coupon_document(c) for c in promotions.coupons_of(current_user())]
+
+
+@blp.post("/coupons")
+@auth_required(Role.BEATMAKER)
+@blp.arguments(CouponInSchema)
+@blp.response(201, CouponSchema)
+@document_errors(409, 422)
+def create_coupon(fields):
+    """A code buyers enter at checkout: percent or fixed off, on one beat or all of yours."""
+    coupon = promotions.create_coupon(current_user(), fields)
+    db.session.commit()
+    return promotions.coupon_document(coupon)
+
+
+@blp.delete("/coupons/<coupon_id>")
+@auth_required(Role.BEATMAKER)
+@blp.response(200, CouponSchema)
+@document_errors(404)
+def end_coupon(coupon_id):
+    """Stop a coupon. Orders that used it keep their discount."""
+    coupon = promotions.end_coupon(current_user(), coupon_id)
+    db.session.commit()
+    return promotions.coupon_document(coupon)
+
+
+@blp.get("/deal")
+@auth_required(Role.BEATMAKER)
+@blp.response(200, DealSchema)
+@document_errors(404)
+def get_deal():
+    """Your running bulk deal."""
+    deal = promotions.deal_of(current_user())
+    if deal is None:
+        raise NotFound("You have no bulk deal running.", code="deal_not_found")
+    return promotions.deal_document(deal)
+
+
+@blp.put("/deal")
+@auth_required(Role.BEATMAKER)
+@blp.arguments(DealInSchema)
+@blp.response(200, DealSchema)
+@document_errors(422)
+def set_deal(fields):
+    """"Buy N get M free" on your leases; replaces the deal running."""
+    deal = promotions.set_deal(current_user(), fields["buy_count"], fields["free_count"])
+    db.session.commit()
+    return promotions.deal_document(deal)
+
+
+@blp.delete("/deal")
+@auth_required(Role.BEATMAKER)
+@blp.response(204)
+def end_deal():
+    promotions.end_deal(current_user())
+    db.session.commit()

@@ -1,0 +1,124 @@
+"""Stripe behind checkout's payment port. The only module that imports the Stripe SDK.
+
+Every call goes through one `StripeClient`; in development and tests its API base points
+at the bundled Stripe sandbox, in production it is Stripe itself. Stripe's errors become
+the port's two errors: unavailable (retry later) or refused (a bug or a config problem).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import stripe
+
+from marketplace.checkout.port import (
+    CreatedSession,
+    InvalidEvent,
+    NewSession,
+    PaymentProviderError,
+    PaymentProviderUnavailable,
+    PaymentState,
+    ProviderEvent,
+    SessionState,
+)
+
+log = logging.getLogger("marketplace.payments")
+T = TypeVar("T")
+
+# Errors worth retrying: the network, Stripe's own failures, and its rate limit.
+_TRANSIENT = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+class StripeGateway:
+    def __init__(self, secret_key: str, webhook_secret: str, *, api_base: str | None = None,
+                 timeout_seconds: float = 10, max_network_retries: int = 2) -> None:
+        options: dict[str, Any] = {}
+        if api_base:
+            options["base_addresses"] = {"api": api_base}
+        self.client = stripe.StripeClient(secret_key, max_network_retries=max_network_retries,
+                                          http_client=stripe.RequestsClient(timeout=timeout_seconds),
+                                          **options)
+        self.webhook_secret = webhook_secret
+
+    def create_session(self, session: NewSession) -> CreatedSession:
+        params = {
+            "mode": "payment",
+            "client_reference_id": session.order_id,
+            "customer_email": session.customer_email,
+            "expires_at": int(session.expires_at.timestamp()),
+            "success_url": session.success_url,
+            "cancel_url": session.cancel_url,
+            "metadata": session.metadata,
+            "payment_intent_data": {"metadata": session.metadata},
+            "line_items": [{"quantity": 1, "price_data": {
+                "currency": session.currency, "unit_amount": line.amount,
+                "product_data": {"name": line.name, "description": line.description}}}
+                for line in session.lines],
+        }
+        created = self._call(lambda: self.client.v1.checkout.sessions.create(
+            params=params, options={"idempotency_key": session.idempotency_key}))
+        return CreatedSession(id=created.id, url=created.url)
+
+    def retrieve_session(self, session_id: str) -> SessionState:
+        found = self._call(lambda: self.client.v1.checkout.sessions.retrieve(session_id))
+        return SessionState(id=found.id, order_id=found.client_reference_id, status=found.status,
+                            payment_status=found.payment_status, amount_total=found.amount_total,
+                            currency=found.currency, payment_intent_id=_id_of(found.payment_intent))
+
+    def expire_session(self, session_id: str) -> None:
+        self._call(lambda: self.client.v1.checkout.sessions.expire(session_id))
+
+    def retrieve_payment(self, payment_intent_id: str) -> PaymentState:
+        intent = self._call(lambda: self.client.v1.payment_intents.retrieve(payment_intent_id))
+        charge_id = _id_of(intent.latest_charge)
+        charge = self._call(lambda: self.client.v1.charges.retrieve(charge_id)) if charge_id else None
+        return PaymentState(
+            payment_intent_id=intent.id, order_id=(intent.metadata or {}).get("order_id"),
+            amount=intent.amount, currency=intent.currency,
+            amount_refunded=charge.amount_refunded if charge else 0,
+            disputed=bool(charge.disputed) if charge else False)
+
+    def refund(self, payment_intent_id: str, amount: int, *, idempotency_key: str,
+               metadata: dict[str, str]) -> str:
+        refund = self._call(lambda: self.client.v1.refunds.create(
+            params={"payment_intent": payment_intent_id, "amount": amount, "metadata": metadata},
+            options={"idempotency_key": idempotency_key}))
+        return refund.id
+
+    def verify_event(self, payload: bytes, signature_header: str | None) -> ProviderEvent:
+        """Check the `Stripe-Signature` of the raw body (HMAC-SHA256, 300 s tolerance)."""
+        if not signature_header:
+            raise InvalidEvent("The Stripe-Signature header is missing.")
+        try:
+            event = stripe.Webhook.construct_event(payload, signature_header, self.webhook_secret,
+                                                   tolerance=SIGNATURE_TOLERANCE_SECONDS)
+        except stripe.SignatureVerificationError:
+            raise InvalidEvent() from None
+        except ValueError:
+            raise InvalidEvent("The webhook body is not a Stripe event.", code="invalid_event") from None
+        return ProviderEvent(id=event.id, type=event.type, object=event.data.object.to_dict())
+
+    def _call(self, request: Callable[[], T]) -> T:
+        try:
+            return request()
+        except _TRANSIENT as error:
+            log.warning("stripe unavailable: %s", _describe(error))
+            raise PaymentProviderUnavailable() from None
+        except stripe.StripeError as error:
+            log.error("stripe refused a request: %s", _describe(error))
+            raise PaymentProviderError(details={"provider_code": error.code} if error.code else None) from None
+
+
+def _id_of(value: Any) -> str | None:
+    """An expandable field: an id, an expanded object, or nothing."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.id
+
+
+def _describe(error: Exception) -> str:
+    status = getattr(error, "http_status", None)
+    return f"{type(error).__name__} status={status} message={getattr(error, 'user_message', None) or error}"

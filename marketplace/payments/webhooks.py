@@ -1,0 +1,76 @@
+"""What each Stripe event does. The event's body is only a hint: the objects it names are
+fetched again from Stripe, and our order is found by our own id.
+
+Every event id is recorded in the same transaction as its work, so a redelivery (Stripe
+retries for days, sometimes twice at once) finds it and does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from marketplace.checkout import services as checkout
+from marketplace.checkout.port import ProviderEvent, payment_port
+from marketplace.db import db
+from marketplace.payments.models import ProcessedEvent
+
+
+def handle_event(event: ProviderEvent) -> str:
+    """Handle a verified event once; answers "handled", "duplicate" or "ignored"."""
+    if not _record(event):
+        return "duplicate"
+    handler = HANDLERS.get(event.type)
+    if handler is None:
+        return "ignored"
+    handler(event.object)
+    return "handled"
+
+
+def _record(event: ProviderEvent) -> bool:
+    """False when this event was handled before. A concurrent delivery of the same event
+    waits here on the primary key until the first one commits, then finds it."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(ProcessedEvent(id=event.id, type=event.type))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _session_changed(session: dict[str, Any]) -> None:
+    checkout.apply_session(payment_port().retrieve_session(session["id"]))
+
+
+def _delayed_payment_failed(session: dict[str, Any]) -> None:
+    checkout.fail_delayed_payment(payment_port().retrieve_session(session["id"]))
+
+
+def _charge_refunded(charge: dict[str, Any]) -> None:
+    if charge.get("payment_intent"):
+        checkout.record_refund(payment_port().retrieve_payment(charge["payment_intent"]))
+
+
+def _dispute_opened(dispute: dict[str, Any]) -> None:
+    if dispute.get("payment_intent"):
+        checkout.record_dispute(payment_port().retrieve_payment(dispute["payment_intent"]), None)
+
+
+def _dispute_closed(dispute: dict[str, Any]) -> None:
+    # "warning_closed" ends an inquiry that never became a chargeback: the buyer keeps the files.
+    outcome = {"won": "won", "warning_closed": "won", "lost": "lost"}.get(dispute.get("status", ""))
+    if dispute.get("payment_intent") and outcome:
+        checkout.record_dispute(payment_port().retrieve_payment(dispute["payment_intent"]), outcome)
+
+
+HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "checkout.session.completed": _session_changed,
+    "checkout.session.async_payment_succeeded": _session_changed,
+    "checkout.session.expired": _session_changed,
+    "checkout.session.async_payment_failed": _delayed_payment_failed,
+    "charge.refunded": _charge_refunded,
+    "charge.dispute.created": _dispute_opened,
+    "charge.dispute.closed": _dispute_closed,
+}
