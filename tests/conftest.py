@@ -24,6 +24,8 @@ from marketplace.db import db
 from marketplace.migrate import upgrade
 from marketplace.models import metadata
 
+pytest_plugins = ["tests.stripe_sandbox"]  # the Stripe sandbox fixtures
+
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
 # In CI every service a test needs must be there: a missing one fails instead of skipping.

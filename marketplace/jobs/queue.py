@@ -52,6 +52,8 @@ def enqueue(name: str, *args: Any) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _dispatch_after_commit(session: Session) -> None:
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint was released: the real commit is still to come
     pending = session.info.pop(_PENDING, [])
     if not pending:
         return

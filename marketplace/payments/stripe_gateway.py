@@ -76,7 +76,7 @@ class StripeGateway:
         charge_id = _id_of(intent.latest_charge)
         charge = self._call(lambda: self.client.v1.charges.retrieve(charge_id)) if charge_id else None
         return PaymentState(
-            payment_intent_id=intent.id, order_id=(intent.metadata or {}).get("order_id"),
+            payment_intent_id=intent.id, order_id=(intent.metadata.to_dict() if intent.metadata else {}).get("order_id"),
             amount=intent.amount, currency=intent.currency,
             amount_refunded=charge.amount_refunded if charge else 0,
             disputed=bool(charge.disputed) if charge else False)

@@ -62,3 +62,29 @@ def test_jobs_run_only_after_commit_and_never_after_rollback(app, flaky_job):
 def test_unknown_jobs_are_refused(app):
     with app.app_context(), pytest.raises(KeyError):
         queue.enqueue("tests.no_such_job")
+
+
+def test_a_rolled_back_savepoint_forgets_only_its_own_jobs(app):
+    ran: list[str] = []
+
+    @queue.job("tests.record")
+    def record(value: str) -> None:
+        ran.append(value)
+
+    try:
+        with app.app_context():
+            queue.enqueue("tests.record", "before")
+            try:
+                with db.session.begin_nested():
+                    queue.enqueue("tests.record", "inside the savepoint")
+                    raise RuntimeError("this line is refused")
+            except RuntimeError:
+                pass
+            with db.session.begin_nested():
+                queue.enqueue("tests.record", "kept savepoint")
+            queue.enqueue("tests.record", "after")
+            assert ran == []  # releasing a savepoint is not a commit
+            db.session.commit()
+        assert ran == ["before", "kept savepoint", "after"]
+    finally:
+        queue.JOBS.pop("tests.record", None)
