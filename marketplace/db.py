@@ -77,6 +77,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             kwargs["poolclass"] = StaticPool
         engine = create_engine(url, echo=echo, **kwargs)
         event.listen(engine, "connect", _configure_sqlite_connection)
+        event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
@@ -88,11 +89,18 @@ def _make_sqlite_directory(url: str) -> None:
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # The sqlite3 module's own transaction handling starts transactions late and lets a
+    # SAVEPOINT commit on release; SQLAlchemy emits BEGIN itself instead (see below).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")  # off by default in SQLite
     cursor.execute("PRAGMA journal_mode = WAL")  # readers do not block the writer
     cursor.execute("PRAGMA busy_timeout = 30000")
     cursor.close()
+
+
+def _begin_sqlite_transaction(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 class Database:

@@ -146,7 +146,8 @@ def count_queries(app, client, url) -> int:
     statements = []
 
     def record(conn, cursor, statement, *args):
-        statements.append(statement)
+        if statement != "BEGIN":  # SQLite's transaction start is not a query
+            statements.append(statement)
 
     with app.app_context():
         engine = db.engine

@@ -136,3 +136,8 @@ def outbox(app):
         return bodies
 
     return sent
+
+
+@pytest.fixture
+def admin_headers(make_user, headers_for):
+    return headers_for(make_user(Role.ADMIN, "Admin"))
