@@ -13,11 +13,23 @@ export FLASK_APP := marketplace
 
 .PHONY: run test bench install system-packages migrate vendor clean
 
+# Without STRIPE_SECRET_KEY, payments go to the bundled Stripe sandbox, started alongside
+# and stopped with the server; its webhook secret is the app's development default.
+SANDBOX_PORT ?= 12111
+SANDBOX_WEBHOOK_SECRET := whsec_sandbox_development_only
+
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed demo
-	$(BIN)/flask jobs sweep
-	@echo "Serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/v1/docs)"
+	@if [ -z "$$STRIPE_SECRET_KEY" ]; then \
+	  $(BIN)/flask payments sandbox --port $(SANDBOX_PORT) --state-file instance/stripe-sandbox.json \
+	    --webhook-url http://$(HOST):$(PORT)/api/v1/payments/stripe/webhook \
+	    --webhook-secret $(SANDBOX_WEBHOOK_SECRET) & \
+	  sandbox=$$!; trap 'kill $$sandbox 2>/dev/null' EXIT; \
+	fi; \
+	export STRIPE_SANDBOX_URL=http://127.0.0.1:$(SANDBOX_PORT); \
+	$(BIN)/flask jobs sweep; \
+	echo "Serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/v1/docs)"; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 test: install

@@ -111,8 +111,13 @@ def sweep() -> None:
     processing, contracts and files of licenses). They also run every few minutes."""
     from marketplace.jobs.queue import JOBS, PERIODIC  # noqa: PLC0415
 
+    from marketplace.jobs.queue import RetryLater  # noqa: PLC0415
+
     for name in sorted(PERIODIC):
-        click.echo(f"{name}: {JOBS[name]()} handled")
+        try:
+            click.echo(f"{name}: {JOBS[name]()} handled")
+        except RetryLater as reason:
+            click.echo(f"{name}: postponed ({reason})")
 
 
 def init_cli(app: Flask) -> None:
@@ -120,3 +125,6 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(audio_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(seed_cli)
+    from marketplace.payments.sandbox.cli import sandbox_cli  # noqa: PLC0415
+
+    app.cli.add_command(sandbox_cli)

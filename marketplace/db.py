@@ -77,7 +77,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             kwargs["poolclass"] = StaticPool
         engine = create_engine(url, echo=echo, **kwargs)
         event.listen(engine, "connect", _configure_sqlite_connection)
-        event.listen(engine, "begin", _begin_sqlite_transaction)
+        event.listen(engine, "savepoint", _begin_before_first_savepoint)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
@@ -89,9 +89,6 @@ def _make_sqlite_directory(url: str) -> None:
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
-    # The sqlite3 module's own transaction handling starts transactions late and lets a
-    # SAVEPOINT commit on release; SQLAlchemy emits BEGIN itself instead (see below).
-    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")  # off by default in SQLite
     cursor.execute("PRAGMA journal_mode = WAL")  # readers do not block the writer
@@ -99,8 +96,14 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _begin_sqlite_transaction(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+def _begin_before_first_savepoint(connection: Any, _name: str | None) -> None:
+    """The sqlite3 module begins a transaction only before a write, so a SAVEPOINT issued
+    first would open a transaction of its own that its RELEASE commits. Begin one first.
+    (Reads stay outside transactions until the first write, so concurrent writers wait on
+    the busy timeout instead of failing on a stale snapshot.)"""
+    dbapi_connection = connection.connection.dbapi_connection
+    if not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN")
 
 
 class Database:
