@@ -33,6 +33,8 @@ from marketplace.checkout.models import (
 )
 from marketplace.checkout.port import (
     NewSession,
+    PaymentProviderError,
+    PaymentProviderUnavailable,
     PaymentState,
     SessionLine,
     SessionState,
@@ -114,8 +116,27 @@ def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None)
     db.session.flush()
     for order_item in order_items:
         if order_item.kind == TierKind.EXCLUSIVE:
+            _drop_own_earlier_checkout(buyer, order_item.beat_id)
             holds.take_hold(order_item.beat_id, order.id, order.expires_at)
     return order
+
+
+def _drop_own_earlier_checkout(buyer: User, beat_id: str) -> None:
+    """A buyer who left a payment page open and checks out again replaces that checkout,
+    instead of being locked out of their own hold. The old page is closed at the provider
+    first; if that fails (it was just paid, or the provider is down) the hold stays."""
+    hold = holds.active_holds([beat_id]).get(beat_id)
+    earlier = db.session.get(Order, hold.order_id, with_for_update=True) if hold else None
+    if earlier is None or earlier.buyer_id != buyer.id or earlier.status != OrderStatus.PENDING:
+        return
+    if earlier.payment_session_id is not None:
+        try:
+            payment_port().expire_session(earlier.payment_session_id)
+        except (PaymentProviderError, PaymentProviderUnavailable):
+            return
+    states.move(earlier, OrderStatus.EXPIRED, "replaced_by_new_checkout")
+    holds.release_holds(earlier.id, "replaced")
+    db.session.flush()
 
 
 def _check_cart_shape(items: Sequence[CartItem]) -> None:

@@ -202,3 +202,20 @@ def test_twenty_concurrent_checkouts_of_one_exclusive_hold_it_once(app, live_ser
         thread.join()
     assert sorted(statuses) == [201] + [409] * 19
     assert active_holds(app, shop["beat_id"]) == 1
+
+
+def test_checking_out_again_replaces_your_own_open_checkout(app, payments, shop, new_buyer, checkout,
+                                                            order_of, session_of):
+    exclusive = shop["tiers"]["Exclusive"]["id"]
+    _buyer, headers = new_buyer()
+    first = checkout(headers, [(shop["beat_id"], exclusive)])
+    second = checkout(headers, [(shop["beat_id"], exclusive)])
+    assert second.status_code == 201, second.json
+    replaced = order_of(first.json["order_id"], headers)
+    assert replaced["status"] == "expired" and replaced["status_reason"] == "replaced_by_new_checkout"
+    assert payments.session(session_of(first.json["order_id"]))["status"] == "expired"
+    assert active_holds(app, shop["beat_id"]) == 1
+    # The old page can no longer be paid; the new one can.
+    assert payments.complete(session_of(first.json["order_id"]))["error"]
+    payments.complete(session_of(second.json["order_id"]), deliver="sync")
+    assert order_of(second.json["order_id"], headers)["status"] == "paid"
