@@ -73,9 +73,11 @@ def _register_web(app: Flask) -> None:
     from marketplace.licensing.views import blp as licensing_blp
     from marketplace.payments.views import blp as payments_blp
     from marketplace.storage.views import bp as files_bp
+    from marketplace.web import bp as web_bp
 
     register_error_handlers(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(files_bp)
+    app.register_blueprint(web_bp)
     app.extensions["api"] = init_api(app, [accounts_blp, catalog_blp, licensing_blp, checkout_blp, payments_blp])
     app.extensions["beat_offers"] = offers_with_holds  # beats show their offers, held exclusives unavailable

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -219,3 +220,13 @@ def test_checking_out_again_replaces_your_own_open_checkout(app, payments, shop,
     assert payments.complete(session_of(first.json["order_id"]))["error"]
     payments.complete(session_of(second.json["order_id"]), deliver="sync")
     assert order_of(second.json["order_id"], headers)["status"] == "paid"
+
+
+def test_buyers_come_back_to_an_order_page(client, payments, shop, buyer, checkout, app, session_of):
+    _buyer, headers = buyer
+    started = checkout(headers, [(shop["beat_id"], shop["tiers"]["Basic"]["id"])])
+    success_url = payments.session(session_of(started.json["order_id"]))["success_url"]
+    back = urlsplit(success_url)
+    assert back.path == f"/orders/{started.json['order_id']}"
+    page = client.get(f"{back.path}?{back.query}")
+    assert page.status_code == 200 and b"/api/v1/orders/" in page.data
