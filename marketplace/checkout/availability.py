@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from marketplace.checkout.holds import active_holds
+from marketplace.checkout.holds import held_families
 from marketplace.licensing.offers import offer_documents
 
 
@@ -15,7 +15,7 @@ def offers_with_holds(beats: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
     open_exclusives = [beat_id for beat_id, offers in documents.items()
                        if any(offer["kind"] == "exclusive" and offer["available"] for offer in offers)]
     if open_exclusives:
-        for beat_id in active_holds(open_exclusives):
+        for beat_id in held_families(open_exclusives):
             for offer in documents[beat_id]:
                 if offer["kind"] == "exclusive":
                     offer["available"] = False

@@ -10,21 +10,29 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from marketplace.catalog.models import Beat
 from marketplace.checkout.models import ExclusiveHold
 from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.licensing.issuing import ExclusiveUnavailable
 
 
+# A hold past its expiry gives way to another buyer only after this long, so a payment
+# made in the page's last seconds, whose notification is late, still finds its hold.
+HOLD_GRACE = dt.timedelta(minutes=10)
+
+
 def take_hold(beat_id: str, order_id: str, expires_at: dt.datetime) -> ExclusiveHold:
+    """Hold the exclusive of `beat_id` (a family's original) for an order, or raise."""
     now = utcnow()
-    # A hold past its expiry no longer counts: end it so a new one can take its place.
+    # A hold that ran out more than HOLD_GRACE ago no longer counts: end it so a new one can
+    # take its place.
     db.session.execute(update(ExclusiveHold)
                        .where(ExclusiveHold.beat_id == beat_id, ExclusiveHold.released_at.is_(None),
-                              ExclusiveHold.expires_at <= now)
+                              ExclusiveHold.expires_at <= now - HOLD_GRACE)
                        .values(released_at=now, release_reason="expired"))
     hold = ExclusiveHold(beat_id=beat_id, order_id=order_id, expires_at=expires_at)
     try:
@@ -37,11 +45,19 @@ def take_hold(beat_id: str, order_id: str, expires_at: dt.datetime) -> Exclusive
 
 
 def active_holds(beat_ids: Iterable[str]) -> dict[str, ExclusiveHold]:
-    """The live hold of each of these beats that has one."""
+    """The unreleased hold of each of these beats that has one (past its expiry or not:
+    until a new checkout replaces it, it still stands)."""
     rows = db.session.scalars(select(ExclusiveHold).where(ExclusiveHold.beat_id.in_(list(beat_ids)),
-                                                          ExclusiveHold.released_at.is_(None),
-                                                          ExclusiveHold.expires_at > utcnow()))
+                                                          ExclusiveHold.released_at.is_(None)))
     return {hold.beat_id: hold for hold in rows}
+
+
+def held_families(beat_ids: Iterable[str]) -> set[str]:
+    """Which of these beats belong to a family whose exclusive is held right now."""
+    family = func.coalesce(Beat.version_of_id, Beat.id)
+    return set(db.session.scalars(select(Beat.id).join(ExclusiveHold, ExclusiveHold.beat_id == family).where(
+        Beat.id.in_(list(beat_ids)), ExclusiveHold.released_at.is_(None),
+        ExclusiveHold.expires_at > utcnow() - HOLD_GRACE)))
 
 
 def hold_of(order_id: str, beat_id: str) -> ExclusiveHold | None:

@@ -57,6 +57,9 @@ class Order(Base):
                         name="amounts_not_negative"),
         CheckConstraint("discount_amount <= subtotal_amount", name="discount_within_subtotal"),
         CheckConstraint("refunded_amount >= 0 AND refunded_amount <= total_amount", name="refund_within_total"),
+        # The sweep looks for pending orders whose payment page has closed.
+        Index("ix_orders_pending_expires_at", "expires_at", postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'")),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("ord"))
@@ -115,6 +118,10 @@ class OrderItem(Base):
     terms: Mapped[dict] = mapped_column(JSON)
     license_id: Mapped[str | None] = mapped_column(ForeignKey("licenses.id"), unique=True)
     refund_reason: Mapped[str | None] = mapped_column(String(60))
+    # A refused line is refunded by a job after the fulfilment commits: its refund's id once
+    # the provider made it, or why the provider would not.
+    refund_id: Mapped[str | None] = mapped_column(String(255))
+    refund_error: Mapped[str | None] = mapped_column(String(100))
 
 
 class ExclusiveHold(Base):

@@ -76,10 +76,18 @@ class PaymentState:
 
     payment_intent_id: str
     order_id: str | None  # from the metadata we set at checkout
+    status: str  # succeeded | processing | requires_payment_method | canceled | ...
     amount: int
     amount_refunded: int
     currency: str
     disputed: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class DisputeState:
+    id: str
+    payment_intent_id: str | None
+    status: str  # needs_response | under_review | won | lost | warning_* ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +105,8 @@ class PaymentPort(Protocol):
     def expire_session(self, session_id: str) -> None: ...
 
     def retrieve_payment(self, payment_intent_id: str) -> PaymentState: ...
+
+    def retrieve_dispute(self, dispute_id: str) -> DisputeState: ...
 
     def refund(self, payment_intent_id: str, amount: int, *, idempotency_key: str,
                metadata: dict[str, str]) -> str: ...

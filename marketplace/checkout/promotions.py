@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Beat
@@ -36,8 +37,11 @@ def create_coupon(owner: User, fields: Mapping[str, Any]) -> Coupon:
                     percent_off=fields["percent_off"], amount_off=amount_off and amount_off["amount"],
                     currency=store_currency(), expires_at=fields["expires_at"],
                     max_redemptions=fields["max_redemptions"])
-    db.session.add(coupon)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(coupon)
+    except IntegrityError:  # the same code created at the same moment
+        raise Conflict("You already have a coupon with this code.", code="coupon_exists") from None
     return coupon
 
 
@@ -67,8 +71,11 @@ def set_deal(owner: User, buy_count: int, free_count: int) -> BulkDeal:
     """Start a deal on your leases; it replaces the one running, if any."""
     end_deal(owner)
     deal = BulkDeal(owner_id=owner.id, buy_count=buy_count, free_count=free_count)
-    db.session.add(deal)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(deal)
+    except IntegrityError:  # another deal was started at the same moment
+        raise Conflict("Another deal was just started; try again.", code="deal_conflict") from None
     return deal
 
 

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Sequence
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from marketplace.accounts.models import Role, User, UserStatus
 from marketplace.catalog import services as catalog
@@ -59,9 +59,14 @@ from marketplace.licensing.offers import check_deliverable
 
 log = logging.getLogger("marketplace.checkout")
 
-# Stripe's smallest charge in the major currencies is 50 minor units.
+# Stripe's smallest and largest charges in the major currencies, in minor units.
 MINIMUM_CHARGE = 50
+MAXIMUM_CHARGE = 99_999_999
 MAX_ITEMS = 20
+# Stripe wants a session's expiry at least 30 minutes ahead when the session is created,
+# which is a moment after the order is placed (and after any network retry).
+SESSION_EXPIRY_MARGIN = dt.timedelta(minutes=2)
+
 # Orders that take money, for coupon usage limits: a failed or expired order gives its use back.
 REDEEMING_STATUSES = (OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.DISPUTED, OrderStatus.REFUNDED)
 
@@ -84,12 +89,13 @@ def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None)
     _check_cart_shape(items)
     now = utcnow()
     currency = current_app.config["STORE_CURRENCY"]
+    minutes = dt.timedelta(minutes=current_app.config["CHECKOUT_SESSION_MINUTES"])
     order = Order(buyer_id=buyer.id, currency=currency, subtotal_amount=0, total_amount=0,
-                  expires_at=now + dt.timedelta(minutes=current_app.config["CHECKOUT_SESSION_MINUTES"]),
-                  coupon_code=coupon_code)
-    lines, order_items = [], []
+                  expires_at=now + minutes + SESSION_EXPIRY_MARGIN, coupon_code=coupon_code)
+    lines, order_items, families = [], [], []
     for position, item in enumerate(items):
         beat, offer = _sellable(buyer, item, position, currency)
+        families.append(beat.version_of_id or beat.id)
         order_items.append(OrderItem(
             position=position, beat_id=beat.id, tier_id=offer.tier_id, seller_id=beat.owner_id,
             kind=offer.tier.kind, beat_title=beat.title, tier_name=offer.tier.name,
@@ -109,15 +115,16 @@ def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None)
     order.subtotal_amount = sum(line.list_price for line in lines)
     order.discount_amount = sum(line.discount for line in lines)
     order.total_amount = order.subtotal_amount - order.discount_amount
-    if order.total_amount < MINIMUM_CHARGE:
-        raise ValidationFailed("The total after discounts is below the smallest amount that can be charged.",
-                               details={"total": [f"At least {MINIMUM_CHARGE} minor units."]})
+    if not MINIMUM_CHARGE <= order.total_amount <= MAXIMUM_CHARGE:
+        raise ValidationFailed("The total after discounts cannot be charged in one payment.",
+                               details={"total": [f"Between {MINIMUM_CHARGE} and {MAXIMUM_CHARGE} minor units."]})
     db.session.add(order)
     db.session.flush()
-    for order_item in order_items:
+    # An exclusive covers the original and its versions: the hold is on the family.
+    for order_item, family_id in zip(order_items, families):
         if order_item.kind == TierKind.EXCLUSIVE:
-            _drop_own_earlier_checkout(buyer, order_item.beat_id)
-            holds.take_hold(order_item.beat_id, order.id, order.expires_at)
+            _drop_own_earlier_checkout(buyer, family_id)
+            holds.take_hold(family_id, order.id, order.expires_at)
     return order
 
 
@@ -179,7 +186,8 @@ def _coupons_for(code: str | None, seller_ids: set[str], currency: str, now: dt.
     if not code:
         return {}
     found = list(db.session.scalars(select(Coupon).where(
-        Coupon.code == code.strip().upper(), Coupon.owner_id.in_(seller_ids)).with_for_update()))
+        Coupon.code == code.strip().upper(), Coupon.owner_id.in_(seller_ids))
+        .order_by(Coupon.id).with_for_update()))  # one lock order: no deadlock between carts
     if not found:
         raise ValidationFailed(details={"coupon_code": ["No beatmaker in this cart has this code."]})
     usable, problems = {}, []
@@ -252,9 +260,13 @@ def licenses_by_id(orders: Sequence[Order]) -> dict[str, License]:
 # -- payments arriving ------------------------------------------------------------------
 
 def locked_order(order_id: str | None) -> Order | None:
-    """The order row, locked: fulfilments of one order (webhook, success page) run one at a time."""
+    """The order row, locked and read afresh: fulfilments of one order (webhook, success
+    page, sweep) run one after the other. A no-op UPDATE takes SQLite's write lock, which
+    has no row locks, before the status is read; PostgreSQL locks the row."""
     if not order_id:
         return None
+    db.session.execute(update(Order).where(Order.id == order_id).values(status=Order.status)
+                       .execution_options(synchronize_session=False))
     return db.session.get(Order, order_id, with_for_update=True, populate_existing=True)
 
 
@@ -268,6 +280,8 @@ def sync_with_session(order: Order) -> Order:
 def apply_session(session: SessionState) -> Order | None:
     """Act on a Checkout Session as the provider reports it: fulfil, wait, or expire."""
     order = locked_order(session.order_id)
+    if order is not None and order.payment_session_id is None and order.status == OrderStatus.PENDING:
+        order.payment_session_id = session.id  # the checkout died before it could save the id
     if order is None or order.payment_session_id != session.id:
         log.warning("session_without_order", extra={"session_id": session.id, "order_id": session.order_id})
         return None
@@ -276,10 +290,7 @@ def apply_session(session: SessionState) -> Order | None:
     if session.status == "complete" and session.payment_status == "paid":
         fulfil(order, session)
     elif session.status == "complete":
-        # Paid by a method that settles later: keep the exclusive for this buyer until it does.
-        days = current_app.config["DELAYED_PAYMENT_HOLD_DAYS"]
-        holds.extend_holds(order.id, utcnow() + dt.timedelta(days=days))
-        order.payment_intent_id = session.payment_intent_id
+        _await_delayed_payment(order, session)
     elif session.status == "expired":
         states.move(order, OrderStatus.EXPIRED)
         holds.release_holds(order.id, "expired")
@@ -287,16 +298,33 @@ def apply_session(session: SessionState) -> Order | None:
     return order
 
 
+def _await_delayed_payment(order: Order, session: SessionState) -> None:
+    """Paid by a method that settles later (a bank debit): the exclusive stays with this
+    buyer until it settles, within a limit. Asked again later, the provider may say it failed."""
+    if order.payment_intent_id is None:
+        order.payment_intent_id = session.payment_intent_id
+        order.expires_at = utcnow() + dt.timedelta(days=current_app.config["DELAYED_PAYMENT_HOLD_DAYS"])
+        holds.extend_holds(order.id, order.expires_at)
+        return
+    payment = payment_port().retrieve_payment(order.payment_intent_id)
+    if payment.status in ("requires_payment_method", "canceled"):
+        _fail(order)
+
+
 def fail_delayed_payment(session: SessionState) -> Order | None:
     order = locked_order(session.order_id)
     if order is None or order.payment_session_id != session.id:
         return None
     if order.status == OrderStatus.PENDING and session.payment_status != "paid":
-        states.move(order, OrderStatus.FAILED, "payment_failed")
-        holds.release_holds(order.id, "payment_failed")
-        enqueue("checkout.notify_payment_failed", order.id)
+        _fail(order)
         db.session.flush()
     return order
+
+
+def _fail(order: Order) -> None:
+    states.move(order, OrderStatus.FAILED, "payment_failed")
+    holds.release_holds(order.id, "payment_failed")
+    enqueue("checkout.notify_payment_failed", order.id)
 
 
 def fulfil(order: Order, session: SessionState) -> None:
@@ -307,19 +335,31 @@ def fulfil(order: Order, session: SessionState) -> None:
         return
     states.move(order, OrderStatus.PAID)
     buyer = db.session.get(User, order.buyer_id)
-    refused = [item for item in order.items if not _license_item(order, item, buyer)]
+    families = _lock_families(order)
+    refused = [item for item in order.items if not _license_item(order, item, buyer, families[item.beat_id])]
     holds.release_holds(order.id, "paid")
     if refused:
-        _refund_refused(order, refused)
+        _refuse_lines(order, refused)
     enqueue("checkout.send_receipt", order.id)
     db.session.flush()
 
 
-def _license_item(order: Order, item: OrderItem, buyer: User) -> bool:
+def _lock_families(order: Order) -> dict[str, str]:
+    """Each line's family (the original beat), with the families' rows locked in one order
+    (by id), so two fulfilments sharing beats cannot deadlock."""
+    beats = {beat.id: beat for beat in db.session.scalars(
+        select(Beat).where(Beat.id.in_([item.beat_id for item in order.items])))}
+    families = {beat_id: beat.version_of_id or beat.id for beat_id, beat in beats.items()}
+    for family_id in sorted(set(families.values())):
+        db.session.get(Beat, family_id, with_for_update=True)
+    return families
+
+
+def _license_item(order: Order, item: OrderItem, buyer: User, family_id: str) -> bool:
     """Issue the item's license, in a savepoint; False when the exclusive is no longer ours."""
     try:
         with db.session.begin_nested():
-            if item.kind == TierKind.EXCLUSIVE and holds.hold_of(order.id, item.beat_id) is None:
+            if item.kind == TierKind.EXCLUSIVE and holds.hold_of(order.id, family_id) is None:
                 raise ExclusiveUnavailable()
             license_ = issue_license(Sale(
                 reference=item.id, beat_id=item.beat_id, tier_id=item.tier_id, buyer=buyer,
@@ -332,18 +372,35 @@ def _license_item(order: Order, item: OrderItem, buyer: User) -> bool:
     return True
 
 
-def _refund_refused(order: Order, refused: list[OrderItem]) -> None:
-    """Give back what was paid for lines that could not be licensed, and say why."""
-    amount = sum(item.price_amount for item in refused)
-    if amount:
-        payment_port().refund(order.payment_intent_id, amount,
-                              idempotency_key=f"refund-refused-{order.id}",
-                              metadata={"order_id": order.id, "reason": "exclusive_unavailable"})
-        order.refunded_amount = max(order.refunded_amount, amount)
+def _refuse_lines(order: Order, refused: list[OrderItem]) -> None:
+    """Lines paid for but not licensable are refunded by a job once this commits: a refund
+    never depends on, nor is lost with, this transaction."""
     if all(item.status == ItemStatus.REFUNDED for item in order.items):
         states.move(order, OrderStatus.REFUNDED, "exclusive_unavailable")
-    log.warning("exclusive_refunded", extra={"order_id": order.id, "amount": amount,
-                                             "items": [item.id for item in refused]})
+    log.warning("exclusive_refused", extra={"order_id": order.id, "items": [item.id for item in refused]})
+    enqueue("checkout.refund_refused_lines", order.id)
+
+
+def refund_refused_lines(order: Order) -> None:
+    """Refund each refused line once: one idempotency key per line, whatever happens around it."""
+    for item in order.items:
+        if item.status != ItemStatus.REFUNDED or item.refund_id or item.refund_error or not item.price_amount:
+            continue
+        try:
+            item.refund_id = payment_port().refund(
+                order.payment_intent_id, item.price_amount, idempotency_key=f"refund-line-{item.id}",
+                metadata={"order_id": order.id, "order_item_id": item.id, "reason": item.refund_reason})
+        except PaymentProviderError as refused:
+            item.refund_error = refused.details.get("provider_code") or refused.code
+            log.error("line_refund_refused", extra={"order_id": order.id, "item_id": item.id,
+                                                    "reason": item.refund_error})
+            continue
+        order.refunded_amount = min(order.total_amount, max(order.refunded_amount, _refunded_lines(order)))
+        db.session.flush()
+
+
+def _refunded_lines(order: Order) -> int:
+    return sum(item.price_amount for item in order.items if item.refund_id)
 
 
 def _refuse_mismatched_payment(order: Order, session: SessionState) -> None:
@@ -353,10 +410,18 @@ def _refuse_mismatched_payment(order: Order, session: SessionState) -> None:
                                          "paid_currency": session.currency})
     states.move(order, OrderStatus.FAILED, "payment_mismatch")
     holds.release_holds(order.id, "payment_mismatch")
-    if session.payment_intent_id and session.amount_total:
-        payment_port().refund(session.payment_intent_id, session.amount_total,
-                              idempotency_key=f"refund-mismatch-{order.id}",
+    enqueue("checkout.refund_mismatched_payment", order.id)
+    db.session.flush()
+
+
+def refund_mismatched_payment(order: Order) -> None:
+    """Give back whatever is left of a payment that did not match its order."""
+    payment = payment_port().retrieve_payment(order.payment_intent_id)
+    left = payment.amount - payment.amount_refunded
+    if left > 0:
+        payment_port().refund(payment.payment_intent_id, left, idempotency_key=f"refund-mismatch-{order.id}",
                               metadata={"order_id": order.id, "reason": "payment_mismatch"})
+    order.refund_requested_at = order.refund_requested_at or utcnow()
     db.session.flush()
 
 
@@ -380,37 +445,43 @@ def record_refund(payment: PaymentState) -> Order | None:
     if payment.amount_refunded < payment.amount:
         db.session.flush()
         return order
+    for license_ in _licenses_of(order):
+        revoke_license(license_, "refund")
+    holds.release_holds(order.id, "refunded")
     if order.status == OrderStatus.PENDING:
         # Refunded before we fulfilled it (events out of order): no license is ever issued.
         states.move(order, OrderStatus.REFUNDED, "refunded_before_fulfilment")
-        holds.release_holds(order.id, "refunded")
     elif order.status in (OrderStatus.PAID, OrderStatus.DISPUTED):
-        for license_ in _licenses_of(order):
-            revoke_license(license_, "refund")
         states.move(order, OrderStatus.REFUNDED, order.status_reason or "refunded")
     db.session.flush()
     return order
 
 
-def record_dispute(payment: PaymentState, outcome: str | None) -> Order | None:
-    """A dispute opened (outcome None): downloads freeze. Won: they thaw. Lost: revoked."""
+DISPUTE_WON = ("won", "warning_closed")  # a closed inquiry never became a chargeback
+
+
+def record_dispute(payment: PaymentState, dispute_status: str) -> Order | None:
+    """A dispute as it stands now. Open: downloads freeze. Won: they thaw and the order goes
+    back to what it was. Lost: the licenses are revoked."""
     order = order_of_payment(payment)
-    if order is None or order.status not in (OrderStatus.PAID, OrderStatus.DISPUTED, OrderStatus.REFUNDED):
+    if order is None or order.status in (OrderStatus.PENDING, OrderStatus.FAILED, OrderStatus.EXPIRED):
         return order
     licenses = _licenses_of(order)
-    if outcome is None:
+    if dispute_status in DISPUTE_WON:
+        if order.status == OrderStatus.DISPUTED:
+            fully_refunded = order.refunded_amount >= order.total_amount
+            states.move(order, OrderStatus.REFUNDED if fully_refunded else OrderStatus.PAID, "dispute_won")
+        for license_ in licenses:
+            unfreeze_license(license_)
+    else:
         if order.status != OrderStatus.DISPUTED:
             states.move(order, OrderStatus.DISPUTED, "dispute_opened")
         for license_ in licenses:
             freeze_license(license_)
-    elif outcome == "won" and order.status == OrderStatus.DISPUTED:
-        states.move(order, OrderStatus.PAID, "dispute_won")
-        for license_ in licenses:
-            unfreeze_license(license_)
-    elif outcome == "lost":
-        order.status_reason = "dispute_lost"
-        for license_ in licenses:
-            revoke_license(license_, "chargeback")
+        if dispute_status == "lost":
+            order.status_reason = "dispute_lost"
+            for license_ in licenses:
+                revoke_license(license_, "chargeback")
     db.session.flush()
     return order
 
@@ -431,7 +502,8 @@ def request_refund(order: Order) -> Order:
     amount = order.total_amount - order.refunded_amount
     if amount <= 0:
         raise Conflict("Nothing is left to refund on this order.", code="order_not_refundable")
-    payment_port().refund(order.payment_intent_id, amount, idempotency_key=f"refund-admin-{order.id}",
+    # The amount is part of the key: a retry after a line refund asks for what is left.
+    payment_port().refund(order.payment_intent_id, amount, idempotency_key=f"refund-admin-{order.id}-{amount}",
                           metadata={"order_id": order.id, "reason": "admin_refund"})
     order.refund_requested_at = utcnow()
     db.session.flush()
@@ -441,5 +513,31 @@ def request_refund(order: Order) -> Order:
 def orders_to_check(now: dt.datetime, grace: dt.timedelta) -> list[str]:
     """Pending orders whose payment page closed a while ago: a webhook may have been lost."""
     return list(db.session.scalars(select(Order.id).where(Order.status == OrderStatus.PENDING,
-                                                          Order.payment_session_id.is_not(None),
-                                                          Order.expires_at < now - grace).limit(500)))
+                                                          Order.expires_at < now - grace)
+                                   .order_by(Order.expires_at).limit(500)))
+
+
+def settle_stale_order(order: Order) -> Order:
+    """The sweep's step for one order: ask the provider, or fail an order that never got a
+    payment page (its checkout died before saving it)."""
+    if order.payment_session_id is not None:
+        return sync_with_session(order)
+    order = locked_order(order.id)
+    if order.status == OrderStatus.PENDING and order.payment_session_id is None:
+        states.move(order, OrderStatus.FAILED, "checkout_interrupted")
+        holds.release_holds(order.id, "checkout_failed")
+        db.session.flush()
+    return order
+
+
+def lines_to_refund() -> list[str]:
+    """Orders with a refused line whose refund job did not finish, and mismatched payments
+    not yet given back."""
+    lines = select(OrderItem.order_id).where(OrderItem.status == ItemStatus.REFUNDED, OrderItem.refund_id.is_(None),
+                                             OrderItem.refund_error.is_(None), OrderItem.price_amount > 0)
+    return list(db.session.scalars(lines.distinct().limit(500)))
+
+
+def mismatches_to_refund() -> list[str]:
+    return list(db.session.scalars(select(Order.id).where(
+        Order.status_reason == "payment_mismatch", Order.refund_requested_at.is_(None)).limit(500)))

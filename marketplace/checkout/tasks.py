@@ -9,12 +9,13 @@ import logging
 from marketplace.accounts.models import User
 from marketplace.checkout import services as checkout
 from marketplace.checkout.models import ItemStatus, Order, OrderStatus
-from marketplace.checkout.port import PaymentProviderError, PaymentProviderUnavailable
+from marketplace.checkout.port import PaymentProviderUnavailable
 from marketplace.common.clock import utcnow
 from marketplace.common.money import Money
 from marketplace.db import db
 from marketplace.jobs.mail import send_email
-from marketplace.jobs.queue import RetryLater, job
+from marketplace.errors import AppError
+from marketplace.jobs.queue import RetryLater, enqueue, job
 
 log = logging.getLogger("marketplace.checkout.tasks")
 
@@ -59,20 +60,47 @@ def notify_payment_failed(order_id: str) -> None:
                "from the store.\n")
 
 
+@job("checkout.refund_refused_lines")
+def refund_refused_lines(order_id: str) -> None:
+    """Refund the lines of a paid order that could not be licensed (a lost exclusive)."""
+    _with_provider(lambda: checkout.refund_refused_lines(checkout.locked_order(order_id)))
+
+
+@job("checkout.refund_mismatched_payment")
+def refund_mismatched_payment(order_id: str) -> None:
+    _with_provider(lambda: checkout.refund_mismatched_payment(checkout.locked_order(order_id)))
+
+
+def _with_provider(work) -> None:
+    """Run `work` and commit; a provider that is down means: try again later."""
+    try:
+        work()
+        db.session.commit()
+    except PaymentProviderUnavailable:
+        db.session.rollback()
+        raise RetryLater("the payment provider is unavailable") from None
+
+
 @job("checkout.sweep", every_seconds=300)
 def sweep_orders() -> int:
-    """Ask the payment provider about pending orders whose page closed 5+ minutes ago."""
+    """Settle what a lost notification or a crash left open: pending orders whose page closed
+    5+ minutes ago (asking the payment provider), and refunds that were never made."""
     settled = 0
     for order_id in checkout.orders_to_check(utcnow(), dt.timedelta(minutes=5)):
         try:
-            order = checkout.sync_with_session(db.session.get(Order, order_id))
+            order = checkout.settle_stale_order(db.session.get(Order, order_id))
             db.session.commit()
         except PaymentProviderUnavailable:
             db.session.rollback()
             raise RetryLater("the payment provider is unavailable") from None
-        except PaymentProviderError:
+        except AppError as problem:  # one order's problem must not stop the others
             db.session.rollback()
-            log.error("order_sweep_failed", extra={"order_id": order_id})
+            log.error("order_sweep_failed", extra={"order_id": order_id, "error": problem.code})
             continue
         settled += order.status != OrderStatus.PENDING
+    for order_id in checkout.lines_to_refund():
+        enqueue("checkout.refund_refused_lines", order_id)
+    for order_id in checkout.mismatches_to_refund():
+        enqueue("checkout.refund_mismatched_payment", order_id)
+    db.session.commit()
     return settled

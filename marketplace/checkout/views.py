@@ -43,12 +43,13 @@ def start_checkout(cart):
     db.session.commit()  # the holds are ours from here, whatever the provider does
     try:
         checkout.open_payment_page(order, buyer, *_return_urls(order))
-    except (PaymentProviderError, PaymentProviderUnavailable) as error:
+        db.session.commit()
+    except Exception as error:
+        # Whatever went wrong, the order must not stay pending with its holds.
         db.session.rollback()
-        checkout.abandon_order(db.session.get(Order, order.id), error.code)
+        checkout.abandon_order(db.session.get(Order, order.id), getattr(error, "code", "checkout_failed"))
         db.session.commit()
         raise
-    db.session.commit()
     log.info("checkout_started", extra={"order_id": order.id, "items": len(items), "total": order.total_amount})
     return {"order_id": order.id, "checkout_url": order.checkout_url, "expires_at": order.expires_at}
 

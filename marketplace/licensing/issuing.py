@@ -87,9 +87,12 @@ def issue_license(sale: Sale) -> License:
         return existing
     tier = db.session.get(LicenseTier, sale.tier_id)
     exclusive = tier is not None and tier.kind == TierKind.EXCLUSIVE
-    # Every sale locks the beat row, so an exclusive and the leases of the same beat are
-    # issued one after the other, never interleaved.
-    beat = db.session.get(Beat, sale.beat_id, with_for_update=True)
+    # Every sale locks the row of the beat's family (the original), then the beat's own, so an
+    # exclusive and the leases of any beat of one family are issued one after the other.
+    beat = db.session.get(Beat, sale.beat_id)
+    if beat is not None and beat.version_of_id is not None:
+        db.session.get(Beat, beat.version_of_id, with_for_update=True)
+    beat = db.session.get(Beat, sale.beat_id, with_for_update=True, populate_existing=True)
     if beat is None or tier is None or tier.owner_id != beat.owner_id:
         raise NotFound("The beat or tier of this sale does not exist.", code="sale_not_found")
     # Looked up again under the lock: a concurrent fulfilment of this very sale (webhook and
@@ -136,11 +139,16 @@ def _began_before(sale: Sale, moment: dt.datetime) -> bool:
 
 
 def _close_exclusive(beat: Beat, license_: License) -> None:
-    """The beat and its versions leave the store; earlier lessees keep their licenses and are told."""
-    versions = list(db.session.scalars(select(Beat).where(Beat.version_of_id == beat.id)))
+    """The whole family (the original and every version) leaves the store; earlier lessees
+    keep their licenses and are told."""
+    original_id = beat.version_of_id or beat.id
+    family = list(db.session.scalars(select(Beat).where(or_(Beat.id == original_id,
+                                                            Beat.version_of_id == original_id))))
+    versions = [member for member in family if member.id != beat.id]
     lifecycle.move(beat, BeatStatus.SOLD_EXCLUSIVE)
     for version in versions:
-        if BeatStatus.SOLD_EXCLUSIVE in lifecycle.ALLOWED_MOVES[BeatStatus(version.status)]:
+        # A version taken down stays down; moderation brings it back as sold when it restores it.
+        if version.status in (BeatStatus.PUBLISHED, BeatStatus.ARCHIVED):
             lifecycle.move(version, BeatStatus.SOLD_EXCLUSIVE)
     stop_offers([b.id for b in [beat, *versions]])
     db.session.flush()

@@ -15,6 +15,7 @@ import stripe
 
 from marketplace.checkout.port import (
     CreatedSession,
+    DisputeState,
     InvalidEvent,
     NewSession,
     PaymentProviderError,
@@ -77,9 +78,13 @@ class StripeGateway:
         charge = self._call(lambda: self.client.v1.charges.retrieve(charge_id)) if charge_id else None
         return PaymentState(
             payment_intent_id=intent.id, order_id=(intent.metadata.to_dict() if intent.metadata else {}).get("order_id"),
-            amount=intent.amount, currency=intent.currency,
+            status=intent.status, amount=intent.amount, currency=intent.currency,
             amount_refunded=charge.amount_refunded if charge else 0,
             disputed=bool(charge.disputed) if charge else False)
+
+    def retrieve_dispute(self, dispute_id: str) -> DisputeState:
+        dispute = self._call(lambda: self.client.v1.disputes.retrieve(dispute_id))
+        return DisputeState(id=dispute.id, payment_intent_id=_id_of(dispute.payment_intent), status=dispute.status)
 
     def refund(self, payment_intent_id: str, amount: int, *, idempotency_key: str,
                metadata: dict[str, str]) -> str:

@@ -53,16 +53,12 @@ def _charge_refunded(charge: dict[str, Any]) -> None:
         checkout.record_refund(payment_port().retrieve_payment(charge["payment_intent"]))
 
 
-def _dispute_opened(dispute: dict[str, Any]) -> None:
-    if dispute.get("payment_intent"):
-        checkout.record_dispute(payment_port().retrieve_payment(dispute["payment_intent"]), None)
-
-
-def _dispute_closed(dispute: dict[str, Any]) -> None:
-    # "warning_closed" ends an inquiry that never became a chargeback: the buyer keeps the files.
-    outcome = {"won": "won", "warning_closed": "won", "lost": "lost"}.get(dispute.get("status", ""))
-    if dispute.get("payment_intent") and outcome:
-        checkout.record_dispute(payment_port().retrieve_payment(dispute["payment_intent"]), outcome)
+def _dispute_changed(dispute: dict[str, Any]) -> None:
+    """Opened or closed, the dispute is read again: its status now decides, so a "closed"
+    event arriving before the "created" one leaves the right state either way."""
+    current = payment_port().retrieve_dispute(dispute["id"])
+    if current.payment_intent_id:
+        checkout.record_dispute(payment_port().retrieve_payment(current.payment_intent_id), current.status)
 
 
 HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {
@@ -71,6 +67,6 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "checkout.session.expired": _session_changed,
     "checkout.session.async_payment_failed": _delayed_payment_failed,
     "charge.refunded": _charge_refunded,
-    "charge.dispute.created": _dispute_opened,
-    "charge.dispute.closed": _dispute_closed,
+    "charge.dispute.created": _dispute_changed,
+    "charge.dispute.closed": _dispute_changed,
 }

@@ -72,6 +72,7 @@ def upgrade() -> None:
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_orders_buyer_id'), ['buyer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_payment_intent_id'), ['payment_intent_id'], unique=False)
+        batch_op.create_index('ix_orders_pending_expires_at', ['expires_at'], unique=False, postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
 
     op.create_table('coupons',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -133,6 +134,8 @@ def upgrade() -> None:
     sa.Column('terms', sa.JSON(), nullable=False),
     sa.Column('license_id', sa.String(length=40), nullable=True),
     sa.Column('refund_reason', sa.String(length=60), nullable=True),
+    sa.Column('refund_id', sa.String(length=255), nullable=True),
+    sa.Column('refund_error', sa.String(length=100), nullable=True),
     sa.CheckConstraint("status IN ('pending', 'licensed', 'refunded')", name=op.f('ck_order_items_status')),
     sa.CheckConstraint('list_price_amount > 0 AND discount_amount >= 0 AND price_amount >= 0', name=op.f('ck_order_items_amounts_valid')),
     sa.CheckConstraint('price_amount + discount_amount = list_price_amount', name=op.f('ck_order_items_price_adds_up')),
@@ -179,6 +182,7 @@ def downgrade() -> None:
 
     op.drop_table('coupons')
     with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_orders_pending_expires_at', postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
         batch_op.drop_index(batch_op.f('ix_orders_payment_intent_id'))
         batch_op.drop_index(batch_op.f('ix_orders_buyer_id'))
 

@@ -65,7 +65,7 @@ def test_a_failed_delayed_payment_releases_the_hold_and_tells_the_buyer(app, pay
 
 def test_an_admin_refund_revokes_the_licenses_once_stripe_confirms(app, client, payments, shop, new_buyer,
                                                                   checkout, session_of, order_of, admin_headers):
-    buyer_id, headers = new_buyer()
+    _buyer, headers = new_buyer()
     order = paid_order(payments, checkout, shop, headers, session_of, order_of, "Exclusive")
     license_id = order["licenses"][0]["id"]
     assert client.post(f"/api/v1/orders/{order['id']}/refund", headers=headers).status_code == 403
@@ -84,7 +84,6 @@ def test_an_admin_refund_revokes_the_licenses_once_stripe_confirms(app, client, 
     assert client.get(f"/api/v1/beats/{shop['beat_id']}").json["status"] == "sold_exclusive"
     listed = client.get("/api/v1/beats").json["items"]
     assert shop["beat_id"] not in [beat["id"] for beat in listed]
-    assert buyer_id
 
 
 def test_refunding_an_unpaid_order_is_a_conflict(client, payments, shop, new_buyer, checkout, admin_headers):
@@ -120,7 +119,7 @@ def test_a_dispute_freezes_downloads_and_a_won_dispute_thaws_them(app, client, p
     assert client.get(f"/api/v1/licenses/{license_id}/downloads", headers=headers).status_code == 200
 
 
-def test_a_lost_dispute_revokes_the_licenses(app, client, payments, shop, new_buyer, checkout, session_of,
+def test_a_lost_dispute_revokes_the_licenses_and_the_order_stays_disputed(app, client, payments, shop, new_buyer, checkout, session_of,
                                              order_of):
     _buyer, headers = new_buyer()
     order = paid_order(payments, checkout, shop, headers, session_of, order_of)
@@ -190,3 +189,50 @@ def test_other_buyers_cannot_see_an_order(client, payments, shop, new_buyer, che
     assert client.get(f"/api/v1/orders/{order_id}", headers=other_headers).status_code == 404
     assert client.get("/api/v1/orders", headers=other_headers).json == []
     assert [o["id"] for o in client.get("/api/v1/orders", headers=headers).json] == [order_id]
+
+
+def test_dispute_events_out_of_order_leave_the_state_of_the_dispute(app, client, payments, shop, new_buyer,
+                                                                   checkout, session_of, order_of):
+    _buyer, headers = new_buyer()
+    order = paid_order(payments, checkout, shop, headers, session_of, order_of)
+    dispute = payments.dispute(payment_intent_of(payments, session_of, order["id"]), deliver="none")
+    payments.close_dispute(dispute["dispute"]["id"], "won", deliver="none")
+    created, closed = payments.events(type="charge.dispute.created")[-1], payments.events(type="charge.dispute.closed")[-1]
+    assert payments.deliver(closed["id"])["status"] == 200  # "closed" first
+    assert payments.deliver(created["id"])["status"] == 200
+    order = order_of(order["id"], headers)
+    assert order["status"] == "paid"  # the dispute, read again, is won
+    assert client.get(f"/api/v1/licenses/{order['licenses'][0]['id']}/downloads", headers=headers).status_code == 200
+
+
+def test_a_refunded_order_disputed_and_won_stays_refunded(client, payments, shop, new_buyer, checkout,
+                                                          session_of, order_of):
+    _buyer, headers = new_buyer()
+    order = paid_order(payments, checkout, shop, headers, session_of, order_of)
+    payment_intent = payment_intent_of(payments, session_of, order["id"])
+    payments.refund(payment_intent, deliver="sync")
+    assert order_of(order["id"], headers)["status"] == "refunded"
+    dispute = payments.dispute(payment_intent, deliver="sync")
+    assert order_of(order["id"], headers)["status"] == "disputed"
+    payments.close_dispute(dispute["dispute"]["id"], "won", deliver="sync")
+    order = order_of(order["id"], headers)
+    assert order["status"] == "refunded" and order["licenses"][0]["status"] == "revoked"
+
+
+def test_the_sweep_fails_a_delayed_payment_whose_failure_was_never_told(app, payments, shop, new_buyer, checkout,
+                                                                      session_of, order_of):
+    from marketplace.checkout.models import Order
+
+    _buyer, headers = new_buyer()
+    order_id = start(checkout, shop, headers, "Exclusive")
+    payments.complete(session_of(order_id), async_payment=True, deliver="sync")
+    payments.async_fail(session_of(order_id), deliver="none")  # the failure event is lost
+    with app.app_context():
+        db.session.get(Order, order_id).expires_at = utcnow().replace(year=2020)
+        db.session.commit()
+        sweep_orders()
+    order = order_of(order_id, headers)
+    assert order["status"] == "failed" and order["status_reason"] == "payment_failed"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ExclusiveHold)
+                                 .where(ExclusiveHold.released_at.is_(None))) == 0

@@ -11,6 +11,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from marketplace.checkout.holds import HOLD_GRACE
 from marketplace.checkout.models import ExclusiveHold, Order
 from marketplace.common.clock import utcnow
 from marketplace.db import db
@@ -130,9 +131,9 @@ def test_payment_after_a_lost_hold_is_refunded_automatically(app, client, paymen
     _late, late_headers = new_buyer("Late")
     _other, other_headers = new_buyer("Other")
     late = checkout(late_headers, [(shop["beat_id"], exclusive)])
-    with app.app_context():  # the late buyer's hold runs out while the page stays open
+    with app.app_context():  # the late buyer's hold ran out, and its grace too, while the page stayed open
         hold = db.session.scalar(select(ExclusiveHold).where(ExclusiveHold.order_id == late.json["order_id"]))
-        hold.expires_at = utcnow() - dt.timedelta(seconds=1)
+        hold.expires_at = utcnow() - HOLD_GRACE - dt.timedelta(seconds=1)
         db.session.commit()
     other = checkout(other_headers, [(shop["beat_id"], exclusive)])
     assert other.status_code == 201  # the expired hold gave way
@@ -230,3 +231,35 @@ def test_buyers_come_back_to_an_order_page(client, payments, shop, buyer, checko
     assert back.path == f"/orders/{started.json['order_id']}"
     page = client.get(f"{back.path}?{back.query}")
     assert page.status_code == 200 and b"/api/v1/orders/" in page.data
+
+
+def test_a_hold_that_just_ran_out_still_stands_for_its_grace(app, payments, shop, new_buyer, checkout):
+    exclusive = shop["tiers"]["Exclusive"]["id"]
+    _first, first_headers = new_buyer("First")
+    _second, second_headers = new_buyer("Second")
+    first = checkout(first_headers, [(shop["beat_id"], exclusive)])
+    with app.app_context():  # the page closed a minute ago; its payment may still be on its way
+        hold = db.session.scalar(select(ExclusiveHold).where(ExclusiveHold.order_id == first.json["order_id"]))
+        hold.expires_at = utcnow() - dt.timedelta(minutes=1)
+        db.session.commit()
+    assert checkout(second_headers, [(shop["beat_id"], exclusive)]).status_code == 409
+
+
+def test_a_hold_covers_the_versions_of_a_beat(app, client, payments, shop, new_buyer, checkout, upload_beat,
+                                              offer_all, session_of, order_of):
+    version = upload_beat(shop["headers"], title="Night Drive (slowed)", version_of=shop["beat_id"])
+    offer_all(shop["headers"], version)
+    exclusive = shop["tiers"]["Exclusive"]["id"]
+    _first, first_headers = new_buyer("First")
+    _second, second_headers = new_buyer("Second")
+    held = checkout(first_headers, [(shop["beat_id"], exclusive)])
+    refused = checkout(second_headers, [(version, exclusive)])
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "exclusive_unavailable"
+    offers = {o["tier_id"]: o["available"] for o in client.get(f"/api/v1/beats/{version}").json["offers"]}
+    assert offers[exclusive] is False
+    payments.complete(session_of(held.json["order_id"]), deliver="sync")
+    assert order_of(held.json["order_id"], first_headers)["status"] == "paid"
+    # The whole family left the store, so a lease of the version is no longer on sale.
+    assert client.get(f"/api/v1/beats/{version}").json["status"] == "sold_exclusive"
+    late_lease = checkout(second_headers, [(version, shop["tiers"]["Basic"]["id"])])
+    assert late_lease.status_code == 422

@@ -88,7 +88,7 @@ def test_unusable_coupons_are_refused_with_a_reason(client, payments, shop, new_
     {"code": "NEG", "kind": "fixed", "amount_off": {"amount": -5, "currency": "usd"}},
     {"code": "EUR", "kind": "fixed", "amount_off": {"amount": 500, "currency": "eur"}},
     {"code": "LIMIT", "kind": "percent", "percent_off": 10, "max_redemptions": 0},
-    {"code": "NOTMINE", "kind": "percent", "percent_off": 10, "beat_id": "bt_nope"},
+    {"code": "NOBEAT", "kind": "percent", "percent_off": 10, "beat_id": "bt_nope"},
 ])
 def test_bad_coupons_are_refused(client, shop, body):
     refused = client.post("/api/v1/coupons", json=body, headers=shop["headers"])
@@ -124,9 +124,17 @@ def test_buy_two_get_one_free(client, payments, shop, new_buyer, checkout, order
     assert client.get("/api/v1/deal", headers=shop["headers"]).status_code == 404
 
 
-def test_a_deal_and_a_coupon_never_take_the_total_below_the_minimum(client, payments, shop, new_buyer,
+def test_a_coupon_never_takes_the_total_below_the_smallest_charge(client, payments, shop, new_buyer,
                                                                     checkout):
     assert coupon(client, shop["headers"], code="ALL", percent_off=100).status_code == 201
     _buyer, headers = new_buyer()
     refused = checkout(headers, [(shop["beat_id"], shop["tiers"]["Basic"]["id"])], coupon_code="ALL")
     assert refused.status_code == 422 and "total" in refused.json["error"]["details"]
+
+
+def test_a_coupon_cannot_name_another_beatmakers_beat(client, shop, make_user, headers_for, upload_beat):
+    from marketplace.accounts.models import Role
+
+    other = headers_for(make_user(Role.BEATMAKER, "Other"))
+    refused = coupon(client, other, code="THEIRS", beat_id=shop["beat_id"])
+    assert refused.status_code == 422 and "beat_id" in refused.json["error"]["details"]
