@@ -111,6 +111,14 @@ class Config:
     # Where buyers come back after paying; the address of the request when unset.
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL")
 
+    # Moderation. Active strikes that suspend an account automatically.
+    MODERATION_STRIKES_TO_SUSPEND = _env_int("MODERATION_STRIKES_TO_SUSPEND", 3)
+    # Pre-moderation: uploads of beatmakers with fewer approved beats than this wait for an
+    # admin's review before they are published (0: off).
+    PREMODERATION_MIN_APPROVED_BEATS = _env_int("PREMODERATION_MIN_APPROVED_BEATS", 0)
+    # Reports a user may file, so reporting cannot be used to flood the queue.
+    REPORT_LIMIT_PER_USER = _env("REPORT_LIMIT_PER_USER", "10 per hour")
+
     # Email: "log" writes messages to the log and an outbox folder; "smtp" sends them.
     MAIL_BACKEND = _env("MAIL_BACKEND", "log")
     MAIL_FROM = _env("MAIL_FROM", "Beat marketplace <no-reply@localhost>")
@@ -163,6 +171,10 @@ class Config:
         # Stripe keeps a Checkout Session open for 30 minutes to 24 hours.
         if not 30 <= int(values.get("CHECKOUT_SESSION_MINUTES", 30)) <= 1440:
             raise ConfigurationError("CHECKOUT_SESSION_MINUTES must be between 30 and 1440")
+        if int(values.get("MODERATION_STRIKES_TO_SUSPEND", 3)) < 1:
+            raise ConfigurationError("MODERATION_STRIKES_TO_SUSPEND must be at least 1")
+        if int(values.get("PREMODERATION_MIN_APPROVED_BEATS", 0)) < 0:
+            raise ConfigurationError("PREMODERATION_MIN_APPROVED_BEATS must be 0 (off) or more")
 
 
 class DevelopmentConfig(Config):

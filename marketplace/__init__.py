@@ -60,6 +60,7 @@ def _register_jobs() -> None:
     import marketplace.catalog.tasks  # noqa: F401
     import marketplace.licensing.tasks  # noqa: F401
     import marketplace.checkout.tasks  # noqa: F401
+    import marketplace.moderation.tasks  # noqa: F401
 
 
 def _register_web(app: Flask) -> None:
@@ -71,6 +72,9 @@ def _register_web(app: Flask) -> None:
     from marketplace.errors import register_error_handlers
     from marketplace.health import bp as health_bp
     from marketplace.licensing.views import blp as licensing_blp
+    from marketplace.moderation.beats import hold_back_on_publication
+    from marketplace.moderation.views import admin_blp
+    from marketplace.moderation.views import blp as moderation_blp
     from marketplace.payments.views import blp as payments_blp
     from marketplace.storage.views import bp as files_bp
     from marketplace.web import bp as web_bp
@@ -79,5 +83,8 @@ def _register_web(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(files_bp)
     app.register_blueprint(web_bp)
-    app.extensions["api"] = init_api(app, [accounts_blp, catalog_blp, licensing_blp, checkout_blp, payments_blp])
+    app.extensions["api"] = init_api(app, [accounts_blp, catalog_blp, licensing_blp, checkout_blp, payments_blp,
+                                           moderation_blp, admin_blp])
     app.extensions["beat_offers"] = offers_with_holds  # beats show their offers, held exclusives unavailable
+    # Moderation may hold a processed beat back (a suspended owner, pre-moderation).
+    app.extensions["publication_gate"] = hold_back_on_publication

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from marketplace.accounts import services as accounts
-from marketplace.accounts.models import Role, UserStatus
+from marketplace.accounts.models import Role, User
 from marketplace.db import db
 from marketplace.errors import AppError
+from marketplace.moderation import users as moderation
+from marketplace.moderation.audit import CLI
 
 users_cli = AppGroup("users", help="Manage accounts.")
 audio_cli = AppGroup("audio", help="Previews and waveforms.")
@@ -41,27 +45,35 @@ def create_admin(email: str, display_name: str, password: str) -> None:
     click.echo(f"created admin {user.email} ({user.id})")
 
 
-def _set_status(email: str, status: UserStatus) -> None:
+def _moderate(email: str, change: Callable[[User], list[str]]) -> tuple[User, int]:
+    """Apply a moderation change to the account with this email, as the operator (audited)."""
     user = accounts.find_user_by_email(email)
     if user is None:
         raise click.ClickException(f"no account with email {email}")
-    accounts.set_status(user, status)
-    db.session.commit()
-    click.echo(f"{user.email} is now {status}")
+    try:
+        beats_moved = change(user)
+        db.session.commit()
+    except AppError as error:
+        raise click.ClickException(error.message) from None
+    return user, len(beats_moved)
 
 
 @users_cli.command("suspend")
 @click.argument("email")
-def suspend(email: str) -> None:
-    """Suspend an account: its tokens stop working at once."""
-    _set_status(email, UserStatus.SUSPENDED)
+@click.option("--reason", default="Suspended by an operator.", show_default=True)
+def suspend(email: str, reason: str) -> None:
+    """Suspend an account: its tokens stop working at once, its beats leave the store."""
+    user, hidden = _moderate(email, lambda user: moderation.suspend(user, CLI, reason))
+    click.echo(f"{user.email} is now suspended; {hidden} beats left the store")
 
 
 @users_cli.command("unsuspend")
 @click.argument("email")
-def unsuspend(email: str) -> None:
-    """Lift a suspension."""
-    _set_status(email, UserStatus.ACTIVE)
+@click.option("--reason", default=None, help="Why, for the audit log.")
+def unsuspend(email: str, reason: str | None) -> None:
+    """Lift a suspension: the beats it hid come back."""
+    user, restored = _moderate(email, lambda user: moderation.unsuspend(user, CLI, reason))
+    click.echo(f"{user.email} is now active; {restored} beats are back in the store")
 
 
 @seed_cli.command("demo")

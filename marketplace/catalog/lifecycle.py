@@ -4,6 +4,10 @@ processing ──> published ──> archived ──> published (and archived ve
      │             │  └────> taken_down ──> published (restored by an admin)
      v             └───────> sold_exclusive ──> published (restored by an admin after a refund)
    failed ──> processing (reprocessing)
+
+A beat taken down (by an admin, its owner's suspension, or a pending review) goes back to the
+status it had: published, archived or sold_exclusive. Moderation decides when; owners cannot
+move a taken-down beat anywhere (see catalog.services).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ ALLOWED_MOVES: dict[BeatStatus, frozenset[BeatStatus]] = {
     BeatStatus.PUBLISHED: frozenset({BeatStatus.ARCHIVED, BeatStatus.TAKEN_DOWN,
                                      BeatStatus.SOLD_EXCLUSIVE}),
     BeatStatus.ARCHIVED: frozenset({BeatStatus.PUBLISHED, BeatStatus.TAKEN_DOWN, BeatStatus.SOLD_EXCLUSIVE}),
-    BeatStatus.TAKEN_DOWN: frozenset({BeatStatus.PUBLISHED}),
+    BeatStatus.TAKEN_DOWN: frozenset({BeatStatus.PUBLISHED, BeatStatus.ARCHIVED, BeatStatus.SOLD_EXCLUSIVE}),
     BeatStatus.SOLD_EXCLUSIVE: frozenset({BeatStatus.PUBLISHED, BeatStatus.TAKEN_DOWN}),
 }
 
@@ -52,7 +56,7 @@ def move(beat, to: BeatStatus) -> None:
     beat.status = to
     if to == BeatStatus.PUBLISHED and beat.published_at is None:
         beat.published_at = now
-    if to == BeatStatus.SOLD_EXCLUSIVE:
-        beat.sold_exclusive_at = now
+    if to == BeatStatus.SOLD_EXCLUSIVE and beat.sold_exclusive_at is None:
+        beat.sold_exclusive_at = now  # an exclusive is sold once: coming back from a takedown keeps its date
     if to != BeatStatus.FAILED:
         beat.failure_reason = None

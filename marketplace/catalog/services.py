@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import or_, select, update
 
 from marketplace.accounts.models import Role, User
@@ -15,7 +16,7 @@ from marketplace.catalog.labels import normalise_label
 from marketplace.catalog.lifecycle import PUBLIC_STATUSES, BeatStatus
 from marketplace.catalog.models import Beat, BeatCredit, BeatTag
 from marketplace.db import db
-from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
+from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
 MAX_TAGS = 15
 TAG_MAX_LENGTH = 30
@@ -125,6 +126,10 @@ def update_beat(beat: Beat, changes: Mapping[str, Any]) -> Beat:
 
 
 def archive_beat(beat: Beat) -> Beat:
+    if beat.status == BeatStatus.TAKEN_DOWN:
+        # Archiving and publishing again would bring it back: only moderation restores it.
+        raise Conflict("This beat is held out of the store by moderation; it cannot be archived.",
+                       code="beat_taken_down")
     lifecycle.move(beat, BeatStatus.ARCHIVED)
     db.session.flush()
     return beat
@@ -233,6 +238,19 @@ def refresh_search_document(beat: Beat) -> None:
 def publish(beat: Beat) -> None:
     lifecycle.move(beat, BeatStatus.PUBLISHED)
     db.session.flush()
+
+
+def publish_processed(beat: Beat) -> None:
+    """A beat whose preview is ready goes into the store (as sold, when its original or a
+    version was sold exclusively meanwhile), unless moderation holds it back: the publication
+    gate, when plugged in, answers True after taking it out of the store itself."""
+    to = BeatStatus.SOLD_EXCLUSIVE if family_sold_exclusively(beat) else BeatStatus.PUBLISHED
+    gate = current_app.extensions.get("publication_gate")
+    if gate is not None and gate(beat, to):
+        return
+    lifecycle.move(beat, BeatStatus.PUBLISHED)
+    if to == BeatStatus.SOLD_EXCLUSIVE:
+        lifecycle.move(beat, BeatStatus.SOLD_EXCLUSIVE)
 
 
 def set_listing_price(beat: Beat, amount: int | None, currency: str | None) -> None:

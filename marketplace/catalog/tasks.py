@@ -17,7 +17,7 @@ from marketplace.audio.preview import render_preview
 from marketplace.catalog import lifecycle, voice_tags
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import Beat
-from marketplace.catalog.services import family_sold_exclusively
+from marketplace.catalog.services import publish_processed
 from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.jobs.queue import enqueue, job
@@ -55,9 +55,7 @@ def render_preview_job(beat_id: str) -> None:
     beat.preview_key, beat.waveform_key = preview_key(beat_id), waveform_key(beat_id)
     beat.preview_version += 1
     if beat.status == BeatStatus.PROCESSING:
-        lifecycle.move(beat, BeatStatus.PUBLISHED)
-        if family_sold_exclusively(beat):  # a version finished after its original was sold
-            lifecycle.move(beat, BeatStatus.SOLD_EXCLUSIVE)
+        publish_processed(beat)
     db.session.commit()
 
 

@@ -13,7 +13,7 @@ EXPECTED_MOVES = {
     ("failed", "processing"), ("failed", "archived"),
     ("published", "archived"), ("published", "taken_down"), ("published", "sold_exclusive"),
     ("archived", "published"), ("archived", "taken_down"), ("archived", "sold_exclusive"),
-    ("taken_down", "published"),
+    ("taken_down", "published"), ("taken_down", "archived"), ("taken_down", "sold_exclusive"),
     ("sold_exclusive", "published"), ("sold_exclusive", "taken_down"),
 }
 

@@ -1,0 +1,150 @@
+"""What admins browse: the report queue, beats (with what holds them out of the store), the
+review queue, and the audit log with its CSV export. Pages are keyset-paginated by id (ids
+are time-ordered), so rows added meanwhile never make a page repeat or skip one."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, select
+
+from marketplace.catalog.models import Beat
+from marketplace.common.clock import utcnow
+from marketplace.db import db
+from marketplace.moderation.models import AuditEntry, BeatRestriction, Report, RestrictionCause
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+def keyset_page(statement: Select[Any], id_column: ColumnElement[str], cursor: str | None, limit: int,
+                newest_first: bool) -> Page:
+    """One page of `statement` ordered by id; the cursor is the last id shown."""
+    if cursor:
+        statement = statement.where(id_column < cursor if newest_first else id_column > cursor)
+    order = id_column.desc() if newest_first else id_column.asc()
+    rows = list(db.session.scalars(statement.order_by(order).limit(limit + 1)))
+    shown = rows[:limit]
+    return Page(shown, shown[-1].id if len(rows) > limit else None)
+
+
+def _hours_ago(hours: int) -> dt.datetime:
+    return utcnow() - dt.timedelta(hours=hours)
+
+
+def report_queue(*, status: str | None = None, reason: str | None = None, beatmaker: str | None = None,
+                 beat_id: str | None = None, samples: str | None = None, min_age_hours: int | None = None,
+                 max_age_hours: int | None = None, cursor: str | None = None, limit: int = 50) -> Page:
+    """Reports, oldest first (the order they are worked through)."""
+    query = select(Report).join(Beat, Beat.id == Report.beat_id)
+    conditions = {
+        "status": (status, lambda v: Report.status == v),
+        "reason": (reason, lambda v: Report.reason == v),
+        "beatmaker": (beatmaker, lambda v: Beat.owner_id == v),
+        "beat_id": (beat_id, lambda v: Report.beat_id == v),
+        "samples": (samples, lambda v: Beat.samples == v),
+        "min_age_hours": (min_age_hours, lambda v: Report.created_at <= _hours_ago(v)),
+        "max_age_hours": (max_age_hours, lambda v: Report.created_at >= _hours_ago(v)),
+    }
+    for value, condition in conditions.values():
+        if value is not None:
+            query = query.where(condition(value))
+    return keyset_page(query, Report.id, cursor, limit, newest_first=False)
+
+
+def beats_for_admin(*, status: str | None = None, samples: str | None = None, beatmaker: str | None = None,
+                    held: str | None = None, cursor: str | None = None, limit: int = 50) -> Page:
+    """Beats in any status, newest first; `held` keeps those held out for that cause."""
+    query = select(Beat)
+    if status is not None:
+        query = query.where(Beat.status == status)
+    if samples is not None:
+        query = query.where(Beat.samples == samples)
+    if beatmaker is not None:
+        query = query.where(Beat.owner_id == beatmaker)
+    if held is not None:
+        query = query.where(Beat.id.in_(select(BeatRestriction.beat_id).where(
+            BeatRestriction.cause == held, BeatRestriction.lifted_at.is_(None))))
+    return keyset_page(query, Beat.id, cursor, limit, newest_first=True)
+
+
+def review_queue(*, state: str = "pending", cursor: str | None = None, limit: int = 50) -> Page:
+    """Beats waiting for review (or refused), oldest first; each item is the review itself."""
+    decided = BeatRestriction.rejected_at.is_not(None) if state == "rejected" else BeatRestriction.rejected_at.is_(None)
+    query = select(BeatRestriction).where(BeatRestriction.cause == RestrictionCause.REVIEW,
+                                          BeatRestriction.lifted_at.is_(None), decided)
+    return keyset_page(query, BeatRestriction.id, cursor, limit, newest_first=False)
+
+
+def restrictions_of(beat_ids: list[str]) -> dict[str, list[BeatRestriction]]:
+    """The active restrictions of each beat, in one query."""
+    found: dict[str, list[BeatRestriction]] = {beat_id: [] for beat_id in beat_ids}
+    if beat_ids:
+        for row in db.session.scalars(select(BeatRestriction).where(
+                BeatRestriction.beat_id.in_(beat_ids), BeatRestriction.lifted_at.is_(None))
+                .order_by(BeatRestriction.id)):
+            found[row.beat_id].append(row)
+    return found
+
+
+# -- the audit log ------------------------------------------------------------------------
+
+AUDIT_FILTERS = ("action", "actor_id", "actor_kind", "target_type", "target_id")
+
+
+def _audit_query(filters: dict[str, Any]) -> Select[Any]:
+    query = select(AuditEntry)
+    for name in AUDIT_FILTERS:
+        if filters.get(name) is not None:
+            query = query.where(getattr(AuditEntry, name) == filters[name])
+    if filters.get("since") is not None:
+        query = query.where(AuditEntry.created_at >= filters["since"])
+    if filters.get("until") is not None:
+        query = query.where(AuditEntry.created_at < filters["until"])
+    return query
+
+
+def audit_page(filters: dict[str, Any], cursor: str | None, limit: int) -> Page:
+    """Audit entries, newest first."""
+    return keyset_page(_audit_query(filters), AuditEntry.id, cursor, limit, newest_first=True)
+
+
+CSV_COLUMNS = ("id", "created_at", "actor_kind", "actor_id", "action", "target_type", "target_id", "reason",
+               "before", "after", "request_id")
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell. Text a spreadsheet would run as a formula is quoted with a leading
+    apostrophe (reasons are typed by people, and people type '=' too)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        value = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def audit_csv(filters: dict[str, Any]) -> Iterator[str]:
+    """The matching entries as CSV, oldest first, produced a chunk at a time."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    statement = _audit_query(filters).order_by(AuditEntry.id).execution_options(yield_per=500)
+    for index, entry in enumerate(db.session.scalars(statement)):
+        writer.writerow([_cell(getattr(entry, column)) for column in CSV_COLUMNS])
+        if index % 500 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
