@@ -87,10 +87,10 @@ _OFFER_COLUMNS = (Offer.beat_id, Offer.price_amount, Offer.currency, LicenseTier
 def offer_documents(beats: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
     """Each beat's active offers as API documents, in one query for any number of beats.
 
-    `beats` are beats or listing rows (id, status, price_from_amount, sold_exclusive_at).
+    `beats` are beats or listing rows (id, status, samples, price_from_amount, sold_exclusive_at).
     A beat without a listing price has no active offer, so it costs nothing; a beat once
-    sold exclusively never offers exclusive rights again. Plain rows, not ORM objects:
-    listings call this on every request.
+    sold exclusively never offers exclusive rights again, nor does one declared with
+    uncleared samples. Plain rows, not ORM objects: listings call this on every request.
     """
     priced = {beat.id: beat for beat in beats if beat.price_from_amount is not None}
     if not priced:
@@ -101,11 +101,12 @@ def offer_documents(beats: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
     documents: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         beat = priced[row.beat_id]
-        sold = row.kind == TierKind.EXCLUSIVE and beat.sold_exclusive_at is not None
+        exclusive_barred = row.kind == TierKind.EXCLUSIVE and (beat.sold_exclusive_at is not None
+                                                               or beat.samples == "uncleared")
         documents.setdefault(row.beat_id, []).append({
             "tier_id": row.tier_id, "name": row.name, "kind": row.kind,
             "price": {"amount": row.price_amount, "currency": row.currency},
             "deliverables": [kind for kind in DELIVERABLES if getattr(row, f"includes_{kind}")],
             "limits": {name: getattr(row, name) for name in LIMIT_NAMES}, "term_years": row.term_years,
-            "available": beat.status == BeatStatus.PUBLISHED and not sold})
+            "available": beat.status == BeatStatus.PUBLISHED and not exclusive_barred})
     return documents

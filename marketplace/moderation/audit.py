@@ -5,7 +5,8 @@ so both commit or neither does. Entries are append-only: a flush that would upda
 delete one fails (on PostgreSQL a trigger refuses it as well, whatever the client).
 
 Checkout's refunds are recorded here too, by watching the orders it changes: an admin's
-refund request, and the automatic refunds of lost exclusives and mismatched payments.
+refund request, and the automatic refunds of lost exclusives and mismatched payments (when
+fulfilment decides them; a job then asks the payment provider).
 """
 
 from __future__ import annotations
@@ -103,8 +104,10 @@ def _record_refunds(session: Session, _context: Any, _instances: Any) -> None:
 
 def _record_order_refund(session: Session, order: Order) -> None:
     requested = _changed_to(order, "refund_requested_at")
-    if requested and requested[0] is None and requested[1] is not None:
-        record(session, _request_actor(), "order.refund_request", "order", order.id, reason="admin_refund",
+    actor = _request_actor()
+    # Only an admin asks for a refund in a request; the automatic ones are recorded when decided.
+    if requested and requested[0] is None and requested[1] is not None and actor.kind == ActorKind.ADMIN:
+        record(session, actor, "order.refund_request", "order", order.id, reason="admin_refund",
                before={"status": order.status, "refund_requested_at": None},
                after={"status": order.status, "refund_requested_at": requested[1].isoformat(),
                       "amount": order.total_amount - order.refunded_amount})
