@@ -81,6 +81,7 @@ class PaymentState:
     amount_refunded: int
     currency: str
     disputed: bool
+    charge_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,7 +22,7 @@ from marketplace.accounts.models import Role, User, UserStatus
 from marketplace.catalog import services as catalog
 from marketplace.catalog.lifecycle import PUBLIC_STATUSES, BeatStatus
 from marketplace.catalog.models import Beat
-from marketplace.checkout import holds, states
+from marketplace.checkout import holds, signals, states
 from marketplace.checkout.models import (
     BulkDeal,
     Coupon,
@@ -342,6 +342,7 @@ def fulfil(order: Order, session: SessionState) -> None:
         _refuse_lines(order, refused)
     enqueue("checkout.send_receipt", order.id)
     db.session.flush()
+    signals.send(signals.ORDER_PAID, order)
 
 
 def _lock_families(order: Order) -> dict[str, str]:
@@ -453,6 +454,8 @@ def record_refund(payment: PaymentState) -> Order | None:
         states.move(order, OrderStatus.REFUNDED, "refunded_before_fulfilment")
     elif order.status in (OrderStatus.PAID, OrderStatus.DISPUTED):
         states.move(order, OrderStatus.REFUNDED, order.status_reason or "refunded")
+        db.session.flush()
+        signals.send(signals.ORDER_REFUNDED, order)
     db.session.flush()
     return order
 
@@ -471,17 +474,20 @@ def record_dispute(payment: PaymentState, dispute_status: str) -> Order | None:
         if order.status == OrderStatus.DISPUTED:
             fully_refunded = order.refunded_amount >= order.total_amount
             states.move(order, OrderStatus.REFUNDED if fully_refunded else OrderStatus.PAID, "dispute_won")
+            signals.send(signals.DISPUTE_WON, order)
         for license_ in licenses:
             unfreeze_license(license_)
     else:
         if order.status != OrderStatus.DISPUTED:
             states.move(order, OrderStatus.DISPUTED, "dispute_opened")
+            signals.send(signals.DISPUTE_OPENED, order)
         for license_ in licenses:
             freeze_license(license_)
-        if dispute_status == "lost":
+        if dispute_status == "lost" and order.status_reason != "dispute_lost":
             order.status_reason = "dispute_lost"
             for license_ in licenses:
                 revoke_license(license_, "chargeback")
+            signals.send(signals.DISPUTE_LOST, order)
     db.session.flush()
     return order
 

@@ -80,7 +80,7 @@ class StripeGateway:
             payment_intent_id=intent.id, order_id=(intent.metadata.to_dict() if intent.metadata else {}).get("order_id"),
             status=intent.status, amount=intent.amount, currency=intent.currency,
             amount_refunded=charge.amount_refunded if charge else 0,
-            disputed=bool(charge.disputed) if charge else False)
+            disputed=bool(charge.disputed) if charge else False, charge_id=charge_id)
 
     def retrieve_dispute(self, dispute_id: str) -> DisputeState:
         dispute = self._call(lambda: self.client.v1.disputes.retrieve(dispute_id))

@@ -70,3 +70,11 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "charge.dispute.created": _dispute_changed,
     "charge.dispute.closed": _dispute_changed,
 }
+
+
+def handles(event_type: str) -> Callable[[Callable[[dict[str, Any]], None]], Callable[[dict[str, Any]], None]]:
+    """Lets a feature built on payments (payouts) handle an event type of its own."""
+    def register(handler: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+        HANDLERS[event_type] = handler
+        return handler
+    return register
