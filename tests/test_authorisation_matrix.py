@@ -1,0 +1,290 @@
+"""Who may call what: every /api/v1 endpoint of the app's URL map, called by each kind of
+caller, answers the status this table expects. An endpoint without a row fails the test, so
+a new endpoint cannot ship without a decision about who may call it.
+
+Callers: anonymous (no token), an artist, the beatmaker who owns the test world's beat,
+listing, tier, coupon and deal (owner), another beatmaker (other), an admin, and a suspended
+beatmaker whose token was issued before the suspension. The artist bought the world's
+license. Requests carry a body that is valid for the caller allowed to act, so an allowed
+caller gets its success status and everyone else the refusal; a few rows expect a 4xx for
+the allowed caller too, where that is the documented answer to the body sent (for example an
+upload without a file). Callers go in the order of ACTORS, so a change made by one (the
+owner archiving the beat) happens after the refusals of the others."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+from typing import Any
+
+import pytest
+
+from marketplace.accounts import services as accounts
+from marketplace.accounts.models import Role, User, UserStatus
+from marketplace.catalog import services as catalog
+from marketplace.catalog.lifecycle import BeatStatus
+from marketplace.checkout.models import BulkDeal, Coupon, ItemStatus, Order, OrderItem, OrderStatus
+from marketplace.common.clock import utcnow
+from marketplace.db import db
+from marketplace.licensing import tiers
+from marketplace.licensing.models import License, LicenseStatus
+from marketplace.moderation import reports, users
+from marketplace.moderation.audit import CLI
+from marketplace.moderation.models import BeatRestriction, RestrictionCause
+from marketplace.storage.service import storage
+from tests.conftest import DEFAULT_PASSWORD, make_test_app
+
+ACTORS = ("anonymous", "suspended", "artist", "other", "owner", "admin")
+PREFIX = "/api/v1"
+
+
+@dataclasses.dataclass
+class World:
+    tokens: dict[str, str]
+    ids: dict[str, str]
+
+
+def _user(role: Role, name: str) -> User:
+    return accounts.create_user(f"{name.lower()}@matrix.example.com", DEFAULT_PASSWORD, name, role)
+
+
+def _stored(key: str, content: bytes, content_type: str) -> str:
+    storage().save(key, io.BytesIO(content), content_type)
+    return key
+
+
+def _published_beat(owner: User, title: str) -> Any:
+    beat = catalog.create_beat(owner, title=title, bpm=140)
+    beat.preview_key = _stored(f"previews/{beat.id}.mp3", b"ID3" + b"\x00" * 64, "audio/mpeg")
+    beat.waveform_key = _stored(f"waveforms/{beat.id}.json", b'{"version": 2, "data": []}', "application/json")
+    beat.cover_key = _stored(f"covers/{beat.id}.png", b"\x89PNG\r\n\x1a\n", "image/png")
+    beat.cover_content_type = "image/png"
+    catalog.publish(beat)
+    return beat
+
+
+def _sold_license(beat: Any, tier: Any, buyer: User) -> License:
+    license_ = License(
+        license_number="LIC-MTRX-0000-0000-0001", sale_reference=f"matrix-{beat.id}", beat_id=beat.id,
+        tier_id=tier.id, buyer_id=buyer.id, seller_id=beat.owner_id, kind=tier.kind, status=LicenseStatus.ACTIVE,
+        buyer_name=buyer.display_name, price_amount=2999, currency="usd", terms={"tier_name": tier.name},
+        credits=[], beat_snapshot={"title": beat.title, "beatmaker": beat.owner.display_name},
+        contract_key=_stored(f"contracts/matrix-{beat.id}.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf"))
+    db.session.add(license_)
+    db.session.flush()
+    return license_
+
+
+def _paid_order(beat: Any, tier: Any, buyer: User, license_: License) -> Order:
+    """Paid, with a refund already asked for: refunding again answers at once, without Stripe."""
+    now = utcnow()
+    order = Order(buyer_id=buyer.id, status=OrderStatus.PAID, currency="usd", subtotal_amount=2999,
+                  total_amount=2999, expires_at=now + dt.timedelta(minutes=30), paid_at=now,
+                  refund_requested_at=now)
+    order.items = [OrderItem(position=0, beat_id=beat.id, tier_id=tier.id, seller_id=beat.owner_id, kind=tier.kind,
+                             status=ItemStatus.LICENSED, beat_title=beat.title, tier_name=tier.name,
+                             list_price_amount=2999, discount_amount=0, price_amount=2999, terms={},
+                             license_id=license_.id)]
+    db.session.add(order)
+    db.session.flush()
+    return order
+
+
+def _held(beat: Any, cause: RestrictionCause) -> None:
+    beat.status = BeatStatus.TAKEN_DOWN
+    db.session.add(BeatRestriction(beat_id=beat.id, cause=cause, reason="Held for the matrix.",
+                                   restore_to=BeatStatus.PUBLISHED))
+
+
+def build_world() -> World:
+    artist, owner = _user(Role.ARTIST, "Artist"), _user(Role.BEATMAKER, "Owner")
+    other, admin = _user(Role.BEATMAKER, "Other"), _user(Role.ADMIN, "Admin")
+    suspended, reporter = _user(Role.BEATMAKER, "Suspended"), _user(Role.ARTIST, "Reporter")
+    tokens = {name: accounts.issue_token(user).access_token for name, user in
+              (("artist", artist), ("owner", owner), ("other", other), ("admin", admin), ("suspended", suspended))}
+    accounts.set_status(suspended, UserStatus.SUSPENDED)
+    beat = _published_beat(owner, "Matrix")
+    taken_down, in_review = _published_beat(owner, "Taken down"), _published_beat(owner, "In review")
+    _held(taken_down, RestrictionCause.TAKEDOWN)
+    _held(in_review, RestrictionCause.REVIEW)
+    tier = tiers.list_tiers(owner)[0]
+    license_ = _sold_license(beat, tier, artist)
+    order = _paid_order(beat, tier, artist, license_)
+    coupon = Coupon(owner_id=owner.id, code="MATRIX", kind="percent", percent_off=10, currency="usd")
+    db.session.add_all([coupon, BulkDeal(owner_id=owner.id, buy_count=2, free_count=1)])
+    report = reports.file_report(reporter, beat.id, "copyright", "Mine.")
+    strike = users.strike(owner, CLI, "A first warning.")
+    db.session.flush()
+    ids = {"beat_id": beat.id, "taken_down_beat": taken_down.id, "review_beat": in_review.id, "tier_id": tier.id,
+           "license_id": license_.id, "license_number": license_.license_number, "order_id": order.id,
+           "coupon_id": coupon.id, "report_id": report.id, "user_id": owner.id, "suspended_user": suspended.id,
+           "strike_id": strike.id, "owner_id": owner.id}
+    return World(tokens, ids)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    expected: dict[str, int]
+    body: Any = None  # JSON body (a function of the world's ids when it needs them); None: no body
+    ids: dict[str, str] = dataclasses.field(default_factory=dict)  # path parameter -> world id other than its own
+
+
+def everyone(status: int, **kwargs: Any) -> Rule:
+    return Rule({actor: status for actor in ACTORS}, **kwargs)
+
+
+def signed_in(status: int, **kwargs: Any) -> Rule:
+    """Any signed-in user may; a suspended one is refused."""
+    return Rule({"anonymous": 401, "suspended": 403, "artist": status, "other": status, "owner": status,
+                 "admin": status}, **kwargs)
+
+
+def public_read(status: int = 200) -> Rule:
+    """Anyone may read; a suspended user's token is refused even here (every token is checked)."""
+    return Rule({**{actor: status for actor in ACTORS}, "suspended": 403})
+
+
+def beatmakers(owner: int, other: int | None = None, **kwargs: Any) -> Rule:
+    """Beatmaker accounts only; `other` is what a beatmaker who does not own the thing gets."""
+    return Rule({"anonymous": 401, "suspended": 403, "artist": 403, "admin": 403, "owner": owner,
+                 "other": owner if other is None else other}, **kwargs)
+
+
+def admins(status: int, **kwargs: Any) -> Rule:
+    return Rule({"anonymous": 401, "suspended": 403, "artist": 403, "other": 403, "owner": 403, "admin": status},
+                **kwargs)
+
+
+def by(anonymous: int, suspended: int, artist: int, other: int, owner: int, admin: int, **kwargs: Any) -> Rule:
+    return Rule({"anonymous": anonymous, "suspended": suspended, "artist": artist, "other": other, "owner": owner,
+                 "admin": admin}, **kwargs)
+
+
+REASON = {"reason": "Checked by the matrix."}
+
+
+def credits_of_owner(ids: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"name": "Owner", "user_id": ids["owner_id"], "role": "producer", "profit_share_bps": 10000}]
+
+
+
+RULES: dict[tuple[str, str], Rule] = {
+    # accounts
+    ("POST", "/auth/register"): everyone(422, body={}),
+    ("POST", "/auth/login"): everyone(422, body={}),
+    ("POST", "/auth/logout"): signed_in(204),
+    ("GET", "/me"): signed_in(200),
+    # catalogue
+    ("GET", "/beats"): everyone(200),
+    ("POST", "/beats"): beatmakers(422),  # no file sent: the beatmaker's answer is a validation error
+    ("GET", "/beats/<beat_id>"): public_read(),
+    ("PATCH", "/beats/<beat_id>"): beatmakers(200, 403, body={}),
+    ("DELETE", "/beats/<beat_id>"): beatmakers(200, 403),
+    ("GET", "/beats/<beat_id>/cover"): public_read(),
+    ("GET", "/beats/<beat_id>/credits"): public_read(),
+    ("PUT", "/beats/<beat_id>/credits"): beatmakers(200, 403, body=credits_of_owner),
+    ("GET", "/beats/<beat_id>/preview"): public_read(),
+    ("GET", "/beats/<beat_id>/waveform"): public_read(),
+    ("PUT", "/beats/<beat_id>/offers"): beatmakers(200, 403, body=[]),
+    ("GET", "/me/voice-tag"): beatmakers(200),
+    ("PUT", "/me/voice-tag"): beatmakers(422),  # no file sent
+    ("PATCH", "/me/voice-tag"): beatmakers(200, body={"gain_db": -3}),
+    ("DELETE", "/me/voice-tag"): beatmakers(200),
+    # licensing
+    ("GET", "/license-tiers"): beatmakers(200),
+    ("POST", "/license-tiers"): beatmakers(422, body={}),
+    ("PATCH", "/license-tiers/<tier_id>"): beatmakers(200, 404, body={"name": "Renamed"}),
+    ("DELETE", "/license-tiers/<tier_id>"): beatmakers(204, 404),
+    ("GET", "/licenses"): signed_in(200),
+    ("GET", "/licenses/<license_id>"): by(401, 403, artist=200, other=404, owner=404, admin=200),
+    ("GET", "/licenses/<license_id>/contract.pdf"): by(401, 403, artist=200, other=404, owner=404, admin=200),
+    ("GET", "/licenses/<license_id>/downloads"): by(401, 403, artist=200, other=404, owner=404, admin=404),
+    ("GET", "/licenses/verify/<license_number>"): everyone(200),
+    # checkout and payments
+    ("POST", "/checkout"): signed_in(422, body={}),
+    ("GET", "/orders"): signed_in(200),
+    ("GET", "/orders/<order_id>"): by(401, 403, artist=200, other=404, owner=404, admin=200),
+    ("POST", "/orders/<order_id>/refund"): admins(202),
+    ("GET", "/coupons"): beatmakers(200),
+    ("POST", "/coupons"): beatmakers(422, body={}),
+    ("DELETE", "/coupons/<coupon_id>"): beatmakers(200, 404),
+    ("GET", "/deal"): beatmakers(200, 404),
+    ("PUT", "/deal"): beatmakers(200, body={"buy_count": 3, "free_count": 1}),
+    ("DELETE", "/deal"): beatmakers(204),
+    ("POST", "/payments/stripe/webhook"): everyone(400, body={}),  # no valid Stripe signature
+    # the API's own documents
+    ("GET", "/docs"): everyone(200),
+    ("GET", "/openapi.json"): everyone(200),
+    # moderation: everyone's side
+    ("POST", "/beats/<beat_id>/reports"): by(401, 403, artist=201, other=201, owner=403, admin=201,
+                                             body={"reason": "spam"}),
+    ("GET", "/beats/<beat_id>/reports"): by(401, 403, artist=403, other=403, owner=200, admin=200),
+    ("GET", "/me/reports"): beatmakers(200),
+    ("GET", "/me/moderation"): signed_in(200),
+    # moderation: admins
+    ("GET", "/admin/reports"): admins(200),
+    ("GET", "/admin/reports/<report_id>"): admins(200),
+    ("POST", "/admin/reports/<report_id>/resolve"): admins(200, body={"action": "dismiss", "note": "Fine."}),
+    ("GET", "/admin/beats"): admins(200),
+    ("GET", "/admin/beats/<beat_id>"): admins(200),
+    ("POST", "/admin/beats/<beat_id>/takedown"): admins(200, body=REASON),
+    ("POST", "/admin/beats/<beat_id>/restore"): admins(200, body={}, ids={"beat_id": "taken_down_beat"}),
+    ("POST", "/admin/beats/<beat_id>/revoke-licenses"): admins(200, body=REASON),
+    ("GET", "/admin/review-queue"): admins(200),
+    ("POST", "/admin/beats/<beat_id>/approve"): admins(200, body={}, ids={"beat_id": "review_beat"}),
+    ("POST", "/admin/beats/<beat_id>/reject"): admins(200, body=REASON, ids={"beat_id": "review_beat"}),
+    ("GET", "/admin/users/<user_id>"): admins(200),
+    ("POST", "/admin/users/<user_id>/strike"): admins(200, body=REASON),
+    ("POST", "/admin/users/<user_id>/suspend"): admins(200, body=REASON),
+    ("POST", "/admin/users/<user_id>/unsuspend"): admins(200, body={}, ids={"user_id": "suspended_user"}),
+    ("POST", "/admin/strikes/<strike_id>/lift"): admins(200, body=REASON),
+    ("GET", "/admin/audit-log"): admins(200),
+    ("GET", "/admin/audit-log.csv"): admins(200),
+}
+
+
+def api_endpoints(app) -> list[tuple[str, str]]:
+    """(method, rule without the prefix) of every /api/v1 endpoint the app serves."""
+    found = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(PREFIX + "/"):
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                found.add((method, rule.rule.removeprefix(PREFIX)))
+    return sorted(found, key=lambda key: (key[1], key[0]))
+
+
+# Collected from an app of its own, since the tests are generated before any fixture runs.
+ENDPOINTS = api_endpoints(make_test_app("sqlite://"))
+
+
+def test_the_table_has_a_row_for_every_endpoint_and_no_other():
+    served = set(ENDPOINTS)
+    assert sorted(served - set(RULES)) == [], "endpoints without an authorisation rule"
+    assert sorted(set(RULES) - served) == [], "rules for endpoints that do not exist"
+
+
+def _path(rule: str, world: World, overrides: dict[str, str]) -> str:
+    path = PREFIX + rule
+    for name, key in {**{name: name for name in world.ids}, **overrides}.items():
+        path = path.replace(f"<{name}>", world.ids[key])
+    assert "<" not in path, f"no value for a path parameter of {rule}"
+    return path
+
+
+@pytest.mark.parametrize("method, rule", ENDPOINTS, ids=[f"{m} {r}" for m, r in ENDPOINTS])
+def test_each_caller_gets_the_expected_status(app, client, method, rule):
+    if (method, rule) not in RULES:
+        pytest.fail(f"{method} {PREFIX}{rule} has no authorisation rule: add one to RULES")
+    spec = RULES[(method, rule)]
+    with app.app_context():
+        world = build_world()
+        db.session.commit()
+    path = _path(rule, world, spec.ids)
+    body = spec.body(world.ids) if callable(spec.body) else spec.body
+    answers = {}
+    for actor in ACTORS:
+        headers = {"Authorization": f"Bearer {world.tokens[actor]}"} if actor in world.tokens else {}
+        kwargs = {"json": body} if body is not None else {}
+        answers[actor] = client.open(path, method=method, headers=headers, **kwargs).status_code
+    assert answers == spec.expected
