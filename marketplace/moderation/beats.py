@@ -178,6 +178,8 @@ def hold_back_on_publication(beat: Beat, to: BeatStatus) -> bool:
         _restrict(beat, RestrictionCause.REVIEW, SYSTEM, reason, to)
         audit.record(db.session, SYSTEM, "beat.review_queued", "beat", beat.id, reason=reason,
                      before={**beat_state(beat), "status": BeatStatus.PROCESSING}, after=beat_state(beat))
+        notify(beat.owner_id, f'Your beat "{beat.title}" is waiting for review',
+               f'Your beat "{beat.title}" is ready. {reason} You will hear from us once it has been looked at.')
         return True
     return False
 

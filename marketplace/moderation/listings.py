@@ -46,16 +46,16 @@ def report_queue(*, status: str | None = None, reason: str | None = None, beatma
                  max_age_hours: int | None = None, cursor: str | None = None, limit: int = 50) -> Page:
     """Reports, oldest first (the order they are worked through)."""
     query = select(Report).join(Beat, Beat.id == Report.beat_id)
-    conditions = {
-        "status": (status, lambda v: Report.status == v),
-        "reason": (reason, lambda v: Report.reason == v),
-        "beatmaker": (beatmaker, lambda v: Beat.owner_id == v),
-        "beat_id": (beat_id, lambda v: Report.beat_id == v),
-        "samples": (samples, lambda v: Beat.samples == v),
-        "min_age_hours": (min_age_hours, lambda v: Report.created_at <= _hours_ago(v)),
-        "max_age_hours": (max_age_hours, lambda v: Report.created_at >= _hours_ago(v)),
-    }
-    for value, condition in conditions.values():
+    conditions = [
+        (status, lambda v: Report.status == v),
+        (reason, lambda v: Report.reason == v),
+        (beatmaker, lambda v: Beat.owner_id == v),
+        (beat_id, lambda v: Report.beat_id == v),
+        (samples, lambda v: Beat.samples == v),
+        (min_age_hours, lambda v: Report.created_at <= _hours_ago(v)),
+        (max_age_hours, lambda v: Report.created_at >= _hours_ago(v)),
+    ]
+    for value, condition in conditions:
         if value is not None:
             query = query.where(condition(value))
     return keyset_page(query, Report.id, cursor, limit, newest_first=False)

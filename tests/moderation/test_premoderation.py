@@ -35,8 +35,8 @@ def queue(client, admin_headers, state="pending"):
     return [item["id"] for item in response.json["items"]]
 
 
-def test_an_upload_of_a_new_beatmaker_waits_for_review(premoderation, client, owner, upload_beat,
-                                                       admin_headers, audit_entries):
+def test_an_upload_of_a_new_beatmaker_waits_for_review(app, premoderation, client, owner, upload_beat,
+                                                       admin_headers, audit_entries, outbox):
     beat = upload_beat(owner[1])  # processed at once in tests: this is the preview job's decision
     seen = client.get(f"/api/v1/beats/{beat}", headers=owner[1]).json
     assert seen["status"] == "taken_down" and seen["published_at"] is None
@@ -46,6 +46,9 @@ def test_an_upload_of_a_new_beatmaker_waits_for_review(premoderation, client, ow
     assert [(b["beat_id"], b["cause"], b["review"]) for b in held] == [(beat, "review", "pending")]
     [entry] = audit_entries(action="beat.review_queued")
     assert entry["actor_kind"] == "system" and entry["target_id"] == beat
+    with app.app_context():
+        email = catalog.get_beat(beat).owner.email
+    assert mails_to(outbox, email, "is waiting for review")
 
     approved = client.post(f"/api/v1/admin/beats/{beat}/approve", json={}, headers=admin_headers)
     assert approved.status_code == 200 and approved.json["status"] == "published"
