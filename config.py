@@ -217,6 +217,9 @@ class ProductionConfig(Config):
                             "Developers > API keys and Webhooks)")
         if values.get("STRIPE_API_BASE"):
             problems.append("STRIPE_API_BASE must be unset in production: payments go to Stripe itself")
+        if not str(values.get("PUBLIC_BASE_URL") or "").startswith("https://"):
+            problems.append("PUBLIC_BASE_URL must be the store's https:// address (buyers return there "
+                            "after paying)")
         if not values.get("REDIS_URL"):
             problems.append("REDIS_URL must point at Redis (redis://host:6379/0) for "
                             "background jobs and shared rate limits")

@@ -48,7 +48,7 @@ def test_production_starts_with_real_settings():
     result = start_app({"APP_ENV": "production", "SECRET_KEY": "k" * 48,
                         "DATABASE_URL": "postgres://user:pw@127.0.0.1:5432/marketplace",
                         "REDIS_URL": "redis://127.0.0.1:6379/0", "STRIPE_SECRET_KEY": "sk_live_x",
-                        "STRIPE_WEBHOOK_SECRET": "whsec_x"})
+                        "STRIPE_WEBHOOK_SECRET": "whsec_x", "PUBLIC_BASE_URL": "https://beats.example"})
     assert result.returncode == 0, result.stderr
 
 
@@ -58,6 +58,7 @@ def test_production_refuses_missing_stripe_keys_and_a_sandbox_address():
                                 "REDIS_URL": "redis://r/0", "STRIPE_API_BASE": "http://127.0.0.1:12111"})
     assert "STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set" in str(refused.value)
     assert "STRIPE_API_BASE must be unset" in str(refused.value)
+    assert "PUBLIC_BASE_URL must be the store's https://" in str(refused.value)
 
 
 def test_checkout_session_length_is_within_stripes_limits():

@@ -91,7 +91,9 @@ def test_gunicorn_with_the_production_profile(database_factory):
     redis_url = os.environ.get("TEST_REDIS_URL")
     require_service("Redis (TEST_REDIS_URL)", bool(redis_url))
     env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "s" * 48,
-           "DATABASE_URL": database_factory(), "REDIS_URL": redis_url, "FLASK_APP": "marketplace"}
+           "DATABASE_URL": database_factory(), "REDIS_URL": redis_url, "FLASK_APP": "marketplace",
+           "STRIPE_SECRET_KEY": "sk_live_unused", "STRIPE_WEBHOOK_SECRET": "whsec_unused",
+           "PUBLIC_BASE_URL": "https://beats.example"}
     run_cli(["db", "upgrade"], env)
     port = free_port()
     serve([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",

@@ -22,12 +22,14 @@ from marketplace.checkout.schemas import (
     OrderSchema,
 )
 from marketplace.db import db
-from marketplace.errors import NotFound
+from marketplace.common.ratelimit import LimiterUnavailable, rate_limits
+from marketplace.errors import NotFound, RateLimited
 from marketplace.licensing.models import License
 
 log = logging.getLogger("marketplace.checkout")
 
 blp = Blueprint("checkout", __name__, description="Checkout, orders, coupons and deals")
+ORDER_SYNC_LIMIT = "1 per 2 seconds"
 
 
 @blp.post("/checkout")
@@ -77,7 +79,7 @@ def get_order(order_id):
     """An order. Coming back from the payment page, this fulfils a paid order even when the
     payment provider's notification has not arrived yet."""
     order = checkout.order_for(current_user(), order_id)
-    if order.status == OrderStatus.PENDING and order.payment_session_id:
+    if order.status == OrderStatus.PENDING and order.payment_session_id and _may_ask_provider(order):
         try:
             order = checkout.sync_with_session(order)
             db.session.commit()
@@ -86,6 +88,16 @@ def get_order(order_id):
             db.session.rollback()
             order = checkout.order_for(current_user(), order_id)
     return _order_documents([order])[0]
+
+
+def _may_ask_provider(order: Order) -> bool:
+    """An order page polled while it waits asks the payment provider at most every few
+    seconds: the provider's rate limit is the whole store's."""
+    try:
+        rate_limits().hit(ORDER_SYNC_LIMIT, "order-sync", order.id)
+    except (RateLimited, LimiterUnavailable):
+        return False
+    return True
 
 
 @blp.post("/orders/<order_id>/refund")

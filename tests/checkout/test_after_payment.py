@@ -236,3 +236,18 @@ def test_the_sweep_fails_a_delayed_payment_whose_failure_was_never_told(app, pay
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ExclusiveHold)
                                  .where(ExclusiveHold.released_at.is_(None))) == 0
+
+
+def test_a_polled_order_page_asks_stripe_at_most_every_two_seconds(client, payments, shop, new_buyer, checkout,
+                                                                  session_of):
+    import time
+
+    _buyer, headers = new_buyer()
+    order_id = start(checkout, shop, headers)
+    payments.complete(session_of(order_id), deliver="none")
+    payments.fault("GET", "/v1/checkout/sessions", "error_500", times=1)
+    assert client.get(f"/api/v1/orders/{order_id}", headers=headers).json["status"] == "pending"
+    # Stripe would now say "paid", but it is not asked again so soon.
+    assert client.get(f"/api/v1/orders/{order_id}", headers=headers).json["status"] == "pending"
+    time.sleep(2.1)
+    assert client.get(f"/api/v1/orders/{order_id}", headers=headers).json["status"] == "paid"
