@@ -2,16 +2,23 @@
 
 ``stripe_sandbox`` gives a `SandboxControl`: the API base and key to point the Stripe SDK at,
 the webhook secret the deliveries are signed with, and the controls (pay, refund, dispute,
-expire, deliver events, inject faults) as methods answering the sandbox's JSON.
+expire, onboard or restrict or deauthorize connected accounts, deliver events, inject faults) as
+methods answering the sandbox's JSON. ``webhook_receiver`` is a webhook endpoint the sandbox
+delivers to, recording what it receives.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
 
 from marketplace.payments.sandbox import SandboxServer
 
@@ -62,6 +69,18 @@ class SandboxControl:
     def close_dispute(self, dispute_id: str, outcome: str, deliver: str = "sync") -> dict[str, Any]:
         return self._call("POST", f"/disputes/{dispute_id}/close", {"outcome": outcome, "deliver": deliver})
 
+    def onboard(self, account_id: str, deliver: str = "sync") -> dict[str, Any]:
+        """Complete the connected account's onboarding, as its owner would on the onboarding page."""
+        return self._call("POST", f"/accounts/{account_id}/onboard", {"deliver": deliver})
+
+    def restrict(self, account_id: str, deliver: str = "sync") -> dict[str, Any]:
+        """Stripe wants more of the account: requirements past due, payouts disabled."""
+        return self._call("POST", f"/accounts/{account_id}/restrict", {"deliver": deliver})
+
+    def deauthorize(self, account_id: str, deliver: str = "sync") -> dict[str, Any]:
+        """The account disconnects from the platform: no more charges, transfers or payouts."""
+        return self._call("POST", f"/accounts/{account_id}/deauthorize", {"deliver": deliver})
+
     def events(self, type: str | None = None) -> list[dict[str, Any]]:
         """Recorded events, oldest first, each with its `delivery_attempts`."""
         return self._call("GET", "/events", params={"type": type} if type else None)["data"]
@@ -84,8 +103,15 @@ class SandboxControl:
 
     def session(self, session_id: str) -> dict[str, Any]:
         """The Checkout Session as the API returns it."""
-        response = self._http.get(f"{self.url}/v1/checkout/sessions/{session_id}",
-                                  headers={"Authorization": f"Bearer {self.api_key}"}, timeout=10)
+        return self._retrieve(f"/checkout/sessions/{session_id}")
+
+    def account(self, account_id: str) -> dict[str, Any]:
+        """The connected account as the API returns it."""
+        return self._retrieve(f"/accounts/{account_id}")
+
+    def _retrieve(self, path: str) -> dict[str, Any]:
+        response = self._http.get(f"{self.url}/v1{path}", headers={"Authorization": f"Bearer {self.api_key}"},
+                                  timeout=10)
         return response.json()
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None,
@@ -109,3 +135,50 @@ def stripe_sandbox(stripe_sandbox_server: SandboxServer) -> SandboxControl:
     control.reset()
     control.configure(None, SANDBOX_WEBHOOK_SECRET)
     return control
+
+
+@dataclasses.dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def event(self) -> dict[str, Any]:
+        return json.loads(self.body)
+
+
+class WebhookReceiver:
+    """Records every POST; answers the queued statuses first, then 200."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.answers: list[int] = []
+        self._arrived = threading.Condition()
+        self.url = ""
+
+    @Request.application
+    def __call__(self, request: Request) -> Response:
+        with self._arrived:
+            self.received.append(Received(dict(request.headers), request.get_data()))
+            status = self.answers.pop(0) if self.answers else 200
+            self._arrived.notify_all()
+        return Response(f"answered {status}", status)
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
+        with self._arrived:
+            assert self._arrived.wait_for(lambda: len(self.received) >= count, timeout), self.received
+            return list(self.received)
+
+
+@pytest.fixture
+def webhook_receiver(stripe_sandbox: SandboxControl) -> Iterator[WebhookReceiver]:
+    """A webhook endpoint the sandbox delivers to."""
+    receiver = WebhookReceiver()
+    server = make_server("127.0.0.1", 0, receiver, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    receiver.url = f"http://127.0.0.1:{server.server_port}/webhook"
+    stripe_sandbox.configure(receiver.url)
+    yield receiver
+    server.shutdown()
+    thread.join(timeout=5)

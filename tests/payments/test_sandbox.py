@@ -3,27 +3,21 @@ deliveries to a small local receiver, faults, and state that survives a restart.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
-import json
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
 from marketplace.payments.sandbox import SandboxServer, create_sandbox_app
 from marketplace.payments.sandbox.errors import ParamError
 from marketplace.payments.sandbox.forms import decode_form
-from tests.stripe_sandbox import SANDBOX_API_KEY, SandboxControl
+from tests.stripe_sandbox import SANDBOX_API_KEY, SandboxControl, WebhookReceiver
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HTTP = requests.Session()
@@ -31,6 +25,11 @@ HTTP.trust_env = False  # loopback only: never through a proxy
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+def changed(form: dict[str, str], changes: dict[str, str | None]) -> dict[str, str]:
+    """The form with the changes made; None drops a field."""
+    return {name: value for name, value in {**form, **changes}.items() if value is not None}
+
 
 def session_form(**changes: str | None) -> dict[str, str]:
     """Form fields of a Checkout Session creation as the SDK encodes them; None drops a field."""
@@ -47,8 +46,7 @@ def session_form(**changes: str | None) -> dict[str, str]:
         "line_items[0][price_data][unit_amount]": "2999",
         "line_items[0][price_data][product_data][name]": "Night Drive (Basic lease)",
     }
-    form.update(changes)
-    return {name: value for name, value in form.items() if value is not None}
+    return changed(form, changes)
 
 
 def api(sandbox: SandboxControl, method: str, path: str, data: dict[str, str] | None = None,
@@ -95,53 +93,6 @@ def signature_verifies(header: str, payload: bytes, secret: str, tolerance: int 
     timestamp, signature = signature_parts(header)
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, signature) and abs(time.time() - timestamp) <= tolerance
-
-
-@dataclasses.dataclass
-class Received:
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def event(self) -> dict[str, Any]:
-        return json.loads(self.body)
-
-
-class WebhookReceiver:
-    """Records every POST; answers the queued statuses first, then 200."""
-
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self.answers: list[int] = []
-        self._arrived = threading.Condition()
-        self.url = ""
-
-    @Request.application
-    def __call__(self, request: Request) -> Response:
-        with self._arrived:
-            self.received.append(Received(dict(request.headers), request.get_data()))
-            status = self.answers.pop(0) if self.answers else 200
-            self._arrived.notify_all()
-        return Response(f"answered {status}", status)
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
-        with self._arrived:
-            assert self._arrived.wait_for(lambda: len(self.received) >= count, timeout), self.received
-            return list(self.received)
-
-
-@pytest.fixture
-def receiver(stripe_sandbox: SandboxControl) -> Iterator[WebhookReceiver]:
-    """A webhook endpoint the sandbox delivers to."""
-    receiver = WebhookReceiver()
-    server = make_server("127.0.0.1", 0, receiver, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    receiver.url = f"http://127.0.0.1:{server.server_port}/webhook"
-    stripe_sandbox.configure(receiver.url)
-    yield receiver
-    server.shutdown()
-    thread.join(timeout=5)
 
 
 # -- Stripe's form encoding ------------------------------------------------------------
@@ -348,9 +299,7 @@ def test_line_items_are_listed_as_a_stripe_list(stripe_sandbox: SandboxControl) 
 
 
 def test_a_paid_session_expands_to_its_payment_intent_and_charge(stripe_sandbox: SandboxControl) -> None:
-    session_id = create_session(stripe_sandbox, **{
-        "payment_intent_data[application_fee_amount]": "300",
-        "payment_intent_data[transfer_data][destination]": "acct_1"})["id"]
+    session_id = create_session(stripe_sandbox)["id"]
     unpaid = api(stripe_sandbox, "GET", f"/v1/checkout/sessions/{session_id}", {"expand[]": "payment_intent"})
     assert unpaid.json()["payment_intent"] is None
     stripe_sandbox.complete(session_id, deliver="none")
@@ -361,8 +310,8 @@ def test_a_paid_session_expands_to_its_payment_intent_and_charge(stripe_sandbox:
     assert paid["url"] is None  # Stripe shows the page's address only while the session is open
     assert intent["id"].startswith("pi_") and intent["object"] == "payment_intent"
     assert (intent["status"], intent["amount"], intent["amount_received"]) == ("succeeded", 2999, 2999)
-    assert intent["metadata"] == {"order_id": "ord_1"} and intent["application_fee_amount"] == 300
-    assert intent["transfer_data"] == {"destination": "acct_1"}
+    assert intent["metadata"] == {"order_id": "ord_1"} and intent["application_fee_amount"] is None
+    assert intent["transfer_data"] is None
     charge = intent["latest_charge"]
     assert charge["id"].startswith("ch_") and charge["payment_intent"] == intent["id"]
     assert (charge["amount"], charge["amount_refunded"], charge["refunded"]) == (2999, 0, False)
@@ -380,7 +329,7 @@ def test_a_paid_session_expands_to_its_payment_intent_and_charge(stripe_sandbox:
 # -- the hosted checkout page ------------------------------------------------------------------
 
 def test_paying_on_the_page_redirects_and_delivers_a_signed_event(
-        stripe_sandbox: SandboxControl, receiver: WebhookReceiver) -> None:
+        stripe_sandbox: SandboxControl, webhook_receiver: WebhookReceiver) -> None:
     session = create_session(stripe_sandbox)
     page = HTTP.get(session["url"], timeout=10)
     assert page.status_code == 200 and "Pay USD 29.99" in page.text and "buyer@example.com" in page.text
@@ -390,7 +339,7 @@ def test_paying_on_the_page_redirects_and_delivers_a_signed_event(
     assert paid.status_code == 303
     assert paid.headers["Location"] == f"https://store.test/done?session={session['id']}"
 
-    [delivery] = receiver.wait_for(1)
+    [delivery] = webhook_receiver.wait_for(1)
     secret = stripe_sandbox.webhook_secret
     assert signature_verifies(delivery.headers["Stripe-Signature"], delivery.body, secret)
     assert delivery.headers["Content-Type"] == "application/json; charset=utf-8"
@@ -447,12 +396,12 @@ def test_bank_transfer_on_the_page_completes_without_paying(stripe_sandbox: Sand
 
 
 def test_failed_webhook_deliveries_are_retried(
-        stripe_sandbox: SandboxControl, receiver: WebhookReceiver) -> None:
-    receiver.answers = [500]
+        stripe_sandbox: SandboxControl, webhook_receiver: WebhookReceiver) -> None:
+    webhook_receiver.answers = [500]
     session = create_session(stripe_sandbox)
     HTTP.post(session["url"], data={"action": "pay", "email": "buyer@example.com"}, allow_redirects=False,
               timeout=10)
-    first, second = receiver.wait_for(2)
+    first, second = webhook_receiver.wait_for(2)
     assert first.event["id"] == second.event["id"]
     for _ in range(50):  # the attempt is recorded just after the receiver answers
         [event] = stripe_sandbox.events()
@@ -558,25 +507,25 @@ def test_refunds_partial_then_the_rest_then_nothing(stripe_sandbox: SandboxContr
         partial["id"], rest["id"]]
 
 
-def test_a_dashboard_refund_is_delivered(stripe_sandbox: SandboxControl, receiver: WebhookReceiver) -> None:
+def test_a_dashboard_refund_is_delivered(stripe_sandbox: SandboxControl, webhook_receiver: WebhookReceiver) -> None:
     _, payment_intent = paid_session(stripe_sandbox)
     refunded = stripe_sandbox.refund(payment_intent, amount=500)
     assert refunded["refund"]["amount"] == 500
     assert [event["type"] for event in refunded["events"]] == ["charge.refunded", "refund.created"]
     assert refunded["delivery"]["status"] == 200 and len(refunded["deliveries"]) == 2
-    received = receiver.wait_for(2)
+    received = webhook_receiver.wait_for(2)
     assert [delivery.event["type"] for delivery in received] == ["charge.refunded", "refund.created"]
     assert stripe_sandbox.refund(payment_intent, amount=0)["error"]["param"] == "amount"
 
 
-def test_a_dispute_freezes_the_charge(stripe_sandbox: SandboxControl, receiver: WebhookReceiver) -> None:
+def test_a_dispute_freezes_the_charge(stripe_sandbox: SandboxControl, webhook_receiver: WebhookReceiver) -> None:
     _, payment_intent = paid_session(stripe_sandbox)
     opened = stripe_sandbox.dispute(payment_intent)
     dispute = opened["dispute"]
     assert dispute["id"].startswith("dp_") and dispute["object"] == "dispute"
     assert (dispute["amount"], dispute["reason"], dispute["status"], dispute["payment_intent"]) == (
         2999, "fraudulent", "needs_response", payment_intent)
-    [delivery] = receiver.wait_for(1)
+    [delivery] = webhook_receiver.wait_for(1)
     assert delivery.event["type"] == "charge.dispute.created" and delivery.event["data"]["object"] == dispute
     assert api(stripe_sandbox, "GET", f"/v1/charges/{dispute['charge']}").json()["disputed"] is True
     refund = api(stripe_sandbox, "POST", "/v1/refunds", {"payment_intent": payment_intent})
@@ -590,8 +539,8 @@ def test_a_dispute_freezes_the_charge(stripe_sandbox: SandboxControl, receiver: 
 # -- controls: delivering events on demand -------------------------------------------------------
 
 def test_delivery_can_be_signed_wrongly_on_purpose(
-        stripe_sandbox: SandboxControl, receiver: WebhookReceiver) -> None:
-    receiver.answers = [202, 400, 400, 400, 400]
+        stripe_sandbox: SandboxControl, webhook_receiver: WebhookReceiver) -> None:
+    webhook_receiver.answers = [202, 400, 400, 400, 400]
     session_id = create_session(stripe_sandbox)["id"]
     event_id = stripe_sandbox.complete(session_id, deliver="none")["events"][0]["id"]
     secret = stripe_sandbox.webhook_secret
@@ -602,7 +551,7 @@ def test_delivery_can_be_signed_wrongly_on_purpose(
     assert stripe_sandbox.deliver(event_id, tamper=True)["body"] == "answered 400"
     assert stripe_sandbox.deliver(event_id, omit_signature=True)["status"] == 400
 
-    good, stale, other_secret, tampered, unsigned = receiver.wait_for(5)
+    good, stale, other_secret, tampered, unsigned = webhook_receiver.wait_for(5)
     assert signature_verifies(good.headers["Stripe-Signature"], good.body, secret)
     stale_time, _ = signature_parts(stale.headers["Stripe-Signature"])
     assert abs(stale_time - (time.time() - 600)) < 5
@@ -619,20 +568,20 @@ def test_delivery_can_be_signed_wrongly_on_purpose(
 
 
 def test_events_held_back_can_be_delivered_out_of_order(
-        stripe_sandbox: SandboxControl, receiver: WebhookReceiver) -> None:
+        stripe_sandbox: SandboxControl, webhook_receiver: WebhookReceiver) -> None:
     _, payment_intent = paid_session(stripe_sandbox)
     stripe_sandbox.refund(payment_intent, deliver="none")
     events = {event["type"]: event["id"] for event in stripe_sandbox.events()}
     time.sleep(0.2)
-    assert receiver.received == []
+    assert webhook_receiver.received == []
     for event_type in ("charge.refunded", "checkout.session.completed"):
         stripe_sandbox.deliver(events[event_type])
-    assert [received.event["type"] for received in receiver.wait_for(2)] == [
+    assert [received.event["type"] for received in webhook_receiver.wait_for(2)] == [
         "charge.refunded", "checkout.session.completed"]
 
 
 def test_delivering_needs_a_webhook_url_and_a_known_event(
-        stripe_sandbox: SandboxControl, receiver: WebhookReceiver) -> None:
+        stripe_sandbox: SandboxControl, webhook_receiver: WebhookReceiver) -> None:
     assert stripe_sandbox.deliver("evt_unknown")["error"]["code"] == "resource_missing"
     stripe_sandbox.configure(None)
     _, _ = paid_session(stripe_sandbox)
@@ -679,12 +628,12 @@ def test_faults_can_be_cleared(stripe_sandbox: SandboxControl) -> None:
 # -- state, configuration, serving -------------------------------------------------------------------
 
 def test_reset_forgets_objects_but_keeps_the_configuration(
-        stripe_sandbox: SandboxControl, receiver: WebhookReceiver) -> None:
+        stripe_sandbox: SandboxControl, webhook_receiver: WebhookReceiver) -> None:
     session_id, _ = paid_session(stripe_sandbox)
     stripe_sandbox.reset()
     assert stripe_sandbox.session(session_id)["error"]["code"] == "resource_missing"
     assert stripe_sandbox.events() == []
-    assert stripe_sandbox.configure(receiver.url, "whsec_new") == {"webhook_url": receiver.url,
+    assert stripe_sandbox.configure(webhook_receiver.url, "whsec_new") == {"webhook_url": webhook_receiver.url,
                                                                    "webhook_secret": "whsec_new"}
     stripe_sandbox.reset()
     assert stripe_sandbox.webhook_secret == "whsec_new"

@@ -4,8 +4,8 @@ Every call is authenticated with a test secret key, may be hit by a fault set up
 controls, and runs on the locked state; POSTs honour ``Idempotency-Key``. Events a call emits
 are delivered in the background after it answers, as Stripe does.
 
-Connect (accounts, account links, transfers and their reversals) belongs here too, as more
-routes over `lifecycle` functions of their own; the plumbing below serves them unchanged.
+Payments move in `lifecycle`; Connect (accounts, account links, transfers and their reversals)
+in `connect`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from marketplace.payments.sandbox import idempotency, lifecycle, objects
+from marketplace.payments.sandbox import connect, idempotency, lifecycle, objects
 from marketplace.payments.sandbox.errors import ParamError, StripeError
 from marketplace.payments.sandbox.expansion import expanded, line_items_list
 from marketplace.payments.sandbox.faults import misbehave
 from marketplace.payments.sandbox.forms import decode_form
 from marketplace.payments.sandbox.params import (
     Shape,
+    boolean,
+    country,
     currency,
     email,
     expand,
@@ -67,18 +69,64 @@ SESSION_CREATE = Shape({
     "submit_type": one_of("auto", "book", "donate", "pay", "subscribe"),
     "expand": expand,
 }, required=("mode", "line_items", "success_url"))
+_LIMIT = integer(minimum=1, maximum=100)
 SESSION_LIST = Shape({"payment_intent": string(), "status": one_of("open", "complete", "expired"),
-                      "limit": integer(minimum=1, maximum=100), "expand": expand})
-LINE_ITEMS_LIST = Shape({"limit": integer(minimum=1, maximum=100), "expand": expand})
+                      "limit": _LIMIT, "expand": expand})
+PAGE = Shape({"limit": _LIMIT, "expand": expand})
 REFUND_CREATE = Shape({
     "payment_intent": string(),
     "charge": string(),
     "amount": integer(minimum=1),
     "reason": one_of("duplicate", "fraudulent", "requested_by_customer"),
     "metadata": metadata,
+    "reverse_transfer": boolean,
+    "refund_application_fee": boolean,
     "expand": expand,
 })
 RETRIEVE = Shape({"expand": expand})
+NO_PARAMS = Shape({})
+
+_CAPABILITY = Shape({"requested": boolean}, required=("requested",))
+ACCOUNT_CREATE = Shape({
+    "type": one_of("express", "custom", "standard"),
+    "country": country,
+    "email": email,
+    "business_type": one_of("individual", "company", "non_profit", "government_entity"),
+    "business_profile": Shape({"mcc": string(4), "name": string(), "product_description": string(),
+                               "support_email": email, "support_phone": string(),
+                               "support_url": string(5000), "url": string(5000)}),
+    "capabilities": Shape({"card_payments": _CAPABILITY, "transfers": _CAPABILITY}),
+    "metadata": metadata,
+    "expand": expand,
+}, required=("type",))  # Stripe would take `controller` instead, which the sandbox does not model
+_REQUIREMENT_SET = one_of("currently_due", "eventually_due")
+ACCOUNT_LINK_CREATE = Shape({
+    "account": string(),
+    "refresh_url": url,
+    "return_url": url,
+    "type": one_of("account_onboarding", "account_update"),
+    "collect": _REQUIREMENT_SET,  # what the page would ask for: the sandbox's asks for nothing
+    "collection_options": Shape({"fields": _REQUIREMENT_SET, "future_requirements": one_of("include", "omit")}),
+    "expand": expand,
+}, required=("account", "type", "refresh_url", "return_url"))
+TRANSFER_CREATE = Shape({
+    "amount": integer(minimum=1),
+    "currency": currency,
+    "destination": string(),
+    "source_transaction": string(),
+    "transfer_group": string(),
+    "description": string(),
+    "metadata": metadata,
+    "expand": expand,
+}, required=("amount", "currency", "destination"))
+TRANSFER_LIST = Shape({"destination": string(), "transfer_group": string(), "limit": _LIMIT, "expand": expand})
+REVERSAL_CREATE = Shape({
+    "amount": integer(minimum=1),
+    "description": string(),  # Stripe takes it and shows it nowhere on the reversal
+    "metadata": metadata,
+    "refund_application_fee": boolean,
+    "expand": expand,
+})
 DEFAULT_PAGE_SIZE = 10
 
 View = Callable[..., StripeObject]
@@ -105,126 +153,171 @@ def _api_key() -> str:
     return key
 
 
-def stripe_endpoint(view: View) -> Callable[..., Response]:
-    """Run a view on the locked state with the request's decoded parameters; replay or save
-    idempotent answers; deliver the events it emitted once its change is saved."""
+def stripe_endpoint(shape: Shape) -> Callable[[View], Callable[..., Response]]:
+    """Run a view on the locked state with the request's parameters checked by `shape`, and
+    answer what it returns expanded as ``expand`` asks; replay or save idempotent answers;
+    deliver the events it emitted once its change is saved."""
 
-    @functools.wraps(view)
-    def endpoint(**path_args: str) -> Response:
-        posting = request.method == "POST"
-        params = decode_form((request.form if posting else request.args).items(multi=True))
-        key = request.headers.get("Idempotency-Key") if posting else None
-        if key is not None:
-            idempotency.check_key(key)
-        sandbox = current_sandbox()
-        with sandbox.store.change({"id": g.request_id, "idempotency_key": key}) as change:
-            status, body, replayed = _answer(change, view, params, path_args, key)
-        sandbox.webhooks.dispatch(change.events, "async")
-        response = jsonify(body)
-        response.status_code = status
-        if replayed:
-            response.headers["Idempotent-Replayed"] = "true"
-        return response
+    def decorate(view: View) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def endpoint(**path_args: str) -> Response:
+            posting = request.method == "POST"
+            params = decode_form((request.form if posting else request.args).items(multi=True))
+            key = request.headers.get("Idempotency-Key") if posting else None
+            if key is not None:
+                idempotency.check_key(key)
+            sandbox = current_sandbox()
+            call = functools.partial(_call, view, shape, params, path_args)
+            with sandbox.store.change({"id": g.request_id, "idempotency_key": key}) as change:
+                status, body, replayed = _answer(change, call, params, key)
+            sandbox.webhooks.dispatch(change.events, "async")
+            response = jsonify(body)
+            response.status_code = status
+            if replayed:
+                response.headers["Idempotent-Replayed"] = "true"
+            return response
 
-    return endpoint
+        return endpoint
+
+    return decorate
 
 
-def _answer(change: Change, view: View, params: dict[str, Any], path_args: dict[str, str],
+def _answer(change: Change, call: Callable[[Change], idempotency.SavedAnswer], params: dict[str, Any],
             key: str | None) -> tuple[int, dict[str, Any], bool]:
     """(status, body, replayed) of the call, from the idempotency store when it answered before."""
     if key is None:
-        return *_call(change, view, params, path_args), False
+        return *call(change), False
     fingerprint = idempotency.fingerprint(request.method, request.path, params)
     saved = idempotency.saved_answer(change.state, g.api_key, key, fingerprint, change.now)
     if saved is not None:
         return *saved, True
-    answer = _call(change, view, params, path_args)
+    answer = call(change)
     idempotency.save_answer(change.state, g.api_key, key, fingerprint, answer, change.now)
     return *answer, False
 
 
-def _call(change: Change, view: View, params: dict[str, Any],
-          path_args: dict[str, str]) -> idempotency.SavedAnswer:
+def _call(view: View, shape: Shape, params: dict[str, Any], path_args: dict[str, str],
+          change: Change) -> idempotency.SavedAnswer:
     try:
-        return 200, view(change, params, **path_args)
+        checked = shape(params)
+        return 200, expanded(change.state, view(change, checked, **path_args), checked.get("expand", []))
     except ParamError:
         raise  # refused before doing anything: Stripe saves no answer, so the key may be used again
     except StripeError as error:
         return error.status, error.body()
 
 
-def _pay_page_base() -> str:
+def _hosted_page_base() -> str:
+    """Where browsers reach the payment and onboarding pages."""
     return current_sandbox().public_url or request.host_url.rstrip("/")
 
 
-@api.post("/checkout/sessions")
-@stripe_endpoint
-def create_checkout_session(change: Change, params: dict[str, Any]) -> StripeObject:
-    checked = SESSION_CREATE(params)
-    session = lifecycle.create_session(change, checked, _pay_page_base())
-    return expanded(change.state, session, checked.get("expand", []))
-
-
-@api.get("/checkout/sessions")
-@stripe_endpoint
-def list_checkout_sessions(change: Change, params: dict[str, Any]) -> StripeObject:
-    """Newest first, filtered by PaymentIntent or status."""
-    checked = SESSION_LIST(params)
-    wanted = {field: checked[field] for field in ("payment_intent", "status") if field in checked}
-    sessions = [session for session in reversed(change.state.all("checkout.session"))
-                if all(session[field] == value for field, value in wanted.items())]
+def _page(items: list[StripeObject], url: str, checked: dict[str, Any]) -> StripeObject:
+    """The first `limit` items as a Stripe list."""
     limit = checked.get("limit", DEFAULT_PAGE_SIZE)
-    page = objects.list_object(sessions[:limit], "/v1/checkout/sessions", has_more=len(sessions) > limit)
-    return expanded(change.state, page, checked.get("expand", []))
+    return objects.list_object(items[:limit], url, has_more=len(items) > limit)
 
 
-@api.get("/checkout/sessions/<session_id>")
-@stripe_endpoint
-def retrieve_checkout_session(change: Change, params: dict[str, Any], session_id: str) -> StripeObject:
-    checked = RETRIEVE(params)
-    session = change.state.get("checkout.session", session_id)
-    return expanded(change.state, session, checked.get("expand", []))
+@api.post("/checkout/sessions")
+@stripe_endpoint(SESSION_CREATE)
+def create_checkout_session(change: Change, params: dict[str, Any]) -> StripeObject:
+    return lifecycle.create_session(change, params, _hosted_page_base())
 
 
 @api.get("/checkout/sessions/<session_id>/line_items")
-@stripe_endpoint
+@stripe_endpoint(PAGE)
 def list_session_line_items(change: Change, params: dict[str, Any], session_id: str) -> StripeObject:
-    checked = LINE_ITEMS_LIST(params)
     change.state.get("checkout.session", session_id)
-    page = line_items_list(change.state, session_id, checked.get("limit", DEFAULT_PAGE_SIZE))
-    return expanded(change.state, page, checked.get("expand", []))
+    return line_items_list(change.state, session_id, params.get("limit", DEFAULT_PAGE_SIZE))
 
 
 @api.post("/checkout/sessions/<session_id>/expire")
-@stripe_endpoint
+@stripe_endpoint(RETRIEVE)
 def expire_checkout_session(change: Change, params: dict[str, Any], session_id: str) -> StripeObject:
-    checked = RETRIEVE(params)
-    session = lifecycle.expire_session(change, session_id)
-    return expanded(change.state, session, checked.get("expand", []))
+    return lifecycle.expire_session(change, session_id)
 
 
 @api.post("/refunds")
-@stripe_endpoint
+@stripe_endpoint(REFUND_CREATE)
 def create_refund(change: Change, params: dict[str, Any]) -> StripeObject:
-    checked = REFUND_CREATE(params)
-    refund = lifecycle.refund(change, payment_intent_id=checked.get("payment_intent"),
-                              charge_id=checked.get("charge"), amount=checked.get("amount"),
-                              reason=checked.get("reason"), metadata=checked.get("metadata"))
-    return expanded(change.state, refund, checked.get("expand", []))
+    return lifecycle.refund(change, payment_intent_id=params.get("payment_intent"),
+                            charge_id=params.get("charge"), amount=params.get("amount"),
+                            reason=params.get("reason"), metadata=params.get("metadata"),
+                            reverse_transfer=params.get("reverse_transfer", False),
+                            refund_application_fee=params.get("refund_application_fee", False))
+
+
+@api.post("/accounts")
+@stripe_endpoint(ACCOUNT_CREATE)
+def create_account(change: Change, params: dict[str, Any]) -> StripeObject:
+    return connect.create_account(change, params)
+
+
+@api.delete("/accounts/<account_id>")
+@stripe_endpoint(NO_PARAMS)
+def delete_account(change: Change, params: dict[str, Any], account_id: str) -> StripeObject:
+    return connect.delete_account(change, account_id)
+
+
+@api.post("/account_links")
+@stripe_endpoint(ACCOUNT_LINK_CREATE)
+def create_account_link(change: Change, params: dict[str, Any]) -> StripeObject:
+    return connect.create_account_link(change, params, _hosted_page_base())
+
+
+@api.post("/transfers")
+@stripe_endpoint(TRANSFER_CREATE)
+def create_transfer(change: Change, params: dict[str, Any]) -> StripeObject:
+    return connect.create_transfer(change, params)
+
+
+@api.post("/transfers/<transfer_id>/reversals")
+@stripe_endpoint(REVERSAL_CREATE)
+def create_transfer_reversal(change: Change, params: dict[str, Any], transfer_id: str) -> StripeObject:
+    return connect.reverse_transfer(change, transfer_id, params.get("amount"), metadata=params.get("metadata"),
+                                    refund_application_fee=params.get("refund_application_fee", False))
+
+
+@api.get("/transfers/<transfer_id>/reversals")
+@stripe_endpoint(PAGE)
+def list_transfer_reversals(change: Change, params: dict[str, Any], transfer_id: str) -> StripeObject:
+    reversals = change.state.get("transfer", transfer_id)["reversals"]
+    return _page(reversals["data"], reversals["url"], params)
 
 
 # Plain retrievals: ``GET /v1/<collection>/<id>`` with ``expand``.
 RETRIEVABLE = {"payment_intents": "payment_intent", "charges": "charge", "refunds": "refund",
-               "disputes": "dispute", "events": "event"}
+               "disputes": "dispute", "events": "event", "checkout/sessions": "checkout.session",
+               "accounts": "account", "transfers": "transfer", "application_fees": "application_fee"}
 
 
 def _retriever(kind: str) -> View:
     def retrieve(change: Change, params: dict[str, Any], object_id: str) -> StripeObject:
-        checked = RETRIEVE(params)
-        return expanded(change.state, change.state.get(kind, object_id), checked.get("expand", []))
+        return change.state.get(kind, object_id)
     return retrieve
 
 
 for _collection, _kind in RETRIEVABLE.items():
-    api.add_url_rule(f"/{_collection}/<object_id>", f"retrieve_{_kind}", stripe_endpoint(_retriever(_kind)),
-                     methods=["GET"])
+    api.add_url_rule(f"/{_collection}/<object_id>", f"retrieve_{_kind.replace('.', '_')}",
+                     stripe_endpoint(RETRIEVE)(_retriever(_kind)), methods=["GET"])
+
+
+# Plain listings: ``GET /v1/<collection>``, newest first, filtered by the fields their shape
+# takes besides ``limit`` and ``expand`` (sessions by PaymentIntent or status, transfers by
+# destination or transfer group).
+LISTABLE = {"checkout/sessions": ("checkout.session", SESSION_LIST), "transfers": ("transfer", TRANSFER_LIST)}
+_PAGING = ("limit", "expand")
+
+
+def _lister(kind: str, url: str) -> View:
+    def list_newest_first(change: Change, params: dict[str, Any]) -> StripeObject:
+        wanted = {field: value for field, value in params.items() if field not in _PAGING}
+        matching = [found for found in reversed(change.state.all(kind))
+                    if all(found[field] == value for field, value in wanted.items())]
+        return _page(matching, url, params)
+    return list_newest_first
+
+
+for _collection, (_kind, _shape) in LISTABLE.items():
+    api.add_url_rule(f"/{_collection}", f"list_{_kind.replace('.', '_')}",
+                     stripe_endpoint(_shape)(_lister(_kind, f"/v1/{_collection}")), methods=["GET"])

@@ -1,4 +1,4 @@
-"""The sandbox's Flask app: Stripe's API, the hosted checkout page and the controls."""
+"""The sandbox's Flask app: Stripe's API, the hosted checkout and onboarding pages and the controls."""
 
 from __future__ import annotations
 

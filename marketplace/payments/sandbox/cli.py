@@ -25,10 +25,11 @@ sandbox_cli = AppGroup("payments", help="Payments tools.")
 @click.option("--state-file", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Keep objects and events in this JSON file across restarts.")
 @click.option("--public-url", default=None,
-              help="Base URL browsers use to reach the hosted checkout page (default: the server's own).")
+              help="Base URL browsers use to reach the hosted checkout and onboarding pages "
+                   "(default: the server's own).")
 def serve_sandbox(host: str, port: int, webhook_url: str | None, webhook_secret: str | None,
                   state_file: Path | None, public_url: str | None) -> None:
-    """Serve a Stripe-compatible sandbox: the API, a hosted checkout page and webhooks."""
+    """Serve a Stripe-compatible sandbox: the API, hosted checkout and onboarding pages and webhooks."""
     server = SandboxServer(host, port, webhook_url, webhook_secret, state_file, public_url).start()
     delivery = f"events go to {webhook_url}" if webhook_url else "events are only recorded (no --webhook-url)"
     click.echo(f"Stripe sandbox on {server.url} - {delivery}, signed with {server.sandbox.endpoint.secret}. "

@@ -1,8 +1,8 @@
 """Controls under ``/_sandbox``: what Stripe's dashboard, its customers and their banks do,
 on demand, for development and tests. JSON in and out; answered to loopback callers only.
 
-Each payment control answers ``{<object name>: {...}, "events": [{"id", "type"}], "deliveries":
-[...], "delivery": <the first of deliveries or null>}``; deliveries are filled for
+Each payment and account control answers ``{<object name>: {...}, "events": [{"id", "type"}],
+"deliveries": [...], "delivery": <the first of deliveries or null>}``; deliveries are filled for
 ``"deliver": "sync"`` only.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, abort, request
 
-from marketplace.payments.sandbox import lifecycle
+from marketplace.payments.sandbox import connect, lifecycle
 from marketplace.payments.sandbox.errors import StripeError, no_such
 from marketplace.payments.sandbox.faults import DEFAULT_TIMEOUT_SECONDS, FAULT_MODES, Fault
 from marketplace.payments.sandbox.service import Outcome, current_sandbox
@@ -128,6 +128,22 @@ def dispute(payment_intent_id: str) -> Json:
 def close_dispute(dispute_id: str) -> Json:
     outcome = _choice(_body(), "outcome", ("won", "lost"))
     return _run("dispute", lambda change: lifecycle.close_dispute(change, dispute_id, outcome))
+
+
+@controls.post("/accounts/<account_id>/onboard")
+def onboard_account(account_id: str) -> Json:
+    """What the account's owner does on the onboarding page, without the page."""
+    return _run("account", lambda change: connect.complete_onboarding(change, account_id))
+
+
+@controls.post("/accounts/<account_id>/restrict")
+def restrict_account(account_id: str) -> Json:
+    return _run("account", lambda change: connect.restrict(change, account_id))
+
+
+@controls.post("/accounts/<account_id>/deauthorize")
+def deauthorize_account(account_id: str) -> Json:
+    return _run("account", lambda change: connect.deauthorize(change, account_id))
 
 
 @controls.get("/events")

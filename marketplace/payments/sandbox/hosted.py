@@ -1,5 +1,9 @@
-"""The hosted checkout page a Checkout Session's ``url`` points to: the sandbox's stand-in for
-Stripe's payment page. Paying completes the session and sends the event in the background."""
+"""The sandbox's stand-ins for Stripe's hosted pages.
+
+The checkout page a Checkout Session's ``url`` points to: paying completes the session. The
+onboarding page an account link's ``url`` points to: completing onboarding enables the connected
+account. Either sends its events in the background.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from marketplace.common.money import Money
-from marketplace.payments.sandbox import lifecycle
+from marketplace.payments.sandbox import connect, lifecycle
 from marketplace.payments.sandbox.errors import ParamError, StripeError
 from marketplace.payments.sandbox.params import email
 from marketplace.payments.sandbox.service import current_sandbox
@@ -71,3 +75,42 @@ def _session_view(session_id: str) -> dict[str, Any] | None:
         } for item in change.state.session_inputs[session_id]["line_items"]]
         return {**copy.deepcopy(session), "items": items, "success_link": _success_url(session),
                 "total": Money(session["amount_total"], session["currency"]).formatted()}
+
+
+@hosted.get("/onboarding/<token>")
+def show_onboarding(token: str) -> tuple[str, int]:
+    return _onboarding_page(token)
+
+
+@hosted.post("/onboarding/<token>")
+def submit_onboarding(token: str) -> Response | tuple[str, int]:
+    action = request.form.get("action", "")
+    link = _link_view(token)
+    if link is None:
+        return _onboarding_page(token)
+    if action == "leave":
+        return redirect(link["refresh_url"], 303)
+    if action != "complete":
+        return _onboarding_page(token, "Choose Complete onboarding or Leave.", 400)
+    try:
+        outcome = current_sandbox().run(lambda change: connect.onboard_through_link(change, token))
+    except StripeError:
+        return redirect(url_for(".show_onboarding", token=token), 303)  # the page says why
+    return redirect(outcome.result["return_url"], 303)
+
+
+def _onboarding_page(token: str, error: str | None = None, status: int = 200) -> tuple[str, int]:
+    link = _link_view(token)
+    if link is None:
+        return render_template("onboarding.html", link=None), 404
+    return render_template("onboarding.html", link=link, token=token, error=error), status
+
+
+def _link_view(token: str) -> dict[str, Any] | None:
+    """The account link with what the page shows: its status and its account."""
+    with current_sandbox().store.change() as change:
+        link = change.state.account_links.get(token)
+        if link is None:
+            return None
+        return {**copy.deepcopy(link), "status": connect.link_status(link, change.now),
+                "account": copy.deepcopy(change.state.get("account", link["account"]))}

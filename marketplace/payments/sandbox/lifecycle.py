@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from marketplace.common.money import Money
-from marketplace.payments.sandbox import objects
+from marketplace.payments.sandbox import connect, objects
 from marketplace.payments.sandbox.errors import ParamError, StripeError
 from marketplace.payments.sandbox.state import Change, StripeObject
 
@@ -28,6 +28,9 @@ def create_session(change: Change, params: dict[str, Any], pay_page_base: str) -
     if len({line["price_data"]["currency"] for line in lines}) > 1:
         raise ParamError("All line items of a Checkout Session must use the same currency.", "line_items")
     expires_at = _session_expiry(params.get("expires_at"), change.now)
+    total = sum(line["price_data"]["unit_amount"] * line["quantity"] for line in lines)
+    connect.check_destination_charge(change, params.get("payment_intent_data", {}), total,
+                                     lines[0]["price_data"]["currency"])
     session_id = objects.new_object_id("checkout.session")
     items = [_line_item(change, line) for line in lines]
     change.state.session_inputs[session_id] = {
@@ -89,11 +92,14 @@ def settle_async_payment(change: Change, session_id: str, *, succeeded: bool) ->
 
 
 def _collect(change: Change, session: StripeObject, intent: StripeObject) -> None:
-    """The money arrives: a charge for the whole amount, and the session becomes paid."""
+    """The money arrives: a charge for the whole amount, and the session becomes paid; a
+    destination charge sends its amount, less the application fee, on to its destination."""
     charge = change.state.put(objects.charge(
         intent, session["customer_details"]["email"], intent["payment_method_types"][0], change.now))
     intent.update(status="succeeded", amount_received=intent["amount"], latest_charge=charge["id"])
     session["payment_status"] = "paid"
+    if charge["transfer_data"]:
+        connect.pay_destination(change, charge)
 
 
 def expire_session(change: Change, session_id: str) -> StripeObject:
@@ -121,10 +127,12 @@ def _open_session(change: Change, session_id: str) -> StripeObject:
 
 
 def refund(change: Change, *, payment_intent_id: str | None = None, charge_id: str | None = None,
-           amount: int | None = None, reason: str | None = None,
-           metadata: dict[str, str] | None = None) -> StripeObject:
-    """Give back part or all of what is left of a charge (all of it when no amount is given)."""
+           amount: int | None = None, reason: str | None = None, metadata: dict[str, str] | None = None,
+           reverse_transfer: bool = False, refund_application_fee: bool = False) -> StripeObject:
+    """Give back part or all of what is left of a charge (all of it when no amount is given); of a
+    destination charge, take back the same share of the transfer and of the fee when asked to."""
     charge = _refundable_charge(change, payment_intent_id, charge_id)
+    connect.check_refund_reversal(charge, reverse_transfer)
     left = charge["amount"] - charge["amount_refunded"]
     if left == 0:
         raise StripeError(f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded")
@@ -137,6 +145,8 @@ def refund(change: Change, *, payment_intent_id: str | None = None, charge_id: s
     made = change.state.put(objects.refund(charge, amount, reason, metadata or {}, change.now))
     charge["amount_refunded"] += amount
     charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+    connect.undo_destination_payment(change, charge, made, reverse_transfer=reverse_transfer,
+                                     refund_application_fee=refund_application_fee)
     change.emit("charge.refunded", charge)
     change.emit("refund.created", made)
     return made

@@ -13,8 +13,7 @@ from typing import Any
 API_VERSION = "2026-10-28.endive"
 
 _ALPHABET = string.ascii_letters + string.digits
-# Id prefixes of the objects the sandbox keeps, by Stripe object type. Connect's objects
-# ("account": "acct", "transfer": "tr", "transfer_reversal": "trr") belong here when they are added.
+# Id prefixes of the objects the sandbox keeps, by Stripe object type.
 ID_PREFIXES = {
     "checkout.session": "cs_test",
     "payment_intent": "pi",
@@ -23,8 +22,14 @@ ID_PREFIXES = {
     "dispute": "dp",
     "event": "evt",
     "product": "prod",
+    "account": "acct",
+    "transfer": "tr",
+    "transfer_reversal": "trr",
+    "application_fee": "fee",
+    "fee_refund": "fr",
 }
-_SESSION_ID_LENGTH = 58  # Checkout Session ids are much longer than others
+# Checkout Session ids are much longer than others, connected account ids shorter.
+_ID_LENGTHS = {"checkout.session": 58, "account": 16}
 
 
 def random_token(length: int) -> str:
@@ -36,7 +41,7 @@ def new_id(prefix: str, length: int = 24) -> str:
 
 
 def new_object_id(kind: str) -> str:
-    return new_id(ID_PREFIXES[kind], _SESSION_ID_LENGTH if kind == "checkout.session" else 24)
+    return new_id(ID_PREFIXES[kind], _ID_LENGTHS.get(kind, 24))
 
 
 def kind_of(object_id: str) -> str | None:
@@ -187,6 +192,7 @@ def charge(intent: dict[str, Any], email: str, method_type: str, now: int) -> di
         "receipt_number": None, "receipt_url": None, "refunded": False, "review": None, "shipping": None,
         "source": None, "source_transfer": None, "statement_descriptor": None,
         "statement_descriptor_suffix": None, "status": "succeeded",
+        "transfer": None,  # the transfer to the destination of a destination charge, once made
         "transfer_data": {"amount": None, **transfer_data} if transfer_data else None,
         "transfer_group": intent["transfer_group"],
     }
@@ -235,11 +241,156 @@ def dispute(disputed_charge: dict[str, Any], reason: str, now: int) -> dict[str,
     }
 
 
-def event(event_type: str, snapshot: dict[str, Any], request: dict[str, str | None],
-          now: int) -> dict[str, Any]:
-    """A snapshot event: `data.object` is the object as it was when the event happened."""
+def event(event_type: str, snapshot: dict[str, Any], request: dict[str, str | None], now: int,
+          account: str | None = None) -> dict[str, Any]:
+    """A snapshot event: `data.object` is the object as it was when the event happened.
+
+    Events about a connected account name it in `account`, as Stripe's Connect events do.
+    """
+    connected = {"account": account} if account else {}
     return {
-        "id": new_object_id("event"), "object": "event", "api_version": API_VERSION, "created": now,
-        "data": {"object": snapshot}, "livemode": False, "pending_webhooks": 1, "request": request,
-        "type": event_type,
+        "id": new_object_id("event"), "object": "event", **connected, "api_version": API_VERSION,
+        "created": now, "data": {"object": snapshot}, "livemode": False, "pending_webhooks": 1,
+        "request": request, "type": event_type,
+    }
+
+
+# -- Connect ---------------------------------------------------------------------------------
+
+PLATFORM_APPLICATION = "ca_SandboxPlatformApplication00000"  # the marketplace, as Connect names it
+PLATFORM_COUNTRY = "US"
+_EURO_COUNTRIES = ("AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU",
+                   "LV", "MT", "NL", "PT", "SI", "SK")
+# Countries the sandbox opens connected accounts in, with the currency their payouts are made in.
+CONNECT_CURRENCIES = {
+    "US": "usd", "CA": "cad", "GB": "gbp", "AU": "aud", "NZ": "nzd", "JP": "jpy", "SG": "sgd",
+    "HK": "hkd", "CH": "chf", "SE": "sek", "NO": "nok", "DK": "dkk", "PL": "pln", "MX": "mxn",
+    "BR": "brl", **dict.fromkeys(_EURO_COUNTRIES, "eur"),
+}
+# What Stripe asks an Express account for before it can be paid out; the onboarding page
+# stands in for the forms that collect them.
+ONBOARDING_REQUIREMENTS = ("business_profile.mcc", "business_profile.url", "external_account",
+                           "individual.dob.day", "individual.first_name", "individual.last_name",
+                           "tos_acceptance.date", "tos_acceptance.ip")
+# An account type as Stripe's `controller` describes it: (fee payer, who covers losses,
+# who collects requirements, dashboard).
+_CONTROLLERS = {
+    "express": ("application_express", "application", "stripe", "express"),
+    "custom": ("application_custom", "application", "application", "none"),
+    "standard": ("account", "stripe", "stripe", "full"),
+}
+_BUSINESS_PROFILE_FIELDS = ("mcc", "name", "product_description", "support_email", "support_phone",
+                            "support_url", "url")
+
+
+def account(params: dict[str, Any], requested_capabilities: list[str], now: int) -> dict[str, Any]:
+    """A connected account as created: nothing submitted, its capabilities waiting for onboarding."""
+    account_id = new_object_id("account")
+    country = params.get("country", PLATFORM_COUNTRY)
+    return {
+        "id": account_id, "object": "account",
+        "business_profile": _business_profile(params.get("business_profile", {})),
+        "business_type": params.get("business_type"),
+        "capabilities": dict.fromkeys(sorted(requested_capabilities), "inactive"),
+        "charges_enabled": False, "controller": _controller(params["type"]), "country": country,
+        "created": now, "default_currency": CONNECT_CURRENCIES[country], "details_submitted": False,
+        "email": params.get("email"),
+        "external_accounts": list_object([], f"/v1/accounts/{account_id}/external_accounts"),
+        "future_requirements": account_requirements(()), "metadata": params.get("metadata", {}),
+        "payouts_enabled": False, "requirements": account_requirements(ONBOARDING_REQUIREMENTS),
+        "settings": _account_settings(), "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
+        "type": params["type"],
+    }
+
+
+def account_requirements(due: tuple[str, ...]) -> dict[str, Any]:
+    """`requirements` of an account that owes `due` now: until it is given, the account is disabled."""
+    return {
+        "alternatives": [], "current_deadline": None, "currently_due": list(due),
+        "disabled_reason": "requirements.past_due" if due else None, "errors": [],
+        "eventually_due": list(due), "past_due": list(due), "pending_verification": [],
+    }
+
+
+def _business_profile(given: dict[str, str]) -> dict[str, Any]:
+    return {"annual_revenue": None, "estimated_worker_count": None,
+            **{field: given.get(field) for field in _BUSINESS_PROFILE_FIELDS},
+            "minority_owned_business_designation": None, "support_address": None}
+
+
+def _controller(account_type: str) -> dict[str, Any]:
+    fee_payer, losses, requirement_collection, dashboard = _CONTROLLERS[account_type]
+    return {"type": "application", "is_controller": True, "fees": {"payer": fee_payer},
+            "losses": {"payments": losses}, "requirement_collection": requirement_collection,
+            "stripe_dashboard": {"type": dashboard}}
+
+
+def _account_settings() -> dict[str, Any]:
+    descriptors = dict.fromkeys(("statement_descriptor", "statement_descriptor_kana",
+                                 "statement_descriptor_kanji"))
+    return {
+        "branding": dict.fromkeys(("icon", "logo", "primary_color", "secondary_color")),
+        "card_payments": {"decline_on": {"avs_failure": False, "cvc_failure": False},
+                          "statement_descriptor_prefix": None, "statement_descriptor_prefix_kana": None,
+                          "statement_descriptor_prefix_kanji": None},
+        "dashboard": {"display_name": None, "timezone": "Etc/UTC"},
+        "payments": descriptors,
+        "payouts": {"debit_negative_balances": True, "schedule": {"delay_days": 2, "interval": "daily"},
+                    "statement_descriptor": None},
+    }
+
+
+def account_link(url: str, now: int, expires_at: int) -> dict[str, Any]:
+    return {"object": "account_link", "created": now, "expires_at": expires_at, "url": url}
+
+
+def application() -> dict[str, Any]:
+    """The platform's Connect application, as `account.application.deauthorized` shows it."""
+    return {"id": PLATFORM_APPLICATION, "object": "application", "name": "Sandbox platform"}
+
+
+def transfer(params: dict[str, Any], now: int) -> dict[str, Any]:
+    """Money sent to a connected account, from checked `amount`, `currency`, `destination` and the
+    optional `source_transaction`, `transfer_group`, `description` and `metadata`."""
+    transfer_id = new_object_id("transfer")
+    return {
+        "id": transfer_id, "object": "transfer", "amount": params["amount"], "amount_reversed": 0,
+        "balance_transaction": new_id("txn"), "created": now, "currency": params["currency"],
+        "description": params.get("description"), "destination": params["destination"],
+        "destination_payment": new_id("py"), "livemode": False, "metadata": params.get("metadata", {}),
+        "reversals": list_object([], f"/v1/transfers/{transfer_id}/reversals"), "reversed": False,
+        "source_transaction": params.get("source_transaction"), "source_type": "card",
+        "transfer_group": params.get("transfer_group"),
+    }
+
+
+def transfer_reversal(reversed_transfer: dict[str, Any], amount: int, metadata: dict[str, str],
+                      source_refund: str | None, now: int) -> dict[str, Any]:
+    return {
+        "id": new_object_id("transfer_reversal"), "object": "transfer_reversal", "amount": amount,
+        "balance_transaction": new_id("txn"), "created": now, "currency": reversed_transfer["currency"],
+        "destination_payment_refund": new_id("pyr"), "metadata": metadata, "source_refund": source_refund,
+        "transfer": reversed_transfer["id"],
+    }
+
+
+def application_fee(fee_charge: dict[str, Any], account_id: str, now: int) -> dict[str, Any]:
+    """The platform's cut of a destination charge, collected from the destination account."""
+    fee_id = new_object_id("application_fee")
+    return {
+        "id": fee_id, "object": "application_fee", "account": account_id,
+        "amount": fee_charge["application_fee_amount"], "amount_refunded": 0,
+        "application": PLATFORM_APPLICATION, "balance_transaction": new_id("txn"),
+        "charge": fee_charge["id"], "created": now, "currency": fee_charge["currency"],
+        "fee_source": {"charge": fee_charge["id"], "type": "charge"}, "livemode": False,
+        "originating_transaction": None, "refunded": False,
+        "refunds": list_object([], f"/v1/application_fees/{fee_id}/refunds"),
+    }
+
+
+def fee_refund(refunded_fee: dict[str, Any], amount: int, now: int) -> dict[str, Any]:
+    return {
+        "id": new_object_id("fee_refund"), "object": "fee_refund", "amount": amount,
+        "balance_transaction": new_id("txn"), "created": now, "currency": refunded_fee["currency"],
+        "fee": refunded_fee["id"], "metadata": {},
     }

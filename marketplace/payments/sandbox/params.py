@@ -90,6 +90,20 @@ def one_of(*choices: str) -> Check:
     return checked
 
 
+def boolean(value: Any, param: str) -> bool:
+    """Stripe's form booleans: the words ``true`` and ``false``."""
+    if value not in ("true", "false"):
+        raise ParamError(f"Invalid boolean: {value}", param)
+    return value == "true"
+
+
+def country(value: Any, param: str) -> str:
+    if not (isinstance(value, str) and len(value) == 2 and value.isalpha()):
+        raise ParamError(f"Country '{value}' is unknown. Try using a 2-character alphanumeric country code "
+                         "instead, such as 'US', 'EG', or 'GB'.", param)
+    return value.upper()
+
+
 def currency(value: Any, param: str) -> str:
     if not (isinstance(value, str) and len(value) == 3 and value.isalpha()):
         raise ParamError(f"Invalid currency: {value}. Stripe currencies are three-letter ISO codes.", param)

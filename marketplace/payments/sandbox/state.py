@@ -30,11 +30,12 @@ NO_REQUEST: dict[str, str | None] = {"id": None, "idempotency_key": None}
 class State:
     objects: dict[str, dict[str, StripeObject]] = dataclasses.field(default_factory=dict)
     # What Stripe keeps beside its objects: what a session was created with that its object does
-    # not show ("line_items", "payment_intent_data"), the delivery attempts of each event, and
-    # idempotent answers.
+    # not show ("line_items", "payment_intent_data"), the delivery attempts of each event,
+    # idempotent answers, and account links (which have no id) by the token in their URL.
     session_inputs: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     delivery_attempts: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
     idempotency: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    account_links: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     def find(self, kind: str, object_id: str) -> StripeObject | None:
         return self.objects.get(kind, {}).get(object_id)
@@ -48,6 +49,11 @@ class State:
     def put(self, stripe_object: StripeObject) -> StripeObject:
         self.objects.setdefault(stripe_object["object"], {})[stripe_object["id"]] = stripe_object
         return stripe_object
+
+    def remove(self, kind: str, object_id: str) -> StripeObject:
+        removed = self.get(kind, object_id)
+        del self.objects[kind][object_id]
+        return removed
 
     def all(self, kind: str) -> list[StripeObject]:
         """Objects of a type, oldest first."""
@@ -66,8 +72,9 @@ class Change:
     request: dict[str, str | None]  # the API request behind the change, as events report it
     events: list[StripeObject] = dataclasses.field(default_factory=list)
 
-    def emit(self, event_type: str, stripe_object: StripeObject) -> None:
-        event = objects.event(event_type, copy.deepcopy(stripe_object), dict(self.request), self.now)
+    def emit(self, event_type: str, stripe_object: StripeObject, account: str | None = None) -> None:
+        """Record an event; `account` names the connected account a Connect event is about."""
+        event = objects.event(event_type, copy.deepcopy(stripe_object), dict(self.request), self.now, account)
         self.state.put(event)
         self.events.append(event)
 
