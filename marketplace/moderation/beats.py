@@ -42,6 +42,11 @@ def beat_state(beat: Beat) -> dict[str, Any]:
     return {"status": beat.status, "title": beat.title, "owner_id": beat.owner_id}
 
 
+def _locked(beat: Beat) -> Beat:
+    """The beat's row, locked: two admins acting on one beat at once act one after the other."""
+    return db.session.get(Beat, beat.id, with_for_update=True, populate_existing=True)
+
+
 def active_restrictions(beat_id: str) -> list[BeatRestriction]:
     return list(db.session.scalars(select(BeatRestriction).where(
         BeatRestriction.beat_id == beat_id, BeatRestriction.lifted_at.is_(None))
@@ -92,6 +97,7 @@ def _return(beat: Beat, status: BeatStatus) -> None:
 def take_down(beat: Beat, actor: Actor, reason: str) -> BeatRestriction:
     """Take a beat out of the store at once: no listing, no preview, no sale. Licenses sold
     stay valid. Every open report on it is answered by the takedown."""
+    beat = _locked(beat)
     if beat.status not in TAKEDOWN_FROM:
         raise Conflict(f"A beat that is {beat.status} is not in the store and cannot be taken down.",
                        code="beat_not_takedownable")
@@ -124,6 +130,7 @@ def close_open_reports(beat: Beat, actor: Actor, note: str) -> list[str]:
 def restore(beat: Beat, actor: Actor, reason: str | None) -> None:
     """Lift a takedown. The beat comes back unless another restriction (a suspension, a review)
     still holds it. A beat whose exclusive sale was refunded is also brought back to the store."""
+    beat = _locked(beat)
     before = beat_state(beat)
     takedown = active_restriction(beat.id, RestrictionCause.TAKEDOWN)
     if takedown is not None:
@@ -186,6 +193,7 @@ def hold_back_on_publication(beat: Beat, to: BeatStatus) -> bool:
 
 def approve(beat: Beat, actor: Actor, note: str | None) -> None:
     """Publish a beat waiting for review (or one rejected before: admins may change their mind)."""
+    beat = _locked(beat)
     review = active_restriction(beat.id, RestrictionCause.REVIEW)
     if review is None:
         raise Conflict("This beat is not waiting for review.", code="not_under_review")
@@ -201,6 +209,7 @@ def approve(beat: Beat, actor: Actor, note: str | None) -> None:
 
 def reject(beat: Beat, actor: Actor, reason: str) -> None:
     """Refuse a beat waiting for review: it stays out of the store, and its owner is told why."""
+    beat = _locked(beat)
     review = active_restriction(beat.id, RestrictionCause.REVIEW)
     if review is None or review.rejected_at is not None:
         raise Conflict("This beat is not waiting for review.", code="not_under_review")

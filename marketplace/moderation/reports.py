@@ -39,9 +39,10 @@ def file_report(reporter: User, beat_id: str, reason: str, details: str) -> Repo
         raise _already_reported()
     report = Report(beat=beat, beat_id=beat.id, reporter=reporter, reporter_id=reporter.id, reason=reason,
                     details=details, status=ReportStatus.OPEN)
-    db.session.add(report)
     try:
-        db.session.flush()
+        # In a savepoint, so the loser of a race leaves the session usable for its answer.
+        with db.session.begin_nested():
+            db.session.add(report)
     except IntegrityError:
         raise _already_reported() from None  # a concurrent report of the same user won
     return report
@@ -64,6 +65,7 @@ def reports_against(owner: User, beat_id: str | None = None) -> list[Report]:
 
 def resolve(report: Report, actor: Actor, action: str, note: str) -> Report:
     """Dismiss the report, or take its beat down (which answers every open report on it)."""
+    report = db.session.get(Report, report.id, with_for_update=True, populate_existing=True)  # one answer
     if report.status != ReportStatus.OPEN:
         raise Conflict(f"This report was already resolved ({report.status}).", code="report_resolved")
     if action == "dismiss":

@@ -77,9 +77,10 @@ def strike(user: User, actor: Actor, reason: str) -> Strike:
 
 def lift_strike(row: Strike, actor: Actor, reason: str) -> Strike:
     """A strike withdrawn no longer counts. Lifting one does not end a suspension."""
+    user = _locked(db.session.get(User, row.user_id))
+    row = db.session.get(Strike, row.id, populate_existing=True)  # as it stands now, under the lock
     if row.lifted_at is not None:
         raise Conflict("This strike was already lifted.", code="strike_lifted")
-    user = _locked(db.session.get(User, row.user_id))
     before = user_state(user)
     row.lifted_at, row.lifted_by_id, row.lift_reason = utcnow(), actor.user_id, reason
     db.session.flush()

@@ -308,7 +308,7 @@ def audit_log(args):
 @admin_blp.get("/audit-log.csv")
 @auth_required(Role.ADMIN)
 @admin_blp.arguments(AuditFilterArgs, location="query", unknown=ma.RAISE)
-@admin_blp.response(200, description="The matching entries as CSV (text/csv), oldest first")
+@admin_blp.response(200, description="The matching entries as CSV, oldest first", content_type="text/csv")
 def audit_log_csv(filters):
     """The audit log as CSV, with the same filters."""
     return Response(stream_with_context(listings.audit_csv(filters)), mimetype="text/csv",

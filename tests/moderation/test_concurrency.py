@@ -56,3 +56,15 @@ def test_concurrent_strikes_suspend_exactly_once(app, live_server, owner, admin,
             select(AuditEntry).where(AuditEntry.action == "user.strike")))
     assert actions == {"user.strike": 5, "user.auto_suspend": 1}
     assert counts == [1, 2, 3, 4, 5]  # each strike saw the ones before it
+
+
+def test_concurrent_answers_to_one_report_resolve_it_once(app, live_server, owner, artist, make_beat, admin, report):
+    report_id = report(make_beat(owner[0]), artist[1]).json["id"]
+    url = f"{live_server}/api/v1/admin/reports/{report_id}/resolve"
+    statuses = race(4, lambda i: requests.post(url, timeout=30, headers=admin[1],
+                                               json={"action": "takedown" if i % 2 else "dismiss", "note": "Done."}))
+    assert statuses == [200, 409, 409, 409]
+    with app.app_context():
+        report_actions = db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.target_id == report_id))
+    assert report_actions == 1
