@@ -20,7 +20,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from marketplace.accounts.models import Role, User
 from marketplace.checkout.models import ItemStatus, Order, OrderItem, OrderStatus
-from marketplace.common.ids import new_id
+from marketplace.common.ids import new_ordered_id
 from marketplace.moderation.models import ActorKind, AuditEntry
 
 
@@ -52,7 +52,7 @@ def record(session: Session, actor: Actor, action: str, target_type: str, target
            reason: str | None = None, before: dict[str, Any] | None = None,
            after: dict[str, Any] | None = None) -> AuditEntry:
     """Add an entry to the session; it is written by the flush that writes the action."""
-    entry = AuditEntry(id=new_id("aud"), actor_kind=actor.kind, actor_id=actor.user_id, action=action,
+    entry = AuditEntry(id=new_ordered_id("aud"), actor_kind=actor.kind, actor_id=actor.user_id, action=action,
                        target_type=target_type, target_id=target_id, reason=reason,
                        before=before or {}, after=after or {},
                        request_id=g.get("request_id") if has_request_context() else None)

@@ -190,3 +190,10 @@ def test_entries_name_the_admin_and_the_request(client, owner, make_beat, admin,
     assert entry["actor_id"] == admin[0] and entry["request_id"] == "req-takedown-1"
     with app.app_context():
         assert accounts.get_user(admin[0]).has_role("admin")
+
+
+def test_entries_of_one_millisecond_keep_the_order_they_were_written_in():
+    from marketplace.common.ids import new_ordered_id
+
+    ids = [new_ordered_id("aud") for _ in range(2000)]  # many share a millisecond
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
