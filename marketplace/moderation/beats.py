@@ -118,7 +118,8 @@ def take_down(beat: Beat, actor: Actor, reason: str) -> BeatRestriction:
 def close_open_reports(beat: Beat, actor: Actor, note: str) -> list[str]:
     """Answer every open report on the beat: it was taken down."""
     reports = list(db.session.scalars(select(Report).where(Report.beat_id == beat.id,
-                                                           Report.status == ReportStatus.OPEN)))
+                                                           Report.status == ReportStatus.OPEN)
+                                      .order_by(Report.id)))
     for report in reports:
         report.status, report.resolved_at = ReportStatus.TAKEN_DOWN, utcnow()
         report.resolved_by_id, report.resolution_note = actor.user_id, note

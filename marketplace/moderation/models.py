@@ -1,4 +1,7 @@
-"""Reports, strikes, the reasons a beat is out of the store, and the audit log."""
+"""Reports, strikes, the reasons a beat is out of the store, and the audit log.
+
+Their ids are ordered (new_ordered_id): queues and the log read in the order rows were
+written, even rows written in the same millisecond."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Beat
 from marketplace.common.clock import utcnow
-from marketplace.common.ids import ID_LENGTH, new_id
+from marketplace.common.ids import ID_LENGTH, new_ordered_id
 from marketplace.db import Base, UTCDateTime, sql_in
 
 REASON_MAX = 500
@@ -47,7 +50,8 @@ class Report(Base):
         Index("ix_reports_status_created_at", "status", "created_at"),
     )
 
-    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("rpt"))
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True,
+                                    default=lambda: new_ordered_id("rpt"))
     beat_id: Mapped[str] = mapped_column(ForeignKey("beats.id"), index=True)
     reporter_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     reason: Mapped[str] = mapped_column(String(20))
@@ -67,7 +71,8 @@ class Strike(Base):
 
     __tablename__ = "strikes"
 
-    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("stk"))
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True,
+                                    default=lambda: new_ordered_id("stk"))
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     reason: Mapped[str] = mapped_column(String(REASON_MAX))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -99,7 +104,8 @@ class BeatRestriction(Base):
               postgresql_where=text("lifted_at IS NULL"), sqlite_where=text("lifted_at IS NULL")),
     )
 
-    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("rst"))
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True,
+                                    default=lambda: new_ordered_id("rst"))
     beat_id: Mapped[str] = mapped_column(ForeignKey("beats.id"), index=True)
     cause: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(REASON_MAX))
@@ -132,7 +138,8 @@ class AuditEntry(Base):
         Index("ix_audit_log_target", "target_type", "target_id"),
     )
 
-    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("aud"))
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True,
+                                    default=lambda: new_ordered_id("aud"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     actor_kind: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
