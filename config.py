@@ -111,6 +111,11 @@ class Config:
     # Where buyers come back after paying; the address of the request when unset.
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL")
 
+    # Payouts. The platform's fee on each sold line: basis points of its price (1000 = 10%),
+    # rounded half up, plus a fixed amount in minor units; the rest goes to the beat's credits.
+    PLATFORM_FEE_BPS = _env_int("PLATFORM_FEE_BPS", 1000)
+    PLATFORM_FEE_FIXED = _env_int("PLATFORM_FEE_FIXED", 0)
+
     # Moderation. Active strikes that suspend an account automatically.
     MODERATION_STRIKES_TO_SUSPEND = _env_int("MODERATION_STRIKES_TO_SUSPEND", 3)
     # Pre-moderation: uploads of beatmakers with fewer approved beats than this wait for an
@@ -171,6 +176,10 @@ class Config:
         # Stripe keeps a Checkout Session open for 30 minutes to 24 hours.
         if not 30 <= int(values.get("CHECKOUT_SESSION_MINUTES", 30)) <= 1440:
             raise ConfigurationError("CHECKOUT_SESSION_MINUTES must be between 30 and 1440")
+        if not 0 <= int(values.get("PLATFORM_FEE_BPS", 1000)) <= 10000:
+            raise ConfigurationError("PLATFORM_FEE_BPS must be between 0 and 10000 (100%)")
+        if int(values.get("PLATFORM_FEE_FIXED", 0)) < 0:
+            raise ConfigurationError("PLATFORM_FEE_FIXED must be 0 or more (minor units)")
         if int(values.get("MODERATION_STRIKES_TO_SUSPEND", 3)) < 1:
             raise ConfigurationError("MODERATION_STRIKES_TO_SUSPEND must be at least 1")
         if int(values.get("PREMODERATION_MIN_APPROVED_BEATS", 0)) < 0:

@@ -61,6 +61,7 @@ def _register_jobs() -> None:
     import marketplace.licensing.tasks  # noqa: F401
     import marketplace.checkout.tasks  # noqa: F401
     import marketplace.moderation.tasks  # noqa: F401
+    import marketplace.payouts.tasks  # noqa: F401  (also hears checkout's signals and account.updated)
 
 
 def _register_web(app: Flask) -> None:
@@ -76,6 +77,8 @@ def _register_web(app: Flask) -> None:
     from marketplace.moderation.views import admin_blp
     from marketplace.moderation.views import blp as moderation_blp
     from marketplace.payments.views import blp as payments_blp
+    from marketplace.payouts.views import admin_blp as payouts_admin_blp
+    from marketplace.payouts.views import blp as payouts_blp
     from marketplace.storage.views import bp as files_bp
     from marketplace.web import bp as web_bp
 
@@ -84,7 +87,7 @@ def _register_web(app: Flask) -> None:
     app.register_blueprint(files_bp)
     app.register_blueprint(web_bp)
     app.extensions["api"] = init_api(app, [accounts_blp, catalog_blp, licensing_blp, checkout_blp, payments_blp,
-                                           moderation_blp, admin_blp])
+                                           moderation_blp, admin_blp, payouts_blp, payouts_admin_blp])
     app.extensions["beat_offers"] = offers_with_holds  # beats show their offers, held exclusives unavailable
     # Moderation may hold a processed beat back (a suspended owner, pre-moderation).
     app.extensions["publication_gate"] = hold_back_on_publication

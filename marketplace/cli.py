@@ -140,3 +140,6 @@ def init_cli(app: Flask) -> None:
     from marketplace.payments.sandbox.cli import sandbox_cli  # noqa: PLC0415
 
     app.cli.add_command(sandbox_cli)
+    from marketplace.payouts.cli import payouts_cli  # noqa: PLC0415
+
+    app.cli.add_command(payouts_cli)

@@ -32,6 +32,7 @@ from marketplace.licensing.models import License, LicenseStatus
 from marketplace.moderation import reports, users
 from marketplace.moderation.audit import CLI
 from marketplace.moderation.models import BeatRestriction, RestrictionCause
+from marketplace.payouts.models import PayoutTransfer, TransferStatus
 from marketplace.storage.service import storage
 from tests.conftest import DEFAULT_PASSWORD, make_test_app
 
@@ -115,11 +116,16 @@ def build_world() -> World:
     db.session.add_all([coupon, BulkDeal(owner_id=owner.id, buy_count=2, free_count=1)])
     report = reports.file_report(reporter, beat.id, "copyright", "Mine.")
     strike = users.strike(owner, CLI, "A first warning.")
+    # Refused by Stripe: an admin may ask again (a job then plans a new attempt).
+    transfer = PayoutTransfer(payee_id=owner.id, order_id=None, destination="acct_matrix", amount=100,
+                              currency="usd", transfer_group=f"payee-{owner.id}", allocation=[],
+                              status=TransferStatus.FAILED, failure_code="account_invalid")
+    db.session.add(transfer)
     db.session.flush()
     ids = {"beat_id": beat.id, "taken_down_beat": taken_down.id, "review_beat": in_review.id, "tier_id": tier.id,
            "license_id": license_.id, "license_number": license_.license_number, "order_id": order.id,
            "coupon_id": coupon.id, "report_id": report.id, "user_id": owner.id, "suspended_user": suspended.id,
-           "strike_id": strike.id, "owner_id": owner.id}
+           "strike_id": strike.id, "owner_id": owner.id, "transfer_id": transfer.id}
     return World(tokens, ids)
 
 
@@ -241,6 +247,17 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/strikes/<strike_id>/lift"): admins(200, body=REASON),
     ("GET", "/admin/audit-log"): admins(200),
     ("GET", "/admin/audit-log.csv"): admins(200),
+    # payouts: anyone may see the fee; a payee's own account, balance, ledger and sales
+    ("GET", "/payouts/fee"): everyone(200),
+    ("POST", "/payouts/account"): signed_in(422),  # no country sent
+    ("GET", "/payouts/account"): signed_in(200),
+    ("GET", "/payouts/balance"): signed_in(200),
+    ("GET", "/payouts/ledger"): signed_in(200),
+    ("GET", "/payouts/sales"): signed_in(200),
+    ("GET", "/payouts/sales.csv"): signed_in(200),
+    ("GET", "/admin/payouts/fees"): admins(200),
+    ("GET", "/admin/payouts/transfers"): admins(200),
+    ("POST", "/admin/payouts/transfers/<transfer_id>/retry"): admins(202),
 }
 
 

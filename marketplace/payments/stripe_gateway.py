@@ -106,6 +106,46 @@ class StripeGateway:
             raise InvalidEvent("The webhook body is not a Stripe event.", code="invalid_event") from None
         return ProviderEvent(id=event.id, type=event.type, object=event.data.object.to_dict())
 
+    # -- Connect: what payouts need (answers plain values, so payments never import payouts) --
+
+    def create_express_account(self, *, email: str, country: str, metadata: dict[str, str],
+                               idempotency_key: str) -> dict[str, Any]:
+        account = self._call(lambda: self.client.v1.accounts.create(
+            params={"type": "express", "country": country, "email": email, "metadata": metadata,
+                    "capabilities": {"transfers": {"requested": True}}},
+            options={"idempotency_key": idempotency_key}))
+        return _account_values(account)
+
+    def create_onboarding_link(self, account_id: str, *, refresh_url: str, return_url: str) -> dict[str, Any]:
+        link = self._call(lambda: self.client.v1.account_links.create(params={
+            "account": account_id, "type": "account_onboarding", "refresh_url": refresh_url,
+            "return_url": return_url}))
+        return {"url": link.url, "expires_at": link.expires_at}
+
+    def retrieve_account(self, account_id: str) -> dict[str, Any]:
+        return _account_values(self._call(lambda: self.client.v1.accounts.retrieve(account_id)))
+
+    def create_transfer(self, *, amount: int, currency: str, destination: str, transfer_group: str,
+                        source_transaction: str | None, idempotency_key: str,
+                        metadata: dict[str, str]) -> dict[str, Any]:
+        params: dict[str, Any] = {"amount": amount, "currency": currency, "destination": destination,
+                                  "transfer_group": transfer_group, "metadata": metadata}
+        if source_transaction:
+            params["source_transaction"] = source_transaction
+        transfer = self._call(lambda: self.client.v1.transfers.create(
+            params=params, options={"idempotency_key": idempotency_key}))
+        return _transfer_values(transfer)
+
+    def retrieve_transfer(self, transfer_id: str) -> dict[str, Any]:
+        return _transfer_values(self._call(lambda: self.client.v1.transfers.retrieve(transfer_id)))
+
+    def reverse_transfer(self, transfer_id: str, amount: int, *, idempotency_key: str,
+                         metadata: dict[str, str]) -> str:
+        reversal = self._call(lambda: self.client.v1.transfers.reversals.create(
+            transfer_id, params={"amount": amount, "metadata": metadata},
+            options={"idempotency_key": idempotency_key}))
+        return reversal.id
+
     def _call(self, request: Callable[[], T]) -> T:
         try:
             return request()
@@ -127,3 +167,17 @@ def _id_of(value: Any) -> str | None:
 def _describe(error: Exception) -> str:
     status = getattr(error, "http_status", None)
     return f"{type(error).__name__} status={status} message={getattr(error, 'user_message', None) or error}"
+
+
+def _account_values(account: Any) -> dict[str, Any]:
+    capabilities = account.capabilities.to_dict() if account.capabilities else {}
+    requirements = account.requirements
+    return {"id": account.id, "details_submitted": bool(account.details_submitted),
+            "payouts_enabled": bool(account.payouts_enabled),
+            "transfers_enabled": capabilities.get("transfers") == "active",
+            "disabled_reason": requirements.disabled_reason if requirements else None}
+
+
+def _transfer_values(transfer: Any) -> dict[str, Any]:
+    return {"id": transfer.id, "amount": transfer.amount, "amount_reversed": transfer.amount_reversed,
+            "currency": transfer.currency, "destination": _id_of(transfer.destination)}

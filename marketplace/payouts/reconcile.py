@@ -1,0 +1,71 @@
+"""Reconciliation: the ledger against the orders it came from and the transfers Stripe made."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import func, select
+
+from marketplace.checkout.models import Order, OrderStatus
+from marketplace.checkout.port import PaymentProviderError, PaymentProviderUnavailable
+from marketplace.db import db
+from marketplace.payouts.models import LedgerEntry, LedgerKind, PayoutTransfer, TransferStatus
+from marketplace.payouts.port import payout_port
+
+SETTLED = (OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.DISPUTED)
+
+
+def orders_to_check() -> list[str]:
+    return list(db.session.scalars(select(Order.id).where(Order.status.in_(SETTLED), Order.paid_at.is_not(None))
+                                   .order_by(Order.id)))
+
+
+def transfers_to_check() -> list[str]:
+    return list(db.session.scalars(select(PayoutTransfer.id).where(PayoutTransfer.status == TransferStatus.PAID)
+                                   .order_by(PayoutTransfer.id)))
+
+
+def _sums(query) -> dict[tuple[str, str], int]:
+    return {(key, kind): int(total) for key, kind, total in db.session.execute(query)}
+
+
+def order_differences(order_id: str) -> Iterator[str]:
+    """Each licensed line's sale and fee rows add up to its price; a refunded order's refund
+    rows take all of it back."""
+    order = db.session.get(Order, order_id)
+    sums = _sums(select(LedgerEntry.order_item_id, LedgerEntry.kind, func.sum(LedgerEntry.amount))
+                 .where(LedgerEntry.order_id == order_id).group_by(LedgerEntry.order_item_id, LedgerEntry.kind))
+    given_back = order.status == OrderStatus.REFUNDED or order.status_reason == "dispute_lost"
+    for item in order.items:
+        if item.license_id is None:
+            continue
+        earned = sums.get((item.id, LedgerKind.SALE), 0) + sums.get((item.id, LedgerKind.PLATFORM_FEE), 0)
+        if earned != item.price_amount:
+            yield (f"order {order_id} line {item.id}: sale and fee rows add up to {earned}, "
+                   f"the line was sold for {item.price_amount}")
+        refunded = -sums.get((item.id, LedgerKind.REFUND), 0)
+        if given_back and refunded != earned:
+            yield f"order {order_id} line {item.id}: refunded {refunded} of {earned} on a refunded order"
+
+
+def transfer_differences(transfer_id: str, ask_provider: bool) -> Iterator[str]:
+    """A paid transfer has its ledger rows, and Stripe's transfer says the same."""
+    attempt = db.session.get(PayoutTransfer, transfer_id)
+    sums = _sums(select(LedgerEntry.transfer_id, LedgerEntry.kind, func.sum(LedgerEntry.amount))
+                 .where(LedgerEntry.transfer_id == transfer_id).group_by(LedgerEntry.transfer_id, LedgerEntry.kind))
+    sent, taken_back = -sums.get((transfer_id, LedgerKind.TRANSFER), 0), sums.get((transfer_id, LedgerKind.TRANSFER_REVERSAL), 0)
+    if sent != attempt.amount:
+        yield f"transfer {transfer_id}: ledger says {sent} sent, the transfer is {attempt.amount}"
+    if taken_back != attempt.amount_reversed:
+        yield f"transfer {transfer_id}: ledger says {taken_back} reversed, the transfer {attempt.amount_reversed}"
+    if not ask_provider:
+        return
+    try:
+        found = payout_port().retrieve_transfer(attempt.provider_transfer_id)
+    except (PaymentProviderError, PaymentProviderUnavailable) as problem:
+        yield f"transfer {transfer_id}: Stripe could not be asked about {attempt.provider_transfer_id} ({problem.code})"
+        return
+    if (found.amount, found.amount_reversed, found.destination) != (attempt.amount, attempt.amount_reversed,
+                                                                     attempt.destination):
+        yield (f"transfer {transfer_id}: Stripe has {found.amount} to {found.destination}, {found.amount_reversed} "
+               f"reversed; we have {attempt.amount} to {attempt.destination}, {attempt.amount_reversed} reversed")

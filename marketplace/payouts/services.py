@@ -1,0 +1,370 @@
+"""Payout rules: connecting accounts, what each sale earns whom, and paying it out.
+
+Services flush, never commit; the edges (a request, a webhook, a job) own the transaction.
+A transfer attempt is committed as pending before Stripe is asked, and Stripe is asked with
+the attempt's own idempotency key, so a crash or a timeout in between is settled by sending
+the same attempt again: Stripe makes one transfer whatever happens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from marketplace.accounts.models import User
+from marketplace.catalog.models import BeatCredit
+from marketplace.checkout.models import ItemStatus, Order, OrderItem
+from marketplace.checkout.port import PaymentProviderError
+from marketplace.common.clock import utcnow
+from marketplace.db import db
+from marketplace.errors import Conflict, NotFound
+from marketplace.jobs.queue import enqueue
+from marketplace.licensing.models import License
+from marketplace.payouts import ledger
+from marketplace.payouts.models import (
+    ConnectedAccount,
+    LedgerEntry,
+    LedgerKind,
+    PayoutTransfer,
+    TransferStatus,
+)
+from marketplace.payouts.port import AccountState, OnboardingLink, payout_port
+from marketplace.payouts.splits import SplitInvalid, payee_shares, platform_fee, split
+
+log = logging.getLogger("marketplace.payouts")
+
+PLATFORM = "platform"  # how references name the platform, which has no payee id
+EARNING_KINDS = (LedgerKind.SALE, LedgerKind.PLATFORM_FEE)
+
+
+class NothingToPayOut(Conflict):
+    code = "nothing_to_pay_out"
+    message = "Payouts are for beatmakers and collaborators: own or be credited on a beat first."
+
+
+# -- the fee ----------------------------------------------------------------------------
+
+def fee_settings() -> tuple[int, int]:
+    return current_app.config["PLATFORM_FEE_BPS"], current_app.config["PLATFORM_FEE_FIXED"]
+
+
+def fee_for(price: int) -> int:
+    return platform_fee(price, *fee_settings())
+
+
+# -- connected accounts -------------------------------------------------------------------
+
+def account_of(user_id: str) -> ConnectedAccount | None:
+    return db.session.get(ConnectedAccount, user_id)
+
+
+def connect(user: User, country: str, refresh_url: str, return_url: str) -> tuple[ConnectedAccount, OnboardingLink]:
+    """The user's Express account (created on first use) and a fresh link to its onboarding."""
+    if not _may_be_paid(user):
+        raise NothingToPayOut()
+    account = account_of(user.id)
+    if account is None:
+        state = payout_port().create_express_account(user.email, user.id, country)
+        try:
+            with db.session.begin_nested():
+                account = ConnectedAccount(user_id=user.id, stripe_account_id=state.id)
+                _apply(account, state)
+                db.session.add(account)
+        except IntegrityError:  # a concurrent request saved it first (same idempotency key, same account)
+            account = account_of(user.id)
+    link = payout_port().create_onboarding_link(account.stripe_account_id, refresh_url, return_url)
+    return account, link
+
+
+def _may_be_paid(user: User) -> bool:
+    credited = db.session.scalar(select(BeatCredit.id).where(BeatCredit.user_id == user.id).limit(1))
+    earned = db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.payee_id == user.id).limit(1))
+    return credited is not None or earned is not None
+
+
+def _apply(account: ConnectedAccount, state: AccountState) -> None:
+    account.details_submitted = state.details_submitted
+    account.payouts_enabled = state.payouts_enabled
+    account.transfers_enabled = state.transfers_enabled
+    account.disabled_reason = state.disabled_reason
+
+
+def refresh_account(stripe_account_id: str) -> ConnectedAccount | None:
+    """Read the account again from Stripe (an `account.updated` event is only a hint). When it
+    can be paid, whatever its owner is owed is sent by a job."""
+    account = db.session.scalar(select(ConnectedAccount).where(
+        ConnectedAccount.stripe_account_id == stripe_account_id).with_for_update())
+    if account is None:
+        return None
+    try:
+        _apply(account, payout_port().retrieve_account(stripe_account_id))
+    except PaymentProviderError:
+        # Stripe no longer lets the platform read it: the account left the platform.
+        account.transfers_enabled = account.payouts_enabled = False
+        account.deauthorized_at = account.deauthorized_at or utcnow()
+        db.session.flush()
+        return account
+    if account.details_submitted and not account.transfers_enabled and account.deauthorized_at is None \
+            and account.disabled_reason is None:
+        # Onboarded, then cut off without anything owed to Stripe: disconnected from the platform.
+        account.deauthorized_at = utcnow()
+    elif account.transfers_enabled:
+        account.deauthorized_at = None
+    account.updated_at = utcnow()
+    db.session.flush()
+    if account.payable and ledger.pending_balance(account.user_id) > 0:
+        enqueue("payouts.pay_payee", account.user_id)
+    return account
+
+
+def account_status(account: ConnectedAccount | None) -> str:
+    """not_connected, onboarding, disconnected, restricted (paid, but Stripe holds payouts
+    until it gets what it asks for) or enabled."""
+    if account is None:
+        return "not_connected"
+    if account.deauthorized_at is not None:
+        return "disconnected"
+    if not account.details_submitted:
+        return "onboarding"
+    if not account.transfers_enabled:
+        return "disconnected"
+    return "enabled" if account.payouts_enabled else "restricted"
+
+
+# -- what a sale earns ----------------------------------------------------------------------
+
+def record_sale(order: Order) -> None:
+    """Ledger rows for each licensed line of a paid order (the platform's fee and one sale row
+    per payee), then a job pays whoever can be paid. Writing twice writes once."""
+    rows = []
+    for item in order.items:
+        if item.status != ItemStatus.LICENSED or not item.license_id:
+            continue
+        license_ = db.session.get(License, item.license_id)
+        try:
+            rows += _earnings(order, item, license_)
+        except SplitInvalid as problem:
+            # Never blocks the sale: the line is left unsplit, and reconcile reports it.
+            log.error("split_invalid", extra={"order_id": order.id, "item_id": item.id, "error": str(problem)})
+    if ledger.write(rows):
+        enqueue("payouts.pay_order", order.id)
+
+
+def _earnings(order: Order, item: OrderItem, license_: License) -> list[dict]:
+    fee = fee_for(item.price_amount)
+    parts = split(item.price_amount - fee, payee_shares(license_.credits, item.seller_id))
+    base = {"order_id": order.id, "order_item_id": item.id, "currency": order.currency}
+    rows = [{**base, "payee_id": None, "kind": LedgerKind.PLATFORM_FEE, "amount": fee,
+             "reference": f"fee:{item.id}"}]
+    rows += [{**base, "payee_id": payee, "kind": LedgerKind.SALE, "amount": amount,
+              "reference": f"sale:{item.id}:{payee}"} for payee, amount in parts]
+    return rows
+
+
+def _reference(kind: str, row: LedgerEntry) -> str:
+    return f"{kind}:{row.order_item_id}:{row.payee_id or PLATFORM}"
+
+
+def record_refund(order: Order) -> None:
+    """The order's money went back to the buyer (a refund, a lost dispute): every share and the
+    fee are taken back, any dispute hold ends, and a job reverses the transfers already made."""
+    existing = {row.reference for row in ledger.rows_of_order(order.id)}
+    rows = []
+    for earned in ledger.rows_of_order(order.id, EARNING_KINDS):
+        base = {"order_id": order.id, "order_item_id": earned.order_item_id, "payee_id": earned.payee_id,
+                "currency": earned.currency}
+        held = _reference(LedgerKind.DISPUTE_HOLD, earned) in existing
+        if held:
+            rows.append({**base, "kind": LedgerKind.DISPUTE_RELEASE, "amount": earned.amount,
+                         "reference": _reference(LedgerKind.DISPUTE_RELEASE, earned)})
+        rows.append({**base, "kind": LedgerKind.REFUND, "amount": -earned.amount,
+                     "reference": _reference(LedgerKind.REFUND, earned)})
+    ledger.write(rows)
+    if any(row.kind == LedgerKind.TRANSFER for row in ledger.rows_of_order(order.id)):
+        enqueue("payouts.reverse_order", order.id)
+
+
+def hold_for_dispute(order: Order) -> None:
+    """A dispute opened: the order's shares are held (not paid out) until it closes."""
+    existing = {row.reference for row in ledger.rows_of_order(order.id)}
+    rows = []
+    for earned in ledger.rows_of_order(order.id, EARNING_KINDS):
+        if _reference(LedgerKind.REFUND, earned) in existing:
+            continue
+        rows.append({"order_id": order.id, "order_item_id": earned.order_item_id, "payee_id": earned.payee_id,
+                     "currency": earned.currency, "kind": LedgerKind.DISPUTE_HOLD, "amount": -earned.amount,
+                     "reference": _reference(LedgerKind.DISPUTE_HOLD, earned)})
+    ledger.write(rows)
+
+
+def release_dispute(order: Order) -> None:
+    """The dispute was won: the held shares are owed again, and paid."""
+    existing = {row.reference for row in ledger.rows_of_order(order.id)}
+    rows = []
+    for earned in ledger.rows_of_order(order.id, EARNING_KINDS):
+        if _reference(LedgerKind.DISPUTE_HOLD, earned) not in existing:
+            continue
+        rows.append({"order_id": order.id, "order_item_id": earned.order_item_id, "payee_id": earned.payee_id,
+                     "currency": earned.currency, "kind": LedgerKind.DISPUTE_RELEASE, "amount": earned.amount,
+                     "reference": _reference(LedgerKind.DISPUTE_RELEASE, earned)})
+    if ledger.write(rows):
+        enqueue("payouts.pay_order", order.id)
+
+
+# -- paying ---------------------------------------------------------------------------------
+
+def payees_of(order_id: str) -> list[str]:
+    return list(db.session.scalars(select(LedgerEntry.payee_id).where(
+        LedgerEntry.order_id == order_id, LedgerEntry.payee_id.is_not(None)).group_by(LedgerEntry.payee_id)
+        .order_by(LedgerEntry.payee_id)))
+
+
+def locked_account(user_id: str) -> ConnectedAccount | None:
+    """The payee's account row, locked: one payee's transfers are planned one at a time (a
+    no-op UPDATE takes SQLite's write lock; PostgreSQL locks the row)."""
+    db.session.execute(update(ConnectedAccount).where(ConnectedAccount.user_id == user_id)
+                       .values(user_id=ConnectedAccount.user_id).execution_options(synchronize_session=False))
+    return db.session.get(ConnectedAccount, user_id, with_for_update=True, populate_existing=True)
+
+
+def plan_transfer(payee_id: str, order_id: str | None = None,
+                  source_transaction: str | None = None) -> PayoutTransfer | None:
+    """A pending attempt for what the payee is owed: for one order (its earnings, funded by its
+    charge) or, without an order, their whole balance. A negative amount owed on other orders
+    (a refund after they were paid) is taken off. None when nothing can or need be sent."""
+    account = locked_account(payee_id)
+    if account is None or not account.payable:
+        return None
+    owed = ledger.owed_by_order(payee_id)
+    for attempt in db.session.scalars(select(PayoutTransfer).where(
+            PayoutTransfer.payee_id == payee_id, PayoutTransfer.status == TransferStatus.PENDING)):
+        for part in attempt.allocation:
+            owed[part["order_id"]] = owed.get(part["order_id"], 0) - part["amount"]
+    if order_id is not None:
+        if owed.get(order_id, 0) <= 0:
+            return None
+        owed = {key: amount for key, amount in owed.items() if key == order_id or amount < 0}
+    allocation = [{"order_id": key, "amount": amount} for key, amount in sorted(owed.items()) if amount]
+    total = sum(part["amount"] for part in allocation)
+    if total <= 0:
+        return None
+    attempt = PayoutTransfer(
+        payee_id=payee_id, order_id=order_id, destination=account.stripe_account_id, amount=total,
+        currency=current_app.config["STORE_CURRENCY"], allocation=allocation,
+        transfer_group=order_id or f"payee-{payee_id}", source_transaction=source_transaction)
+    db.session.add(attempt)
+    db.session.flush()
+    return attempt
+
+
+def send(attempt: PayoutTransfer) -> None:
+    """Ask Stripe for the attempt's transfer (again, with the same key, when it is resent).
+    Refused: the attempt fails with Stripe's code and the money stays owed. Unavailable: the
+    error goes up and the attempt stays pending for the sweep."""
+    if attempt.status != TransferStatus.PENDING:
+        return
+    try:
+        made = payout_port().create_transfer(
+            attempt.amount, attempt.currency, attempt.destination, attempt.transfer_group,
+            attempt.source_transaction, attempt.idempotency_key,
+            metadata={"payout_transfer_id": attempt.id, "payee_id": attempt.payee_id})
+    except PaymentProviderError as refused:
+        attempt.status = TransferStatus.FAILED
+        attempt.failure_code = (refused.details.get("provider_code") or refused.code)[:100]
+        log.error("payout_refused", extra={"transfer_id": attempt.id, "payee_id": attempt.payee_id,
+                                           "code": attempt.failure_code})
+        db.session.flush()
+        return
+    attempt.status, attempt.provider_transfer_id, attempt.paid_at = TransferStatus.PAID, made.id, utcnow()
+    ledger.write({"payee_id": attempt.payee_id, "order_id": part["order_id"], "kind": LedgerKind.TRANSFER,
+                  "amount": -part["amount"], "currency": attempt.currency, "transfer_id": attempt.id,
+                  "provider_id": made.id, "reference": f"transfer:{attempt.id}:{part['order_id']}"}
+                 for part in attempt.allocation)
+    # An order refunded while its money was on its way: take it back.
+    for order_id in _refunded_orders(part["order_id"] for part in attempt.allocation):
+        enqueue("payouts.reverse_order", order_id)
+    db.session.flush()
+
+
+def _refunded_orders(order_ids: Iterable[str]) -> list[str]:
+    return list(db.session.scalars(select(LedgerEntry.order_id).where(
+        LedgerEntry.order_id.in_(list(order_ids)), LedgerEntry.kind == LedgerKind.REFUND).distinct()))
+
+
+def reversals_due(order_id: str) -> list[tuple[PayoutTransfer, int]]:
+    """(transfer, amount) still to take back for a refunded order: what each transfer sent of
+    this order's earnings, less what was already reversed."""
+    if not _refunded_orders([order_id]):
+        return []
+    sums = db.session.execute(select(LedgerEntry.transfer_id, func.sum(LedgerEntry.amount)).where(
+        LedgerEntry.order_id == order_id, LedgerEntry.transfer_id.is_not(None),
+        LedgerEntry.kind.in_(ledger.PAID_KINDS)).group_by(LedgerEntry.transfer_id).order_by(LedgerEntry.transfer_id))
+    return [(db.session.get(PayoutTransfer, transfer_id), -int(total)) for transfer_id, total in sums if total < 0]
+
+
+def reverse(attempt: PayoutTransfer, order_id: str, amount: int) -> bool:
+    """Take `amount` of this order's earnings back from a paid transfer; False when Stripe refused
+    (logged; the sweep asks again). One key per transfer and order: asking twice reverses once."""
+    try:
+        reversal_id = payout_port().reverse_transfer(
+            attempt.provider_transfer_id, amount, idempotency_key=f"reversal-{attempt.id}-{order_id}",
+            metadata={"order_id": order_id, "payout_transfer_id": attempt.id})
+    except PaymentProviderError as refused:
+        log.error("payout_reversal_refused", extra={"transfer_id": attempt.id, "order_id": order_id,
+                                                    "code": refused.details.get("provider_code") or refused.code})
+        return False
+    ledger.write([{"payee_id": attempt.payee_id, "order_id": order_id, "kind": LedgerKind.TRANSFER_REVERSAL,
+                   "amount": amount, "currency": attempt.currency, "transfer_id": attempt.id,
+                   "provider_id": reversal_id, "reference": f"reversal:{attempt.id}:{order_id}"}])
+    attempt.amount_reversed = min(attempt.amount, attempt.amount_reversed + amount)
+    db.session.flush()
+    return True
+
+
+def retry(transfer_id: str) -> PayoutTransfer:
+    """An admin asks again for a failed attempt's money: a job plans a new attempt."""
+    attempt = db.session.get(PayoutTransfer, transfer_id)
+    if attempt is None:
+        raise NotFound("No such transfer.", code="transfer_not_found")
+    if attempt.status != TransferStatus.FAILED:
+        raise Conflict(f"Only a failed transfer can be retried; this one is {attempt.status}.",
+                       code="transfer_not_failed")
+    if attempt.order_id:
+        enqueue("payouts.pay_order", attempt.order_id)
+    else:
+        enqueue("payouts.pay_payee", attempt.payee_id)
+    return attempt
+
+
+def stale_attempts(older_than) -> list[str]:
+    return list(db.session.scalars(select(PayoutTransfer.id).where(
+        PayoutTransfer.status == TransferStatus.PENDING, PayoutTransfer.created_at < older_than)
+        .order_by(PayoutTransfer.created_at).limit(500)))
+
+
+def payees_to_pay() -> list[str]:
+    """Payees owed money with an account that can be paid, except those whose last attempt was
+    refused after their account last changed (an admin's retry or an account update frees them)."""
+    found = []
+    for payee_id in ledger.payees_owed():
+        account = account_of(payee_id)
+        if account is None or not account.payable:
+            continue
+        last = db.session.scalar(select(PayoutTransfer).where(PayoutTransfer.payee_id == payee_id)
+                                 .order_by(PayoutTransfer.created_at.desc(), PayoutTransfer.id.desc()).limit(1))
+        if last is not None and last.status == TransferStatus.FAILED and last.updated_at >= account.updated_at:
+            continue
+        found.append(payee_id)
+    return found
+
+
+def orders_to_reverse() -> list[str]:
+    """Refunded orders with transfers not yet taken back."""
+    refunded = select(LedgerEntry.order_id).where(LedgerEntry.kind == LedgerKind.REFUND)
+    return list(db.session.scalars(select(LedgerEntry.order_id).where(
+        LedgerEntry.kind.in_(ledger.PAID_KINDS), LedgerEntry.order_id.in_(refunded))
+        .group_by(LedgerEntry.order_id).having(func.sum(LedgerEntry.amount) < 0).limit(500)))

@@ -1,0 +1,102 @@
+"""Background jobs of payouts: paying an order's payees, paying a payee's balance, reversing
+a refunded order's transfers, and a sweep that finishes what a crash or an outage left."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from marketplace.checkout.models import Order
+from marketplace.checkout.port import PaymentProviderUnavailable, payment_port
+from marketplace.common.clock import utcnow
+from marketplace.db import db
+from marketplace.jobs.queue import RetryLater, job
+from marketplace.payouts import (
+    hooks,  # noqa: F401  (registers the signal and webhook handlers)
+    services,
+)
+from marketplace.payouts.models import PayoutTransfer
+
+log = logging.getLogger("marketplace.payouts.tasks")
+
+# A pending attempt younger than this may still be in the hands of the job that made it.
+RESEND_AFTER = dt.timedelta(minutes=1)
+
+
+def _provider_down() -> RetryLater:
+    db.session.rollback()
+    return RetryLater("the payment provider is unavailable")
+
+
+@job("payouts.pay_order")
+def pay_order(order_id: str) -> int:
+    """Send each payee of a paid order what it earned them, funded by the order's charge.
+    Payees without an account that can be paid keep it owed until they connect."""
+    order = db.session.get(Order, order_id)
+    if order is None or not order.payment_intent_id:
+        return 0
+    payees = [payee for payee in services.payees_of(order_id)
+              if (account := services.account_of(payee)) is not None and account.payable]
+    if not payees:
+        return 0
+    try:
+        charge_id = payment_port().retrieve_payment(order.payment_intent_id).charge_id
+    except PaymentProviderUnavailable:
+        raise _provider_down() from None
+    db.session.commit()
+    sent = 0
+    for payee_id in payees:
+        sent += _pay(lambda payee_id=payee_id: services.plan_transfer(payee_id, order_id, charge_id))
+    return sent
+
+
+@job("payouts.pay_payee")
+def pay_payee(user_id: str) -> int:
+    """Send a payee their whole balance (a balance kept while they had no account)."""
+    return _pay(lambda: services.plan_transfer(user_id))
+
+
+def _pay(plan) -> int:
+    attempt = plan()
+    db.session.commit()  # the attempt exists before Stripe is asked: a resend uses its key
+    if attempt is None:
+        return 0
+    _send(attempt.id)
+    return 1
+
+
+def _send(attempt_id: str) -> None:
+    try:
+        services.send(db.session.get(PayoutTransfer, attempt_id, with_for_update=True))
+        db.session.commit()
+    except PaymentProviderUnavailable:
+        raise _provider_down() from None
+
+
+@job("payouts.reverse_order")
+def reverse_order(order_id: str) -> int:
+    """Take back from the payees what a refunded order's transfers sent them."""
+    reversed_ = 0
+    try:
+        for attempt, amount in services.reversals_due(order_id):
+            reversed_ += services.reverse(attempt, order_id, amount)
+            db.session.commit()
+    except PaymentProviderUnavailable:
+        raise _provider_down() from None
+    return reversed_
+
+
+@job("payouts.sweep", every_seconds=300)
+def sweep_payouts() -> int:
+    """Resend attempts left pending (same idempotency key: one transfer at Stripe), pay payees
+    owed money whose account can be paid, and reverse what refunded orders still have out."""
+    handled = 0
+    for attempt_id in services.stale_attempts(utcnow() - RESEND_AFTER):
+        _send(attempt_id)
+        handled += 1
+    for payee_id in services.payees_to_pay():
+        handled += pay_payee(payee_id)
+    for order_id in services.orders_to_reverse():
+        handled += reverse_order(order_id)
+    db.session.commit()
+    return handled
