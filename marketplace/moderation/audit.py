@@ -16,11 +16,11 @@ from typing import Any
 
 from flask import g, has_request_context
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Role, User
 from marketplace.checkout.models import ItemStatus, Order, OrderItem, OrderStatus
-from marketplace.common.ids import new_ordered_id
+from marketplace.common.append_only import refuse_changes
 from marketplace.moderation.models import ActorKind, AuditEntry
 
 
@@ -52,7 +52,7 @@ def record(session: Session, actor: Actor, action: str, target_type: str, target
            reason: str | None = None, before: dict[str, Any] | None = None,
            after: dict[str, Any] | None = None) -> AuditEntry:
     """Add an entry to the session; it is written by the flush that writes the action."""
-    entry = AuditEntry(id=new_ordered_id("aud"), actor_kind=actor.kind, actor_id=actor.user_id, action=action,
+    entry = AuditEntry(actor_kind=actor.kind, actor_id=actor.user_id, action=action,
                        target_type=target_type, target_id=target_id, reason=reason,
                        before=before or {}, after=after or {},
                        request_id=g.get("request_id") if has_request_context() else None)
@@ -60,19 +60,7 @@ def record(session: Session, actor: Actor, action: str, target_type: str, target
     return entry
 
 
-@event.listens_for(Session, "before_flush")
-def _refuse_changes_to_entries(session: Session, _context: Any, _instances: Any) -> None:
-    if any(isinstance(obj, AuditEntry) for obj in session.deleted):
-        raise AuditLogIsAppendOnly("audit entries cannot be deleted")
-    if any(isinstance(obj, AuditEntry) and session.is_modified(obj) for obj in session.dirty):
-        raise AuditLogIsAppendOnly("audit entries cannot be changed")
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _refuse_bulk_changes_to_entries(state: ORMExecuteState) -> None:
-    if (state.is_update or state.is_delete) and any(
-            mapper.class_ is AuditEntry for mapper in state.all_mappers):
-        raise AuditLogIsAppendOnly("audit entries cannot be changed or deleted")
+refuse_changes(AuditEntry, AuditLogIsAppendOnly)
 
 
 # -- checkout's refunds ------------------------------------------------------------------
