@@ -1,9 +1,10 @@
 """Catalogue search at 100,000 beats, over HTTP, against a trivial endpoint of the same app.
 
-Loads beats with credits and tags into a fresh PostgreSQL database, serves the app with
-gunicorn (one worker), then times representative searches (text, filters, every sort, deep
-cursor pages) and, in the same run, GET /healthz as the baseline. Prints p50/p95 per query
-and the ratio of each to the baseline's.
+Loads beats with credits, tags and offers (a few exclusives held by open checkouts) into a
+fresh PostgreSQL database, serves the app with gunicorn (one worker), then times
+representative searches (text, filters, every sort, deep cursor pages) and, in the same run,
+GET /healthz as the baseline. Prints p50/p95 per query and the ratio of each to the
+baseline's.
 
     BENCH_DATABASE_URL=postgresql://marketplace:marketplace@127.0.0.1:5432/marketplace_test \\
         .venv/bin/python bench/catalog.py [--beats 100000] [--requests 200]
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from config import normalise_database_url  # noqa: E402
 from marketplace.catalog.keys import CANONICAL_KEYS  # noqa: E402
 from marketplace.common.ids import new_id  # noqa: E402
+from marketplace.licensing.defaults import COMMON_TERMS, CONTENT_ID_BY_KIND, DEFAULT_TIERS  # noqa: E402
 
 DEFAULT_SERVER = "postgresql://marketplace:marketplace@127.0.0.1:5432/marketplace_test"
 GENRES = ["trap", "drill", "boom bap", "r&b", "afrobeats", "lofi", "pop", "reggaeton", "dancehall",
@@ -81,8 +83,9 @@ def migrate(url: str) -> None:
 
 
 def load_catalogue(url: str, beat_count: int, seed: int = 7) -> None:
-    """Bulk-loads users, beats, credits and tags with COPY, shaped like a real store."""
+    """Bulk-loads users, beats, credits, tags and offers with COPY, shaped like a real store."""
     rng = random.Random(seed)
+    offer_rng = random.Random(seed + 1)  # offers drawn apart, so the beats stay the same
     engine = create_engine(normalise_database_url(url))
     now = dt.datetime.now(dt.timezone.utc)
     maker_count = max(10, beat_count // 50)
@@ -97,10 +100,11 @@ def load_catalogue(url: str, beat_count: int, seed: int = 7) -> None:
         with cursor.copy("COPY user_roles (user_id, role, granted_at) FROM STDIN") as copy:
             for user_id, _ in makers:
                 copy.write_row((user_id, "beatmaker", now))
+        tiers = copy_tiers(cursor, makers, now)
         beats = cursor.copy("COPY beats (id, owner_id, title, description, bpm, musical_key, genre, mood, "
                             "samples, status, play_count, price_from_amount, price_currency, "
                             "search_document, created_at, updated_at, published_at) FROM STDIN")
-        credit_rows, tag_rows = [], []
+        credit_rows, tag_rows, offer_rows = [], [], []
         with beats as copy:
             for index in range(beat_count):
                 owner_id, owner_name = makers[min(int(rng.paretovariate(1.2)) - 1, maker_count - 1)
@@ -119,6 +123,8 @@ def load_catalogue(url: str, beat_count: int, seed: int = 7) -> None:
                 published = now - dt.timedelta(seconds=rng.randrange(2 * 365 * 86400))
                 status = "published" if rng.random() < 0.95 else rng.choice(("archived", "processing"))
                 price = None if rng.random() < 0.1 else rng.choice((1999, 2499, 2999, 3499, 4999, 9999))
+                if price:
+                    offer_rows += offers_of(offer_rng, beat_id, tiers[owner_id], price)
                 copy.write_row((beat_id, owner_id, title, "", int(min(200, max(60, rng.gauss(130, 25)))),
                                 rng.choice(CANONICAL_KEYS), rng.choice(GENRES), rng.choice(MOODS), "none",
                                 status, int(rng.paretovariate(1.1) * 10) - 10, price,
@@ -126,23 +132,74 @@ def load_catalogue(url: str, beat_count: int, seed: int = 7) -> None:
                                 published, published, published if status == "published" else None))
                 if index % 5000 == 0 or index == beat_count - 1:
                     progress("beats", index + 1, beat_count)
-        with cursor.copy("COPY beat_credits (id, beat_id, position, name, user_id, role, profit_share_bps) "
-                         "FROM STDIN") as copy:
-            for index, row in enumerate(credit_rows):
-                copy.write_row(row)
-                if index % 20000 == 0 or index == len(credit_rows) - 1:
-                    progress("credits", index + 1, len(credit_rows))
-        with cursor.copy("COPY beat_tags (beat_id, tag, position) FROM STDIN") as copy:
-            for index, row in enumerate(tag_rows):
-                copy.write_row(row)
-                if index % 20000 == 0 or index == len(tag_rows) - 1:
-                    progress("tags", index + 1, len(tag_rows))
+        copy_rows(cursor, "credits", "beat_credits (id, beat_id, position, name, user_id, role, profit_share_bps)",
+                  credit_rows)
+        copy_rows(cursor, "tags", "beat_tags (beat_id, tag, position)", tag_rows)
+        copy_rows(cursor, "offers", "offers (id, beat_id, tier_id, position, price_amount, currency, active)",
+                  offer_rows)
+        hold_exclusives(cursor, offer_rng, offer_rows, tiers, now)
         raw.commit()
     finally:
         raw.close()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))
     engine.dispose()
+
+
+def copy_rows(cursor, label: str, table: str, rows: list[tuple]) -> None:
+    with cursor.copy(f"COPY {table} FROM STDIN") as copy:
+        for index, row in enumerate(rows):
+            copy.write_row(row)
+            if index % 20000 == 0 or index == len(rows) - 1:
+                progress(label, index + 1, len(rows))
+
+
+def copy_tiers(cursor, makers: list[tuple[str, str]], now: dt.datetime) -> dict[str, list[tuple[str, dict]]]:
+    """Every beatmaker's tiers: the default templates."""
+    tiers: dict[str, list[tuple[str, dict]]] = {}
+    with cursor.copy("COPY license_tiers (id, owner_id, position, name, kind, includes_mp3, includes_wav, "
+                     "includes_stems, distribution_copies, audio_streams, music_videos, radio_stations, "
+                     "paid_performances, term_years, credit_line_template, publishing_share_bps, "
+                     "master_points_bps, content_id, default_price_amount, currency, created_at, updated_at) "
+                     "FROM STDIN") as copy:
+        for user_id, _name in makers:
+            for position, template in enumerate(DEFAULT_TIERS):
+                tier_id = new_id("tier")
+                tiers.setdefault(user_id, []).append((tier_id, template))
+                limits = template["limits"]
+                copy.write_row((tier_id, user_id, position, template["name"], template["kind"],
+                                *(kind in template["deliverables"] for kind in ("mp3", "wav", "stems")),
+                                limits["distribution_copies"], limits["audio_streams"], limits["music_videos"],
+                                limits["radio_stations"], limits["paid_performances"], template["term_years"],
+                                COMMON_TERMS["credit_line_template"], COMMON_TERMS["publishing_share_bps"],
+                                COMMON_TERMS["master_points_bps"], CONTENT_ID_BY_KIND[template["kind"]],
+                                template["default_price"], "usd", now, now))
+    return tiers
+
+
+def offers_of(rng: random.Random, beat_id: str, tiers: list[tuple[str, dict]], price: int) -> list[tuple]:
+    """The basic lease at the beat's listed price, and most of the other tiers above it."""
+    basic_price = DEFAULT_TIERS[0]["default_price"]
+    return [(new_id("ofr"), beat_id, tier_id, position, price * template["default_price"] // basic_price, "usd", True)
+            for position, (tier_id, template) in enumerate(tiers) if position == 0 or rng.random() < 0.7]
+
+
+def hold_exclusives(cursor, rng: random.Random, offer_rows: list[tuple], tiers: dict, now: dt.datetime) -> None:
+    """One exclusive in 200 is held by a buyer's open checkout, so listings show some held."""
+    exclusive_tiers = {tier_id for owned in tiers.values() for tier_id, template in owned
+                       if template["kind"] == "exclusive"}
+    held = [(new_id("ord"), beat_id, price) for _id, beat_id, tier_id, _position, price, _currency, _active
+            in offer_rows if tier_id in exclusive_tiers and rng.random() < 0.005]
+    buyer_id = new_id("usr")
+    cursor.execute("INSERT INTO users (id, email, display_name, password_hash, status, created_at, updated_at) "
+                   "VALUES (%s, 'buyer@bench.test', 'Buyer', '$argon2id$unused', 'active', %s, %s)",
+                   (buyer_id, now, now))
+    expires = now + dt.timedelta(days=7)  # still held when the database is reused later
+    copy_rows(cursor, "orders", "orders (id, buyer_id, status, currency, subtotal_amount, discount_amount, "
+              "total_amount, refunded_amount, expires_at, created_at)",
+              [(order_id, buyer_id, "pending", "usd", price, 0, price, 0, expires, now) for order_id, _, price in held])
+    copy_rows(cursor, "holds", "exclusive_holds (id, beat_id, order_id, expires_at, created_at)",
+              [(new_id("hld"), beat_id, order_id, expires, now) for order_id, beat_id, _ in held])
 
 
 def free_port() -> int:

@@ -79,7 +79,21 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "savepoint", _begin_before_first_savepoint)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    engine = create_engine(url, echo=echo, pool_pre_ping=True)
+    event.listen(engine, "connect", _plan_for_each_run)
+    return engine
+
+
+def _plan_for_each_run(dbapi_connection: Any, _record: Any) -> None:
+    """Statements run outside a transaction (listings) stay prepared on their connection:
+    psycopg prepares a statement run five times, and only a rollback discards it. PostgreSQL
+    still plans each run for its own values, as for statements that are not prepared: a
+    generic plan, made for no value in particular, can be far off for some (a rare search
+    word looked for along the whole newest-first index)."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    dbapi_connection.execute("SET plan_cache_mode = force_custom_plan")
+    dbapi_connection.autocommit = autocommit
 
 
 def _make_sqlite_directory(url: str) -> None:

@@ -7,18 +7,37 @@ same shape in the OpenAPI spec, and a test keeps the two in agreement.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from flask import current_app
+from sqlalchemy import ColumnElement
 
 from marketplace.catalog.credits import ROLE_LABELS, render_credit_line
 
 
+class OfferSource(Protocol):
+    """What is on sale, from the licensing package when it is plugged in (as
+    app.extensions["beat_offers"]): the catalogue shows offers without depending on how
+    sales work."""
+
+    def __call__(self, beats: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
+        """The offers of each of these beats (beats or listing rows), as API documents."""
+
+    def column(self, postgres: bool) -> ColumnElement[Any]:
+        """A column for a query of `beats` that carries each beat's offers..."""
+
+    def documents(self, beat: Any, value: Any) -> list[dict[str, Any]]:
+        """...and the beat's offers as API documents, from that column's value in its row."""
+
+
+def offer_source() -> OfferSource | None:
+    return current_app.extensions.get("beat_offers")
+
+
 def offers_for(beats: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
-    """The offers of each beat (beats or listing rows), from the licensing package when it is
-    plugged in: the catalogue shows what is on sale without depending on how sales work."""
-    provider = current_app.extensions.get("beat_offers")
-    return provider(beats) if provider and beats else {}
+    """The offers of each beat (beats or listing rows), or none without a source of offers."""
+    source = offer_source()
+    return source(beats) if source and beats else {}
 
 
 def credit_document(credit: Any) -> dict[str, Any]:

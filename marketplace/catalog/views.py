@@ -31,7 +31,7 @@ blp = Blueprint("catalog", __name__, description="Beats: browse, search, edit, c
 
 
 @blp.get("/beats")
-@blp.arguments(BeatSearchArgs, location="query", as_kwargs=True, unknown=ma.RAISE)
+@blp.arguments(BeatSearchArgs(), location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, BeatPageSchema)
 def list_beats(**args):
     """Search and browse published beats, one page at a time (follow `next_cursor`)."""

@@ -3,20 +3,48 @@ right now (leases stay available)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from marketplace.checkout.holds import held_families
-from marketplace.licensing.offers import offer_documents
+from sqlalchemy import ColumnElement, ScalarSelect, bindparam, exists, func
+
+from marketplace.catalog.models import Beat
+from marketplace.checkout.holds import HOLD_GRACE
+from marketplace.checkout.models import ExclusiveHold
+from marketplace.common.clock import utcnow
+from marketplace.db import UTCDateTime
+from marketplace.licensing.offers import offer_documents, offers_aggregate, offers_from_aggregate
 
 
-def offers_with_holds(beats: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
-    documents = offer_documents(beats)
-    open_exclusives = [beat_id for beat_id, offers in documents.items()
-                       if any(offer["kind"] == "exclusive" and offer["available"] for offer in offers)]
-    if open_exclusives:
-        for beat_id in held_families(open_exclusives):
-            for offer in documents[beat_id]:
-                if offer["kind"] == "exclusive":
-                    offer["available"] = False
-    return documents
+def _holds_live_since() -> dt.datetime:
+    return utcnow() - HOLD_GRACE
+
+
+def family_held() -> ColumnElement[bool]:
+    """SQL: the exclusive of the enclosing query's beat is held by an open checkout. Holds
+    are taken on a family's original, so a version shows its original's (as in
+    holds.held_families). The time is read each time the statement runs, so a statement
+    built once stays right."""
+    live_since = bindparam("holds_live_since", callable_=_holds_live_since, type_=UTCDateTime())
+    return exists().where(ExclusiveHold.beat_id == func.coalesce(Beat.version_of_id, Beat.id),
+                          ExclusiveHold.released_at.is_(None), ExclusiveHold.expires_at > live_since
+                          ).correlate(Beat)
+
+
+class OffersWithHolds:
+    """The catalogue's source of offers (app.extensions["beat_offers"]): for some beats, or
+    as a column of a listing's own query, so a page of beats and their offers with the
+    holds on them is one query."""
+
+    def __call__(self, beats: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
+        return offer_documents(beats, withheld=family_held())
+
+    def column(self, postgres: bool) -> ScalarSelect[Any]:
+        return offers_aggregate(postgres, withheld=family_held())
+
+    def documents(self, beat: Any, aggregate: Any) -> list[dict[str, Any]]:
+        return offers_from_aggregate(beat, aggregate)
+
+
+offers_with_holds = OffersWithHolds()

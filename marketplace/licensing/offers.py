@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, ScalarSelect, case, false, func, select
 
 from marketplace.accounts.models import User
 from marketplace.catalog import services as catalog
@@ -78,35 +79,70 @@ def stop_offers(beat_ids: Iterable[str]) -> None:
         offer.active = False
 
 
-_OFFER_COLUMNS = (Offer.beat_id, Offer.price_amount, Offer.currency, LicenseTier.id.label("tier_id"),
-                  LicenseTier.name, LicenseTier.kind, LicenseTier.term_years, LicenseTier.includes_mp3,
-                  LicenseTier.includes_wav, LicenseTier.includes_stems,
-                  *(getattr(LicenseTier, name) for name in LIMIT_NAMES))
+# What a listing reads of each active offer, in this order (see offers_from_aggregate).
+_OFFER_FIELDS = (Offer.position, Offer.tier_id, LicenseTier.name, LicenseTier.kind, Offer.price_amount,
+                 Offer.currency, LicenseTier.includes_mp3, LicenseTier.includes_wav, LicenseTier.includes_stems,
+                 LicenseTier.term_years, *(getattr(LicenseTier, name) for name in LIMIT_NAMES))
 
 
-def offer_documents(beats: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
+def offers_aggregate(postgres: bool, withheld: ColumnElement[bool] | None = None) -> ScalarSelect[Any]:
+    """The active offers of the beat of the enclosing query (it selects from `beats`) as one
+    JSON array of field lists, so a listing reads them beside its beats in the same query.
+
+    `withheld` is SQL, in terms of that beat, that is true while its exclusive cannot be
+    bought for a reason of another package (an open checkout holds it). The database
+    evaluates it for exclusive offers only.
+    """
+    if postgres:
+        aggregate, array = func.json_agg, func.json_build_array
+    else:
+        aggregate, array = func.json_group_array, func.json_array
+    held = false() if withheld is None else case((LicenseTier.kind == TierKind.EXCLUSIVE, withheld), else_=false())
+    return (select(aggregate(array(*_OFFER_FIELDS, held)))
+            .join(LicenseTier, LicenseTier.id == Offer.tier_id)
+            .where(Offer.beat_id == Beat.id, Offer.active.is_(True))
+            .scalar_subquery())
+
+
+def offers_from_aggregate(beat: Any, aggregate: Any) -> list[dict[str, Any]]:
+    """A beat's offers as API documents, from what offers_aggregate gave for it.
+
+    `beat` is a beat or a listing row (id, status, samples, price_from_amount,
+    sold_exclusive_at). A beat without a listing price has no active offer; a beat once
+    sold exclusively never offers exclusive rights again, nor does one declared with
+    uncleared samples.
+    """
+    if beat.price_from_amount is None or not aggregate:
+        return []
+    if isinstance(aggregate, str):  # SQLite hands JSON over as text
+        aggregate = json.loads(aggregate)
+    on_sale = beat.status == BeatStatus.PUBLISHED
+    exclusive_barred = beat.sold_exclusive_at is not None or beat.samples == "uncleared"
+    documents = []
+    for _position, tier_id, name, kind, amount, currency, mp3, wav, stems, term_years, *limits, held in \
+            sorted(aggregate):
+        exclusive = kind == TierKind.EXCLUSIVE
+        documents.append({
+            "tier_id": tier_id, "name": name, "kind": kind, "price": {"amount": amount, "currency": currency},
+            "deliverables": [item for item, included in zip(DELIVERABLES, (mp3, wav, stems)) if included],
+            "limits": dict(zip(LIMIT_NAMES, limits)), "term_years": term_years,
+            "available": on_sale and not (exclusive and (exclusive_barred or held))})
+    return documents
+
+
+def offer_documents(beats: Sequence[Any], withheld: ColumnElement[bool] | None = None
+                    ) -> dict[str, list[dict[str, Any]]]:
     """Each beat's active offers as API documents, in one query for any number of beats.
 
-    `beats` are beats or listing rows (id, status, samples, price_from_amount, sold_exclusive_at).
-    A beat without a listing price has no active offer, so it costs nothing; a beat once
-    sold exclusively never offers exclusive rights again, nor does one declared with
-    uncleared samples. Plain rows, not ORM objects: listings call this on every request.
+    `beats` are beats or listing rows, as for offers_from_aggregate; `withheld` as for
+    offers_aggregate. A beat without a listing price has no active offer, so it costs
+    nothing. Listings read the same aggregate within their own query instead.
     """
     priced = {beat.id: beat for beat in beats if beat.price_from_amount is not None}
     if not priced:
         return {}
-    rows = db.session.execute(select(*_OFFER_COLUMNS).join(LicenseTier, LicenseTier.id == Offer.tier_id)
-                              .where(Offer.beat_id.in_(list(priced)), Offer.active.is_(True))
-                              .order_by(Offer.beat_id, Offer.position))
-    documents: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        beat = priced[row.beat_id]
-        exclusive_barred = row.kind == TierKind.EXCLUSIVE and (beat.sold_exclusive_at is not None
-                                                               or beat.samples == "uncleared")
-        documents.setdefault(row.beat_id, []).append({
-            "tier_id": row.tier_id, "name": row.name, "kind": row.kind,
-            "price": {"amount": row.price_amount, "currency": row.currency},
-            "deliverables": [kind for kind in DELIVERABLES if getattr(row, f"includes_{kind}")],
-            "limits": {name: getattr(row, name) for name in LIMIT_NAMES}, "term_years": row.term_years,
-            "available": beat.status == BeatStatus.PUBLISHED and not exclusive_barred})
-    return documents
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    rows = db.session.execute(select(Beat.id, offers_aggregate(postgres, withheld))
+                              .where(Beat.id.in_(list(priced))))
+    return {beat_id: offers_from_aggregate(priced[beat_id], aggregate)
+            for beat_id, aggregate in rows if aggregate}

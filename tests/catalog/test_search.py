@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 
 import pytest
 from sqlalchemy import event
 
 from marketplace.accounts.models import Role
+from marketplace.checkout.holds import HOLD_GRACE, take_hold
+from marketplace.checkout.models import ExclusiveHold, Order
+from marketplace.common.clock import utcnow
 from marketplace.db import db
+from tests.licensing.conftest import masters, offer_all, seller, tiers_of, upload_beat  # noqa: F401
 
 
 @pytest.fixture
@@ -173,7 +178,37 @@ def test_a_constant_number_of_queries_whatever_the_page_size(app, client, owner,
             db.session.commit()
     small = count_queries(app, client, "/api/v1/beats?limit=1&q=guest&tag=a&sort=price_asc")
     large = count_queries(app, client, "/api/v1/beats?limit=40&q=guest&tag=a&sort=price_asc")
-    assert small == large == 2  # beats with owners, credits and tags; then their offers
+    assert small == large == 1  # beats with their owners, credits, tags and offers
     single = count_queries(app, client, "/api/v1/beats?limit=1")
     full = count_queries(app, client, "/api/v1/beats?limit=100")
-    assert single == full == 2
+    assert single == full == 1
+
+
+def test_a_listing_shows_a_held_exclusive_unavailable_across_its_family(app, client, seller, upload_beat,  # noqa: F811
+                                                                        offer_all, make_user):  # noqa: F811
+    _seller_id, headers = seller
+    original = upload_beat(headers, title="Night Drive")
+    version = upload_beat(headers, title="Night Drive (slowed)", version_of=original)
+    other = upload_beat(headers, title="Day Ride")
+    for beat in (original, version, other):
+        offer_all(headers, beat)
+    on_sale, held = {"lease": True, "exclusive": True}, {"lease": True, "exclusive": False}
+
+    def availability():
+        items = client.get("/api/v1/beats").json["items"]
+        return {item["id"]: {offer["kind"]: offer["available"] for offer in item["offers"]} for item in items}
+
+    assert availability() == {original: on_sale, version: on_sale, other: on_sale}
+    with app.app_context():
+        order = Order(buyer_id=make_user(Role.ARTIST), currency="usd", subtotal_amount=1, total_amount=1,
+                      expires_at=utcnow() + dt.timedelta(minutes=30))
+        db.session.add(order)
+        db.session.flush()
+        hold_id = take_hold(original, order.id, order.expires_at).id
+        db.session.commit()
+    assert availability() == {original: held, version: held, other: on_sale}
+    assert count_queries(app, client, "/api/v1/beats") == 1
+    with app.app_context():  # past its expiry and the grace after it, a hold no longer counts
+        db.session.get(ExclusiveHold, hold_id).expires_at = utcnow() - HOLD_GRACE - dt.timedelta(seconds=1)
+        db.session.commit()
+    assert availability() == {original: on_sale, version: on_sale, other: on_sale}
