@@ -98,6 +98,9 @@ class Beat(Base):
               postgresql_where=PUBLISHED_ONLY, sqlite_where=PUBLISHED_ONLY),
         Index("ix_beats_listing_popular", "play_count", "id",
               postgresql_where=PUBLISHED_ONLY, sqlite_where=PUBLISHED_ONLY),
+        # The most played of one genre, so a search within it reads that genre's beats only.
+        Index("ix_beats_listing_genre_popular", "genre", "play_count", "id",
+              postgresql_where=PUBLISHED_ONLY, sqlite_where=PUBLISHED_ONLY),
         Index("ix_beats_listing_bpm", "bpm", "id",
               postgresql_where=PUBLISHED_ONLY, sqlite_where=PUBLISHED_ONLY),
         Index("ix_beats_listing_price_asc",
