@@ -70,3 +70,21 @@ def test_reconcile_reports_a_line_whose_rows_do_not_add_up(app, sold, reconcile)
     assert f"order {sold['id']} line {sold['items'][0]['id']}" in result.output
     assert "sale and fee rows add up to 3000, the line was sold for 2999" in result.output
     assert "1 differences" in result.output
+
+
+def test_a_split_that_does_not_add_up_never_blocks_the_sale_and_reconcile_names_the_line(
+        app, shop, new_buyer, buy, reconcile):
+    from marketplace.catalog.models import BeatCredit
+
+    with app.app_context():  # past the credits API, which refuses this
+        for credit in db.session.scalars(select(BeatCredit).where(BeatCredit.beat_id == shop["beat_id"])):
+            credit.profit_share_bps = 9000
+        db.session.commit()
+    _buyer, headers = new_buyer()
+    order = buy(headers, [(shop["beat_id"], shop["tiers"]["Basic"]["id"])])
+    assert len(order["licenses"]) == 1
+    with app.app_context():
+        assert count_rows() == 0
+    result = reconcile("--offline")
+    assert result.exit_code == 1
+    assert f"line {order['items'][0]['id']}: sale and fee rows add up to 0, the line was sold for 2999" in result.output

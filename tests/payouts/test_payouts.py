@@ -70,9 +70,7 @@ def test_a_cart_of_two_beatmakers_and_a_collaborator_pays_each_their_share_and_a
 
     # The refund's event arrives on its own; its reversals are made by a job after it commits.
     wait_for(lambda: all(t["amount_reversed"] == t["amount"] for t in stripe_transfers(transfer_group=order["id"])))
-    wait_for(lambda: balance(anna_headers) == (0, 0))
-    for headers in (anna_headers, cleo_headers, ben_headers):
-        assert balance(headers) == (0, 0)
+    wait_for(lambda: all(balance(headers) == (0, 0) for headers in (anna_headers, cleo_headers, ben_headers)))
     kinds = [kind for kind, _payee, _amount in ledger_of(app, order["id"])]
     assert kinds.count("refund") == 5 and kinds.count("transfer_reversal") == 3
     assert client.get("/api/v1/admin/payouts/fees", headers=admin_headers).json["total"]["amount"] == 0
