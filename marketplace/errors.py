@@ -124,6 +124,9 @@ def _field_messages(messages: Any) -> dict[str, Any]:
 
 
 def handle_app_error(error: AppError) -> Response:
+    # A refused request keeps nothing it did not commit, and its last steps (the request
+    # log reads the signed-in user) must not trip over a session a failed flush broke.
+    _roll_back_quietly()
     return error_response(error.status, error.code, error.message, error.details, error.headers)
 
 
