@@ -23,8 +23,7 @@ def _holds_live_since() -> dt.datetime:
 
 def family_held() -> ColumnElement[bool]:
     """SQL: the exclusive of the enclosing query's beat is held by an open checkout. Holds
-    are taken on a family's original, so a version shows its original's (as in
-    holds.held_families). The time is read each time the statement runs, so a statement
+    are taken on a family's original, so a version shows its original's. The time is read each time the statement runs, so a statement
     built once stays right."""
     live_since = bindparam("holds_live_since", callable_=_holds_live_since, type_=UTCDateTime())
     return exists().where(ExclusiveHold.beat_id == func.coalesce(Beat.version_of_id, Beat.id),

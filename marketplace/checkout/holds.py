@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from marketplace.catalog.models import Beat
 from marketplace.checkout.models import ExclusiveHold
 from marketplace.common.clock import utcnow
 from marketplace.db import db
@@ -50,14 +49,6 @@ def active_holds(beat_ids: Iterable[str]) -> dict[str, ExclusiveHold]:
     rows = db.session.scalars(select(ExclusiveHold).where(ExclusiveHold.beat_id.in_(list(beat_ids)),
                                                           ExclusiveHold.released_at.is_(None)))
     return {hold.beat_id: hold for hold in rows}
-
-
-def held_families(beat_ids: Iterable[str]) -> set[str]:
-    """Which of these beats belong to a family whose exclusive is held right now."""
-    family = func.coalesce(Beat.version_of_id, Beat.id)
-    return set(db.session.scalars(select(Beat.id).join(ExclusiveHold, ExclusiveHold.beat_id == family).where(
-        Beat.id.in_(list(beat_ids)), ExclusiveHold.released_at.is_(None),
-        ExclusiveHold.expires_at > utcnow() - HOLD_GRACE)))
 
 
 def hold_of(order_id: str, beat_id: str) -> ExclusiveHold | None:
