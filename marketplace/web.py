@@ -1,4 +1,8 @@
-"""Pages served to browsers from static/pages. They use the public API only."""
+"""The web pages: one HTML shell from static/ whose scripts use the public API only.
+
+Each page's address is served the same shell, so links and reloads work; the script picks
+the page from the address. Paths outside these prefixes keep their plain 404.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,21 @@ from flask import Blueprint, current_app, send_from_directory
 
 bp = Blueprint("web", __name__)
 
+# The first segment of every page's address (see static/app/*/index.js for the pages).
+PAGE_PREFIXES = ("beats", "orders", "library", "studio", "admin", "signin", "signup", "licenses")
 
-@bp.get("/orders/<order_id>")
-def order_page(order_id: str):
-    """Where the payment page sends buyers back: the order, settled if it was just paid."""
-    return send_from_directory(current_app.static_folder + "/pages", "order.html", max_age=0)
+
+def _shell():
+    # Not cached: a new release's scripts are picked up on the next visit.
+    return send_from_directory(current_app.static_folder, "index.html", max_age=0)
+
+
+@bp.get("/")
+def home():
+    return _shell()
+
+
+@bp.get("/<any(" + ", ".join(PAGE_PREFIXES) + "):section>")
+@bp.get("/<any(" + ", ".join(PAGE_PREFIXES) + "):section>/<path:rest>")
+def page(section: str, rest: str = ""):
+    return _shell()

@@ -1,0 +1,71 @@
+// Sign in and sign up. Sign out lives in the navigation bar.
+
+import { api, signIn } from "./api.js";
+import { busy, errorBox, field, formValues, h, notice } from "./ui.js";
+
+function safeNext(query) {
+  const next = query.get("next") || "/";
+  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+}
+
+async function signInView({ root, query, navigate }) {
+  const errors = h("div");
+  const form = h("form", { class: "card narrow", "aria-labelledby": "signin-title" },
+    h("h1", { id: "signin-title" }, "Sign in"),
+    errors,
+    field("Email", h("input", { name: "email", type: "email", autocomplete: "email", required: true })),
+    field("Password", h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
+    h("button", { type: "submit", class: "primary" }, "Sign in"),
+    h("p", {}, "New here? ", h("a", { href: "/signup" }, "Create an account")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const { email, password } = formValues(form);
+    busy(form.querySelector("button[type=submit]"), async () => {
+      try {
+        const user = await signIn(email, password);
+        notice(`Signed in as ${user.display_name}.`);
+        navigate(safeNext(query));
+      } catch (error) {
+        errors.replaceChildren(errorBox(error));
+      }
+    });
+  });
+  root.replaceChildren(form);
+}
+
+async function signUpView({ root, query, navigate }) {
+  const errors = h("div");
+  const form = h("form", { class: "card narrow", "aria-labelledby": "signup-title" },
+    h("h1", { id: "signup-title" }, "Create an account"),
+    errors,
+    field("Display name", h("input", { name: "display_name", autocomplete: "nickname", required: true, maxlength: 80 })),
+    field("Email", h("input", { name: "email", type: "email", autocomplete: "email", required: true })),
+    field("Password", h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 10 }),
+      "At least 10 characters."),
+    h("fieldset", {},
+      h("legend", {}, "I am"),
+      h("label", { class: "choice" }, h("input", { type: "radio", name: "account_type", value: "artist", checked: true }), " an artist buying beats"),
+      h("label", { class: "choice" }, h("input", { type: "radio", name: "account_type", value: "beatmaker" }), " a beatmaker selling beats (you can buy too)")),
+    h("button", { type: "submit", class: "primary" }, "Create account"),
+    h("p", {}, "Already have one? ", h("a", { href: "/signin" }, "Sign in")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const values = formValues(form);
+    busy(form.querySelector("button[type=submit]"), async () => {
+      try {
+        await api("/auth/register", { method: "POST", json: values });
+        const user = await signIn(values.email, values.password);
+        notice(`Welcome, ${user.display_name}.`);
+        navigate(values.account_type === "beatmaker" ? "/studio" : safeNext(query));
+      } catch (error) {
+        errors.replaceChildren(errorBox(error));
+      }
+    });
+  });
+  root.replaceChildren(form);
+}
+
+export const accountRoutes = [
+  { path: "/signin", title: "Sign in", view: signInView },
+  { path: "/signup", title: "Sign up", view: signUpView },
+];

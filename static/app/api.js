@@ -1,0 +1,138 @@
+// The only way the pages talk to the server: the public REST API under /api/v1.
+// Every failure becomes an ApiError carrying the API's stable code and its message in words.
+
+const TOKEN_KEY = "access_token";
+
+export class ApiError extends Error {
+  constructor(status, code, message, details = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details || {};
+  }
+
+  // Field messages from a 422, flattened to "field: message" lines.
+  fieldMessages() {
+    const lines = [];
+    const walk = (value, path) => {
+      if (Array.isArray(value) && value.every((item) => typeof item === "string")) {
+        lines.push(`${path || "input"}: ${value.join(" ")}`);
+      } else if (value && typeof value === "object") {
+        for (const [key, inner] of Object.entries(value)) {
+          walk(inner, key === "json" || key === "form" || key === "files" || key === "query" ? path : (path ? `${path}.${key}` : key));
+        }
+      } else if (typeof value === "string") {
+        lines.push(`${path || "input"}: ${value}`);
+      }
+    };
+    walk(this.details.fields ?? this.details, "");
+    return lines;
+  }
+}
+
+export function token() {
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(value) {
+  if (value) localStorage.setItem(TOKEN_KEY, value);
+  else localStorage.removeItem(TOKEN_KEY);
+}
+
+function headers(extra = {}) {
+  const result = { Accept: "application/json", ...extra };
+  const current = token();
+  if (current) result.Authorization = `Bearer ${current}`;
+  return result;
+}
+
+async function errorFrom(response) {
+  let body = null;
+  try { body = await response.json(); } catch { /* not JSON: fall back to the status */ }
+  const error = body && body.error;
+  if (error) return new ApiError(response.status, error.code, error.message, error.details);
+  return new ApiError(response.status, "http_" + response.status, `The server answered ${response.status} ${response.statusText}.`);
+}
+
+// api("/beats", {query: {genre: "trap"}}), api("/checkout", {method: "POST", json: {...}}),
+// api("/beats", {method: "POST", form: formData}). Returns the parsed JSON (or null for 204).
+export async function api(path, { method = "GET", json, form, query, signal } = {}) {
+  const url = new URL("/api/v1" + path, location.origin);
+  for (const [key, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
+  }
+  const init = { method, headers: headers(), signal };
+  if (json !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(json);
+  } else if (form !== undefined) {
+    init.body = form;
+  }
+  let response;
+  try {
+    response = await fetch(url, init);
+  } catch (cause) {
+    if (cause.name === "AbortError") throw cause;
+    throw new ApiError(0, "network_error", "The server could not be reached. Check your connection and try again.");
+  }
+  if (response.status === 401 && token()) {
+    setToken(null); // the token expired or was revoked: the visitor is signed out
+    forgetUser();
+  }
+  if (!response.ok) throw await errorFrom(response);
+  if (response.status === 204) return null;
+  const type = response.headers.get("Content-Type") || "";
+  return type.includes("json") ? response.json() : response.text();
+}
+
+// Multipart upload with progress: onProgress(fraction 0..1) while the body is sent.
+// fetch() cannot report upload progress, so this one call uses XMLHttpRequest.
+export function upload(path, form, { method = "POST", onProgress } = {}) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open(method, "/api/v1" + path);
+    for (const [key, value] of Object.entries(headers())) request.setRequestHeader(key, value);
+    request.upload.onprogress = (event) => {
+      if (event.lengthComputable && onProgress) onProgress(event.loaded / event.total);
+    };
+    request.onload = () => {
+      let body = null;
+      try { body = JSON.parse(request.responseText); } catch { /* not JSON */ }
+      if (request.status >= 200 && request.status < 300) resolve(body);
+      else if (body && body.error) reject(new ApiError(request.status, body.error.code, body.error.message, body.error.details));
+      else reject(new ApiError(request.status, "http_" + request.status, `The server answered ${request.status}.`));
+    };
+    request.onerror = () => reject(new ApiError(0, "network_error", "The upload was interrupted. Check your connection and try again."));
+    request.send(form);
+  });
+}
+
+// The signed-in user ({id, email, display_name, roles, status}) or null, asked once per page load.
+let userPromise = null;
+
+export function currentUser() {
+  if (!token()) return Promise.resolve(null);
+  if (!userPromise) userPromise = api("/me").catch(() => null);
+  return userPromise;
+}
+
+export function forgetUser() {
+  userPromise = null;
+}
+
+export function hasRole(user, role) {
+  return Boolean(user && user.roles && user.roles.includes(role));
+}
+
+export async function signIn(email, password) {
+  const answer = await api("/auth/login", { method: "POST", json: { email, password } });
+  setToken(answer.access_token);
+  forgetUser();
+  return currentUser();
+}
+
+export async function signOut() {
+  try { await api("/auth/logout", { method: "POST" }); } catch { /* already gone: forget it anyway */ }
+  setToken(null);
+  forgetUser();
+}

@@ -1,0 +1,97 @@
+// The single page: a router over the History API. Each area (store, studio, admin) exports
+// its routes; a route's view renders into <main> and may return a cleanup function.
+
+import { currentUser, hasRole, signOut } from "./api.js";
+import { h, notice, showError } from "./ui.js";
+import { accountRoutes } from "./account.js";
+import { storeRoutes } from "./store/index.js";
+import { studioRoutes } from "./studio/index.js";
+import { adminRoutes } from "./admin/index.js";
+
+const routes = [...storeRoutes, ...studioRoutes, ...adminRoutes, ...accountRoutes].map((route) => ({
+  ...route,
+  pattern: new RegExp("^" + route.path.replace(/:(\w+)/g, "(?<$1>[^/]+)") + "/?$"),
+}));
+
+let cleanup = null;
+
+export function navigate(path, { replace = false } = {}) {
+  if (replace) history.replaceState({}, "", path);
+  else history.pushState({}, "", path);
+  return render();
+}
+
+async function render() {
+  const root = document.getElementById("main");
+  if (typeof cleanup === "function") cleanup();
+  cleanup = null;
+  const user = await currentUser();
+  renderNav(user);
+  const match = routes.map((route) => ({ route, found: route.pattern.exec(location.pathname) }))
+    .find((candidate) => candidate.found);
+  if (!match) {
+    root.replaceChildren(h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "/" }, "Back to the store")));
+    return;
+  }
+  const { route, found } = match;
+  if (route.role && !hasRole(user, route.role)) {
+    if (!user) return navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+    root.replaceChildren(h("h1", {}, "Not for this account"),
+      h("p", {}, `This page is for ${route.role} accounts.`));
+    return;
+  }
+  document.title = route.title ? `${route.title} · Beat Market` : "Beat Market";
+  root.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  try {
+    cleanup = await route.view({
+      root, user, navigate,
+      params: Object.fromEntries(Object.entries(found.groups || {}).map(([k, v]) => [k, decodeURIComponent(v)])),
+      query: new URLSearchParams(location.search),
+    });
+  } catch (error) {
+    showError(root, error);
+  }
+  if (!history.state || !history.state.keepFocus) root.focus({ preventScroll: true });
+}
+
+function renderNav(user) {
+  const links = [h("a", { href: "/" }, "Store")];
+  if (user) links.push(h("a", { href: "/library" }, "My licenses"));
+  if (hasRole(user, "beatmaker")) links.push(h("a", { href: "/studio" }, "Studio"));
+  if (hasRole(user, "admin")) links.push(h("a", { href: "/admin" }, "Admin"));
+  if (user) {
+    links.push(h("span", { class: "who" }, user.display_name),
+      h("button", { type: "button", class: "link", onclick: async () => {
+        await signOut();
+        notice("Signed out.");
+        navigate("/");
+      } }, "Sign out"));
+  } else {
+    links.push(h("a", { href: "/signin" }, "Sign in"), h("a", { href: "/signup", class: "button" }, "Sign up"));
+  }
+  for (const link of links) {
+    if (link.tagName === "A" && link.getAttribute("href") === location.pathname) link.setAttribute("aria-current", "page");
+  }
+  document.getElementById("site-nav").replaceChildren(...links);
+}
+
+// Same-origin links navigate inside the page; downloads, new tabs and API links do not.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[href]");
+  if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+  const url = new URL(link.href, location.href);
+  if (url.origin !== location.origin || link.target || link.hasAttribute("download")) return;
+  if (url.pathname.startsWith("/api/") || url.pathname.startsWith("/static/") || url.pathname.startsWith("/files/")) return;
+  event.preventDefault();
+  document.getElementById("site-nav").classList.remove("open");
+  navigate(url.pathname + url.search + url.hash);
+});
+
+document.querySelector(".nav-toggle").addEventListener("click", (event) => {
+  const nav = document.getElementById("site-nav");
+  const open = nav.classList.toggle("open");
+  event.currentTarget.setAttribute("aria-expanded", String(open));
+});
+
+window.addEventListener("popstate", render);
+render();

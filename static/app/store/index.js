@@ -1,0 +1,2 @@
+// Routes of this area: [{path, title, role?, view}]. Filled in by the area's pages.
+export const storeRoutes = [];
