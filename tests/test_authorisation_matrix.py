@@ -193,6 +193,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/beats/<beat_id>/preview"): public_read(),
     ("GET", "/beats/<beat_id>/waveform"): public_read(),
     ("PUT", "/beats/<beat_id>/offers"): beatmakers(200, 403, body=[]),
+    ("GET", "/me/beats"): beatmakers(200),
     ("GET", "/me/voice-tag"): beatmakers(200),
     ("PUT", "/me/voice-tag"): beatmakers(422),  # no file sent
     ("PATCH", "/me/voice-tag"): beatmakers(200, body={"gain_db": -3}),

@@ -158,6 +158,10 @@ class BeatSearchArgs(ma.Schema):
                 raise ma.ValidationError(f"{low} must not be above {high}.", field_name=low)
 
 
+class MyBeatsArgs(ma.Schema):
+    limit = ma.fields.Integer(load_default=200, validate=validate.Range(min=1, max=500))
+
+
 class BeatUpdateSchema(ma.Schema):
     title = ma.fields.String(validate=TITLE)
     description = ma.fields.String(validate=[validate.Length(max=5000), no_control_characters])

@@ -87,6 +87,12 @@ def get_owned_beat(beat_id: str, user: User) -> Beat:
     return beat
 
 
+def beats_of(owner: User, limit: int) -> Sequence[Beat]:
+    """The owner's beats in every status, newest first: what a studio lists."""
+    return db.session.scalars(select(Beat).where(Beat.owner_id == owner.id)
+                              .order_by(Beat.created_at.desc(), Beat.id.desc()).limit(limit)).all()
+
+
 # -- writing -------------------------------------------------------------------------------
 
 def create_beat(owner: User, *, title: str, bpm: int, key: str | None = None,

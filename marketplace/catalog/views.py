@@ -9,7 +9,7 @@ from marketplace.accounts.auth import auth_required, current_user, optional_user
 from marketplace.accounts.models import Role
 from marketplace.api import Blueprint, accepts_multipart, document, document_errors
 from marketplace.catalog import search, services, uploads, voice_tags
-from marketplace.catalog.documents import credits_document, full_beat_document
+from marketplace.catalog.documents import beat_document, credits_document, full_beat_document, offers_for
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.schemas import (
     BeatPageSchema,
@@ -19,6 +19,7 @@ from marketplace.catalog.schemas import (
     BeatUploadSchema,
     CreditListSchema,
     CreditSchema,
+    MyBeatsArgs,
     VoiceTagPlacementSchema,
     VoiceTagSchema,
     VoiceTagUploadSchema,
@@ -37,6 +38,18 @@ def list_beats(**args):
     """Search and browse published beats, one page at a time (follow `next_cursor`)."""
     page = search.search_beats(search.BeatQuery(**args))
     return document({"items": page.items, "next_cursor": page.next_cursor})
+
+
+@blp.get("/me/beats")
+@auth_required(Role.BEATMAKER)
+@blp.arguments(MyBeatsArgs, location="query", unknown=ma.RAISE)
+@blp.response(200, BeatSchema(many=True))
+def my_beats(args):
+    """Your beats in every status (processing, failed, archived and taken down ones too), newest first."""
+    beats = services.beats_of(current_user(), args["limit"])
+    offers = offers_for(beats)
+    return document([beat_document(beat, beat.owner.display_name, beat.credits, beat.tags, offers.get(beat.id, []))
+                     for beat in beats])
 
 
 @blp.get("/beats/<beat_id>")
