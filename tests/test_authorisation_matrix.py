@@ -241,6 +241,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/review-queue"): admins(200),
     ("POST", "/admin/beats/<beat_id>/approve"): admins(200, body={}, ids={"beat_id": "review_beat"}),
     ("POST", "/admin/beats/<beat_id>/reject"): admins(200, body=REASON, ids={"beat_id": "review_beat"}),
+    ("GET", "/admin/users"): admins(200),
     ("GET", "/admin/users/<user_id>"): admins(200),
     ("POST", "/admin/users/<user_id>/strike"): admins(200, body=REASON),
     ("POST", "/admin/users/<user_id>/suspend"): admins(200, body=REASON),

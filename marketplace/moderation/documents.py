@@ -67,6 +67,11 @@ def moderated_user_document(user: User) -> dict[str, Any]:
     return {**account_document(user), "roles": user.roles, **_strikes_part(user)}
 
 
+def admin_user_document(user: User) -> dict[str, Any]:
+    """An account in the admins' user list: who it is, not its strikes."""
+    return {**account_document(user), "roles": user.roles, "created_at": user.created_at}
+
+
 def my_moderation_document(user: User) -> dict[str, Any]:
     """A beatmaker's own standing: strikes, and which of their beats are held and why."""
     held = db.session.scalars(select(BeatRestriction).join(Beat, Beat.id == BeatRestriction.beat_id).where(

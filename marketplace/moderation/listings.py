@@ -12,8 +12,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
+from marketplace.accounts.models import User, UserRole
 from marketplace.catalog.models import Beat
 from marketplace.common.clock import utcnow
 from marketplace.db import db
@@ -83,6 +84,22 @@ def review_queue(*, state: str = "pending", cursor: str | None = None, limit: in
     query = select(BeatRestriction).where(BeatRestriction.cause == RestrictionCause.REVIEW,
                                           BeatRestriction.lifted_at.is_(None), decided)
     return keyset_page(query, BeatRestriction.id, cursor, limit, newest_first=False)
+
+
+def users_for_admin(*, q: str | None = None, status: str | None = None, role: str | None = None,
+                    cursor: str | None = None, limit: int = 50) -> Page:
+    """Accounts, newest first; `q` matches part of the email or the display name, in any case."""
+    query = select(User)
+    if q:
+        # autoescape: a typed % or _ is matched as itself, not as a wildcard
+        needle = q.strip().lower()
+        query = query.where(or_(User.email.contains(needle, autoescape=True),
+                                func.lower(User.display_name).contains(needle, autoescape=True)))
+    if status is not None:
+        query = query.where(User.status == status)
+    if role is not None:
+        query = query.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
+    return keyset_page(query, User.id, cursor, limit, newest_first=True)
 
 
 def restrictions_of(beat_ids: list[str]) -> dict[str, list[BeatRestriction]]:

@@ -5,7 +5,7 @@ import datetime as dt
 import marshmallow as ma
 from marshmallow import validate
 
-from marketplace.accounts.models import UserStatus
+from marketplace.accounts.models import Role, UserStatus
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import SAMPLE_DECLARATIONS
 from marketplace.catalog.schemas import no_control_characters, not_blank
@@ -204,6 +204,23 @@ class ModeratedUserSchema(AccountSchema):
     active_strikes = ma.fields.Integer(required=True)
     strikes_to_suspend = ma.fields.Integer(required=True)
     strikes = ma.fields.List(ma.fields.Nested(StrikeSchema), required=True)
+
+
+class AdminUserSchema(AccountSchema):
+    roles = ma.fields.List(ma.fields.String(), required=True)
+    created_at = ma.fields.DateTime(required=True)
+
+
+AdminUserPageSchema = page_of(AdminUserSchema)
+
+
+class AdminUserArgs(ma.Schema):
+    q = ma.fields.String(validate=[validate.Length(min=1, max=254), no_control_characters],
+                         metadata={"description": "part of the email or the display name, in any case"})
+    status = ma.fields.String(validate=validate.OneOf([s.value for s in UserStatus]))
+    role = ma.fields.String(validate=validate.OneOf([r.value for r in Role]))
+    cursor = CURSOR
+    limit = _limit()
 
 
 class HeldBeatSchema(RestrictionSchema):

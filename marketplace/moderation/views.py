@@ -17,6 +17,7 @@ from marketplace.moderation import beats, listings, reports, users
 from marketplace.moderation.audit import Actor
 from marketplace.moderation.documents import (
     admin_report_document,
+    admin_user_document,
     moderated_beat_document,
     moderated_beat_documents,
     moderated_user_document,
@@ -27,6 +28,8 @@ from marketplace.moderation.schemas import (
     AdminBeatArgs,
     AdminReportPageSchema,
     AdminReportSchema,
+    AdminUserArgs,
+    AdminUserPageSchema,
     AuditFilterArgs,
     AuditPageArgs,
     AuditPageSchema,
@@ -241,6 +244,17 @@ def reject(payload, beat_id):
 
 
 # -- users ----------------------------------------------------------------------------------
+
+@admin_blp.get("/users")
+@auth_required(Role.ADMIN)
+@admin_blp.arguments(AdminUserArgs, location="query", as_kwargs=True, unknown=ma.RAISE)
+@admin_blp.response(200, AdminUserPageSchema)
+def list_users(**filters):
+    """Find accounts, newest first: `q` matches part of the email or the display name; filter
+    by status (e.g. `suspended`) and role."""
+    page = listings.users_for_admin(**filters)
+    return {"items": [admin_user_document(user) for user in page.items], "next_cursor": page.next_cursor}
+
 
 @admin_blp.get("/users/<user_id>")
 @auth_required(Role.ADMIN)
