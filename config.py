@@ -75,6 +75,10 @@ class Config:
     # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
     # Client addresses (rate limits, logs) come from them, so set this behind a proxy.
     TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
+    # Other web origins whose pages may call the API from a browser (CORS), comma-separated,
+    # e.g. "https://app.example.com". Empty: only the store's own pages, on its own origin.
+    CORS_ALLOWED_ORIGINS = tuple(origin.strip().rstrip("/") for origin in
+                                 (_env("CORS_ALLOWED_ORIGINS") or "").split(",") if origin.strip())
 
     # argon2id cost. The defaults are argon2-cffi's (RFC 9106 low-memory profile).
     ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 3)
