@@ -3,7 +3,10 @@ bearer security, and the request guards (body size, media type) every endpoint r
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 import tempfile
 from collections.abc import Callable
 from copy import deepcopy
@@ -242,15 +245,97 @@ def refuse_impossible_ids(endpoint: str | None, values: dict[str, Any] | None) -
             raise NotFound("No such resource.", code="not_found")
 
 
+# The web pages (static/) load scripts, styles and media from this origin only; covers
+# and previews may also come from blob: and data: URLs the scripts make.
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+               "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+               "frame-ancestors 'none'; form-action 'self'")
+# API answers are data, never documents to render.
+API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# Swagger UI (vendored): its page starts it with one inline script, allowed by its hash; its
+# stylesheet draws icons from data: URLs.
+DOCS_POLICY = ("default-src 'self'; script-src 'self' {script_hashes}; style-src 'self'; "
+               "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+               "frame-ancestors 'none'; form-action 'self'")
+DOCS_PATH = API_PREFIX + "/docs"
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+HSTS = "max-age=63072000; includeSubDomains"
+_INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
+
+
+def _inline_script_hashes(html: bytes) -> str:
+    digests = (hashlib.sha256(script).digest() for script in _INLINE_SCRIPT.findall(html))
+    return " ".join(f"'sha256-{base64.b64encode(digest).decode()}'" for digest in digests)
+
+
+def content_security_policy(response: Response) -> str:
+    if request.path == DOCS_PATH and response.mimetype == "text/html":
+        return DOCS_POLICY.format(script_hashes=_inline_script_hashes(response.get_data()))
+    if request.path.startswith(API_PREFIX):
+        return API_POLICY
+    return PAGE_POLICY
+
+
+def _served_over_https() -> bool:
+    # Production always runs behind https (PUBLIC_BASE_URL must be https:// there).
+    return request.is_secure or current_app.config["ENV_NAME"] == "production"
+
+
 def set_security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Content-Security-Policy", content_security_policy(response))
+    headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if _served_over_https():
+        headers.setdefault("Strict-Transport-Security", HSTS)
     if request.path.startswith(API_PREFIX) and "Cache-Control" not in headers:
         # Answers about a signed-in user (and tokens) must not sit in shared caches.
         if "Authorization" in request.headers or request.path.startswith(API_PREFIX + "/auth/"):
             headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- CORS: the API serves its own pages (same origin). A browser on another origin gets no
+# Access-Control-Allow-Origin, unless that origin is named in CORS_ALLOWED_ORIGINS. Tokens
+# travel in the Authorization header, never in cookies, so credentials are never allowed.
+CORS_ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-ID"
+CORS_EXPOSED_HEADERS = "X-Request-ID, Retry-After, Content-Range, Content-Length, ETag"
+CORS_MAX_AGE_SECONDS = "600"
+
+
+def _allowed_origin() -> str | None:
+    origin = request.headers.get("Origin")
+    if not origin or not request.path.startswith(API_PREFIX):
+        return None
+    return origin if origin in current_app.config["CORS_ALLOWED_ORIGINS"] else None
+
+
+def answer_preflight() -> Response | None:
+    """A preflight (OPTIONS with Access-Control-Request-Method) from an allowed origin: 204."""
+    if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+        return None
+    if request.endpoint is None or _allowed_origin() is None:
+        return None  # Flask's own OPTIONS answer (or 404), without any CORS header
+    # Every method of the path, whichever of its rules the OPTIONS request matched.
+    methods = current_app.create_url_adapter(request).allowed_methods()
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    response.headers["Access-Control-Allow-Methods"] = ", ".join(sorted(set(methods) - {"OPTIONS", "HEAD"}))
+    response.headers["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS
+    response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE_SECONDS
+    return response
+
+
+def set_cors_headers(response: Response) -> Response:
+    if request.path.startswith(API_PREFIX):
+        response.vary.add("Origin")  # the answer's headers depend on the caller's origin
+    origin = _allowed_origin()
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
     return response
 
 
@@ -264,7 +349,9 @@ def init_api(app: Flask, blueprints: list[Blueprint]) -> MarketplaceApi:
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix=API_PREFIX + (blueprint.url_prefix or ""))
     app.url_value_preprocessor(refuse_impossible_ids)
+    app.before_request(answer_preflight)
     app.before_request(guard_request_body)
     app.after_request(set_security_headers)
+    app.after_request(set_cors_headers)
     app.request_class = MarketplaceRequest
     return api
