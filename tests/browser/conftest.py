@@ -298,8 +298,9 @@ class Store:
                      mood: str = "dark", bpm: int = 140, key: str = "F#m",
                      tags: tuple[str, ...] | list[str] = ("808", "night"), with_stems: bool = False,
                      **fields: Any) -> dict[str, Any]:
-        """Uploads a real beat, offers it under the beatmaker's default tiers at their default
-        prices, waits until it is published; returns the beat as GET /beats/<id> answers."""
+        """Uploads a real beat (12 s of synthesized audio), offers it under the beatmaker's tiers
+        at their default prices, waits until it is published; returns the beat as
+        GET /beats/<id> answers. Extra keyword fields (description, samples...) are sent too."""
         data = {"title": title, "genre": genre, "mood": mood, "bpm": str(bpm), "key": key,
                 "tags": ",".join(tags), **{name: str(value) for name, value in fields.items()}}
         with open(self._master, "rb") as master:
@@ -309,13 +310,15 @@ class Store:
             answer = self.api("POST", "/beats", token=account.token, data=data, files=files)
         assert answer.status_code == 202, answer.text
         beat_id = answer.json()["id"]
-        self._offer_default_tiers(account, beat_id)
+        self._offer_default_tiers(account, beat_id, with_stems)
         return self._wait_until_published(beat_id, account)
 
-    def _offer_default_tiers(self, account: Account, beat_id: str) -> None:
+    def _offer_default_tiers(self, account: Account, beat_id: str, with_stems: bool) -> None:
+        """Every tier the beat can deliver (those with stems only when it has stems)."""
         tiers = self.api("GET", "/license-tiers", token=account.token)
         assert tiers.status_code == 200, tiers.text
-        offers = [{"tier_id": tier["id"], "price": tier["default_price"]} for tier in tiers.json()]
+        offers = [{"tier_id": tier["id"], "price": tier["default_price"]} for tier in tiers.json()
+                  if with_stems or "stems" not in tier["deliverables"]]
         answer = self.api("PUT", f"/beats/{beat_id}/offers", token=account.token, json=offers)
         assert answer.status_code == 200, answer.text
 

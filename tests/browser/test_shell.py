@@ -109,6 +109,30 @@ def test_a_phone_signs_in_through_the_folded_menu(phone_page, store):
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
 
 
+def test_a_published_beat_plays_its_preview_in_the_browser(page, store):
+    beatmaker = store.user("beatmaker", "Metro")
+    beat = store.publish_beat(beatmaker, title="Night Drive", with_stems=True)
+    assert beat["status"] == "published"
+    assert {offer["name"] for offer in beat["offers"]} >= {"Basic lease", "Trackout lease", "Exclusive rights"}
+    page.goto("/")
+    seconds = page.evaluate("""async (url) => {
+        const audio = new Audio(url);
+        await new Promise((resolve, reject) => { audio.onloadedmetadata = resolve; audio.onerror = reject; });
+        return audio.duration;
+    }""", f"/api/v1/beats/{beat['id']}/preview")
+    assert seconds > 5
+
+    without_stems = store.publish_beat(beatmaker, title="Plain Lease", genre="lo-fi", bpm=82)
+    assert without_stems["offers"]
+    assert all("stems" not in offer["deliverables"] for offer in without_stems["offers"])
+
+
+def test_an_admin_signs_in_and_finds_the_admin_area(page, store):
+    sign_in(page, store.user("admin", "Ada Admin"))
+    expect(nav(page).get_by_text("Ada Admin")).to_be_visible()
+    expect(nav(page).get_by_role("link", name="Admin")).to_be_visible()
+
+
 def test_the_error_watch_sees_exceptions_and_missing_files(page, allow_browser_errors):
     page.goto("/")
     expect(nav(page).get_by_role("link", name="Sign in")).to_be_visible()
