@@ -1,0 +1,161 @@
+// A beat's page: what it is, who made it, the licenses on offer in plain words, Buy and Report.
+
+import { api } from "../api.js";
+import { busy, date, duration, errorBox, field, formValues, h, money } from "../ui.js";
+import { beatFacts, cover, followPlayer, playButton, tagLinks } from "./common.js";
+import { offerTerms, samplesPhrase, termsList } from "./terms.js";
+
+const REPORT_REASONS = [
+  ["copyright", "It copies someone else's work"],
+  ["uncleared_sample", "It uses a sample that is not cleared"],
+  ["stolen_beat", "This beat was stolen from its maker"],
+  ["offensive", "Offensive title, cover or description"],
+  ["spam", "Spam or a duplicate upload"],
+  ["fraud", "Fraud or a scam"],
+  ["other", "Something else (say what below)"],
+];
+
+function facts(beat) {
+  const rows = [
+    ["Tempo", `${beat.bpm} BPM`],
+    ["Key", beat.key],
+    ["Genre", beat.genre],
+    ["Mood", beat.mood],
+    ["Length", beat.duration_ms ? duration(beat.duration_ms) : null],
+    ["Plays", Number(beat.play_count).toLocaleString("en")],
+    ["Published", date(beat.published_at)],
+    ["Samples", samplesPhrase(beat.samples)],
+  ].filter(([, value]) => value);
+  return h("dl", { class: "terms" }, rows.flatMap(([name, value]) => [h("dt", {}, name), h("dd", {}, value)]));
+}
+
+function credits(beat) {
+  return h("section", { class: "card", "aria-labelledby": "credits-title" },
+    h("h2", { id: "credits-title" }, "Credits"),
+    h("ul", { class: "credits" }, beat.credits.map((credit) =>
+      h("li", {}, h("span", { class: "muted" }, credit.role_label), " ", credit.name))),
+    beat.credit_line ? h("p", {}, "Credit line for your release: ", h("strong", { class: "credit-line" }, beat.credit_line)) : null);
+}
+
+// Why an offer cannot be bought now, in words.
+function unavailableReason(beat, offer) {
+  if (beat.sold_exclusive_at || beat.status === "sold_exclusive") {
+    return "Sold: the exclusive rights to this beat were bought, so it is no longer licensed.";
+  }
+  if (offer.kind === "exclusive" && beat.samples === "uncleared") {
+    return "Not sold exclusively: the beat contains uncleared samples.";
+  }
+  if (offer.kind === "exclusive") {
+    return "On hold: another buyer is paying for the exclusive right now. If they do not finish, it comes back.";
+  }
+  return "Not available right now.";
+}
+
+function offerCard(beat, offer, buy) {
+  const buyButton = h("button", { type: "button", class: "primary", disabled: !offer.available,
+    "aria-describedby": offer.available ? null : `offer-reason-${offer.tier_id}` },
+  offer.available ? `Buy ${offer.name} for ${money(offer.price)}` : `${offer.name} unavailable`);
+  const result = h("div", { class: "offer-result" });
+  buyButton.addEventListener("click", () => buy(offer, buyButton, result));
+  return h("li", { class: `offer card${offer.available ? "" : " offer-unavailable"}`, dataset: { tierId: offer.tier_id } },
+    h("h3", {}, offer.name, " ", h("span", { class: `badge${offer.kind === "exclusive" ? " exclusive" : ""}` },
+      offer.kind === "exclusive" ? "Exclusive" : "Lease")),
+    h("p", { class: "offer-price" }, money(offer.price)),
+    termsList(offerTerms(offer, beat.credit_line)),
+    offer.available ? null : h("p", { class: "offer-reason", id: `offer-reason-${offer.tier_id}` }, unavailableReason(beat, offer)),
+    buyButton, result);
+}
+
+function offersSection(beat, user, navigate) {
+  const coupon = h("input", { name: "coupon_code", maxlength: 40, autocomplete: "off", spellcheck: false });
+
+  async function buy(offer, button, result) {
+    result.replaceChildren();
+    if (!user) {
+      const back = `${location.pathname}?offer=${encodeURIComponent(offer.tier_id)}`;
+      navigate(`/signin?next=${encodeURIComponent(back)}`);
+      return;
+    }
+    await busy(button, async () => {
+      try {
+        const answer = await api("/checkout", { method: "POST", json: {
+          items: [{ beat_id: beat.id, tier_id: offer.tier_id }], coupon_code: coupon.value.trim() || null } });
+        result.replaceChildren(h("p", { role: "status" }, "Opening the payment page…"));
+        location.assign(answer.checkout_url);
+      } catch (error) {
+        result.replaceChildren(errorBox(error));
+      }
+    });
+  }
+
+  if (!beat.offers.length) {
+    return h("section", { "aria-labelledby": "offers-title" }, h("h2", { id: "offers-title" }, "Licenses"),
+      h("p", {}, "This beat is not for sale right now."));
+  }
+  return h("section", { "aria-labelledby": "offers-title" },
+    h("h2", { id: "offers-title" }, "Licenses"),
+    field("Coupon code (optional)", coupon, "Applied when you press Buy."),
+    h("ul", { class: "offers" }, beat.offers.map((offer) => offerCard(beat, offer, buy))));
+}
+
+function reportSection(beat, user) {
+  if (!user) return null;
+  const result = h("div");
+  const form = h("form", { class: "report-form" },
+    field("Reason", h("select", { name: "reason", required: true },
+      REPORT_REASONS.map(([value, label]) => h("option", { value }, label)))),
+    field("Details", h("textarea", { name: "details", maxlength: 2000 }), "What is wrong? The beatmaker sees this, never who sent it."),
+    h("button", { type: "submit" }, "Send report"),
+    result);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(form.querySelector("button[type=submit]"), async () => {
+      try {
+        await api(`/beats/${encodeURIComponent(beat.id)}/reports`, { method: "POST", json: formValues(form) });
+        form.replaceChildren(h("p", { role: "status" }, "Thank you: the report was sent to the moderators."));
+      } catch (error) {
+        result.replaceChildren(errorBox(error));
+      }
+    });
+  });
+  return h("details", { class: "report" }, h("summary", {}, "Report this beat"), form);
+}
+
+// Back from signing in with ?offer=: that offer is the one to press next.
+function focusChosenOffer(root, query) {
+  const chosen = query.get("offer");
+  const card = chosen && [...root.querySelectorAll(".offer")].find((item) => item.dataset.tierId === chosen);
+  if (!card) return;
+  card.classList.add("chosen");
+  // After the router has focused the page, as it does once a view is rendered.
+  setTimeout(() => {
+    card.scrollIntoView({ block: "center" });
+    card.querySelector("button").focus();
+  });
+}
+
+export async function beatView({ root, params, query, user, navigate }) {
+  const beat = await api(`/beats/${encodeURIComponent(params.id)}`);
+  document.title = `${beat.title} · Beat Market`;
+  const header = h("div", { class: "beat-hero" },
+    h("div", { class: "beat-hero-art" }, cover(beat, "cover cover-large"), playButton(beat)),
+    h("div", { class: "beat-hero-text" },
+      h("h1", {}, beat.title),
+      h("p", { class: "beat-maker" }, "by ",
+        h("a", { href: `/?beatmaker=${encodeURIComponent(beat.beatmaker.id)}` }, beat.beatmaker.display_name)),
+      h("p", { class: "beat-facts" }, beatFacts(beat)),
+      tagLinks(beat.tags),
+      beat.price_from ? h("p", { class: "price" }, `From ${money(beat.price_from)}`) : null));
+  root.replaceChildren(
+    header,
+    h("section", { class: "card", "aria-labelledby": "about-title" },
+      h("h2", { id: "about-title" }, "About this beat"),
+      beat.description ? h("p", { class: "description" }, beat.description) : null,
+      facts(beat)),
+    credits(beat),
+    offersSection(beat, user, navigate),
+    reportSection(beat, user) || "");
+  focusChosenOffer(root, query);
+  const unfollow = followPlayer(header);
+  return unfollow;
+}

@@ -1,0 +1,173 @@
+// The buyer's licenses: the list, and one license with its terms, contract and files.
+
+import { api, token } from "../api.js";
+import { busy, date, dateTime, errorBox, h, money } from "../ui.js";
+import { sendToSignIn } from "./common.js";
+import { frozenTerms, termsList } from "./terms.js";
+
+const FILE_WORDS = { mp3: "MP3", wav: "WAV", stems: "Stems (ZIP)" };
+
+function statusBadge(license) {
+  if (license.status !== "active") return h("span", { class: "badge bad" }, "Revoked");
+  if (license.downloads_frozen) return h("span", { class: "badge bad" }, "Disputed");
+  return h("span", { class: "badge ok" }, "Active");
+}
+
+export async function libraryView({ root, user, navigate }) {
+  if (!user) return sendToSignIn(navigate);
+  const licenses = await api("/licenses");
+  if (!licenses.length) {
+    root.replaceChildren(h("h1", {}, "My licenses"),
+      h("p", {}, "You have no licenses yet. ", h("a", { href: "/" }, "Find a beat in the store.")));
+    return;
+  }
+  root.replaceChildren(h("h1", {}, "My licenses"),
+    h("ul", { class: "library" }, licenses.map((license) => h("li", { class: "card library-item" },
+      h("h2", {}, h("a", { href: `/licenses/${encodeURIComponent(license.id)}` }, license.beat.title)),
+      h("p", {}, `${license.tier.name} · by ${license.beat.beatmaker} · `, statusBadge(license)),
+      h("p", { class: "muted" }, `License ${license.license_number}, issued ${date(license.issued_at)}`)))));
+}
+
+function size(bytes) {
+  if (!bytes && bytes !== 0) return "";
+  const units = ["bytes", "KB", "MB", "GB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+  return `${value.toLocaleString("en", { maximumFractionDigits: unit ? 1 : 0 })} ${units[unit]}`;
+}
+
+function summary(license) {
+  const rows = [
+    ["License number", license.license_number],
+    ["Status", statusBadge(license)],
+    ["Beat", h("a", { href: `/beats/${encodeURIComponent(license.beat.id)}` }, license.beat.title)],
+    ["Beatmaker", license.beat.beatmaker],
+    ["License", license.tier.name],
+    ["Licensee", license.licensee],
+    ["Price", money(license.price)],
+    ["Issued", dateTime(license.issued_at)],
+    license.revoked_at ? ["Revoked", dateTime(license.revoked_at)] : null,
+  ].filter(Boolean);
+  return h("dl", { class: "terms" }, rows.flatMap(([name, value]) => [h("dt", {}, name), h("dd", {}, value)]));
+}
+
+function creditsBlock(credits) {
+  if (!credits.length) return null;
+  return h("section", { class: "card", "aria-labelledby": "license-credits" },
+    h("h2", { id: "license-credits" }, "Credits"),
+    h("ul", { class: "credits" }, credits.map((credit) =>
+      h("li", {}, h("span", { class: "muted" }, credit.role_label || credit.role), " ", credit.name))));
+}
+
+// The contract needs the bearer token, so a plain link cannot fetch it: the page fetches it
+// and offers it as a blob URL (revoked when the page is left).
+function contractBlock(license, blobUrls) {
+  const box = h("div", { class: "contract" }, h("p", { role: "status" }, "The contract is being prepared…"));
+  const section = h("section", { class: "card", "aria-labelledby": "license-contract" },
+    h("h2", { id: "license-contract" }, "Contract"), box);
+  let shown = false;
+  section.update = async (current) => {
+    if (shown || !current.contract_ready) return;
+    shown = true;
+    const response = await fetch(`/api/v1/licenses/${encodeURIComponent(current.id)}/contract.pdf`,
+      { headers: { Authorization: `Bearer ${token()}` } });
+    if (!response.ok) {
+      shown = false; // asked again on the next check
+      return;
+    }
+    const url = URL.createObjectURL(await response.blob());
+    blobUrls.push(url);
+    box.replaceChildren(h("p", { class: "actions" },
+      h("a", { class: "button", href: url, target: "_blank", rel: "noopener" }, "Open the contract (PDF)"),
+      h("a", { class: "button", href: url, download: `${current.license_number}.pdf` }, "Save the contract (PDF)")));
+  };
+  return section;
+}
+
+function downloadList(links, files) {
+  const sizes = Object.fromEntries(files.map((file) => [file.kind, file.size]));
+  return h("ul", { class: "downloads" }, links.map((link) => h("li", {},
+    link.ready
+      ? h("a", { class: "button", href: link.url, download: link.filename || "" },
+        `Download ${FILE_WORDS[link.kind] || link.kind}`)
+      : h("span", {}, `${FILE_WORDS[link.kind] || link.kind}: being prepared…`),
+    link.ready ? h("span", { class: "muted" }, ` ${link.filename} · ${size(sizes[link.kind])}`) : null)));
+}
+
+// Signed links expire: "Get fresh links" asks again, as does every check while files are
+// still being prepared.
+function downloadsBlock(license) {
+  const box = h("div", { class: "download-box" });
+  const refresh = h("button", { type: "button" }, "Get fresh links");
+  const section = h("section", { class: "card", "aria-labelledby": "license-downloads" },
+    h("h2", { id: "license-downloads" }, "Files"), box, refresh);
+  let files = license.files;
+  let readyShown = -1;
+  const load = async () => {
+    try {
+      const links = await api(`/licenses/${encodeURIComponent(license.id)}/downloads`);
+      const until = links.find((link) => link.expires_at);
+      box.replaceChildren(downloadList(links, files),
+        until ? h("p", { class: "muted", role: "status" }, `These links work until ${dateTime(until.expires_at)}.`) : "");
+    } catch (error) {
+      box.replaceChildren(errorBox(error));
+      refresh.hidden = true;
+    }
+  };
+  refresh.addEventListener("click", () => busy(refresh, load));
+  section.update = (current) => {
+    files = current.files;
+    const ready = files.filter((file) => file.ready).length;
+    if (ready === readyShown) return null;
+    readyShown = ready;
+    return load();
+  };
+  return section;
+}
+
+function allReady(license) {
+  return license.contract_ready && license.files.every((file) => file.ready);
+}
+
+// Files and the contract are made just after the sale: until they are, the page checks again.
+const CHECK_MILLISECONDS = 2000;
+
+export async function licenseView({ root, params, user, navigate }) {
+  if (!user) return sendToSignIn(navigate);
+  const path = `/licenses/${encodeURIComponent(params.id)}`;
+  const license = await api(path);
+  document.title = `License ${license.license_number} · Beat Market`;
+  const blobUrls = [];
+  const contract = contractBlock(license, blobUrls);
+  const downloads = downloadsBlock(license);
+  root.replaceChildren(
+    h("p", {}, h("a", { href: "/library" }, "← My licenses")),
+    h("h1", {}, `${license.beat.title}: ${license.tier.name}`),
+    h("section", { class: "card" }, summary(license)),
+    h("section", { class: "card", "aria-labelledby": "license-terms" },
+      h("h2", { id: "license-terms" }, "Terms"), termsList(frozenTerms(license.terms))),
+    creditsBlock(license.credits) || "",
+    contract,
+    downloads);
+
+  let timer = null;
+  let stopped = false;
+  const check = async (current) => {
+    await Promise.all([contract.update(current), downloads.update(current)]);
+    if (stopped || allReady(current) || current.status !== "active") return;
+    timer = setTimeout(async () => {
+      try {
+        await check(await api(path));
+      } catch (error) {
+        if (!stopped) root.append(errorBox(error));
+      }
+    }, CHECK_MILLISECONDS);
+  };
+  check(license);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    blobUrls.forEach((url) => URL.revokeObjectURL(url));
+  };
+}
