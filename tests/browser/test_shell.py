@@ -41,7 +41,7 @@ def test_an_artist_signs_in_and_out_through_the_form(page, store):
     assert store.api("GET", "/me", token=token).json()["email"] == account.email
 
     nav(page).get_by_role("button", name="Sign out").click()
-    expect(page.get_by_role("status")).to_have_text("Signed out.")
+    expect(page.locator("#notice")).to_have_text("Signed out.")
     expect(nav(page).get_by_role("link", name="Sign in")).to_be_visible()
     expect(nav(page).get_by_role("link", name="My licenses")).to_have_count(0)
     assert stored_token(page) is None
