@@ -1,2 +1,20 @@
-// Routes of this area: [{path, title, role?, view}]. Filled in by the area's pages.
-export const studioRoutes = [];
+// The studio: where beatmakers upload beats, set credits and prices, place their voice tag,
+// edit license tiers and follow their sales. Every page is for beatmaker accounts only.
+
+import { beatView } from "./beat.js";
+import { dashboardView } from "./dashboard.js";
+import { salesView } from "./sales.js";
+import { tiersView } from "./tiers.js";
+import { uploadView } from "./upload.js";
+import { voiceTagView } from "./voice-tag.js";
+
+const BEATMAKER = "beatmaker";
+
+export const studioRoutes = [
+  { path: "/studio", title: "Studio", role: BEATMAKER, view: dashboardView },
+  { path: "/studio/upload", title: "Upload a beat", role: BEATMAKER, view: uploadView },
+  { path: "/studio/beats/:id", title: "Edit beat", role: BEATMAKER, view: beatView },
+  { path: "/studio/voice-tag", title: "Voice tag", role: BEATMAKER, view: voiceTagView },
+  { path: "/studio/tiers", title: "License tiers", role: BEATMAKER, view: tiersView },
+  { path: "/studio/sales", title: "Sales and earnings", role: BEATMAKER, view: salesView },
+];

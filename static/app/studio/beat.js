@@ -1,0 +1,137 @@
+// /studio/beats/:id: one beat's details (PATCH), prices, credits, and archiving.
+
+import { api } from "../api.js";
+import { busy, formValues, h, money, notice } from "../ui.js";
+import { beatChanges, beatFields, checkBeatFields } from "./beat-fields.js";
+import { clearFieldErrors, holdsByBeat, showFormError, statusBadge, statusExplanation, studioHeader } from "./common.js";
+import { creditsEditor } from "./credits.js";
+import { offersEditor } from "./offers.js";
+
+const PUBLIC = ["published", "sold_exclusive"];
+
+export async function beatView({ root, params, user }) {
+  const id = encodeURIComponent(params.id);
+  const [beat, tiers, mine] = await Promise.all([api(`/beats/${id}`), api("/license-tiers"), api("/me/beats")]);
+  if (beat.beatmaker.id !== user.id) {
+    root.replaceChildren(...studioHeader(beat.title), h("p", {}, "This beat belongs to another beatmaker: only its owner can edit it."));
+    return undefined;
+  }
+  const page = new BeatPage(root, user, tiers, mine.filter((other) => other.id !== beat.id));
+  await page.render(beat);
+  return () => page.close();
+}
+
+class BeatPage {
+  constructor(root, user, tiers, otherBeats) {
+    Object.assign(this, { root, user, tiers, otherBeats });
+  }
+
+  async render(beat) {
+    this.close();
+    this.beat = beat;
+    const holds = beat.status === "taken_down" ? (await holdsByBeat())[beat.id] || [] : [];
+    this.price = h("p", { class: "price-from" });
+    this.showPrice(beat);
+    this.root.replaceChildren(
+      ...studioHeader(beat.title, statusBadge(beat.status)),
+      this.summary(beat, holds),
+      h("div", { class: "studio-columns" },
+        h("div", {}, offersEditor(beat, this.tiers, () => this.refreshPrice()), creditsEditor(beat, this.user.id)),
+        h("div", {}, this.detailsForm(beat), this.statusActions(beat))));
+  }
+
+  summary(beat, holds) {
+    const explanation = holds.length ? holds.join(" ") : statusExplanation(beat);
+    return h("section", { class: "card beat-summary", "aria-label": "Summary" },
+      explanation ? h("p", { class: beat.status === "failed" ? "error" : "hint" }, explanation) : null,
+      this.price,
+      PUBLIC.includes(beat.status) && beat.preview_url
+        ? h("audio", { controls: true, preload: "none", src: beat.preview_url, "aria-label": `Preview of ${beat.title}` }) : null,
+      h("p", { class: "muted" }, [beat.key, `${beat.bpm} BPM`, beat.genre, `${beat.play_count} plays`].filter(Boolean).join(" · ")),
+      PUBLIC.includes(beat.status) ? h("p", {}, h("a", { href: `/beats/${encodeURIComponent(beat.id)}` }, "See it in the store")) : null);
+  }
+
+  showPrice(beat) {
+    this.price.textContent = beat.price_from ? `In the store from ${money(beat.price_from)}.` : "Not on sale: tick a tier under Prices.";
+  }
+
+  async refreshPrice() {
+    const fresh = await api(`/beats/${encodeURIComponent(this.beat.id)}`);
+    this.beat = fresh;
+    this.showPrice(fresh);
+  }
+
+  detailsForm(beat) {
+    const errors = h("div");
+    const save = h("button", { type: "submit", class: "primary" }, "Save details");
+    const form = h("form", { class: "card", novalidate: true, "aria-labelledby": "details-title" },
+      h("h2", { id: "details-title" }, "Details"), errors, ...beatFields(beat, this.otherBeats),
+      h("div", { class: "actions" }, save));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      busy(save, async () => {
+        clearFieldErrors(form);
+        errors.replaceChildren();
+        const values = formValues(form);
+        const problems = checkBeatFields(values);
+        if (Object.keys(problems).length) {
+          showFormError(form, errors, { message: "Some fields need attention.", details: problems });
+          return;
+        }
+        try {
+          const saved = await api(`/beats/${encodeURIComponent(beat.id)}`, { method: "PATCH", json: beatChanges(values) });
+          notice("Details saved.");
+          await this.render(saved);
+        } catch (error) {
+          showFormError(form, errors, error);
+        }
+      });
+    });
+    return form;
+  }
+
+  // Archive (with a confirmation first), or publish an archived beat again.
+  statusActions(beat) {
+    const errors = h("div");
+    const section = h("section", { class: "card", "aria-labelledby": "status-title" }, h("h2", { id: "status-title" }, "In the store"), errors);
+    if (beat.status === "archived") {
+      const again = h("button", { type: "button", class: "primary" }, "Publish again");
+      again.addEventListener("click", () => busy(again, () => this.change(errors, { method: "PATCH", json: { status: "published" } }, "Published again.")));
+      section.append(h("p", {}, "Archived beats are out of the store."), again);
+    } else if (["published", "processing", "failed"].includes(beat.status)) {
+      section.append(h("p", {}, "Archiving takes the beat out of the store. Licenses already sold stay valid."), this.archiveControl(beat, errors));
+    } else {
+      section.append(h("p", {}, statusExplanation(beat)));
+    }
+    return section;
+  }
+
+  archiveControl(beat, errors) {
+    const holder = h("div");
+    const ask = h("button", { type: "button", class: "danger" }, "Archive beat");
+    const confirm = h("div", { class: "confirm", role: "group", "aria-label": "Confirm archiving" },
+      h("p", {}, `Archive “${beat.title}”? It leaves the store until you publish it again.`));
+    const yes = h("button", { type: "button", class: "danger" }, "Yes, archive it");
+    const no = h("button", { type: "button" }, "Keep it");
+    confirm.append(h("div", { class: "actions" }, yes, no));
+    ask.addEventListener("click", () => { holder.replaceChildren(confirm); yes.focus(); });
+    no.addEventListener("click", () => { holder.replaceChildren(ask); ask.focus(); });
+    yes.addEventListener("click", () => busy(yes, () => this.change(errors, { method: "DELETE" }, "Archived.")));
+    holder.append(ask);
+    return holder;
+  }
+
+  async change(errors, request, message) {
+    try {
+      const saved = await api(`/beats/${encodeURIComponent(this.beat.id)}`, request);
+      notice(message);
+      await this.render(saved);
+    } catch (error) {
+      showFormError(h("form"), errors, error);
+    }
+  }
+
+  close() {
+    for (const audio of this.root.querySelectorAll("audio")) audio.pause();
+  }
+}

@@ -1,0 +1,188 @@
+// Pieces every studio page shares: the studio's own navigation, status badges, prices typed
+// in major units, and API errors placed next to the fields they are about.
+
+import { api } from "../api.js";
+import { h, errorBox } from "../ui.js";
+
+const SECTIONS = [
+  ["/studio", "Beats"],
+  ["/studio/upload", "Upload"],
+  ["/studio/voice-tag", "Voice tag"],
+  ["/studio/tiers", "License tiers"],
+  ["/studio/sales", "Sales"],
+];
+
+export function studioNav() {
+  return h("nav", { class: "studio-nav", "aria-label": "Studio" },
+    SECTIONS.map(([path, label]) => h("a", { href: path, "aria-current": location.pathname === path ? "page" : null }, label)));
+}
+
+// The top of every studio page: its navigation and its one <h1>.
+export function studioHeader(title, ...extra) {
+  return [studioNav(), h("div", { class: "studio-title" }, h("h1", {}, title), ...extra)];
+}
+
+const STATUS_WORDS = {
+  processing: ["Processing", ""],
+  published: ["Published", "ok"],
+  failed: ["Failed", "bad"],
+  archived: ["Archived", ""],
+  taken_down: ["Taken down", "bad"],
+  sold_exclusive: ["Sold exclusive", "ok"],
+};
+
+export function statusLabel(status) {
+  return (STATUS_WORDS[status] || [status])[0];
+}
+
+export function statusBadge(status) {
+  const [words, tone] = STATUS_WORDS[status] || [status, ""];
+  return h("span", { class: `badge status-badge ${tone}`.trim(), dataset: { status } }, words);
+}
+
+// What the badge means for the beatmaker, in a sentence (or null when nothing needs saying).
+export function statusExplanation(beat) {
+  switch (beat.status) {
+    case "processing": return "The preview is being rendered; the beat is published when it is ready.";
+    case "failed": return `Processing failed: ${beat.failure_reason || "no reason was given"}`;
+    case "archived": return "Archived: out of the store. Licenses already sold stay valid.";
+    case "taken_down": return "Taken down by moderation: out of the store until a moderator restores it.";
+    case "sold_exclusive": return "The exclusive rights were sold: the beat can no longer be bought.";
+    default: return null;
+  }
+}
+
+// Prices are typed in major units ("29.99") and sent in minor units (2999).
+export function fractionDigits(currency) {
+  try {
+    return new Intl.NumberFormat("en", { style: "currency", currency: currency.toUpperCase() })
+      .resolvedOptions().maximumFractionDigits;
+  } catch {
+    return 2;
+  }
+}
+
+export function toMajor(amount, currency) {
+  return (amount / 10 ** fractionDigits(currency)).toFixed(fractionDigits(currency));
+}
+
+// NaN when the text is not a number, so callers can say so.
+export function toMinor(text, currency) {
+  const value = Number(String(text).trim());
+  if (String(text).trim() === "" || !Number.isFinite(value)) return NaN;
+  return Math.round(value * 10 ** fractionDigits(currency));
+}
+
+// Percent ("12.5") to basis points (1250) and back; blank means "not set" (null).
+export function percentToBps(text) {
+  const trimmed = String(text ?? "").trim();
+  if (trimmed === "") return null;
+  const value = Number(trimmed);
+  return Number.isFinite(value) ? Math.round(value * 100) : NaN;
+}
+
+export function bpsToPercent(bps) {
+  return bps === null || bps === undefined ? "" : String(bps / 100);
+}
+
+// An API error's messages by field: {"bpm": ["..."], "0.name": ["..."]}. Upload checks answer
+// {"field": "file"} with the message in the error itself; 422s list messages per field.
+export function messagesByField(error) {
+  const details = (error && error.details) || {};
+  if (typeof details.field === "string") return { [details.field]: [error.message] };
+  const found = {};
+  const walk = (value, path) => {
+    if (Array.isArray(value) && value.every((item) => typeof item === "string")) {
+      found[path] = (found[path] || []).concat(value);
+    } else if (typeof value === "string") {
+      found[path] = (found[path] || []).concat([value]);
+    } else if (value && typeof value === "object") {
+      for (const [key, inner] of Object.entries(value)) {
+        const skip = ["json", "form", "files", "query", "form_and_files"].includes(key);
+        walk(inner, skip ? path : (path ? `${path}.${key}` : key));
+      }
+    }
+  };
+  walk(details.fields ?? details, "");
+  return found;
+}
+
+// Shows `error` for `form`: each field's messages under that field (found by name, or by
+// controls[name] when given), the rest in `summary`. Returns nothing; call clearFieldErrors first.
+export function showFormError(form, summary, error, controls = {}) {
+  clearFieldErrors(form);
+  const leftOver = [];
+  for (const [name, messages] of Object.entries(messagesByField(error))) {
+    const control = controls[name] || (name && form.querySelector(`[name="${CSS.escape(name)}"]`));
+    if (control) markInvalid(control, messages);
+    else leftOver.push(...messages.map((message) => (name && name !== "credits" ? `${humanField(name)}: ${message}` : message)));
+  }
+  summary.replaceChildren(errorBoxWith(error.message, leftOver.filter((line) => line !== error.message)));
+  const first = form.querySelector("[aria-invalid=true]");
+  if (first) first.focus();
+}
+
+function errorBoxWith(message, lines) {
+  const box = errorBox({ message });
+  if (lines.length) box.append(h("ul", {}, lines.map((line) => h("li", {}, line))));
+  return box;
+}
+
+function humanField(name) {
+  return name.replaceAll("_", " ").replace(/^\w/, (letter) => letter.toUpperCase());
+}
+
+let errorIds = 0;
+
+export function markInvalid(control, messages) {
+  const id = `field-error-${++errorIds}`;
+  const message = h("p", { class: "field-error", id }, messages.join(" "));
+  control.setAttribute("aria-invalid", "true");
+  control.setAttribute("aria-describedby", id);
+  (control.closest(".field, .choice") || control).after(message);
+}
+
+export function clearFieldErrors(form) {
+  for (const message of form.querySelectorAll(".field-error")) message.remove();
+  for (const control of form.querySelectorAll("[aria-invalid]")) {
+    control.removeAttribute("aria-invalid");
+    control.removeAttribute("aria-describedby");
+  }
+}
+
+// Calls `task` every `seconds` until it returns true or stop() is called; errors stop nothing
+// (a dropped connection is tried again on the next tick).
+export function poll(task, seconds) {
+  let timer = null;
+  let stopped = false;
+  const tick = async () => {
+    if (stopped) return;
+    let done = false;
+    try { done = await task(); } catch { /* tried again on the next tick */ }
+    if (!done && !stopped) timer = setTimeout(tick, seconds * 1000);
+  };
+  timer = setTimeout(tick, seconds * 1000);
+  return () => { stopped = true; clearTimeout(timer); };
+}
+
+// A status line read out by screen readers when it changes.
+export function statusLine(className = "status-line") {
+  return h("p", { class: className, role: "status", "aria-live": "polite" });
+}
+
+// Why each of the beatmaker's taken-down beats is out of the store: {beat_id: ["..."]}.
+export async function holdsByBeat() {
+  const standing = await api("/me/moderation");
+  const byBeat = {};
+  for (const hold of standing.held_beats) (byBeat[hold.beat_id] ||= []).push(holdInWords(hold));
+  return byBeat;
+}
+
+function holdInWords(hold) {
+  if (hold.cause === "review") {
+    return hold.review === "rejected" ? `Rejected in review${hold.note ? `: ${hold.note}` : "."}`
+      : "Waiting for a moderator's review before it goes into the store.";
+  }
+  if (hold.cause === "suspension") return "Held while your account is suspended.";
+  return `Taken down: ${hold.reason}`;
+}

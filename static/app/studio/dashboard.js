@@ -1,0 +1,70 @@
+// /studio: the beatmaker's beats in every status, with a badge for each and links to edit.
+
+import { api } from "../api.js";
+import { date, h, money } from "../ui.js";
+import { holdsByBeat, poll, statusBadge, statusExplanation, studioHeader } from "./common.js";
+
+const REFRESH_SECONDS = 3;
+
+export async function dashboardView({ root }) {
+  const beats = await api("/me/beats");
+  const holds = beats.some((beat) => beat.status === "taken_down") ? await holdsByBeat() : {};
+  const list = h("div", { class: "studio-beats" });
+  const summary = h("p", { class: "muted", role: "status", "aria-live": "polite" });
+  const show = (items) => {
+    summary.textContent = countsInWords(items);
+    list.replaceChildren(items.length ? beatTable(items, holds) : emptyState());
+  };
+  show(beats);
+  root.replaceChildren(
+    ...studioHeader("Your beats", h("a", { class: "button primary", href: "/studio/upload" }, "Upload a beat")),
+    summary, list);
+  // Beats still processing change by themselves: refresh until none is left.
+  if (!beats.some(isProcessing)) return undefined;
+  return poll(async () => {
+    const fresh = await api("/me/beats");
+    show(fresh);
+    return !fresh.some(isProcessing);
+  }, REFRESH_SECONDS);
+}
+
+function isProcessing(beat) {
+  return beat.status === "processing";
+}
+
+function countsInWords(beats) {
+  if (!beats.length) return "";
+  const published = beats.filter((beat) => beat.status === "published").length;
+  const processing = beats.filter(isProcessing).length;
+  const parts = [`${beats.length} ${beats.length === 1 ? "beat" : "beats"}`, `${published} published`];
+  if (processing) parts.push(`${processing} processing`);
+  return parts.join(", ") + ".";
+}
+
+function emptyState() {
+  return h("div", { class: "card" },
+    h("p", {}, "No beats yet."),
+    h("p", {}, h("a", { href: "/studio/upload" }, "Upload your first beat"),
+      " – it is published as soon as its preview is rendered."));
+}
+
+function beatTable(beats, holds) {
+  return h("div", { class: "table-scroll" },
+    h("table", { class: "studio-table" },
+      h("caption", { class: "visually-hidden" }, "Your beats, newest first"),
+      h("thead", {}, h("tr", {}, ["Title", "Status", "BPM", "Key", "From", "Plays", "Uploaded"]
+        .map((heading) => h("th", { scope: "col" }, heading)))),
+      h("tbody", {}, beats.map((beat) => beatRow(beat, holds[beat.id] || [])))));
+}
+
+function beatRow(beat, holds) {
+  const explanation = holds.length ? holds.join(" ") : beat.status === "published" ? null : statusExplanation(beat);
+  return h("tr", { dataset: { beatId: beat.id } },
+    h("th", { scope: "row" }, h("a", { href: `/studio/beats/${encodeURIComponent(beat.id)}` }, beat.title)),
+    h("td", {}, statusBadge(beat.status), explanation ? h("small", { class: "status-note" }, explanation) : null),
+    h("td", {}, String(beat.bpm)),
+    h("td", {}, beat.key || "–"),
+    h("td", {}, beat.price_from ? money(beat.price_from) : h("span", { class: "muted" }, "not on sale")),
+    h("td", {}, beat.play_count.toLocaleString("en")),
+    h("td", {}, date(beat.created_at)));
+}

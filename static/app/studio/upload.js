@@ -1,0 +1,173 @@
+// /studio/upload: the upload form, a real progress bar while the files are sent, then the
+// beat's processing followed until it is published or fails. Nothing typed is lost on errors.
+
+import { api, upload } from "../api.js";
+import { busy, field, formValues, h } from "../ui.js";
+import { beatFields, checkBeatFields } from "./beat-fields.js";
+import { clearFieldErrors, poll, showFormError, statusBadge, statusLine, studioHeader } from "./common.js";
+
+const POLL_SECONDS = 1.5;
+const AUDIO_TYPES = "audio/*,.wav,.aif,.aiff,.flac,.mp3";
+
+export async function uploadView({ root }) {
+  const versions = await api("/me/beats");
+  const page = new UploadPage(versions);
+  root.replaceChildren(...studioHeader("Upload a beat"), page.element);
+  return () => page.close();
+}
+
+class UploadPage {
+  constructor(versions) {
+    this.objectUrls = [];
+    this.stopPolling = () => {};
+    this.errors = h("div");
+    this.masterPreview = h("div", { class: "file-preview" });
+    this.coverPreview = h("div", { class: "file-preview" });
+    this.form = this.buildForm(versions);
+    this.progress = new UploadProgress();
+    this.element = h("div", { class: "studio-upload" }, this.form, this.progress.element);
+  }
+
+  buildForm(versions) {
+    const master = h("input", { name: "file", type: "file", accept: AUDIO_TYPES, required: true });
+    const cover = h("input", { name: "cover", type: "file", accept: "image/jpeg,image/png,image/webp" });
+    master.addEventListener("change", () => this.preview(master, this.masterPreview, "audio"));
+    cover.addEventListener("change", () => this.preview(cover, this.coverPreview, "img"));
+    const form = h("form", { class: "card", novalidate: true, "aria-label": "Beat upload" },
+      this.errors,
+      field("Master audio file", master, "WAV, AIFF or FLAC (sold as WAV), or MP3. At least 10 seconds."),
+      this.masterPreview,
+      ...beatFields({}, versions),
+      field("Stems (ZIP)", h("input", { name: "stems", type: "file", accept: ".zip,application/zip" }),
+        "Optional: a ZIP of the separate tracks, needed for trackout and exclusive tiers."),
+      field("Cover image", cover, "Optional: JPEG, PNG or WebP."),
+      this.coverPreview,
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Upload beat")));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      busy(form.querySelector("button[type=submit]"), () => this.submit());
+    });
+    return form;
+  }
+
+  // A local look or listen at a chosen file before it is sent.
+  preview(input, target, kind) {
+    const file = input.files[0];
+    if (!file) { target.replaceChildren(); return; }
+    const url = URL.createObjectURL(file);
+    this.objectUrls.push(url);
+    target.replaceChildren(kind === "audio"
+      ? h("audio", { controls: true, preload: "metadata", src: url, "aria-label": `Listen to ${file.name}` })
+      : h("img", { src: url, alt: "Cover preview", class: "cover-preview" }));
+  }
+
+  async submit() {
+    clearFieldErrors(this.form);
+    this.errors.replaceChildren();
+    const values = formValues(this.form);
+    const problems = checkBeatFields(values);
+    if (!this.form.elements.file.files.length) problems.file = ["Choose the beat's audio file."];
+    if (Object.keys(problems).length) {
+      showFormError(this.form, this.errors, { message: "Some fields need attention.", details: problems });
+      return;
+    }
+    this.stopPolling();
+    this.progress.start(values.title);
+    let beat;
+    try {
+      beat = await upload("/beats", this.formData(), { onProgress: (fraction) => this.progress.sent(fraction) });
+    } catch (error) {
+      this.progress.failed(error);
+      showFormError(this.form, this.errors, error);
+      return;
+    }
+    this.progress.accepted(beat);
+    this.follow(beat);
+  }
+
+  // Only what was filled in: an empty key or genre would be refused as a value.
+  formData() {
+    const data = new FormData();
+    for (const [name, value] of new FormData(this.form).entries()) {
+      if (value instanceof File ? value.size > 0 || value.name : String(value).trim() !== "") {
+        data.append(name, value instanceof File ? value : String(value).trim());
+      }
+    }
+    return data;
+  }
+
+  follow(beat) {
+    if (beat.status !== "processing") { this.progress.settled(beat); return; }
+    this.stopPolling = poll(async () => {
+      const fresh = await api(`/beats/${encodeURIComponent(beat.id)}`);
+      if (fresh.status === "processing") return false;
+      this.progress.settled(fresh);
+      return true;
+    }, POLL_SECONDS);
+  }
+
+  close() {
+    this.stopPolling();
+    for (const url of this.objectUrls) URL.revokeObjectURL(url);
+    for (const audio of this.element.querySelectorAll("audio")) audio.pause();
+  }
+}
+
+// The progress panel: the bar while sending, then the beat's status until it settles.
+class UploadProgress {
+  constructor() {
+    this.bar = h("progress", { max: 1, value: 0 });
+    this.percent = h("span", { class: "progress-percent" }, "0%");
+    this.badge = h("span");
+    this.status = statusLine();
+    this.next = h("div", { class: "actions" });
+    this.element = h("section", { class: "card upload-progress", "aria-labelledby": "upload-progress-title", hidden: true },
+      h("h2", { id: "upload-progress-title" }, "Upload"),
+      h("label", { class: "field" }, h("span", { class: "field-label" }, "Upload progress"), this.bar),
+      h("p", { class: "progress-line" }, this.percent, " ", this.badge),
+      this.status, this.next);
+  }
+
+  start(title) {
+    this.element.hidden = false;
+    this.show(0);
+    this.badge.replaceChildren();
+    this.next.replaceChildren();
+    this.status.textContent = `Uploading “${title}”…`;
+  }
+
+  sent(fraction) {
+    this.show(fraction);
+  }
+
+  show(fraction) {
+    this.bar.value = fraction;
+    this.bar.textContent = `${Math.round(fraction * 100)}%`;
+    this.percent.textContent = `${Math.round(fraction * 100)}% sent`;
+  }
+
+  failed(error) {
+    this.status.textContent = `The upload was refused: ${error.message}`;
+  }
+
+  accepted(beat) {
+    this.show(1);
+    this.badge.replaceChildren(statusBadge(beat.status));
+    this.status.textContent = "Uploaded. Rendering the preview with your voice tag…";
+  }
+
+  settled(beat) {
+    this.badge.replaceChildren(statusBadge(beat.status));
+    const editLink = h("a", { class: "button primary", href: `/studio/beats/${encodeURIComponent(beat.id)}` },
+      "Edit credits and prices");
+    if (beat.status === "failed") {
+      this.status.textContent = `Processing failed: ${beat.failure_reason || "no reason was given"}. Fix the file and upload again.`;
+      this.next.replaceChildren();
+    } else {
+      this.status.textContent = beat.status === "published"
+        ? `“${beat.title}” is published. Set its prices so it can be bought.`
+        : `“${beat.title}” is ${beat.status.replaceAll("_", " ")}.`;
+      this.next.replaceChildren(editLink, h("a", { class: "button", href: "/studio" }, "All your beats"));
+    }
+  }
+}
