@@ -30,7 +30,7 @@ class BeatPage {
     this.close();
     this.beat = beat;
     const holds = beat.status === "taken_down" ? (await holdsByBeat())[beat.id] || [] : [];
-    this.price = h("p", { class: "price-from" });
+    this.price = h("p", { class: "studio-price-from" });
     this.showPrice(beat);
     this.root.replaceChildren(
       ...studioHeader(beat.title, statusBadge(beat.status)),
@@ -109,7 +109,7 @@ class BeatPage {
   archiveControl(beat, errors) {
     const holder = h("div");
     const ask = h("button", { type: "button", class: "danger" }, "Archive beat");
-    const confirm = h("div", { class: "confirm", role: "group", "aria-label": "Confirm archiving" },
+    const confirm = h("div", { class: "studio-confirm", role: "group", "aria-label": "Confirm archiving" },
       h("p", {}, `Archive “${beat.title}”? It leaves the store until you publish it again.`));
     const yes = h("button", { type: "button", class: "danger" }, "Yes, archive it");
     const no = h("button", { type: "button" }, "Keep it");

@@ -135,15 +135,15 @@ function humanField(name) {
 let errorIds = 0;
 
 export function markInvalid(control, messages) {
-  const id = `field-error-${++errorIds}`;
-  const message = h("p", { class: "field-error", id }, messages.join(" "));
+  const id = `studio-field-error-${++errorIds}`;
+  const message = h("p", { class: "studio-field-error", id }, messages.join(" "));
   control.setAttribute("aria-invalid", "true");
   control.setAttribute("aria-describedby", id);
   (control.closest(".field, .choice") || control).after(message);
 }
 
 export function clearFieldErrors(form) {
-  for (const message of form.querySelectorAll(".field-error")) message.remove();
+  for (const message of form.querySelectorAll(".studio-field-error")) message.remove();
   for (const control of form.querySelectorAll("[aria-invalid]")) {
     control.removeAttribute("aria-invalid");
     control.removeAttribute("aria-describedby");

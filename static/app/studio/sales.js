@@ -43,7 +43,7 @@ export async function salesView({ root }) {
 function balanceCard(balance) {
   return h("section", { class: "card", "aria-labelledby": "balance-title" },
     h("h2", { id: "balance-title" }, "Balance"),
-    h("dl", { class: "terms balance" },
+    h("dl", { class: "terms studio-balance" },
       h("dt", {}, "Earned, not sent yet"), h("dd", { class: "pending" }, money(balance.pending)),
       h("dt", {}, "Paid out"), h("dd", { class: "paid" }, money(balance.paid))),
     balance.why_pending ? h("p", { class: "hint" }, balance.why_pending) : null);
@@ -162,5 +162,5 @@ function ledgerCard(firstPage) {
 function ledgerRow(entry) {
   return h("tr", {},
     h("td", {}, dateTime(entry.created_at)), h("td", {}, LEDGER_WORDS[entry.kind] || entry.kind),
-    h("td", { class: entry.amount.amount < 0 ? "negative" : "" }, money(entry.amount)), h("td", {}, h("code", {}, entry.order_id)));
+    h("td", { class: entry.amount.amount < 0 ? "studio-negative" : "" }, money(entry.amount)), h("td", {}, h("code", {}, entry.order_id)));
 }

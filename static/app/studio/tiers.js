@@ -53,7 +53,7 @@ class TiersPage {
     const ask = h("button", { type: "button", class: "danger" }, "Remove tier");
     const yes = h("button", { type: "button", class: "danger" }, `Yes, remove ${tier.name}`);
     const no = h("button", { type: "button" }, "Keep it");
-    const question = h("span", { class: "confirm", role: "group", "aria-label": "Confirm removal" },
+    const question = h("span", { class: "studio-confirm", role: "group", "aria-label": "Confirm removal" },
       h("span", {}, "Its offers stop; licenses sold under it stay valid. "), yes, " ", no);
     ask.addEventListener("click", () => { holder.replaceChildren(question); yes.focus(); });
     no.addEventListener("click", () => { holder.replaceChildren(ask); ask.focus(); });

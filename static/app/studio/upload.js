@@ -21,8 +21,8 @@ class UploadPage {
     this.objectUrls = [];
     this.stopPolling = () => {};
     this.errors = h("div");
-    this.masterPreview = h("div", { class: "file-preview" });
-    this.coverPreview = h("div", { class: "file-preview" });
+    this.masterPreview = h("div", { class: "studio-file-preview" });
+    this.coverPreview = h("div", { class: "studio-file-preview" });
     this.form = this.buildForm(versions);
     this.progress = new UploadProgress();
     this.element = h("div", { class: "studio-upload" }, this.form, this.progress.element);
@@ -58,7 +58,7 @@ class UploadPage {
     this.objectUrls.push(url);
     target.replaceChildren(kind === "audio"
       ? h("audio", { controls: true, preload: "metadata", src: url, "aria-label": `Listen to ${file.name}` })
-      : h("img", { src: url, alt: "Cover preview", class: "cover-preview" }));
+      : h("img", { src: url, alt: "Cover preview", class: "studio-cover-preview" }));
   }
 
   async submit() {

@@ -62,7 +62,7 @@ class VoiceTagPage {
   uploadForm() {
     const errors = h("div");
     const file = h("input", { name: "file", type: "file", accept: "audio/*,.wav,.aif,.aiff,.flac,.mp3", required: true });
-    const listen = h("div", { class: "file-preview" });
+    const listen = h("div", { class: "studio-file-preview" });
     const bar = h("progress", { max: 1, value: 0 });
     const progress = h("label", { class: "field", hidden: true }, h("span", { class: "field-label" }, "Tag upload progress"), bar);
     const status = statusLine();
