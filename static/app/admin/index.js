@@ -1,2 +1,25 @@
-// Routes of this area: [{path, title, role?, view}]. Filled in by the area's pages.
-export const adminRoutes = [];
+// The admin console: moderation of reports, beats, uploads and accounts, the audit log and
+// payouts. Every page is for admin accounts only; each calls the /admin API.
+
+import { overviewView } from "./overview.js";
+import { reportView, reportsView } from "./reports.js";
+import { beatView, beatsView } from "./beats.js";
+import { reviewView } from "./review.js";
+import { userView, usersView } from "./users.js";
+import { auditView } from "./audit.js";
+import { payoutsView } from "./payouts.js";
+
+const admin = (path, title, view) => ({ path, title, role: "admin", view });
+
+export const adminRoutes = [
+  admin("/admin", "Admin", overviewView),
+  admin("/admin/reports", "Reports", reportsView),
+  admin("/admin/reports/:id", "Report", reportView),
+  admin("/admin/beats", "Beats", beatsView),
+  admin("/admin/beats/:id", "Beat", beatView),
+  admin("/admin/review-queue", "Review queue", reviewView),
+  admin("/admin/users", "Users", usersView),
+  admin("/admin/users/:id", "User", userView),
+  admin("/admin/audit-log", "Audit log", auditView),
+  admin("/admin/payouts", "Payouts", payoutsView),
+];

@@ -1,0 +1,138 @@
+// /admin/audit-log: every moderation action, newest first, filtered, paged, and exported as
+// CSV. The export needs the bearer token, so it is fetched and handed over as a download.
+
+import { api, ApiError, token } from "../api.js";
+import { busy, dateTime, errorBox, field, h, notice } from "../ui.js";
+import { AUDIT_ACTIONS, adminPage, pagedList, words } from "./common.js";
+
+const FILTERS = ["action", "actor_kind", "actor_id", "target_type", "target_id", "since", "until"];
+const ACTOR_KINDS = { admin: "An admin", system: "Automatic", cli: "An operator (command line)" };
+const TARGET_PAGES = { beat: "/admin/beats/", user: "/admin/users/", report: "/admin/reports/" };
+
+function targetCell(entry) {
+  const page = TARGET_PAGES[entry.target_type];
+  const label = `${entry.target_type} ${entry.target_id}`;
+  return page ? h("a", { href: page + encodeURIComponent(entry.target_id) }, label) : label;
+}
+
+function actorCell(entry) {
+  if (entry.actor_kind === "admin" && entry.actor_id) {
+    return h("a", { href: `/admin/users/${encodeURIComponent(entry.actor_id)}` }, "Admin");
+  }
+  return words(ACTOR_KINDS, entry.actor_kind);
+}
+
+// What changed, for those who want the detail, folded away.
+function changeCell(entry) {
+  return h("details", {}, h("summary", {}, "Before and after"),
+    h("pre", { class: "admin-audit-json" }, `before: ${JSON.stringify(entry.before, null, 1)}\nafter: ${JSON.stringify(entry.after, null, 1)}`));
+}
+
+export function auditRow(entry) {
+  return h("tr", {},
+    h("td", {}, dateTime(entry.created_at)),
+    h("td", {}, words(AUDIT_ACTIONS, entry.action)),
+    h("td", {}, targetCell(entry)),
+    h("td", {}, actorCell(entry)),
+    h("td", {}, entry.reason || h("span", { class: "muted" }, "None")),
+    h("td", {}, changeCell(entry)));
+}
+
+function tableOf(body) {
+  return h("div", { class: "table-scroll" }, h("table", { class: "admin-audit" },
+    h("thead", {}, h("tr", {}, ["When", "Action", "On", "By", "Reason", "Change"]
+      .map((label) => h("th", { scope: "col" }, label)))), body));
+}
+
+export function auditTable(entries) {
+  return tableOf(h("tbody", {}, entries.map(auditRow)));
+}
+
+// <input type="date"> answers "2026-12-05"; the API wants a time with its zone. A day starts
+// at midnight UTC, and `until` takes the whole chosen day.
+function dayToIso(day, endOfDay) {
+  if (!day) return "";
+  const start = new Date(`${day}T00:00:00Z`);
+  if (endOfDay) start.setUTCDate(start.getUTCDate() + 1);
+  return start.toISOString();
+}
+
+function apiFilters(query) {
+  const chosen = {};
+  for (const name of FILTERS) {
+    const value = query.get(name);
+    if (value) chosen[name] = name === "since" || name === "until" ? dayToIso(value, name === "until") : value;
+  }
+  return chosen;
+}
+
+async function downloadCsv(filters) {
+  const url = new URL("/api/v1/admin/audit-log.csv", location.origin);
+  for (const [name, value] of Object.entries(filters)) url.searchParams.set(name, value);
+  const response = await fetch(url, { headers: { Authorization: `Bearer ${token()}` } });
+  if (!response.ok) {
+    const body = await response.json().catch(() => null);
+    throw new ApiError(response.status, body?.error?.code || `http_${response.status}`,
+      body?.error?.message || `The export failed (${response.status}).`, body?.error?.details);
+  }
+  const link = h("a", { href: URL.createObjectURL(await response.blob()), download: "audit-log.csv", hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000); // after the browser has taken the file
+}
+
+function filterForm(query, navigate) {
+  const value = (name) => query.get(name) || "";
+  const actions = [h("option", { value: "" }, "Any action"),
+    ...Object.entries(AUDIT_ACTIONS).map(([code, label]) => h("option", { value: code, selected: code === value("action") }, label))];
+  const kinds = [h("option", { value: "" }, "Anyone"),
+    ...Object.entries(ACTOR_KINDS).map(([code, label]) => h("option", { value: code, selected: code === value("actor_kind") }, label))];
+  const form = h("form", { class: "row admin-filters", role: "search", "aria-label": "Filter the audit log" },
+    field("Action", h("select", { name: "action" }, actions)),
+    field("By", h("select", { name: "actor_kind" }, kinds)),
+    field("On (type)", h("select", { name: "target_type" }, ["", "beat", "user", "report", "license", "order"].map(
+      (type) => h("option", { value: type, selected: type === value("target_type") }, type ? type : "Anything")))),
+    field("On (id)", h("input", { name: "target_id", value: value("target_id"), maxlength: 64 })),
+    field("From", h("input", { name: "since", type: "date", value: value("since") })),
+    field("To", h("input", { name: "until", type: "date", value: value("until") })),
+    value("actor_id") ? h("input", { type: "hidden", name: "actor_id", value: value("actor_id") }) : null,
+    h("button", { type: "submit" }, "Filter"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const picked = new URLSearchParams([...new FormData(form)].filter(([, chosen]) => chosen));
+    navigate(`/admin/audit-log?${picked}`);
+  });
+  return form;
+}
+
+export async function auditView({ root, query, navigate }) {
+  const filters = apiFilters(query);
+  const body = h("tbody");
+  const list = pagedList({
+    container: body,
+    frame: tableOf(body),
+    load: (cursor) => api("/admin/audit-log", { query: { ...filters, cursor, limit: 50 } }),
+    render: (items) => items.map(auditRow),
+    empty: "No entries match.",
+    nouns: ["entry", "entries"],
+  });
+  const exportErrors = h("div");
+  const exportButton = h("button", { type: "button" }, "Download CSV");
+  exportButton.addEventListener("click", () => busy(exportButton, async () => {
+    exportErrors.replaceChildren();
+    try {
+      await downloadCsv(filters);
+      notice("The audit log was downloaded as CSV.");
+    } catch (error) {
+      exportErrors.replaceChildren(errorBox(error));
+    }
+  }));
+  adminPage(root, "Audit log",
+    h("p", { class: "muted" }, "Every moderation action, admin or automatic, newest first. Entries are never changed."),
+    filterForm(query, navigate),
+    h("div", { class: "actions" }, exportButton, h("span", { class: "muted" }, "The CSV holds the entries matching the filters, oldest first.")),
+    exportErrors,
+    list.element);
+  await list.reload();
+}

@@ -1,0 +1,205 @@
+// Pieces every admin page shares: the section navigation, words for the API's codes, status
+// badges, reason forms with a confirmation step, and "Show more" paging over keyset cursors.
+
+import { api } from "../api.js";
+import { busy, errorBox, field, h, notice, titleCase } from "../ui.js";
+
+const SECTIONS = [
+  ["/admin", "Overview"],
+  ["/admin/reports", "Reports"],
+  ["/admin/review-queue", "Review queue"],
+  ["/admin/beats", "Beats"],
+  ["/admin/users", "Users"],
+  ["/admin/audit-log", "Audit log"],
+  ["/admin/payouts", "Payouts"],
+];
+
+// The admin section links; the section holding the current page is marked current.
+export function adminNav() {
+  const here = location.pathname;
+  const links = SECTIONS.map(([href, label]) => {
+    const current = href === here || (href !== "/admin" && here.startsWith(href + "/"));
+    return h("a", { href, "aria-current": current ? "page" : null }, label);
+  });
+  return h("nav", { class: "admin-nav", "aria-label": "Admin sections" }, links);
+}
+
+// The page frame: section links, the heading, then the page's parts.
+export function adminPage(root, title, ...parts) {
+  root.replaceChildren(adminNav(), h("h1", {}, title), ...parts);
+}
+
+export const REPORT_REASONS = {
+  copyright: "Copyright infringement",
+  uncleared_sample: "Uncleared sample",
+  stolen_beat: "Stolen beat",
+  offensive: "Offensive content",
+  spam: "Spam",
+  fraud: "Fraud",
+  other: "Other",
+};
+
+export const REPORT_STATUSES = { open: "Open", dismissed: "Dismissed", taken_down: "Beat taken down" };
+
+export const BEAT_STATUSES = {
+  processing: "Processing",
+  published: "In the store",
+  failed: "Processing failed",
+  archived: "Archived by its owner",
+  taken_down: "Out of the store",
+  sold_exclusive: "Sold exclusively",
+};
+
+export const SAMPLES = { none: "No samples", cleared: "Samples cleared", uncleared: "Uncleared samples" };
+
+export const HOLD_CAUSES = { takedown: "Taken down", suspension: "Owner suspended", review: "Waiting for review" };
+
+export const AUDIT_ACTIONS = {
+  "beat.takedown": "Beat taken down",
+  "beat.restore": "Beat restored",
+  "beat.approve": "Beat approved",
+  "beat.reject": "Beat rejected",
+  "beat.review_queued": "Beat held for review",
+  "beat.hide_for_suspension": "Beat hidden (owner suspended)",
+  "report.dismiss": "Report dismissed",
+  "report.takedown": "Report answered by a takedown",
+  "license.revoke": "License revoked",
+  "user.strike": "Strike recorded",
+  "strike.lift": "Strike lifted",
+  "user.suspend": "Account suspended",
+  "user.auto_suspend": "Account suspended automatically",
+  "user.unsuspend": "Suspension lifted",
+  "order.refund_request": "Refund requested",
+  "order.auto_refund": "Order refunded automatically",
+};
+
+// A known code in words, an unknown one made readable rather than hidden.
+export function words(table, code) {
+  return table[code] || titleCase(code);
+}
+
+const GOOD = new Set(["published", "active", "paid", "dismissed"]);
+const BAD = new Set(["taken_down", "suspended", "failed", "open"]);
+
+export function badge(code, table = {}) {
+  const kind = GOOD.has(code) ? "ok" : BAD.has(code) ? "bad" : "";
+  return h("span", { class: `badge ${kind}`.trim() }, words(table, code));
+}
+
+// A link to an account's admin page: "Name <email>".
+export function accountLink(account) {
+  if (!account) return "";
+  return h("span", {}, h("a", { href: `/admin/users/${encodeURIComponent(account.id)}` }, account.display_name),
+    " ", h("span", { class: "muted" }, account.email));
+}
+
+export function beatLink(beat) {
+  return h("a", { href: `/admin/beats/${encodeURIComponent(beat.id)}` }, beat.title);
+}
+
+// A <dl> from [term, value] pairs, skipping empty values.
+export function terms(pairs) {
+  const shown = pairs.filter(([, value]) => value !== undefined && value !== null && value !== "");
+  return h("dl", { class: "terms admin-terms" }, shown.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
+
+// Asks before a destructive step, in a modal dialog; resolves true when confirmed.
+export function confirmStep({ title, body, confirmLabel }) {
+  return new Promise((resolve) => {
+    const dialog = h("dialog", { class: "admin-confirm", "aria-labelledby": "confirm-title" });
+    const finish = (answer) => {
+      dialog.close();
+      dialog.remove();
+      resolve(answer);
+    };
+    dialog.append(
+      h("h2", { id: "confirm-title" }, title),
+      ...[body].flat().map((paragraph) => h("p", {}, paragraph)),
+      h("div", { class: "actions" },
+        h("button", { type: "button", class: "danger", onclick: () => finish(true) }, confirmLabel),
+        h("button", { type: "button", onclick: () => finish(false) }, "Cancel")));
+    dialog.addEventListener("cancel", (event) => { event.preventDefault(); finish(false); });
+    document.body.append(dialog);
+    dialog.showModal();
+    dialog.querySelector("button:last-child").focus(); // the safe answer has the focus
+  });
+}
+
+let formNumber = 0;
+
+// A form asking for a reason before an action. `confirm` ({title, body, confirmLabel}) adds a
+// confirmation step. `act(values)` calls the API; `done(answer)` shows the result.
+export function reasonForm({ legend, label = "Reason", hint, required = true, submitLabel, danger = false,
+  confirm, extra = [], act, done }) {
+  const id = `reason-${++formNumber}`;
+  const errors = h("div");
+  const reason = h("textarea", { name: "reason", required, maxlength: 500, rows: 3, id });
+  const submit = h("button", { type: "submit", class: danger ? "danger" : "primary" }, submitLabel);
+  const form = h("form", { class: "reason-form" },
+    h("fieldset", {}, h("legend", {}, legend), errors, field(label, reason, hint), ...extra, submit));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(submit, async () => {
+      errors.replaceChildren();
+      const values = { reason: reason.value.trim(), form };
+      if (required && !values.reason) {
+        errors.replaceChildren(errorBox(new Error("Give a reason: the person affected is told it.")));
+        reason.focus();
+        return;
+      }
+      const details = typeof confirm === "function" ? confirm(values) : confirm;
+      if (details && !(await confirmStep(details))) return;
+      try {
+        const answer = await act(values);
+        form.reset();
+        await done(answer);
+      } catch (error) {
+        errors.replaceChildren(errorBox(error));
+      }
+    });
+  });
+  return form;
+}
+
+// A list that grows by pages: `load(cursor)` answers {items, next_cursor}; `render(items)`
+// answers the nodes to append to `container`, shown inside `frame` (a table around its tbody);
+// `nouns` is [one, many]. Answers {element, reload}.
+export function pagedList({ container, frame = container, load, render, empty, nouns }) {
+  const status = h("p", { class: "muted", role: "status" });
+  const more = h("button", { type: "button", hidden: true }, "Show more");
+  const errors = h("div");
+  let cursor = null;
+  let shown = 0;
+
+  async function fetchPage(first) {
+    errors.replaceChildren();
+    try {
+      const page = await load(first ? null : cursor);
+      if (first) { container.replaceChildren(); shown = 0; }
+      cursor = page.next_cursor;
+      shown += page.items.length;
+      container.append(...[render(page.items)].flat());
+      more.hidden = !cursor;
+      status.textContent = shown === 0 ? empty
+        : `Showing ${shown} ${shown === 1 ? nouns[0] : nouns[1]}${cursor ? "; more below" : ""}.`;
+    } catch (error) {
+      errors.replaceChildren(errorBox(error));
+    }
+  }
+
+  more.addEventListener("click", () => busy(more, () => fetchPage(false)));
+  const element = h("div", { class: "paged" }, errors, status, frame, h("div", { class: "actions" }, more));
+  return { element, reload: () => fetchPage(true) };
+}
+
+// Counts rows by paging through a listing, up to `cap` ("200+" beyond it).
+export async function countOf(path, query, cap = 200) {
+  const page = await api(path, { query: { ...query, limit: cap } });
+  return page.next_cursor ? `${cap}+` : String(page.items.length);
+}
+
+// Runs an action and says how it went; `after` re-renders the page.
+export function announce(message, after) {
+  notice(message);
+  return after();
+}
