@@ -22,6 +22,9 @@ _STANDARD_RECORD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message",
 
 log = logging.getLogger("marketplace.requests")
 
+# Endpoints whose address is itself a secret (signed file links): logged as their rule.
+SECRET_PATH_ENDPOINTS = frozenset({"files.download"})
+
 
 class RequestIdFilter(logging.Filter):
     """Stamps every record with the id of the request being served, if any."""
@@ -66,6 +69,12 @@ def configure_logging(level: str = "INFO") -> None:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
+def _loggable_path() -> str:
+    if request.endpoint in SECRET_PATH_ENDPOINTS and request.url_rule is not None:
+        return request.url_rule.rule
+    return request.path
+
+
 def init_request_logging(app: Flask) -> None:
     @app.before_request
     def assign_request_id() -> None:
@@ -83,7 +92,7 @@ def init_request_logging(app: Flask) -> None:
         log.info("request", extra={
             "request_id": request_id,
             "method": request.method,
-            "path": request.path,
+            "path": _loggable_path(),
             "status": response.status_code,
             "duration_ms": duration_ms,
             "user_id": getattr(user, "id", None),
