@@ -6,8 +6,9 @@ import { errorBox, field, h, money } from "../ui.js";
 import { beatFacts, beatPath, cover, followPlayer, playButton, tagLinks } from "./common.js";
 
 const PAGE_SIZE = 24;
-// The search parameters the API takes (prices in minor units, as the API has them).
-const FILTERS = ["q", "genre", "mood", "key", "bpm_min", "bpm_max", "price_min", "price_max", "tag", "beatmaker", "sort"];
+// The search parameters the API takes (prices in minor units, as the API has them); a
+// `limit` in the address sets the page size.
+const FILTERS = ["q", "genre", "mood", "key", "bpm_min", "bpm_max", "price_min", "price_max", "tag", "beatmaker", "sort", "limit"];
 const PRICE_FILTERS = ["price_min", "price_max"];
 const SORTS = [
   ["newest", "Newest"], ["popular", "Most played"], ["price_asc", "Price: low to high"],
@@ -84,9 +85,9 @@ function searchForm(filters) {
     datalist("store-genres", GENRES), datalist("store-moods", MOODS));
 }
 
-// The filters a form holds, plus those it has no field for (tag, beatmaker).
+// The filters a form holds, plus those it has no field for (tag, beatmaker, page size).
 function filtersOf(form, previous) {
-  const filters = { tag: previous.tag, beatmaker: previous.beatmaker };
+  const filters = { tag: previous.tag, beatmaker: previous.beatmaker, limit: previous.limit };
   for (const [name, raw] of new FormData(form).entries()) {
     const value = String(raw).trim();
     if (!value) continue;
@@ -121,7 +122,7 @@ function linkedFilters(filters) {
 }
 
 function describe(count, filters) {
-  const searching = Object.keys(filters).some((name) => name !== "sort");
+  const searching = Object.keys(filters).some((name) => name !== "sort" && name !== "limit");
   if (count === 0) return searching ? "No beats match this search. Try fewer filters." : "No beats in the store yet.";
   return `${count} ${count === 1 ? "beat" : "beats"} shown`;
 }
@@ -148,7 +149,7 @@ export async function browseView({ root, query }) {
     more.disabled = true;
     status.textContent = cursor ? "Loading more beats…" : "Searching…";
     try {
-      const page = await api("/beats", { query: { ...filters, cursor, limit: PAGE_SIZE }, signal: request.signal });
+      const page = await api("/beats", { query: { limit: PAGE_SIZE, ...filters, cursor }, signal: request.signal });
       const cards = page.items.map(card);
       if (cursor) list.append(...cards);
       else list.replaceChildren(...cards);

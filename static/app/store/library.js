@@ -99,7 +99,7 @@ function downloadList(links, files) {
 // still being prepared.
 function downloadsBlock(license) {
   const box = h("div", { class: "download-box" });
-  const refresh = h("button", { type: "button" }, "Get fresh links");
+  const refresh = h("button", { type: "button", class: "refresh-links" }, "Get fresh links");
   const section = h("section", { class: "card", "aria-labelledby": "license-downloads" },
     h("h2", { id: "license-downloads" }, "Files"), box, refresh);
   let files = license.files;

@@ -1,0 +1,333 @@
+"""The storefront in a real browser: a visitor searches, filters and plays a preview, reads a
+beat's credits and license terms, signs in to buy a lease, pays on the payment page, and
+downloads the license's files and contract; also paging, empty results and history, phone
+width, an exclusive someone else is paying for, reports, and a cancelled payment."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from tests.browser.helpers import screenshot, sign_in
+
+ACCENT = (91, 61, 245)  # the played part of the waveform (--wave-played)
+
+PLAYER_AUDIO = "document.querySelector('.player audio')"
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+def credit_co_producer(store, beatmaker, beat) -> str:
+    """Adds a second credit ("Beat by") to the beat; returns its credit line."""
+    answer = store.api("PUT", f"/beats/{beat['id']}/credits", token=beatmaker.token, json=[
+        {"name": beatmaker.display_name, "role": "producer", "user_id": beatmaker.id},
+        {"name": "Kay Drums", "role": "beatmaker"}])
+    assert answer.status_code == 200, answer.text
+    return answer.json()["credit_line"]
+
+
+def result_titles(page):
+    return page.locator(".beat-card-title")
+
+
+def audio_state(page) -> dict:
+    return page.evaluate(f"() => {{ const a = {PLAYER_AUDIO}; "
+                         "return {paused: a.paused, time: a.currentTime, duration: a.duration}; }")
+
+
+def wait_until_audio_passes(page, seconds: float) -> None:
+    page.wait_for_function(f"() => {{ const a = {PLAYER_AUDIO}; "
+                           f"return a && !a.paused && a.currentTime > {seconds}; }}")
+
+
+def waveform_pixels(page) -> dict:
+    """How many pixels of the player's waveform are painted, and how many in the accent colour."""
+    return page.locator(".player canvas.waveform").evaluate("""(canvas) => {
+        const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        let painted = 0, played = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          if (data[i + 3] === 0) continue;
+          painted += 1;
+          if (data[i] === %d && data[i + 1] === %d && data[i + 2] === %d) played += 1;
+        }
+        return {painted, played};
+    }""" % ACCENT)
+
+
+def downloaded_bytes(page, link) -> tuple[str, bytes]:
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+    return download.suggested_filename, Path(download.path()).read_bytes()
+
+
+# -- the whole journey -------------------------------------------------------------------
+
+def test_a_visitor_finds_a_beat_plays_it_and_buys_a_lease(page, store):
+    beatmaker = store.user("beatmaker", "Nova Beats")
+    night_drive = store.publish_beat(beatmaker, title="Night Drive", genre="trap", mood="dark", bpm=140,
+                                     key="F#m", tags=["808", "night"], with_stems=True)
+    store.publish_beat(beatmaker, title="Night Bloom", genre="lofi", mood="chill", bpm=85, key="C", tags=["piano"])
+    store.publish_beat(beatmaker, title="Sunny Keys", genre="lofi", mood="happy", bpm=90, key="G", tags=["piano"])
+    credit_line = credit_co_producer(store, beatmaker, night_drive)
+    artist = store.user("artist", "Ann Artist")
+
+    # Text search, then a filter: both end up in the address and survive a reload.
+    page.goto("/")
+    expect(result_titles(page)).to_have_count(3)
+    page.get_by_label("Search beats").fill("night")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(result_titles(page)).to_have_text(["Night Bloom", "Night Drive"], ignore_case=True)
+    page.get_by_text("Filters", exact=True).click()
+    page.get_by_label("Genre").fill("trap")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(result_titles(page)).to_have_text(["Night Drive"])
+    expect(page).to_have_url(re.compile(r"/\?q=night&genre=trap$"))
+    page.reload()
+    expect(page.get_by_label("Search beats")).to_have_value("night")
+    expect(page.get_by_label("Genre")).to_have_value("trap")
+    expect(result_titles(page)).to_have_text(["Night Drive"])
+    card = page.locator(".beat-card").filter(has_text="Night Drive")
+    expect(card).to_contain_text("by Nova Beats")
+    expect(card).to_contain_text("140 BPM · F# minor · trap · dark")
+    expect(card).to_contain_text("#808")
+    expect(card).to_contain_text("From $29.99")
+
+    # The preview plays in the player, the waveform is drawn and the heard part highlighted.
+    card.get_by_role("button", name="Play Night Drive").click()
+    wait_until_audio_passes(page, 0.5)
+    started_at = audio_state(page)["time"]
+    wait_until_audio_passes(page, started_at + 0.5)
+    expect(card.get_by_role("button", name="Pause Night Drive")).to_be_visible()
+    player = page.get_by_role("region", name="Player")
+    expect(player).to_contain_text("Night Drive")
+    expect(player.get_by_role("slider", name="Seek in Night Drive")).to_have_attribute("data-drawn", "true")
+    pixels = waveform_pixels(page)
+    assert pixels["painted"] > 500 and pixels["played"] > 0, pixels
+    screenshot(page, "store-home")
+
+    # Seeking: a click three quarters along the waveform, then Home from the keyboard.
+    waveform = player.get_by_role("slider", name="Seek in Night Drive")
+    box = waveform.bounding_box()
+    waveform.click(position={"x": box["width"] * 0.75, "y": box["height"] / 2})
+    page.wait_for_function(f"() => {PLAYER_AUDIO}.currentTime > 0.6 * {PLAYER_AUDIO}.duration")
+    waveform.press("Home")
+    page.wait_for_function(f"() => {PLAYER_AUDIO}.currentTime < 3")
+    player.get_by_role("button", name="Pause Night Drive").click()
+    expect(card.get_by_role("button", name="Play Night Drive")).to_be_visible()
+    assert audio_state(page)["paused"] is True
+
+    # The beat page: credits with the credit line, and each offer's terms in words.
+    card.get_by_role("link", name="Night Drive").click()
+    expect(page.get_by_role("heading", name="Night Drive", level=1)).to_be_visible()
+    credits = page.get_by_role("region", name="Credits")
+    expect(credits).to_contain_text("Produced by Nova Beats")
+    expect(credits).to_contain_text("Beat by Kay Drums")
+    expect(credits).to_contain_text(credit_line)
+    basic = page.locator(".offer").filter(has=page.get_by_role("heading", name="Basic lease"))
+    expect(basic).to_contain_text("$29.99")
+    expect(basic).to_contain_text("Files: MP3.")
+    expect(basic).to_contain_text("Up to 50,000 audio streams.")
+    expect(basic).to_contain_text("Up to 1 music video.")
+    expect(basic).to_contain_text("Term: 10 years from purchase.")
+    expect(basic).to_contain_text(f"Credit required: “{credit_line}”.")
+    unlimited = page.locator(".offer").filter(has=page.get_by_role("heading", name="Unlimited lease"))
+    expect(unlimited).to_contain_text("Unlimited music videos.")
+    expect(unlimited).to_contain_text("Perpetual: the license never ends.")
+    exclusive = page.locator(".offer").filter(has=page.get_by_role("heading", name="Exclusive rights"))
+    expect(exclusive).to_contain_text("Exclusive: sold once; the beat leaves the store.")
+    expect(exclusive.get_by_role("button", name="Buy Exclusive rights for $499.99")).to_be_enabled()
+    screenshot(page, "store-beat")
+
+    # Buying signed out goes to sign in and comes back to the chosen offer.
+    page.get_by_role("button", name="Buy Basic lease for $29.99").click()
+    expect(page).to_have_url(re.compile(r"/signin\?next="))
+    page.get_by_label("Email").fill(artist.email)
+    page.get_by_label("Password").fill(artist.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(rf"/beats/{night_drive['id']}\?offer="))
+    buy_basic = page.get_by_role("button", name="Buy Basic lease for $29.99")
+    expect(buy_basic).to_be_focused()
+
+    # The payment page, then back to the order page, which waits for the payment.
+    buy_basic.click()
+    page.wait_for_url(store.sandbox.url + "/**")
+    page.get_by_role("button", name="Pay USD 29.99").click()
+    expect(page).to_have_url(re.compile(r"/orders/[^/?]+\?session_id="))
+    expect(page.get_by_role("status")).to_contain_text("Paid: your licenses are ready.")
+    expect(page.locator("main table")).to_contain_text("Night Drive")
+    expect(page.locator("main table")).to_contain_text("Basic lease")
+    expect(page.locator(".order-total")).to_have_text("$29.99")
+    screenshot(page, "store-order")
+
+    # The license: terms frozen at sale, the contract and the files.
+    page.get_by_role("link", name=re.compile(r"^License LIC-")).click()
+    expect(page.get_by_role("heading", name="Night Drive: Basic lease")).to_be_visible()
+    license_ = store.api("GET", "/licenses", token=artist.token).json()[0]
+    expect(page.locator("main")).to_contain_text(license_["license_number"])
+    terms = page.get_by_role("region", name="Terms")
+    expect(terms).to_contain_text("Up to 2,500 copies sold or downloaded.")
+    expect(terms).to_contain_text("You may not register the beat with Content ID.")
+    expect(page.get_by_role("region", name="Credits")).to_contain_text("Beat by Kay Drums")
+
+    name, mp3 = downloaded_bytes(page, page.get_by_role("link", name="Download MP3"))
+    assert name.endswith(".mp3") and len(mp3) > 10_000
+    name, contract = downloaded_bytes(page, page.get_by_role("link", name="Save the contract (PDF)"))
+    assert name == f"{license_['license_number']}.pdf"
+    assert contract.startswith(b"%PDF")
+    screenshot(page, "store-license")
+
+    page.get_by_role("link", name="← My licenses").click()
+    expect(page.locator(".library-item")).to_have_count(1)
+    expect(page.locator(".library-item")).to_contain_text("Night Drive")
+
+
+# -- browsing ----------------------------------------------------------------------------
+
+def test_load_more_empty_results_and_back(page, store):
+    beatmaker = store.user("beatmaker")
+    for title in ("First Light", "Second Wind", "Third Eye"):
+        store.publish_beat(beatmaker, title=title)
+
+    page.goto("/?limit=2")
+    expect(result_titles(page)).to_have_text(["Third Eye", "Second Wind"])
+    page.get_by_role("button", name="Load more").click()
+    expect(result_titles(page)).to_have_text(["Third Eye", "Second Wind", "First Light"])
+    expect(page.get_by_role("status").filter(has_text="shown")).to_have_text("3 beats shown")
+    expect(page.get_by_role("button", name="Load more")).to_be_hidden()
+    # Keyboard users continue at the first new card.
+    expect(page.get_by_role("link", name="First Light")).to_be_focused()
+
+    page.get_by_label("Search beats").fill("no such beat anywhere")
+    page.get_by_label("Search beats").press("Enter")
+    expect(page.get_by_role("status").filter(has_text="No beats")).to_have_text(
+        "No beats match this search. Try fewer filters.")
+    expect(result_titles(page)).to_have_count(0)
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/\?limit=2$"))
+    expect(result_titles(page)).to_have_text(["Third Eye", "Second Wind"])
+    expect(page.get_by_label("Search beats")).to_have_value("")
+
+
+def test_sort_and_an_invalid_range_are_shown_in_words(page, store):
+    beatmaker = store.user("beatmaker")
+    store.publish_beat(beatmaker, title="Slow Song", bpm=70)
+    store.publish_beat(beatmaker, title="Fast Song", bpm=170)
+
+    page.goto("/")
+    page.get_by_label("Sort by").select_option(label="BPM: slow to fast")
+    expect(result_titles(page)).to_have_text(["Slow Song", "Fast Song"])
+    expect(page).to_have_url(re.compile(r"sort=bpm"))
+
+    page.get_by_text("Filters", exact=True).click()
+    page.get_by_label("BPM from").fill("150")
+    page.get_by_label("BPM to").fill("100")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.get_by_role("alert")).to_contain_text("bpm_min must not be above bpm_max")
+
+
+def test_the_store_works_at_phone_width(phone_page, store):
+    page = phone_page
+    beatmaker = store.user("beatmaker")
+    store.publish_beat(beatmaker, title="Pocket Beat", genre="drill")
+    store.publish_beat(beatmaker, title="Other Beat", genre="pop")
+
+    page.goto("/")
+    expect(result_titles(page)).to_have_count(2)
+    page.get_by_text("Filters", exact=True).click()
+    page.get_by_label("Genre").fill("drill")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(result_titles(page)).to_have_text(["Pocket Beat"])
+    page.get_by_role("button", name="Play Pocket Beat").tap()
+    wait_until_audio_passes(page, 0.3)
+    expect(page.get_by_role("region", name="Player")).to_be_in_viewport()
+    # Nothing sticks out sideways.
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    screenshot(page, "store-phone")
+
+    page.locator("main").get_by_role("link", name="Pocket Beat").tap()
+    expect(page.get_by_role("button", name="Buy Basic lease for $29.99")).to_be_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+
+
+# -- buying edge cases -------------------------------------------------------------------
+
+def test_an_exclusive_someone_else_is_paying_for(page, store):
+    beatmaker = store.user("beatmaker")
+    beat = store.publish_beat(beatmaker, title="Only Once", with_stems=True)
+    exclusive_tier = next(offer["tier_id"] for offer in beat["offers"] if offer["kind"] == "exclusive")
+    artist, rival = store.user("artist"), store.user("artist")
+    sign_in(page, artist)
+    page.goto(f"/beats/{beat['id']}")
+    buy_exclusive = page.get_by_role("button", name="Buy Exclusive rights for $499.99")
+    expect(buy_exclusive).to_be_enabled()
+
+    # The rival opens a payment page for the exclusive while this page is open.
+    answer = store.api("POST", "/checkout", token=rival.token,
+                       json={"items": [{"beat_id": beat["id"], "tier_id": exclusive_tier}]})
+    assert answer.status_code == 201, answer.text
+    buy_exclusive.click()
+    exclusive = page.locator(".offer").filter(has=page.get_by_role("heading", name="Exclusive rights"))
+    expect(exclusive.get_by_role("alert")).to_contain_text("Another buyer is checking out the exclusive rights")
+    expect(page).to_have_url(re.compile(rf"/beats/{beat['id']}$"))
+
+    page.reload()
+    expect(exclusive.get_by_role("button", name="Exclusive rights unavailable")).to_be_disabled()
+    expect(exclusive).to_contain_text("On hold: another buyer is paying for the exclusive right now.")
+    expect(page.get_by_role("button", name="Buy Basic lease for $29.99")).to_be_enabled()
+
+
+def test_a_cancelled_payment_leads_back_to_the_payment_page(page, store):
+    beatmaker = store.user("beatmaker")
+    beat = store.publish_beat(beatmaker, title="Maybe Later")
+    artist = store.user("artist")
+    lease_tier = beat["offers"][0]["tier_id"]
+    answer = store.api("POST", "/checkout", token=artist.token,
+                       json={"items": [{"beat_id": beat["id"], "tier_id": lease_tier}]})
+    assert answer.status_code == 201, answer.text
+    order = answer.json()
+
+    sign_in(page, artist)
+    page.goto(f"/orders/{order['order_id']}?cancelled=1")
+    expect(page.get_by_role("status")).to_contain_text("You cancelled the payment.")
+    expect(page.get_by_role("link", name="Back to the payment page")).to_have_attribute("href", order["checkout_url"])
+    expect(page.locator("main table")).to_contain_text("Maybe Later")
+
+
+def test_orders_and_licenses_ask_visitors_to_sign_in(page, store):
+    page.goto("/library")
+    expect(page).to_have_url(re.compile(r"/signin\?next=%2Flibrary$"))
+    page.goto("/orders/ord_missing")
+    expect(page).to_have_url(re.compile(r"/signin\?next=%2Forders%2Ford_missing$"))
+
+
+def test_reporting_a_beat(page, store):
+    beatmaker = store.user("beatmaker")
+    beat = store.publish_beat(beatmaker, title="Borrowed Loop")
+    page.goto(f"/beats/{beat['id']}")
+    expect(page.get_by_role("heading", name="Borrowed Loop")).to_be_visible()
+    # Only signed-in visitors can report.
+    expect(page.get_by_text("Report this beat")).to_have_count(0)
+
+    sign_in(page, store.user("artist"))
+    page.goto(f"/beats/{beat['id']}")
+    page.get_by_text("Report this beat").click()
+    page.get_by_label("Reason").select_option(label="Something else (say what below)")
+    page.get_by_role("button", name="Send report").click()
+    expect(page.get_by_role("alert")).to_contain_text("Say what is wrong when the reason is other.")
+
+    page.get_by_label("Reason").select_option(label="It uses a sample that is not cleared")
+    page.get_by_label("Details").fill("The loop is from a 1972 record.")
+    page.get_by_role("button", name="Send report").click()
+    expect(page.get_by_role("status").filter(has_text="report")).to_have_text(
+        "Thank you: the report was sent to the moderators.")
+    reports = store.api("GET", f"/beats/{beat['id']}/reports", token=beatmaker.token).json()
+    assert [(r["reason"], r["details"]) for r in reports] == [("uncleared_sample", "The loop is from a 1972 record.")]
+
+
+def test_a_missing_beat_says_so(page, store):
+    page.goto("/beats/bt_missing")
+    expect(page.get_by_role("alert")).to_have_text("No such beat.")
