@@ -3,7 +3,7 @@
 import { api } from "../api.js";
 import { busy, formValues, h, money, notice } from "../ui.js";
 import { beatChanges, beatFields, checkBeatFields } from "./beat-fields.js";
-import { clearFieldErrors, holdsByBeat, showFormError, statusBadge, statusExplanation, studioHeader } from "./common.js";
+import { clearFieldErrors, holdsByBeat, showFormError, statusBadge, statusExplanation, studioPage } from "./common.js";
 import { creditsEditor } from "./credits.js";
 import { offersEditor } from "./offers.js";
 
@@ -13,7 +13,7 @@ export async function beatView({ root, params, user }) {
   const id = encodeURIComponent(params.id);
   const [beat, tiers, mine] = await Promise.all([api(`/beats/${id}`), api("/license-tiers"), api("/me/beats")]);
   if (beat.beatmaker.id !== user.id) {
-    root.replaceChildren(...studioHeader(beat.title), h("p", {}, "This beat belongs to another beatmaker: only its owner can edit it."));
+    root.replaceChildren(studioPage({ title: beat.title }, h("p", {}, "This beat belongs to another beatmaker: only its owner can edit it.")));
     return undefined;
   }
   const page = new BeatPage(root, user, tiers, mine.filter((other) => other.id !== beat.id));
@@ -32,12 +32,12 @@ class BeatPage {
     const holds = beat.status === "taken_down" ? (await holdsByBeat())[beat.id] || [] : [];
     this.price = h("p", { class: "studio-price-from" });
     this.showPrice(beat);
-    this.root.replaceChildren(
-      ...studioHeader(beat.title, statusBadge(beat.status)),
+    this.root.replaceChildren(studioPage({ title: beat.title, actions: [statusBadge(beat.status)] },
       this.summary(beat, holds),
       h("div", { class: "studio-columns" },
-        h("div", {}, offersEditor(beat, this.tiers, () => this.refreshPrice()), creditsEditor(beat, this.user.id)),
-        h("div", {}, this.detailsForm(beat), this.statusActions(beat))));
+        h("div", {}, offersEditor(beat, this.tiers, () => this.refreshPrice())),
+        h("div", {}, this.detailsForm(beat), this.statusActions(beat))),
+      creditsEditor(beat, this.user.id)));
   }
 
   summary(beat, holds) {

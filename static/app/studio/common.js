@@ -17,9 +17,10 @@ export function studioNav() {
     SECTIONS.map(([path, label]) => h("a", { href: path, "aria-current": location.pathname === path ? "page" : null }, label)));
 }
 
-// The top of every studio page: its navigation and its one <h1>.
-export function studioHeader(title, ...extra) {
-  return [studioNav(), h("div", { class: "studio-title" }, h("h1", {}, title), ...extra)];
+// A studio page: the studio's navigation, the page's one <h1> (with `actions` beside it),
+// then its content.
+export function studioPage({ title, actions = [] }, ...content) {
+  return h("div", { class: "studio" }, studioNav(), h("div", { class: "studio-title" }, h("h1", {}, title), ...actions), ...content);
 }
 
 const STATUS_WORDS = {

@@ -2,7 +2,7 @@
 
 import { api } from "../api.js";
 import { date, h, money } from "../ui.js";
-import { holdsByBeat, poll, statusBadge, statusExplanation, studioHeader } from "./common.js";
+import { holdsByBeat, poll, statusBadge, statusExplanation, studioPage } from "./common.js";
 
 const REFRESH_SECONDS = 3;
 
@@ -16,9 +16,9 @@ export async function dashboardView({ root }) {
     list.replaceChildren(items.length ? beatTable(items, holds) : emptyState());
   };
   show(beats);
-  root.replaceChildren(
-    ...studioHeader("Your beats", h("a", { class: "button primary", href: "/studio/upload" }, "Upload a beat")),
-    summary, list);
+  root.replaceChildren(studioPage({
+    title: "Your beats", actions: [h("a", { class: "button primary", href: "/studio/upload" }, "Upload a beat")],
+  }, summary, list));
   // Beats still processing change by themselves: refresh until none is left.
   if (!beats.some(isProcessing)) return undefined;
   return poll(async () => {

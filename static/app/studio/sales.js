@@ -1,9 +1,9 @@
 // /studio/sales: what was sold and earned, the platform's fee, the earnings ledger, a CSV of
 // the sales, and the Stripe account payouts are sent to.
 
-import { api, token } from "../api.js";
-import { busy, dateTime, errorBox, field, h, money } from "../ui.js";
-import { statusLine, studioHeader, toMinor } from "./common.js";
+import { api, hasRole, token } from "../api.js";
+import { busy, dateTime, errorBox, field, h, money, notice } from "../ui.js";
+import { statusLine, studioPage, toMinor } from "./common.js";
 
 const LEDGER_PAGE = 25;
 const FEE_DELAY_MS = 300;
@@ -28,16 +28,28 @@ const LEDGER_WORDS = {
   dispute_release: "Dispute hold ended",
 };
 
-export async function salesView({ root }) {
+export async function salesView({ root, query, user }) {
   const [balance, account, fee, sales, ledger] = await Promise.all([
     api("/payouts/balance"), api("/payouts/account"), api("/payouts/fee"), api("/payouts/sales"),
     api("/payouts/ledger", { query: { limit: LEDGER_PAGE } })]);
-  root.replaceChildren(...studioHeader("Sales and earnings"),
+  const content = [
     h("div", { class: "studio-columns" },
       h("div", {}, balanceCard(balance), accountCard(account)),
       h("div", {}, feeCard(fee, balance.currency))),
-    salesCard(sales), ledgerCard(ledger));
+    salesCard(sales), ledgerCard(ledger)];
+  // Collaborators credited on beats are paid too, without being beatmakers: no studio for them.
+  root.replaceChildren(hasRole(user, "beatmaker") ? studioPage({ title: "Sales and earnings" }, ...content)
+    : h("div", { class: "studio" }, h("h1", {}, "Payouts"), ...content));
+  if (query.get("onboarding") === "done") notice(ACCOUNT_WORDS[account.status] || "Back from Stripe.");
   return undefined;
+}
+
+// Where Stripe's onboarding sends people back (any signed-in account can be paid).
+export async function payoutsView(context) {
+  if (!context.user) {
+    return context.navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+  }
+  return salesView(context);
 }
 
 function balanceCard(balance) {

@@ -3,11 +3,11 @@
 
 import { api } from "../api.js";
 import { busy, field, h, money, notice } from "../ui.js";
-import { bpsToPercent, clearFieldErrors, percentToBps, showFormError, studioHeader, toMajor, toMinor } from "./common.js";
+import { bpsToPercent, clearFieldErrors, percentToBps, showFormError, studioPage, toMajor, toMinor } from "./common.js";
 import { tierSummary } from "./offers.js";
 
 const LIMIT_FIELDS = [
-  ["distribution_copies", "Copies sold or distributed"],
+  ["distribution_copies", "Copies distributed"],
   ["audio_streams", "Audio streams"],
   ["music_videos", "Music videos"],
   ["radio_stations", "Radio stations"],
@@ -29,11 +29,11 @@ class TiersPage {
   async load() {
     const tiers = await api("/license-tiers");
     const currency = tiers.length ? tiers[0].default_price.currency : "usd";
-    this.root.replaceChildren(...studioHeader("License tiers"),
+    this.root.replaceChildren(studioPage({ title: "License tiers" },
       h("p", { class: "hint" }, "Each beat is sold under the tiers you tick on its page. Leave a limit blank for unlimited, ",
         "and the term blank for a license that never ends."),
       h("div", { class: "tier-list" }, tiers.map((tier) => this.tierCard(tier))),
-      this.newTierCard(currency));
+      this.newTierCard(currency)));
   }
 
   tierCard(tier) {

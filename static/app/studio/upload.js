@@ -4,7 +4,7 @@
 import { api, upload } from "../api.js";
 import { busy, field, formValues, h } from "../ui.js";
 import { beatFields, checkBeatFields } from "./beat-fields.js";
-import { clearFieldErrors, poll, showFormError, statusBadge, statusLine, studioHeader } from "./common.js";
+import { clearFieldErrors, poll, showFormError, statusBadge, statusLine, studioPage } from "./common.js";
 
 const POLL_SECONDS = 1.5;
 const AUDIO_TYPES = "audio/*,.wav,.aif,.aiff,.flac,.mp3";
@@ -12,7 +12,7 @@ const AUDIO_TYPES = "audio/*,.wav,.aif,.aiff,.flac,.mp3";
 export async function uploadView({ root }) {
   const versions = await api("/me/beats");
   const page = new UploadPage(versions);
-  root.replaceChildren(...studioHeader("Upload a beat"), page.element);
+  root.replaceChildren(studioPage({ title: "Upload a beat" }, page.element));
   return () => page.close();
 }
 
@@ -134,6 +134,7 @@ class UploadProgress {
     this.badge.replaceChildren();
     this.next.replaceChildren();
     this.status.textContent = `Uploading “${title}”…`;
+    this.element.scrollIntoView({ block: "nearest" });
   }
 
   sent(fraction) {

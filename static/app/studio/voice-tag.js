@@ -3,7 +3,7 @@
 
 import { api, upload } from "../api.js";
 import { busy, duration, field, formValues, h, notice } from "../ui.js";
-import { clearFieldErrors, showFormError, statusLine, studioHeader } from "./common.js";
+import { clearFieldErrors, showFormError, statusLine, studioPage } from "./common.js";
 import { TagTimeline } from "./tag-timeline.js";
 
 // The platform's default tag lasts this long (used when no tag of one's own is uploaded).
@@ -18,7 +18,7 @@ const LIMITS = {
 export async function voiceTagView({ root }) {
   const [tag, beats] = await Promise.all([api("/me/voice-tag"), api("/me/beats")]);
   const page = new VoiceTagPage(tag, beats.find((beat) => beat.status === "published" && beat.preview_url));
-  root.replaceChildren(...studioHeader("Voice tag"), page.element);
+  root.replaceChildren(studioPage({ title: "Voice tag" }, page.element));
   page.drawTimeline();
   return () => page.close();
 }
@@ -56,7 +56,7 @@ class VoiceTagPage {
         this.drawTimeline();
       }));
     }
-    this.current.replaceChildren(h("p", { class: "current-tag" }, words), reset);
+    this.current.replaceChildren(h("p", { class: "current-tag" }, words), ...(reset ? [reset] : []));
   }
 
   uploadForm() {
