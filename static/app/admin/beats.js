@@ -146,7 +146,7 @@ export async function beatView({ root, params }) {
     ]);
     result.replaceChildren();
     adminPage(root, beat.title,
-      h("section", { class: "card", "aria-labelledby": "state-title" },
+      h("section", { class: "card admin-card", "aria-labelledby": "state-title" },
         h("h2", { id: "state-title" }, "State"),
         terms([
           ["Status", badge(beat.status, BEAT_STATUSES)],
@@ -164,7 +164,7 @@ export async function beatView({ root, params }) {
         h("div", { class: "admin-actions" }, beatActions(beat, render, (node) => result.replaceChildren(node)))),
       h("section", { "aria-labelledby": "reports-title" },
         h("h2", { id: "reports-title" }, `Reports (${reports.items.length}${reports.next_cursor ? "+" : ""})`),
-        reports.items.length ? h("ul", { class: "admin-list card" }, reports.items.map(reportItem))
+        reports.items.length ? h("div", { class: "card" }, h("ul", { class: "admin-list" }, reports.items.map(reportItem)))
           : h("p", { class: "muted" }, "No reports on this beat.")),
       h("section", { "aria-labelledby": "history-title" },
         h("h2", { id: "history-title" }, "History"),

@@ -83,7 +83,7 @@ const BAD = new Set(["taken_down", "suspended", "failed", "open"]);
 
 export function badge(code, table = {}) {
   const kind = GOOD.has(code) ? "ok" : BAD.has(code) ? "bad" : "";
-  return h("span", { class: `badge ${kind}`.trim() }, words(table, code));
+  return h("span", { class: `badge admin-badge ${kind}`.trim() }, words(table, code));
 }
 
 // A link to an account's admin page: "Name <email>".

@@ -4,7 +4,8 @@
 import { api } from "../api.js";
 import { busy, date, dateTime, errorBox, field, h, notice } from "../ui.js";
 import {
-  REPORT_REASONS, REPORT_STATUSES, SAMPLES, accountLink, adminPage, badge, beatLink, confirmStep, pagedList, terms, words,
+  BEAT_STATUSES, REPORT_REASONS, REPORT_STATUSES, SAMPLES, accountLink, adminPage, badge, beatLink, confirmStep, pagedList,
+  terms, words,
 } from "./common.js";
 
 function options(table, selected, anyLabel) {
@@ -57,7 +58,7 @@ function resolveForm(report, rerender) {
   const choice = (value, label, checked) => h("label", { class: "choice" },
     h("input", { type: "radio", name: "action", value, checked }), " ", label);
   const submit = h("button", { type: "submit", class: "primary" }, "Resolve report");
-  const form = h("form", { class: "card", "aria-labelledby": "resolve-title" },
+  const form = h("form", { class: "card admin-card", "aria-labelledby": "resolve-title" },
     h("h2", { id: "resolve-title" }, "Resolve"),
     errors,
     h("fieldset", {}, h("legend", {}, "Decision"),
@@ -94,7 +95,7 @@ export async function reportView({ root, params }) {
     const report = await api(`/admin/reports/${encodeURIComponent(params.id)}`);
     const beat = report.beat;
     adminPage(root, `Report: ${words(REPORT_REASONS, report.reason)}`,
-      h("section", { class: "card", "aria-labelledby": "report-title" },
+      h("section", { class: "card admin-card", "aria-labelledby": "report-title" },
         h("h2", { id: "report-title" }, "The report"),
         terms([
           ["Status", badge(report.status, REPORT_STATUSES)],
@@ -105,11 +106,11 @@ export async function reportView({ root, params }) {
           ["Resolved", report.resolved_at ? dateTime(report.resolved_at) : null],
           ["Note", report.resolution_note],
         ])),
-      h("section", { class: "card", "aria-labelledby": "beat-title" },
+      h("section", { class: "card admin-card", "aria-labelledby": "beat-title" },
         h("h2", { id: "beat-title" }, "The beat"),
         terms([
           ["Title", beatLink(beat)],
-          ["Status", badge(beat.status)],
+          ["Status", badge(beat.status, BEAT_STATUSES)],
           ["Samples", words(SAMPLES, beat.samples)],
           ["Beatmaker", accountLink(beat.beatmaker)],
         ]),

@@ -56,7 +56,7 @@ export async function usersView({ root, query, navigate }) {
 
 function strikeItem(strike, rerender) {
   const lift = strike.active ? reasonForm({
-    legend: "Lift this strike", hint: "Required. The account holder is told the strike was lifted.",
+    legend: "Lift the strike", hint: "Required. The account holder is told the strike was lifted.",
     submitLabel: "Lift strike", act: ({ reason }) => api(`/admin/strikes/${encodeURIComponent(strike.id)}/lift`,
       { method: "POST", json: { reason } }),
     done: () => announce("The strike was lifted.", rerender),
@@ -119,7 +119,7 @@ export async function userView({ root, params }) {
       api("/admin/audit-log", { query: { target_type: "user", target_id: params.id, limit: 20 } }),
     ]);
     adminPage(root, user.display_name,
-      h("section", { class: "card", "aria-labelledby": "standing-title" },
+      h("section", { class: "card admin-card", "aria-labelledby": "standing-title" },
         h("h2", { id: "standing-title" }, "Standing"),
         terms([
           ["Status", badge(user.status, STATUSES)],

@@ -1,0 +1,281 @@
+"""The admin console in a real browser: a reported beat taken down from the reports queue and
+restored from its admin page, the audit log showing it (and its CSV export); an account found
+by search, struck and suspended; the review queue; refusals for other accounts; a phone."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from playwright.sync_api import expect
+
+from tests.browser.helpers import screenshot, sign_in
+from tests.media import make_beat
+
+REVIEW_TIMEOUT_SECONDS = 60
+
+
+def notice(page):
+    return page.locator("#notice")
+
+
+def admin_nav(page):
+    return page.get_by_role("navigation", name="Admin sections")
+
+
+def report(store, beat_id, reporter, reason="stolen_beat", details="This is my beat from 2021, re-uploaded."):
+    answer = store.api("POST", f"/beats/{beat_id}/reports", token=reporter.token,
+                       json={"reason": reason, "details": details})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def publicly_listed(store, beat_id) -> bool:
+    listing = store.api("GET", "/beats", params={"limit": 100})
+    assert listing.status_code == 200, listing.text
+    return beat_id in [beat["id"] for beat in listing.json()["items"]]
+
+
+def test_an_admin_takes_a_reported_beat_down_from_the_queue_and_restores_it(page, store, tmp_path):
+    beatmaker = store.user("beatmaker", "Bea Maker")
+    beat = store.publish_beat(beatmaker, title="Stolen Nights")
+    report(store, beat["id"], store.user("artist", "Ann Artist"))
+    admin = store.user("admin", "Ada Admin")
+
+    sign_in(page, admin)
+    page.goto("/admin")
+    reports_tile = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Reports"))
+    expect(reports_tile).to_contain_text("1 open")
+    screenshot(page, "admin-overview")
+
+    admin_nav(page).get_by_role("link", name="Reports").click()
+    expect(page.get_by_role("heading", level=1, name="Reports")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Showing 1 report.")).to_be_visible()
+    entry = page.get_by_role("listitem").filter(has_text="Stolen Nights")
+    expect(entry).to_contain_text("Reported by")
+    expect(entry).to_contain_text("Ann Artist")
+    expect(entry).to_contain_text("This is my beat from 2021, re-uploaded.")
+    expect(entry.get_by_role("link", name="public page")).to_have_attribute("href", f"/beats/{beat['id']}")
+    screenshot(page, "admin-reports")
+
+    entry.get_by_role("link", name="Stolen beat: Stolen Nights").click()
+    expect(page.get_by_role("heading", level=1, name="Report: Stolen beat")).to_be_visible()
+    page.get_by_label("Take the beat down").check()
+    page.get_by_label("Note").fill("Re-upload of another producer's beat.")
+    page.get_by_role("button", name="Resolve report").click()
+    dialog = page.get_by_role("dialog", name='Take "Stolen Nights" down?')
+    expect(dialog).to_contain_text("Licenses already sold stay valid.")
+    dialog.get_by_role("button", name="Take it down").click()
+    expect(notice(page)).to_have_text('"Stolen Nights" was taken down.')
+    expect(page.get_by_text("This report is resolved.")).to_be_visible()
+
+    # Out of the public store at once.
+    assert store.api("GET", f"/beats/{beat['id']}").status_code == 404
+    assert not publicly_listed(store, beat["id"])
+
+    page.get_by_role("link", name="Beat's admin page").click()
+    expect(page.get_by_role("heading", level=1, name="Stolen Nights")).to_be_visible()
+    state = page.get_by_role("region", name="State")
+    expect(state).to_contain_text("Out of the store")
+    expect(state).to_contain_text("Taken down")
+    expect(state).to_contain_text("Re-upload of another producer's beat.")
+    expect(state.get_by_role("link", name="owner's admin page")).to_have_attribute(
+        "href", f"/admin/users/{beatmaker.id}")
+    expect(page.get_by_role("region", name="Reports (1)")).to_contain_text("Beat taken down")
+    screenshot(page, "admin-beat")
+
+    admin_nav(page).get_by_role("link", name="Audit log").click()
+    takedown = page.get_by_role("row").filter(has_text="Beat taken down")
+    expect(takedown).to_contain_text("Re-upload of another producer's beat.")
+    expect(takedown.get_by_role("link", name=f"beat {beat['id']}")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="Report answered by a takedown")).to_have_count(1)
+    screenshot(page, "admin-audit-log")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download CSV").click()
+    download = download_info.value
+    assert download.suggested_filename == "audit-log.csv"
+    download.save_as(tmp_path / "audit.csv")
+    csv_text = (tmp_path / "audit.csv").read_text()
+    assert csv_text.startswith("id,created_at,actor_kind")
+    assert f"beat.takedown,beat,{beat['id']}" in csv_text
+    expect(notice(page)).to_have_text("The audit log was downloaded as CSV.")
+
+    takedown.get_by_role("link", name=f"beat {beat['id']}").click()
+    page.get_by_role("button", name="Restore").click()
+    expect(notice(page)).to_have_text('"Stolen Nights" is back in the store.')
+    expect(page.get_by_role("region", name="State")).to_contain_text("In the store")
+    assert store.api("GET", f"/beats/{beat['id']}").json()["status"] == "published"
+    assert publicly_listed(store, beat["id"])
+    expect(page.get_by_role("region", name="History").get_by_role("row").filter(
+        has_text="Beat restored")).to_have_count(1)
+
+
+def test_a_report_is_dismissed_and_a_blank_note_is_refused_in_words(page, store):
+    beat = store.publish_beat(store.user("beatmaker"), title="Fine Beat")
+    filed = report(store, beat["id"], store.user("artist"), reason="spam", details="Looks like spam to me.")
+    sign_in(page, store.user("admin"))
+    page.goto(f"/admin/reports/{filed['id']}")
+
+    page.get_by_label("Note").fill("   ")
+    page.get_by_role("button", name="Resolve report").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Some fields are invalid.")
+    expect(alert.get_by_role("listitem")).to_contain_text(re.compile(r"^note: .*Must not be blank\.$"))
+
+    page.get_by_label("Note").fill("An original beat; nothing wrong with it.")
+    page.get_by_role("button", name="Resolve report").click()
+    expect(notice(page)).to_have_text("The report was dismissed.")
+    expect(page.get_by_role("region", name="The report")).to_contain_text("Dismissed")
+    assert store.api("GET", f"/beats/{beat['id']}").status_code == 200
+
+    page.goto("/admin/reports")
+    expect(page.get_by_role("status").filter(has_text="No open reports")).to_be_visible()
+    page.get_by_label("Status").select_option("dismissed")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"/admin/reports\?status=dismissed"))
+    expect(page.get_by_role("listitem").filter(has_text="Fine Beat")).to_contain_text("Dismissed")
+
+
+def test_revoking_licenses_explains_the_consequence_and_can_be_cancelled(page, store):
+    beat = store.publish_beat(store.user("beatmaker"), title="Keep Licenses")
+    admin = store.user("admin")
+    sign_in(page, admin)
+    page.goto(f"/admin/beats/{beat['id']}")
+
+    revoke = page.get_by_role("group", name="Revoke licenses")
+    revoke.get_by_label("Reason").fill("Checking the warning only.")
+    revoke.get_by_role("button", name="Revoke licenses").click()
+    dialog = page.get_by_role("dialog", name='Revoke every license of "Keep Licenses"?')
+    expect(dialog).to_contain_text("refunded in full")
+    expect(dialog).to_contain_text("This cannot be undone.")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+
+    log = store.api("GET", "/admin/audit-log", token=admin.token, params={"action": "license.revoke"})
+    assert log.json()["items"] == []
+    assert revoke.get_by_label("Reason").input_value() == "Checking the warning only."
+
+
+def test_an_admin_finds_an_account_strikes_and_suspends_it(page, store):
+    beatmaker = store.user("beatmaker", "Sly Uploader")
+    beat = store.publish_beat(beatmaker, title="Borrowed Loop")
+    store.user("beatmaker", "Someone Else")
+    sign_in(page, store.user("admin"))
+
+    page.goto("/admin")
+    admin_nav(page).get_by_role("link", name="Users").click()
+    page.get_by_label("Email or name").fill("sly UPLOAD")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("status").filter(has_text="Showing 1 account.")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="Someone Else")).to_have_count(0)
+    page.get_by_role("link", name="Sly Uploader").click()
+
+    expect(page.get_by_role("heading", level=1, name="Sly Uploader")).to_be_visible()
+    strike = page.get_by_role("group", name="Add a strike")
+    strike.get_by_label("Reason").fill("Uploaded a loop from a sample pack as a beat.")
+    strike.get_by_role("button", name="Add strike").click()
+    expect(notice(page)).to_have_text("The strike was recorded.")
+    expect(page.get_by_role("region", name="Standing")).to_contain_text("1 of 3")
+    expect(page.get_by_role("region", name="Strikes (1)")).to_contain_text(
+        "Uploaded a loop from a sample pack as a beat.")
+
+    suspend = page.get_by_role("group", name="Suspend the account")
+    suspend.get_by_label("Reason").fill("Repeated uploads of other people's work.")
+    suspend.get_by_role("button", name="Suspend").click()
+    page.get_by_role("dialog", name="Suspend Sly Uploader?").get_by_role("button", name="Suspend the account").click()
+    expect(notice(page)).to_have_text("Sly Uploader is suspended.")
+    standing = page.get_by_role("region", name="Standing")
+    expect(standing).to_contain_text("Suspended")
+    expect(page.get_by_role("group", name="Lift the suspension")).to_be_visible()
+    screenshot(page, "admin-user")
+
+    # The suspension is real: the account's token is refused and its beat is out of the store.
+    assert store.api("GET", "/me", token=beatmaker.token).status_code == 403
+    assert store.api("GET", f"/beats/{beat['id']}").status_code == 404
+
+    page.get_by_role("button", name="Unsuspend").click()
+    expect(notice(page)).to_have_text("Sly Uploader is active again.")
+    expect(standing).to_contain_text("Active")
+    assert store.api("GET", f"/beats/{beat['id']}").status_code == 200
+
+    page.get_by_role("region", name="Strikes (1)").get_by_text("Lift this strike").click()
+    lift = page.get_by_role("group", name="Lift the strike")
+    lift.get_by_label("Reason").fill("The sample pack allows it after all.")
+    lift.get_by_role("button", name="Lift strike").click()
+    expect(notice(page)).to_have_text("The strike was lifted.")
+    expect(page.get_by_role("region", name="Standing")).to_contain_text("0 of 3")
+
+
+def _upload_held_for_review(store, beatmaker, tmp_path) -> str:
+    master = make_beat(tmp_path / "review.wav", seconds=12)
+    with open(master, "rb") as file:
+        answer = store.api("POST", "/beats", token=beatmaker.token,
+                           data={"title": "Waiting Room", "genre": "trap", "bpm": "120"},
+                           files={"file": ("review.wav", file, "audio/wav")})
+    assert answer.status_code == 202, answer.text
+    return answer.json()["id"]
+
+
+def _wait_for_review(store, admin, beat_id) -> None:
+    deadline = time.monotonic() + REVIEW_TIMEOUT_SECONDS
+    while True:
+        beat = store.api("GET", f"/admin/beats/{beat_id}", token=admin.token).json()
+        if any(hold["cause"] == "review" for hold in beat["held_by"]):
+            return
+        assert beat["status"] == "processing", f"beat {beat_id} was not held for review: {beat}"
+        assert time.monotonic() < deadline, f"beat {beat_id} still processing"
+        time.sleep(0.1)
+
+
+def test_an_upload_held_for_review_is_approved_from_the_queue(page, store, tmp_path, monkeypatch):
+    monkeypatch.setitem(store.app.config, "PREMODERATION_MIN_APPROVED_BEATS", 1)
+    beatmaker = store.user("beatmaker", "New Producer")
+    admin = store.user("admin")
+    beat_id = _upload_held_for_review(store, beatmaker, tmp_path)
+    _wait_for_review(store, admin, beat_id)
+
+    sign_in(page, admin)
+    page.goto("/admin")
+    expect(page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Review queue"))).to_contain_text(
+        "1 waiting")
+    admin_nav(page).get_by_role("link", name="Review queue").click()
+    card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Waiting Room"))
+    expect(card).to_contain_text("New Producer")
+    card.get_by_role("button", name="Approve").click()
+    expect(notice(page)).to_have_text('"Waiting Room" was approved and is in the store.')
+    expect(page.get_by_role("status").filter(has_text="Nothing waits for review.")).to_be_visible()
+    assert store.api("GET", f"/beats/{beat_id}").json()["status"] == "published"
+
+
+def test_other_accounts_are_told_the_admin_area_is_not_for_them(page, store):
+    page.goto("/admin/reports")
+    expect(page).to_have_url(re.compile(r"/signin\?next=%2Fadmin%2Freports$"))
+
+    sign_in(page, store.user("artist"))
+    page.goto("/admin")
+    expect(page.get_by_role("heading", name="Not for this account")).to_be_visible()
+    expect(page.get_by_text("This page is for admin accounts.")).to_be_visible()
+    expect(admin_nav(page)).to_have_count(0)
+
+
+def test_the_reports_queue_and_a_beat_work_on_a_phone(phone_page, store):
+    beat = store.publish_beat(store.user("beatmaker"), title="Pocket Beat")
+    report(store, beat["id"], store.user("artist"), reason="offensive", details="Offensive words in the title.")
+    sign_in(phone_page, store.user("admin"))
+
+    phone_page.goto("/admin/reports")
+    entry = phone_page.get_by_role("listitem").filter(has_text="Pocket Beat")
+    expect(entry).to_contain_text("Offensive content")
+    # Nothing wider than the screen: no sideways scrolling of the page itself.
+    assert phone_page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    screenshot(phone_page, "admin-phone")
+
+    entry.get_by_role("link", name="Pocket Beat", exact=True).click()
+    take_down = phone_page.get_by_role("group", name="Take down")
+    take_down.get_by_label("Reason").fill("Offensive title.")
+    take_down.get_by_role("button", name="Take down").click()
+    phone_page.get_by_role("dialog").get_by_role("button", name="Take it down").click()
+    expect(notice(phone_page)).to_have_text('"Pocket Beat" was taken down.')
+    assert phone_page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    assert store.api("GET", f"/beats/{beat['id']}").status_code == 404
