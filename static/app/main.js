@@ -83,9 +83,14 @@ document.addEventListener("click", (event) => {
   if (url.origin !== location.origin || link.target || link.hasAttribute("download")) return;
   if (url.pathname.startsWith("/api/") || url.pathname.startsWith("/static/") || url.pathname.startsWith("/files/")) return;
   event.preventDefault();
-  document.getElementById("site-nav").classList.remove("open");
+  closeMenu();
   navigate(url.pathname + url.search + url.hash);
 });
+
+function closeMenu() {
+  document.getElementById("site-nav").classList.remove("open");
+  document.querySelector(".nav-toggle").setAttribute("aria-expanded", "false");
+}
 
 document.querySelector(".nav-toggle").addEventListener("click", (event) => {
   const nav = document.getElementById("site-nav");
