@@ -37,12 +37,16 @@ test: NEED_BROWSER := 1
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Benchmarks need PostgreSQL: this starts it (installing it when missing, as CI does).
+# Every benchmark in bench/ (catalog, preview, load), then one table of figures and ratios.
+# Full sizes take a quarter of an hour or more (catalog loads 100,000 beats); QUICK=1 runs
+# smaller sizes in a few minutes. They need PostgreSQL and Redis: this starts them
+# (installing them when missing, as CI does).
 BENCH_DATABASE_URL ?= postgresql://marketplace:marketplace@127.0.0.1:5432/marketplace_test
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/10
 bench: install
 	bash .ci/start-services
-	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/catalog.py
-	$(BIN)/python bench/preview.py
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) \
+	  $(BIN)/python bench/run_all.py $(if $(QUICK),--quick)
 
 install: system-packages $(INSTALLED)
 
