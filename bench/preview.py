@@ -16,7 +16,7 @@ Prints the median wall time over --repeat runs, peak RSS and each method's ratio
 baseline on the same input, then whether the targets are met: ratio at most 1.0 at 3 and
 10 min, pipeline peak RSS under 80 MB at every length and not growing with the track.
 
-    .venv/bin/python bench/preview.py [--lengths 30,180,600] [--formats wav,mp3] [--repeat 3]
+    .venv/bin/python bench/preview.py [--lengths 30,180,600] [--formats wav,mp3] [--repeat 3] [--json FILE]
 
 How it measures. Every run happens in a fresh Python process (this script with --run-one)
 that times only the work, not its own start-up, and reports its own peak RSS. The ffmpeg
@@ -281,7 +281,7 @@ def print_table(results: list[Result], repeat: int) -> None:
               f"{result.ffmpeg_mb:>7.0f} {megabytes(result.sum_mb):>6} {ratio:>9.2f}")
 
 
-def print_summary(results: list[Result]) -> None:
+def print_summary(results: list[Result]) -> list[tuple[bool, str]]:
     baselines = {result.master: result.wall_s for result in results if result.method == "ffmpeg"}
     pipeline = [result for result in results if result.method == "pipeline"]
     checks = [ratio_check(pipeline, baselines), rss_check(pipeline), flatness_check(pipeline)]
@@ -289,6 +289,21 @@ def print_summary(results: list[Result]) -> None:
     print(f"\ntargets {'MET' if met else 'NOT MET'}")
     for _, line in checks:
         print(f"  {line}")
+    return checks
+
+
+def json_summary(results: list[Result], checks: list[tuple[bool, str]]) -> dict:
+    """The pipeline's figures per input, with its ratio to the baseline, and each target's verdict."""
+    baselines = {result.master: result.wall_s for result in results if result.method == "ffmpeg"}
+    rows = [{"name": line, "value": "", "unit": "", "met": passed} for passed, line in checks]
+    for result in results:
+        if result.method == "ffmpeg":
+            continue
+        name = f"{result.method} {result.master.format} {result.master.seconds} s"
+        rows.append({"name": f"{name} wall", "value": round(result.wall_s, 2), "unit": "s",
+                     "ratio": round(result.wall_s / baselines[result.master], 2)})
+        rows.append({"name": f"{name} peak RSS", "value": round(result.peak_mb), "unit": "MB"})
+    return {"benchmark": "preview", "met": all(passed for passed, _ in checks), "rows": rows}
 
 
 def ratio_check(pipeline: list[Result], baselines: dict[Master, float]) -> tuple[bool, str]:
@@ -339,6 +354,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per method and input")
     parser.add_argument("--pydub-10min", action="store_true",
                         help="also run the pydub version beyond 3 min (about 500 MB at 10 min)")
+    parser.add_argument("--json", type=Path, help="also write a machine-readable summary here")
     parser.add_argument("--run-one", nargs=3, metavar=("METHOD", "MASTER", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--period", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=int, help=argparse.SUPPRESS)
@@ -364,7 +380,9 @@ def main() -> None:
             results += measure(master, methods_for(master, pydub_max_seconds), workspace, args.repeat)
     sys.stderr.write("\n")
     print_table(results, args.repeat)
-    print_summary(results)
+    checks = print_summary(results)
+    if args.json:
+        args.json.write_text(json.dumps(json_summary(results, checks), indent=2))
 
 
 if __name__ == "__main__":
