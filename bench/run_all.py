@@ -34,7 +34,8 @@ def run(name: str, arguments: list[str], folder: Path) -> dict:
     summary_path = folder / f"{name}.json"
     print(f"\n=== {name}: bench/{name}.py {' '.join(arguments)}", flush=True)
     started = time.monotonic()
-    completed = subprocess.run([sys.executable, str(BENCH / f"{name}.py"), *arguments, "--json", str(summary_path)])
+    command = [sys.executable, str(BENCH / f"{name}.py"), *arguments, "--json", str(summary_path)]
+    completed = subprocess.run(command)
     seconds = time.monotonic() - started
     if completed.returncode != 0 or not summary_path.exists():
         return {"benchmark": name, "met": False, "seconds": seconds,
@@ -63,7 +64,8 @@ def print_table(summaries: list[dict]) -> None:
     for summary in summaries:
         for row in summary["rows"]:
             ratio = cell(row.get("ratio"))
-            print(f"{summary['benchmark']:<10} {row['name'][:width]:<{width}} {cell(row['value'], row['unit']):>12} "
+            value = cell(row["value"], row["unit"])
+            print(f"{summary['benchmark']:<10} {row['name'][:width]:<{width}} {value:>12} "
                   f"{ratio:>11} {row.get('target', ''):>10} {verdict(row):>5}")
     print()
     for summary in summaries:
