@@ -30,7 +30,7 @@ function facts(beat) {
 }
 
 function credits(beat) {
-  return h("section", { class: "card", "aria-labelledby": "credits-title" },
+  return h("section", { class: "card store-section", "aria-labelledby": "credits-title" },
     h("h2", { id: "credits-title" }, "Credits"),
     h("ul", { class: "credits" }, beat.credits.map((credit) =>
       h("li", {}, h("span", { class: "muted" }, credit.role_label), " ", credit.name))),
@@ -148,7 +148,7 @@ export async function beatView({ root, params, query, user, navigate }) {
       beat.price_from ? h("p", { class: "price" }, `From ${money(beat.price_from)}`) : null));
   root.replaceChildren(
     header,
-    h("section", { class: "card", "aria-labelledby": "about-title" },
+    h("section", { class: "card store-section", "aria-labelledby": "about-title" },
       h("h2", { id: "about-title" }, "About this beat"),
       beat.description ? h("p", { class: "description" }, beat.description) : null,
       facts(beat)),

@@ -54,7 +54,7 @@ function summary(license) {
 
 function creditsBlock(credits) {
   if (!credits.length) return null;
-  return h("section", { class: "card", "aria-labelledby": "license-credits" },
+  return h("section", { class: "card store-section", "aria-labelledby": "license-credits" },
     h("h2", { id: "license-credits" }, "Credits"),
     h("ul", { class: "credits" }, credits.map((credit) =>
       h("li", {}, h("span", { class: "muted" }, credit.role_label || credit.role), " ", credit.name))));
@@ -64,7 +64,7 @@ function creditsBlock(credits) {
 // and offers it as a blob URL (revoked when the page is left).
 function contractBlock(license, blobUrls) {
   const box = h("div", { class: "contract" }, h("p", { role: "status" }, "The contract is being prepared…"));
-  const section = h("section", { class: "card", "aria-labelledby": "license-contract" },
+  const section = h("section", { class: "card store-section", "aria-labelledby": "license-contract" },
     h("h2", { id: "license-contract" }, "Contract"), box);
   let shown = false;
   section.update = async (current) => {
@@ -100,7 +100,7 @@ function downloadList(links, files) {
 function downloadsBlock(license) {
   const box = h("div", { class: "download-box" });
   const refresh = h("button", { type: "button", class: "refresh-links" }, "Get fresh links");
-  const section = h("section", { class: "card", "aria-labelledby": "license-downloads" },
+  const section = h("section", { class: "card store-section", "aria-labelledby": "license-downloads" },
     h("h2", { id: "license-downloads" }, "Files"), box, refresh);
   let files = license.files;
   let readyShown = -1;
@@ -145,7 +145,7 @@ export async function licenseView({ root, params, user, navigate }) {
     h("p", {}, h("a", { href: "/library" }, "← My licenses")),
     h("h1", {}, `${license.beat.title}: ${license.tier.name}`),
     h("section", { class: "card" }, summary(license)),
-    h("section", { class: "card", "aria-labelledby": "license-terms" },
+    h("section", { class: "card store-section", "aria-labelledby": "license-terms" },
       h("h2", { id: "license-terms" }, "Terms"), termsList(frozenTerms(license.terms))),
     creditsBlock(license.credits) || "",
     contract,

@@ -5,8 +5,10 @@ import { api } from "../api.js";
 import { dateTime, errorBox, h, money } from "../ui.js";
 import { sendToSignIn } from "./common.js";
 
-// The server asks the payment provider at most every two seconds for one order.
+// The server asks the payment provider at most every two seconds for one order. A payment
+// that settles later (a bank transfer) is not waited for beyond a few minutes.
 const POLL_MILLISECONDS = 2000;
+const POLL_LIMIT = 150;
 
 const STATUS_WORDS = {
   pending: ["Waiting for the payment to be confirmed…", "wait"],
@@ -67,6 +69,17 @@ function licensesBlock(order) {
       license.status !== "active" ? h("span", { class: "badge bad" }, license.status) : null))));
 }
 
+function stillWaiting(check) {
+  const button = h("button", { type: "button" }, "Check again");
+  const box = h("p", {}, "The payment has not been confirmed yet. Some payment methods take a while; ",
+    "this order is updated as soon as it is. ", button);
+  button.addEventListener("click", () => {
+    box.remove();
+    check();
+  });
+  return box;
+}
+
 export async function orderView({ root, params, query, user, navigate }) {
   if (!user) return sendToSignIn(navigate);
   const cancelled = query.get("cancelled") === "1";
@@ -76,6 +89,7 @@ export async function orderView({ root, params, query, user, navigate }) {
   let timer = null;
   let stopped = false;
   let shownShape = null;
+  let polls = 0;
 
   async function refresh() {
     let order;
@@ -94,7 +108,10 @@ export async function orderView({ root, params, query, user, navigate }) {
       body.replaceChildren(linesTable(order), licensesBlock(order) || "",
         h("p", {}, h("a", { href: "/library" }, "All my licenses")));
     }
-    if (order.status === "pending" && !cancelled) timer = setTimeout(refresh, POLL_MILLISECONDS);
+    if (order.status !== "pending" || cancelled) return;
+    polls += 1;
+    if (polls < POLL_LIMIT) timer = setTimeout(refresh, POLL_MILLISECONDS);
+    else status.append(stillWaiting(refresh));
   }
 
   await refresh();
