@@ -331,3 +331,44 @@ def test_reporting_a_beat(page, store):
 def test_a_missing_beat_says_so(page, store):
     page.goto("/beats/bt_missing")
     expect(page.get_by_role("alert")).to_have_text("No such beat.")
+
+
+def test_the_order_page_follows_a_payment_confirmed_later(page, store):
+    beatmaker = store.user("beatmaker")
+    beat = store.publish_beat(beatmaker, title="Slow Bank")
+    artist = store.user("artist")
+    answer = store.api("POST", "/checkout", token=artist.token,
+                       json={"items": [{"beat_id": beat["id"], "tier_id": beat["offers"][0]["tier_id"]}]})
+    assert answer.status_code == 201, answer.text
+    order = answer.json()
+
+    sign_in(page, artist)
+    page.goto(f"/orders/{order['order_id']}")
+    expect(page.get_by_role("status")).to_contain_text("Waiting for the payment to be confirmed…")
+    expect(page.get_by_role("link", name=re.compile(r"^License LIC-"))).to_have_count(0)
+
+    # The payment completes elsewhere; the open page picks it up without a reload.
+    session_id = order["checkout_url"].rstrip("/").rsplit("/", 1)[-1]
+    store.sandbox.complete(session_id)
+    expect(page.get_by_role("status")).to_contain_text("Paid: your licenses are ready.", timeout=15_000)
+    expect(page.get_by_role("link", name=re.compile(r"^License LIC-"))).to_have_count(1)
+
+
+def test_a_coupon_lowers_the_price_and_a_wrong_one_is_explained(page, store):
+    beatmaker = store.user("beatmaker")
+    beat = store.publish_beat(beatmaker, title="Discount Day")
+    answer = store.api("POST", "/coupons", token=beatmaker.token,
+                       json={"code": "HALF", "kind": "percent", "percent_off": 50})
+    assert answer.status_code == 201, answer.text
+    sign_in(page, store.user("artist"))
+    page.goto(f"/beats/{beat['id']}")
+
+    page.get_by_label("Coupon code (optional)").fill("NOPE")
+    page.get_by_role("button", name="Buy Basic lease for $29.99").click()
+    basic = page.locator(".offer").filter(has=page.get_by_role("heading", name="Basic lease"))
+    expect(basic.get_by_role("alert")).to_contain_text("coupon_code: No beatmaker in this cart has this code.")
+
+    page.get_by_label("Coupon code (optional)").fill("HALF")
+    page.get_by_role("button", name="Buy Basic lease for $29.99").click()
+    page.wait_for_url(store.sandbox.url + "/**")
+    expect(page.get_by_role("button", name="Pay USD 15.00")).to_be_visible()
