@@ -162,6 +162,24 @@ def test_a_bad_upload_is_explained_in_words_and_nothing_typed_is_lost(page, stor
     assert store.api("GET", "/me/beats", token=maker.token).json() == []
 
 
+def test_an_upload_held_for_review_says_so(page, store, audio, monkeypatch):
+    monkeypatch.setitem(store.app.config, "PREMODERATION_MIN_APPROVED_BEATS", 1)
+    maker = store.user("beatmaker", "New Producer")
+    sign_in(page, maker)
+    page.goto("/studio/upload")
+    page.get_by_label("Master audio file").set_input_files(audio["beat"])
+    page.get_by_label("Title").fill("First Upload")
+    page.get_by_label("BPM").fill("120")
+    page.get_by_role("button", name="Upload beat").click()
+    upload_panel = page.get_by_role("region", name="Upload")
+    expect(upload_panel.locator(".status-badge")).to_have_text("Taken down", timeout=PUBLISHED_WITHIN_MS)
+    expect(upload_panel.get_by_role("status")).to_have_text(
+        "“First Upload” is uploaded. Waiting for a moderator's review before it goes into the store.")
+
+    studio_nav(page).get_by_role("link", name="Beats").click()
+    expect(page.get_by_role("row", name=re.compile("First Upload"))).to_contain_text("Waiting for a moderator's review")
+
+
 # -- the dashboard ---------------------------------------------------------------------------
 
 def _beat_in_status(store, maker, title: str, status: BeatStatus, reason: str | None = None) -> str:

@@ -34,7 +34,8 @@ class CreditsEditor {
     this.form = h("form", { class: "card credits-editor", novalidate: true, "aria-labelledby": "credits-title" },
       h("h2", { id: "credits-title" }, "Credits"),
       h("p", { class: "hint" }, "Profit shares, when given, must add up to 100%: each sale is split by them. ",
-        "Leave them blank to keep every sale yourself."),
+        "A name without a linked account cannot be paid, so its share is paid to you. ",
+        "Leave the shares blank to keep every sale yourself."),
       this.errors, this.rows, this.total,
       h("div", { class: "actions" },
         h("button", { type: "button", onclick: () => this.addRow({ role: "co_producer" }, true) }, "Add a credit"),
@@ -70,9 +71,9 @@ class CreditsEditor {
       h("option", { value, selected: value === credit.role }, words)));
     const profit = shareInput("profit_share", credit.profit_share_bps);
     const publishing = shareInput("publishing_share", credit.publishing_share_bps);
-    const isOwner = credit.user_id && credit.user_id === this.ownerId;
+    const account = !credit.user_id ? "" : credit.user_id === this.ownerId ? " (your account)" : " (linked account)";
     const row = h("fieldset", { class: "credit-row", dataset: { userId: credit.user_id || "", points: credit.master_points_bps ?? "" } },
-      h("legend", {}, `Credit ${number}`, isOwner ? " (your account)" : ""),
+      h("legend", {}, `Credit ${number}`, account),
       h("div", { class: "row" },
         field("Name", name), field("Role", role),
         field("Profit share %", profit), field("Publishing share %", publishing),

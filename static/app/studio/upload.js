@@ -4,7 +4,7 @@
 import { api, upload } from "../api.js";
 import { busy, field, formValues, h } from "../ui.js";
 import { beatFields, checkBeatFields } from "./beat-fields.js";
-import { clearFieldErrors, poll, showFormError, statusBadge, statusLine, studioPage } from "./common.js";
+import { clearFieldErrors, holdsByBeat, poll, showFormError, statusBadge, statusExplanation, statusLine, studioPage } from "./common.js";
 
 const POLL_SECONDS = 1.5;
 const AUDIO_TYPES = "audio/*,.wav,.aif,.aiff,.flac,.mp3";
@@ -97,13 +97,22 @@ class UploadPage {
   }
 
   follow(beat) {
-    if (beat.status !== "processing") { this.progress.settled(beat); return; }
+    if (beat.status !== "processing") { this.settle(beat); return; }
     this.stopPolling = poll(async () => {
       const fresh = await api(`/beats/${encodeURIComponent(beat.id)}`);
       if (fresh.status === "processing") return false;
-      this.progress.settled(fresh);
+      await this.settle(fresh);
       return true;
     }, POLL_SECONDS);
+  }
+
+  // A beat held by moderation (for instance waiting for review) says why.
+  async settle(beat) {
+    let holds = [];
+    try {
+      if (beat.status === "taken_down") holds = (await holdsByBeat())[beat.id] || [];
+    } catch { /* the status alone still says enough */ }
+    this.progress.settled(beat, holds.join(" ") || statusExplanation(beat));
   }
 
   close() {
@@ -157,7 +166,7 @@ class UploadProgress {
     this.status.textContent = "Uploaded. Rendering the preview with your voice tag…";
   }
 
-  settled(beat) {
+  settled(beat, explanation) {
     this.badge.replaceChildren(statusBadge(beat.status));
     const editLink = h("a", { class: "button primary", href: `/studio/beats/${encodeURIComponent(beat.id)}` },
       "Edit credits and prices");
@@ -167,7 +176,7 @@ class UploadProgress {
     } else {
       this.status.textContent = beat.status === "published"
         ? `“${beat.title}” is published. Set its prices so it can be bought.`
-        : `“${beat.title}” is ${beat.status.replaceAll("_", " ")}.`;
+        : `“${beat.title}” is uploaded. ${explanation || ""}`.trim();
       this.next.replaceChildren(editLink, h("a", { class: "button", href: "/studio" }, "All your beats"));
     }
   }
