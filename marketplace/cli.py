@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import logging
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from marketplace.accounts import services as accounts
-from marketplace.accounts.models import Role, User
+from marketplace.accounts.models import User
 from marketplace.db import db
 from marketplace.errors import AppError
 from marketplace.moderation import users as moderation
@@ -19,15 +23,6 @@ users_cli = AppGroup("users", help="Manage accounts.")
 audio_cli = AppGroup("audio", help="Previews and waveforms.")
 jobs_cli = AppGroup("jobs", help="Background jobs.")
 seed_cli = AppGroup("seed", help="Load demonstration data.")
-
-# Demo accounts for a local store. Their passwords are public on purpose: `make run`
-# serves on 127.0.0.1 only, and these accounts must never exist in production.
-DEMO_ACCOUNTS = [
-    ("admin@demo.test", "demo-admin-password", "Demo Admin", Role.ADMIN),
-    ("beatmaker@demo.test", "demo-beatmaker-password", "Demo Beatmaker", Role.BEATMAKER),
-    ("artist@demo.test", "demo-artist-password", "Demo Artist", Role.ARTIST),
-]
-
 
 @users_cli.command("create-admin")
 @click.option("--email", prompt=True)
@@ -78,18 +73,61 @@ def unsuspend(email: str, reason: str | None) -> None:
 
 @seed_cli.command("demo")
 def seed_demo() -> None:
-    """Create the demo accounts once; print them with their passwords every time."""
+    """Fill a local store once: demo accounts, beatmakers with their tags, published beats with
+    credits, covers and offers, a coupon, reports for the admin queue. Prints the accounts with
+    their passwords every time."""
+    from marketplace.demo import catalogue, seed  # noqa: PLC0415
+
     if current_app.config["ENV_NAME"] not in ("development", "testing"):
         raise click.ClickException("Demo accounts have public passwords: they are for development only.")
-    created = 0
-    for email, password, name, role in DEMO_ACCOUNTS:
-        if accounts.find_user_by_email(email) is None:
-            accounts.create_user(email, password, name, role)
-            created += 1
-    db.session.commit()
-    click.echo(f"demo accounts ({created} created now):")
-    for email, password, _name, role in DEMO_ACCOUNTS:
-        click.echo(f"  {role.value:<10} {email:<24} password: {password}")
+    app = current_app._get_current_object()
+    with _jobs_run_here(app), tempfile.TemporaryDirectory(prefix="demo-") as folder:
+        made = _run_steps(seed.steps(), Path(folder))
+    problems = seed.unpublished_beats()
+    if problems:
+        raise click.ClickException("demo beats not in the store: " + "; ".join(problems))
+    click.echo(f"demo store ready: {len(catalogue.DEMO_BEATS)} beats; "
+               f"made now: {', '.join(made) or 'nothing'}")
+    click.echo("demo accounts:")
+    for account in catalogue.DEMO_ACCOUNTS:
+        click.echo(f"  {account.role.value:<10} {account.email:<22} password: {account.password}")
+
+
+def _run_steps(steps, folder: Path) -> list[str]:
+    """Run the steps under a progress bar, committing each; returns the labels of those that
+    made something."""
+    made = []
+    with click.progressbar(steps, label="Building the demo store", show_pos=True,
+                           item_show_func=lambda step: step.label if step else "") as progress:
+        for step in progress:
+            try:
+                if step.run(folder):
+                    made.append(step.label)
+                db.session.commit()  # for a beat, this is when its preview is rendered
+                # The render ran in a session of its own: start afresh rather than read stale rows.
+                db.session.remove()
+            except (AppError, LookupError) as error:
+                raise click.ClickException(f"the demo store could not be built at {step.label!r}: "
+                                           f"{getattr(error, 'message', error)}") from None
+    return made
+
+
+@contextlib.contextmanager
+def _jobs_run_here(app: Flask) -> Iterator[None]:
+    """Background jobs run at each commit, in this process, so the progress bar follows the
+    real work and the command ends with every preview rendered. Their routine log lines are
+    kept off the terminal, where they would break the progress bar."""
+    from marketplace.jobs.queue import InProcessRunner  # noqa: PLC0415
+
+    runner, jobs_log = app.extensions["job_runner"], logging.getLogger("marketplace.jobs")
+    level = jobs_log.level
+    app.extensions["job_runner"] = InProcessRunner(app, threads=0, max_retries=0, backoff_seconds=0)
+    jobs_log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        app.extensions["job_runner"] = runner
+        jobs_log.setLevel(level)
 
 
 @audio_cli.command("reprocess")
