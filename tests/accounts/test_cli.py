@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from marketplace.accounts import services
 from tests.conftest import login
 
 
@@ -36,18 +35,3 @@ def test_suspend_and_unsuspend_commands(app, client, signed_in):
     assert client.get("/api/v1/me", headers=headers).status_code == 401
     assert login(client).status_code == 200
     assert runner.invoke(args=["users", "suspend", "nobody@example.com"]).exit_code != 0
-
-
-def test_seed_demo_creates_accounts_once_and_prints_passwords(app, client):
-    runner = app.test_cli_runner()
-    first = runner.invoke(args=["seed", "demo"])
-    second = runner.invoke(args=["seed", "demo"])
-    assert first.exit_code == second.exit_code == 0
-    assert "(3 created now)" in first.output and "(0 created now)" in second.output
-    assert "demo-admin-password" in second.output
-    with app.app_context():
-        roles = {email: services.find_user_by_email(email).roles
-                 for email in ("admin@demo.test", "beatmaker@demo.test", "artist@demo.test")}
-    assert roles == {"admin@demo.test": ["admin"], "beatmaker@demo.test": ["beatmaker"],
-                     "artist@demo.test": ["artist"]}
-    assert login(client, "beatmaker@demo.test", "demo-beatmaker-password").status_code == 200
