@@ -113,7 +113,8 @@ def test_a_published_beat_plays_its_preview_in_the_browser(page, store):
     beatmaker = store.user("beatmaker", "Metro")
     beat = store.publish_beat(beatmaker, title="Night Drive", with_stems=True)
     assert beat["status"] == "published"
-    assert {offer["name"] for offer in beat["offers"]} >= {"Basic lease", "Trackout lease", "Exclusive rights"}
+    offered = {offer["name"] for offer in beat["offers"]}
+    assert offered >= {"Basic lease", "Trackout lease", "Exclusive rights"}
     page.goto("/")
     seconds = page.evaluate("""async (url) => {
         const audio = new Audio(url);
