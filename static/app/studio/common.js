@@ -109,28 +109,31 @@ export function messagesByField(error) {
 }
 
 // Shows `error` for `form`: each field's messages under that field (found by name, or by
-// controls[name] when given), the rest in `summary`. Returns nothing; call clearFieldErrors first.
+// controls[name] when given), the error's message and any other messages in `summary`.
 export function showFormError(form, summary, error, controls = {}) {
   clearFieldErrors(form);
   const leftOver = [];
   for (const [name, messages] of Object.entries(messagesByField(error))) {
     const control = controls[name] || (name && form.querySelector(`[name="${CSS.escape(name)}"]`));
     if (control) markInvalid(control, messages);
-    else leftOver.push(...messages.map((message) => (name && name !== "credits" ? `${humanField(name)}: ${message}` : message)));
+    else leftOver.push(...messages.filter((message) => message !== error.message).map((message) => labelled(name, message)));
   }
-  summary.replaceChildren(errorBoxWith(error.message, leftOver.filter((line) => line !== error.message)));
+  summary.replaceChildren(errorBoxWith(error.message, leftOver));
   const first = form.querySelector("[aria-invalid=true]");
   if (first) first.focus();
+}
+
+// "Profit share: ..." for a message about a field no control stands for.
+function labelled(name, message) {
+  if (!name || name === "credits") return message;
+  const words = name.replace(/_bps$/, "").replaceAll("_", " ").replaceAll(".", " ");
+  return `${words.replace(/^\w/, (letter) => letter.toUpperCase())}: ${message}`;
 }
 
 function errorBoxWith(message, lines) {
   const box = errorBox({ message });
   if (lines.length) box.append(h("ul", {}, lines.map((line) => h("li", {}, line))));
   return box;
-}
-
-function humanField(name) {
-  return name.replaceAll("_", " ").replace(/^\w/, (letter) => letter.toUpperCase());
 }
 
 let errorIds = 0;
