@@ -212,21 +212,45 @@ def test_load_more_empty_results_and_back(page, store):
     expect(page.get_by_label("Search beats")).to_have_value("")
 
 
-def test_sort_and_an_invalid_range_are_shown_in_words(page, store):
+def test_sort_key_filter_and_an_invalid_range_in_words(page, store):
     beatmaker = store.user("beatmaker")
-    store.publish_beat(beatmaker, title="Slow Song", bpm=70)
-    store.publish_beat(beatmaker, title="Fast Song", bpm=170)
+    store.publish_beat(beatmaker, title="Slow Song", bpm=70, key="Am")
+    store.publish_beat(beatmaker, title="Fast Song", bpm=170, key="F#m")
 
     page.goto("/")
     page.get_by_label("Sort by").select_option(label="BPM: slow to fast")
     expect(result_titles(page)).to_have_text(["Slow Song", "Fast Song"])
-    expect(page).to_have_url(re.compile(r"sort=bpm"))
+    expect(page).to_have_url(re.compile(r"/\?sort=bpm$"))
 
     page.get_by_text("Filters", exact=True).click()
+    page.get_by_label("Key").select_option(label="F# minor")
+    expect(result_titles(page)).to_have_text(["Fast Song"])
+    expect(page).to_have_url(re.compile(r"/\?key=F%23\+minor&sort=bpm$"))
+
+    page.get_by_label("Key").select_option(label="Any key")
     page.get_by_label("BPM from").fill("150")
     page.get_by_label("BPM to").fill("100")
     page.get_by_role("button", name="Apply filters").click()
     expect(page.get_by_role("alert")).to_contain_text("bpm_min must not be above bpm_max")
+
+
+def test_tag_and_beatmaker_links_filter_the_store(page, store):
+    nova, rex = store.user("beatmaker", "Nova Beats"), store.user("beatmaker", "Rex Loops")
+    beat = store.publish_beat(nova, title="Cold Night", tags=["808", "winter"])
+    store.publish_beat(nova, title="Warm Day", tags=["summer"])
+    store.publish_beat(rex, title="Rex Winter", tags=["winter"])
+
+    page.goto(f"/beats/{beat['id']}")
+    page.locator("main").get_by_role("link", name="Nova Beats").click()
+    expect(result_titles(page)).to_have_text(["Warm Day", "Cold Night"])
+    expect(page.get_by_role("list", name="Also filtered by")).to_contain_text("Beatmaker: Nova Beats")
+
+    page.get_by_role("link", name="Remove Beatmaker: Nova Beats").click()
+    expect(result_titles(page)).to_have_count(3)
+    page.locator(".beat-card").filter(has_text="Rex Winter").get_by_role("link", name="#winter").click()
+    expect(page).to_have_url(re.compile(r"/\?tag=winter$"))
+    expect(result_titles(page)).to_have_text(["Rex Winter", "Cold Night"])
+    expect(page.get_by_role("list", name="Also filtered by")).to_contain_text("Tag: #winter")
 
 
 def test_the_store_works_at_phone_width(phone_page, store):

@@ -58,6 +58,13 @@ function datalist(id, values) {
   return h("datalist", { id }, values.map((value) => h("option", { value })));
 }
 
+// A key from a shared address may be spelled "F#m": it stays selected as written.
+function keyChoices(selected) {
+  const choices = KEYS.map((key) => [key, key]);
+  if (selected && !KEYS.includes(selected)) choices.unshift([selected, selected]);
+  return choices;
+}
+
 function searchForm(filters) {
   const number = (name, label, attributes = {}) => field(label, h("input", {
     name, type: "number", inputmode: "numeric", value: PRICE_FILTERS.includes(name) ? fromMinor(filters[name]) : filters[name] || "",
@@ -74,7 +81,7 @@ function searchForm(filters) {
       h("div", { class: "filter-grid" },
         field("Genre", h("input", { name: "genre", list: "store-genres", value: filters.genre || "", maxlength: 40 })),
         field("Mood", h("input", { name: "mood", list: "store-moods", value: filters.mood || "", maxlength: 40 })),
-        field("Key", h("select", { name: "key" }, options(KEYS.map((key) => [key, key]), filters.key, "Any key"))),
+        field("Key", h("select", { name: "key" }, options(keyChoices(filters.key), filters.key, "Any key"))),
         number("bpm_min", "BPM from", { min: 40, max: 300 }),
         number("bpm_max", "BPM to", { min: 40, max: 300 }),
         number("price_min", "Price from ($)", { min: 0, step: "0.01", inputmode: "decimal" }),
@@ -108,11 +115,12 @@ function card(beat) {
       h("p", { class: "price" }, beat.price_from ? `From ${money(beat.price_from)}` : "Not for sale right now")));
 }
 
-// Removable chips for the filters that have no field (a tag or beatmaker from a link).
-function linkedFilters(filters) {
+// Removable chips for the filters that have no field (a tag or beatmaker from a link); the
+// beatmaker is named once a result shows who it is.
+function linkedFilters(filters, beatmakerName) {
   const chips = [];
   if (filters.tag) chips.push(["tag", `Tag: #${filters.tag}`]);
-  if (filters.beatmaker) chips.push(["beatmaker", "One beatmaker's beats"]);
+  if (filters.beatmaker) chips.push(["beatmaker", beatmakerName ? `Beatmaker: ${beatmakerName}` : "One beatmaker's beats"]);
   if (!chips.length) return null;
   return h("ul", { class: "chips", "aria-label": "Also filtered by" }, chips.map(([name, label]) => {
     const rest = { ...filters };
@@ -156,6 +164,9 @@ export async function browseView({ root, query }) {
       shown = cursor ? shown + cards.length : cards.length;
       nextCursor = page.next_cursor;
       status.textContent = describe(shown, filters);
+      if (!cursor && filters.beatmaker && page.items.length) {
+        chips.replaceChildren(linkedFilters(filters, page.items[0].beatmaker.display_name));
+      }
       more.hidden = !nextCursor;
       // Keyboard users continue where the new cards start.
       if (cursor && cards.length) cards[0].querySelector("a").focus();
