@@ -487,7 +487,8 @@ def print_report(summary: dict, args: argparse.Namespace, buyers: int, purchases
                                   if errors else "none"))
     paid = [p["paid_s"] for p in purchases if p["paid_s"] is not None]
     files = [p["files_s"] for p in purchases if p["files_s"] is not None]
-    print(f"purchases: {len(purchases)} paid in the sandbox, {len(paid)} seen paid by the buyer{median(paid)}, "
+    print(f"purchases: {len(purchases)} paid in the sandbox, "
+          f"{len(paid)} seen paid by the buyer{median(paid)}, "
           f"{len(files)} with the licensed MP3 built and downloaded{median(files)}")
     met = not errors and api["p95"] < TARGET_P95_MS
     print(f"\ntarget: zero errors, p95 under {TARGET_P95_MS} ms for API calls: {'PASS' if met else 'MISS'} "
