@@ -6,8 +6,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import tempfile
+import unicodedata
 from collections.abc import Callable
 from copy import deepcopy
 from typing import Any, TypeVar
@@ -16,8 +18,9 @@ import marshmallow as ma
 from flask import Flask, Request, Response, current_app, jsonify, request
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
+from flask_smorest.fields import Upload
 from webargs.flaskparser import FlaskParser
-from werkzeug.datastructures import CombinedMultiDict
+from werkzeug.datastructures import CombinedMultiDict, FileStorage, MultiDict
 
 from marketplace.errors import AppError, NotFound, ValidationFailed
 
@@ -108,11 +111,43 @@ def _check_text(value: Any, path: str) -> None:
             _check_text(item, f"{path}.{index}" if path else str(index))
 
 
+MAX_FILENAME_CHARS = 255
+
+
+def _spooled_size(upload: FileStorage) -> int:
+    stream = upload.stream
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+def _checked_files(files: MultiDict) -> MultiDict:
+    """The uploaded files, without the empty nameless parts browsers send for file inputs left
+    empty. A file name no file should have (control characters, longer than any file system
+    allows) or a file with no bytes is refused, naming its form field."""
+    kept = MultiDict()
+    for field, upload in files.items(multi=True):
+        name, size = upload.filename or "", _spooled_size(upload)
+        if not name and size == 0:
+            continue  # no file chosen
+        if len(name) > MAX_FILENAME_CHARS or _unstorable(name) \
+                or any(unicodedata.category(char) == "Cc" for char in name):
+            raise AppError(f"File names must be at most {MAX_FILENAME_CHARS} characters long, without "
+                           "control characters (line breaks, NUL, escape codes). Rename the file and try again.",
+                           code="invalid_filename", status=422, details={"field": field})
+        if size == 0:
+            raise AppError("The file is empty.", code="empty_file", status=422, details={"field": field})
+        kept.add(field, upload)
+    return kept
+
+
 class SafeParser(FlaskParser):
     """webargs' Flask parser, made to answer 4xx for bodies that would otherwise crash:
-    nesting deep enough to exhaust the stack, integers too long to convert, and text the
-    database cannot store. It also reads multipart bodies as one location, fields and files
-    together ("form_and_files"), so an upload is one documented request body."""
+    nesting deep enough to exhaust the stack, integers too long to convert, text the database
+    cannot store, file names no file should have and text sent where a file belongs. It also
+    reads multipart bodies as one location, fields and files together ("form_and_files"), so
+    an upload is one documented request body."""
 
     __location_map__ = {**FlaskParser.__location_map__, "form_and_files": "load_form_and_files"}
 
@@ -134,9 +169,17 @@ class SafeParser(FlaskParser):
         _check_text(req.form.to_dict(flat=False), "")
         return super().load_form(req, schema)
 
+    def load_files(self, req: Request, schema: ma.Schema) -> Any:
+        return self._makeproxy(_checked_files(req.files), schema)
+
     def load_form_and_files(self, req: Request, schema: ma.Schema) -> Any:
         _check_text(req.form.to_dict(flat=False), "")
-        return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
+        as_text = {key: ["Send a file here, not text."] for key in
+                   (field.data_key or name for name, field in schema.fields.items() if isinstance(field, Upload))
+                   if key in req.form}
+        if as_text:  # e.g. a part whose broken header lost its file name
+            raise ValidationFailed(details=as_text)
+        return self._makeproxy(CombinedMultiDict([req.form, _checked_files(req.files)]), schema)
 
 
 _BODY_ERRORS = {"json": (400, 413, 415), "form": (413, 415), "files": (413, 415), "form_and_files": (413, 415)}

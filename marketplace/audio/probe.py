@@ -55,8 +55,11 @@ def probe_audio(path: Path, *, min_seconds: float, max_seconds: float) -> AudioI
                      duration_ms=_duration_ms(described, stream), sample_rate=int(stream.get("sample_rate") or 0),
                      channels=int(stream.get("channels") or 0),
                      bits=int(stream.get("bits_per_raw_sample") or stream.get("bits_per_sample") or 16))
+    if info.format in ("wav", "aiff"):
+        _check_pcm_complete(path, info)  # cheap, and a truer reason than the length ffprobe guessed
     _check_rules(info, min_seconds, max_seconds)
-    _check_complete(path, info)
+    if info.format not in ("wav", "aiff"):
+        _check_complete(path, info)
     return info
 
 
@@ -82,17 +85,19 @@ def _check_rules(info: AudioInfo, min_seconds: float, max_seconds: float) -> Non
                                                    f"{info.sample_rate / 1000:g} kHz.")
 
 
-def _check_complete(path: Path, info: AudioInfo) -> None:
+def _check_pcm_complete(path: Path, info: AudioInfo) -> None:
     """A header that promises more audio than the file holds means an interrupted upload or
-    a forged file. PCM containers declare their data size; for the others, every packet is
-    read (without decoding) to find where the audio really ends."""
-    if info.format in ("wav", "aiff"):
-        declared, present = pcm_data_sizes(path, info.format)
-        if declared is not None and declared > present:
-            missing = 100 * (declared - present) / declared
-            raise AudioRejected("truncated_audio", f"The file holds {100 - missing:.0f}% of the audio its header "
-                                                   "declares: it looks truncated. Upload it again.")
-        return
+    a forged file. PCM containers (WAV, AIFF) declare their data size."""
+    declared, present = pcm_data_sizes(path, info.format)
+    if declared is not None and declared > present:
+        missing = 100 * (declared - present) / declared
+        raise AudioRejected("truncated_audio", f"The file holds {100 - missing:.0f}% of the audio its header "
+                                               "declares: it looks truncated. Upload it again.")
+
+
+def _check_complete(path: Path, info: AudioInfo) -> None:
+    """The same for compressed formats: every packet is read (without decoding) to find where
+    the audio really ends."""
     result = _ffprobe(["-select_streams", "a:0", "-show_entries", "packet=pts_time,duration_time",
                        "-of", "csv=p=0"], path)
     last = (result.stdout or b"").strip().rsplit(b"\n", 1)[-1].split(b",")
