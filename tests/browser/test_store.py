@@ -6,6 +6,7 @@ width, an exclusive someone else is paying for, reports, and a cancelled payment
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from playwright.sync_api import expect
@@ -396,3 +397,41 @@ def test_a_coupon_lowers_the_price_and_a_wrong_one_is_explained(page, store):
     page.get_by_role("button", name="Buy Basic lease for $29.99").click()
     page.wait_for_url(store.sandbox.url + "/**")
     expect(page.get_by_role("button", name="Pay USD 15.00")).to_be_visible()
+
+
+def bought_and_paid(store, artist, beat) -> dict:
+    """An order for the beat's first offer, paid on the sandbox; returns it as the API answers."""
+    answer = store.api("POST", "/checkout", token=artist.token,
+                       json={"items": [{"beat_id": beat["id"], "tier_id": beat["offers"][0]["tier_id"]}]})
+    assert answer.status_code == 201, answer.text
+    checkout = answer.json()
+    store.sandbox.complete(checkout["checkout_url"].rstrip("/").rsplit("/", 1)[-1])
+    order = store.api("GET", f"/orders/{checkout['order_id']}", token=artist.token).json()
+    assert order["status"] == "paid", order
+    return order
+
+
+def wait_for_license_status(store, artist, license_id: str, status: str) -> None:
+    deadline = time.monotonic() + 15
+    while store.api("GET", f"/licenses/{license_id}", token=artist.token).json()["status"] != status:
+        assert time.monotonic() < deadline, f"license {license_id} never became {status}"
+        time.sleep(0.1)
+
+
+def test_a_refunded_license_says_why_its_files_are_gone(page, store):
+    beatmaker = store.user("beatmaker")
+    beat = store.publish_beat(beatmaker, title="Gone Soon")
+    artist = store.user("artist")
+    order = bought_and_paid(store, artist, beat)
+    license_id = order["licenses"][0]["id"]
+    refund = store.api("POST", f"/orders/{order['id']}/refund", token=store.user("admin").token)
+    assert refund.status_code == 202, refund.text
+    wait_for_license_status(store, artist, license_id, "revoked")
+
+    sign_in(page, artist)
+    page.goto(f"/licenses/{license_id}")
+    expect(page.locator("dl.terms")).to_contain_text("Revoked")
+    expect(page.get_by_role("region", name="Files").get_by_role("alert")).to_have_text(
+        "This license was revoked (refund or chargeback): its files cannot be downloaded.")
+    expect(page.get_by_role("link", name=re.compile(r"^Download"))).to_have_count(0)
+    expect(page.get_by_role("button", name="Get fresh links")).to_be_hidden()
