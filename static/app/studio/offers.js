@@ -59,13 +59,13 @@ function offerRow(beat, tier) {
   const currency = price.currency;
   const priceInput = h("input", { name: `price-${tier.id}`, type: "number", inputmode: "decimal", min: 0, step: "0.01",
     value: toMajor(price.amount, currency) });
+  // A tier this beat cannot be sold under says why, without a price to fill in.
   const element = h("fieldset", { class: "offer-row", dataset: { tierId: tier.id } },
     h("legend", {}, tier.name),
     h("p", { class: "hint" }, tierSummary(tier)),
     h("div", { class: "row" },
       h("label", { class: "choice" }, offered, ` Sell as ${tier.name}`),
-      field(`${tier.name} price (${currency.toUpperCase()})`, priceInput)),
-    barred ? h("p", { class: "hint" }, barred) : null);
+      barred ? h("p", { class: "hint offer-barred" }, barred) : field([h("span", { class: "visually-hidden" }, `${tier.name} `), `Price (${currency.toUpperCase()})`], priceInput)));
   return { tier, element, offered, price: priceInput, currency, amount: () => toMinor(priceInput.value, currency) };
 }
 

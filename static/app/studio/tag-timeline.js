@@ -6,6 +6,7 @@ import { duration, h } from "../ui.js";
 
 // Marks carry their time as a label until they would crowd each other.
 const MAX_LABELLED_MARKS = 12;
+const LABEL_WIDTH_PX = 34;
 
 export function tagStarts({ beatMs, tagMs, intervalMs, firstAtMs }) {
   const first = Math.min(firstAtMs, Math.max(0, beatMs - tagMs));
@@ -28,7 +29,8 @@ export class TagTimeline {
     const width = `${Math.max((tagMs / beatMs) * 100, 0.6)}%`;
     // Louder tags are drawn darker: -30 dB faint, +10 dB solid.
     const opacity = String(0.35 + 0.65 * ((gainDb + 30) / 40));
-    this.marks.classList.toggle("dense", starts.length > MAX_LABELLED_MARKS);
+    const roomPerMark = this.marks.clientWidth / Math.max(starts.length, 1);
+    this.marks.classList.toggle("dense", starts.length > MAX_LABELLED_MARKS || roomPerMark < LABEL_WIDTH_PX);
     this.marks.replaceChildren(...starts.map((at) => {
       const mark = h("li", { class: "tag-mark", dataset: { seconds: String(at / 1000) } },
         h("span", { class: "visually-hidden" }, "Tag at "), h("span", { class: "mark-time" }, duration(at)));
