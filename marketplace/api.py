@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from copy import deepcopy
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import marshmallow as ma
 from flask import Flask, Request, Response, current_app, jsonify, request
@@ -23,6 +24,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict, FileStorage, MultiDict
 
 from marketplace.errors import AppError, NotFound, ValidationFailed
+from marketplace.storage.service import storage
 
 API_PREFIX = "/api/v1"
 BEARER_SECURITY = [{"bearerAuth": []}]
@@ -289,10 +291,11 @@ def refuse_impossible_ids(endpoint: str | None, values: dict[str, Any] | None) -
 
 
 # The web pages (static/) load scripts, styles and media from this origin only; covers
-# and previews may also come from blob: and data: URLs the scripts make.
-PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-               "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-               "frame-ancestors 'none'; form-action 'self'")
+# and previews may also come from blob: and data: URLs the scripts make, and from the
+# storage's origin when files are stored in S3 (previews and covers redirect there).
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
+               "img-src 'self' data: blob:{files}; media-src 'self' blob:{files}; connect-src 'self'{files}; "
+               "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 # API answers are data, never documents to render.
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 # Swagger UI (vendored): its page starts it with one inline script, allowed by its hash; its
@@ -316,7 +319,23 @@ def content_security_policy(response: Response) -> str:
         return DOCS_POLICY.format(script_hashes=_inline_script_hashes(response.get_data()))
     if request.path.startswith(API_PREFIX):
         return API_POLICY
-    return PAGE_POLICY
+    origin = _file_origin()
+    return PAGE_POLICY.format(files=f" {origin}" if origin else "")
+
+
+def _file_origin() -> str | None:
+    """The origin of presigned S3 links, found once by signing a link (no request is made)."""
+    extensions = current_app.extensions
+    if "file_origin" not in extensions:
+        if current_app.config["STORAGE_BACKEND"] != "s3":
+            extensions["file_origin"] = None
+        else:
+            try:
+                link = urlsplit(storage().signed_url("origin-probe", 60))
+            except Exception:  # no credentials yet: same-origin for now, asked again next time
+                return None
+            extensions["file_origin"] = f"{link.scheme}://{link.netloc}"
+    return extensions["file_origin"]
 
 
 def _served_over_https() -> bool:

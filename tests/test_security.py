@@ -159,6 +159,17 @@ def test_web_pages_carry_the_page_policy(client, path):
     assert response.headers["Content-Security-Policy"] == PAGE_POLICY
 
 
+def test_pages_may_load_files_from_s3_where_previews_redirect(database_factory):
+    app = make_test_app(database_factory(), STORAGE_BACKEND="s3", STORAGE_S3_BUCKET="beats",
+                        STORAGE_S3_ENDPOINT_URL="http://127.0.0.1:9000", STORAGE_S3_ACCESS_KEY="key",
+                        STORAGE_S3_SECRET_KEY="secret")
+    policy = dict(part.split(" ", 1) for part in app.test_client().get("/").headers["Content-Security-Policy"]
+                  .split("; "))
+    for directive in ("img-src", "media-src", "connect-src"):
+        assert policy[directive].endswith(" http://127.0.0.1:9000"), directive
+    assert policy["script-src"] == "'self'"
+
+
 def test_static_files_carry_the_page_policy(client):
     response = client.get("/static/app/main.js")
     assert response.status_code == 200
