@@ -91,6 +91,8 @@ class Config:
     JOBS_QUEUE = _env("JOBS_QUEUE", "marketplace")
     JOB_MAX_RETRIES = _env_int("JOB_MAX_RETRIES", 5)
     JOB_RETRY_BACKOFF_SECONDS = 2.0
+    # Celery: a job taken by a worker that died is delivered again after this many seconds.
+    JOBS_VISIBILITY_TIMEOUT_SECONDS = _env_int("JOBS_VISIBILITY_TIMEOUT_SECONDS", 3600)
 
     # Audio: what uploads may be, and how long processing may take before the sweep retries it.
     AUDIO_MIN_SECONDS = 10
