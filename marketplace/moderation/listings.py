@@ -62,10 +62,14 @@ def report_queue(*, status: str | None = None, reason: str | None = None, beatma
     return keyset_page(query, Report.id, cursor, limit, newest_first=False)
 
 
-def beats_for_admin(*, status: str | None = None, samples: str | None = None, beatmaker: str | None = None,
-                    held: str | None = None, cursor: str | None = None, limit: int = 50) -> Page:
-    """Beats in any status, newest first; `held` keeps those held out for that cause."""
+def beats_for_admin(*, q: str | None = None, status: str | None = None, samples: str | None = None,
+                    beatmaker: str | None = None, held: str | None = None, cursor: str | None = None,
+                    limit: int = 50) -> Page:
+    """Beats in any status, newest first; `q` matches part of the title in any case, `held`
+    keeps those held out for that cause."""
     query = select(Beat)
+    if q:
+        query = query.where(func.lower(Beat.title).contains(q.strip().lower(), autoescape=True))
     if status is not None:
         query = query.where(Beat.status == status)
     if samples is not None:

@@ -159,6 +159,8 @@ ModeratedBeatPageSchema = page_of(ModeratedBeatSchema)
 
 
 class AdminBeatArgs(ma.Schema):
+    q = ma.fields.String(validate=[validate.Length(min=1, max=120), no_control_characters],
+                         metadata={"description": "part of the title, in any case"})
     status = ma.fields.String(validate=validate.OneOf([s.value for s in BeatStatus]))
     samples = ma.fields.String(validate=validate.OneOf(SAMPLE_DECLARATIONS),
                                metadata={"description": "e.g. uncleared"})

@@ -158,7 +158,8 @@ def resolve_report(payload, report_id):
 @admin_blp.arguments(AdminBeatArgs, location="query", as_kwargs=True, unknown=ma.RAISE)
 @admin_blp.response(200, ModeratedBeatPageSchema)
 def list_beats(**filters):
-    """Beats in any status, newest first: e.g. `samples=uncleared`, or `held=takedown`."""
+    """Beats in any status, newest first: e.g. `q=night` (part of the title), `samples=uncleared`,
+    or `held=takedown`."""
     page = listings.beats_for_admin(**filters)
     return {"items": moderated_beat_documents(page.items), "next_cursor": page.next_cursor}
 

@@ -1,5 +1,6 @@
-"""Finding accounts: admins search by part of an email or display name, filter by status and
-role, and page through the answers newest first."""
+"""Finding accounts and beats: admins search accounts by part of an email or display name,
+filter them by status and role, and page through the answers newest first; beats by part of
+their title."""
 
 from __future__ import annotations
 
@@ -80,3 +81,14 @@ def test_bad_filters_are_a_422_with_the_field_named(client, admin_headers):
 def test_only_admins_may_search(client, artist):
     assert client.get(USERS, headers=artist[1]).status_code == 403
     assert client.get(USERS).status_code == 401
+
+
+def test_admins_find_beats_by_part_of_the_title_in_any_status(client, admin_headers, owner, make_beat):
+    night = make_beat(owner[0], title="Night Drive")
+    unpublished = make_beat(owner[0], publish=False, title="MIDNIGHT Sketch")
+    make_beat(owner[0], title="Morning Sun")
+    found = client.get("/api/v1/admin/beats", query_string={"q": "night"}, headers=admin_headers)
+    assert ids_of(found) == [unpublished, night]
+    assert [beat["status"] for beat in found.json["items"]] == ["processing", "published"]
+    blank = client.get("/api/v1/admin/beats", query_string={"q": ""}, headers=admin_headers)
+    assert blank.status_code == 422 and list(blank.json["error"]["details"]) == ["q"]
