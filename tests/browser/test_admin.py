@@ -137,11 +137,18 @@ def test_a_report_is_dismissed_and_a_blank_note_is_refused_in_words(page, store)
     expect(page.get_by_role("listitem").filter(has_text="Fine Beat")).to_contain_text("Dismissed")
 
 
-def test_revoking_licenses_explains_the_consequence_and_can_be_cancelled(page, store):
+def test_a_beat_found_by_title_warns_before_revoking_its_licenses(page, store):
     beat = store.publish_beat(store.user("beatmaker"), title="Keep Licenses")
+    store.publish_beat(store.user("beatmaker"), title="Other Title")
     admin = store.user("admin")
     sign_in(page, admin)
-    page.goto(f"/admin/beats/{beat['id']}")
+    page.goto("/admin/beats")
+    page.get_by_label("Title").fill("keep LIC")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("status").filter(has_text="Showing 1 beat.")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="Other Title")).to_have_count(0)
+    page.get_by_role("link", name="Keep Licenses").click()
+    expect(page).to_have_url(re.compile(f"/admin/beats/{beat['id']}$"))
 
     revoke = page.get_by_role("group", name="Revoke licenses")
     revoke.get_by_label("Reason").fill("Checking the warning only.")

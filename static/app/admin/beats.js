@@ -33,16 +33,17 @@ function beatRow(beat) {
 }
 
 export async function beatsView({ root, query, navigate }) {
-  const chosen = Object.fromEntries(["status", "samples", "held", "beatmaker"].map((name) => [name, query.get(name) || ""]));
-  const filters = h("form", { class: "row admin-filters", role: "search", "aria-label": "Filter beats" },
+  const chosen = Object.fromEntries(["q", "status", "samples", "held", "beatmaker"].map((name) => [name, query.get(name) || ""]));
+  const filters = h("form", { class: "row admin-filters", role: "search", "aria-label": "Find beats" },
+    field("Title", h("input", { name: "q", type: "search", value: chosen.q, maxlength: 120 }), "Any part of it."),
     field("Status", h("select", { name: "status" }, options(BEAT_STATUSES, chosen.status, "Any status"))),
     field("Samples", h("select", { name: "samples" }, options(SAMPLES, chosen.samples, "Any"))),
     field("Held out by", h("select", { name: "held" }, options(HOLD_CAUSES, chosen.held, "Anything or nothing"))),
     chosen.beatmaker ? h("input", { type: "hidden", name: "beatmaker", value: chosen.beatmaker }) : null,
-    h("button", { type: "submit" }, "Filter"));
+    h("button", { type: "submit", class: "primary" }, "Search"));
   filters.addEventListener("submit", (event) => {
     event.preventDefault();
-    const picked = new URLSearchParams([...new FormData(filters)].filter(([, value]) => value));
+    const picked = new URLSearchParams([...new FormData(filters)].map(([k, v]) => [k, v.trim()]).filter(([, v]) => v));
     navigate(`/admin/beats?${picked}`);
   });
   const body = h("tbody");

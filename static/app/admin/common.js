@@ -198,8 +198,10 @@ export async function countOf(path, query, cap = 200) {
   return page.next_cursor ? `${cap}+` : String(page.items.length);
 }
 
-// Runs an action and says how it went; `after` re-renders the page.
-export function announce(message, after) {
+// Says how an action went, then re-renders the page with `after`. The form that had the
+// focus is gone then, so the focus goes back to the top of the page (as after navigating).
+export async function announce(message, after) {
   notice(message);
-  return after();
+  await after();
+  document.getElementById("main").focus({ preventScroll: true });
 }

@@ -2,10 +2,10 @@
 // /admin/reports/:id: one report, answered by dismissing it or taking the beat down.
 
 import { api } from "../api.js";
-import { busy, date, dateTime, errorBox, field, h, notice } from "../ui.js";
+import { busy, date, dateTime, errorBox, field, h } from "../ui.js";
 import {
-  BEAT_STATUSES, REPORT_REASONS, REPORT_STATUSES, SAMPLES, accountLink, adminPage, badge, beatLink, confirmStep, pagedList,
-  terms, words,
+  BEAT_STATUSES, REPORT_REASONS, REPORT_STATUSES, SAMPLES, accountLink, adminPage, announce, badge, beatLink, confirmStep,
+  pagedList, terms, words,
 } from "./common.js";
 
 function options(table, selected, anyLabel) {
@@ -80,8 +80,8 @@ function resolveForm(report, rerender) {
       try {
         await api(`/admin/reports/${encodeURIComponent(report.id)}/resolve`,
           { method: "POST", json: { action, note: note.value.trim() } });
-        notice(action === "takedown" ? `"${report.beat.title}" was taken down.` : "The report was dismissed.");
-        await rerender();
+        await announce(action === "takedown" ? `"${report.beat.title}" was taken down.` : "The report was dismissed.",
+          rerender);
       } catch (error) {
         errors.replaceChildren(errorBox(error));
       }
