@@ -20,7 +20,7 @@ from marketplace.checkout.models import Order
 from marketplace.db import db
 from tests.browser.conftest import PUBLISH_TIMEOUT_SECONDS
 from tests.browser.helpers import nav, screenshot, sign_in
-from tests.media import make_beat, make_tag
+from tests.media import ffmpeg, make_beat, make_tag
 
 PUBLISHED_WITHIN_MS = PUBLISH_TIMEOUT_SECONDS * 1000
 # The dashboard looks again every 3 s while a beat is processing.
@@ -160,6 +160,38 @@ def test_a_bad_upload_is_explained_in_words_and_nothing_typed_is_lost(page, stor
     expect(bpm).to_have_value("90")
     assert master.evaluate("input => input.files[0].name") == "night-drive.wav"
     assert store.api("GET", "/me/beats", token=maker.token).json() == []
+
+
+def test_an_upload_with_stems_and_a_cover_can_be_sold_under_every_tier(page, store, browser_audio, tmp_path):
+    master, stems_zip = browser_audio
+    cover = tmp_path / "cover.png"
+    ffmpeg("-f", "lavfi", "-i", "color=c=purple:s=320x320", "-frames:v", "1", str(cover))
+    maker = store.user("beatmaker")
+    sign_in(page, maker)
+    page.goto("/studio/upload")
+    page.get_by_label("Master audio file").set_input_files(master)
+    page.get_by_label("Title").fill("Full Package")
+    page.get_by_label("BPM").fill("128")
+    page.get_by_label("Stems (ZIP)").set_input_files(stems_zip)
+    page.get_by_label("Cover image").set_input_files(cover)
+    expect(page.get_by_role("img", name="Cover preview")).to_have_attribute("src", re.compile("^blob:"))
+    page.get_by_role("button", name="Upload beat").click()
+    upload_panel = page.get_by_role("region", name="Upload")
+    expect(upload_panel.locator(".status-badge")).to_have_text("Published", timeout=PUBLISHED_WITHIN_MS)
+    upload_panel.get_by_role("link", name="Edit credits and prices").click()
+
+    cover_image = page.get_by_role("img", name="Cover of Full Package")
+    expect(cover_image).to_be_visible()
+    assert cover_image.evaluate("image => image.naturalWidth") == 320
+    prices = page.get_by_role("form", name="Prices")
+    for tier in ("Basic lease", "Premium lease", "Trackout lease", "Unlimited lease", "Exclusive rights"):
+        prices.get_by_label(f"Sell as {tier}").check()
+    prices.get_by_role("button", name="Save prices").click()
+    expect(prices.get_by_role("status")).to_have_text("On sale under 5 tiers, from $29.99.")
+    beat = store.api("GET", f"/beats/{beat_id_from(page.url)}").json()
+    assert beat["has_stems"] is True
+    assert [offer["name"] for offer in beat["offers"]] == [
+        "Basic lease", "Premium lease", "Trackout lease", "Unlimited lease", "Exclusive rights"]
 
 
 def test_an_upload_held_for_review_says_so(page, store, audio, monkeypatch):

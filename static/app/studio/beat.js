@@ -42,13 +42,15 @@ class BeatPage {
 
   summary(beat, holds) {
     const explanation = holds.length ? holds.join(" ") : statusExplanation(beat);
+    const isPublic = PUBLIC.includes(beat.status); // private files need the token, which <img> and <audio> cannot send
     return h("section", { class: "card beat-summary", "aria-label": "Summary" },
+      isPublic && beat.cover_url ? h("img", { class: "studio-cover", src: beat.cover_url, alt: `Cover of ${beat.title}` }) : null,
       explanation ? h("p", { class: beat.status === "failed" ? "error" : "hint" }, explanation) : null,
       this.price,
-      PUBLIC.includes(beat.status) && beat.preview_url
+      isPublic && beat.preview_url
         ? h("audio", { controls: true, preload: "none", src: beat.preview_url, "aria-label": `Preview of ${beat.title}` }) : null,
       h("p", { class: "muted" }, [beat.key, `${beat.bpm} BPM`, beat.genre, `${beat.play_count} plays`].filter(Boolean).join(" · ")),
-      PUBLIC.includes(beat.status) ? h("p", {}, h("a", { href: `/beats/${encodeURIComponent(beat.id)}` }, "See it in the store")) : null);
+      isPublic ? h("p", {}, h("a", { href: `/beats/${encodeURIComponent(beat.id)}` }, "See it in the store")) : null);
   }
 
   showPrice(beat) {
