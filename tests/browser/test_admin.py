@@ -9,6 +9,8 @@ import time
 
 from playwright.sync_api import expect
 
+from marketplace.db import db
+from marketplace.payouts.models import PayoutTransfer, TransferStatus
 from tests.browser.helpers import screenshot, sign_in
 from tests.media import make_beat
 
@@ -101,7 +103,13 @@ def test_an_admin_takes_a_reported_beat_down_from_the_queue_and_restores_it(page
     assert f"beat.takedown,beat,{beat['id']}" in csv_text
     expect(notice(page)).to_have_text("The audit log was downloaded as CSV.")
 
-    takedown.get_by_role("link", name=f"beat {beat['id']}").click()
+    page.get_by_label("Action").select_option(label="Beat taken down")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"/admin/audit-log\?action=beat\.takedown$"))
+    expect(page.get_by_role("status").filter(has_text="Showing 1 entry.")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="Report answered by a takedown")).to_have_count(0)
+
+    page.get_by_role("row").filter(has_text="Beat taken down").get_by_role("link", name=f"beat {beat['id']}").click()
     page.get_by_role("button", name="Restore").click()
     expect(notice(page)).to_have_text('"Stolen Nights" is back in the store.')
     expect(page.get_by_role("region", name="State")).to_contain_text("In the store")
@@ -253,6 +261,31 @@ def test_an_upload_held_for_review_is_approved_from_the_queue(page, store, tmp_p
     expect(notice(page)).to_have_text('"Waiting Room" was approved and is in the store.')
     expect(page.get_by_role("status").filter(has_text="Nothing waits for review.")).to_be_visible()
     assert store.api("GET", f"/beats/{beat_id}").json()["status"] == "published"
+
+
+def _failed_transfer(store, payee) -> str:
+    """A transfer Stripe refused: made directly, as the sandbox refuses none by itself."""
+    with store.app.app_context():
+        transfer = PayoutTransfer(payee_id=payee.id, order_id=None, destination="acct_refused", amount=2500,
+                                  currency="usd", transfer_group=f"payee-{payee.id}", allocation=[],
+                                  status=TransferStatus.FAILED, failure_code="account_invalid")
+        db.session.add(transfer)
+        db.session.commit()
+        return transfer.id
+
+
+def test_a_failed_transfer_is_retried_from_the_payouts_page(page, store):
+    transfer_id = _failed_transfer(store, store.user("beatmaker"))
+    sign_in(page, store.user("admin"))
+    page.goto("/admin/payouts")
+    expect(page.get_by_role("region", name="Platform fees")).to_contain_text("Total, less refunded sales")
+    page.get_by_label("Status").select_option("failed")
+    page.get_by_role("button", name="Filter").click()
+    row = page.get_by_role("row").filter(has_text="account_invalid")
+    expect(row).to_contain_text("$25.00")
+    expect(row).to_contain_text("Failed")
+    row.get_by_role("button", name=f"Retry transfer {transfer_id}").click()
+    expect(notice(page)).to_have_text("A new transfer attempt was planned.")
 
 
 def test_other_accounts_are_told_the_admin_area_is_not_for_them(page, store):
