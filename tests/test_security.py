@@ -32,8 +32,6 @@ from tests.conftest import bearer, login, make_test_app, register
 from tests.licensing.conftest import masters, offer_all, sell, tiers_of, upload_beat  # noqa: F401
 
 API = "/api/v1"
-MASTER_UPLOAD_NAME = "unreleased-master-take.wav"
-STEMS_UPLOAD_NAME = "unreleased-stems-bundle.zip"
 
 
 # -- a. masters and stems ------------------------------------------------------------------------------------
@@ -81,8 +79,8 @@ def store(app, client, make_user, headers_for, upload_beat, offer_all, sell):  #
 
 
 def _secrets_of(store: dict) -> list[str]:
-    names = [*store["private"], MASTER_UPLOAD_NAME, STEMS_UPLOAD_NAME]
-    return [*names, *(Path(name).name for name in names)]
+    """Storage keys and download names of the master and stems, and each key's file name."""
+    return [*store["private"], *(Path(name).name for name in store["private"])]
 
 
 def _walk(client, store, caller: str, forbidden: list[str]) -> tuple[int, list[tuple[str, str]]]:
