@@ -169,6 +169,16 @@ export function poll(task, seconds) {
   return () => { stopped = true; clearTimeout(timer); };
 }
 
+// Runs `action`; if it fails, the error is shown in words in `box` (emptied first).
+export async function attempt(box, action) {
+  box.replaceChildren();
+  try {
+    await action();
+  } catch (error) {
+    box.replaceChildren(errorBox(error));
+  }
+}
+
 // A status line read out by screen readers when it changes.
 export function statusLine(className = "status-line") {
   return h("p", { class: className, role: "status", "aria-live": "polite" });

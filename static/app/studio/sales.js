@@ -3,7 +3,7 @@
 
 import { api, hasRole, token } from "../api.js";
 import { busy, dateTime, errorBox, field, h, money, notice } from "../ui.js";
-import { statusLine, studioPage, toMinor } from "./common.js";
+import { attempt, statusLine, studioPage, toMinor } from "./common.js";
 
 const LEDGER_PAGE = 25;
 const FEE_DELAY_MS = 300;
@@ -119,8 +119,9 @@ function feeCard(fee, currency) {
 
 function salesCard(rows) {
   const status = statusLine();
+  const errors = h("div");
   const csv = h("button", { type: "button" }, "Download CSV");
-  csv.addEventListener("click", () => busy(csv, () => downloadCsv(status)));
+  csv.addEventListener("click", () => busy(csv, () => attempt(errors, () => downloadCsv(status))));
   const table = rows.length ? h("div", { class: "table-scroll" }, h("table", { class: "sales-table" },
     h("caption", { class: "visually-hidden" }, "Sales per beat and license"),
     h("thead", {}, h("tr", {}, ["Beat", "License", "Sold", "Buyers paid", "Platform fees", "Your earnings", "Refunded"]
@@ -131,28 +132,35 @@ function salesCard(rows) {
       h("td", {}, money(row.fees)), h("td", {}, money(row.earnings)), h("td", {}, money(row.refunded)))))))
     : h("p", { class: "muted" }, "No sales yet.");
   return h("section", { class: "card", "aria-labelledby": "sales-title" },
-    h("h2", { id: "sales-title" }, "Sales"), table, h("div", { class: "actions" }, csv), status);
+    h("h2", { id: "sales-title" }, "Sales"), table, errors, h("div", { class: "actions" }, csv), status);
 }
 
 // The CSV needs the bearer token, so it is fetched and handed over as a file from memory.
 async function downloadCsv(status) {
   status.textContent = "Preparing the CSV…";
-  const response = await fetch("/api/v1/payouts/sales.csv", { headers: { Authorization: `Bearer ${token()}` } });
+  let response;
+  try {
+    response = await fetch("/api/v1/payouts/sales.csv", { headers: { Authorization: `Bearer ${token()}` } });
+  } catch {
+    status.textContent = "";
+    throw new Error("The server could not be reached. Check your connection and try again.");
+  }
   if (!response.ok) {
-    status.textContent = `The CSV could not be made (the server answered ${response.status}).`;
-    return;
+    status.textContent = "";
+    throw new Error(`The CSV could not be made (the server answered ${response.status}).`);
   }
   const url = URL.createObjectURL(await response.blob());
   const link = h("a", { href: url, download: "sales.csv", hidden: true });
   document.body.append(link);
   link.click();
   link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 0);
+  setTimeout(() => URL.revokeObjectURL(url), 10_000); // once the browser has taken the file
   status.textContent = "CSV downloaded.";
 }
 
 function ledgerCard(firstPage) {
   const body = h("tbody");
+  const errors = h("div");
   const more = h("button", { type: "button" }, "Show older entries");
   let cursor = null;
   const add = (page) => {
@@ -160,7 +168,8 @@ function ledgerCard(firstPage) {
     cursor = page.next_cursor;
     more.hidden = !cursor;
   };
-  more.addEventListener("click", () => busy(more, async () => add(await api("/payouts/ledger", { query: { limit: LEDGER_PAGE, cursor } }))));
+  more.addEventListener("click", () => busy(more, () => attempt(errors, async () =>
+    add(await api("/payouts/ledger", { query: { limit: LEDGER_PAGE, cursor } })))));
   add(firstPage);
   return h("section", { class: "card", "aria-labelledby": "ledger-title" },
     h("h2", { id: "ledger-title" }, "Earnings ledger"),
@@ -168,7 +177,7 @@ function ledgerCard(firstPage) {
       h("caption", { class: "visually-hidden" }, "Earnings ledger, newest first"),
       h("thead", {}, h("tr", {}, ["Date", "What", "Amount", "Order"].map((heading) => h("th", { scope: "col" }, heading)))),
       body)) : h("p", { class: "muted" }, "Nothing earned yet."),
-    h("div", { class: "actions" }, more));
+    errors, h("div", { class: "actions" }, more));
 }
 
 function ledgerRow(entry) {

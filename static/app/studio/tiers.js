@@ -3,7 +3,7 @@
 
 import { api } from "../api.js";
 import { busy, field, h, money, notice } from "../ui.js";
-import { bpsToPercent, clearFieldErrors, percentToBps, showFormError, studioPage, toMajor, toMinor } from "./common.js";
+import { attempt, bpsToPercent, clearFieldErrors, percentToBps, showFormError, studioPage, toMajor, toMinor } from "./common.js";
 import { tierSummary } from "./offers.js";
 
 const LIMIT_FIELDS = [
@@ -50,6 +50,7 @@ class TiersPage {
 
   removeControl(tier) {
     const holder = h("span", { class: "remove-tier" });
+    const errors = h("div");
     const ask = h("button", { type: "button", class: "danger" }, "Remove tier");
     const yes = h("button", { type: "button", class: "danger" }, `Yes, remove ${tier.name}`);
     const no = h("button", { type: "button" }, "Keep it");
@@ -57,13 +58,13 @@ class TiersPage {
       h("span", {}, "Its offers stop; licenses sold under it stay valid. "), yes, " ", no);
     ask.addEventListener("click", () => { holder.replaceChildren(question); yes.focus(); });
     no.addEventListener("click", () => { holder.replaceChildren(ask); ask.focus(); });
-    yes.addEventListener("click", () => busy(yes, async () => {
+    yes.addEventListener("click", () => busy(yes, () => attempt(errors, async () => {
       await api(`/license-tiers/${encodeURIComponent(tier.id)}`, { method: "DELETE" });
       notice(`${tier.name} removed.`);
       await this.load();
-    }));
+    })));
     holder.append(ask);
-    return holder;
+    return h("span", {}, errors, holder);
   }
 
   newTierCard(currency) {

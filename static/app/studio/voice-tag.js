@@ -3,7 +3,7 @@
 
 import { api, upload } from "../api.js";
 import { busy, duration, field, formValues, h, notice } from "../ui.js";
-import { clearFieldErrors, showFormError, statusLine, studioPage } from "./common.js";
+import { attempt, clearFieldErrors, showFormError, statusLine, studioPage } from "./common.js";
 import { TagTimeline } from "./tag-timeline.js";
 
 // The platform's default tag lasts this long (used when no tag of one's own is uploaded).
@@ -28,6 +28,7 @@ class VoiceTagPage {
     this.tag = tag;
     this.objectUrls = [];
     this.current = h("div");
+    this.currentErrors = h("div");
     this.placement = this.placementForm();
     this.element = h("div", { class: "studio-columns voice-tag" },
       h("div", {}, this.placement, this.previewCard(sampleBeat)),
@@ -41,7 +42,7 @@ class VoiceTagPage {
 
   currentCard() {
     return h("section", { class: "card", "aria-labelledby": "current-tag-title" },
-      h("h2", { id: "current-tag-title" }, "Your tag"), this.current);
+      h("h2", { id: "current-tag-title" }, "Your tag"), this.currentErrors, this.current);
   }
 
   showCurrent() {
@@ -49,12 +50,12 @@ class VoiceTagPage {
       : "The platform's default tag is mixed over your previews until you upload your own.";
     const reset = this.tag.custom ? h("button", { type: "button" }, "Use the default tag instead") : null;
     if (reset) {
-      reset.addEventListener("click", () => busy(reset, async () => {
+      reset.addEventListener("click", () => busy(reset, () => attempt(this.currentErrors, async () => {
         this.tag = await api("/me/voice-tag", { method: "DELETE" });
         notice("Back to the default tag. Your previews are being rendered again.");
         this.showCurrent();
         this.drawTimeline();
-      }));
+      })));
     }
     this.current.replaceChildren(h("p", { class: "current-tag" }, words), ...(reset ? [reset] : []));
   }
