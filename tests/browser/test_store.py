@@ -399,10 +399,12 @@ def test_a_coupon_lowers_the_price_and_a_wrong_one_is_explained(page, store):
     expect(page.get_by_role("button", name="Pay USD 15.00")).to_be_visible()
 
 
-def bought_and_paid(store, artist, beat) -> dict:
-    """An order for the beat's first offer, paid on the sandbox; returns it as the API answers."""
+def bought_and_paid(store, artist, beat, kind: str = "lease") -> dict:
+    """An order for the beat's first offer of this kind, paid on the sandbox; returns it as
+    the API answers."""
+    tier_id = next(offer["tier_id"] for offer in beat["offers"] if offer["kind"] == kind)
     answer = store.api("POST", "/checkout", token=artist.token,
-                       json={"items": [{"beat_id": beat["id"], "tier_id": beat["offers"][0]["tier_id"]}]})
+                       json={"items": [{"beat_id": beat["id"], "tier_id": tier_id}]})
     assert answer.status_code == 201, answer.text
     checkout = answer.json()
     store.sandbox.complete(checkout["checkout_url"].rstrip("/").rsplit("/", 1)[-1])
@@ -435,3 +437,15 @@ def test_a_refunded_license_says_why_its_files_are_gone(page, store):
         "This license was revoked (refund or chargeback): its files cannot be downloaded.")
     expect(page.get_by_role("link", name=re.compile(r"^Download"))).to_have_count(0)
     expect(page.get_by_role("button", name="Get fresh links")).to_be_hidden()
+
+
+def test_a_beat_sold_exclusively_says_so(page, store):
+    beatmaker = store.user("beatmaker")
+    beat = store.publish_beat(beatmaker, title="Sold Out", with_stems=True)
+    bought_and_paid(store, store.user("artist"), beat, kind="exclusive")
+
+    page.goto(f"/beats/{beat['id']}")
+    expect(page.get_by_role("heading", name="Sold Out", level=1)).to_be_visible()
+    licenses = page.get_by_role("region", name="Licenses")
+    expect(licenses).to_contain_text(re.compile(r"Sold exclusively on .+: this beat is no longer licensed\."))
+    expect(licenses.get_by_role("button")).to_have_count(0)

@@ -89,8 +89,11 @@ function offersSection(beat, user, navigate) {
   }
 
   if (!beat.offers.length) {
+    const why = beat.sold_exclusive_at
+      ? `Sold exclusively on ${date(beat.sold_exclusive_at)}: this beat is no longer licensed.`
+      : "This beat is not for sale right now.";
     return h("section", { "aria-labelledby": "offers-title" }, h("h2", { id: "offers-title" }, "Licenses"),
-      h("p", {}, "This beat is not for sale right now."));
+      h("p", { class: "offers-closed" }, why));
   }
   return h("section", { "aria-labelledby": "offers-title" },
     h("h2", { id: "offers-title" }, "Licenses"),
