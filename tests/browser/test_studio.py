@@ -451,6 +451,25 @@ def test_the_studio_fits_a_phone(phone_page, store):
     screenshot(phone_page, "studio-phone")
 
 
+UNNAMED_CONTROLS = """() => [...document.querySelectorAll("main input, main select, main textarea, main button")]
+  .filter((control) => !(control.labels && control.labels.length) && !control.getAttribute("aria-label")
+    && !(control.tagName === "BUTTON" && control.textContent.trim()))
+  .map((control) => control.outerHTML)"""
+
+
+def test_every_studio_control_has_a_name_and_every_page_one_main_heading(page, store):
+    maker = store.user("beatmaker")
+    beat = store.publish_beat(maker, title="Labelled")
+    sign_in(page, maker)
+    for path in ("/studio", "/studio/upload", f"/studio/beats/{beat['id']}", "/studio/voice-tag", "/studio/tiers",
+                 "/studio/sales"):
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_have_count(1)
+        for details in page.locator("main details").all():
+            details.locator("summary").click()  # tier forms are folded away
+        assert page.evaluate(UNNAMED_CONTROLS) == [], path
+
+
 def test_the_studio_is_for_beatmakers(page, store):
     page.goto("/studio/upload")
     expect(page).to_have_url(re.compile(r"/signin\?next=%2Fstudio%2Fupload$"))
