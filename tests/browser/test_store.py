@@ -119,6 +119,8 @@ def test_a_visitor_finds_a_beat_plays_it_and_buys_a_lease(page, store):
     player.get_by_role("button", name="Pause Night Drive").click()
     expect(card.get_by_role("button", name="Play Night Drive")).to_be_visible()
     assert audio_state(page)["paused"] is True
+    player.get_by_role("button", name="Close the player").click()
+    expect(player).to_be_hidden()
 
     # The beat page: credits with the credit line, and each offer's terms in words.
     card.get_by_role("link", name="Night Drive").click()
