@@ -288,6 +288,17 @@ def test_a_failed_transfer_is_retried_from_the_payouts_page(page, store):
     expect(notice(page)).to_have_text("A new transfer attempt was planned.")
 
 
+def test_a_missing_beat_or_account_is_said_in_words(page, store):
+    sign_in(page, store.user("admin"))
+    page.goto("/admin/beats/bt_00000000000000000000000000")
+    expect(page.get_by_role("heading", level=1, name="Not found")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_text("No such beat.")
+    admin_nav(page).get_by_role("link", name="Users").click()
+    expect(page.get_by_role("heading", level=1, name="Users")).to_be_visible()
+    page.goto("/admin/users/usr_00000000000000000000000000")
+    expect(page.get_by_role("alert")).to_have_text("No such user.")
+
+
 def test_other_accounts_are_told_the_admin_area_is_not_for_them(page, store):
     page.goto("/admin/reports")
     expect(page).to_have_url(re.compile(r"/signin\?next=%2Fadmin%2Freports$"))

@@ -8,8 +8,24 @@ import { reviewView } from "./review.js";
 import { userView, usersView } from "./users.js";
 import { auditView } from "./audit.js";
 import { payoutsView } from "./payouts.js";
+import { adminPage } from "./common.js";
+import { errorBox } from "../ui.js";
 
-const admin = (path, title, view) => ({ path, title, role: "admin", view });
+// A page whose report, beat or account does not exist still has its heading and section
+// links, with the API's answer in words.
+function keepFrame(view) {
+  return async (context) => {
+    try {
+      return await view(context);
+    } catch (error) {
+      if (error.status !== 404) throw error;
+      adminPage(context.root, "Not found", errorBox(error));
+      return undefined;
+    }
+  };
+}
+
+const admin = (path, title, view) => ({ path, title, role: "admin", view: keepFrame(view) });
 
 export const adminRoutes = [
   admin("/admin", "Admin", overviewView),
