@@ -125,30 +125,26 @@ export function confirmStep({ title, body, confirmLabel }) {
   });
 }
 
-let formNumber = 0;
-
 // A form asking for a reason before an action. `confirm` ({title, body, confirmLabel}) adds a
-// confirmation step. `act(values)` calls the API; `done(answer)` shows the result.
+// confirmation step. `act({reason})` calls the API; `done(answer)` shows the result.
 export function reasonForm({ legend, label = "Reason", hint, required = true, submitLabel, danger = false,
-  confirm, extra = [], act, done }) {
-  const id = `reason-${++formNumber}`;
+  confirm, act, done }) {
   const errors = h("div");
-  const reason = h("textarea", { name: "reason", required, maxlength: 500, rows: 3, id });
+  const reason = h("textarea", { name: "reason", required, maxlength: 500, rows: 3 });
   const submit = h("button", { type: "submit", class: danger ? "danger" : "primary" }, submitLabel);
   const form = h("form", { class: "reason-form" },
-    h("fieldset", {}, h("legend", {}, legend), errors, field(label, reason, hint), ...extra, submit));
+    h("fieldset", {}, h("legend", {}, legend), errors, field(label, reason, hint), submit));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     busy(submit, async () => {
       errors.replaceChildren();
-      const values = { reason: reason.value.trim(), form };
+      const values = { reason: reason.value.trim() };
       if (required && !values.reason) {
         errors.replaceChildren(errorBox(new Error("Give a reason: the person affected is told it.")));
         reason.focus();
         return;
       }
-      const details = typeof confirm === "function" ? confirm(values) : confirm;
-      if (details && !(await confirmStep(details))) return;
+      if (confirm && !(await confirmStep(confirm))) return;
       try {
         const answer = await act(values);
         form.reset();

@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { date, dateTime, field, h, titleCase } from "../ui.js";
 import {
-  BEAT_STATUSES, accountLink, adminPage, announce, badge, beatLink, pagedList, reasonForm, terms,
+  BEAT_STATUSES, adminPage, announce, badge, beatLink, pagedList, reasonForm, terms,
 } from "./common.js";
 import { auditTable } from "./audit.js";
 import { holdsText } from "./beats.js";
