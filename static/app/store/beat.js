@@ -76,16 +76,23 @@ function offersSection(beat, user, navigate) {
       navigate(`/signin?next=${encodeURIComponent(back)}`);
       return;
     }
+    let leaving = false;
     await busy(button, async () => {
       try {
         const answer = await api("/checkout", { method: "POST", json: {
           items: [{ beat_id: beat.id, tier_id: offer.tier_id }], coupon_code: coupon.value.trim() || null } });
         result.replaceChildren(h("p", { role: "status" }, "Opening the payment page…"));
+        leaving = true;
         location.assign(answer.checkout_url);
       } catch (error) {
         result.replaceChildren(errorBox(error));
       }
     });
+    // While the payment page loads, a second press would open a second order; coming
+    // back with the Back button (a page restored from cache) may press it again.
+    if (!leaving) return;
+    button.disabled = true;
+    window.addEventListener("pageshow", () => { button.disabled = false; }, { once: true });
   }
 
   if (!beat.offers.length) {
