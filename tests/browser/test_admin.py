@@ -9,9 +9,12 @@ import time
 
 from playwright.sync_api import expect
 
+from marketplace.accounts import services as accounts
+from marketplace.accounts.models import Role
 from marketplace.db import db
 from marketplace.payouts.models import PayoutTransfer, TransferStatus
 from tests.browser.helpers import screenshot, sign_in
+from tests.conftest import DEFAULT_PASSWORD
 from tests.media import make_beat
 
 REVIEW_TIMEOUT_SECONDS = 60
@@ -164,7 +167,9 @@ def test_a_beat_found_by_title_warns_before_revoking_its_licenses(page, store):
     dialog = page.get_by_role("dialog", name='Revoke every license of "Keep Licenses"?')
     expect(dialog).to_contain_text("refunded in full")
     expect(dialog).to_contain_text("This cannot be undone.")
-    dialog.get_by_role("button", name="Cancel").click()
+    # The safe answer has the focus, and Escape gives it.
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
 
     log = store.api("GET", "/admin/audit-log", token=admin.token, params={"action": "license.revoke"})
@@ -220,6 +225,26 @@ def test_an_admin_finds_an_account_strikes_and_suspends_it(page, store):
     lift.get_by_role("button", name="Lift strike").click()
     expect(notice(page)).to_have_text("The strike was lifted.")
     expect(page.get_by_role("region", name="Standing")).to_contain_text("0 of 3")
+
+
+def test_a_long_search_answer_is_shown_page_by_page(page, store):
+    with store.app.app_context():
+        for number in range(53):
+            accounts.create_user(f"crowd{number:02d}@example.com", DEFAULT_PASSWORD, f"Crowd {number:02d}", Role.ARTIST)
+        db.session.commit()
+    sign_in(page, store.user("admin"))
+    page.goto("/admin/users?q=crowd")
+    status = page.get_by_role("status").filter(has_text="Showing")
+    expect(status).to_have_text("Showing 50 accounts; more below.")
+    rows = page.get_by_role("row").filter(has=page.get_by_role("link", name=re.compile(r"^Crowd \d\d$")))
+    expect(rows).to_have_count(50)
+    page.get_by_role("button", name="Show more").click()
+    expect(status).to_have_text("Showing 53 accounts.")
+    expect(rows).to_have_count(53)
+    expect(page.get_by_role("button", name="Show more")).to_be_hidden()
+    # The second page went on where the first stopped: every account once.
+    names = rows.get_by_role("link").all_inner_texts()
+    assert sorted(names) == [f"Crowd {number:02d}" for number in range(53)]
 
 
 def _upload_held_for_review(store, beatmaker, tmp_path) -> str:
