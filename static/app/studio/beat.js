@@ -3,11 +3,12 @@
 import { api } from "../api.js";
 import { busy, formValues, h, money, notice } from "../ui.js";
 import { beatChanges, beatFields, checkBeatFields } from "./beat-fields.js";
-import { clearFieldErrors, holdsByBeat, showFormError, statusBadge, statusExplanation, studioPage } from "./common.js";
+import { clearFieldErrors, holdsByBeat, poll, showFormError, statusBadge, statusExplanation, studioPage } from "./common.js";
 import { creditsEditor } from "./credits.js";
 import { offersEditor } from "./offers.js";
 
 const PUBLIC = ["published", "sold_exclusive"];
+const POLL_SECONDS = 3;
 
 export async function beatView({ root, params, user }) {
   const id = encodeURIComponent(params.id);
@@ -24,20 +25,41 @@ export async function beatView({ root, params, user }) {
 class BeatPage {
   constructor(root, user, tiers, otherBeats) {
     Object.assign(this, { root, user, tiers, otherBeats });
+    this.stopPolling = () => {};
   }
 
   async render(beat) {
     this.close();
     this.beat = beat;
-    const holds = beat.status === "taken_down" ? (await holdsByBeat())[beat.id] || [] : [];
     this.price = h("p", { class: "studio-price-from" });
     this.showPrice(beat);
-    this.root.replaceChildren(studioPage({ title: beat.title, actions: [statusBadge(beat.status)] },
-      this.summary(beat, holds),
+    this.badge = statusBadge(beat.status);
+    this.summaryCard = this.summary(beat, await this.holds(beat));
+    this.root.replaceChildren(studioPage({ title: beat.title, actions: [this.badge] },
+      this.summaryCard,
       h("div", { class: "studio-columns" },
         h("div", {}, offersEditor(beat, this.tiers, () => this.refreshPrice())),
         h("div", {}, this.detailsForm(beat), this.statusActions(beat))),
       creditsEditor(beat, this.user.id)));
+    if (beat.status === "processing") this.stopPolling = poll(() => this.checkProcessing(), POLL_SECONDS);
+  }
+
+  async holds(beat) {
+    return beat.status === "taken_down" ? (await holdsByBeat())[beat.id] || [] : [];
+  }
+
+  // A beat still processing is looked at again until it settles; then its badge and summary
+  // change, and the forms keep whatever is being typed in them.
+  async checkProcessing() {
+    const fresh = await api(`/beats/${encodeURIComponent(this.beat.id)}`);
+    if (fresh.status === "processing") return false;
+    this.beat = fresh;
+    const badge = statusBadge(fresh.status);
+    const summary = this.summary(fresh, await this.holds(fresh));
+    this.badge.replaceWith(badge);
+    this.summaryCard.replaceWith(summary);
+    Object.assign(this, { badge, summaryCard: summary });
+    return true;
   }
 
   summary(beat, holds) {
@@ -134,6 +156,7 @@ class BeatPage {
   }
 
   close() {
+    this.stopPolling();
     for (const audio of this.root.querySelectorAll("audio")) audio.pause();
   }
 }

@@ -9,6 +9,7 @@ import { TagTimeline } from "./tag-timeline.js";
 // The platform's default tag lasts this long (used when no tag of one's own is uploaded).
 const DEFAULT_TAG_MS = 2769;
 const SAMPLE_LENGTHS = [60, 120, 180, 240];
+const MAX_BEAT_LENGTHS = 5;
 const LIMITS = {
   interval_seconds: [5, 120, "The interval is from 5 to 120 seconds."],
   first_at_seconds: [0, 60, "The first tag comes from 0 to 60 seconds in."],
@@ -17,15 +18,17 @@ const LIMITS = {
 
 export async function voiceTagView({ root }) {
   const [tag, beats] = await Promise.all([api("/me/voice-tag"), api("/me/beats")]);
-  const page = new VoiceTagPage(tag, beats.find((beat) => beat.status === "published" && beat.preview_url));
+  const page = new VoiceTagPage(tag, beats);
   root.replaceChildren(studioPage({ title: "Voice tag" }, page.element));
   page.drawTimeline();
   return () => page.close();
 }
 
 class VoiceTagPage {
-  constructor(tag, sampleBeat) {
+  constructor(tag, beats) {
     this.tag = tag;
+    this.beats = beats;
+    const sampleBeat = beats.find((beat) => beat.status === "published" && beat.preview_url);
     this.objectUrls = [];
     this.current = h("div");
     this.currentErrors = h("div");
@@ -112,8 +115,7 @@ class VoiceTagPage {
     const number = (name, value, step) => h("input", { name, type: "number", inputmode: "decimal", step, value,
       min: LIMITS[name][0], max: LIMITS[name][1] });
     this.timeline = new TagTimeline();
-    this.length = h("select", { name: "sample_length" }, SAMPLE_LENGTHS.map((seconds) =>
-      h("option", { value: seconds, selected: seconds === 180 }, duration(seconds * 1000))));
+    this.length = h("select", { name: "sample_length" }, this.lengthChoices());
     const save = h("button", { type: "submit", class: "primary" }, "Save placement");
     const form = h("form", { class: "card", novalidate: true, "aria-labelledby": "placement-title" },
       h("h2", { id: "placement-title" }, "Where it lands"), errors,
@@ -130,6 +132,15 @@ class VoiceTagPage {
       busy(save, () => this.savePlacement(form, errors));
     });
     return form;
+  }
+
+  // Round lengths, then the lengths of the beatmaker's newest beats.
+  lengthChoices() {
+    const timed = this.beats.filter((beat) => beat.duration_ms).slice(0, MAX_BEAT_LENGTHS);
+    return [
+      ...SAMPLE_LENGTHS.map((seconds) => h("option", { value: seconds, selected: seconds === 180 }, duration(seconds * 1000))),
+      ...timed.map((beat) => h("option", { value: beat.duration_ms / 1000 }, `${beat.title} (${duration(beat.duration_ms)})`)),
+    ];
   }
 
   placementValues() {
