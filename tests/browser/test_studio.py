@@ -207,6 +207,10 @@ def test_an_upload_held_for_review_says_so(page, store, audio, monkeypatch):
     expect(upload_panel.locator(".status-badge")).to_have_text("Taken down", timeout=PUBLISHED_WITHIN_MS)
     expect(upload_panel.get_by_role("status")).to_have_text(
         "“First Upload” is uploaded. Waiting for a moderator's review before it goes into the store.")
+    upload_panel.get_by_role("button", name="Upload another beat").click()
+    expect(upload_panel).to_be_hidden()
+    expect(page.get_by_label("Title")).to_have_value("")
+    expect(page.get_by_label("Master audio file")).to_be_focused()
 
     studio_nav(page).get_by_role("link", name="Beats").click()
     expect(page.get_by_role("row", name=re.compile("First Upload"))).to_contain_text("Waiting for a moderator's review")

@@ -24,7 +24,7 @@ class UploadPage {
     this.masterPreview = h("div", { class: "studio-file-preview" });
     this.coverPreview = h("div", { class: "studio-file-preview" });
     this.form = this.buildForm(versions);
-    this.progress = new UploadProgress();
+    this.progress = new UploadProgress(() => this.reset());
     this.element = h("div", { class: "studio-upload" }, this.form, this.progress.element);
   }
 
@@ -115,6 +115,16 @@ class UploadPage {
     this.progress.settled(beat, holds.join(" ") || statusExplanation(beat));
   }
 
+  // An empty form for the next beat.
+  reset() {
+    this.stopPolling();
+    this.form.reset();
+    clearFieldErrors(this.form);
+    for (const target of [this.errors, this.masterPreview, this.coverPreview]) target.replaceChildren();
+    this.progress.element.hidden = true;
+    this.form.elements.file.focus();
+  }
+
   close() {
     this.stopPolling();
     for (const url of this.objectUrls) URL.revokeObjectURL(url);
@@ -124,7 +134,8 @@ class UploadPage {
 
 // The progress panel: the bar while sending, then the beat's status until it settles.
 class UploadProgress {
-  constructor() {
+  constructor(onAnother) {
+    this.onAnother = onAnother;
     this.bar = h("progress", { max: 1, value: 0 });
     this.percent = h("span", { class: "progress-percent" }, "0%");
     this.badge = h("span");
@@ -177,7 +188,8 @@ class UploadProgress {
       this.status.textContent = beat.status === "published"
         ? `“${beat.title}” is published. Set its prices so it can be bought.`
         : `“${beat.title}” is uploaded. ${explanation || ""}`.trim();
-      this.next.replaceChildren(editLink, h("a", { class: "button", href: "/studio" }, "All your beats"));
+      this.next.replaceChildren(editLink, h("a", { class: "button", href: "/studio" }, "All your beats"),
+        h("button", { type: "button", onclick: this.onAnother }, "Upload another beat"));
     }
   }
 }
