@@ -7,6 +7,8 @@ Fixtures:
   the API.
 * ``page`` (1280x800) and ``phone_page`` (390x844, touch): a Playwright ``Page`` in a fresh
   browser context whose ``base_url`` is the store, so ``page.goto("/signin")`` works.
+* ``sign_in_as(user_id)``: the page signed in without the form (tests/browser/helpers.py has
+  ``sign_in`` through the form, and ``screenshot``).
 
 A page that throws, logs a console error, or sees a same-origin request fail (a server error,
 a missing script or style) fails the test. Tests that provoke such errors on purpose mark
@@ -34,7 +36,6 @@ import pytest
 import requests
 
 from marketplace.accounts import services as accounts_services
-from marketplace.accounts.models import Role
 from marketplace.db import db
 from marketplace.payments.stripe_gateway import StripeGateway
 from tests.conftest import DEFAULT_PASSWORD, require_service
@@ -57,7 +58,7 @@ def pytest_collection_modifyitems(items) -> None:
     """Every test in this folder carries the `browser` marker (`-m "not browser"` leaves them out)."""
     folder = Path(__file__).parent
     for item in items:
-        if folder in Path(item.fspath).parents:
+        if folder in item.path.parents:
             item.add_marker(pytest.mark.browser)
 
 
