@@ -452,3 +452,37 @@ def test_a_beat_sold_exclusively_says_so(page, store):
     licenses = page.get_by_role("region", name="Licenses")
     expect(licenses).to_contain_text(re.compile(r"Sold exclusively on .+: this beat is no longer licensed\."))
     expect(licenses.get_by_role("button")).to_have_count(0)
+
+
+UNNAMED_CONTROLS = """() => [...document.querySelectorAll(
+    "main input, main select, main textarea, main button, .player button, .player canvas")]
+  .filter((control) => !(control.labels && control.labels.length) && !control.getAttribute("aria-label")
+    && !(control.tagName === "BUTTON" && control.textContent.trim()))
+  .map((control) => control.outerHTML)"""
+
+SKIPPED_HEADING_LEVELS = """() => {
+  const levels = [...document.querySelectorAll("main h1, main h2, main h3, main h4")].map((h) => Number(h.tagName[1]));
+  return levels.filter((level, index) => level > (index ? levels[index - 1] : 0) + 1);
+}"""
+
+
+def test_every_store_control_has_a_name_and_headings_keep_their_order(page, store):
+    beatmaker = store.user("beatmaker")
+    beat = store.publish_beat(beatmaker, title="Named Things")
+    artist = store.user("artist")
+    order = bought_and_paid(store, artist, beat)
+    sign_in(page, artist)
+    pages = ("/", f"/beats/{beat['id']}", f"/orders/{order['id']}", "/library",
+             f"/licenses/{order['licenses'][0]['id']}")
+    page.goto("/")
+    page.get_by_role("button", name="Play Named Things").click()
+    expect(page.get_by_role("region", name="Player")).to_be_visible()
+    assert page.evaluate(UNNAMED_CONTROLS) == [], "the player"
+    for path in pages:
+        page.goto(path)
+        expect(page.locator("main")).not_to_contain_text("Loading…")
+        expect(page.get_by_role("heading", level=1)).to_have_count(1)
+        for details in page.locator("main details").all():
+            details.locator("summary").click()  # filters and the report form are folded away
+        assert page.evaluate(UNNAMED_CONTROLS) == [], path
+        assert page.evaluate(SKIPPED_HEADING_LEVELS) == [], path
