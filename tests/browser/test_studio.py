@@ -123,7 +123,6 @@ def test_a_beatmaker_uploads_credits_and_prices_a_beat_that_the_store_then_sells
     expect(row.locator(".status-badge")).to_have_text("Published")
     expect(row).to_contain_text("$35.00")
     expect(row).to_contain_text("F# minor")
-    screenshot(page, "studio-dashboard")
 
 
 def test_a_bad_upload_is_explained_in_words_and_nothing_typed_is_lost(page, store, audio):
@@ -246,7 +245,9 @@ def test_the_dashboard_shows_every_status_and_follows_a_beat_until_it_is_publish
     expect(page.get_by_role("row", name=re.compile("Broken"))).to_contain_text(
         "Processing failed: The master could not be decoded.")
     expect(page.get_by_role("row", name=re.compile("Out Now"))).to_contain_text(dollars(published["price_from"]))
+    expect(page.get_by_role("row", name=re.compile("Old One"))).to_contain_text("not in the store")
     expect(page.get_by_role("status").filter(has_text="beats")).to_have_text("5 beats, 1 published, 1 processing.")
+    screenshot(page, "studio-dashboard")
 
     with store.app.app_context():
         lifecycle.move(catalog.get_beat(rendering), BeatStatus.PUBLISHED)

@@ -64,7 +64,13 @@ function beatRow(beat, holds) {
     h("td", {}, statusBadge(beat.status), explanation ? h("small", { class: "status-note" }, explanation) : null),
     h("td", {}, String(beat.bpm)),
     h("td", {}, beat.key || "–"),
-    h("td", {}, beat.price_from ? money(beat.price_from) : h("span", { class: "muted" }, "not on sale")),
+    h("td", {}, priceCell(beat)),
     h("td", {}, beat.play_count.toLocaleString("en")),
     h("td", {}, date(beat.created_at)));
+}
+
+// The lowest price a buyer pays, for beats that are (or are about to be) in the store.
+function priceCell(beat) {
+  if (!["published", "processing"].includes(beat.status)) return h("span", { class: "muted" }, "not in the store");
+  return beat.price_from ? money(beat.price_from) : h("span", { class: "muted" }, "not on sale");
 }
