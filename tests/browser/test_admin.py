@@ -320,6 +320,10 @@ def test_a_missing_beat_or_account_is_said_in_words(page, store):
     expect(page.get_by_role("alert")).to_have_text("No such beat.")
     admin_nav(page).get_by_role("link", name="Users").click()
     expect(page.get_by_role("heading", level=1, name="Users")).to_be_visible()
+    page.get_by_label("Email or name").fill("nobody-by-this-name")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("status").filter(has_text="No accounts match.")).to_be_visible()
+    expect(page.get_by_role("table")).to_be_hidden()
     page.goto("/admin/users/usr_00000000000000000000000000")
     expect(page.get_by_role("alert")).to_have_text("No such user.")
 

@@ -176,6 +176,7 @@ export function pagedList({ container, frame = container, load, render, empty, n
       shown += page.items.length;
       container.append(...[render(page.items)].flat());
       more.hidden = !cursor;
+      frame.hidden = shown === 0; // no empty table under "No … match"
       status.textContent = shown === 0 ? empty
         : `Showing ${shown} ${shown === 1 ? nouns[0] : nouns[1]}${cursor ? "; more below" : ""}.`;
     } catch (error) {
