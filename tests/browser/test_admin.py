@@ -247,6 +247,22 @@ def test_a_long_search_answer_is_shown_page_by_page(page, store):
     assert sorted(names) == [f"Crowd {number:02d}" for number in range(53)]
 
 
+def test_the_strike_that_suspends_asks_first(page, store, monkeypatch):
+    monkeypatch.setitem(store.app.config, "MODERATION_STRIKES_TO_SUSPEND", 1)
+    beatmaker = store.user("beatmaker", "One Chance")
+    sign_in(page, store.user("admin"))
+    page.goto(f"/admin/users/{beatmaker.id}")
+    strike = page.get_by_role("group", name="Add a strike")
+    strike.get_by_label("Reason").fill("Sold a beat that was not theirs.")
+    strike.get_by_role("button", name="Add strike").click()
+    dialog = page.get_by_role("dialog", name="Strike One Chance and suspend the account?")
+    expect(dialog).to_contain_text("This is strike 1 of 1: the account is suspended automatically.")
+    dialog.get_by_role("button", name="Strike and suspend").click()
+    expect(notice(page)).to_have_text("The strike was recorded and the account is now suspended.")
+    expect(page.get_by_role("region", name="Standing")).to_contain_text("Suspended")
+    assert store.api("GET", "/me", token=beatmaker.token).status_code == 403
+
+
 def _upload_held_for_review(store, beatmaker, tmp_path) -> str:
     master = make_beat(tmp_path / "review.wav", seconds=12)
     with open(master, "rb") as file:
@@ -313,7 +329,7 @@ def test_a_failed_transfer_is_retried_from_the_payouts_page(page, store):
     expect(notice(page)).to_have_text("A new transfer attempt was planned.")
 
 
-def test_a_missing_beat_or_account_is_said_in_words(page, store):
+def test_a_missing_beat_or_account_and_an_empty_search_are_said_in_words(page, store):
     sign_in(page, store.user("admin"))
     page.goto("/admin/beats/bt_00000000000000000000000000")
     expect(page.get_by_role("heading", level=1, name="Not found")).to_be_visible()
