@@ -80,6 +80,7 @@ def test_an_admin_takes_a_reported_beat_down_from_the_queue_and_restores_it(page
 
     page.get_by_role("link", name="Beat's admin page").click()
     expect(page.get_by_role("heading", level=1, name="Stolen Nights")).to_be_visible()
+    expect(page).to_have_title("Stolen Nights · Admin · Beat Market")
     state = page.get_by_role("region", name="State")
     expect(state).to_contain_text("Out of the store")
     expect(state).to_contain_text("Taken down")
@@ -93,6 +94,7 @@ def test_an_admin_takes_a_reported_beat_down_from_the_queue_and_restores_it(page
     takedown = page.get_by_role("row").filter(has_text="Beat taken down")
     expect(takedown).to_contain_text("Re-upload of another producer's beat.")
     expect(takedown.get_by_role("link", name=f"beat {beat['id']}")).to_be_visible()
+    expect(takedown.get_by_role("link", name="Ada Admin")).to_have_attribute("href", f"/admin/users/{admin.id}")
     expect(page.get_by_role("row").filter(has_text="Report answered by a takedown")).to_have_count(1)
     screenshot(page, "admin-audit-log")
 

@@ -15,9 +15,22 @@ function targetCell(entry) {
   return page ? h("a", { href: page + encodeURIComponent(entry.target_id) }, label) : label;
 }
 
+// Entries name admins by id; their names are asked once per id and filled in when known.
+const adminNames = new Map();
+
+function adminName(userId) {
+  if (!adminNames.has(userId)) {
+    adminNames.set(userId, api(`/admin/users/${encodeURIComponent(userId)}`)
+      .then((user) => user.display_name, () => null));
+  }
+  return adminNames.get(userId);
+}
+
 function actorCell(entry) {
   if (entry.actor_kind === "admin" && entry.actor_id) {
-    return h("a", { href: `/admin/users/${encodeURIComponent(entry.actor_id)}` }, "Admin");
+    const link = h("a", { href: `/admin/users/${encodeURIComponent(entry.actor_id)}` }, "Admin");
+    adminName(entry.actor_id).then((name) => { if (name) link.textContent = name; });
+    return link;
   }
   return words(ACTOR_KINDS, entry.actor_kind);
 }

@@ -24,8 +24,10 @@ export function adminNav() {
   return h("nav", { class: "admin-nav", "aria-label": "Admin sections" }, links);
 }
 
-// The page frame: section links, the heading, then the page's parts.
+// The page frame: section links, the heading, then the page's parts. The window's title
+// names what is shown (a beat's title, an account's name), not only the kind of page.
 export function adminPage(root, title, ...parts) {
+  document.title = `${title} · Admin · Beat Market`;
   root.replaceChildren(adminNav(), h("h1", {}, title), ...parts);
 }
 
