@@ -36,11 +36,16 @@ def waveform_key(beat_id: str) -> str:
 
 
 @job("catalog.render_preview")
-def render_preview_job(beat_id: str) -> None:
+def render_preview_job(beat_id: str, first_render: bool = False) -> None:
     """Render a beat's tagged preview and peaks; publish the beat if it was processing.
-    Idempotent: a second run renders the same files and finds the beat already published."""
+    Idempotent: a second run renders the same files and finds the beat already published.
+    A `first_render` (of an upload, or queued again by the sweep) is done once: a worker killed
+    mid-way has its job delivered again and re-queued by the sweep, and the later of the two
+    finds the beat published and leaves it alone."""
     beat = db.session.get(Beat, beat_id)
     if beat is None or beat.master_key is None or beat.status == BeatStatus.FAILED:
+        return
+    if first_render and _first_render_done(beat):
         return
     if beat.status == BeatStatus.PROCESSING:
         beat.processing_attempts += 1
@@ -52,11 +57,18 @@ def render_preview_job(beat_id: str) -> None:
         _fail(beat_id, "We could not decode this audio to make its preview. Export it again and re-upload.")
         return
     beat = db.session.get(Beat, beat_id, with_for_update=True, populate_existing=True)
+    if first_render and _first_render_done(beat):
+        db.session.commit()  # another run published it meanwhile, with files as good as these
+        return
     beat.preview_key, beat.waveform_key = preview_key(beat_id), waveform_key(beat_id)
     beat.preview_version += 1
     if beat.status == BeatStatus.PROCESSING:
         publish_processed(beat)
     db.session.commit()
+
+
+def _first_render_done(beat: Beat) -> bool:
+    return beat.status != BeatStatus.PROCESSING and beat.preview_key is not None
 
 
 def _render_files(beat: Beat) -> None:
@@ -97,7 +109,7 @@ def sweep_processing() -> int:
             beat.failure_reason = "Processing did not finish after several attempts. Please upload again."
         else:
             beat.updated_at = utcnow()  # not again until the next cutoff
-            enqueue("catalog.render_preview", beat.id)
+            enqueue("catalog.render_preview", beat.id, True)
     db.session.commit()
     return len(stuck)
 

@@ -70,5 +70,5 @@ def accept_beat_upload(owner: User, fields: Mapping[str, Any], master: Path, ste
         with open(cover, "rb") as stream:
             beat.cover_key = save_in_transaction(f"covers/{beat.id}.{extension}", stream, content_type).key
         beat.cover_content_type = content_type
-    enqueue("catalog.render_preview", beat.id)
+    enqueue("catalog.render_preview", beat.id, True)  # its first render
     return beat

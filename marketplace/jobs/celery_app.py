@@ -17,6 +17,9 @@ def make_celery(app: Flask) -> Celery:
         task_acks_late=True,  # a job whose worker dies mid-way is delivered again
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # A job whose worker was killed is delivered again once this long has passed since it
+        # was taken; so it must exceed the longest job, or long jobs run twice.
+        broker_transport_options={"visibility_timeout": app.config["JOBS_VISIBILITY_TIMEOUT_SECONDS"]},
         broker_connection_retry_on_startup=True,
         task_default_queue=app.config["JOBS_QUEUE"],
         beat_schedule={name: {"task": name, "schedule": seconds} for name, seconds in PERIODIC.items()},

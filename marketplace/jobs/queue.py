@@ -59,7 +59,12 @@ def _dispatch_after_commit(session: Session) -> None:
         return
     app = current_app._get_current_object()
     for name, args, _transaction in pending:
-        app.extensions["job_runner"].submit(name, args)
+        try:
+            app.extensions["job_runner"].submit(name, args)
+        except Exception:  # the broker is down: what was committed stays committed
+            # The request still succeeds. Work left undone this way is queued again by the
+            # periodic sweeps (a beat stays `processing` until catalog.sweep_processing).
+            log.exception("job_not_dispatched", extra={"job": name, "job_args": list(args)})
 
 
 @event.listens_for(Session, "after_soft_rollback")
