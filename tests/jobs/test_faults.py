@@ -294,3 +294,36 @@ def test_worker_killed_mid_render_shows_nothing_half_done_and_publishes_once(sta
     assert unacked.zcard("unacked_index") == 0
     stored = site.stored()
     assert stored == sorted([record.master_key, f"previews/{beat_id}.mp3", f"waveforms/{beat_id}.json"]), stored
+
+
+# -- a process killed while it writes a file to storage -------------------------------------------
+
+WRITER = """
+import sys
+from marketplace.storage.local import LocalStorage
+LocalStorage(sys.argv[1], None).save(sys.argv[2], sys.stdin.buffer, "audio/mpeg")
+"""
+
+
+def test_process_killed_mid_write_leaves_the_stored_file_whole(tmp_path):
+    """Storage writes go to a temporary name and are renamed into place: killing the writer
+    half-way leaves readers the old file, whole, and never a part of the new one."""
+    root = tmp_path / "storage"
+    key = "previews/bt_x.mp3"
+    (root / "previews").mkdir(parents=True)
+    old = os.urandom(200_000)
+    (root / key).write_bytes(old)
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(root), key], cwd=PROJECT_ROOT,
+                              stdin=subprocess.PIPE)
+    try:
+        writer.stdin.write(os.urandom(3 * 1024 * 1024))  # more is to come: the writer waits for it
+        writer.stdin.flush()
+        wait_for(lambda: any(path.stat().st_size > 0 for path in (root / "previews").glob(".partial-*")), 60,
+                 "the new file to be half written")
+        assert (root / key).read_bytes() == old
+    finally:
+        writer.kill()
+        writer.wait()
+        writer.stdin.close()
+    assert (root / key).read_bytes() == old
+    assert writer.returncode == -signal.SIGKILL
