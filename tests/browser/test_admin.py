@@ -265,12 +265,11 @@ def test_the_strike_that_suspends_asks_first(page, store, monkeypatch):
     assert store.api("GET", "/me", token=beatmaker.token).status_code == 403
 
 
-def _upload_held_for_review(store, beatmaker, tmp_path) -> str:
-    master = make_beat(tmp_path / "review.wav", seconds=12)
+def _upload_held_for_review(store, beatmaker, master, title) -> str:
     with open(master, "rb") as file:
         answer = store.api("POST", "/beats", token=beatmaker.token,
-                           data={"title": "Waiting Room", "genre": "trap", "bpm": "120"},
-                           files={"file": ("review.wav", file, "audio/wav")})
+                           data={"title": title, "genre": "trap", "bpm": "120"},
+                           files={"file": ("master.wav", file, "audio/wav")})
     assert answer.status_code == 202, answer.text
     return answer.json()["id"]
 
@@ -286,24 +285,41 @@ def _wait_for_review(store, admin, beat_id) -> None:
         time.sleep(0.1)
 
 
-def test_an_upload_held_for_review_is_approved_from_the_queue(page, store, tmp_path, monkeypatch):
+def test_uploads_held_for_review_are_approved_and_rejected_from_the_queue(page, store, tmp_path, monkeypatch):
     monkeypatch.setitem(store.app.config, "PREMODERATION_MIN_APPROVED_BEATS", 1)
     beatmaker = store.user("beatmaker", "New Producer")
     admin = store.user("admin")
-    beat_id = _upload_held_for_review(store, beatmaker, tmp_path)
-    _wait_for_review(store, admin, beat_id)
+    master = make_beat(tmp_path / "review.wav", seconds=12)
+    approved = _upload_held_for_review(store, beatmaker, master, "Waiting Room")
+    rejected = _upload_held_for_review(store, beatmaker, master, "Second Thoughts")
+    _wait_for_review(store, admin, approved)
+    _wait_for_review(store, admin, rejected)
 
     sign_in(page, admin)
     page.goto("/admin")
     expect(page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Review queue"))).to_contain_text(
-        "1 waiting")
+        "2 waiting")
     admin_nav(page).get_by_role("link", name="Review queue").click()
     card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Waiting Room"))
     expect(card).to_contain_text("New Producer")
     card.get_by_role("button", name="Approve").click()
     expect(notice(page)).to_have_text('"Waiting Room" was approved and is in the store.')
+    expect(page.get_by_role("status").filter(has_text="Showing 1 upload.")).to_be_visible()
+    assert store.api("GET", f"/beats/{approved}").json()["status"] == "published"
+
+    reject = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Second Thoughts")) \
+        .get_by_role("group", name="Reject")
+    reject.get_by_label("Reason").fill("The master is clipped throughout.")
+    reject.get_by_role("button", name="Reject").click()
+    page.get_by_role("dialog", name='Reject "Second Thoughts"?').get_by_role("button", name="Reject it").click()
+    expect(notice(page)).to_have_text('"Second Thoughts" was rejected.')
     expect(page.get_by_role("status").filter(has_text="Nothing waits for review.")).to_be_visible()
-    assert store.api("GET", f"/beats/{beat_id}").json()["status"] == "published"
+    assert store.api("GET", f"/beats/{rejected}").status_code == 404
+
+    page.get_by_role("link", name="Show rejected uploads").click()
+    expect(page.get_by_role("heading", level=1, name="Rejected uploads")).to_be_visible()
+    expect(page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Second Thoughts"))) \
+        .to_contain_text("The master is clipped throughout.")
 
 
 def _failed_transfer(store, payee) -> str:
