@@ -334,7 +334,7 @@ def _failed_transfer(store, payee) -> str:
 
 
 def test_a_failed_transfer_is_retried_from_the_payouts_page(page, store):
-    transfer_id = _failed_transfer(store, store.user("beatmaker"))
+    transfer_id = _failed_transfer(store, store.user("beatmaker", "Paid Late"))
     sign_in(page, store.user("admin"))
     page.goto("/admin/payouts")
     expect(page.get_by_role("region", name="Platform fees")).to_contain_text("Total, less refunded sales")
@@ -343,6 +343,7 @@ def test_a_failed_transfer_is_retried_from_the_payouts_page(page, store):
     row = page.get_by_role("row").filter(has_text="account_invalid")
     expect(row).to_contain_text("$25.00")
     expect(row).to_contain_text("Failed")
+    expect(row.get_by_role("link", name="Paid Late")).to_be_visible()
     row.get_by_role("button", name=f"Retry transfer {transfer_id}").click()
     expect(notice(page)).to_have_text("A new transfer attempt was planned.")
 

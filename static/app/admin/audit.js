@@ -3,7 +3,7 @@
 
 import { api, ApiError, token } from "../api.js";
 import { busy, dateTime, errorBox, field, h, notice } from "../ui.js";
-import { AUDIT_ACTIONS, adminPage, pagedList, words } from "./common.js";
+import { AUDIT_ACTIONS, adminPage, pagedList, userLinkById, words } from "./common.js";
 
 const FILTERS = ["action", "actor_kind", "actor_id", "target_type", "target_id", "since", "until"];
 const ACTOR_KINDS = { admin: "An admin", system: "Automatic", cli: "An operator (command line)" };
@@ -15,23 +15,8 @@ function targetCell(entry) {
   return page ? h("a", { href: page + encodeURIComponent(entry.target_id) }, label) : label;
 }
 
-// Entries name admins by id; their names are asked once per id and filled in when known.
-const adminNames = new Map();
-
-function adminName(userId) {
-  if (!adminNames.has(userId)) {
-    adminNames.set(userId, api(`/admin/users/${encodeURIComponent(userId)}`)
-      .then((user) => user.display_name, () => null));
-  }
-  return adminNames.get(userId);
-}
-
 function actorCell(entry) {
-  if (entry.actor_kind === "admin" && entry.actor_id) {
-    const link = h("a", { href: `/admin/users/${encodeURIComponent(entry.actor_id)}` }, "Admin");
-    adminName(entry.actor_id).then((name) => { if (name) link.textContent = name; });
-    return link;
-  }
+  if (entry.actor_kind === "admin" && entry.actor_id) return userLinkById(entry.actor_id, "Admin");
   return words(ACTOR_KINDS, entry.actor_kind);
 }
 

@@ -95,6 +95,20 @@ export function accountLink(account) {
     " ", h("span", { class: "muted" }, account.email));
 }
 
+// Answers that name an account by id only (audit entries, transfers) get its name filled in
+// once known; each id is asked once per page load.
+const accountNames = new Map();
+
+export function userLinkById(userId, placeholder) {
+  if (!accountNames.has(userId)) {
+    accountNames.set(userId, api(`/admin/users/${encodeURIComponent(userId)}`)
+      .then((user) => user.display_name, () => null));
+  }
+  const link = h("a", { href: `/admin/users/${encodeURIComponent(userId)}` }, placeholder);
+  accountNames.get(userId).then((name) => { if (name) link.textContent = name; });
+  return link;
+}
+
 export function beatLink(beat) {
   return h("a", { href: `/admin/beats/${encodeURIComponent(beat.id)}` }, beat.title);
 }

@@ -3,7 +3,7 @@
 
 import { api } from "../api.js";
 import { busy, dateTime, errorBox, field, h, money, notice } from "../ui.js";
-import { adminPage, badge } from "./common.js";
+import { adminPage, badge, userLinkById } from "./common.js";
 
 const TRANSFER_STATUSES = { pending: "Pending", paid: "Paid", failed: "Failed" };
 
@@ -42,7 +42,7 @@ function retryButton(transfer, reload, errors) {
 function transferRow(transfer, reload, errors) {
   return h("tr", {},
     h("td", {}, dateTime(transfer.created_at)),
-    h("td", {}, h("a", { href: `/admin/users/${encodeURIComponent(transfer.payee_id)}` }, "Payee")),
+    h("td", {}, userLinkById(transfer.payee_id, "Payee")),
     h("td", {}, money(transfer.amount),
       transfer.amount_reversed.amount ? h("span", { class: "muted" }, ` (${money(transfer.amount_reversed)} reversed)`) : null),
     h("td", {}, badge(transfer.status, TRANSFER_STATUSES), transfer.failure_code ? ` ${transfer.failure_code}` : ""),
