@@ -5,9 +5,10 @@ import { date, h, money } from "../ui.js";
 import { holdsByBeat, poll, statusBadge, statusExplanation, studioPage } from "./common.js";
 
 const REFRESH_SECONDS = 3;
+const MOST_LISTED = 500; // the most GET /me/beats answers at once
 
 export async function dashboardView({ root }) {
-  const beats = await api("/me/beats");
+  const beats = await myBeats();
   const holds = beats.some((beat) => beat.status === "taken_down") ? await holdsByBeat() : {};
   const list = h("div", { class: "studio-beats" });
   const summary = h("p", { class: "muted", role: "status", "aria-live": "polite" });
@@ -22,10 +23,14 @@ export async function dashboardView({ root }) {
   // Beats still processing change by themselves: refresh until none is left.
   if (!beats.some(isProcessing)) return undefined;
   return poll(async () => {
-    const fresh = await api("/me/beats");
+    const fresh = await myBeats();
     show(fresh);
     return !fresh.some(isProcessing);
   }, REFRESH_SECONDS);
+}
+
+function myBeats() {
+  return api("/me/beats", { query: { limit: MOST_LISTED } });
 }
 
 function isProcessing(beat) {
@@ -36,7 +41,8 @@ function countsInWords(beats) {
   if (!beats.length) return "";
   const published = beats.filter((beat) => beat.status === "published").length;
   const processing = beats.filter(isProcessing).length;
-  const parts = [`${beats.length} ${beats.length === 1 ? "beat" : "beats"}`, `${published} published`];
+  const counted = beats.length === MOST_LISTED ? `Your newest ${MOST_LISTED} beats` : `${beats.length} ${beats.length === 1 ? "beat" : "beats"}`;
+  const parts = [counted, `${published} published`];
   if (processing) parts.push(`${processing} processing`);
   return parts.join(", ") + ".";
 }
