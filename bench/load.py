@@ -10,7 +10,8 @@ starts, on loopback:
   Stripe sandbox `flask payments sandbox`, signing its webhooks back to the app.
 
 Then --users simulated users (200) run for --seconds (60), each waiting a random think time
-(exponential, mean --think seconds) between actions. Most browse: listing pages and their
+(exponential, mean --think seconds: 5, as a person reads a page or listens a while before the
+next click; --think 1 is a stress test) between actions. Most browse: listing pages and their
 cursors, text search, filters, beat pages, preview streaming with Range requests (the first
 bytes, then a seek) and waveforms. One user in ten buys: registers and signs in, checks out a
 Basic lease (POST /checkout), pays through the sandbox's control endpoint (the sandbox then
@@ -524,7 +525,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--buyers", type=float, default=0.1, help="share of users who buy (0.1: one in ten)")
-    parser.add_argument("--think", type=float, default=1.0, help="mean seconds between a user's actions")
+    parser.add_argument("--think", type=float, default=5.0, help="mean seconds between a user's actions")
     parser.add_argument("--beats", type=int, default=300)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--json", type=Path, help="also write a machine-readable summary here")
