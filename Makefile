@@ -22,7 +22,7 @@ run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed demo
 	@if [ -z "$$STRIPE_SECRET_KEY" ]; then \
-	  $(BIN)/flask payments sandbox --port $(SANDBOX_PORT) --state-file instance/stripe-sandbox.json \
+	  $(BIN)/flask payments sandbox --port $(SANDBOX_PORT) --state-file $${INSTANCE_DIR:-instance}/stripe-sandbox.json \
 	    --webhook-url http://$(HOST):$(PORT)/api/v1/payments/stripe/webhook \
 	    --webhook-secret $(SANDBOX_WEBHOOK_SECRET) & \
 	  sandbox=$$!; trap 'kill $$sandbox 2>/dev/null' EXIT; \
