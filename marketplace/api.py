@@ -136,7 +136,8 @@ def _checked_files(files: MultiDict) -> MultiDict:
         if len(name) > MAX_FILENAME_CHARS or _unstorable(name) \
                 or any(unicodedata.category(char) == "Cc" for char in name):
             raise AppError(f"File names must be at most {MAX_FILENAME_CHARS} characters long, without "
-                           "control characters (line breaks, NUL, escape codes). Rename the file and try again.",
+                           "control characters (line breaks, NUL, escape codes). Rename the file and "
+                           "try again.",
                            code="invalid_filename", status=422, details={"field": field})
         if size == 0:
             raise AppError("The file is empty.", code="empty_file", status=422, details={"field": field})
@@ -176,9 +177,9 @@ class SafeParser(FlaskParser):
 
     def load_form_and_files(self, req: Request, schema: ma.Schema) -> Any:
         _check_text(req.form.to_dict(flat=False), "")
-        as_text = {key: ["Send a file here, not text."] for key in
-                   (field.data_key or name for name, field in schema.fields.items() if isinstance(field, Upload))
-                   if key in req.form}
+        file_keys = [field.data_key or name for name, field in schema.fields.items()
+                     if isinstance(field, Upload)]
+        as_text = {key: ["Send a file here, not text."] for key in file_keys if key in req.form}
         if as_text:  # e.g. a part whose broken header lost its file name
             raise ValidationFailed(details=as_text)
         return self._makeproxy(CombinedMultiDict([req.form, _checked_files(req.files)]), schema)

@@ -20,7 +20,6 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -132,7 +131,8 @@ class Site:
     def __init__(self, app, base: str, folder: Path) -> None:
         self.app, self.folder = app, folder
         self.host, self.port = base.split("//")[1].split(":")
-        self.spool, self.system_tmp, self.storage = folder / "spool", folder / "system-tmp", folder / "storage"
+        self.spool, self.system_tmp = folder / "spool", folder / "system-tmp"
+        self.storage = folder / "storage"
         self.token = ""
 
     def post(self, path: str, parts: list[tuple], headers: dict[str, str] | None = None):
@@ -151,7 +151,9 @@ class Site:
                 head = f"--{boundary}\r\nContent-Disposition: {disposition}".encode()
                 if isinstance(filename, bytes):  # already encoded, as is
                     head += b"; " + filename
-                head += b"\r\nContent-Type: application/octet-stream\r\n\r\n" if filename is not None else b"\r\n\r\n"
+                if filename is not None:
+                    head += b"\r\nContent-Type: application/octet-stream"
+                head += b"\r\n\r\n"
             chunks.append(head)
             length += len(head)
             if isinstance(content, Path):
@@ -199,7 +201,8 @@ class Site:
     def leftovers(self) -> dict[str, list[str]]:
         """Whatever a refused request could have left: temporary files and stored files."""
         return {"spool": sorted(os.listdir(self.spool)), "system_tmp": sorted(os.listdir(self.system_tmp)),
-                "storage": sorted(str(p.relative_to(self.storage)) for p in self.storage.rglob("*") if p.is_file())}
+                "storage": sorted(str(path.relative_to(self.storage)) for path in self.storage.rglob("*")
+                                  if path.is_file())}
 
     def beats(self) -> int:
         with self.app.app_context():
@@ -267,7 +270,8 @@ def assert_refused(site: Site, answer: tuple[int, bytes], status: int, code: str
     assert got_status == status, body
     error = body["error"]
     assert error["code"] == code, error
-    assert len(re.findall(r"[A-Za-z]{2,}", error["message"])) >= 3 and "Traceback" not in error["message"], error
+    message = error["message"]
+    assert len(re.findall(r"[A-Za-z]{2,}", message)) >= 3 and "Traceback" not in message, error
     assert isinstance(error["details"], dict)
     if field is not None:
         assert field in str(error["details"]), error
@@ -320,7 +324,8 @@ def test_wav_whose_header_claims_more_data_than_it_holds_is_refused(uploader, fi
 
 
 def test_jpeg_named_mp3_is_refused(uploader, files):
-    assert_refused(uploader, uploader.upload(files["jpeg_as_mp3"], filename="beat.mp3"), 415, "not_audio", "file")
+    answer = uploader.upload(files["jpeg_as_mp3"], filename="beat.mp3")
+    assert_refused(uploader, answer, 415, "not_audio", "file")
 
 
 def test_empty_file_is_refused(uploader, files):
@@ -368,8 +373,9 @@ def test_file_name_with_control_characters_is_refused(uploader, files, filename)
     assert_refused(uploader, answer, 422, "invalid_filename", "file")
 
 
-@pytest.mark.parametrize("size, status, code", [(100_000, 422, "validation_failed"),
-                                                 (None, 413, "payload_too_large")], ids=["small", "whole-master"])
+@pytest.mark.parametrize("size, status, code", [
+    (100_000, 422, "validation_failed"), (None, 413, "payload_too_large"),
+], ids=["small", "whole-master"])
 def test_file_name_broken_by_a_raw_line_break_is_refused(uploader, files, size, status, code):
     # A CR LF inside the part's header ends the header line: the file name is lost, and the
     # part is read as a text field (limited to 500 KB), which is no file.
@@ -394,5 +400,5 @@ def test_a_normal_upload_still_goes_through(uploader, files):
     beat_id = json.loads(raw)["id"]
     with uploader.app.app_context():
         assert db.session.get(Beat, beat_id).status == "published"
-    assert wait_until(lambda: uploader.leftovers()["spool"] == [] and uploader.leftovers()["system_tmp"] == [])
+    assert wait_until(lambda: uploader.leftovers()["spool"] == [] == uploader.leftovers()["system_tmp"])
     assert len(uploader.leftovers()["storage"]) == 4  # master, stems, preview, waveform

@@ -94,7 +94,7 @@ def _check_data(path: Path, info: zipfile.ZipInfo) -> None:
     name = info.filename
     if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise AudioRejected("stems_unreadable", f"{name!r} is encrypted or compressed in a way we cannot "
-                                                "read. Make the ZIP again with standard (Deflate) compression.")
+                                                "read. Make it again with standard (Deflate) compression.")
     inflate = zlib.decompressobj(-zlib.MAX_WBITS) if info.compress_type == zipfile.ZIP_DEFLATED else None
     size, crc = 0, 0
     with open(path, "rb") as stream:
@@ -116,9 +116,9 @@ def _check_data(path: Path, info: zipfile.ZipInfo) -> None:
                 break  # corrupt data: refused below
             size, crc = size + len(data), zlib.crc32(data, crc)
             if size > info.file_size:
-                raise AudioRejected("stems_size_mismatch", f"{name!r} unpacks to more than the "
-                                                           f"{info.file_size} bytes its header declares: the ZIP "
-                                                           "is damaged or forged.")
+                raise AudioRejected("stems_size_mismatch",
+                                    f"{name!r} unpacks to more than the {info.file_size} bytes its header "
+                                    "declares: the ZIP is damaged or forged.")
     complete = left == 0 and (inflate is None or inflate.eof)
     if not complete or size != info.file_size or crc != info.CRC:
         raise AudioRejected("stems_unreadable", f"{name!r} is damaged in the ZIP (its data does not match "

@@ -15,8 +15,8 @@ def check_cover(path: Path, max_bytes: int) -> tuple[str, str]:
     if size == 0:
         raise AppError("The cover image is empty.", code="empty_file", status=422, details={"field": "cover"})
     if size > max_bytes:
-        raise AppError(f"Cover images are at most {max_bytes // 1024**2} MB.", code="cover_too_large", status=413,
-                       details={"field": "cover"})
+        raise AppError(f"Cover images are at most {max_bytes // 1024**2} MB.", code="cover_too_large",
+                       status=413, details={"field": "cover"})
     with open(path, "rb") as image:
         head = image.read(12)
     for signature, content_type, extension in _SIGNATURES:

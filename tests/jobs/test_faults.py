@@ -60,8 +60,9 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(self.answers, 30, "redis-server to answer")
 
     def answers(self) -> bool:
@@ -96,10 +97,11 @@ class Stack:
         """A Celery worker in a process group of its own (its ffmpeg children die with it)."""
         log_path = self.folder / f"worker-{len(self.workers)}.log"
         with open(log_path, "wb") as log:
-            worker = subprocess.Popen([str(BIN / "celery"), "-A", "marketplace.jobs.worker", "worker", "--pool", "solo",
-                                       "--loglevel", "INFO", "--without-heartbeat", "--without-gossip",
-                                       "--without-mingle"], cwd=PROJECT_ROOT, env=self.env, stdout=log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+            worker = subprocess.Popen([str(BIN / "celery"), "-A", "marketplace.jobs.worker", "worker",
+                                       "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat",
+                                       "--without-gossip", "--without-mingle"],
+                                      cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
         self.workers.append((worker, log_path))
         wait_for(lambda: "ready." in log_path.read_text(errors="replace") or worker.poll() is not None, 120,
                  "the worker to be ready")
@@ -108,8 +110,9 @@ class Stack:
 
     def sweep(self) -> str:
         """`flask jobs sweep`, as an operator or the periodic schedule runs it."""
-        result = subprocess.run([str(BIN / "flask"), "--app", "marketplace", "jobs", "sweep"], cwd=PROJECT_ROOT,
-                                env=self.env, capture_output=True, text=True, timeout=180, check=False)
+        result = subprocess.run([str(BIN / "flask"), "--app", "marketplace", "jobs", "sweep"],
+                                cwd=PROJECT_ROOT, env=self.env, capture_output=True, text=True, timeout=180,
+                                check=False)
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
 
@@ -128,7 +131,8 @@ class Stack:
             return beat
 
     def stored(self) -> list[str]:
-        return sorted(str(path.relative_to(self.storage)) for path in self.storage.rglob("*") if path.is_file())
+        return sorted(str(path.relative_to(self.storage)) for path in self.storage.rglob("*")
+                      if path.is_file())
 
     def stop(self) -> None:
         for worker, _log in self.workers:
@@ -150,9 +154,10 @@ def stack(database_factory, tmp_path) -> Iterator[Callable[..., Stack]]:
 
     def make(**overrides) -> Stack:
         server.start()
-        settings = {"REDIS_URL": server.url, "JOBS_BACKEND": "celery", "JOBS_QUEUE": f"test-{secrets.token_hex(4)}",
-                    "STORAGE_LOCAL_ROOT": str(tmp_path / "storage"), "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
-                    **overrides}
+        settings = {"REDIS_URL": server.url, "JOBS_BACKEND": "celery",
+                    "JOBS_QUEUE": f"test-{secrets.token_hex(4)}",
+                    "STORAGE_LOCAL_ROOT": str(tmp_path / "storage"),
+                    "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"), **overrides}
         app = make_test_app(database_factory(), **settings)
         with app.app_context():
             upgrade(db.engine)
@@ -195,7 +200,8 @@ def assert_complete_preview(stack: Stack, beat_id: str, seconds: float) -> None:
     path.write_bytes(preview.data)
     assert abs(probe_duration(path) - seconds) < 0.5
     waveform = stack.client.get(beat["waveform_url"]).json
-    assert abs(waveform["length"] - seconds * 44100 / 512) <= 2 and len(waveform["data"]) == 2 * waveform["length"]
+    assert abs(waveform["length"] - seconds * 44100 / 512) <= 2
+    assert len(waveform["data"]) == 2 * waveform["length"]
 
 
 # -- Redis down when an upload comes in ---------------------------------------------------------
@@ -293,7 +299,8 @@ def test_worker_killed_mid_render_shows_nothing_half_done_and_publishes_once(sta
     assert_complete_preview(site, beat_id, 600)
     assert unacked.zcard("unacked_index") == 0
     stored = site.stored()
-    assert stored == sorted([record.master_key, f"previews/{beat_id}.mp3", f"waveforms/{beat_id}.json"]), stored
+    expected = [record.master_key, f"previews/{beat_id}.mp3", f"waveforms/{beat_id}.json"]
+    assert stored == sorted(expected), stored
 
 
 # -- a process killed while it writes a file to storage -------------------------------------------
