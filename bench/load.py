@@ -450,7 +450,22 @@ def summarise(samples: list[Sample], seconds: float) -> dict:
     errors = collections.Counter("no answer" if sample.status == 0 else str(sample.status)
                                  for sample in samples if is_error(sample))
     return {"seconds": seconds, "requests": len(samples), "throughput": len(samples) / seconds,
-            "api_throughput": len(api) / seconds, "kinds": kinds, "api": figures(api), "errors": dict(errors)}
+            "api_throughput": len(api) / seconds, "kinds": kinds, "api": figures(api), "errors": dict(errors),
+            "timeline": timeline(api)}
+
+
+def timeline(api: list[Sample], window: float = 10.0) -> list[dict]:
+    """API p95 and sign-ups/sign-ins per window of the run (by when each answer came), to tell
+    a steady state from a burst: password hashing holds a sync worker for its whole cost."""
+    if not api:
+        return []
+    first = min(sample.at - sample.ms / 1000 for sample in api)
+    windows = collections.defaultdict(list)
+    for sample in api:
+        windows[int((sample.at - first) // window)].append(sample)
+    return [{"from_s": index * window, "count": len(group), "p95": percentile([s.ms for s in group], 0.95),
+             "auth": sum(1 for s in group if s.kind in ("register", "login"))}
+            for index, group in sorted(windows.items())]
 
 
 def figures(group: list[Sample]) -> dict:
@@ -479,6 +494,8 @@ def print_report(summary: dict, args: argparse.Namespace, buyers: int, purchases
     api = summary["api"]
     print(f"{'all API calls':<22} {api['count']:>7} {api['p50']:>8.1f} {api['p95']:>8.1f} {api['p99']:>8.1f} "
           f"{api['errors']:>7}")
+    print("API p95 by window: " + ", ".join(f"{w['from_s']:.0f}s {w['p95']:.0f} ms ({w['auth']} sign-ups/ins)"
+                                             for w in summary["timeline"]))
     print(f"\nthroughput: {summary['throughput']:.1f} req/s "
           f"({summary['api_throughput']:.1f} req/s API calls), "
           f"{summary['requests']} requests in {summary['seconds']:.0f} s "
