@@ -116,6 +116,25 @@ def test_seed_demo_builds_a_living_store_once(app, client):
     assert "made now: nothing" in second.output
     assert row_counts(app) == before
 
+    # A demo beat an earlier run left failed is set aside and uploaded again by the next run.
+    with app.app_context():
+        failed = db.session.get(Beat, beats["Velvet Hours"]["id"])
+        failed.status, failed.published_at, failed.failure_reason = "failed", None, "The render failed."
+        db.session.commit()
+    third = seed(app)
+    assert third.exit_code == 0, third.output
+    assert "Velvet Hours" in third.output.split("made now:")[1]
+    again = store_beats(client)
+    assert sorted(again) == sorted(beat.title for beat in DEMO_BEATS)
+    assert again["Velvet Hours"]["id"] != beats["Velvet Hours"]["id"]
+    assert again["Velvet Hours"]["status"] == "published"
+    assert_playable(client, again["Velvet Hours"])
+    with app.app_context():
+        assert db.session.get(Beat, beats["Velvet Hours"]["id"]).status == "archived"
+    fourth = seed(app)
+    assert fourth.exit_code == 0, fourth.output
+    assert "made now: nothing" in fourth.output
+
 
 def test_seed_demo_refuses_outside_development(app):
     app.config["ENV_NAME"] = "production"

@@ -77,8 +77,12 @@ def ensure_voice_tag(account: DemoAccount, folder: Path) -> bool:
 
 
 def find_beat(demo_beat: DemoBeat) -> Beat | None:
+    """The demo beat, leaving out a failed upload an earlier run set aside (archived, never
+    published)."""
     owner = user_of(demo_beat.owner)
-    return db.session.scalar(select(Beat).where(Beat.owner_id == owner.id, Beat.title == demo_beat.title)
+    set_aside = (Beat.status == BeatStatus.ARCHIVED) & Beat.published_at.is_(None)
+    return db.session.scalar(select(Beat).where(Beat.owner_id == owner.id, Beat.title == demo_beat.title,
+                                                ~set_aside)
                              .order_by(Beat.created_at).limit(1))
 
 
@@ -86,6 +90,9 @@ def ensure_beat(demo_beat: DemoBeat, folder: Path) -> bool:
     """Upload the beat (synthesized master, stems if any, cover), credit it and offer it under
     every default tier it can deliver. Its preview is rendered when the step is committed."""
     existing = find_beat(demo_beat)
+    if existing is not None and existing.status == BeatStatus.FAILED:
+        catalog.archive_beat(existing)  # set aside; uploaded again below
+        existing = None
     if existing is not None:
         if existing.status == BeatStatus.PROCESSING:
             enqueue("catalog.render_preview", existing.id)  # an interrupted run left it unrendered
