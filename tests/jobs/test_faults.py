@@ -221,15 +221,15 @@ def test_upload_accepted_while_redis_is_down_is_processed_once_it_is_back(stack,
     assert (site.storage / record.master_key).read_bytes() == master.read_bytes()
     assert site.beat(beat_id)["status"] == "processing"
 
+    def swept() -> bool:
+        return "catalog.sweep_processing: 1 handled" in site.sweep()
+
     # The sweep cannot queue it either while Redis is away; it says so in the log, not by failing.
-    output = site.sweep()
-    assert "catalog.sweep_processing: 1 handled" in output
+    # The beat counts as stuck only once it is older than PROCESSING_STUCK_AFTER_SECONDS.
+    wait_for(swept, 120, "the sweep to see the beat while Redis is down")
     assert site.beat(beat_id)["status"] == "processing"
 
     site.redis.start()  # empty: nothing was queued while it was away
-
-    def swept() -> bool:
-        return "catalog.sweep_processing: 1 handled" in site.sweep()
 
     wait_for(swept, 120, "the sweep to queue the beat again")
     wait_for(lambda: site.beat(beat_id)["status"] != "processing", 240, "the worker to process the beat")
