@@ -3,9 +3,14 @@
 import { api, signIn } from "./api.js";
 import { busy, errorBox, field, formValues, h, notice } from "./ui.js";
 
+// Where to go after signing in: only a page of this site (not "//host" or "/\\host").
 function safeNext(query) {
   const next = query.get("next") || "/";
-  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+  try {
+    const url = new URL(next, location.origin);
+    if (next.startsWith("/") && url.origin === location.origin) return url.pathname + url.search + url.hash;
+  } catch { /* not a URL at all */ }
+  return "/";
 }
 
 async function signInView({ root, query, navigate }) {

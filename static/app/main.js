@@ -14,6 +14,7 @@ const routes = [...storeRoutes, ...studioRoutes, ...adminRoutes, ...accountRoute
 }));
 
 let cleanup = null;
+let currentRender = 0; // each navigation's number: a slower, older one must not draw over it
 
 export function navigate(path, { replace = false } = {}) {
   if (replace) history.replaceState({}, "", path);
@@ -21,12 +22,22 @@ export function navigate(path, { replace = false } = {}) {
   return render();
 }
 
-async function render() {
-  const root = document.getElementById("main");
+function stopCurrentPage() {
   if (typeof cleanup === "function") cleanup();
   cleanup = null;
+}
+
+async function render() {
+  const renderNumber = ++currentRender;
+  const main = document.getElementById("main");
+  stopCurrentPage();
   const user = await currentUser();
+  if (renderNumber !== currentRender) return;
   renderNav(user);
+  // Each page draws into its own element: if the visitor moves on before it has loaded, its
+  // late writes land in a detached element and never over the next page.
+  const root = h("div", { class: "page" }, h("p", { class: "muted" }, "Loading…"));
+  main.replaceChildren(root);
   const match = routes.map((route) => ({ route, found: route.pattern.exec(location.pathname) }))
     .find((candidate) => candidate.found);
   if (!match) {
@@ -41,9 +52,9 @@ async function render() {
     return;
   }
   document.title = route.title ? `${route.title} · Beat Market` : "Beat Market";
-  root.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  let pageCleanup = null;
   try {
-    cleanup = await route.view({
+    pageCleanup = await route.view({
       root, user, navigate,
       params: Object.fromEntries(Object.entries(found.groups || {}).map(([k, v]) => [k, decodeURIComponent(v)])),
       query: new URLSearchParams(location.search),
@@ -51,7 +62,12 @@ async function render() {
   } catch (error) {
     showError(root, error);
   }
-  if (!history.state || !history.state.keepFocus) root.focus({ preventScroll: true });
+  if (renderNumber !== currentRender) {
+    if (typeof pageCleanup === "function") pageCleanup(); // superseded: stop its timers now
+    return;
+  }
+  cleanup = pageCleanup;
+  if (!history.state || !history.state.keepFocus) main.focus({ preventScroll: true });
 }
 
 function renderNav(user) {
