@@ -28,6 +28,22 @@ export function field(label, control, hint) {
     hint ? h("small", { class: "hint" }, hint) : null);
 }
 
+// How many digits a currency has after the point: 2 for USD, 0 for JPY, 3 for KWD.
+export function fractionDigits(currency) {
+  try {
+    return new Intl.NumberFormat("en", { style: "currency", currency: currency.toUpperCase() })
+      .resolvedOptions().maximumFractionDigits;
+  } catch {
+    return 2;
+  }
+}
+
+// The smallest step a price input takes in a currency: "0.01", "1", "0.001".
+export function priceStep(currency) {
+  const digits = fractionDigits(currency);
+  return digits ? (1 / 10 ** digits).toFixed(digits) : "1";
+}
+
 export function money(price) {
   if (!price) return "";
   const currency = (price.currency || "usd").toUpperCase();
@@ -65,6 +81,18 @@ export function errorBox(error) {
     h("p", {}, error.message || String(error)),
     lines.length ? h("ul", {}, lines.map((line) => h("li", {}, line))) : null);
 }
+
+// A web address from the API, or null when it is not one (only http: and https: are followed).
+export function webUrl(text) {
+  try {
+    const url = new URL(text, location.href);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+export const UNSAFE_LINK = "The server sent a link that is not a web address, so it was not opened. Please try again later.";
 
 // Replaces the contents of `target` with an error box.
 export function showError(target, error) {

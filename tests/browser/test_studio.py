@@ -23,8 +23,9 @@ from tests.browser.helpers import nav, screenshot, sign_in
 from tests.media import ffmpeg, make_beat, make_tag
 
 PUBLISHED_WITHIN_MS = PUBLISH_TIMEOUT_SECONDS * 1000
-# The dashboard and a beat's page look again every 3 s while a beat is processing.
-REFRESHED_WITHIN_MS = 10_000
+# The dashboard and a beat's page look again while a beat is processing: after 3 s, the
+# dashboard then less often, at least every 30 s.
+REFRESHED_WITHIN_MS = 40_000
 
 
 @pytest.fixture(scope="module")
@@ -237,6 +238,8 @@ def test_the_dashboard_shows_every_status_and_follows_a_beat_until_it_is_publish
     rendering = _beat_in_status(store, maker, "Rendering", BeatStatus.PROCESSING)
 
     sign_in(page, maker)
+    asked = []
+    page.on("request", lambda request: asked.append(request.url) if "/api/v1/" in request.url else None)
     page.goto("/studio")
     expected = {"Out Now": "Published", "Old One": "Archived", "Broken": "Failed", "Sold Once": "Sold exclusive",
                 "Rendering": "Processing"}
@@ -254,6 +257,9 @@ def test_the_dashboard_shows_every_status_and_follows_a_beat_until_it_is_publish
         db.session.commit()
     expect(page.get_by_role("row", name=re.compile("Rendering")).locator(".status-badge")).to_have_text(
         "Published", timeout=REFRESHED_WITHIN_MS)
+    # Only the processing beat was asked for again, not the whole list.
+    assert sum("/api/v1/me/beats" in url for url in asked) == 1, asked
+    assert any(url.endswith(f"/api/v1/beats/{rendering}") for url in asked), asked
 
     page.get_by_role("link", name="Old One").click()
     expect(page.get_by_role("heading", level=1, name="Old One")).to_be_visible()
@@ -451,6 +457,18 @@ def test_sales_earnings_the_csv_and_the_way_through_stripe_onboarding(page, stor
     assert b"Sold Beat,Basic lease" in csv
     assert csv == store.api("GET", "/payouts/sales.csv", token=maker.token).content
     screenshot(page, "studio-sales")
+
+    # An onboarding link that is not a web address is not followed.
+    def odd_link(route):
+        if route.request.method != "POST":
+            return route.fallback()
+        return route.fulfill(status=201, json={"url": "javascript:alert(1)"})
+
+    page.route("**/api/v1/payouts/account", odd_link)
+    page.get_by_role("button", name="Set up payouts with Stripe").click()
+    expect(page.locator(".payout-account").get_by_role("alert")).to_contain_text("not a web address")
+    expect(page).to_have_url(re.compile(r"/studio/sales$"))
+    page.unroute("**/api/v1/payouts/account")
 
     page.get_by_label("Country of the account holder").select_option("GB")
     page.get_by_role("button", name="Set up payouts with Stripe").click()

@@ -2,7 +2,9 @@
 // in major units, and API errors placed next to the fields they are about.
 
 import { api } from "../api.js";
-import { h, errorBox } from "../ui.js";
+import { h, errorBox, fractionDigits } from "../ui.js";
+
+export { fractionDigits };
 
 const SECTIONS = [
   ["/studio", "Beats"],
@@ -54,15 +56,6 @@ export function statusExplanation(beat) {
 }
 
 // Prices are typed in major units ("29.99") and sent in minor units (2999).
-export function fractionDigits(currency) {
-  try {
-    return new Intl.NumberFormat("en", { style: "currency", currency: currency.toUpperCase() })
-      .resolvedOptions().maximumFractionDigits;
-  } catch {
-    return 2;
-  }
-}
-
 export function toMajor(amount, currency) {
   return (amount / 10 ** fractionDigits(currency)).toFixed(fractionDigits(currency));
 }
@@ -156,14 +149,17 @@ export function clearFieldErrors(form) {
 
 // Calls `task` every `seconds` until it returns true or stop() is called; errors stop nothing
 // (a dropped connection is tried again on the next tick).
-export function poll(task, seconds) {
+// With `backoff`, each wait is that many times longer than the last, up to `longest` seconds.
+export function poll(task, seconds, { backoff = 1, longest = seconds } = {}) {
   let timer = null;
   let stopped = false;
+  let wait = seconds;
   const tick = async () => {
     if (stopped) return;
     let done = false;
     try { done = await task(); } catch { /* tried again on the next tick */ }
-    if (!done && !stopped) timer = setTimeout(tick, seconds * 1000);
+    wait = Math.min(wait * backoff, Math.max(longest, seconds));
+    if (!done && !stopped) timer = setTimeout(tick, wait * 1000);
   };
   timer = setTimeout(tick, seconds * 1000);
   return () => { stopped = true; clearTimeout(timer); };

@@ -4,11 +4,14 @@ import { api } from "../api.js";
 import { date, h, money } from "../ui.js";
 import { holdsByBeat, poll, statusBadge, statusExplanation, studioPage } from "./common.js";
 
+// While beats are processing, each of them is asked for again: after 3 s, then less often.
 const REFRESH_SECONDS = 3;
+const REFRESH_BACKOFF = 1.5;
+const REFRESH_LONGEST_SECONDS = 30;
 const MOST_LISTED = 500; // the most GET /me/beats answers at once
 
 export async function dashboardView({ root }) {
-  const beats = await myBeats();
+  let beats = await myBeats();
   const holds = beats.some((beat) => beat.status === "taken_down") ? await holdsByBeat() : {};
   const list = h("div", { class: "studio-beats" });
   const summary = h("p", { class: "muted", role: "status", "aria-live": "polite" });
@@ -23,10 +26,13 @@ export async function dashboardView({ root }) {
   // Beats still processing change by themselves: refresh until none is left.
   if (!beats.some(isProcessing)) return undefined;
   return poll(async () => {
-    const fresh = await myBeats();
-    show(fresh);
-    return !fresh.some(isProcessing);
-  }, REFRESH_SECONDS);
+    const fresh = await Promise.all(beats.filter(isProcessing)
+      .map((beat) => api(`/beats/${encodeURIComponent(beat.id)}`)));
+    const byId = new Map(fresh.map((beat) => [beat.id, beat]));
+    beats = beats.map((beat) => byId.get(beat.id) || beat);
+    show(beats);
+    return !beats.some(isProcessing);
+  }, REFRESH_SECONDS, { backoff: REFRESH_BACKOFF, longest: REFRESH_LONGEST_SECONDS });
 }
 
 function myBeats() {

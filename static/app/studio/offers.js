@@ -2,7 +2,7 @@
 // price. Saving replaces the list (PUT /beats/{id}/offers); unticked tiers stop being sold.
 
 import { api } from "../api.js";
-import { busy, field, h, limit, money, notice } from "../ui.js";
+import { busy, field, h, limit, money, notice, priceStep } from "../ui.js";
 import { clearFieldErrors, markInvalid, showFormError, statusLine, toMajor, toMinor } from "./common.js";
 
 const DELIVERABLE_WORDS = { mp3: "MP3", wav: "WAV", stems: "stems" };
@@ -57,7 +57,7 @@ function offerRow(beat, tier) {
   const barred = current ? null : whyNotOffered(beat, tier);
   const offered = h("input", { type: "checkbox", name: `offer-${tier.id}`, checked: Boolean(current), disabled: Boolean(barred) });
   const currency = price.currency;
-  const priceInput = h("input", { name: `price-${tier.id}`, type: "number", inputmode: "decimal", min: 0, step: "0.01",
+  const priceInput = h("input", { name: `price-${tier.id}`, type: "number", inputmode: "decimal", min: 0, step: priceStep(currency),
     value: toMajor(price.amount, currency) });
   // A tier this beat cannot be sold under says why, without a price to fill in.
   const element = h("fieldset", { class: "offer-row", dataset: { tierId: tier.id } },

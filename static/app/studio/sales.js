@@ -2,7 +2,7 @@
 // the sales, and the Stripe account payouts are sent to.
 
 import { api, hasRole, token } from "../api.js";
-import { busy, dateTime, errorBox, field, h, money, notice } from "../ui.js";
+import { UNSAFE_LINK, busy, dateTime, errorBox, field, h, money, notice, priceStep, webUrl } from "../ui.js";
 import { attempt, statusLine, studioPage, toMinor } from "./common.js";
 
 const LEDGER_PAGE = 25;
@@ -78,8 +78,10 @@ function accountCard(account) {
       try {
         // Stripe's onboarding link works once and expires within minutes: ask for it on click.
         const link = await api("/payouts/account", { method: "POST", json: { country: country.value } });
+        const url = webUrl(link.url);
+        if (!url) throw new Error(UNSAFE_LINK);
         status.textContent = "Opening Stripe…";
-        location.assign(link.url);
+        location.assign(url);
       } catch (error) {
         errors.replaceChildren(errorBox(error));
       }
@@ -96,7 +98,7 @@ function feeCard(fee, currency) {
   const percent = fee.percent_bps / 100;
   const fixed = fee.fixed.amount ? ` + ${money(fee.fixed)}` : "";
   const example = statusLine("fee-example");
-  const price = h("input", { name: "price", type: "number", inputmode: "decimal", min: 0, step: "0.01", value: "29.99" });
+  const price = h("input", { name: "price", type: "number", inputmode: "decimal", min: 0, step: priceStep(currency), value: "29.99" });
   let timer = null;
   const work = async () => {
     const amount = toMinor(price.value, currency);
