@@ -221,12 +221,17 @@ def test_sort_key_filter_and_an_invalid_range_in_words(page, store):
     store.publish_beat(beatmaker, title="Fast Song", bpm=170, key="F#m")
 
     page.goto("/")
+    expect(result_titles(page)).to_have_text(["Fast Song", "Slow Song"])
+    # Choosing an option changes nothing by itself: the search runs when Search is pressed.
     page.get_by_label("Sort by").select_option(label="BPM: slow to fast")
+    expect(page).to_have_url(re.compile(r"/$"))
+    page.get_by_role("button", name="Search", exact=True).click()
     expect(result_titles(page)).to_have_text(["Slow Song", "Fast Song"])
     expect(page).to_have_url(re.compile(r"/\?sort=bpm$"))
 
     page.get_by_text("Filters", exact=True).click()
     page.get_by_label("Key").select_option(label="F# minor")
+    page.get_by_role("button", name="Apply filters").click()
     expect(result_titles(page)).to_have_text(["Fast Song"])
     expect(page).to_have_url(re.compile(r"/\?key=F%23\+minor&sort=bpm$"))
 
@@ -235,6 +240,27 @@ def test_sort_key_filter_and_an_invalid_range_in_words(page, store):
     page.get_by_label("BPM to").fill("100")
     page.get_by_role("button", name="Apply filters").click()
     expect(page.get_by_role("alert")).to_contain_text("bpm_min must not be above bpm_max")
+
+
+def test_the_price_filter_is_typed_in_the_store_currency(page, store):
+    beatmaker = store.user("beatmaker")
+    store.publish_beat(beatmaker, title="Cheap Lease")  # from $29.99
+
+    page.goto("/")
+    expect(result_titles(page)).to_have_text(["Cheap Lease"])
+    page.get_by_text("Filters", exact=True).click()
+    price_to = page.get_by_label("Price to (USD)")
+    expect(price_to).to_have_attribute("step", "0.01")
+    price_to.fill("29.98")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(re.compile(r"/\?price_max=2998$"))
+    expect(page.get_by_role("status")).to_have_text("No beats match this search. Try fewer filters.")
+    price_to.fill("29.99")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(re.compile(r"/\?price_max=2999$"))
+    expect(result_titles(page)).to_have_text(["Cheap Lease"])
+    page.reload()
+    expect(page.get_by_label("Price to (USD)")).to_have_value("29.99")
 
 
 def test_tag_and_beatmaker_links_filter_the_store(page, store):
@@ -304,6 +330,33 @@ def test_an_exclusive_someone_else_is_paying_for(page, store):
     page.reload()
     expect(exclusive.get_by_role("button", name="Exclusive rights unavailable")).to_be_disabled()
     expect(exclusive).to_contain_text("On hold: another buyer is paying for the exclusive right now.")
+    expect(page.get_by_role("button", name="Buy Basic lease for $29.99")).to_be_enabled()
+
+
+def test_a_double_click_on_buy_opens_one_order(page, store):
+    beatmaker = store.user("beatmaker")
+    beat = store.publish_beat(beatmaker, title="Click Twice")
+    artist = store.user("artist")
+    sign_in(page, artist)
+    page.goto(f"/beats/{beat['id']}")
+    page.get_by_role("button", name="Buy Basic lease for $29.99").dblclick()
+    page.wait_for_url(store.sandbox.url + "/**")
+    orders = store.api("GET", "/orders", token=artist.token)
+    assert orders.status_code == 200, orders.text
+    assert len(orders.json()) == 1, orders.json()
+
+
+def test_a_payment_link_that_is_not_a_web_address_is_not_followed(page, store):
+    beatmaker = store.user("beatmaker")
+    beat = store.publish_beat(beatmaker, title="Odd Link")
+    sign_in(page, store.user("artist"))
+    page.route("**/api/v1/checkout", lambda route: route.fulfill(
+        status=201, json={"order_id": "x", "checkout_url": "javascript:alert(1)"}))
+    page.goto(f"/beats/{beat['id']}")
+    page.get_by_role("button", name="Buy Basic lease for $29.99").click()
+    basic = page.locator(".offer").filter(has=page.get_by_role("heading", name="Basic lease"))
+    expect(basic.get_by_role("alert")).to_contain_text("not a web address, so it was not opened")
+    expect(page).to_have_url(re.compile(rf"/beats/{beat['id']}$"))
     expect(page.get_by_role("button", name="Buy Basic lease for $29.99")).to_be_enabled()
 
 
@@ -380,6 +433,72 @@ def test_the_order_page_follows_a_payment_confirmed_later(page, store):
     store.sandbox.complete(session_id)
     expect(page.get_by_role("status")).to_contain_text("Paid: your licenses are ready.", timeout=15_000)
     expect(page.get_by_role("link", name=re.compile(r"^License LIC-"))).to_have_count(1)
+
+
+def test_the_order_page_offers_to_check_again_after_a_failed_check(page, store, allow_browser_errors):
+    beatmaker = store.user("beatmaker")
+    beat = store.publish_beat(beatmaker, title="Shaky Line")
+    artist = store.user("artist")
+    answer = store.api("POST", "/checkout", token=artist.token,
+                       json={"items": [{"beat_id": beat["id"], "tier_id": beat["offers"][0]["tier_id"]}]})
+    assert answer.status_code == 201, answer.text
+    order = answer.json()
+
+    sign_in(page, artist)
+    page.goto(f"/orders/{order['order_id']}")
+    expect(page.get_by_role("status")).to_contain_text("Waiting for the payment to be confirmed…")
+    # The next check finds the connection down.
+    page.route(f"**/api/v1/orders/{order['order_id']}", lambda route: route.abort())
+    check_again = page.get_by_role("button", name="Check again")
+    expect(check_again).to_be_visible(timeout=15_000)
+    expect(page.locator("main table")).to_contain_text("Shaky Line")
+
+    page.unroute(f"**/api/v1/orders/{order['order_id']}")
+    store.sandbox.complete(order["checkout_url"].rstrip("/").rsplit("/", 1)[-1])
+    check_again.click()
+    expect(page.get_by_role("status").first).to_contain_text("Paid: your licenses are ready.")
+    expect(check_again).to_have_count(0)
+    expect(page.get_by_role("link", name=re.compile(r"^License LIC-"))).to_have_count(1)
+    allow_browser_errors.settle()
+    # Only the dropped check failed: nothing was left unhandled.
+    assert list(allow_browser_errors) and all(
+        f"/api/v1/orders/{order['order_id']}" in error and "ERR_FAILED" in error
+        for error in allow_browser_errors), list(allow_browser_errors)
+
+
+def test_a_contract_that_could_not_be_fetched_is_explained_then_opened_as_a_pdf(
+        page, store, allow_browser_errors):
+    beatmaker = store.user("beatmaker")
+    beat = store.publish_beat(beatmaker, title="Paper Trail")
+    artist = store.user("artist")
+    order = bought_and_paid(store, artist, beat)
+    calls = []
+
+    def contract(route):
+        calls.append(route.request.url)
+        if len(calls) == 1:
+            route.abort()  # the connection drops once
+            return
+        response = route.fetch()  # then the server's answer claims to be a web page
+        route.fulfill(response=response, headers={**response.headers, "content-type": "text/html"})
+
+    page.route("**/contract.pdf", contract)
+    page.add_init_script("""window.blobTypes = [];
+        const made = URL.createObjectURL;
+        URL.createObjectURL = (blob) => {
+          window.blobTypes.push(blob.type);
+          return made.call(URL, blob);
+        };""")
+    sign_in(page, artist)
+    page.goto(f"/licenses/{order['licenses'][0]['id']}")
+    section = page.get_by_role("region", name="Contract")
+    expect(section.get_by_role("alert")).to_contain_text("The contract could not be fetched")
+    section.get_by_role("button", name="Try again").click()
+    opened = section.get_by_role("link", name="Open the contract (PDF)")
+    expect(opened).to_be_visible()
+    assert page.evaluate("() => window.blobTypes") == ["application/pdf"]
+    allow_browser_errors.settle()
+    assert all("contract.pdf" in error for error in allow_browser_errors), list(allow_browser_errors)
 
 
 def test_a_coupon_lowers_the_price_and_a_wrong_one_is_explained(page, store):

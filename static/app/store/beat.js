@@ -1,7 +1,7 @@
 // A beat's page: what it is, who made it, the licenses on offer in plain words, Buy and Report.
 
 import { api } from "../api.js";
-import { busy, date, duration, errorBox, field, formValues, h, money } from "../ui.js";
+import { UNSAFE_LINK, busy, date, duration, errorBox, field, formValues, h, money, webUrl } from "../ui.js";
 import { beatFacts, cover, followPlayer, playButton, tagLinks } from "./common.js";
 import { offerTerms, samplesPhrase, termsList } from "./terms.js";
 
@@ -81,9 +81,11 @@ function offersSection(beat, user, navigate) {
       try {
         const answer = await api("/checkout", { method: "POST", json: {
           items: [{ beat_id: beat.id, tier_id: offer.tier_id }], coupon_code: coupon.value.trim() || null } });
+        const url = webUrl(answer.checkout_url);
+        if (!url) throw new Error(UNSAFE_LINK);
         result.replaceChildren(h("p", { role: "status" }, "Opening the payment page…"));
         leaving = true;
-        location.assign(answer.checkout_url);
+        location.assign(url);
       } catch (error) {
         result.replaceChildren(errorBox(error));
       }

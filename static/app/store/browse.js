@@ -2,7 +2,7 @@
 // shared and survives reload and back; results as cards, one page at a time ("Load more").
 
 import { api } from "../api.js";
-import { errorBox, field, h, money } from "../ui.js";
+import { errorBox, field, fractionDigits, h, money, priceStep } from "../ui.js";
 import { beatFacts, beatPath, cover, followPlayer, playButton, tagLinks } from "./common.js";
 
 const PAGE_SIZE = 24;
@@ -36,15 +36,36 @@ export function queryString(filters) {
   return text ? `?${text}` : "";
 }
 
-// Prices are typed in dollars (or the store's currency) and sent in minor units.
-function toMinor(text) {
+// The store sells in one currency, which the API does not name on its own: the price filter
+// takes the currency of the listed beats' prices, and this one until a listed price shows it.
+const FALLBACK_CURRENCY = "usd";
+let storeCurrency = FALLBACK_CURRENCY;
+
+// Prices are typed in the store's currency ("29.99") and sent in its minor units (2999).
+function toMinor(text, currency) {
   const value = Number.parseFloat(text);
-  return Number.isFinite(value) && value >= 0 ? String(Math.round(value * 100)) : "";
+  return Number.isFinite(value) && value >= 0 ? String(Math.round(value * 10 ** fractionDigits(currency))) : "";
 }
 
-function fromMinor(text) {
+function fromMinor(text, currency) {
   const value = Number.parseInt(text, 10);
-  return Number.isFinite(value) ? String(value / 100) : "";
+  return Number.isFinite(value) ? String(value / 10 ** fractionDigits(currency)) : "";
+}
+
+function priceLabel(name, currency) {
+  return `${name === "price_min" ? "Price from" : "Price to"} (${currency.toUpperCase()})`;
+}
+
+// Once the listing shows the store's currency, the price fields take its digits.
+function usePriceCurrency(form, filters, currency) {
+  if (currency === storeCurrency) return;
+  storeCurrency = currency;
+  for (const name of PRICE_FILTERS) {
+    const input = form.elements.namedItem(name);
+    input.closest("label").querySelector(".field-label").textContent = priceLabel(name, currency);
+    input.step = priceStep(currency);
+    if (filters[name]) input.value = fromMinor(filters[name], currency);
+  }
 }
 
 function options(choices, selected, anyLabel) {
@@ -67,7 +88,8 @@ function keyChoices(selected) {
 
 function searchForm(filters) {
   const number = (name, label, attributes = {}) => field(label, h("input", {
-    name, type: "number", inputmode: "numeric", value: PRICE_FILTERS.includes(name) ? fromMinor(filters[name]) : filters[name] || "",
+    name, type: "number", inputmode: "numeric",
+    value: PRICE_FILTERS.includes(name) ? fromMinor(filters[name], storeCurrency) : filters[name] || "",
     ...attributes }));
   const activeFilters = ["genre", "mood", "key", "bpm_min", "bpm_max", "price_min", "price_max"].some((name) => filters[name]);
   return h("form", { class: "store-search", role: "search", "aria-label": "Store search" },
@@ -84,8 +106,8 @@ function searchForm(filters) {
         field("Key", h("select", { name: "key" }, options(keyChoices(filters.key), filters.key, "Any key"))),
         number("bpm_min", "BPM from", { min: 40, max: 300 }),
         number("bpm_max", "BPM to", { min: 40, max: 300 }),
-        number("price_min", "Price from ($)", { min: 0, step: "0.01", inputmode: "decimal" }),
-        number("price_max", "Price to ($)", { min: 0, step: "0.01", inputmode: "decimal" })),
+        number("price_min", priceLabel("price_min", storeCurrency), { min: 0, step: priceStep(storeCurrency), inputmode: "decimal" }),
+        number("price_max", priceLabel("price_max", storeCurrency), { min: 0, step: priceStep(storeCurrency), inputmode: "decimal" })),
       h("div", { class: "actions" },
         h("button", { type: "submit" }, "Apply filters"),
         h("a", { href: "/", class: "button" }, "Clear all"))),
@@ -98,7 +120,7 @@ function filtersOf(form, previous) {
   for (const [name, raw] of new FormData(form).entries()) {
     const value = String(raw).trim();
     if (!value) continue;
-    filters[name] = PRICE_FILTERS.includes(name) ? toMinor(value) : value;
+    filters[name] = PRICE_FILTERS.includes(name) ? toMinor(value, storeCurrency) : value;
   }
   if (filters.sort === "newest") delete filters.sort;
   return filters;
@@ -163,6 +185,8 @@ export async function browseView({ root, query }) {
       else list.replaceChildren(...cards);
       shown = cursor ? shown + cards.length : cards.length;
       nextCursor = page.next_cursor;
+      const priced = page.items.find((beat) => beat.price_from);
+      if (priced) usePriceCurrency(form, filters, priced.price_from.currency);
       status.textContent = describe(shown, filters);
       if (!cursor && filters.beatmaker && page.items.length) {
         chips.replaceChildren(linkedFilters(filters, page.items[0].beatmaker.display_name));
@@ -179,8 +203,9 @@ export async function browseView({ root, query }) {
     }
   }
 
-  // A new search becomes a history entry (back returns to the previous one); the results
-  // change in place, so focus stays in the form.
+  // A search runs when Search or Apply filters is pressed (or Enter in a field), never on a mere
+  // change of a choice (WCAG 3.2.2). A new search becomes a history entry (back returns to the
+  // previous one); the results change in place, so focus stays in the form.
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     filters = filtersOf(form, filters);
@@ -189,7 +214,6 @@ export async function browseView({ root, query }) {
     chips.replaceChildren(linkedFilters(filters) || "");
     loadPage(null);
   });
-  for (const select of form.querySelectorAll("select")) select.addEventListener("change", () => form.requestSubmit());
   more.addEventListener("click", () => loadPage(nextCursor));
 
   const unfollow = followPlayer(list);

@@ -70,13 +70,25 @@ function contractBlock(license, blobUrls) {
   section.update = async (current) => {
     if (shown || !current.contract_ready) return;
     shown = true;
-    const response = await fetch(`/api/v1/licenses/${encodeURIComponent(current.id)}/contract.pdf`,
-      { headers: { Authorization: `Bearer ${token()}` } });
-    if (!response.ok) {
-      shown = false; // asked again on the next check
+    let pdf;
+    try {
+      const response = await fetch(`/api/v1/licenses/${encodeURIComponent(current.id)}/contract.pdf`,
+        { headers: { Authorization: `Bearer ${token()}` } });
+      if (!response.ok) {
+        shown = false; // asked again on the next check
+        return;
+      }
+      // Opened as a PDF whatever type the response claims, so the browser never renders it as a page.
+      pdf = new Blob([await response.arrayBuffer()], { type: "application/pdf" });
+    } catch {
+      shown = false;
+      const again = h("button", { type: "button" }, "Try again");
+      again.addEventListener("click", () => busy(again, () => section.update(current)));
+      box.replaceChildren(errorBox(new Error("The contract could not be fetched: the server could not be reached. "
+        + "Check your connection and try again.")), again);
       return;
     }
-    const url = URL.createObjectURL(await response.blob());
+    const url = URL.createObjectURL(pdf);
     blobUrls.push(url);
     box.replaceChildren(h("p", { class: "actions" },
       h("a", { class: "button", href: url, target: "_blank", rel: "noopener" }, "Open the contract (PDF)"),

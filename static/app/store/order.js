@@ -2,7 +2,7 @@
 // the order in words with links to the licenses it granted.
 
 import { api } from "../api.js";
-import { dateTime, errorBox, h, money } from "../ui.js";
+import { UNSAFE_LINK, dateTime, errorBox, h, money, webUrl } from "../ui.js";
 import { sendToSignIn } from "./common.js";
 
 // The server asks the payment provider at most every two seconds for one order. A payment
@@ -23,12 +23,19 @@ const REASON_WORDS = {
   exclusive_unavailable: "The exclusive rights were sold to someone else before your payment arrived; you were refunded.",
 };
 
+function backToPayment(order) {
+  if (!order.checkout_url) return null;
+  const url = webUrl(order.checkout_url);
+  if (!url) return h("p", { class: "error" }, UNSAFE_LINK);
+  return h("p", {}, h("a", { class: "button primary", href: url }, "Back to the payment page"));
+}
+
 function statusBlock(order, cancelled) {
   if (order.status === "pending" && cancelled) {
     return h("div", { class: "order-status" },
       h("p", {}, h("strong", {}, "You cancelled the payment."),
         ` The order stays open until ${dateTime(order.expires_at)}.`),
-      order.checkout_url ? h("p", {}, h("a", { class: "button primary", href: order.checkout_url }, "Back to the payment page")) : null);
+      backToPayment(order));
   }
   const [words, kind] = STATUS_WORDS[order.status] || [order.status, ""];
   return h("div", { class: "order-status" },
@@ -85,7 +92,8 @@ export async function orderView({ root, params, query, user, navigate }) {
   const cancelled = query.get("cancelled") === "1";
   const status = h("div", { role: "status" });
   const body = h("div");
-  root.replaceChildren(h("h1", {}, "Your order"), status, body);
+  const problem = h("div");
+  root.replaceChildren(h("h1", {}, "Your order"), status, problem, body);
   let timer = null;
   let stopped = false;
   let shownShape = null;
@@ -96,10 +104,20 @@ export async function orderView({ root, params, query, user, navigate }) {
     try {
       order = await api(`/orders/${encodeURIComponent(params.id)}`);
     } catch (error) {
-      body.replaceChildren(errorBox(error));
+      if (stopped) return;
+      // A failed check (the connection dropped a moment) stops the automatic checks: the
+      // buyer checks again when ready.
+      const again = h("button", { type: "button" }, "Check again");
+      again.addEventListener("click", () => {
+        problem.replaceChildren();
+        polls = 0;
+        refresh();
+      });
+      problem.replaceChildren(errorBox(error), h("p", {}, again));
       return;
     }
     if (stopped) return;
+    problem.replaceChildren();
     // Redrawn only when the status or licenses change, so the status line is announced once per change.
     const shape = `${order.status}:${order.licenses.length}`;
     if (shape !== shownShape) {
