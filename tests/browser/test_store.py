@@ -414,18 +414,21 @@ def test_a_missing_beat_says_so(page, store):
     expect(page.get_by_role("alert")).to_have_text("No such beat.")
 
 
-def test_the_order_page_follows_a_payment_confirmed_later(page, store):
-    beatmaker = store.user("beatmaker")
-    beat = store.publish_beat(beatmaker, title="Slow Bank")
+def open_pending_order(page, store, title: str) -> dict:
+    """An artist's unpaid checkout of a new beat's first offer, open on its order page."""
+    beat = store.publish_beat(store.user("beatmaker"), title=title)
     artist = store.user("artist")
     answer = store.api("POST", "/checkout", token=artist.token,
                        json={"items": [{"beat_id": beat["id"], "tier_id": beat["offers"][0]["tier_id"]}]})
     assert answer.status_code == 201, answer.text
-    order = answer.json()
-
     sign_in(page, artist)
-    page.goto(f"/orders/{order['order_id']}")
+    page.goto(f"/orders/{answer.json()['order_id']}")
     expect(page.get_by_role("status")).to_contain_text("Waiting for the payment to be confirmed…")
+    return answer.json()
+
+
+def test_the_order_page_follows_a_payment_confirmed_later(page, store):
+    order = open_pending_order(page, store, "Slow Bank")
     expect(page.get_by_role("link", name=re.compile(r"^License LIC-"))).to_have_count(0)
 
     # The payment completes elsewhere; the open page picks it up without a reload.
@@ -436,17 +439,7 @@ def test_the_order_page_follows_a_payment_confirmed_later(page, store):
 
 
 def test_the_order_page_offers_to_check_again_after_a_failed_check(page, store, allow_browser_errors):
-    beatmaker = store.user("beatmaker")
-    beat = store.publish_beat(beatmaker, title="Shaky Line")
-    artist = store.user("artist")
-    answer = store.api("POST", "/checkout", token=artist.token,
-                       json={"items": [{"beat_id": beat["id"], "tier_id": beat["offers"][0]["tier_id"]}]})
-    assert answer.status_code == 201, answer.text
-    order = answer.json()
-
-    sign_in(page, artist)
-    page.goto(f"/orders/{order['order_id']}")
-    expect(page.get_by_role("status")).to_contain_text("Waiting for the payment to be confirmed…")
+    order = open_pending_order(page, store, "Shaky Line")
     # The next check finds the connection down.
     page.route(f"**/api/v1/orders/{order['order_id']}", lambda route: route.abort())
     check_again = page.get_by_role("button", name="Check again")
