@@ -3,7 +3,7 @@
 
 import { api, ApiError, token } from "../api.js";
 import { busy, dateTime, errorBox, field, h, notice } from "../ui.js";
-import { AUDIT_ACTIONS, adminPage, pagedList, userLinkById, words } from "./common.js";
+import { AUDIT_ACTIONS, adminPage, filtersToAddress, pagedList, userLinkById, words } from "./common.js";
 
 const FILTERS = ["action", "actor_kind", "actor_id", "target_type", "target_id", "since", "until"];
 const ACTOR_KINDS = { admin: "An admin", system: "Automatic", cli: "An operator (command line)" };
@@ -96,12 +96,7 @@ function filterForm(query, navigate) {
     field("To", h("input", { name: "until", type: "date", value: value("until") })),
     value("actor_id") ? h("input", { type: "hidden", name: "actor_id", value: value("actor_id") }) : null,
     h("button", { type: "submit" }, "Filter"));
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const picked = new URLSearchParams([...new FormData(form)].filter(([, chosen]) => chosen));
-    navigate(`/admin/audit-log?${picked}`);
-  });
-  return form;
+  return filtersToAddress(form, "/admin/audit-log", navigate);
 }
 
 export async function auditView({ root, query, navigate }) {

@@ -6,7 +6,7 @@ import { api } from "../api.js";
 import { date, dateTime, field, h } from "../ui.js";
 import {
   BEAT_STATUSES, HOLD_CAUSES, REPORT_REASONS, REPORT_STATUSES, SAMPLES, accountLink, adminPage, announce, badge,
-  beatLink, pagedList, reasonForm, terms, words,
+  beatLink, filtersToAddress, pagedList, reasonForm, terms, words,
 } from "./common.js";
 import { auditTable } from "./audit.js";
 
@@ -41,11 +41,7 @@ export async function beatsView({ root, query, navigate }) {
     field("Held out by", h("select", { name: "held" }, options(HOLD_CAUSES, chosen.held, "Anything or nothing"))),
     chosen.beatmaker ? h("input", { type: "hidden", name: "beatmaker", value: chosen.beatmaker }) : null,
     h("button", { type: "submit", class: "primary" }, "Search"));
-  filters.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const picked = new URLSearchParams([...new FormData(filters)].map(([k, v]) => [k, v.trim()]).filter(([, v]) => v));
-    navigate(`/admin/beats?${picked}`);
-  });
+  filtersToAddress(filters, "/admin/beats", navigate);
   const body = h("tbody");
   const list = pagedList({
     container: body,

@@ -173,6 +173,17 @@ export function reasonForm({ legend, label = "Reason", hint, required = true, su
   return form;
 }
 
+// A filter form that, when sent, opens `path` with the fields that were filled in, so the
+// filtered list has an address of its own (reload, Back and sharing keep it).
+export function filtersToAddress(form, path, navigate) {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const filled = [...new FormData(form)].map(([name, value]) => [name, value.trim()]).filter(([, value]) => value);
+    navigate(`${path}?${new URLSearchParams(filled)}`);
+  });
+  return form;
+}
+
 // A list that grows by pages: `load(cursor)` answers {items, next_cursor}; `render(items)`
 // answers the nodes to append to `container`, shown inside `frame` (a table around its tbody);
 // `nouns` is [one, many]. Answers {element, reload}.

@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { date, dateTime, field, h, titleCase } from "../ui.js";
 import {
-  BEAT_STATUSES, adminPage, announce, badge, beatLink, pagedList, reasonForm, terms,
+  BEAT_STATUSES, adminPage, announce, badge, beatLink, filtersToAddress, pagedList, reasonForm, terms,
 } from "./common.js";
 import { auditTable } from "./audit.js";
 import { holdsText } from "./beats.js";
@@ -34,11 +34,7 @@ export async function usersView({ root, query, navigate }) {
     field("Status", select("status", STATUSES, chosen.status, "Any status")),
     field("Role", select("role", ROLES, chosen.role, "Any role")),
     h("button", { type: "submit", class: "primary" }, "Search"));
-  search.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const picked = new URLSearchParams([...new FormData(search)].map(([k, v]) => [k, v.trim()]).filter(([, v]) => v));
-    navigate(`/admin/users?${picked}`);
-  });
+  filtersToAddress(search, "/admin/users", navigate);
   const body = h("tbody");
   const list = pagedList({
     container: body,
