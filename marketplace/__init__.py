@@ -67,6 +67,7 @@ def _register_jobs() -> None:
 def _register_web(app: Flask) -> None:
     from marketplace.accounts.views import blp as accounts_blp
     from marketplace.api import init_api
+    from marketplace.catalog.listing_cache import init_listing_cache
     from marketplace.catalog.views import blp as catalog_blp
     from marketplace.checkout.availability import offers_with_holds
     from marketplace.checkout.views import blp as checkout_blp
@@ -89,5 +90,6 @@ def _register_web(app: Flask) -> None:
     app.extensions["api"] = init_api(app, [accounts_blp, catalog_blp, licensing_blp, checkout_blp, payments_blp,
                                            moderation_blp, admin_blp, payouts_blp, payouts_admin_blp])
     app.extensions["beat_offers"] = offers_with_holds  # beats show their offers, held exclusives unavailable
+    init_listing_cache(app)
     # Moderation may hold a processed beat back (a suspended owner, pre-moderation).
     app.extensions["publication_gate"] = hold_back_on_publication

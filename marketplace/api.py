@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import marshmallow as ma
+import orjson
 from flask import Flask, Request, Response, current_app, jsonify, request
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
@@ -210,6 +211,13 @@ def document(payload: Any, status: int = 200) -> Response:
     response = jsonify(payload)
     response.status_code = status
     return response
+
+
+def large_document(payload: Any, status: int = 200) -> Response:
+    """Like `document`, for big answers on hot paths (a page of 100 beats is some 200 KB):
+    orjson encodes several times faster than the json module. The payload holds plain JSON
+    values only."""
+    return current_app.response_class(orjson.dumps(payload), status=status, mimetype="application/json")
 
 
 def accepts_multipart(view: F) -> F:

@@ -24,10 +24,17 @@ class OfferSource(Protocol):
         """The offers of each of these beats (beats or listing rows), as API documents."""
 
     def column(self, postgres: bool) -> ColumnElement[Any]:
-        """A column for a query of `beats` that carries each beat's offers..."""
+        """A column for a query of `beats` that carries each beat's offers, as they are when
+        no checkout holds its exclusive..."""
 
     def documents(self, beat: Any, value: Any) -> list[dict[str, Any]]:
         """...and the beat's offers as API documents, from that column's value in its row."""
+
+    def held_column(self) -> ColumnElement[bool]:
+        """A column for a query of `beats`: true while a checkout holds the beat's exclusive..."""
+
+    def withhold(self, offers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """...and the beat's offers (from `documents`) as shown while it is held."""
 
 
 def offer_source() -> OfferSource | None:

@@ -5,17 +5,22 @@ import datetime as dt
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    ColumnElement,
+    Connection,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
     func,
+    inspect,
     text,
+    update,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from marketplace.accounts.models import User
 from marketplace.catalog.credits import CreditRole, render_credit_line
@@ -69,6 +74,10 @@ class Beat(Base):
     # Bumped at every render, so preview URLs change when the audio does (cache busting).
     preview_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     processing_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Bumped in the same transaction as every change to what the beat's listing document
+    # shows, except its play count (see the hooks at the end of this module): listings keep
+    # documents between requests under this number (listing_cache.py).
+    listing_revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Title, tags and credited names, in one text the full-text index is built from.
     search_document: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -173,3 +182,37 @@ class BeatCredit(Base):
     master_points_bps: Mapped[int | None] = mapped_column(Integer)
 
     beat: Mapped[Beat] = relationship(back_populates="credits")
+
+
+# Listing revisions. Every ORM write that changes a listed document bumps the beats' revision
+# here, whatever code path makes it; the licensing package does the same for offers and
+# tiers. Writes that bypass the ORM must bump it themselves (record_play changes only the
+# play count, which listings read fresh).
+
+def bump_listing_revisions(connection: Connection, beats: ColumnElement[bool]) -> None:
+    """Bump the listing revision of the beats matching `beats`, in the flush's transaction.
+    An increment in SQL, so concurrent changes never end on one revision."""
+    table = Beat.__table__
+    connection.execute(update(table).where(beats).values(listing_revision=table.c.listing_revision + 1))
+
+
+@event.listens_for(Beat, "before_update")
+def _beat_changed(_mapper: Mapper, _connection: Connection, beat: Beat) -> None:
+    # Also called when only its credits or tags changed.
+    beat.listing_revision = Beat.__table__.c.listing_revision + 1
+
+
+@event.listens_for(BeatCredit, "after_insert")
+@event.listens_for(BeatCredit, "after_update")
+@event.listens_for(BeatCredit, "after_delete")
+@event.listens_for(BeatTag, "after_insert")
+@event.listens_for(BeatTag, "after_update")
+@event.listens_for(BeatTag, "after_delete")
+def _beat_part_changed(_mapper: Mapper, connection: Connection, part: BeatCredit | BeatTag) -> None:
+    bump_listing_revisions(connection, Beat.__table__.c.id == part.beat_id)
+
+
+@event.listens_for(User, "after_update")
+def _owner_renamed(_mapper: Mapper, connection: Connection, user: User) -> None:
+    if inspect(user).attrs.display_name.history.has_changes():
+        bump_listing_revisions(connection, Beat.__table__.c.owner_id == user.id)

@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     bindparam,
     exists,
+    false,
     func,
     literal_column,
     select,
@@ -37,6 +38,7 @@ from sqlalchemy import (
 
 from marketplace.accounts.models import User
 from marketplace.catalog.documents import OfferSource, beat_document, offer_source
+from marketplace.catalog.listing_cache import ListedBeat, listing_cache
 from marketplace.catalog.models import (
     PRICE_ASC_WHEN_MISSING,
     PRICE_DESC_WHEN_MISSING,
@@ -174,13 +176,13 @@ FILTERS: dict[str, Callable[[Any], ColumnElement[bool]]] = {
     "tag": lambda value: exists().where(BeatTag.beat_id == Beat.id, BeatTag.tag == value),
 }
 
-# What a listing shows of each beat.
+# What a listing's document of a beat is built from.
 LISTING_COLUMNS = (
     Beat.id, Beat.title, Beat.description, Beat.status, Beat.bpm, Beat.musical_key, Beat.genre,
     Beat.mood, Beat.samples, Beat.version_of_id, Beat.duration_ms, Beat.play_count,
     Beat.price_from_amount, Beat.price_currency, Beat.failure_reason, Beat.created_at,
     Beat.published_at, Beat.sold_exclusive_at, Beat.owner_id, Beat.preview_key, Beat.waveform_key,
-    Beat.preview_version, Beat.cover_key, Beat.stems_key, Beat.master_lossless,
+    Beat.preview_version, Beat.cover_key, Beat.stems_key, Beat.master_lossless, Beat.listing_revision,
     User.display_name.label("owner_name"),
 )
 
@@ -195,28 +197,29 @@ class CreditRow(NamedTuple):
     master_points_bps: int | None
 
 
-@functools.lru_cache(maxsize=1024)
-def _listing(sort_name: str, filters: tuple[str, ...], text_search: bool, after_cursor: bool, postgres: bool,
-             offers: OfferSource | None) -> Select[Any]:
-    """The listing's statement for one shape of query, built once: every value is a bound
-    parameter (the FILTERS' names, text_query, after_key and after_id, limit), so each run
-    only binds them. Statements are immutable, and building one with this many columns costs
-    more than running it.
+def _listed() -> Select[Any]:
+    """Published beats of active beatmakers. Literal SQL for the status tests, so PostgreSQL
+    matches the partial listing indexes even in prepared (generic) plans."""
+    return (select().select_from(Beat).join(User, User.id == Beat.owner_id)
+            .where(text("beats.status = 'published'"), text("users.status = 'active'")))
 
-    Each beat's credits, tags and offers come as JSON arrays beside it; the database computes
-    them for the rows of the page only (PostgreSQL and SQLite evaluate such subqueries after
-    the sort and limit).
+
+@functools.lru_cache(maxsize=1024)
+def _page(sort_name: str, filters: tuple[str, ...], text_search: bool, after_cursor: bool, postgres: bool,
+          offers: OfferSource | None) -> Select[Any]:
+    """A page's statement for one shape of query, built once: every value is a bound
+    parameter (the FILTERS' names, text_query, after_key and after_id, limit), so each run
+    only binds them. Statements are immutable, and building one costs more than running it.
+
+    It finds the page's beats with what changes without their listing revision: the play
+    count, and whether a checkout holds the exclusive (the database evaluates that for the
+    rows of the page only, after the sort and limit).
     """
     sort = SORTS[sort_name]
     key = sort.key()
-    credits, tags = _json_aggregates(postgres, Beat.id)
-    columns = [*LISTING_COLUMNS, key.label("sort_key"), credits.label("credits_json"), tags.label("tags_json")]
-    if offers:
-        columns.append(offers.column(postgres).label("offers_json"))
-    # Literal SQL for the status tests, so PostgreSQL matches the partial listing indexes
-    # even in prepared (generic) plans.
-    statement = (select(*columns).join(User, User.id == Beat.owner_id)
-                 .where(text("beats.status = 'published'"), text("users.status = 'active'")))
+    held = offers.held_column() if offers else false()
+    statement = _listed().add_columns(Beat.id, key.label("sort_key"), Beat.listing_revision, Beat.play_count,
+                                      held.label("held"))
     for name in filters:
         statement = statement.where(FILTERS[name](bindparam(name)))
     if text_search:
@@ -229,11 +232,22 @@ def _listing(sort_name: str, filters: tuple[str, ...], text_search: bool, after_
     return statement.order_by(*order).limit(bindparam("limit", type_=Integer))
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=8)
+def _documents_source(postgres: bool, offers: OfferSource | None) -> Select[Any]:
+    """What the documents of some listed beats (the `ids` parameter) are built from: the
+    beats with their owners, and their credits, tags and offers as JSON arrays beside them."""
+    credits, tags = _json_aggregates(postgres, Beat.id)
+    columns = [*LISTING_COLUMNS, credits.label("credits_json"), tags.label("tags_json")]
+    if offers:
+        columns.append(offers.column(postgres).label("offers_json"))
+    return _listed().add_columns(*columns).where(Beat.id.in_(bindparam("ids", expanding=True)))
+
+
+@functools.lru_cache(maxsize=8)
 def _row_type(statement: Select[Any]) -> type[tuple[Any, ...]]:
-    """Plain named tuples for a listing's rows: a field of one reads several times faster
+    """Plain named tuples for a statement's rows: a field of one reads several times faster
     than a field of a Row, and documents read some thirty fields of every row."""
-    return collections.namedtuple("ListedBeat", [column.key for column in statement.selected_columns])
+    return collections.namedtuple("ListingRow", [column.key for column in statement.selected_columns])
 
 
 @contextlib.contextmanager
@@ -248,10 +262,11 @@ def _reading() -> Iterator[Connection]:
 
 
 def search_beats(query: BeatQuery) -> BeatPage:
-    """One page of published beats as API documents, in one SQL query whatever the page
-    size: the beats with their owners, credits, tags and offers. This is the catalogue's hot
-    path, so it runs a statement built once per shape of query, reads plain rows and builds
-    no ORM objects.
+    """One page of published beats as API documents, in two SQL queries at most whatever the
+    page size: one finds the page, and one builds the documents of the beats on it that this
+    process does not keep at their current revision (listing_cache.py). This is the
+    catalogue's hot path, so it runs statements built once per shape of query, reads plain
+    rows and builds no ORM objects.
     """
     postgres = db.engine.dialect.name == "postgresql"
     offers = offer_source()
@@ -261,19 +276,48 @@ def search_beats(query: BeatQuery) -> BeatPage:
         params["text_query"] = _text_query(terms, postgres)
     if query.cursor:
         params["after_key"], params["after_id"] = decode_cursor(query.sort, query.cursor)
-    statement = _listing(query.sort, tuple(name for name in FILTERS if name in params), bool(terms),
-                         bool(query.cursor), postgres, offers)
+    statement = _page(query.sort, tuple(name for name in FILTERS if name in params), bool(terms),
+                      bool(query.cursor), postgres, offers)
     with _reading() as connection:
-        result = connection.execute(statement, {**params, "limit": query.limit + 1})
-        rows = list(map(_row_type(statement)._make, result))
-    shown = rows[:query.limit]
+        rows = connection.execute(statement, {**params, "limit": query.limit + 1}).all()
+        shown = rows[:query.limit]
+        listed = _listed_beats(connection, shown, postgres, offers)
     next_cursor = None
     if len(rows) > query.limit:
         next_cursor = encode_cursor(query.sort, shown[-1].sort_key, shown[-1].id)
-    items = [beat_document(row, row.owner_name, _credit_rows(row.credits_json), _tags(row.tags_json),
-                           offers.documents(row, row.offers_json) if offers else [])
-             for row in shown]
+    items = [listed[row.id].shown(row.play_count, row.held) for row in shown if row.id in listed]
     return BeatPage(items=items, next_cursor=next_cursor)
+
+
+def _listed_beats(connection: Connection, rows: list[Any], postgres: bool,
+                  offers: OfferSource | None) -> dict[str, ListedBeat]:
+    """The documents of a page's beats: kept ones at their revision, the others built now."""
+    cache = listing_cache()
+    listed: dict[str, ListedBeat] = {}
+    for row in rows:
+        entry = cache.get(row.id, row.listing_revision)
+        if entry is not None:
+            listed[row.id] = entry
+    missing = [row.id for row in rows if row.id not in listed]
+    if missing:
+        # A beat changed since the page was found is built as it is now, under its new
+        # revision; one no longer listed is left out of the page.
+        for entry in _build(connection, missing, postgres, offers):
+            cache.put(entry)
+            listed[entry.beat_id] = entry
+    return listed
+
+
+def _build(connection: Connection, beat_ids: list[str], postgres: bool,
+           offers: OfferSource | None) -> Iterator[ListedBeat]:
+    statement = _documents_source(postgres, offers)
+    make_row = _row_type(statement)._make
+    for row in map(make_row, connection.execute(statement, {"ids": beat_ids})):
+        offer_documents = offers.documents(row, row.offers_json) if offers else []
+        document = beat_document(row, row.owner_name, _credit_rows(row.credits_json), _tags(row.tags_json),
+                                 offer_documents)
+        held_offers = offers.withhold(offer_documents) if offers else offer_documents
+        yield ListedBeat(row.id, row.listing_revision, document, held_offers)
 
 
 def _json_aggregates(postgres: bool, beat_id: ColumnElement[str]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:

@@ -7,7 +7,7 @@ from flask import request
 
 from marketplace.accounts.auth import auth_required, current_user, optional_user
 from marketplace.accounts.models import Role
-from marketplace.api import Blueprint, accepts_multipart, document, document_errors
+from marketplace.api import Blueprint, accepts_multipart, document, document_errors, large_document
 from marketplace.catalog import search, services, uploads, voice_tags
 from marketplace.catalog.documents import beat_document, credits_document, full_beat_document, offers_for
 from marketplace.catalog.lifecycle import BeatStatus
@@ -37,7 +37,7 @@ blp = Blueprint("catalog", __name__, description="Beats: browse, search, edit, c
 def list_beats(**args):
     """Search and browse published beats, one page at a time (follow `next_cursor`)."""
     page = search.search_beats(search.BeatQuery(**args))
-    return document({"items": page.items, "next_cursor": page.next_cursor})
+    return large_document({"items": page.items, "next_cursor": page.next_cursor})
 
 
 @blp.get("/me/beats")

@@ -14,7 +14,12 @@ from marketplace.checkout.holds import HOLD_GRACE
 from marketplace.checkout.models import ExclusiveHold
 from marketplace.common.clock import utcnow
 from marketplace.db import UTCDateTime
-from marketplace.licensing.offers import offer_documents, offers_aggregate, offers_from_aggregate
+from marketplace.licensing.offers import (
+    offer_documents,
+    offers_aggregate,
+    offers_from_aggregate,
+    withhold_exclusives,
+)
 
 
 def _holds_live_since() -> dt.datetime:
@@ -33,17 +38,24 @@ def family_held() -> ColumnElement[bool]:
 
 class OffersWithHolds:
     """The catalogue's source of offers (app.extensions["beat_offers"]): for some beats, or
-    as a column of a listing's own query, so a page of beats and their offers with the
-    holds on them is one query."""
+    as columns of a listing's own query: the offers, and apart from them whether a checkout
+    holds the exclusive now, so listings can keep the offers between requests and read the
+    holds, which come and go with time, fresh."""
 
     def __call__(self, beats: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
         return offer_documents(beats, withheld=family_held())
 
     def column(self, postgres: bool) -> ScalarSelect[Any]:
-        return offers_aggregate(postgres, withheld=family_held())
+        return offers_aggregate(postgres)
 
     def documents(self, beat: Any, aggregate: Any) -> list[dict[str, Any]]:
         return offers_from_aggregate(beat, aggregate)
+
+    def held_column(self) -> ColumnElement[bool]:
+        return family_held()
+
+    def withhold(self, offers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return withhold_exclusives(offers)
 
 
 offers_with_holds = OffersWithHolds()

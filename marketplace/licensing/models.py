@@ -8,15 +8,19 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Connection,
     ForeignKey,
     Index,
     Integer,
     String,
     UniqueConstraint,
+    event,
+    select,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
+from marketplace.catalog.models import Beat, bump_listing_revisions
 from marketplace.common.clock import utcnow
 from marketplace.common.ids import ID_LENGTH, new_id
 from marketplace.db import Base, UTCDateTime, sql_in
@@ -177,3 +181,20 @@ class DownloadLog(Base):
     kind: Mapped[str] = mapped_column(String(8))
     client_address: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# A beat's listing shows its offers with their tiers' terms, so a change to either bumps the
+# beat's listing revision (see catalog.models).
+
+@event.listens_for(Offer, "after_insert")
+@event.listens_for(Offer, "after_update")
+@event.listens_for(Offer, "after_delete")
+def _offer_changed(_mapper: Mapper, connection: Connection, offer: Offer) -> None:
+    bump_listing_revisions(connection, Beat.__table__.c.id == offer.beat_id)
+
+
+@event.listens_for(LicenseTier, "after_update")
+@event.listens_for(LicenseTier, "after_delete")
+def _tier_changed(_mapper: Mapper, connection: Connection, tier: LicenseTier) -> None:
+    offered_on = select(Offer.__table__.c.beat_id).where(Offer.__table__.c.tier_id == tier.id)
+    bump_listing_revisions(connection, Beat.__table__.c.id.in_(offered_on))

@@ -130,6 +130,12 @@ def offers_from_aggregate(beat: Any, aggregate: Any) -> list[dict[str, Any]]:
     return documents
 
 
+def withhold_exclusives(offers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Offers as shown while something else (an open checkout) holds the exclusive rights:
+    the exclusive cannot be bought, the leases still can."""
+    return [{**offer, "available": False} if offer["kind"] == TierKind.EXCLUSIVE else offer for offer in offers]
+
+
 def offer_documents(beats: Sequence[Any], withheld: ColumnElement[bool] | None = None
                     ) -> dict[str, list[dict[str, Any]]]:
     """Each beat's active offers as API documents, in one query for any number of beats.

@@ -1,0 +1,260 @@
+"""Listings keep beats' documents between requests (catalog/listing_cache.py), under a
+revision every change bumps. A listing must never show a beat otherwise than its own page
+does: each change a listed document can see is made here, through the API where there is
+one, and the listing is compared with the beat's page after it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from marketplace.accounts.models import Role, User
+from marketplace.catalog.listing_cache import ListedBeat, ListingCache
+from marketplace.catalog.models import Beat
+from marketplace.checkout.holds import release_holds, take_hold
+from marketplace.checkout.models import Order
+from marketplace.common.clock import utcnow
+from marketplace.db import db
+from tests.catalog.test_search import count_queries
+from tests.conftest import ON_POSTGRES, make_test_app
+from tests.licensing.conftest import masters, offer_all, seller, tiers_of, upload_beat  # noqa: F401
+
+
+def listed(client, beat_id):
+    """The beat as listed, or None when the listing does not show it."""
+    response = client.get("/api/v1/beats?limit=100")
+    assert response.status_code == 200, response.json
+    return next((item for item in response.json["items"] if item["id"] == beat_id), None)
+
+
+def fresh_listing(client, beat_id):
+    """The beat as listed, checked to be exactly the beat as its own page shows it."""
+    item = listed(client, beat_id)
+    assert item is not None
+    assert item == client.get(f"/api/v1/beats/{beat_id}").json
+    return item
+
+
+def revision(app, beat_id):
+    with app.app_context():
+        return db.session.get(Beat, beat_id).listing_revision
+
+
+@pytest.fixture
+def beat_on_sale(client, seller, upload_beat, offer_all):  # noqa: F811
+    _seller_id, headers = seller
+    beat_id = upload_beat(headers, title="Night Drive", tags="dark,808")
+    tiers = offer_all(headers, beat_id)
+    fresh_listing(client, beat_id)  # the listing now keeps its document
+    return beat_id, headers, tiers
+
+
+def test_edits_of_the_beat_its_credits_tags_and_offers_show_at_once(app, client, beat_on_sale):
+    beat_id, headers, tiers = beat_on_sale
+
+    def patch(body):
+        response = client.patch(f"/api/v1/beats/{beat_id}", json=body, headers=headers)
+        assert response.status_code == 200, response.json
+
+    patch({"title": "Night Drive (remastered)"})
+    assert fresh_listing(client, beat_id)["title"] == "Night Drive (remastered)"
+    patch({"tags": ["cold", "drill"], "genre": "Drill", "bpm": 142})
+    item = fresh_listing(client, beat_id)
+    assert (item["tags"], item["genre"], item["bpm"]) == (["cold", "drill"], "drill", 142)
+
+    credits = [{"name": "Metro", "user_id": beat_on_sale_owner(app, beat_id), "role": "producer",
+                "profit_share_bps": 7000},
+               {"name": "Wheezy", "role": "co_producer", "profit_share_bps": 3000}]
+    response = client.put(f"/api/v1/beats/{beat_id}/credits", json=credits, headers=headers)
+    assert response.status_code == 200, response.json
+    assert fresh_listing(client, beat_id)["credit_line"] == "Prod. by Metro, co-prod. by Wheezy"
+
+    basic = tiers["Basic lease"]
+    response = client.put(f"/api/v1/beats/{beat_id}/offers", headers=headers,
+                          json=[{"tier_id": basic["id"], "price": {"amount": 1234, "currency": "usd"}}])
+    assert response.status_code == 200, response.json
+    item = fresh_listing(client, beat_id)
+    assert [offer["name"] for offer in item["offers"]] == ["Basic lease"]
+    assert item["price_from"] == {"amount": 1234, "currency": "usd"}
+
+
+def beat_on_sale_owner(app, beat_id):
+    with app.app_context():
+        return db.session.get(Beat, beat_id).owner_id
+
+
+def test_a_tier_edit_shows_on_every_beat_offered_under_it(app, client, beat_on_sale, upload_beat):  # noqa: F811
+    beat_id, headers, tiers = beat_on_sale
+    other = upload_beat(headers, title="Day Ride", stems=False)
+    basic = tiers["Basic lease"]
+    response = client.put(f"/api/v1/beats/{other}/offers", headers=headers,
+                          json=[{"tier_id": basic["id"], "price": basic["default_price"]}])
+    assert response.status_code == 200, response.json
+    fresh_listing(client, other)
+
+    response = client.patch(f"/api/v1/license-tiers/{basic['id']}", headers=headers, json={
+        "name": "Starter lease", "limits": {"audio_streams": 75000}, "term_years": 3})
+    assert response.status_code == 200, response.json
+    for beat in (beat_id, other):
+        starter = fresh_listing(client, beat)["offers"][0]
+        assert (starter["name"], starter["limits"]["audio_streams"], starter["term_years"]) == \
+            ("Starter lease", 75000, 3)
+
+    response = client.delete(f"/api/v1/license-tiers/{basic['id']}", headers=headers)
+    assert response.status_code in (200, 204), response.json
+    assert fresh_listing(client, beat_id)["offers"][0]["name"] != "Starter lease"
+    assert listed(client, other) is not None and listed(client, other)["offers"] == []
+
+
+def test_a_new_render_plays_a_rename_and_holds_show_at_once(app, client, beat_on_sale, make_user):
+    beat_id, _headers, _tiers = beat_on_sale
+    preview_url = fresh_listing(client, beat_id)["preview_url"]
+    with app.app_context():  # what a render after a voice-tag change does
+        db.session.get(Beat, beat_id).preview_version += 1
+        db.session.commit()
+    assert fresh_listing(client, beat_id)["preview_url"] != preview_url
+
+    assert client.get(f"/api/v1/beats/{beat_id}/preview").status_code == 200
+    assert fresh_listing(client, beat_id)["play_count"] == 1
+
+    with app.app_context():
+        owner = db.session.get(User, db.session.get(Beat, beat_id).owner_id)
+        owner.display_name = "Metro Boomin"
+        db.session.commit()
+    assert fresh_listing(client, beat_id)["beatmaker"]["display_name"] == "Metro Boomin"
+
+    def exclusive_available():
+        item = fresh_listing(client, beat_id)
+        return next(offer["available"] for offer in item["offers"] if offer["kind"] == "exclusive")
+
+    assert exclusive_available() is True
+    with app.app_context():
+        order = Order(buyer_id=make_user(Role.ARTIST), currency="usd", subtotal_amount=1, total_amount=1,
+                      expires_at=utcnow() + dt.timedelta(minutes=30))
+        db.session.add(order)
+        db.session.flush()
+        take_hold(beat_id, order.id, order.expires_at)
+        db.session.commit()
+        order_id = order.id
+    before = revision(app, beat_id)
+    assert exclusive_available() is False
+    with app.app_context():
+        release_holds(order_id, "test")
+        db.session.commit()
+    assert exclusive_available() is True
+    assert revision(app, beat_id) == before  # holds are read fresh, not through the revision
+
+
+def test_an_archived_beat_leaves_the_listing_and_comes_back_fresh(client, beat_on_sale):
+    beat_id, headers, _tiers = beat_on_sale
+    assert client.delete(f"/api/v1/beats/{beat_id}", headers=headers).status_code == 200
+    assert listed(client, beat_id) is None
+    response = client.patch(f"/api/v1/beats/{beat_id}", json={"status": "published", "title": "Back"},
+                            headers=headers)
+    assert response.status_code == 200, response.json
+    assert fresh_listing(client, beat_id)["title"] == "Back"
+
+
+def test_a_change_made_in_another_process_shows_here(app, client, beat_on_sale):
+    """Each process keeps its own documents; the revision comes from the database."""
+    beat_id, headers, _tiers = beat_on_sale
+    other_process = make_test_app(app.config["DATABASE_URL"]).test_client()
+    assert listed(other_process, beat_id)["title"] == "Night Drive"
+    response = other_process.patch(f"/api/v1/beats/{beat_id}", json={"title": "Elsewhere"}, headers=headers)
+    assert response.status_code == 200, response.json
+    assert fresh_listing(client, beat_id)["title"] == "Elsewhere"
+
+
+def test_documents_are_built_once_and_only_again_after_a_change(app, client, beat_on_sale):
+    beat_id, headers, _tiers = beat_on_sale
+    assert count_queries(app, client, "/api/v1/beats") == 1  # the page only
+    assert client.patch(f"/api/v1/beats/{beat_id}", json={"mood": "Dark"}, headers=headers).status_code == 200
+    assert count_queries(app, client, "/api/v1/beats") == 2  # the page, and the changed document
+    assert count_queries(app, client, "/api/v1/beats") == 1
+
+
+def test_without_a_cache_every_listing_builds_its_documents(app, beat_on_sale):
+    beat_id, _headers, _tiers = beat_on_sale
+    uncached = make_test_app(app.config["DATABASE_URL"], LISTING_CACHE_BEATS=0)
+    client = uncached.test_client()
+    assert count_queries(uncached, client, "/api/v1/beats") == 2
+    assert count_queries(uncached, client, "/api/v1/beats") == 2
+    assert fresh_listing(client, beat_id)["title"] == "Night Drive"
+
+
+def entry(beat_id: str, revision: int) -> ListedBeat:
+    offers = [{"kind": "exclusive", "available": True}]
+    return ListedBeat(beat_id, revision, {"id": beat_id, "play_count": 0, "offers": offers},
+                      [{"kind": "exclusive", "available": False}])
+
+
+def test_the_cache_answers_only_at_the_asked_revision_and_keeps_the_newest():
+    cache = ListingCache(capacity=10)
+    cache.put(entry("a", 2))
+    assert cache.get("a", 2) is not None
+    assert cache.get("a", 1) is None and cache.get("a", 3) is None
+    cache.put(entry("a", 1))  # a slower request built an older document
+    assert cache.get("a", 2) is not None and cache.get("a", 1) is None
+    cache.put(entry("a", 3))
+    assert cache.get("a", 3) is not None and cache.get("a", 2) is None
+
+
+def test_the_cache_forgets_the_least_recently_listed_beats_first():
+    cache = ListingCache(capacity=2)
+    cache.put(entry("a", 0))
+    cache.put(entry("b", 0))
+    assert cache.get("a", 0) is not None  # a was listed again, so b is the oldest
+    cache.put(entry("c", 0))
+    assert len(cache) == 2
+    assert cache.get("b", 0) is None
+    assert cache.get("a", 0) is not None and cache.get("c", 0) is not None
+    disabled = ListingCache(capacity=0)
+    disabled.put(entry("a", 0))
+    assert disabled.get("a", 0) is None and len(disabled) == 0
+
+
+def test_a_kept_document_shows_the_fresh_play_count_and_hold():
+    kept = entry("a", 0)
+    shown = kept.shown(play_count=7, held=True)
+    assert shown["play_count"] == 7 and shown["offers"] == [{"kind": "exclusive", "available": False}]
+    assert kept.shown(play_count=8, held=False)["offers"] == [{"kind": "exclusive", "available": True}]
+    assert kept.document["play_count"] == 0  # the kept document itself never changes
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent transactions on a row lock: the PostgreSQL pass")
+def test_concurrent_changes_to_one_beat_never_end_on_one_revision(app, make_user, make_beat):
+    """Two transactions change the beat at once: the second waits for the first's row lock,
+    then increments the revision the first committed, so a document built in between is
+    never mistaken for the final one."""
+    beat_id = make_beat(make_user(Role.BEATMAKER))
+    start = revision(app, beat_id)
+    with app.app_context():
+        engine = db.engine
+    first, second = Session(engine), Session(engine)
+    try:
+        second.get(Beat, beat_id)  # read before the first changes it
+        first.get(Beat, beat_id).title = "First"
+        first.flush()  # holds the row lock
+        second_done = threading.Event()
+
+        def change_in_second() -> None:
+            second.get(Beat, beat_id).title = "Second"
+            second.commit()
+            second_done.set()
+
+        thread = threading.Thread(target=change_in_second)
+        thread.start()
+        assert not second_done.wait(0.5)  # waiting for the first's lock
+        first.commit()
+        thread.join(timeout=30)
+        assert second_done.is_set()
+    finally:
+        first.close()
+        second.close()
+    with app.app_context():
+        beat = db.session.scalar(select(Beat).where(Beat.id == beat_id))
+        assert (beat.title, beat.listing_revision) == ("Second", start + 2)
