@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -17,10 +18,12 @@ from sqlalchemy import (
     false,
     func,
     inspect,
+    or_,
+    select,
     text,
     update,
 )
-from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Mapper, Session, mapped_column, object_session, relationship
 
 from marketplace.accounts.models import User
 from marketplace.catalog.credits import CreditRole, render_credit_line
@@ -184,21 +187,45 @@ class BeatCredit(Base):
     beat: Mapped[Beat] = relationship(back_populates="credits")
 
 
-# Listing revisions. Every ORM write that changes a listed document bumps the beats' revision
-# here, whatever code path makes it; the licensing package does the same for offers and
-# tiers. Writes that bypass the ORM must bump it themselves (record_play changes only the
-# play count, which listings read fresh).
+# Listing revisions. Every ORM write that changes a listed document bumps the beats' revision,
+# whatever code path makes it; the licensing package does the same for offers and tiers.
+# Writes that bypass the ORM must bump it themselves (record_play changes only the play
+# count, which listings read fresh).
 
-def bump_listing_revisions(connection: Connection, beats: ColumnElement[bool]) -> None:
-    """Bump the listing revision of the beats matching `beats`, in the flush's transaction.
-    An increment in SQL, so concurrent changes never end on one revision."""
-    table = Beat.__table__
-    connection.execute(update(table).where(beats).values(listing_revision=table.c.listing_revision + 1))
+_CHANGED_LISTINGS = "changed_listings"
+
+
+def listing_changed(changed: object, beats: ColumnElement[bool]) -> None:
+    """Note, while a flush writes `changed`, that the listings of the beats matching `beats`
+    show it: the flush bumps their revision once at its end."""
+    session = object_session(changed)
+    if session is not None:
+        session.info.setdefault(_CHANGED_LISTINGS, []).append(beats)
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_changes_of_failed_flushes(session: Session, _context: Any, _instances: Any) -> None:
+    session.info.pop(_CHANGED_LISTINGS, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _bump_changed_listings(session: Session, _context: Any) -> None:
+    """One increment in SQL per beat, in the flush's transaction, so concurrent changes never
+    end on one revision. The rows are locked in id order first, as fulfilment locks them, so
+    two flushes bumping overlapping beats (two tier edits of one seller) wait for each other
+    instead of deadlocking."""
+    changed = session.info.pop(_CHANGED_LISTINGS, None)
+    if not changed:
+        return
+    beats = Beat.__table__
+    in_id_order = select(beats.c.id).where(or_(*changed)).order_by(beats.c.id).with_for_update()
+    session.connection().execute(update(beats).where(beats.c.id.in_(in_id_order))
+                                 .values(listing_revision=beats.c.listing_revision + 1))
 
 
 @event.listens_for(Beat, "before_update")
 def _beat_changed(_mapper: Mapper, _connection: Connection, beat: Beat) -> None:
-    # Also called when only its credits or tags changed.
+    # Also called when only its credits or tags changed. In the beat's own UPDATE: no extra write.
     beat.listing_revision = Beat.__table__.c.listing_revision + 1
 
 
@@ -208,11 +235,11 @@ def _beat_changed(_mapper: Mapper, _connection: Connection, beat: Beat) -> None:
 @event.listens_for(BeatTag, "after_insert")
 @event.listens_for(BeatTag, "after_update")
 @event.listens_for(BeatTag, "after_delete")
-def _beat_part_changed(_mapper: Mapper, connection: Connection, part: BeatCredit | BeatTag) -> None:
-    bump_listing_revisions(connection, Beat.__table__.c.id == part.beat_id)
+def _beat_part_changed(_mapper: Mapper, _connection: Connection, part: BeatCredit | BeatTag) -> None:
+    listing_changed(part, Beat.__table__.c.id == part.beat_id)
 
 
 @event.listens_for(User, "after_update")
-def _owner_renamed(_mapper: Mapper, connection: Connection, user: User) -> None:
+def _owner_renamed(_mapper: Mapper, _connection: Connection, user: User) -> None:
     if inspect(user).attrs.display_name.history.has_changes():
-        bump_listing_revisions(connection, Beat.__table__.c.owner_id == user.id)
+        listing_changed(user, Beat.__table__.c.owner_id == user.id)

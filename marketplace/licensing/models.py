@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
-from marketplace.catalog.models import Beat, bump_listing_revisions
+from marketplace.catalog.models import Beat, listing_changed
 from marketplace.common.clock import utcnow
 from marketplace.common.ids import ID_LENGTH, new_id
 from marketplace.db import Base, UTCDateTime, sql_in
@@ -189,12 +189,12 @@ class DownloadLog(Base):
 @event.listens_for(Offer, "after_insert")
 @event.listens_for(Offer, "after_update")
 @event.listens_for(Offer, "after_delete")
-def _offer_changed(_mapper: Mapper, connection: Connection, offer: Offer) -> None:
-    bump_listing_revisions(connection, Beat.__table__.c.id == offer.beat_id)
+def _offer_changed(_mapper: Mapper, _connection: Connection, offer: Offer) -> None:
+    listing_changed(offer, Beat.__table__.c.id == offer.beat_id)
 
 
 @event.listens_for(LicenseTier, "after_update")
 @event.listens_for(LicenseTier, "after_delete")
-def _tier_changed(_mapper: Mapper, connection: Connection, tier: LicenseTier) -> None:
+def _tier_changed(_mapper: Mapper, _connection: Connection, tier: LicenseTier) -> None:
     offered_on = select(Offer.__table__.c.beat_id).where(Offer.__table__.c.tier_id == tier.id)
-    bump_listing_revisions(connection, Beat.__table__.c.id.in_(offered_on))
+    listing_changed(tier, Beat.__table__.c.id.in_(offered_on))

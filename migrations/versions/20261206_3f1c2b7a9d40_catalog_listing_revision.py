@@ -17,10 +17,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('beats', schema=None) as batch_op:
+    # Never rebuild beats on SQLite: the rebuild would drop its full-text search triggers.
+    with op.batch_alter_table('beats', schema=None, recreate='never') as batch_op:
         batch_op.add_column(sa.Column('listing_revision', sa.BigInteger(), server_default='0', nullable=False))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('beats', schema=None) as batch_op:
+    # Never rebuild beats on SQLite: the rebuild would drop its full-text search triggers.
+    with op.batch_alter_table('beats', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('listing_revision')

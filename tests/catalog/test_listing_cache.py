@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import select
+import requests
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Role, User
@@ -258,3 +260,78 @@ def test_concurrent_changes_to_one_beat_never_end_on_one_revision(app, make_user
     with app.app_context():
         beat = db.session.scalar(select(Beat).where(Beat.id == beat_id))
         assert (beat.title, beat.listing_revision) == ("Second", start + 2)
+
+
+def test_a_beat_unlisted_while_the_page_is_built_is_left_out(app, client, make_user, make_beat):
+    """Between the query that finds the page and the one that builds its documents, another
+    request takes a beat off the store: the page goes on without it."""
+    owner = make_user(Role.BEATMAKER)
+    kept, unlisted = make_beat(owner, title="Kept"), make_beat(owner, title="Unlisted")
+    with app.app_context():
+        engine = db.engine
+
+    def unlist_before_building(_conn, _cursor, statement, *_args):
+        if "credits_json" in statement and not unlisting.is_set():
+            unlisting.set()
+            with Session(engine) as other_request:
+                other_request.get(Beat, unlisted).status = "archived"
+                other_request.commit()
+
+    unlisting = threading.Event()
+    event.listen(engine, "before_cursor_execute", unlist_before_building)
+    try:
+        response = client.get("/api/v1/beats")
+    finally:
+        event.remove(engine, "before_cursor_execute", unlist_before_building)
+    assert unlisting.is_set()
+    assert response.status_code == 200
+    assert [item["id"] for item in response.json["items"]] == [kept]
+    assert listed(client, unlisted) is None
+
+
+def test_a_page_larger_than_the_cache_is_listed_whole(app, make_user, make_beat):
+    owner = make_user(Role.BEATMAKER)
+    beats = [make_beat(owner, title=f"Beat {index}", price=1000 + index) for index in range(5)]
+    small = make_test_app(app.config["DATABASE_URL"], LISTING_CACHE_BEATS=2)
+    client = small.test_client()
+    for _ in range(2):
+        items = client.get("/api/v1/beats?sort=price_asc").json["items"]
+        assert [item["id"] for item in items] == beats
+        assert all(item == client.get(f"/api/v1/beats/{item['id']}").json for item in items)
+    assert len(small.extensions["listing_cache"]) == 2
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent transactions on row locks: the PostgreSQL pass")
+def test_concurrent_edits_of_one_sellers_tiers_bump_every_beat_once_each(app, client, live_server, seller,  # noqa: F811
+                                                                         tiers_of, make_beat):  # noqa: F811
+    """Each tier edit bumps the revision of every beat offered under it. Edits of two tiers
+    offered on the same beats lock those beats in one order, so none deadlocks, and every
+    edit counts once."""
+    seller_id, headers = seller
+    basic = tiers_of(headers)["Basic lease"]
+    response = client.post("/api/v1/license-tiers", headers=headers, json={
+        "name": "Demo lease", "kind": "lease", "deliverables": ["mp3"],
+        "default_price": {"amount": 1999, "currency": "usd"}})
+    assert response.status_code == 201, response.json
+    tier_ids = [basic["id"], response.json["id"]]
+    beats = [make_beat(seller_id, title=f"Beat {index}") for index in range(8)]
+    for beat_id in beats:
+        response = client.put(f"/api/v1/beats/{beat_id}/offers", headers=headers, json=[
+            {"tier_id": tier_id, "price": {"amount": 2999, "currency": "usd"}} for tier_id in tier_ids])
+        assert response.status_code == 200, response.json
+    before = {beat_id: revision(app, beat_id) for beat_id in beats}
+
+    def rename(edit: int) -> int:
+        tier_id = tier_ids[edit % 2]
+        return requests.patch(f"{live_server}/api/v1/license-tiers/{tier_id}", headers=headers, timeout=60,
+                              json={"name": f"Tier {edit % 2} edit {edit}"}).status_code
+
+    edits = 16
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(rename, range(edits))) == [200] * edits
+    assert {beat_id: revision(app, beat_id) - before[beat_id] for beat_id in beats} == \
+        {beat_id: edits for beat_id in beats}
+    current = {tier["id"]: tier["name"] for tier in client.get("/api/v1/license-tiers", headers=headers).json}
+    for beat_id in beats:
+        listed_names = {offer["tier_id"]: offer["name"] for offer in fresh_listing(client, beat_id)["offers"]}
+        assert listed_names == {tier_id: current[tier_id] for tier_id in tier_ids}
