@@ -109,8 +109,8 @@ class Config:
     SIGNED_URL_TTL_SECONDS = _env_int("SIGNED_URL_TTL_SECONDS", 15 * 60)
 
     # How many listed beats' documents each process keeps between requests (0: none); about
-    # 5 KB each. They are kept under a revision, so they are never shown stale.
-    LISTING_CACHE_BEATS = _env_int("LISTING_CACHE_BEATS", 10_000)
+    # 7.5 KB of memory each. They are kept under a revision, so they are never shown stale.
+    LISTING_CACHE_BEATS = _env_int("LISTING_CACHE_BEATS", 5_000)
 
     # Sales.
     STORE_CURRENCY = _env("STORE_CURRENCY", "usd")

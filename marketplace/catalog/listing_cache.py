@@ -9,6 +9,10 @@ documents it does not have at that revision, so it never shows a stale one.
 
 Two things change without a revision: the play count, and whether an open checkout holds
 the exclusive rights (holds expire with time). Listings read both fresh on every request.
+
+Revisions only grow, and only writes of this release bump them. So restart every process
+after the database is restored from a backup (revisions may go back), and once no process of
+an older release is left (those wrote without bumping).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class ListedBeat:
     held_offers: list[dict[str, Any]]  # its offers while a checkout holds the exclusive
 
     def shown(self, play_count: int, held: bool) -> dict[str, Any]:
+        # A shallow copy: its nested values are shared with every request, to be encoded only.
         return {**self.document, "play_count": play_count,
                 "offers": self.held_offers if held else self.document["offers"]}
 
