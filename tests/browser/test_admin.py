@@ -263,6 +263,10 @@ def test_the_strike_that_suspends_asks_first(page, store, monkeypatch):
     expect(notice(page)).to_have_text("The strike was recorded and the account is now suspended.")
     expect(page.get_by_role("region", name="Standing")).to_contain_text("Suspended")
     assert store.api("GET", "/me", token=beatmaker.token).status_code == 403
+    history = page.get_by_role("region", name="History")
+    expect(history.get_by_role("row").filter(has_text="Strike recorded")).to_have_count(1)
+    expect(history.get_by_role("link", name="Full history in the audit log")).to_have_attribute(
+        "href", f"/admin/audit-log?target_type=user&target_id={beatmaker.id}")
 
 
 def _upload_held_for_review(store, beatmaker, master, title) -> str:

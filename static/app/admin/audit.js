@@ -46,6 +46,15 @@ export function auditTable(entries) {
   return tableOf(h("tbody", {}, entries.map(auditRow)));
 }
 
+// A beat's or an account's moderation history on its admin page, with a link to all of it.
+export function historySection(targetType, targetId, entries) {
+  const everything = `/admin/audit-log?target_type=${targetType}&target_id=${encodeURIComponent(targetId)}`;
+  return h("section", { "aria-labelledby": "history-title" },
+    h("h2", { id: "history-title" }, "History"),
+    entries.length ? auditTable(entries) : h("p", { class: "muted" }, "No moderation actions yet."),
+    h("p", {}, h("a", { href: everything }, "Full history in the audit log")));
+}
+
 // <input type="date"> answers "2026-12-05"; the API wants a time with its zone. A day starts
 // at midnight UTC, and `until` takes the whole chosen day.
 function dayToIso(day, endOfDay) {

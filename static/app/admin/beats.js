@@ -8,7 +8,7 @@ import {
   BEAT_STATUSES, HOLD_CAUSES, REPORT_REASONS, REPORT_STATUSES, SAMPLES, accountLink, adminPage, announce, badge,
   beatLink, filtersToAddress, pagedList, reasonForm, terms, words,
 } from "./common.js";
-import { auditTable } from "./audit.js";
+import { historySection } from "./audit.js";
 
 function options(table, selected, anyLabel) {
   return [h("option", { value: "" }, anyLabel),
@@ -163,11 +163,7 @@ export async function beatView({ root, params }) {
         h("h2", { id: "reports-title" }, `Reports (${reports.items.length}${reports.next_cursor ? "+" : ""})`),
         reports.items.length ? h("div", { class: "card" }, h("ul", { class: "admin-list" }, reports.items.map(reportItem)))
           : h("p", { class: "muted" }, "No reports on this beat.")),
-      h("section", { "aria-labelledby": "history-title" },
-        h("h2", { id: "history-title" }, "History"),
-        history.items.length ? auditTable(history.items) : h("p", { class: "muted" }, "No moderation actions yet."),
-        h("p", {}, h("a", { href: `/admin/audit-log?target_type=beat&target_id=${encodeURIComponent(beat.id)}` },
-          "Full history in the audit log"))));
+      historySection("beat", beat.id, history.items));
   };
   await render();
 }

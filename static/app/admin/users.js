@@ -6,7 +6,7 @@ import { date, dateTime, field, h, titleCase } from "../ui.js";
 import {
   BEAT_STATUSES, adminPage, announce, badge, beatLink, filtersToAddress, pagedList, reasonForm, terms,
 } from "./common.js";
-import { auditTable } from "./audit.js";
+import { historySection } from "./audit.js";
 import { holdsText } from "./beats.js";
 
 const STATUSES = { active: "Active", suspended: "Suspended" };
@@ -137,11 +137,7 @@ export async function userView({ root, params }) {
           h("tbody", {}, beats.items.map(beatItem)))),
         beats.next_cursor ? h("p", {}, h("a", { href: `/admin/beats?beatmaker=${encodeURIComponent(user.id)}` }, "All their beats")) : null)
         : null,
-      h("section", { "aria-labelledby": "history-title" },
-        h("h2", { id: "history-title" }, "History"),
-        history.items.length ? auditTable(history.items) : h("p", { class: "muted" }, "No moderation actions yet."),
-        h("p", {}, h("a", { href: `/admin/audit-log?target_type=user&target_id=${encodeURIComponent(user.id)}` },
-          "Full history in the audit log"))));
+      historySection("user", user.id, history.items));
   };
   await render();
 }
