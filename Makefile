@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := marketplace
 
-.PHONY: run test bench install system-packages migrate vendor clean
+.PHONY: run reset test bench install system-packages migrate vendor clean
 
 # Without STRIPE_SECRET_KEY, payments go to the bundled Stripe sandbox, started alongside
 # and stopped with the server; its webhook secret is the app's development default.
@@ -31,6 +31,14 @@ run: install
 	$(BIN)/flask jobs sweep; \
 	echo "Serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/v1/docs)"; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# Starts the demo store over (every account, beat, order, file and sandbox payment removed),
+# then serves it as `make run` does. Development only, like the demo store itself.
+reset: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed demo --reset
+	rm -f $${INSTANCE_DIR:-instance}/stripe-sandbox.json
+	$(MAKE) run
 
 # The browser tests need Chromium, so `make test` checks for it too.
 test: NEED_BROWSER := 1

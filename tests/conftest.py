@@ -21,8 +21,8 @@ from marketplace import create_app
 from marketplace.accounts import services as accounts_services
 from marketplace.accounts.models import Role
 from marketplace.db import db
+from marketplace.demo.reset import wipe_all_rows
 from marketplace.migrate import upgrade
-from marketplace.models import metadata
 
 pytest_plugins = ["tests.stripe_sandbox"]  # the Stripe sandbox fixtures
 
@@ -139,18 +139,8 @@ def _clean_state(request):
     app = request.getfixturevalue("app")
     yield
     with app.app_context():
-        wipe_tables()
+        wipe_all_rows()
     app.extensions["rate_limits"].reset()
-
-
-def wipe_tables() -> None:
-    tables = [t.name for t in reversed(metadata.sorted_tables)]
-    with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                connection.execute(text(f"DELETE FROM {table}"))
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from marketplace.catalog.models import Beat
 from marketplace.db import db
 from marketplace.demo.catalogue import DEMO_ACCOUNTS, DEMO_BEATS
 from marketplace.models import metadata
+from tests.checkout.conftest import payments, session_of  # noqa: F401
 from tests.conftest import bearer, login
 
 
@@ -134,6 +135,51 @@ def test_seed_demo_builds_a_living_store_once(app, client):
     fourth = seed(app)
     assert fourth.exit_code == 0, fourth.output
     assert "made now: nothing" in fourth.output
+
+
+def test_seed_demo_serves_a_used_store_and_reset_starts_over(app, client, payments, session_of,
+                                                             storage_root):
+    """A store that was played with (an exclusive sold, a beat archived) is seeded again and
+    served as it is; `--reset` builds the fresh demo store."""
+    assert seed(app).exit_code == 0
+    beats = store_beats(client)
+    artist = bearer(token_of(client, "artist@demo.test"))
+    lagos = beats["Lagos Sunset"]
+    exclusive = next(offer["tier_id"] for offer in lagos["offers"] if offer["name"] == "Exclusive rights")
+    order = client.post("/api/v1/checkout", json={"items": [{"beat_id": lagos["id"], "tier_id": exclusive}]},
+                        headers=artist)
+    assert order.status_code == 201, order.json
+    payments.complete(session_of(order.json["order_id"]), deliver="sync")
+    paid = client.get(f"/api/v1/orders/{order.json['order_id']}", headers=artist).json
+    assert paid["status"] == "paid"
+    owner = bearer(token_of(client, "keys@demo.test"))  # Velvet Hours is Kaya Keys' beat
+    assert client.delete(f"/api/v1/beats/{beats['Velvet Hours']['id']}", headers=owner).status_code == 200
+
+    before = row_counts(app)
+    again = seed(app)
+    assert again.exit_code == 0, again.output
+    assert "made now: nothing" in again.output
+    assert "Lagos Sunset: its exclusive rights were sold" in again.output
+    assert "Velvet Hours: archived by its owner" in again.output
+    assert "make reset" in again.output and "admin@demo.test" in again.output
+    assert row_counts(app) == before  # nothing uploaded again in place of the sold or archived beat
+    listed = store_beats(client)
+    assert not {"Velvet Hours", "Lagos Sunset"} & set(listed) and "Midnight Drive" in listed
+    sold = client.get(f"/api/v1/beats/{lagos['id']}").json  # its page stays, as a sold beat's does
+    assert sold["status"] == "sold_exclusive"
+    assert client.get(f"/api/v1/orders/{order.json['order_id']}", headers=artist).json["status"] == "paid"
+
+    stored_before = sorted(path for path in storage_root.rglob("*") if path.is_file())
+    fresh = app.test_cli_runner().invoke(args=["seed", "demo", "--reset"])
+    assert fresh.exit_code == 0, fresh.output
+    assert "Starting over" in fresh.output and "not in the store" not in fresh.output
+    reseeded = store_beats(client)
+    assert sorted(reseeded) == sorted(beat.title for beat in DEMO_BEATS)
+    assert all(beat["status"] == "published" for beat in reseeded.values())
+    assert reseeded["Lagos Sunset"]["id"] != lagos["id"]
+    assert client.get(f"/api/v1/orders/{order.json['order_id']}", headers=artist).status_code == 401
+    assert not set(stored_before) & set(path for path in storage_root.rglob("*") if path.is_file())
+    assert_playable(client, reseeded["Velvet Hours"])
 
 
 def test_seed_demo_refuses_outside_development(app):

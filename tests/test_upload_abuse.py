@@ -30,7 +30,8 @@ from marketplace.accounts.models import Role
 from marketplace.catalog.models import Beat
 from marketplace.db import db
 from marketplace.migrate import upgrade
-from tests.conftest import DEFAULT_PASSWORD, make_test_app, wipe_tables
+from marketplace.demo.reset import wipe_all_rows
+from tests.conftest import DEFAULT_PASSWORD, make_test_app
 from tests.media import ffmpeg, make_beat
 
 GIB = 1024**3
@@ -256,7 +257,7 @@ def uploader(site) -> Iterator[Site]:
         yield site
     finally:
         with site.app.app_context():
-            wipe_tables()
+            wipe_all_rows()
         site.app.extensions["rate_limits"].reset()  # one sign-in per test adds up
         for folder in (site.spool, site.system_tmp, site.storage):  # so a failure does not spread
             shutil.rmtree(folder)

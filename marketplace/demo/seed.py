@@ -21,7 +21,7 @@ from marketplace.accounts.models import User
 from marketplace.audio import synth
 from marketplace.catalog import services as catalog
 from marketplace.catalog import uploads, voice_tags
-from marketplace.catalog.lifecycle import BeatStatus
+from marketplace.catalog.lifecycle import PUBLIC_STATUSES, BeatStatus
 from marketplace.catalog.models import Beat
 from marketplace.checkout import promotions
 from marketplace.db import db
@@ -138,11 +138,12 @@ def ensure_promotions(_folder: Path) -> bool:
 
 
 def ensure_report(demo_report: DemoReport, _folder: Path) -> bool:
-    """File the report once: an admin who handled it does not see it come back."""
+    """File the report once: an admin who handled it does not see it come back, and a beat that
+    left the store (taken down, archived) is not reported again."""
     beat = find_beat(next(beat for beat in DEMO_BEATS if beat.title == demo_report.beat_title))
     reporter = user_of(demo_report.reporter)
-    if beat is None:
-        raise LookupError(f"the demo beat {demo_report.beat_title} is missing")
+    if beat is None or beat.status not in PUBLIC_STATUSES:
+        return False
     filed = db.session.scalar(select(Report.id).where(Report.beat_id == beat.id,
                                                       Report.reporter_id == reporter.id).limit(1))
     if filed is not None:
@@ -151,14 +152,25 @@ def ensure_report(demo_report: DemoReport, _folder: Path) -> bool:
     return True
 
 
-def unpublished_beats() -> list[str]:
-    """The demo beats that are not in the store, each with why: empty when all went well."""
-    problems = []
+def beats_out_of_the_store() -> list[str]:
+    """The demo beats a visitor will not find in the store, each with why, in words: a store
+    that was used (an exclusive sold, a beat archived or taken down) is still a store to serve,
+    so these are told, never refused."""
+    notes = []
     for demo_beat in DEMO_BEATS:
         beat = find_beat(demo_beat)
         if beat is None:
-            problems.append(f"{demo_beat.title}: missing")
-        elif beat.status not in (BeatStatus.PUBLISHED, BeatStatus.TAKEN_DOWN):
-            problems.append(f"{demo_beat.title}: {beat.status}"
-                            + (f" ({beat.failure_reason})" if beat.failure_reason else ""))
-    return problems
+            notes.append(f"{demo_beat.title}: missing")
+        elif beat.status != BeatStatus.PUBLISHED:
+            notes.append(f"{demo_beat.title}: {_why_not_listed(beat)}")
+    return notes
+
+
+def _why_not_listed(beat: Beat) -> str:
+    reasons = {BeatStatus.SOLD_EXCLUSIVE: "its exclusive rights were sold",
+               BeatStatus.ARCHIVED: "archived by its owner",
+               BeatStatus.TAKEN_DOWN: "taken down by an admin",
+               BeatStatus.PROCESSING: "its preview is still being made",
+               BeatStatus.FAILED: "its preview could not be made"}
+    reason = reasons[BeatStatus(beat.status)]
+    return f"{reason} ({beat.failure_reason})" if beat.failure_reason else reason
