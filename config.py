@@ -72,6 +72,11 @@ class Config:
     LOGIN_FAILURE_LIMIT_PER_EMAIL = _env("LOGIN_FAILURE_LIMIT_PER_EMAIL", "5 per 5 minutes")
     LOGIN_FAILURE_LIMIT_PER_ACCOUNT = _env("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", "50 per hour")
     REGISTRATION_LIMIT_PER_ADDRESS = _env("REGISTRATION_LIMIT_PER_ADDRESS", "20 per hour")
+    # Password reset: how long a mailed link works, how often one address may ask, and how
+    # many mails one account receives (asking more only stops the mails: the newest link works).
+    PASSWORD_RESET_LINK_MINUTES = _env_int("PASSWORD_RESET_LINK_MINUTES", 30)
+    PASSWORD_RESET_LIMIT_PER_ADDRESS = _env("PASSWORD_RESET_LIMIT_PER_ADDRESS", "10 per hour")
+    PASSWORD_RESET_MAILS_PER_ACCOUNT = _env("PASSWORD_RESET_MAILS_PER_ACCOUNT", "3 per hour")
     # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
     # Client addresses (rate limits, logs) come from them, so set this behind a proxy.
     TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
@@ -118,7 +123,8 @@ class Config:
     CHECKOUT_SESSION_MINUTES = _env_int("CHECKOUT_SESSION_MINUTES", 30)
     # A payment that settles later (bank debit) keeps its exclusive hold this long at most.
     DELAYED_PAYMENT_HOLD_DAYS = _env_int("DELAYED_PAYMENT_HOLD_DAYS", 7)
-    # Where buyers come back after paying; the address of the request when unset.
+    # The store's address: where buyers come back after paying and where mailed links point;
+    # in development, the address of the request when unset.
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL")
 
     # Payouts. The platform's fee on each sold line: basis points of its price (1000 = 10%),

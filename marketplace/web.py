@@ -11,7 +11,8 @@ from flask import Blueprint, current_app, send_from_directory
 bp = Blueprint("web", __name__)
 
 # The first segment of every page's address (see static/app/*/index.js for the pages).
-PAGE_PREFIXES = ("beats", "orders", "library", "studio", "admin", "signin", "signup", "licenses", "payouts")
+PAGE_PREFIXES = ("beats", "orders", "library", "studio", "admin", "signin", "signup", "licenses", "payouts",
+                 "forgot-password", "reset-password")
 
 
 def _shell():
@@ -24,7 +25,10 @@ def home():
     return _shell()
 
 
-@bp.get("/<any(" + ", ".join(PAGE_PREFIXES) + "):section>")
-@bp.get("/<any(" + ", ".join(PAGE_PREFIXES) + "):section>/<path:rest>")
+_SECTIONS = "any(" + ", ".join(repr(prefix) for prefix in PAGE_PREFIXES) + ")"  # quoted: some have hyphens
+
+
+@bp.get(f"/<{_SECTIONS}:section>")
+@bp.get(f"/<{_SECTIONS}:section>/<path:rest>")
 def page(section: str, rest: str = ""):
     return _shell()

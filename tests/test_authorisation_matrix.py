@@ -180,6 +180,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/auth/register"): everyone(422, body={}),
     ("POST", "/auth/login"): everyone(422, body={}),
     ("POST", "/auth/logout"): signed_in(204),
+    ("POST", "/auth/password-reset"): everyone(422, body={}),
+    ("POST", "/auth/password-reset/complete"): everyone(422, body={}),
     ("GET", "/me"): signed_in(200),
     # catalogue
     ("GET", "/beats"): everyone(200),

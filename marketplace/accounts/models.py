@@ -80,3 +80,19 @@ class AccessToken(Base):
 
     def is_usable(self, now: dt.datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now
+
+
+class PasswordResetLink(Base):
+    """A link mailed to reset a password: single use, short-lived. Only the SHA-256 of its
+    token is stored, as for access tokens. Asking again supersedes the earlier links."""
+
+    __tablename__ = "password_reset_links"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True,
+                                    default=lambda: new_id("prl"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Set when the link was used, or when a newer link or a completed reset made it void.
+    spent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -44,6 +44,19 @@ class RegisterSchema(ma.Schema):
         return data
 
 
+class PasswordResetRequestSchema(ma.Schema):
+    email = ma.fields.String(required=True, validate=validate.Length(min=1, max=EMAIL_MAX),
+                             metadata={"description": "The account's address; the answer is the same "
+                                                      "whether or not an account has it."})
+
+
+class PasswordResetCompleteSchema(ma.Schema):
+    token = ma.fields.String(required=True, validate=validate.Length(min=1, max=200),
+                             metadata={"description": "The token of the mailed link."})
+    password = ma.fields.String(required=True, load_only=True,
+                                validate=validate.Length(min=PASSWORD_MIN, max=PASSWORD_MAX))
+
+
 class LoginSchema(ma.Schema):
     email = ma.fields.String(required=True, validate=validate.Length(min=1, max=EMAIL_MAX))
     password = ma.fields.String(required=True, load_only=True,

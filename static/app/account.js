@@ -1,4 +1,4 @@
-// Sign in and sign up. Sign out lives in the navigation bar.
+// Sign in, sign up and a forgotten password. Sign out lives in the navigation bar.
 
 import { api, signIn } from "./api.js";
 import { busy, errorBox, field, formValues, h, notice } from "./ui.js";
@@ -21,6 +21,7 @@ async function signInView({ root, query, navigate }) {
     field("Email", h("input", { name: "email", type: "email", autocomplete: "email", required: true })),
     field("Password", h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
     h("button", { type: "submit", class: "primary" }, "Sign in"),
+    h("p", {}, h("a", { href: "/forgot-password" }, "Forgot your password?")),
     h("p", {}, "New here? ", h("a", { href: "/signup" }, "Create an account")));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -70,7 +71,72 @@ async function signUpView({ root, query, navigate }) {
   root.replaceChildren(form);
 }
 
+// Asks for a reset link. The answer is the same whether or not the address has an account.
+async function forgotPasswordView({ root }) {
+  const errors = h("div");
+  const form = h("form", { class: "card narrow", "aria-labelledby": "forgot-title" },
+    h("h1", { id: "forgot-title" }, "Forgot your password?"),
+    h("p", {}, "Enter the address of your account: we will mail you a link to choose a new password."),
+    errors,
+    field("Email", h("input", { name: "email", type: "email", autocomplete: "email", required: true })),
+    h("button", { type: "submit", class: "primary" }, "Mail me a link"),
+    h("p", {}, h("a", { href: "/signin" }, "Back to sign in")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const { email } = formValues(form);
+    busy(form.querySelector("button[type=submit]"), async () => {
+      try {
+        await api("/auth/password-reset", { method: "POST", json: { email } });
+        root.replaceChildren(h("div", { class: "card narrow", role: "status" },
+          h("h1", {}, "Check your mail"),
+          h("p", {}, `If an account uses ${email}, a link to choose a new password is on its way. `
+            + "It works once, for 30 minutes."),
+          h("p", {}, h("a", { href: "/signin" }, "Back to sign in"))));
+      } catch (error) {
+        errors.replaceChildren(errorBox(error));
+      }
+    });
+  });
+  root.replaceChildren(form);
+}
+
+// The page the mailed link opens: a new password, twice. The token alone is the proof.
+async function resetPasswordView({ root, query, navigate }) {
+  const token = query.get("token") || "";
+  const errors = h("div");
+  const form = h("form", { class: "card narrow", "aria-labelledby": "reset-title" },
+    h("h1", { id: "reset-title" }, "Choose a new password"),
+    errors,
+    field("New password", h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 10 }),
+      "At least 10 characters. Every device signed in to your account will be signed out."),
+    field("Repeat it", h("input", { name: "repeat", type: "password", autocomplete: "new-password", required: true, minlength: 10 })),
+    h("button", { type: "submit", class: "primary" }, "Set the new password"),
+    h("p", {}, h("a", { href: "/forgot-password" }, "Ask for a new link")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const { password, repeat } = formValues(form);
+    if (password !== repeat) {
+      errors.replaceChildren(h("div", { class: "error", role: "alert" }, "The two passwords differ."));
+      return;
+    }
+    busy(form.querySelector("button[type=submit]"), async () => {
+      try {
+        await api("/auth/password-reset/complete", { method: "POST", json: { token, password } });
+        notice("Your password is set. Sign in with it.");
+        navigate("/signin", { replace: true });
+      } catch (error) {
+        errors.replaceChildren(errorBox(error));
+      }
+    });
+  });
+  if (!token) errors.replaceChildren(h("div", { class: "error", role: "alert" },
+    "This page opens from the link in the mail we sent you."));
+  root.replaceChildren(form);
+}
+
 export const accountRoutes = [
   { path: "/signin", title: "Sign in", view: signInView },
   { path: "/signup", title: "Sign up", view: signUpView },
+  { path: "/forgot-password", title: "Forgot your password", view: forgotPasswordView },
+  { path: "/reset-password", title: "Choose a new password", view: resetPasswordView },
 ];

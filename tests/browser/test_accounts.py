@@ -1,0 +1,67 @@
+"""Getting back into an account in a real browser: the forgotten-password link from the sign-in
+form, the mailed link, a new password, signing in with it."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from tests.browser.helpers import nav, screenshot
+
+NEW_PASSWORD = "a brand new passphrase"
+
+
+def mailed_reset_link(app, address: str) -> str:
+    for path in sorted(Path(app.config["MAIL_OUTBOX_DIR"]).glob("*.eml"), reverse=True):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if message["To"] == address and message["Subject"] == "Reset your password":
+            return re.search(r"http://\S+/reset-password\?token=\S+", message.get_content()).group(0)
+    raise AssertionError(f"no reset mail to {address}")
+
+
+def test_a_forgotten_password_is_reset_through_the_mailed_link(page, store, app):
+    account = store.user("artist", "Forgetful Fan")
+    page.goto("/signin")
+    page.get_by_role("link", name="Forgot your password?").click()
+    expect(page.get_by_role("heading", name="Forgot your password?")).to_be_visible()
+    page.get_by_label("Email").fill(account.email)
+    page.get_by_role("button", name="Mail me a link").click()
+    expect(page.get_by_role("heading", name="Check your mail")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("works once, for 30 minutes")
+
+    link = mailed_reset_link(app, account.email)
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    page.get_by_role("textbox", name="New password").fill(NEW_PASSWORD)
+    page.get_by_label("Repeat it").fill("a different passphrase")
+    page.get_by_role("button", name="Set the new password").click()
+    expect(page.get_by_role("alert")).to_have_text("The two passwords differ.")
+    page.get_by_label("Repeat it").fill(NEW_PASSWORD)
+    screenshot(page, "reset-password")
+    page.get_by_role("button", name="Set the new password").click()
+    expect(page.locator("#notice")).to_have_text("Your password is set. Sign in with it.")
+    expect(page).to_have_url(re.compile(r"/signin$"))
+
+    page.get_by_label("Email").fill(account.email)
+    page.get_by_label("Password").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(nav(page).get_by_text("Forgetful Fan")).to_be_visible()
+
+    # The link worked once: opened again, it says so in words.
+    page.goto(link)
+    page.get_by_role("textbox", name="New password").fill("yet another passphrase")
+    page.get_by_label("Repeat it").fill("yet another passphrase")
+    page.get_by_role("button", name="Set the new password").click()
+    expect(page.get_by_role("alert")).to_contain_text("expired or was already used")
+
+
+def test_the_reset_page_fits_a_phone(phone_page, store):
+    phone_page.goto("/reset-password?token=rst_from-a-mail")
+    expect(phone_page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    width = phone_page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 390
+    screenshot(phone_page, "reset-password-phone")
