@@ -48,11 +48,11 @@ def wait_until_up(base: str, process: subprocess.Popen) -> None:
 def round_trip(base: str) -> None:
     """What the README shows with curl: register, log in, /me, log out."""
     registered = requests.post(f"{base}/api/v1/auth/register", timeout=10, json={
-        "email": "Curl@Example.com", "password": "curl password 1", "display_name": "Curl",
+        "email": "Curl@Example.com", "password": "paper lanterns 1", "display_name": "Curl",
         "account_type": "beatmaker"})
     assert registered.status_code == 201, registered.text
     token = requests.post(f"{base}/api/v1/auth/login", timeout=10, json={
-        "email": "curl@example.com", "password": "curl password 1"}).json()["access_token"]
+        "email": "curl@example.com", "password": "paper lanterns 1"}).json()["access_token"]
     me = requests.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert me.status_code == 200 and me.json()["roles"] == ["beatmaker"]
     assert me.headers["X-Request-ID"]

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from marketplace.accounts.models import PasswordResetLink, User
+from marketplace.accounts.password_rules import check_password
 from marketplace.accounts.passwords import passwords
 from marketplace.accounts.services import find_user_by_email, hash_token, revoke_all_tokens
 from marketplace.common.clock import utcnow
@@ -77,6 +78,7 @@ def complete_password_reset(raw_token: str, new_password: str) -> User:
     user = db.session.get(User, link.user_id)
     if user is None or not user.is_active:
         raise ResetLinkUnusable()
+    check_password(new_password, user.email)  # before the link is spent: a refusal keeps it usable
     # Spent with a guarded UPDATE: two tabs completing the same link at once, one wins.
     spent = db.session.execute(update(PasswordResetLink)
                                .where(PasswordResetLink.id == link.id, PasswordResetLink.spent_at.is_(None))

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import AccessToken, Role, User, UserRole, UserStatus
+from marketplace.accounts.password_rules import check_password
 from marketplace.accounts.passwords import passwords
 from marketplace.common.clock import utcnow
 from marketplace.common.ratelimit import rate_limits
@@ -79,6 +80,7 @@ def get_user(user_id: str) -> User:
 
 def create_user(email: str, password: str, display_name: str, role: Role) -> User:
     email = normalise_email(email)
+    check_password(password, email)
     if find_user_by_email(email) is not None:
         raise _email_taken()
     user = User(email=email, display_name=display_name.strip(),

@@ -24,15 +24,15 @@ class DemoAccount:
     tag_notes: tuple[int, ...] = ()  # a beatmaker's producer tag: a chime of these MIDI notes
 
 
-ADMIN = DemoAccount("admin@demo.test", "demo-admin-password", "Demo Admin", Role.ADMIN)
-BEATMAKER = DemoAccount("beatmaker@demo.test", "demo-beatmaker-password", "Demo Beatmaker", Role.BEATMAKER,
+ADMIN = DemoAccount("admin@demo.test", "demo-console-password", "Demo Admin", Role.ADMIN)
+BEATMAKER = DemoAccount("beatmaker@demo.test", "demo-studio-password", "Demo Beatmaker", Role.BEATMAKER,
                         tag_notes=(76, 79, 84))
-KAYA = DemoAccount("keys@demo.test", "demo-keys-password", "Kaya Keys", Role.BEATMAKER,
+KAYA = DemoAccount("keys@demo.test", "demo-piano-password", "Kaya Keys", Role.BEATMAKER,
                    tag_notes=(72, 76, 79, 83))
-MARCUS = DemoAccount("vale@demo.test", "demo-vale-password", "Marcus Vale", Role.BEATMAKER,
+MARCUS = DemoAccount("vale@demo.test", "demo-drums-password", "Marcus Vale", Role.BEATMAKER,
                      tag_notes=(84, 79, 72))
-ARTIST = DemoAccount("artist@demo.test", "demo-artist-password", "Demo Artist", Role.ARTIST)
-RHEA = DemoAccount("rhea@demo.test", "demo-rhea-password", "Rhea Verse", Role.ARTIST)
+ARTIST = DemoAccount("artist@demo.test", "demo-vocals-password", "Demo Artist", Role.ARTIST)
+RHEA = DemoAccount("rhea@demo.test", "demo-lyrics-password", "Rhea Verse", Role.ARTIST)
 DEMO_ACCOUNTS = [ADMIN, BEATMAKER, KAYA, MARCUS, ARTIST, RHEA]
 BEATMAKERS = [account for account in DEMO_ACCOUNTS if account.tag_notes]
 
