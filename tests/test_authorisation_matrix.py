@@ -182,6 +182,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/auth/logout"): signed_in(204),
     ("POST", "/auth/password-reset"): everyone(422, body={}),
     ("POST", "/auth/password-reset/complete"): everyone(422, body={}),
+    ("POST", "/auth/logout-everywhere"): signed_in(204),
+    ("GET", "/me/sessions"): signed_in(200),
+    ("DELETE", "/me/sessions/<session_id>"): signed_in(404, ids={"session_id": "user_id"}),  # not a session of theirs
+    ("POST", "/me/password"): signed_in(422, body={}),
     ("GET", "/me"): signed_in(200),
     # catalogue
     ("GET", "/beats"): everyone(200),

@@ -79,3 +79,20 @@ class UserSchema(ma.Schema):
     status = ma.fields.String(required=True,
                               validate=validate.OneOf([s.value for s in UserStatus]))
     created_at = ma.fields.DateTime(required=True)
+
+
+class SessionSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    created_at = ma.fields.DateTime(required=True, metadata={"description": "when it signed in"})
+    last_used_at = ma.fields.DateTime(allow_none=True, metadata={"description": "to within five minutes"})
+    expires_at = ma.fields.DateTime(required=True)
+    user_agent = ma.fields.String(allow_none=True, metadata={"description": "the browser or app that signed in"})
+    address = ma.fields.String(allow_none=True, metadata={"description": "the address it signed in from"})
+    current = ma.fields.Boolean(required=True, metadata={"description": "the session of this request"})
+
+
+class ChangePasswordSchema(ma.Schema):
+    current_password = ma.fields.String(required=True, load_only=True,
+                                        validate=validate.Length(min=1, max=PASSWORD_MAX))
+    new_password = ma.fields.String(required=True, load_only=True,
+                                    validate=validate.Length(min=PASSWORD_MIN, max=PASSWORD_MAX))

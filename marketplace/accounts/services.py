@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from marketplace.accounts import sessions
 from marketplace.accounts.models import AccessToken, Role, User, UserRole, UserStatus
 from marketplace.accounts.password_rules import check_password
 from marketplace.accounts.passwords import passwords
@@ -139,7 +140,9 @@ def issue_token(user: User) -> IssuedToken:
     ttl = int(current_app.config["ACCESS_TOKEN_TTL_SECONDS"])
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires_at = utcnow() + dt.timedelta(seconds=ttl)
-    db.session.add(AccessToken(user=user, token_hash=hash_token(raw), expires_at=expires_at))
+    token = AccessToken(user=user, token_hash=hash_token(raw), expires_at=expires_at)
+    sessions.describe_device(token)
+    db.session.add(token)
     db.session.flush()
     return IssuedToken(access_token=raw, expires_at=expires_at, expires_in=ttl, user=user)
 
@@ -163,6 +166,7 @@ def user_for_token(raw_token: str) -> User:
         raise AccountSuspended()  # the clearer answer, though suspension also revoked it
     if token is None or not token.is_usable(utcnow()):
         raise InvalidToken()
+    sessions.note_use(token)
     return token.user
 
 

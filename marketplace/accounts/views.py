@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from flask import Response, current_app, request
 
-from marketplace.accounts import recovery, services
+from marketplace.accounts import recovery, services, sessions
 from marketplace.accounts.auth import auth_required, bearer_token_from_request, current_user
-from marketplace.accounts.schemas import (LoginSchema, PasswordResetCompleteSchema, PasswordResetRequestSchema,
-                                          RegisterSchema, TokenSchema, UserSchema)
+from marketplace.accounts.schemas import (ChangePasswordSchema, LoginSchema, PasswordResetCompleteSchema,
+                                          PasswordResetRequestSchema, RegisterSchema, SessionSchema, TokenSchema,
+                                          UserSchema)
 from marketplace.api import Blueprint, document_errors
 from marketplace.db import db
 
@@ -81,3 +82,50 @@ def _link_base() -> str:
 def me():
     """The signed-in user."""
     return current_user()
+
+
+@blp.post("/auth/logout-everywhere")
+@auth_required()
+@blp.response(204)
+def logout_everywhere():
+    """End every session of the account, this one included: for a lost phone or a shared
+    computer."""
+    services.revoke_all_tokens(current_user())
+    db.session.commit()
+    return Response(status=204)
+
+
+@blp.get("/me/sessions")
+@auth_required()
+@blp.response(200, SessionSchema(many=True))
+def list_sessions():
+    """The account's sessions that still work (each sign-in), most recently used first."""
+    current = services.find_token(bearer_token_from_request())
+    return [{"id": token.id, "created_at": token.created_at, "last_used_at": token.last_used_at,
+             "expires_at": token.expires_at, "user_agent": token.user_agent, "address": token.address,
+             "current": token.id == current.id} for token in sessions.active_sessions(current_user())]
+
+
+@blp.delete("/me/sessions/<session_id>")
+@auth_required()
+@blp.response(204)
+@document_errors(404)
+def end_session(session_id):
+    """End one session of the account: its token stops working at once."""
+    sessions.end_session(current_user(), session_id)
+    db.session.commit()
+    return Response(status=204)
+
+
+@blp.post("/me/password")
+@auth_required()
+@blp.arguments(ChangePasswordSchema)
+@blp.response(204)
+@document_errors(403, 422, 429)
+def change_password(payload):
+    """Change the password (the current one is needed). Every other session ends; this one
+    stays signed in."""
+    current = services.find_token(bearer_token_from_request())
+    sessions.change_password(current_user(), payload["current_password"], payload["new_password"], current)
+    db.session.commit()
+    return Response(status=204)

@@ -1,7 +1,7 @@
 // Sign in, sign up and a forgotten password. Sign out lives in the navigation bar.
 
-import { api, signIn } from "./api.js";
-import { busy, errorBox, field, formValues, h, notice } from "./ui.js";
+import { api, forgetUser, setToken, signIn } from "./api.js";
+import { busy, dateTime, errorBox, field, formValues, h, notice } from "./ui.js";
 
 // Where to go after signing in: only a page of this site (not "//host" or "/\\host").
 function safeNext(query) {
@@ -134,7 +134,67 @@ async function resetPasswordView({ root, query, navigate }) {
   root.replaceChildren(form);
 }
 
+// The signed-in person's account: a new password, and the sessions (devices) signed in.
+async function accountView({ root, user, navigate }) {
+  if (!user) return navigate(`/signin?next=${encodeURIComponent(location.pathname)}`, { replace: true });
+  const sessionsBox = h("section", { class: "sessions", "aria-labelledby": "sessions-title" });
+  const drawSessions = async () => {
+    const sessions = await api("/me/sessions");
+    sessionsBox.replaceChildren(
+      h("h2", { id: "sessions-title" }, "Where you are signed in"),
+      h("div", { class: "table-scroll" }, h("table", {},
+        h("thead", {}, h("tr", {}, ["Device", "Address", "Signed in", "Last used", ""].map((label) => h("th", { scope: "col" }, label)))),
+        h("tbody", {}, sessions.map((session) => h("tr", {},
+          h("td", {}, session.user_agent || "Unknown device"),
+          h("td", {}, session.address || "—"),
+          h("td", {}, dateTime(session.created_at)),
+          h("td", {}, session.last_used_at ? dateTime(session.last_used_at) : "—"),
+          h("td", {}, session.current ? h("strong", {}, "This device") : h("button", {
+            type: "button", "aria-label": `Sign out ${session.user_agent || "this device"}`,
+            onclick: (event) => busy(event.currentTarget, async () => {
+              await api(`/me/sessions/${encodeURIComponent(session.id)}`, { method: "DELETE" });
+              notice("That device is signed out.");
+              await drawSessions();
+            }) }, "Sign out"))))))),
+      h("button", { type: "button", onclick: (event) => busy(event.currentTarget, async () => {
+        await api("/auth/logout-everywhere", { method: "POST" });
+        setToken(null);
+        forgetUser();
+        notice("Signed out everywhere, this device too.");
+        navigate("/signin");
+      }) }, "Sign out everywhere"));
+  };
+
+  const errors = h("div");
+  const form = h("form", { class: "card narrow", "aria-labelledby": "password-title" },
+    h("h2", { id: "password-title" }, "Change your password"),
+    errors,
+    field("Current password", h("input", { name: "current_password", type: "password", autocomplete: "current-password", required: true })),
+    field("New password", h("input", { name: "new_password", type: "password", autocomplete: "new-password", required: true, minlength: 10 }),
+      "At least 10 characters. Your other devices will be signed out."),
+    h("button", { type: "submit", class: "primary" }, "Change password"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const values = formValues(form);
+    busy(form.querySelector("button[type=submit]"), async () => {
+      try {
+        await api("/me/password", { method: "POST", json: values });
+        form.reset();
+        errors.replaceChildren();
+        notice("Password changed. Your other devices are signed out.");
+        await drawSessions();
+      } catch (error) {
+        errors.replaceChildren(errorBox(error));
+      }
+    });
+  });
+  root.replaceChildren(h("h1", {}, "Your account"),
+    h("p", {}, `${user.display_name} · ${user.email}`), form, sessionsBox);
+  await drawSessions();
+}
+
 export const accountRoutes = [
+  { path: "/account", title: "Your account", view: accountView },
   { path: "/signin", title: "Sign in", view: signInView },
   { path: "/signup", title: "Sign up", view: signUpView },
   { path: "/forgot-password", title: "Forgot your password", view: forgotPasswordView },

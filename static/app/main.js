@@ -76,7 +76,7 @@ function renderNav(user) {
   if (hasRole(user, "beatmaker")) links.push(h("a", { href: "/studio" }, "Studio"));
   if (hasRole(user, "admin")) links.push(h("a", { href: "/admin" }, "Admin"));
   if (user) {
-    links.push(h("span", { class: "who" }, user.display_name),
+    links.push(h("span", { class: "who" }, user.display_name), h("a", { href: "/account" }, "Account"),
       h("button", { type: "button", class: "link", onclick: async () => {
         await signOut();
         notice("Signed out.");

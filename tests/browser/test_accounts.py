@@ -10,7 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.browser.helpers import nav, screenshot
+from tests.browser.helpers import nav, screenshot, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -65,3 +65,30 @@ def test_the_reset_page_fits_a_phone(phone_page, store):
     width = phone_page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 390
     screenshot(phone_page, "reset-password-phone")
+
+
+def test_the_account_page_changes_the_password_and_ends_other_sessions(page, store):
+    account = store.user("artist", "Careful Fan")
+    other_device = store.api("POST", "/auth/login", json={"email": account.email, "password": account.password},
+                             headers={"User-Agent": "Old phone"}).json()["access_token"]
+    sign_in(page, account)
+    nav(page).get_by_role("link", name="Account").click()
+    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    sessions = page.get_by_role("region", name="Where you are signed in")
+    expect(sessions.get_by_role("row", name=re.compile("Old phone"))).to_be_visible()
+    expect(sessions.get_by_text("This device")).to_be_visible()
+    screenshot(page, "account")
+
+    page.get_by_label("Current password").fill("not my password")
+    page.get_by_role("textbox", name="New password").fill("velvet hours at dawn")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("alert")).to_contain_text("The current password is not right.")
+    page.get_by_label("Current password").fill(account.password)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator("#notice")).to_have_text("Password changed. Your other devices are signed out.")
+    expect(sessions.get_by_role("row", name=re.compile("Old phone"))).to_have_count(0)
+    assert store.api("GET", "/me", token=other_device).status_code == 401
+
+    page.get_by_role("button", name="Sign out everywhere").click()
+    expect(page.locator("#notice")).to_have_text("Signed out everywhere, this device too.")
+    expect(nav(page).get_by_role("link", name="Sign in")).to_be_visible()
