@@ -5,7 +5,10 @@ with no license, no ledger row and no download."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from marketplace.catalog import services as catalog
@@ -16,6 +19,7 @@ from marketplace.licensing.models import License
 from marketplace.moderation.beats import hold_back_on_publication
 from marketplace.payouts.models import LedgerEntry
 from tests.checkout.conftest import wait_for
+from tests.conftest import ON_POSTGRES
 
 WAYS_OUT = ["takedown", "takedown_revoking", "suspension", "review", "archive"]
 
@@ -137,3 +141,47 @@ def test_a_lease_checked_out_before_the_exclusive_sold_is_still_honoured(
     payments.complete(session_of(lease), deliver="sync")
     order = order_of(lease, lessee_headers)
     assert order["status"] == "paid" and len(order["licenses"]) == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(not ON_POSTGRES, reason="a takedown racing a payment on row locks: the PostgreSQL pass")
+@pytest.mark.parametrize("tier", ["Basic", "Exclusive"])
+def test_a_takedown_racing_a_payment_ends_in_a_license_or_a_refund(app, live_server, payments, shop, buyer,
+                                                                   admin_headers, checkout, session_of,
+                                                                   order_of, tier):
+    _buyer_id, headers = buyer
+    order_id = start(checkout, headers, shop, tier)
+    session_id = session_of(order_id)
+    barrier = threading.Barrier(2)
+    answers: dict[str, object] = {}
+
+    def take_down():
+        barrier.wait()
+        answers["takedown"] = requests.post(
+            f"{live_server}/api/v1/admin/beats/{shop['beat_id']}/takedown", headers=admin_headers, timeout=30,
+            json={"reason": "Copyright claim by the label."}).status_code
+
+    def pay():
+        barrier.wait()
+        answers["payment"] = payments.complete(session_id, deliver="sync")
+
+    threads = [threading.Thread(target=take_down), threading.Thread(target=pay)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert answers["takedown"] == 200
+    order = wait_for(lambda: (found := order_of(order_id, headers))["status"] != "pending" and found)
+    licenses, ledger = count(app, License), count(app, LedgerEntry)
+    if "error" in answers["payment"]:  # the page was closed at Stripe before the buyer could pay
+        assert (order["status"], order["status_reason"]) == ("expired", "beat_left_store")
+        assert licenses == 0 and ledger == 0
+        return
+    assert answers["payment"]["delivery"]["status"] == 200
+    if order["status"] == "paid":  # paid before the takedown: the sale stands, as every earlier one does
+        assert len(order["licenses"]) == 1 and licenses == 1 and ledger > 0
+    else:
+        assert (order["status"], order["status_reason"]) == ("refunded", "beat_left_store")
+        assert order["licenses"] == [] and licenses == 0 and ledger == 0
+        assert wait_for(lambda: payments.events(type="charge.refunded"))
