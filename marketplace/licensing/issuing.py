@@ -121,7 +121,7 @@ def issue_license(sale: Sale) -> License:
         terms=sale.terms or terms_snapshot(tier, beat),
         credits=sale.credits if sale.credits is not None else credits_snapshot(beat),
         beat_snapshot=beat_snapshot(beat), issued_at=utcnow())
-    license_.files = [LicenseFile(kind=kind) for kind in license_.terms["deliverables"]]
+    license_.files = [LicenseFile(kind=deliverable) for deliverable in license_.terms["deliverables"]]
     db.session.add(license_)
     try:
         db.session.flush()
