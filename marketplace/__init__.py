@@ -71,6 +71,7 @@ def _register_web(app: Flask) -> None:
     from marketplace.catalog.listing_cache import init_listing_cache
     from marketplace.catalog.views import blp as catalog_blp
     from marketplace.checkout.availability import offers_with_holds
+    from marketplace.checkout.services import close_checkouts_of_beat
     from marketplace.checkout.views import blp as checkout_blp
     from marketplace.errors import register_error_handlers
     from marketplace.health import bp as health_bp
@@ -94,3 +95,5 @@ def _register_web(app: Flask) -> None:
     init_listing_cache(app)
     # Moderation may hold a processed beat back (a suspended owner, pre-moderation).
     app.extensions["publication_gate"] = hold_back_on_publication
+    # A beat the owner archives ends its open checkouts (moderation calls checkout itself).
+    app.extensions["beat_leaving_store"] = close_checkouts_of_beat

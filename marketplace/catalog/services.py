@@ -137,6 +137,10 @@ def archive_beat(beat: Beat) -> Beat:
         raise Conflict("This beat is held out of the store by moderation; it cannot be archived.",
                        code="beat_taken_down")
     lifecycle.move(beat, BeatStatus.ARCHIVED)
+    # Checkouts of the beat end with it: plugged in by the app, as checkout builds on catalogue.
+    leaving = current_app.extensions.get("beat_leaving_store")
+    if leaving is not None:
+        leaving(beat)
     db.session.flush()
     return beat
 

@@ -116,6 +116,9 @@ class OrderItem(Base):
     discounts: Mapped[list] = mapped_column(JSON, default=list)
     coupon_id: Mapped[str | None] = mapped_column(ForeignKey("coupons.id"), index=True)
     terms: Mapped[dict] = mapped_column(JSON)
+    # Who made the beat and shares in its sales, frozen with the terms (None on lines of
+    # orders placed before credits were frozen: their licenses take the beat's at issue).
+    credits: Mapped[list | None] = mapped_column(JSON)
     license_id: Mapped[str | None] = mapped_column(ForeignKey("licenses.id"), unique=True)
     refund_reason: Mapped[str | None] = mapped_column(String(60))
     # A refused line is refunded by a job after the fulfilment commits: its refund's id once

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Sequence
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from marketplace.accounts.models import Role, User, UserStatus
 from marketplace.catalog import services as catalog
@@ -48,6 +48,7 @@ from marketplace.jobs.queue import enqueue
 from marketplace.licensing.issuing import (
     ExclusiveUnavailable,
     Sale,
+    credits_snapshot,
     freeze_license,
     issue_license,
     revoke_license,
@@ -66,6 +67,10 @@ MAX_ITEMS = 20
 # Stripe wants a session's expiry at least 30 minutes ahead when the session is created,
 # which is a moment after the order is placed (and after any network retry).
 SESSION_EXPIRY_MARGIN = dt.timedelta(minutes=2)
+
+# Why a line or an order was refunded, or an order's payment page closed, when its beat left
+# the store (a takedown, an archive, a review, its owner's suspension) during the checkout.
+BEAT_LEFT_STORE = "beat_left_store"
 
 # Orders that take money, for coupon usage limits: a failed or expired order gives its use back.
 REDEEMING_STATUSES = (OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.DISPUTED, OrderStatus.REFUNDED)
@@ -99,7 +104,8 @@ def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None)
         order_items.append(OrderItem(
             position=position, beat_id=beat.id, tier_id=offer.tier_id, seller_id=beat.owner_id,
             kind=offer.tier.kind, beat_title=beat.title, tier_name=offer.tier.name,
-            list_price_amount=offer.price_amount, terms=terms_snapshot(offer.tier, beat)))
+            list_price_amount=offer.price_amount, terms=terms_snapshot(offer.tier, beat),
+            credits=credits_snapshot(beat)))
         lines.append(PricedLine(seller_id=beat.owner_id, beat_id=beat.id, kind=offer.tier.kind,
                                 list_price=offer.price_amount))
     coupons = _coupons_for(coupon_code, {line.seller_id for line in lines}, currency, now)
@@ -356,29 +362,49 @@ def _lock_families(order: Order) -> dict[str, str]:
     return families
 
 
+class BeatLeftStore(Conflict):
+    code = BEAT_LEFT_STORE
+    message = "This beat left the store before the payment arrived."
+
+
 def _license_item(order: Order, item: OrderItem, buyer: User, family_id: str) -> bool:
-    """Issue the item's license, in a savepoint; False when the exclusive is no longer ours."""
+    """Issue the line's license as frozen at checkout (its kind, terms, credits and price), in
+    a savepoint; False when that can no longer be sold: the beat left the store, or the
+    exclusive is no longer ours."""
     try:
         with db.session.begin_nested():
+            if not _still_in_store(item.beat_id):
+                raise BeatLeftStore()
             if item.kind == TierKind.EXCLUSIVE and holds.hold_of(order.id, family_id) is None:
                 raise ExclusiveUnavailable()
             license_ = issue_license(Sale(
                 reference=item.id, beat_id=item.beat_id, tier_id=item.tier_id, buyer=buyer,
                 price_amount=item.price_amount, currency=order.currency, terms=item.terms,
-                checkout_started_at=order.created_at))
-    except ExclusiveUnavailable:
-        item.status, item.refund_reason = ItemStatus.REFUNDED, "exclusive_unavailable"
+                checkout_started_at=order.created_at, kind=item.kind, credits=item.credits))
+    except (BeatLeftStore, ExclusiveUnavailable) as refused:
+        item.status, item.refund_reason = ItemStatus.REFUNDED, refused.code
         return False
     item.status, item.license_id = ItemStatus.LICENSED, license_.id
     return True
+
+
+def _still_in_store(beat_id: str) -> bool:
+    """Whether the beat is still in the store, read under its row's lock (the family's is
+    held already): a takedown, an archive, a review or its owner's suspension since the
+    checkout means no sale. A beat sold exclusively meanwhile is still in the store for
+    the leases checked out before (the licensing rules decide those)."""
+    beat = db.session.get(Beat, beat_id, with_for_update=True, populate_existing=True)
+    return beat.status in PUBLIC_STATUSES and beat.owner.status == UserStatus.ACTIVE
 
 
 def _refuse_lines(order: Order, refused: list[OrderItem]) -> None:
     """Lines paid for but not licensable are refunded by a job once this commits: a refund
     never depends on, nor is lost with, this transaction."""
     if all(item.status == ItemStatus.REFUNDED for item in order.items):
-        states.move(order, OrderStatus.REFUNDED, "exclusive_unavailable")
-    log.warning("exclusive_refused", extra={"order_id": order.id, "items": [item.id for item in refused]})
+        reasons = {item.refund_reason for item in order.items}
+        states.move(order, OrderStatus.REFUNDED, reasons.pop() if len(reasons) == 1 else "lines_refused")
+    log.warning("lines_refused", extra={"order_id": order.id, "items": [item.id for item in refused],
+                                        "reasons": sorted({item.refund_reason for item in refused})})
     enqueue("checkout.refund_refused_lines", order.id)
 
 
@@ -424,6 +450,53 @@ def refund_mismatched_payment(order: Order) -> None:
                               metadata={"order_id": order.id, "reason": "payment_mismatch"})
     order.refund_requested_at = order.refund_requested_at or utcnow()
     db.session.flush()
+
+
+# -- a beat leaving the store --------------------------------------------------------------
+
+def close_checkouts_of_beat(beat: Beat) -> list[str]:
+    """The beat leaves the store (a takedown, an archive, a review): its open checkouts end.
+    Catalogue and moderation call this in the transaction that moves the beat."""
+    return _close_checkouts(OrderItem.beat_id == beat.id)
+
+
+def close_checkouts_of_seller(seller_id: str) -> list[str]:
+    """The seller is suspended: every open checkout of their beats ends, even of a beat sold
+    exclusively (its leases checked out before the sale could still be paid)."""
+    return _close_checkouts(OrderItem.seller_id == seller_id)
+
+
+def _close_checkouts(line_filter: ColumnElement[bool]) -> list[str]:
+    """Release the holds of the pending orders with such a line now, and close their payment
+    pages at the provider by a job once this commits: a network call has no place in this
+    transaction. A payment that arrives anyway (the page was being paid, or the job never
+    ran) is refunded at fulfilment."""
+    order_ids = list(db.session.scalars(
+        select(Order.id).join(OrderItem, OrderItem.order_id == Order.id)
+        .where(Order.status == OrderStatus.PENDING, line_filter).distinct().order_by(Order.id)))
+    for order_id in order_ids:
+        holds.release_holds(order_id, BEAT_LEFT_STORE)
+        enqueue("checkout.close_payment_page", order_id)
+    db.session.flush()
+    return order_ids
+
+
+def close_payment_page(order_id: str) -> Order | None:
+    """Expire a pending order's payment page at the provider, then act on the session as it
+    stands: expired (the order expires, saying why), or paid just before (fulfilment refunds
+    the lines that can no longer be sold)."""
+    order = db.session.get(Order, order_id)
+    if order is None or order.status != OrderStatus.PENDING or order.payment_session_id is None:
+        return order
+    try:
+        payment_port().expire_session(order.payment_session_id)
+    except PaymentProviderError:
+        pass  # no longer open: paid or closed meanwhile, which the session says below
+    order = sync_with_session(order)
+    if order.status == OrderStatus.EXPIRED and order.status_reason is None:
+        order.status_reason = BEAT_LEFT_STORE  # whichever of this and the expiry event came first
+    db.session.flush()
+    return order
 
 
 # -- after the payment: refunds and disputes ---------------------------------------------

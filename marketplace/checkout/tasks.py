@@ -20,6 +20,15 @@ from marketplace.jobs.queue import RetryLater, enqueue, job
 log = logging.getLogger("marketplace.checkout.tasks")
 
 
+# Why a paid line was refunded, as the receipt tells the buyer.
+REFUND_EXPLANATIONS = {
+    "exclusive_unavailable": "the exclusive rights of this beat were taken by another buyer before your "
+                             "payment arrived, so they could not be licensed to you.",
+    checkout.BEAT_LEFT_STORE: "this beat was taken out of the store before your payment arrived, so it "
+                              "could not be licensed to you.",
+}
+
+
 @job("checkout.send_receipt")
 def send_receipt(order_id: str) -> None:
     """The buyer's receipt, sent once. Lines refused because the exclusive was lost say so."""
@@ -38,8 +47,8 @@ def receipt_text(order: Order, buyer: User) -> str:
         price = Money(item.price_amount, order.currency).formatted()
         lines.append(f"- {item.beat_title}, {item.tier_name}: {price}")
         if item.status == ItemStatus.REFUNDED:
-            lines.append("  Refunded in full: the exclusive rights of this beat were taken by another "
-                         "buyer before your payment arrived, so they could not be licensed to you.")
+            lines.append("  Refunded in full: " + REFUND_EXPLANATIONS.get(
+                item.refund_reason, "this line could not be licensed to you."))
     lines += ["", f"Total paid: {Money(order.total_amount, order.currency).formatted()}"]
     if order.refunded_amount:
         lines.append(f"Refunded: {Money(order.refunded_amount, order.currency).formatted()}")
@@ -64,6 +73,12 @@ def notify_payment_failed(order_id: str) -> None:
 def refund_refused_lines(order_id: str) -> None:
     """Refund the lines of a paid order that could not be licensed (a lost exclusive)."""
     _with_provider(lambda: checkout.refund_refused_lines(checkout.locked_order(order_id)))
+
+
+@job("checkout.close_payment_page")
+def close_payment_page(order_id: str) -> None:
+    """A beat of a pending order left the store: close its payment page at the provider."""
+    _with_provider(lambda: checkout.close_payment_page(order_id))
 
 
 @job("checkout.refund_mismatched_payment")

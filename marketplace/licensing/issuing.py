@@ -79,6 +79,10 @@ class Sale:
     currency: str
     terms: dict[str, Any] | None = None  # frozen at checkout; taken from the tier when None
     checkout_started_at: dt.datetime | None = None
+    # What the buyer checked out, frozen then: later edits of the tier or the credits change
+    # nothing. Taken from the tier and the beat when None.
+    kind: str | None = None
+    credits: list[dict[str, Any]] | None = None
 
 
 def issue_license(sale: Sale) -> License:
@@ -86,7 +90,8 @@ def issue_license(sale: Sale) -> License:
     if existing is not None:
         return existing
     tier = db.session.get(LicenseTier, sale.tier_id)
-    exclusive = tier is not None and tier.kind == TierKind.EXCLUSIVE
+    kind = sale.kind or (tier.kind if tier is not None else None)
+    exclusive = kind == TierKind.EXCLUSIVE
     # Every sale locks the row of the beat's family (the original), then the beat's own, so an
     # exclusive and the leases of any beat of one family are issued one after the other.
     beat = db.session.get(Beat, sale.beat_id)
@@ -103,16 +108,20 @@ def issue_license(sale: Sale) -> License:
     sold_exclusively = _exclusive_sold_at(beat)
     if exclusive and (beat.status != BeatStatus.PUBLISHED or sold_exclusively is not None):
         raise ExclusiveUnavailable()
+    if exclusive and beat.samples == "uncleared":
+        # Declared after the checkout began: such a beat is never sold exclusively.
+        raise ExclusiveUnavailable("A beat with uncleared samples cannot be sold exclusively.")
     if not exclusive and sold_exclusively is not None and not _began_before(sale, sold_exclusively):
         # A lease is honoured only if its checkout began while the beat was still on sale.
         raise ExclusiveUnavailable("This beat was sold exclusively before this purchase began.")
     license_ = License(
         license_number=new_license_number(), sale_reference=sale.reference, beat_id=beat.id, tier_id=tier.id,
-        buyer_id=sale.buyer.id, seller_id=beat.owner_id, kind=tier.kind, status=LicenseStatus.ACTIVE,
+        buyer_id=sale.buyer.id, seller_id=beat.owner_id, kind=kind, status=LicenseStatus.ACTIVE,
         buyer_name=sale.buyer.display_name, price_amount=sale.price_amount, currency=sale.currency,
-        terms=sale.terms or terms_snapshot(tier, beat), credits=credits_snapshot(beat),
+        terms=sale.terms or terms_snapshot(tier, beat),
+        credits=sale.credits if sale.credits is not None else credits_snapshot(beat),
         beat_snapshot=beat_snapshot(beat), issued_at=utcnow())
-    license_.files = [LicenseFile(kind=kind) for kind in license_.terms["deliverables"]]
+    license_.files = [LicenseFile(kind=deliverable) for deliverable in license_.terms["deliverables"]]
     db.session.add(license_)
     try:
         db.session.flush()

@@ -12,7 +12,7 @@ from marketplace.accounts.models import User
 from marketplace.catalog.models import Beat
 from marketplace.common.clock import utcnow
 from marketplace.db import db
-from marketplace.errors import NotFound, ValidationFailed
+from marketplace.errors import Conflict, NotFound, ValidationFailed
 from marketplace.licensing.defaults import COMMON_TERMS, CONTENT_ID_BY_KIND, DEFAULT_TIERS
 from marketplace.licensing.models import DELIVERABLES, LIMIT_NAMES, License, LicenseTier, Offer
 from marketplace.licensing.offers import check_deliverable, refresh_listing_price
@@ -58,11 +58,27 @@ def update_tier(tier: LicenseTier, fields: Mapping[str, Any]) -> LicenseTier:
     if "kind" in fields and fields["kind"] != tier.kind and _has_sold(tier):
         raise ValidationFailed(details={"kind": ["This tier has sold: create a new tier instead of "
                                                  "turning it into another kind."]})
+    if "kind" in fields and fields["kind"] != tier.kind:
+        _refuse_kind_change_while_offered(tier)
     _apply(tier, fields, creating=False)
     db.session.flush()
     if "deliverables" in fields or "kind" in fields:
         _check_offered_beats(tier)
     return tier
+
+
+def _refuse_kind_change_while_offered(tier: LicenseTier) -> None:
+    """A lease turned exclusive (or back) under an open offer would change what buyers are
+    checking out: the kind of an offered tier stays as it is."""
+    titles = list(db.session.scalars(select(Beat.title).join(Offer, Offer.beat_id == Beat.id)
+                                     .where(Offer.tier_id == tier.id, Offer.active.is_(True))
+                                     .order_by(Beat.title)))
+    if not titles:
+        return
+    offered_on = f'"{titles[0]}"' + (f" and {len(titles) - 1} other beat(s)" if len(titles) > 1 else "")
+    raise Conflict(f"This tier is offered on {offered_on}, so it cannot turn from {tier.kind} into another "
+                   "kind: take it off those beats first, or create a new tier of the kind you want.",
+                   code="tier_offered", details={"kind": [f"Offered on {offered_on}."]})
 
 
 def _check_offered_beats(tier: LicenseTier) -> None:

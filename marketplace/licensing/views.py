@@ -49,7 +49,7 @@ def create_tier(fields):
 @auth_required(Role.BEATMAKER)
 @blp.arguments(tier_patch_schema())
 @blp.response(200, TierSchema)
-@document_errors(404)
+@document_errors(404, 409)
 def update_tier(fields, tier_id):
     """Edit a tier. Licenses already sold keep the terms they were sold under."""
     tier = tiers.update_tier(tiers.get_own_tier(current_user(), tier_id), fields)

@@ -58,8 +58,10 @@ def active_restriction(beat_id: str, cause: RestrictionCause) -> BeatRestriction
 
 
 def _restrict(beat: Beat, cause: RestrictionCause, actor: Actor, reason: str,
-              restore_to: BeatStatus | None = None) -> BeatRestriction:
-    """Hold the beat out of the store for one more reason, remembering where it comes back to."""
+              restore_to: BeatStatus | None = None, close_checkouts: bool = True) -> BeatRestriction:
+    """Hold the beat out of the store for one more reason, remembering where it comes back to.
+    A beat leaving the store ends its open checkouts (a suspension ends all of its owner's
+    at once instead: `close_checkouts` False)."""
     current = active_restrictions(beat.id)
     if current:
         restore_to = BeatStatus(current[0].restore_to)
@@ -68,6 +70,8 @@ def _restrict(beat: Beat, cause: RestrictionCause, actor: Actor, reason: str,
     else:
         restore_to = restore_to or BeatStatus(beat.status)
         lifecycle.move(beat, BeatStatus.TAKEN_DOWN)
+        if close_checkouts:
+            checkout.close_checkouts_of_beat(beat)
     row = BeatRestriction(beat=beat, beat_id=beat.id, cause=cause, reason=reason, restore_to=restore_to,
                           created_by_id=actor.user_id)
     db.session.add(row)
@@ -230,7 +234,7 @@ def hide_beats_of(user: User, actor: Actor, reason: str) -> list[str]:
     beats = list(db.session.scalars(select(Beat).where(Beat.owner_id == user.id,
                                                        Beat.status == BeatStatus.PUBLISHED)))
     for beat in beats:
-        _restrict(beat, RestrictionCause.SUSPENSION, actor, reason)
+        _restrict(beat, RestrictionCause.SUSPENSION, actor, reason, close_checkouts=False)
     return [beat.id for beat in beats]
 
 

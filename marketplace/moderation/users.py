@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import Role, User, UserStatus
+from marketplace.checkout import services as checkout
 from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.errors import Conflict, NotFound
@@ -100,6 +101,7 @@ def suspend(user: User, actor: Actor, reason: str) -> list[str]:
     before = user_state(user)
     accounts.set_status(user, UserStatus.SUSPENDED)
     hidden = beats.hide_beats_of(user, actor, reason)
+    checkout.close_checkouts_of_seller(user.id)  # of the beats hidden, and of those sold exclusively
     action = "user.auto_suspend" if actor.kind == ActorKind.SYSTEM else "user.suspend"
     audit.record(db.session, actor, action, "user", user.id, reason=reason, before=before,
                  after={**user_state(user), "hidden_beats": hidden})
