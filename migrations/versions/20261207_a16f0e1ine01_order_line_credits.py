@@ -1,7 +1,7 @@
 """checkout: credits frozen on each order line
 
 Revision ID: a16f0e1ine01
-Revises: 3f1c2b7a9d40
+Revises: c18f0sessn01
 Create Date: 2026-12-07 14:40:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'a16f0e1ine01'
-down_revision = '3f1c2b7a9d40'
+down_revision = 'c18f0sessn01'
 branch_labels = None
 depends_on = None
 
