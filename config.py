@@ -116,6 +116,14 @@ class Config:
     STORE_CURRENCY = _env("STORE_CURRENCY", "usd")
     # How long a payment page stays open, and so how long an exclusive is held (30 to 1440).
     CHECKOUT_SESSION_MINUTES = _env_int("CHECKOUT_SESSION_MINUTES", 30)
+    # Exclusive holds a buyer may have open at once (one per beat being checked out).
+    EXCLUSIVE_HOLDS_PER_BUYER = _env_int("EXCLUSIVE_HOLDS_PER_BUYER", 3)
+    # How long in all, within 24 hours, one buyer may hold one beat's exclusive, counted in
+    # payment pages (each CHECKOUT_SESSION_MINUTES long): checking out again renews a hold,
+    # but never past this; then the exclusive stays free of that buyer until a day has passed.
+    EXCLUSIVE_HOLD_PAGES_PER_DAY = _env_int("EXCLUSIVE_HOLD_PAGES_PER_DAY", 3)
+    # Checkouts an account may start.
+    CHECKOUT_LIMIT_PER_ACCOUNT = _env("CHECKOUT_LIMIT_PER_ACCOUNT", "20 per hour")
     # A payment that settles later (bank debit) keeps its exclusive hold this long at most.
     DELAYED_PAYMENT_HOLD_DAYS = _env_int("DELAYED_PAYMENT_HOLD_DAYS", 7)
     # Where buyers come back after paying; the address of the request when unset.
@@ -186,6 +194,10 @@ class Config:
         # Stripe keeps a Checkout Session open for 30 minutes to 24 hours.
         if not 30 <= int(values.get("CHECKOUT_SESSION_MINUTES", 30)) <= 1440:
             raise ConfigurationError("CHECKOUT_SESSION_MINUTES must be between 30 and 1440")
+        if int(values.get("EXCLUSIVE_HOLDS_PER_BUYER", 3)) < 1:
+            raise ConfigurationError("EXCLUSIVE_HOLDS_PER_BUYER must be at least 1")
+        if int(values.get("EXCLUSIVE_HOLD_PAGES_PER_DAY", 3)) < 1:
+            raise ConfigurationError("EXCLUSIVE_HOLD_PAGES_PER_DAY must be at least 1")
         if not 0 <= int(values.get("PLATFORM_FEE_BPS", 1000)) <= 10000:
             raise ConfigurationError("PLATFORM_FEE_BPS must be between 0 and 10000 (100%)")
         if int(values.get("PLATFORM_FEE_FIXED", 0)) < 0:
