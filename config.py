@@ -119,8 +119,8 @@ class Config:
     # Exclusive holds a buyer may have open at once (one per beat being checked out).
     EXCLUSIVE_HOLDS_PER_BUYER = _env_int("EXCLUSIVE_HOLDS_PER_BUYER", 3)
     # How long in all, within 24 hours, one buyer may hold one beat's exclusive, counted in
-    # payment pages (each CHECKOUT_SESSION_MINUTES long): checking out again renews a hold,
-    # but never past this; then the exclusive stays free of that buyer until a day has passed.
+    # payment pages (each CHECKOUT_SESSION_MINUTES long): checking out again renews a hold;
+    # once this is used up, that buyer cannot hold that beat again until the day has passed.
     EXCLUSIVE_HOLD_PAGES_PER_DAY = _env_int("EXCLUSIVE_HOLD_PAGES_PER_DAY", 3)
     # Checkouts an account may start.
     CHECKOUT_LIMIT_PER_ACCOUNT = _env("CHECKOUT_LIMIT_PER_ACCOUNT", "20 per hour")

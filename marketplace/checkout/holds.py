@@ -49,7 +49,7 @@ def take_hold(beat_id: str, order_id: str, expires_at: dt.datetime) -> Exclusive
                        .where(or_(ExclusiveHold.beat_id == beat_id, ExclusiveHold.buyer_id == buyer_id),
                               ExclusiveHold.released_at.is_(None), ExclusiveHold.expires_at <= now - HOLD_GRACE)
                        .values(released_at=now, release_reason="expired"))
-    _check_hold_time(beat_id, buyer_id, expires_at - now, now)
+    _check_hold_time(beat_id, buyer_id, now)
     cap = current_app.config["EXCLUSIVE_HOLDS_PER_BUYER"]
     for _attempt in range(cap):
         hold = ExclusiveHold(beat_id=beat_id, order_id=order_id, buyer_id=buyer_id,
@@ -85,21 +85,22 @@ def _free_slot(buyer_id: str, cap: int) -> int:
     return free[0]
 
 
-def _check_hold_time(beat_id: str, buyer_id: str, length: dt.timedelta, now: dt.datetime) -> None:
-    """Refuse a hold that would take this buyer's time holding this beat within a day past
-    EXCLUSIVE_HOLD_PAGES_PER_DAY payment pages, saying when they may hold it again."""
-    allowed = length * current_app.config["EXCLUSIVE_HOLD_PAGES_PER_DAY"]
+def _check_hold_time(beat_id: str, buyer_id: str, now: dt.datetime) -> None:
+    """Refuse a new hold once this buyer has held this beat, within a day, for as long as
+    EXCLUSIVE_HOLD_PAGES_PER_DAY payment pages last, saying when they may hold it again."""
+    config = current_app.config
+    allowed = dt.timedelta(minutes=config["CHECKOUT_SESSION_MINUTES"]) * config["EXCLUSIVE_HOLD_PAGES_PER_DAY"]
     earlier = list(db.session.scalars(select(ExclusiveHold).where(
         ExclusiveHold.buyer_id == buyer_id, ExclusiveHold.beat_id == beat_id,
         ExclusiveHold.created_at > now - HOLD_TIME_WINDOW).order_by(ExclusiveHold.created_at)))
     used = sum((_time_held(hold, now) for hold in earlier), dt.timedelta())
-    if used + length <= allowed:
+    if used < allowed:
         return
     # The budget comes back as the oldest holds leave the window.
     again_at = now + HOLD_TIME_WINDOW
     for hold in earlier:
         used -= _time_held(hold, now)
-        if used + length <= allowed:
+        if used < allowed:
             again_at = hold.created_at + HOLD_TIME_WINDOW
             break
     raise HoldTimeUsedUp(
