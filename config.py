@@ -67,10 +67,16 @@ class Config:
     # Redis carries Celery's queue and the rate limiter's counters in production.
     REDIS_URL = _env("REDIS_URL")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
-    # Login attempts: every attempt counts per client address; failures count per email.
+    # Login attempts: every attempt counts per client address; failures count per address and
+    # per email and address, never per email alone, so nobody can lock an owner out.
     LOGIN_LIMIT_PER_ADDRESS = _env("LOGIN_LIMIT_PER_ADDRESS", "30 per minute")
+    LOGIN_FAILURE_LIMIT_PER_ADDRESS = _env("LOGIN_FAILURE_LIMIT_PER_ADDRESS", "100 per hour")
     LOGIN_FAILURE_LIMIT_PER_EMAIL = _env("LOGIN_FAILURE_LIMIT_PER_EMAIL", "5 per 5 minutes")
-    LOGIN_FAILURE_LIMIT_PER_ACCOUNT = _env("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", "50 per hour")
+    # Once an email has this many failures (from anywhere) in the window, addresses its account
+    # never signed in from wait between attempts, 2 s, 4 s, 8 s... up to the maximum, and the
+    # owner is told by mail (once per window). Addresses it signed in from are never slowed.
+    LOGIN_SLOWDOWN_AFTER_FAILURES = _env("LOGIN_SLOWDOWN_AFTER_FAILURES", "20 per hour")
+    LOGIN_SLOWDOWN_MAX_SECONDS = _env_int("LOGIN_SLOWDOWN_MAX_SECONDS", 60)
     REGISTRATION_LIMIT_PER_ADDRESS = _env("REGISTRATION_LIMIT_PER_ADDRESS", "20 per hour")
     # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
     # Client addresses (rate limits, logs) come from them, so set this behind a proxy.

@@ -57,6 +57,7 @@ def create_app(config: str | type[Config] | None = None,
 
 def _register_jobs() -> None:
     """Import every module that defines jobs, so each is registered before workers start."""
+    import marketplace.accounts.tasks  # noqa: F401
     import marketplace.catalog.tasks  # noqa: F401
     import marketplace.licensing.tasks  # noqa: F401
     import marketplace.checkout.tasks  # noqa: F401
