@@ -122,7 +122,7 @@ def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None)
     db.session.flush()
     for coupon in coupons.values():
         if any(line.coupon_id == coupon.id for line in lines):
-            coupon_uses.reserve(order, coupon)
+            _reserve_coupon(buyer, order, coupon)
     # An exclusive covers the original and its versions: the hold is on the family.
     for order_item, family_id in zip(order_items, families):
         if order_item.kind == TierKind.EXCLUSIVE:
@@ -167,6 +167,16 @@ def _replace_own_checkout(buyer: User, order_id: str) -> bool:
     return True
 
 
+def _reserve_coupon(buyer: User, order: Order, coupon: Coupon) -> None:
+    """Reserve a use of the coupon for this order. A buyer has one reservation of a coupon at
+    a time: their unpaid checkout that holds it is replaced, or, if its page cannot be
+    closed, this checkout is refused."""
+    earlier = coupon_uses.reserved_order_id(coupon, buyer.id)
+    if earlier is not None and not _replace_own_checkout(buyer, earlier):
+        raise coupon_uses.CouponReserved(details={"coupon_code": coupon.code})
+    coupon_uses.reserve(order, coupon)
+
+
 def _check_cart_shape(items: Sequence[CartItem]) -> None:
     if not items:
         raise ValidationFailed(details={"items": ["The cart is empty."]})
@@ -205,7 +215,7 @@ def _sellable(buyer: User, item: CartItem, position: int, currency: str) -> tupl
 def _coupons_for(buyer: User, code: str | None, seller_ids: set[str], currency: str,
                  now: dt.datetime) -> dict[str, Coupon]:
     """Each seller's usable coupon with this code, locked so usage limits hold under races.
-    A pending order of this buyer that reserved one of them is replaced by this checkout."""
+    The buyer's own reservation does not count: this checkout will replace it."""
     if not code:
         return {}
     found = list(db.session.scalars(select(Coupon).where(
@@ -213,13 +223,10 @@ def _coupons_for(buyer: User, code: str | None, seller_ids: set[str], currency: 
         .order_by(Coupon.id).with_for_update()))  # one lock order: no deadlock between carts
     if not found:
         raise ValidationFailed(details={"coupon_code": ["No beatmaker in this cart has this code."]})
-    for coupon in found:
-        earlier = coupon_uses.reserved_order_id(coupon, buyer.id)
-        if earlier is not None and not _replace_own_checkout(buyer, earlier):
-            raise coupon_uses.CouponReserved(details={"coupon_code": coupon.code})
     usable, problems = {}, []
     for coupon in found:
-        problem = coupon_problem(coupon, now, currency, coupon_uses.live_uses(coupon))
+        own = coupon_uses.reserved_order_id(coupon, buyer.id) is not None
+        problem = coupon_problem(coupon, now, currency, coupon_uses.live_uses(coupon) - int(own))
         if problem:
             problems.append(problem)
         else:
