@@ -186,7 +186,8 @@ def warn_owner_of_failed_sign_ins(user_id: str) -> None:
 
 def _address_hash(client_address: str) -> str:
     """Addresses are kept keyed-hashed: a copy of the table says nothing about where anyone was."""
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), client_address.encode(), hashlib.sha256).hexdigest()
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, client_address.encode(), hashlib.sha256).hexdigest()
 
 
 def signed_in_from(user: User | None, client_address: str) -> bool:

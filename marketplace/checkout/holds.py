@@ -47,7 +47,8 @@ def take_hold(beat_id: str, order_id: str, expires_at: dt.datetime) -> Exclusive
     # take its place, or its slot.
     db.session.execute(update(ExclusiveHold)
                        .where(or_(ExclusiveHold.beat_id == beat_id, ExclusiveHold.buyer_id == buyer_id),
-                              ExclusiveHold.released_at.is_(None), ExclusiveHold.expires_at <= now - HOLD_GRACE)
+                              ExclusiveHold.released_at.is_(None),
+                              ExclusiveHold.expires_at <= now - HOLD_GRACE)
                        .values(released_at=now, release_reason="expired"))
     _check_hold_time(beat_id, buyer_id, now)
     cap = current_app.config["EXCLUSIVE_HOLDS_PER_BUYER"]
@@ -89,7 +90,8 @@ def _check_hold_time(beat_id: str, buyer_id: str, now: dt.datetime) -> None:
     """Refuse a new hold once this buyer has held this beat, within a day, for as long as
     EXCLUSIVE_HOLD_PAGES_PER_DAY payment pages last, saying when they may hold it again."""
     config = current_app.config
-    allowed = dt.timedelta(minutes=config["CHECKOUT_SESSION_MINUTES"]) * config["EXCLUSIVE_HOLD_PAGES_PER_DAY"]
+    page = dt.timedelta(minutes=config["CHECKOUT_SESSION_MINUTES"])
+    allowed = page * config["EXCLUSIVE_HOLD_PAGES_PER_DAY"]
     earlier = list(db.session.scalars(select(ExclusiveHold).where(
         ExclusiveHold.buyer_id == buyer_id, ExclusiveHold.beat_id == beat_id,
         ExclusiveHold.created_at > now - HOLD_TIME_WINDOW).order_by(ExclusiveHold.created_at)))

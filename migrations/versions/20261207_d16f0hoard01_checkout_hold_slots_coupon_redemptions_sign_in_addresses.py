@@ -43,7 +43,8 @@ def upgrade() -> None:
     sa.Column('released_at', marketplace.db.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint('seat IS NULL OR seat >= 1', name=op.f('ck_coupon_redemptions_seat_positive')),
     sa.ForeignKeyConstraint(['buyer_id'], ['users.id'], name=op.f('fk_coupon_redemptions_buyer_id_users')),
-    sa.ForeignKeyConstraint(['coupon_id'], ['coupons.id'], name=op.f('fk_coupon_redemptions_coupon_id_coupons')),
+    sa.ForeignKeyConstraint(['coupon_id'], ['coupons.id'],
+                            name=op.f('fk_coupon_redemptions_coupon_id_coupons')),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_coupon_redemptions_order_id_orders'),
                             ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_coupon_redemptions')),
@@ -66,7 +67,8 @@ def upgrade() -> None:
     _backfill_coupon_redemptions()
     with op.batch_alter_table('exclusive_holds', schema=None, recreate='never') as batch_op:
         batch_op.create_index('ix_exclusive_holds_buyer_beat', ['buyer_id', 'beat_id'], unique=False)
-        batch_op.create_index('uq_exclusive_holds_one_active_per_buyer_slot', ['buyer_id', 'slot'], unique=True,
+        batch_op.create_index('uq_exclusive_holds_one_active_per_buyer_slot', ['buyer_id', 'slot'],
+                              unique=True,
                               postgresql_where=sa.text('released_at IS NULL'),
                               sqlite_where=sa.text('released_at IS NULL'))
     with op.batch_alter_table('coupon_redemptions', schema=None) as batch_op:
@@ -102,7 +104,8 @@ def _backfill_coupon_redemptions() -> None:
         'coupons.id, coupons.max_redemptions FROM order_items '
         'JOIN orders ON orders.id = order_items.order_id JOIN coupons ON coupons.id = order_items.coupon_id '
         'WHERE orders.status IN :statuses ORDER BY orders.created_at DESC, orders.id DESC'
-    ).bindparams(sa.bindparam('statuses', expanding=True)), {'statuses': list(LIVE_COUPON_ORDER_STATUSES)}).all()
+    ).bindparams(sa.bindparam('statuses', expanding=True)),
+        {'statuses': list(LIVE_COUPON_ORDER_STATUSES)}).all()
     now = dt.datetime.now(dt.timezone.utc)
     seats: dict[str, int] = {}
     reserved: set[tuple[str, str]] = set()

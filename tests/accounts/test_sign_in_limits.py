@@ -185,7 +185,8 @@ def test_failure_tallies_and_waits_are_shared_through_redis(redis_url):
 
     worker_a, worker_b = RateLimits(redis_url), RateLimits(redis_url)
     worker_a.reset()
-    assert [worker.tally("2 per hour", "failures", OWNER) for worker in (worker_a, worker_b, worker_a)] == [1, 2, 3]
+    tallies = [worker.tally("2 per hour", "failures", OWNER) for worker in (worker_a, worker_b, worker_a)]
+    assert tallies == [1, 2, 3]
     assert worker_b.first_in_window("2 per hour", "warning", OWNER)
     assert not worker_a.first_in_window("2 per hour", "warning", OWNER)
     worker_a.space_from_now(30, "strangers", OWNER)

@@ -84,7 +84,8 @@ def test_a_cart_with_more_exclusives_than_the_cap_leaves_nothing_held(app, payme
     assert refused.status_code == 409 and refused.json["error"]["code"] == "too_many_exclusive_holds"
     assert open_holds_of(app, buyer_id) == 0
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Order).where(Order.buyer_id == buyer_id)) == 0
+        orders = select(func.count()).select_from(Order).where(Order.buyer_id == buyer_id)
+        assert db.session.scalar(orders) == 0
 
 
 def test_checkouts_are_rate_limited_per_account(app, payments, shop, new_buyer, checkout):
@@ -148,8 +149,8 @@ def test_renewing_a_hold_early_counts_only_the_time_held(app, payments, shop, ne
 
 @pytest.mark.postgres_only
 @pytest.mark.skipif(not ON_POSTGRES, reason="concurrent transactions of one buyer: the PostgreSQL pass")
-def test_concurrent_checkouts_of_one_buyer_never_hold_more_than_the_cap(app, live_server, payments, shop, beats,
-                                                                      new_buyer):
+def test_concurrent_checkouts_of_one_buyer_never_hold_more_than_the_cap(app, live_server, payments, shop,
+                                                                      beats, new_buyer):
     exclusive = shop["tiers"]["Exclusive"]["id"]
     buyer_id, headers = new_buyer()
     barrier = threading.Barrier(len(beats))
@@ -168,7 +169,8 @@ def test_concurrent_checkouts_of_one_buyer_never_hold_more_than_the_cap(app, liv
         thread.join()
     statuses = sorted(status for status, _body in answers)
     assert statuses == [201] * 3 + [409] * (len(beats) - 3), answers
-    assert {body["error"]["code"] for status, body in answers if status == 409} == {"too_many_exclusive_holds"}
+    refusals = {body["error"]["code"] for status, body in answers if status == 409}
+    assert refusals == {"too_many_exclusive_holds"}
     assert open_holds_of(app, buyer_id) == 3
 
 
@@ -196,47 +198,48 @@ def test_one_buyers_unpaid_checkouts_cannot_drain_a_coupon(app, client, payments
     assert created.status_code == 201
     leases = lease_tiers(shop)
     hoarder_id, hoarder = new_buyer("Hoarder")
-    first = checkout(hoarder, [(shop['beat_id'], leases[0])], coupon_code="TWICE")
-    second = checkout(hoarder, [(shop['beat_id'], leases[1])], coupon_code="TWICE")
+    first = checkout(hoarder, [(shop["beat_id"], leases[0])], coupon_code="TWICE")
+    second = checkout(hoarder, [(shop["beat_id"], leases[1])], coupon_code="TWICE")
     assert first.status_code == 201 and second.status_code == 201
     replaced = order_of(first.json["order_id"], hoarder)
     assert replaced["status"] == "expired" and replaced["status_reason"] == "replaced_by_new_checkout"
     assert payments.session(session_of(first.json["order_id"]))["status"] == "expired"
     assert live_reservations(app, created.json["id"], hoarder_id) == 1
     # The hoarder holds one use; another buyer still gets the other.
-    assert checkout(new_buyer("Second")[1], [(shop['beat_id'], leases[2])], coupon_code="TWICE").status_code == 201
-    used_up = checkout(new_buyer("Third")[1], [(shop['beat_id'], leases[3])], coupon_code="TWICE")
+    second = checkout(new_buyer("Second")[1], [(shop["beat_id"], leases[2])], coupon_code="TWICE")
+    assert second.status_code == 201
+    used_up = checkout(new_buyer("Third")[1], [(shop["beat_id"], leases[3])], coupon_code="TWICE")
     assert used_up.status_code == 422
-    assert used_up.json["error"]["details"]["coupon_code"] == ["This code has been used as many times as it allows."]
+    assert used_up.json["error"]["details"]["coupon_code"] == [
+        "This code has been used as many times as it allows."]
 
 
-def test_a_paid_use_counts_and_a_reusable_coupon_works_again_in_a_later_order(app, client, payments, shop,
+def test_a_paid_use_counts_and_a_reusable_coupon_works_again_in_a_later_order(client, payments, shop,
                                                                               new_buyer, checkout,
                                                                               order_of, session_of):
-    created = coupon(client, shop["headers"], code="AGAIN", max_redemptions=2)
+    assert coupon(client, shop["headers"], code="AGAIN", max_redemptions=2).status_code == 201
     leases = lease_tiers(shop)
-    buyer_id, headers = new_buyer()
-    first = checkout(headers, [(shop['beat_id'], leases[0])], coupon_code="AGAIN")
+    _buyer, headers = new_buyer()
+    first = checkout(headers, [(shop["beat_id"], leases[0])], coupon_code="AGAIN")
     payments.complete(session_of(first.json["order_id"]), deliver="sync")
     assert order_of(first.json["order_id"], headers)["status"] == "paid"
-    later = checkout(headers, [(shop['beat_id'], leases[1])], coupon_code="AGAIN")
+    later = checkout(headers, [(shop["beat_id"], leases[1])], coupon_code="AGAIN")
     assert later.status_code == 201, later.json
     assert order_of(first.json["order_id"], headers)["status"] == "paid"  # a paid order is never replaced
     listed = client.get("/api/v1/coupons", headers=shop["headers"]).json
     assert listed[0]["redemptions"] == 2
-    assert checkout(new_buyer("Other")[1], [(shop['beat_id'], leases[2])], coupon_code="AGAIN").status_code == 422
+    other = checkout(new_buyer("Other")[1], [(shop["beat_id"], leases[2])], coupon_code="AGAIN")
+    assert other.status_code == 422
 
 
-def test_a_reservation_that_cannot_be_replaced_is_a_clear_409(app, payments, shop, new_buyer, checkout,
+def test_a_reservation_that_cannot_be_replaced_is_a_clear_409(client, payments, shop, new_buyer, checkout,
                                                               order_of):
-    from tests.checkout.test_promotions import coupon as make_coupon
-
-    assert make_coupon(app.test_client(), shop["headers"], code="ONCEMORE").status_code == 201
+    assert coupon(client, shop["headers"], code="ONCEMORE").status_code == 201
     leases = lease_tiers(shop)
     _buyer, headers = new_buyer()
-    first = checkout(headers, [(shop['beat_id'], leases[0])], coupon_code="ONCEMORE")
+    first = checkout(headers, [(shop["beat_id"], leases[0])], coupon_code="ONCEMORE")
     payments.fault("POST", "/v1/checkout/sessions/", "error_500", times=5)  # its page cannot be closed
-    refused = checkout(headers, [(shop['beat_id'], leases[1])], coupon_code="ONCEMORE")
+    refused = checkout(headers, [(shop["beat_id"], leases[1])], coupon_code="ONCEMORE")
     payments.clear_faults()
     assert refused.status_code == 409, refused.json
     assert refused.json["error"]["code"] == "coupon_reserved"
@@ -250,8 +253,8 @@ def test_the_database_refuses_a_second_reservation_and_a_shared_seat(app, client
     leases = lease_tiers(shop)
     buyer_id, headers = new_buyer()
     other_id, other = new_buyer("Other")
-    mine = checkout(headers, [(shop['beat_id'], leases[0])], coupon_code="SEATS").json["order_id"]
-    theirs = checkout(other, [(shop['beat_id'], leases[1])], coupon_code="SEATS").json["order_id"]
+    mine = checkout(headers, [(shop["beat_id"], leases[0])], coupon_code="SEATS").json["order_id"]
+    theirs = checkout(other, [(shop["beat_id"], leases[1])], coupon_code="SEATS").json["order_id"]
     with app.app_context():
         seat = db.session.scalar(select(CouponRedemption.seat).where(CouponRedemption.order_id == mine))
         for order_id, buyer, seat_taken in ((theirs, buyer_id, 5), (theirs, other_id, seat)):
