@@ -302,3 +302,36 @@ def test_concurrent_checkouts_never_use_a_coupon_more_than_it_allows(app, client
     told = {body["order_id"] for _who, status, body in answers if status == 201}
     assert kept <= told
     assert sum(status == 201 for who, status, _body in answers if who == "buyer") >= 2
+
+
+def test_the_migration_carries_live_holds_and_coupon_uses_over(app, client, payments, shop, new_buyer, checkout,
+                                                               session_of):
+    """Orders placed before the upgrade keep counting: uses and holds get their rows and slots."""
+    from marketplace.migrate import downgrade, upgrade
+
+    created = coupon(client, shop["headers"], code="BEFORE", max_redemptions=3)
+    leases = lease_tiers(shop)
+    pending_id, pending = new_buyer("Pending")
+    paid_id, paid = new_buyer("Paid")
+    holder_id, holder = new_buyer("Holder")
+    waiting = checkout(pending, [(shop["beat_id"], leases[0])], coupon_code="BEFORE").json["order_id"]
+    done = checkout(paid, [(shop["beat_id"], leases[1])], coupon_code="BEFORE").json["order_id"]
+    payments.complete(session_of(done), deliver="sync")
+    held = checkout(holder, [(shop["beat_id"], shop["tiers"]["Exclusive"]["id"])]).json["order_id"]
+    with app.app_context():
+        db.session.remove()
+        downgrade(db.engine, "3f1c2b7a9d40")
+        upgrade(db.engine)
+        uses = {use.order_id: use for use in db.session.scalars(select(CouponRedemption))}
+        assert set(uses) == {waiting, done}
+        assert uses[waiting].buyer_id == pending_id and uses[waiting].redeemed_at is None
+        assert uses[done].buyer_id == paid_id and uses[done].redeemed_at is not None
+        assert {use.seat for use in uses.values()} == {1, 2}
+        assert all(use.coupon_id == created.json["id"] and use.released_at is None for use in uses.values())
+        hold = db.session.scalar(select(ExclusiveHold).where(ExclusiveHold.order_id == held))
+        assert (hold.buyer_id, hold.slot) == (holder_id, 1)
+        db.session.remove()
+    # The carried-over reservation is the pending buyer's one: checking out again replaces it.
+    again = checkout(pending, [(shop["beat_id"], leases[2])], coupon_code="BEFORE")
+    assert again.status_code == 201, again.json
+    assert live_reservations(app, created.json["id"], pending_id) == 1
