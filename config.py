@@ -67,10 +67,16 @@ class Config:
     # Redis carries Celery's queue and the rate limiter's counters in production.
     REDIS_URL = _env("REDIS_URL")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
-    # Login attempts: every attempt counts per client address; failures count per email.
+    # Login attempts: every attempt counts per client address; failures count per address and
+    # per email and address, never per email alone, so nobody can lock an owner out.
     LOGIN_LIMIT_PER_ADDRESS = _env("LOGIN_LIMIT_PER_ADDRESS", "30 per minute")
+    LOGIN_FAILURE_LIMIT_PER_ADDRESS = _env("LOGIN_FAILURE_LIMIT_PER_ADDRESS", "100 per hour")
     LOGIN_FAILURE_LIMIT_PER_EMAIL = _env("LOGIN_FAILURE_LIMIT_PER_EMAIL", "5 per 5 minutes")
-    LOGIN_FAILURE_LIMIT_PER_ACCOUNT = _env("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", "50 per hour")
+    # Once an email has this many failures (from anywhere) in the window, addresses its account
+    # never signed in from wait between attempts, 2 s, 4 s, 8 s... up to the maximum, and the
+    # owner is told by mail (once per window). Addresses it signed in from are never slowed.
+    LOGIN_SLOWDOWN_AFTER_FAILURES = _env("LOGIN_SLOWDOWN_AFTER_FAILURES", "20 per hour")
+    LOGIN_SLOWDOWN_MAX_SECONDS = _env_int("LOGIN_SLOWDOWN_MAX_SECONDS", 60)
     REGISTRATION_LIMIT_PER_ADDRESS = _env("REGISTRATION_LIMIT_PER_ADDRESS", "20 per hour")
     # Password reset: how long a mailed link works, how often one address may ask, and how
     # many mails one account receives (asking more only stops the mails: the newest link works).
@@ -121,6 +127,14 @@ class Config:
     STORE_CURRENCY = _env("STORE_CURRENCY", "usd")
     # How long a payment page stays open, and so how long an exclusive is held (30 to 1440).
     CHECKOUT_SESSION_MINUTES = _env_int("CHECKOUT_SESSION_MINUTES", 30)
+    # Exclusive holds a buyer may have open at once (one per beat being checked out).
+    EXCLUSIVE_HOLDS_PER_BUYER = _env_int("EXCLUSIVE_HOLDS_PER_BUYER", 3)
+    # How long in all, within 24 hours, one buyer may hold one beat's exclusive, counted in
+    # payment pages (each CHECKOUT_SESSION_MINUTES long): checking out again renews a hold;
+    # once this is used up, that buyer cannot hold that beat again until the day has passed.
+    EXCLUSIVE_HOLD_PAGES_PER_DAY = _env_int("EXCLUSIVE_HOLD_PAGES_PER_DAY", 3)
+    # Checkouts an account may start.
+    CHECKOUT_LIMIT_PER_ACCOUNT = _env("CHECKOUT_LIMIT_PER_ACCOUNT", "20 per hour")
     # A payment that settles later (bank debit) keeps its exclusive hold this long at most.
     DELAYED_PAYMENT_HOLD_DAYS = _env_int("DELAYED_PAYMENT_HOLD_DAYS", 7)
     # The store's address: where buyers come back after paying and where mailed links point;
@@ -192,6 +206,10 @@ class Config:
         # Stripe keeps a Checkout Session open for 30 minutes to 24 hours.
         if not 30 <= int(values.get("CHECKOUT_SESSION_MINUTES", 30)) <= 1440:
             raise ConfigurationError("CHECKOUT_SESSION_MINUTES must be between 30 and 1440")
+        if int(values.get("EXCLUSIVE_HOLDS_PER_BUYER", 3)) < 1:
+            raise ConfigurationError("EXCLUSIVE_HOLDS_PER_BUYER must be at least 1")
+        if int(values.get("EXCLUSIVE_HOLD_PAGES_PER_DAY", 3)) < 1:
+            raise ConfigurationError("EXCLUSIVE_HOLD_PAGES_PER_DAY must be at least 1")
         if not 0 <= int(values.get("PLATFORM_FEE_BPS", 1000)) <= 10000:
             raise ConfigurationError("PLATFORM_FEE_BPS must be between 0 and 10000 (100%)")
         if int(values.get("PLATFORM_FEE_FIXED", 0)) < 0:

@@ -100,3 +100,15 @@ class PasswordResetLink(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     # Set when the link was used, or when a newer link or a completed reset made it void.
     spent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+class SignInAddress(Base):
+    """An address an account signed in from with its password. While someone guesses the
+    account's password from elsewhere, sign-ins from these addresses are never slowed down.
+    The address is kept as a keyed hash: the table says nothing about where anyone was."""
+
+    __tablename__ = "sign_in_addresses"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_signed_in_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_signed_in_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 
 from flask import current_app
@@ -12,13 +13,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts import sessions
-from marketplace.accounts.models import AccessToken, Role, User, UserRole, UserStatus
+from marketplace.accounts.models import AccessToken, Role, SignInAddress, User, UserRole, UserStatus
 from marketplace.accounts.password_rules import check_password
 from marketplace.accounts.passwords import passwords
 from marketplace.common.clock import utcnow
-from marketplace.common.ratelimit import rate_limits
+from marketplace.common.ratelimit import parse_limit, rate_limits
 from marketplace.db import db
 from marketplace.errors import AppError, AuthenticationRequired, Conflict, NotFound
+from marketplace.jobs.queue import enqueue
 
 TOKEN_PREFIX = "mkt_"  # makes leaked tokens easy to recognise for secret scanners
 
@@ -30,6 +32,12 @@ class InvalidCredentials(AppError):
     code = "invalid_credentials"
     # The same words whether or not the email exists: no account enumeration.
     message = "The email or password is incorrect."
+
+    def __init__(self, owner_to_warn: str | None = None) -> None:
+        super().__init__()
+        # The account whose owner should hear about the failures piling up (the edge mails
+        # them, since the failed attempt's own transaction is rolled back).
+        self.owner_to_warn = owner_to_warn
 
 
 class InvalidToken(AuthenticationRequired):
@@ -114,26 +122,94 @@ def _email_taken() -> Conflict:
 
 def login(email: str, password: str, client_address: str) -> IssuedToken:
     """A token for the right password. Attempts are counted before the password is checked
-    (atomically, so parallel guesses cannot slip past the limit) and forgiven on success."""
+    (atomically, so parallel guesses cannot slip past the limit) and forgiven on success.
+
+    Failures are limited per address and per email and address, never per email alone: a
+    guesser elsewhere never locks the owner out. Guessing one email from many addresses is
+    slowed instead, for addresses its account never signed in from."""
     email = normalise_email(email)
     limits = rate_limits()
     config = current_app.config
     limits.hit(config["LOGIN_LIMIT_PER_ADDRESS"], "login-address", client_address)
-    # Per email and address, so one guesser cannot lock the owner out from elsewhere...
+    limits.check(config["LOGIN_FAILURE_LIMIT_PER_ADDRESS"], "login-address-failures", client_address)
     limits.hit(config["LOGIN_FAILURE_LIMIT_PER_EMAIL"], "login-failures", email, client_address)
-    # ...and per email overall, so guessing from many addresses is bounded too.
-    limits.check(config["LOGIN_FAILURE_LIMIT_PER_ACCOUNT"], "login-account", email)
-
     user = find_user_by_email(email)
+    if not signed_in_from(user, client_address):
+        _wait_turn_of_strangers(email)
+
     if not passwords().verify(user.password_hash if user else None, password):
-        limits.count(config["LOGIN_FAILURE_LIMIT_PER_ACCOUNT"], "login-account", email)
-        raise InvalidCredentials()
+        raise InvalidCredentials(owner_to_warn=_count_failure(email, client_address, user))
     limits.clear(config["LOGIN_FAILURE_LIMIT_PER_EMAIL"], "login-failures", email, client_address)
     if not user.is_active:
         raise AccountSuspended()
     if passwords().needs_rehash(user.password_hash):
         user.password_hash = passwords().hash(password)
+    _remember_address(user, client_address)
     return issue_token(user)
+
+
+def slowdown_seconds(failures: int) -> int:
+    """How long addresses an account never signed in from wait between attempts, once its
+    email has `failures` failures in the window: 0 below the threshold, then 2, 4, 8 s..."""
+    config = current_app.config
+    threshold = parse_limit(config["LOGIN_SLOWDOWN_AFTER_FAILURES"]).amount
+    if failures < threshold:
+        return 0
+    return min(config["LOGIN_SLOWDOWN_MAX_SECONDS"], 2 ** min(failures - threshold + 1, 30))
+
+
+def _wait_turn_of_strangers(email: str) -> None:
+    """One attempt at a time, spaced by the slowdown, from all unknown addresses together."""
+    limits = rate_limits()
+    wait = slowdown_seconds(limits.tallied(current_app.config["LOGIN_SLOWDOWN_AFTER_FAILURES"],
+                                           "login-email-failures", email))
+    if wait:
+        limits.space(wait, "login-strangers", email)
+
+
+def _count_failure(email: str, client_address: str, user: User | None) -> str | None:
+    """Count a failure; answer the account whose owner should now be warned, if any."""
+    limits = rate_limits()
+    config = current_app.config
+    limits.count(config["LOGIN_FAILURE_LIMIT_PER_ADDRESS"], "login-address-failures", client_address)
+    window = config["LOGIN_SLOWDOWN_AFTER_FAILURES"]
+    wait = slowdown_seconds(limits.tally(window, "login-email-failures", email))
+    if not wait:
+        return None
+    limits.space_from_now(wait, "login-strangers", email)  # the wait grew with this failure
+    if user is not None and limits.first_in_window(window, "login-warning", email):
+        return user.id
+    return None
+
+
+def warn_owner_of_failed_sign_ins(user_id: str) -> None:
+    """Mail the owner that sign-ins to their account keep failing (after the edge commits)."""
+    enqueue("accounts.warn_of_failed_sign_ins", user_id)
+
+
+def _address_hash(client_address: str) -> str:
+    """Addresses are kept keyed-hashed: a copy of the table says nothing about where anyone was."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, client_address.encode(), hashlib.sha256).hexdigest()
+
+
+def signed_in_from(user: User | None, client_address: str) -> bool:
+    """Whether this account signed in with its password from this address before."""
+    if user is None:
+        return False
+    return db.session.get(SignInAddress, (user.id, _address_hash(client_address))) is not None
+
+
+def _remember_address(user: User, client_address: str) -> None:
+    known = db.session.get(SignInAddress, (user.id, _address_hash(client_address)))
+    if known is not None:
+        known.last_signed_in_at = utcnow()
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(SignInAddress(user_id=user.id, address_hash=_address_hash(client_address)))
+    except IntegrityError:
+        pass  # the same address signed in at the same moment: remembered either way
 
 
 def issue_token(user: User) -> IssuedToken:

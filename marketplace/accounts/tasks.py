@@ -1,9 +1,13 @@
-"""Background jobs of accounts: the mails that let people back into their account."""
+"""Background jobs of accounts: the mails that let people back into their account, and the
+one telling an owner that someone keeps failing to sign in."""
 
 from __future__ import annotations
 
+from flask import current_app
+
 from marketplace.accounts import recovery
 from marketplace.accounts.models import User
+from marketplace.common.ratelimit import parse_limit
 from marketplace.db import db
 from marketplace.jobs.mail import send_email
 from marketplace.jobs.queue import job
@@ -25,3 +29,21 @@ def send_password_reset(user_id: str, link_base: str) -> None:
                f"{link}\n\n"
                "Setting a new password signs you out everywhere. If you did not ask, ignore this "
                "mail: your password stays as it is.\n")
+
+@job("accounts.warn_of_failed_sign_ins")
+def warn_of_failed_sign_ins(user_id: str) -> None:
+    user = db.session.get(User, user_id)
+    if user is None:
+        return
+    failures = parse_limit(current_app.config["LOGIN_SLOWDOWN_AFTER_FAILURES"]).amount
+    send_email(user.email, "Someone is trying to sign in to your account", "\n".join([
+        f"Hello {user.display_name},",
+        "",
+        f"Someone has tried to sign in to your account with a wrong password at least {failures} times",
+        "in a short while.",
+        "Your account is not locked: you can sign in as usual. Attempts from places you never signed",
+        "in from are slowed down for now.",
+        "",
+        "If this was not you, choose a long password that you use nowhere else.",
+        "",
+    ]))

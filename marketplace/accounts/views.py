@@ -29,8 +29,17 @@ def register(payload):
 @blp.response(200, TokenSchema)
 @document_errors(401, 403, 429)
 def login(payload):
-    """Exchange email and password for a bearer token."""
-    issued = services.login(payload["email"], payload["password"], request.remote_addr or "unknown")
+    """Exchange email and password for a bearer token. Failures are limited per address; once
+    an account has many, addresses it never signed in from wait a few seconds between attempts
+    (429 with Retry-After), and its owner is told by mail."""
+    try:
+        issued = services.login(payload["email"], payload["password"], request.remote_addr or "unknown")
+    except services.InvalidCredentials as failure:
+        db.session.rollback()
+        if failure.owner_to_warn:
+            services.warn_owner_of_failed_sign_ins(failure.owner_to_warn)
+            db.session.commit()
+        raise
     db.session.commit()
     return {"access_token": issued.access_token, "token_type": "Bearer",
             "expires_in": issued.expires_in, "expires_at": issued.expires_at}

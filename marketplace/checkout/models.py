@@ -139,11 +139,20 @@ class ExclusiveHold(Base):
     __table_args__ = (
         Index("uq_exclusive_holds_one_active_per_beat", "beat_id", unique=True,
               postgresql_where=text("released_at IS NULL"), sqlite_where=text("released_at IS NULL")),
+        # A buyer's active holds each take one of their numbered slots (1 to the cap in the
+        # settings): the cap holds under races because two holds cannot share a slot.
+        Index("uq_exclusive_holds_one_active_per_buyer_slot", "buyer_id", "slot", unique=True,
+              postgresql_where=text("released_at IS NULL"), sqlite_where=text("released_at IS NULL")),
+        Index("ix_exclusive_holds_buyer_beat", "buyer_id", "beat_id"),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("hld"))
     beat_id: Mapped[str] = mapped_column(ForeignKey("beats.id"), index=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    # The order's buyer, and which of their slots the hold takes (empty on holds taken
+    # before the cap existed).
+    buyer_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    slot: Mapped[int | None] = mapped_column(Integer)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -174,6 +183,37 @@ class Coupon(Base):
     max_redemptions: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CouponRedemption(Base):
+    """One use of a coupon by one order: reserved while the order is pending, redeemed when it
+    is paid, released (no longer counted) when it expires, fails or is replaced.
+
+    Two partial unique indexes hold under races: a buyer has at most one reservation of a
+    coupon at a time, and a coupon with a redemption limit has that many numbered seats, each
+    taken by at most one live (reserved or redeemed) use.
+    """
+
+    __tablename__ = "coupon_redemptions"
+    __table_args__ = (
+        UniqueConstraint("coupon_id", "order_id"),
+        CheckConstraint("seat IS NULL OR seat >= 1", name="seat_positive"),
+        Index("uq_coupon_redemptions_one_reservation_per_buyer", "coupon_id", "buyer_id", unique=True,
+              postgresql_where=text("released_at IS NULL AND redeemed_at IS NULL"),
+              sqlite_where=text("released_at IS NULL AND redeemed_at IS NULL")),
+        Index("uq_coupon_redemptions_one_use_per_seat", "coupon_id", "seat", unique=True,
+              postgresql_where=text("released_at IS NULL"), sqlite_where=text("released_at IS NULL")),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("red"))
+    coupon_id: Mapped[str] = mapped_column(ForeignKey("coupons.id"))
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    # Which of the coupon's max_redemptions uses this is; empty for a coupon without a limit.
+    seat: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    redeemed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class BulkDeal(Base):

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Beat
 from marketplace.checkout.models import BulkDeal, Coupon, CouponKind
-from marketplace.checkout.services import redemptions
+from marketplace.checkout.coupon_uses import live_uses
 from marketplace.db import db
 from marketplace.errors import Conflict, NotFound, ValidationFailed
 from marketplace.licensing.prices import store_currency
@@ -59,7 +59,7 @@ def coupon_document(coupon: Coupon) -> dict[str, Any]:
             "amount_off": ({"amount": coupon.amount_off, "currency": coupon.currency}
                            if coupon.kind == CouponKind.FIXED else None),
             "beat_id": coupon.beat_id, "expires_at": coupon.expires_at,
-            "max_redemptions": coupon.max_redemptions, "redemptions": redemptions(coupon),
+            "max_redemptions": coupon.max_redemptions, "redemptions": live_uses(coupon),
             "active": coupon.active}
 
 

@@ -16,13 +16,13 @@ import logging
 from collections.abc import Sequence
 
 from flask import current_app
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, select, update
 
 from marketplace.accounts.models import Role, User, UserStatus
 from marketplace.catalog import services as catalog
 from marketplace.catalog.lifecycle import PUBLIC_STATUSES, BeatStatus
 from marketplace.catalog.models import Beat
-from marketplace.checkout import holds, signals, states
+from marketplace.checkout import coupon_uses, holds, signals, states
 from marketplace.checkout.models import (
     BulkDeal,
     Coupon,
@@ -42,8 +42,9 @@ from marketplace.checkout.port import (
 )
 from marketplace.checkout.pricing import PricedLine, coupon_problem, price_lines
 from marketplace.common.clock import utcnow
+from marketplace.common.ratelimit import rate_limits
 from marketplace.db import db
-from marketplace.errors import Conflict, NotFound, ValidationFailed
+from marketplace.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from marketplace.jobs.queue import enqueue
 from marketplace.licensing.issuing import (
     ExclusiveUnavailable,
@@ -72,9 +73,6 @@ SESSION_EXPIRY_MARGIN = dt.timedelta(minutes=2)
 # the store (a takedown, an archive, a review, its owner's suspension) during the checkout.
 BEAT_LEFT_STORE = "beat_left_store"
 
-# Orders that take money, for coupon usage limits: a failed or expired order gives its use back.
-REDEEMING_STATUSES = (OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.DISPUTED, OrderStatus.REFUNDED)
-
 
 @dataclasses.dataclass(frozen=True)
 class CartItem:
@@ -90,8 +88,10 @@ class PaymentMismatch(Conflict):
 # -- starting a checkout ----------------------------------------------------------------
 
 def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None) -> Order:
-    """Check every item, price the cart and take the exclusive holds. The caller commits."""
+    """Check every item, price the cart, reserve its coupon uses and take the exclusive holds.
+    The caller commits."""
     _check_cart_shape(items)
+    _count_checkout(buyer)
     now = utcnow()
     currency = current_app.config["STORE_CURRENCY"]
     minutes = dt.timedelta(minutes=current_app.config["CHECKOUT_SESSION_MINUTES"])
@@ -108,7 +108,7 @@ def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None)
             credits=credits_snapshot(beat)))
         lines.append(PricedLine(seller_id=beat.owner_id, beat_id=beat.id, kind=offer.tier.kind,
                                 list_price=offer.price_amount))
-    coupons = _coupons_for(coupon_code, {line.seller_id for line in lines}, currency, now)
+    coupons = _coupons_for(buyer, coupon_code, {line.seller_id for line in lines}, currency, now)
     deals = {deal.owner_id: deal for deal in db.session.scalars(select(BulkDeal).where(
         BulkDeal.owner_id.in_({line.seller_id for line in lines}), BulkDeal.active.is_(True)))}
     price_lines(lines, deals, coupons)
@@ -126,6 +126,9 @@ def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None)
                                details={"total": [f"Between {MINIMUM_CHARGE} and {MAXIMUM_CHARGE} minor units."]})
     db.session.add(order)
     db.session.flush()
+    for coupon in coupons.values():
+        if any(line.coupon_id == coupon.id for line in lines):
+            _reserve_coupon(buyer, order, coupon)
     # An exclusive covers the original and its versions: the hold is on the family.
     for order_item, family_id in zip(order_items, families):
         if order_item.kind == TierKind.EXCLUSIVE:
@@ -134,22 +137,50 @@ def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None)
     return order
 
 
+def _count_checkout(buyer: User) -> None:
+    try:
+        rate_limits().hit(current_app.config["CHECKOUT_LIMIT_PER_ACCOUNT"], "checkout", buyer.id)
+    except RateLimited as limited:
+        wait = limited.details["retry_after_seconds"]
+        raise RateLimited(wait, f"You have started many checkouts in a short time. Try again in {wait} "
+                                "seconds, or finish one of your open checkouts.") from None
+
+
 def _drop_own_earlier_checkout(buyer: User, beat_id: str) -> None:
     """A buyer who left a payment page open and checks out again replaces that checkout,
     instead of being locked out of their own hold. The old page is closed at the provider
     first; if that fails (it was just paid, or the provider is down) the hold stays."""
     hold = holds.active_holds([beat_id]).get(beat_id)
-    earlier = db.session.get(Order, hold.order_id, with_for_update=True) if hold else None
+    if hold is not None:
+        _replace_own_checkout(buyer, hold.order_id)
+
+
+def _replace_own_checkout(buyer: User, order_id: str) -> bool:
+    """Expire the buyer's own pending order `order_id`, its payment page closed at the provider
+    first; False when that is not possible (not theirs, no longer pending, just paid, or the
+    provider is down)."""
+    earlier = db.session.get(Order, order_id, with_for_update=True)
     if earlier is None or earlier.buyer_id != buyer.id or earlier.status != OrderStatus.PENDING:
-        return
+        return False
     if earlier.payment_session_id is not None:
         try:
             payment_port().expire_session(earlier.payment_session_id)
         except (PaymentProviderError, PaymentProviderUnavailable):
-            return
+            return False
     states.move(earlier, OrderStatus.EXPIRED, "replaced_by_new_checkout")
     holds.release_holds(earlier.id, "replaced")
     db.session.flush()
+    return True
+
+
+def _reserve_coupon(buyer: User, order: Order, coupon: Coupon) -> None:
+    """Reserve a use of the coupon for this order. A buyer has one reservation of a coupon at
+    a time: their unpaid checkout that holds it is replaced, or, if its page cannot be
+    closed, this checkout is refused."""
+    earlier = coupon_uses.reserved_order_id(coupon, buyer.id)
+    if earlier is not None and not _replace_own_checkout(buyer, earlier):
+        raise coupon_uses.CouponReserved(details={"coupon_code": coupon.code})
+    coupon_uses.reserve(order, coupon)
 
 
 def _check_cart_shape(items: Sequence[CartItem]) -> None:
@@ -187,8 +218,10 @@ def _sellable(buyer: User, item: CartItem, position: int, currency: str) -> tupl
     return beat, offer
 
 
-def _coupons_for(code: str | None, seller_ids: set[str], currency: str, now: dt.datetime) -> dict[str, Coupon]:
-    """Each seller's usable coupon with this code, locked so usage limits hold under races."""
+def _coupons_for(buyer: User, code: str | None, seller_ids: set[str], currency: str,
+                 now: dt.datetime) -> dict[str, Coupon]:
+    """Each seller's usable coupon with this code, locked so usage limits hold under races.
+    The buyer's own reservation does not count: this checkout will replace it."""
     if not code:
         return {}
     found = list(db.session.scalars(select(Coupon).where(
@@ -198,7 +231,8 @@ def _coupons_for(code: str | None, seller_ids: set[str], currency: str, now: dt.
         raise ValidationFailed(details={"coupon_code": ["No beatmaker in this cart has this code."]})
     usable, problems = {}, []
     for coupon in found:
-        problem = coupon_problem(coupon, now, currency, redemptions(coupon))
+        own = coupon_uses.reserved_order_id(coupon, buyer.id) is not None
+        problem = coupon_problem(coupon, now, currency, coupon_uses.live_uses(coupon) - int(own))
         if problem:
             problems.append(problem)
         else:
@@ -206,12 +240,6 @@ def _coupons_for(code: str | None, seller_ids: set[str], currency: str, now: dt.
     if not usable:
         raise ValidationFailed(details={"coupon_code": problems})
     return usable
-
-
-def redemptions(coupon: Coupon) -> int:
-    return db.session.scalar(select(func.count(func.distinct(OrderItem.order_id)))
-                             .join(Order, Order.id == OrderItem.order_id)
-                             .where(OrderItem.coupon_id == coupon.id, Order.status.in_(REDEEMING_STATUSES))) or 0
 
 
 def open_payment_page(order: Order, buyer: User, success_url: str, cancel_url: str) -> None:

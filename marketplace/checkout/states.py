@@ -9,6 +9,7 @@ pending ──> paid ──> disputed ──> paid (dispute won)
 
 from __future__ import annotations
 
+from marketplace.checkout import coupon_uses
 from marketplace.checkout.models import Order, OrderStatus
 from marketplace.common.clock import utcnow
 from marketplace.errors import Conflict
@@ -34,6 +35,8 @@ def move(order: Order, to: OrderStatus, reason: str | None = None) -> None:
     if to not in ALLOWED_MOVES[current]:
         raise IllegalOrderTransition(f"An order that is {current} cannot become {to}.",
                                      details={"from": current.value, "to": to.value})
+    if current == OrderStatus.PENDING:
+        coupon_uses.settle(order, to)  # a coupon use is reserved only while an order is pending
     order.status = to
     if reason is not None:
         order.status_reason = reason

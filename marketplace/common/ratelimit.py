@@ -70,6 +70,42 @@ class RateLimits:
         with _storage_errors():
             self._limiter.clear(parse(limit), *key)
 
+    def tally(self, limit: str, *key: str) -> int:
+        """Count one event in the window of `limit` (its amount aside) and answer how many
+        the window now holds, however many that is."""
+        item = _uncapped(limit)
+        with _storage_errors():
+            self._limiter.hit(item, *key)
+        return self.tallied(limit, *key)
+
+    def tallied(self, limit: str, *key: str) -> int:
+        """How many events `tally` counted for this key within the window of `limit`."""
+        item = _uncapped(limit)
+        with _storage_errors():
+            return item.amount - self._limiter.get_window_stats(item, *key).remaining
+
+    def first_in_window(self, limit: str, *key: str) -> bool:
+        """True once per window of `limit` for this key (to do something at most that often)."""
+        item = parse(limit)
+        with _storage_errors():
+            return self._limiter.hit(type(item)(1, item.multiples), "once", *key)
+
+    def space(self, seconds: int, *key: str) -> None:
+        """Let one attempt through per `seconds` for this key (atomically), or raise RateLimited."""
+        name = _spacing_key(key)
+        with _storage_errors():
+            if self.storage.acquire_entry(name, 1, seconds):
+                return
+            went_through_at, _count = self.storage.get_moving_window(name, 1, seconds)
+        raise RateLimited(math.ceil(went_through_at + seconds - time.time()))
+
+    def space_from_now(self, seconds: int, *key: str) -> None:
+        """Start the wait for this key again, `seconds` long from now (the wait has grown)."""
+        name = _spacing_key(key)
+        with _storage_errors():
+            self.storage.clear(name)
+            self.storage.acquire_entry(name, 1, seconds)
+
     def reset(self) -> None:
         self.storage.reset()
 
@@ -82,6 +118,24 @@ class RateLimits:
     def _seconds_until_free(self, item: RateLimitItem, key: tuple[str, ...]) -> int:
         reset_at, _remaining = self._limiter.get_window_stats(item, *key)
         return max(1, math.ceil(reset_at - time.time()))
+
+
+# Tallies count far past any threshold they are compared with.
+_TALLY_CEILING = 1_000_000
+
+
+def parse_limit(limit: str) -> RateLimitItem:
+    """A limit setting such as "20 per hour", read."""
+    return parse(limit)
+
+
+def _spacing_key(key: tuple[str, ...]) -> str:
+    return "/".join(("SPACING", *key))
+
+
+def _uncapped(limit: str) -> RateLimitItem:
+    item = parse(limit)
+    return type(item)(_TALLY_CEILING, item.multiples)
 
 
 def init_rate_limits(app: Flask) -> None:
