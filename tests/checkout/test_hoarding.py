@@ -320,7 +320,7 @@ def test_the_migration_carries_live_holds_and_coupon_uses_over(app, client, paym
     held = checkout(holder, [(shop["beat_id"], shop["tiers"]["Exclusive"]["id"])]).json["order_id"]
     with app.app_context():
         db.session.remove()
-        downgrade(db.engine, "3f1c2b7a9d40")
+        downgrade(db.engine, "d16f0hoard01-1")  # the revision before this change
         upgrade(db.engine)
         uses = {use.order_id: use for use in db.session.scalars(select(CouponRedemption))}
         assert set(uses) == {waiting, done}
