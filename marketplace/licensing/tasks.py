@@ -9,6 +9,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import func, or_, select
 
 from marketplace.accounts.models import User
@@ -20,6 +21,7 @@ from marketplace.jobs.mail import send_email
 from marketplace.jobs.queue import enqueue, job
 from marketplace.licensing.contracts import (
     CURRENT_TEMPLATE,
+    Parties,
     contract_values,
     render_contract_pdf,
     render_contract_text,
@@ -43,7 +45,7 @@ def render_contract(license_id: str) -> None:
         or_(License.beat_id == license_.beat_id, License.beat_id.in_(versions)),
         License.kind == TierKind.LEASE, License.status == "active",
         License.issued_at < license_.issued_at)) or 0
-    text = render_contract_text(template, contract_values(license_, earlier))
+    text = render_contract_text(template, contract_values(license_, earlier, _parties(license_)))
     with tempfile.TemporaryDirectory(prefix="contract-") as folder:
         pdf = Path(folder) / "contract.pdf"
         render_contract_pdf(text, pdf, f"License {license_.license_number}")
@@ -51,6 +53,14 @@ def render_contract(license_id: str) -> None:
     license_.contract_key, license_.contract_template, license_.contract_sha256 = (
         f"contracts/{license_.id}.pdf", template, sha256)
     db.session.commit()
+
+
+def _parties(license_: License) -> Parties:
+    """How to reach each party (their account email at issue) and what the platform states."""
+    seller, buyer = db.session.get(User, license_.seller_id), db.session.get(User, license_.buyer_id)
+    config = current_app.config
+    return Parties(licensor_contact=seller.email, licensee_contact=buyer.email,
+                   platform=config["PLATFORM_NAME"], governing_law=config["CONTRACT_GOVERNING_LAW"])
 
 
 def download_name(license_: License, extension: str) -> str:
