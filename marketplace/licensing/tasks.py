@@ -17,6 +17,7 @@ from marketplace.audio.deliver import encode_mp3, encode_wav, tag_mp3
 from marketplace.catalog.models import Beat
 from marketplace.common.clock import utcnow
 from marketplace.db import db
+from marketplace.jobs.failures import args_key, open_failures
 from marketplace.jobs.mail import send_email
 from marketplace.jobs.queue import enqueue, job
 from marketplace.licensing.contracts import (
@@ -33,7 +34,7 @@ log = logging.getLogger("marketplace.licensing.tasks")
 COMPOSER_ROLES = ("songwriter", "composer")
 
 
-@job("licensing.render_contract")
+@job("licensing.render_contract", kind="contract")
 def render_contract(license_id: str) -> None:
     """Render the contract once; a license that has one keeps it forever."""
     license_ = db.session.get(License, license_id)
@@ -68,7 +69,7 @@ def download_name(license_: License, extension: str) -> str:
     return f"{title} ({license_.license_number}).{extension}"
 
 
-@job("licensing.build_files")
+@job("licensing.build_files", kind="delivery")
 def build_files(license_id: str) -> None:
     """Build each deliverable not built yet (MP3 320 with license tags, WAV, stems)."""
     license_ = db.session.get(License, license_id)
@@ -134,14 +135,22 @@ def notify_exclusive_sold(lease_id: str, sold_at: str) -> None:
 
 @job("licensing.sweep", every_seconds=300)
 def sweep_licenses() -> int:
-    """Re-queue contracts and files that a crash left unfinished (older than 10 minutes)."""
+    """Re-queue contracts and files that a crash left unfinished (older than 10 minutes). Work
+    whose job failed every retry waits for an admin instead (see jobs.failures)."""
     cutoff = utcnow() - dt.timedelta(minutes=10)
-    unfinished = list(db.session.scalars(
-        select(License.id).outerjoin(LicenseFile).where(
-            License.issued_at < cutoff, License.status == "active",
-            or_(License.contract_key.is_(None), LicenseFile.key.is_(None))).distinct()))
-    for license_id in unfinished:
-        enqueue("licensing.render_contract", license_id)
-        enqueue("licensing.build_files", license_id)
+    active = (License.issued_at < cutoff, License.status == "active")
+    unfinished = {
+        "licensing.render_contract": list(db.session.scalars(
+            select(License.id).where(*active, License.contract_key.is_(None)))),
+        "licensing.build_files": list(db.session.scalars(
+            select(License.id).join(LicenseFile).where(*active, LicenseFile.key.is_(None)).distinct())),
+    }
+    waiting_for_admin = open_failures(list(unfinished))
+    queued = set()
+    for name, license_ids in unfinished.items():
+        for license_id in license_ids:
+            if (name, args_key([license_id])) not in waiting_for_admin:
+                enqueue(name, license_id)
+                queued.add(license_id)
     db.session.commit()
-    return len(unfinished)
+    return len(queued)
