@@ -84,8 +84,9 @@ def _upsert(name: str, args: Sequence[Any], error: str, attempts: int) -> None:
 
 def open_failures(names: Sequence[str]) -> set[tuple[str, str]]:
     """(job, args_key) of the failures of these jobs that wait for an admin."""
-    return set(db.session.execute(select(FailedJob.job, FailedJob.args_key).where(
-        FailedJob.job.in_(names), FailedJob.retried_at.is_(None))).tuples())
+    rows = db.session.execute(select(FailedJob.job, FailedJob.args_key).where(
+        FailedJob.job.in_(names), FailedJob.retried_at.is_(None)))
+    return {(job, key) for job, key in rows}
 
 
 def list_failures(limit: int) -> list[FailedJob]:

@@ -53,4 +53,6 @@ def retry_failed_job(failure_id):
     """Run a failed job again. If it fails every retry again, it is listed again with its new error."""
     failed = failures.retry(failure_id, current_user().id)
     db.session.commit()
+    # Read again: a job run right after the commit (in-process) may have failed again already.
+    db.session.refresh(failed)
     return failed
