@@ -88,3 +88,25 @@ def test_a_rolled_back_savepoint_forgets_only_its_own_jobs(app):
         assert ran == ["before", "kept savepoint", "after"]
     finally:
         queue.JOBS.pop("tests.record", None)
+
+
+def test_a_job_that_fails_every_retry_is_kept_once_per_job_and_arguments(app, monkeypatch):
+    from sqlalchemy import select
+
+    from marketplace.jobs.failures import FailedJob
+
+    @queue.job("tests.always_broken")
+    def always_broken(value: str) -> None:
+        raise RuntimeError(f"cannot do {value}")
+
+    try:
+        monkeypatch.setattr(queue.time, "sleep", lambda _seconds: None)
+        runner = queue.InProcessRunner(app, threads=0, max_retries=1, backoff_seconds=1)
+        runner.submit("tests.always_broken", ("x",))
+        runner.submit("tests.always_broken", ("x",))
+        runner.submit("tests.always_broken", ("y",))
+        with app.app_context():
+            failed = {row.args_key: (row.attempts, row.error) for row in db.session.scalars(select(FailedJob))}
+        assert failed == {'["x"]': (4, "RuntimeError: cannot do x"), '["y"]': (2, "RuntimeError: cannot do y")}
+    finally:
+        queue.JOBS.pop("tests.always_broken", None)
