@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from marketplace.common.clock import utcnow
 from marketplace.common.ids import ID_LENGTH, new_id
 from marketplace.db import Base, UTCDateTime, db
-from marketplace.errors import NotFound
+from marketplace.errors import Conflict, NotFound
 
 log = logging.getLogger("marketplace.jobs")
 ERROR_LENGTH = 1000
@@ -96,11 +96,14 @@ def list_failures(limit: int) -> list[FailedJob]:
 
 def retry(failure_id: str, admin_id: str) -> FailedJob:
     """Run the job again once the caller commits."""
-    from marketplace.jobs.queue import enqueue  # noqa: PLC0415 (queue imports this module)
+    from marketplace.jobs.queue import JOBS, enqueue  # noqa: PLC0415 (queue imports this module)
 
     failed = db.session.get(FailedJob, failure_id, with_for_update=True)
     if failed is None:
         raise NotFound("No failed job has this id.", code="failed_job_not_found")
+    if failed.job not in JOBS:  # renamed or removed since it failed
+        raise Conflict(f"There is no job named {failed.job} any more: it cannot run again.",
+                       code="job_unknown")
     if failed.retried_at is None:  # asking twice plans one retry
         failed.retried_at, failed.retried_by_id = utcnow(), admin_id
         enqueue(failed.job, *failed.args)

@@ -48,7 +48,7 @@ def failed_jobs(args):
 @admin_blp.post("/failed/<failure_id>/retry")
 @auth_required(Role.ADMIN)
 @admin_blp.response(202, FailedJobSchema)
-@document_errors(404)
+@document_errors(404, 409)
 def retry_failed_job(failure_id):
     """Run a failed job again. If it fails every retry again, it is listed again with its new error."""
     failed = failures.retry(failure_id, current_user().id)

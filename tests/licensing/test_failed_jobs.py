@@ -103,3 +103,17 @@ def test_only_admins_see_and_retry_failed_jobs(client, admin, buyer):
     missing = client.post(f"{FAILED}/fjob_nope/retry", headers=admin)
     assert missing.status_code == 404 and missing.json["error"]["code"] == "failed_job_not_found"
     assert client.get(f"{FAILED}?limit=0", headers=admin).status_code == 422
+
+
+def test_a_job_that_no_longer_exists_is_not_retried(app, client, admin):
+    from marketplace.jobs.failures import FailedJob, args_key
+
+    with app.app_context():
+        failed = FailedJob(job="licensing.renamed_since", args=["lic_x"], args_key=args_key(["lic_x"]),
+                           error="RuntimeError: old", attempts=6)
+        db.session.add(failed)
+        db.session.commit()
+        failure_id = failed.id
+    refused = client.post(f"{FAILED}/{failure_id}/retry", headers=admin)
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "job_unknown"
+    assert [row["id"] for row in client.get(FAILED, headers=admin).json] == [failure_id]
