@@ -122,8 +122,9 @@ def build_world() -> World:
                               currency="usd", transfer_group=f"payee-{owner.id}", allocation=[],
                               status=TransferStatus.FAILED, failure_code="account_invalid")
     # A contract whose job failed every retry: an admin may retry it.
-    failed_job = FailedJob(job="licensing.render_contract", args=[license_.id], args_key=args_key([license_.id]),
-                           error="ContractIncomplete: for the matrix", attempts=6)
+    failed_job = FailedJob(job="licensing.render_contract", args=[license_.id],
+                           args_key=args_key([license_.id]), error="ContractIncomplete: for the matrix",
+                           attempts=6)
     db.session.add_all([transfer, failed_job])
     db.session.flush()
     ids = {"beat_id": beat.id, "taken_down_beat": taken_down.id, "review_beat": in_review.id, "tier_id": tier.id,

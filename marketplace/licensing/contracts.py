@@ -293,7 +293,8 @@ FONTS = (
 @functools.cache
 def _characters_of(font: ContractFont) -> frozenset[int]:
     with TTFont(font.path, lazy=True) as loaded:
-        return frozenset(code for code in loaded.getBestCmap() if not any(code in left for left in font.leaves))
+        return frozenset(code for code in loaded.getBestCmap()
+                         if not any(code in left for left in font.leaves))
 
 
 def _invisible(character: str) -> bool:
@@ -353,7 +354,8 @@ class _ContractPDF(FPDF):
         self._characters = {font.family.lower(): _characters_of(font) for font in fonts}
 
     def get_fallback_font(self, char: str, style: str = "") -> str | None:
-        return next((key for key in self._fallback_font_ids if ord(char) in self._characters.get(key, ())), None)
+        return next((key for key in self._fallback_font_ids
+                     if ord(char) in self._characters.get(key, ())), None)
 
 
 def _write(pdf: FPDF, paragraph: Paragraph, family: str) -> None:

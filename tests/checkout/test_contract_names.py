@@ -20,8 +20,8 @@ def test_a_buyer_named_with_an_emoji_pays_and_gets_a_contract(client, payments, 
     # order is looked at, not the delivery.
     assert wait_for(lambda: order_of(order_id, headers)["licenses"], seconds=120)
     license_id = order_of(order_id, headers)["licenses"][0]["id"]
-    assert wait_for(lambda: client.get(f"/api/v1/licenses/{license_id}", headers=headers).json["contract_ready"],
-                    seconds=120)
+    license_path = f"/api/v1/licenses/{license_id}"
+    assert wait_for(lambda: client.get(license_path, headers=headers).json["contract_ready"], seconds=120)
     contract = client.get(f"/api/v1/licenses/{license_id}/contract.pdf", headers=headers)
     assert contract.status_code == 200 and contract.mimetype == "application/pdf"
     assert f'and {name} ("Licensee")' in extracted_text(contract.data)

@@ -106,8 +106,10 @@ def test_a_job_that_fails_every_retry_is_kept_once_per_job_and_arguments(app, mo
         runner.submit("tests.always_broken", ("x",))
         runner.submit("tests.always_broken", ("y",))
         with app.app_context():
-            failed = {row.args_key: (row.attempts, row.error) for row in db.session.scalars(select(FailedJob))}
-        assert failed == {'["x"]': (4, "RuntimeError: cannot do x"), '["y"]': (2, "RuntimeError: cannot do y")}
+            failed = {row.args_key: (row.attempts, row.error)
+                      for row in db.session.scalars(select(FailedJob))}
+        assert failed == {'["x"]': (4, "RuntimeError: cannot do x"),
+                          '["y"]': (2, "RuntimeError: cannot do y")}
     finally:
         queue.JOBS.pop("tests.always_broken", None)
 
@@ -134,7 +136,8 @@ def test_celery_keeps_a_job_that_failed_its_last_retry(app, monkeypatch):
         assert celery.tasks["tests.celery_broken"].apply(args=["x"]).state == "FAILURE"
         assert calls == ["x", "x", "x"]
         with app.app_context():
-            kept = [(row.job, row.args, row.attempts, row.error) for row in db.session.scalars(select(FailedJob))]
+            kept = [(row.job, row.args, row.attempts, row.error)
+                    for row in db.session.scalars(select(FailedJob))]
         assert kept == [("tests.celery_broken", ["x"], 3, "RuntimeError: cannot do x")]
     finally:
         queue.JOBS.pop("tests.celery_broken", None)

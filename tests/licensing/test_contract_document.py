@@ -38,7 +38,8 @@ def page_lines(pdf: bytes) -> list[str]:
     import pypdf
 
     reader = pypdf.PdfReader(io.BytesIO(pdf))
-    return [line.strip() for page in reader.pages for line in page.extract_text().splitlines() if line.strip()]
+    return [line.strip() for page in reader.pages
+            for line in page.extract_text().splitlines() if line.strip()]
 
 
 def measure() -> FPDF:
@@ -75,8 +76,8 @@ def test_each_default_tier_names_the_parties_the_law_and_the_acceptance(tmp_path
     text = extracted_text(pdf)
     assert "THE PARTIES. – Producer: Metro, metro@example.com – Licensee: Ann Artist, ann@example.com" in text
     assert "GOVERNING LAW. This agreement is governed by the laws of England and Wales." in text
-    assert ("ACCEPTANCE. – Licensee: Ann Artist accepted this agreement online on March 01, 2026 at 12:00 UTC, "
-            "by paying for this license on Beat marketplace.") in text
+    assert ("ACCEPTANCE. – Licensee: Ann Artist accepted this agreement online on March 01, 2026 "
+            "at 12:00 UTC, by paying for this license on Beat marketplace.") in text
     assert (f"– Producer: Metro accepted it through the terms of Beat marketplace, under which every license "
             f"of the tier \"{default['name']}\" is sold on these terms.") in text
     assert "needs no handwritten signature" in text

@@ -47,8 +47,9 @@ BASIC = DEFAULT_TIERS[0]
 
 def test_the_corpus_covers_every_script_with_thirty_names_or_more():
     assert len(CORPUS) >= 30
-    assert {script for script, _ in CORPUS} >= {"latin", "greek", "cyrillic", "cjk", "hangul", "arabic", "hebrew",
-                                                "devanagari", "bengali", "tamil", "thai", "ethiopic", "emoji"}
+    assert {script for script, _ in CORPUS} >= {
+        "latin", "greek", "cyrillic", "cjk", "hangul", "arabic", "hebrew", "devanagari", "bengali", "tamil",
+        "thai", "ethiopic", "emoji"}
 
 
 def contract_pdf(tmp_path, license_, default=BASIC) -> bytes:

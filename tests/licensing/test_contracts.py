@@ -187,7 +187,8 @@ def test_every_template_renders_every_tier_in_full(template, default):
     assert "Date: March 01, 2026" in text
     assert "$" not in text
     if template.startswith("exclusive"):
-        assert "2 non-exclusive licenses were sold before this date and stay valid under their own terms" in text
+        assert "2 non-exclusive licenses were sold before this date and stay valid under their own terms" \
+            in text
 
 
 def test_basic_lease_caps_are_written_with_thousands_separators():
