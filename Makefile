@@ -1,6 +1,6 @@
 # The two commands: `make run` (a local store on 127.0.0.1:5000) and `make test`.
 # Both install what they need first: a virtualenv with requirements.txt, and the Debian
-# packages (ffmpeg, python3-venv) when they are missing.
+# packages (ffmpeg, python3-venv, the contracts' fonts) when they are missing.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -40,8 +40,10 @@ reset: install
 	rm -f $${INSTANCE_DIR:-instance}/stripe-sandbox.json
 	$(MAKE) run
 
-# The browser tests need Chromium, so `make test` checks for it too.
+# The browser tests need Chromium, and the contract tests poppler's pdftoppm (pages as
+# images), so `make test` checks for them too.
 test: NEED_BROWSER := 1
+test: NEED_PDF_TOOLS := 1
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -67,6 +69,10 @@ system-packages:
 	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
 	test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || missing="$$missing fonts-dejavu-core"; \
 	test -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf || missing="$$missing fonts-droid-fallback"; \
+	test -f /usr/share/fonts/truetype/noto/NotoSansEthiopic-Regular.ttf || missing="$$missing fonts-noto-core"; \
+	test -f /usr/share/fonts/truetype/nanum/NanumGothic.ttf || missing="$$missing fonts-nanum"; \
+	test -f /usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf || missing="$$missing fonts-symbola"; \
+	test -z "$(NEED_PDF_TOOLS)" || command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	test -z "$(NEED_BROWSER)" || test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then sudo=""; \

@@ -20,6 +20,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", PROJECT_ROOT / "instance"))
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-never-use-in-production"
+# Contracts rendered in development state a real law, never a blank or a placeholder.
+DEVELOPMENT_GOVERNING_LAW = "the laws of England and Wales"
 
 
 class ConfigurationError(RuntimeError):
@@ -41,6 +43,12 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _states_something(value: object) -> bool:
+    """Words a contract can print: not blank, and no bracketed placeholder left to fill in."""
+    text = str(value or "").strip()
+    return bool(text) and not any(mark in text for mark in "[]{}<>")
 
 
 def normalise_database_url(url: str) -> str:
@@ -146,6 +154,12 @@ class Config:
     PLATFORM_FEE_BPS = _env_int("PLATFORM_FEE_BPS", 1000)
     PLATFORM_FEE_FIXED = _env_int("PLATFORM_FEE_FIXED", 0)
 
+    # Contracts. The store's name as contracts state it (the buyer accepts on it, the producer
+    # through its terms), and the law that governs every license agreement, as its clause reads
+    # ("governed by ..."). Development has a default; production must set the law.
+    PLATFORM_NAME = _env("PLATFORM_NAME", "Beat marketplace")
+    CONTRACT_GOVERNING_LAW = _env("CONTRACT_GOVERNING_LAW")
+
     # Moderation. Active strikes that suspend an account automatically.
     MODERATION_STRIKES_TO_SUSPEND = _env_int("MODERATION_STRIKES_TO_SUSPEND", 3)
     # Pre-moderation: uploads of beatmakers with fewer approved beats than this wait for an
@@ -218,11 +232,16 @@ class Config:
             raise ConfigurationError("MODERATION_STRIKES_TO_SUSPEND must be at least 1")
         if int(values.get("PREMODERATION_MIN_APPROVED_BEATS", 0)) < 0:
             raise ConfigurationError("PREMODERATION_MIN_APPROVED_BEATS must be 0 (off) or more")
+        for name in ("CONTRACT_GOVERNING_LAW", "PLATFORM_NAME"):
+            if values.get(name) is not None and not _states_something(values[name]):
+                raise ConfigurationError(f"{name} is printed in every contract: it must be words, "
+                                         "not blank and not a [placeholder]")
 
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     SECRET_KEY = Config.SECRET_KEY or DEVELOPMENT_SECRET_KEY
+    CONTRACT_GOVERNING_LAW = Config.CONTRACT_GOVERNING_LAW or DEVELOPMENT_GOVERNING_LAW
 
 
 class TestingConfig(DevelopmentConfig):
@@ -263,6 +282,9 @@ class ProductionConfig(Config):
         if not str(values.get("PUBLIC_BASE_URL") or "").startswith("https://"):
             problems.append("PUBLIC_BASE_URL must be the store's https:// address (buyers return there "
                             "after paying)")
+        if not values.get("CONTRACT_GOVERNING_LAW"):
+            problems.append("CONTRACT_GOVERNING_LAW must name the law that governs license agreements, "
+                            "as the contract clause reads it (\"the laws of England and Wales\")")
         if not values.get("REDIS_URL"):
             problems.append("REDIS_URL must point at Redis (redis://host:6379/0) for "
                             "background jobs and shared rate limits")

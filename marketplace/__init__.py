@@ -75,6 +75,7 @@ def _register_web(app: Flask) -> None:
     from marketplace.checkout.views import blp as checkout_blp
     from marketplace.errors import register_error_handlers
     from marketplace.health import bp as health_bp
+    from marketplace.jobs.views import admin_blp as jobs_admin_blp
     from marketplace.licensing.views import blp as licensing_blp
     from marketplace.moderation.beats import hold_back_on_publication
     from marketplace.moderation.views import admin_blp
@@ -90,7 +91,8 @@ def _register_web(app: Flask) -> None:
     app.register_blueprint(files_bp)
     app.register_blueprint(web_bp)
     app.extensions["api"] = init_api(app, [accounts_blp, catalog_blp, licensing_blp, checkout_blp, payments_blp,
-                                           moderation_blp, admin_blp, payouts_blp, payouts_admin_blp])
+                                           moderation_blp, admin_blp, payouts_blp, payouts_admin_blp,
+                                           jobs_admin_blp])
     app.extensions["beat_offers"] = offers_with_holds  # beats show their offers, held exclusives unavailable
     init_listing_cache(app)
     # Moderation may hold a processed beat back (a suspended owner, pre-moderation).

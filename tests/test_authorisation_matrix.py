@@ -27,6 +27,7 @@ from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.checkout.models import BulkDeal, Coupon, ItemStatus, Order, OrderItem, OrderStatus
 from marketplace.common.clock import utcnow
 from marketplace.db import db
+from marketplace.jobs.failures import FailedJob, args_key
 from marketplace.licensing import tiers
 from marketplace.licensing.models import License, LicenseStatus
 from marketplace.moderation import reports, users
@@ -120,12 +121,17 @@ def build_world() -> World:
     transfer = PayoutTransfer(payee_id=owner.id, order_id=None, destination="acct_matrix", amount=100,
                               currency="usd", transfer_group=f"payee-{owner.id}", allocation=[],
                               status=TransferStatus.FAILED, failure_code="account_invalid")
-    db.session.add(transfer)
+    # A contract whose job failed every retry: an admin may retry it.
+    failed_job = FailedJob(job="licensing.render_contract", args=[license_.id],
+                           args_key=args_key([license_.id]), error="ContractIncomplete: for the matrix",
+                           attempts=6)
+    db.session.add_all([transfer, failed_job])
     db.session.flush()
     ids = {"beat_id": beat.id, "taken_down_beat": taken_down.id, "review_beat": in_review.id, "tier_id": tier.id,
            "license_id": license_.id, "license_number": license_.license_number, "order_id": order.id,
            "coupon_id": coupon.id, "report_id": report.id, "user_id": owner.id, "suspended_user": suspended.id,
-           "strike_id": strike.id, "owner_id": owner.id, "transfer_id": transfer.id}
+           "strike_id": strike.id, "owner_id": owner.id, "transfer_id": transfer.id,
+           "failure_id": failed_job.id}
     return World(tokens, ids)
 
 
@@ -266,6 +272,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/payouts/fees"): admins(200),
     ("GET", "/admin/payouts/transfers"): admins(200),
     ("POST", "/admin/payouts/transfers/<transfer_id>/retry"): admins(202),
+    # background jobs that failed every retry
+    ("GET", "/admin/jobs/failed"): admins(200),
+    ("POST", "/admin/jobs/failed/<failure_id>/retry"): admins(202),
 }
 
 

@@ -48,7 +48,8 @@ def test_production_starts_with_real_settings():
     result = start_app({"APP_ENV": "production", "SECRET_KEY": "k" * 48,
                         "DATABASE_URL": "postgres://user:pw@127.0.0.1:5432/marketplace",
                         "REDIS_URL": "redis://127.0.0.1:6379/0", "STRIPE_SECRET_KEY": "sk_live_x",
-                        "STRIPE_WEBHOOK_SECRET": "whsec_x", "PUBLIC_BASE_URL": "https://beats.example"})
+                        "STRIPE_WEBHOOK_SECRET": "whsec_x", "PUBLIC_BASE_URL": "https://beats.example",
+                        "CONTRACT_GOVERNING_LAW": "the laws of Ireland"})
     assert result.returncode == 0, result.stderr
 
 

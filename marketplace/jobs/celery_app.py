@@ -8,6 +8,7 @@ from __future__ import annotations
 from celery import Celery
 from flask import Flask
 
+from marketplace.jobs.failures import describe_error, record_failure
 from marketplace.jobs.queue import JOBS, PERIODIC, run_job
 
 
@@ -30,7 +31,12 @@ def make_celery(app: Flask) -> Celery:
 
 
 def _register(celery: Celery, app: Flask, name: str) -> None:
-    @celery.task(name=name, bind=True, autoretry_for=(Exception,), retry_backoff=True,
+    class RecordedTask(celery.Task):
+        def on_failure(self, exc, task_id, args, kwargs, einfo):
+            # Called once the last retry failed (retries in between call on_retry).
+            record_failure(app, name, args, describe_error(exc), attempts=self.request.retries + 1)
+
+    @celery.task(name=name, bind=True, base=RecordedTask, autoretry_for=(Exception,), retry_backoff=True,
                  retry_backoff_max=600, max_retries=app.config["JOB_MAX_RETRIES"])
     def task(self, *args):
         run_job(app, name, tuple(args))

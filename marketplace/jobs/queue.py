@@ -12,11 +12,14 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from marketplace.db import db
+from marketplace.jobs.failures import describe_error, record_failure
 
 log = logging.getLogger("marketplace.jobs")
 
 JOBS: dict[str, Callable[..., Any]] = {}
 PERIODIC: dict[str, int] = {}  # job name -> interval in seconds
+# What a job does for people, in the admin console's words ("contract", "delivery").
+KINDS: dict[str, str] = {}
 _PENDING = "pending_jobs"
 
 
@@ -24,9 +27,11 @@ class RetryLater(Exception):
     """Raised by a job when a transient problem (a service down) should be retried."""
 
 
-def job(name: str, every_seconds: int | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def job(name: str, every_seconds: int | None = None,
+        kind: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a function as a background job under a stable name; with `every_seconds`,
-    it also runs periodically (Celery beat in production, a timer in-process)."""
+    it also runs periodically (Celery beat in production, a timer in-process). `kind` names
+    what it does for the admins who see it fail."""
 
     def register(function: Callable[..., Any]) -> Callable[..., Any]:
         if name in JOBS and JOBS[name] is not function:
@@ -34,6 +39,8 @@ def job(name: str, every_seconds: int | None = None) -> Callable[[Callable[..., 
         JOBS[name] = function
         if every_seconds:
             PERIODIC[name] = every_seconds
+        if kind:
+            KINDS[name] = kind
         return function
 
     return register
@@ -123,11 +130,12 @@ class InProcessRunner:
             try:
                 run_job(self.app, name, args)
                 return
-            except Exception:
+            except Exception as error:
                 final = attempt == self.max_retries
                 log.exception("job_failed", extra={"job": name, "job_args": list(args), "attempt": attempt + 1,
                                                    "will_retry": not final})
                 if final:
+                    record_failure(self.app, name, args, describe_error(error), attempts=attempt + 1)
                     return
                 time.sleep(self.backoff_seconds * 2**attempt)
 

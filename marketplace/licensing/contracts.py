@@ -6,9 +6,13 @@ a missing or empty value, or with any placeholder left: no contract leaves with 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
+import logging
+import re
 import string
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +21,29 @@ from fpdf import FPDF
 
 from marketplace.common.money import Money
 
-# DejaVu covers Latin, Greek, Cyrillic and more; Droid Sans Fallback adds Chinese, Japanese
-# and Korean, so names in any of them are printed, never dropped.
-DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
-FALLBACK_FONT = Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
+# Subsetting a font logs each table it leaves out (hinting tables it cannot subset): expected,
+# and harmless to the printed glyphs.
+logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
 
-LEASE_V1 = """NON-EXCLUSIVE LICENSE AGREEMENT
+# Templates are written with a line break wherever it reads well in code; a paragraph is what
+# lies between blank lines, and it flows (and is justified) on the page. Lines starting with
+# "- " are list items, each on a line of its own.
+LEASE_V2 = """NON-EXCLUSIVE LICENSE AGREEMENT
+
 License number: $license_number
+
 Date: $issued_on
 
 This agreement is made between $licensor ("Producer") and $licensee ("Licensee") for the
 musical composition and instrumental recording "$beat_title" ($beat_details), the "Beat".
 
+THE PARTIES.
+- Producer: $licensor, $licensor_contact
+- Licensee: $licensee, $licensee_contact
+
 1. GRANT. The Producer grants the Licensee a non-exclusive, non-transferable license to use
-the Beat in one (1) new song, for a term of $term. The Producer keeps all ownership of the
-Beat and may license it to others.
+the Beat in one (1) new song, $term. The Producer keeps all ownership of the Beat and may
+license it to others.
 
 2. LIMITS. Distribution copies: $distribution_copies. Audio streams: $audio_streams.
 Music videos: $music_videos. Radio stations: $radio_stations. Paid performances:
@@ -51,25 +63,38 @@ by the Producer: $master_points.
 
 8. PRICE. $price, paid in full.
 
-9. CREDITS OF THE BEAT.
+9. GOVERNING LAW. This agreement is governed by $governing_law.
+
+10. CREDITS OF THE BEAT.
 $credits
+
+ACCEPTANCE.
+- Licensee: $licensee accepted this agreement online on $accepted_at, by paying for this
+license on $platform.
+- Producer: $licensor accepted it through the terms of $platform, under which every license of
+the tier "$tier_name" is sold on these terms.
+
+This agreement was concluded electronically and needs no handwritten signature.
 """
 
-EXCLUSIVE_V1 = """EXCLUSIVE RIGHTS AGREEMENT
+EXCLUSIVE_V2 = """EXCLUSIVE RIGHTS AGREEMENT
+
 License number: $license_number
+
 Date: $issued_on
 
 This agreement is made between $licensor ("Producer") and $licensee ("Licensee") for the
 musical composition and instrumental recording "$beat_title" ($beat_details), the "Beat".
 
-1. GRANT. The Producer grants the Licensee the exclusive right to use the Beat, for a term
-of $term. From today the Producer will not license the Beat to anyone else and removes it
-from sale.
+THE PARTIES.
+- Producer: $licensor, $licensor_contact
+- Licensee: $licensee, $licensee_contact
 
-2. EARLIER LICENSES. Non-exclusive licenses sold before this date stay valid under their own
-terms ($earlier_leases), and so do those whose purchase was already under way at that
-moment. The Licensee accepts that those licensees may keep exploiting their songs within
-their limits.
+1. GRANT. The Producer grants the Licensee the exclusive right to use the Beat, $term.
+From today the Producer will not license the Beat to anyone else and removes it from sale.
+
+2. EARLIER LICENSES. $earlier_leases The Licensee accepts that those licensees may keep
+exploiting their songs within their limits.
 
 3. LIMITS. Distribution copies: $distribution_copies. Audio streams: $audio_streams.
 Music videos: $music_videos. Radio stations: $radio_stations. Paid performances:
@@ -89,12 +114,22 @@ Producer: $master_points.
 
 9. PRICE. $price, paid in full.
 
-10. CREDITS OF THE BEAT.
+10. GOVERNING LAW. This agreement is governed by $governing_law.
+
+11. CREDITS OF THE BEAT.
 $credits
+
+ACCEPTANCE.
+- Licensee: $licensee accepted this agreement online on $accepted_at, by paying for this
+license on $platform.
+- Producer: $licensor accepted it through the terms of $platform, under which every license of
+the tier "$tier_name" is sold on these terms.
+
+This agreement was concluded electronically and needs no handwritten signature.
 """
 
-TEMPLATES = {"lease-v1": LEASE_V1, "exclusive-v1": EXCLUSIVE_V1}
-CURRENT_TEMPLATE = {"lease": "lease-v1", "exclusive": "exclusive-v1"}
+TEMPLATES = {"lease-v2": LEASE_V2, "exclusive-v2": EXCLUSIVE_V2}
+CURRENT_TEMPLATE = {"lease": "lease-v2", "exclusive": "exclusive-v2"}
 
 CONTENT_ID_TEXT = {
     "not_allowed": "The Licensee may not register the Beat, or the new song, with YouTube Content ID "
@@ -121,7 +156,39 @@ def _percent(bps: int) -> str:
     return f"{bps / 100:g}%"
 
 
-def contract_values(license_: Any, earlier_leases: int) -> dict[str, str]:
+def _term(years: int | None) -> str:
+    if years is None:
+        return "in perpetuity"
+    return f"for a term of {years} year" + ("" if years == 1 else "s")
+
+
+def _earlier_leases(count: int) -> str:
+    """What happens to leases sold before the exclusive, in words (never "0 issued")."""
+    if count == 0:
+        return ("No non-exclusive license of the Beat was sold before this date; any whose purchase was "
+                "already under way at that moment stays valid under its own terms.")
+    sold = "One non-exclusive license was" if count == 1 else f"{count:,} non-exclusive licenses were"
+    return (f"{sold} sold before this date and {'stays' if count == 1 else 'stay'} valid under "
+            f"{'its' if count == 1 else 'their'} own terms, and so do those whose purchase was already "
+            "under way at that moment.")
+
+
+# The MP3 carries no voice tag; its ID3 tags name the license (see tasks._tag).
+DELIVERABLE_TEXT = {"mp3": "MP3 (320 kbps, without the voice tag; its ID3 tags name this license)",
+                    "wav": "WAV", "stems": "stems (ZIP)"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Parties:
+    """Who signs, and the platform that sells: read at rendering, stated in the contract."""
+
+    licensor_contact: str
+    licensee_contact: str
+    platform: str
+    governing_law: str
+
+
+def contract_values(license_: Any, earlier_leases: int, parties: Parties) -> dict[str, str]:
     terms, beat = license_.terms, license_.beat_snapshot
     limits = terms["limits"]
     details = [f"{beat['bpm']} BPM"] + ([beat["key"]] if beat.get("key") else [])
@@ -129,25 +196,31 @@ def contract_values(license_: Any, earlier_leases: int) -> dict[str, str]:
                         + (f" (profit share {_percent(c['profit_share_bps'])})" if c.get("profit_share_bps") else "")
                         + (f" (publishing {_percent(c['publishing_share_bps'])})" if c.get("publishing_share_bps") else "")
                         for c in license_.credits)
+    issued_at = license_.issued_at.astimezone(dt.timezone.utc)
     return {
         "license_number": license_.license_number,
-        "issued_on": license_.issued_at.astimezone(dt.timezone.utc).strftime("%B %d, %Y"),
+        "issued_on": issued_at.strftime("%B %d, %Y"),
+        "accepted_at": issued_at.strftime("%B %d, %Y at %H:%M UTC"),
         "licensor": beat["beatmaker"],
         "licensee": license_.buyer_name,
+        "licensor_contact": parties.licensor_contact,
+        "licensee_contact": parties.licensee_contact,
+        "platform": parties.platform,
+        "governing_law": parties.governing_law,
+        "tier_name": terms["tier_name"],
         "beat_title": beat["title"],
         "beat_details": ", ".join(details),
-        "term": "perpetuity (no end date)" if terms["term_years"] is None else f"{terms['term_years']} years",
+        "term": _term(terms["term_years"]),
         **{name: _count(limits[name]) for name in limits},
         "credit_line": terms["credit_line"],
         "publishing_share": _percent(terms["publishing_share_bps"]),
         "master_points": _percent(terms["master_points_bps"]),
         "content_id": CONTENT_ID_TEXT[terms["content_id"]],
         "samples": SAMPLES_TEXT[terms.get("samples", "none")],
-        "deliverables": ", ".join({"mp3": "MP3 (320 kbps, untagged)", "wav": "WAV", "stems": "stems (ZIP)"}[d]
-                                  for d in terms["deliverables"]),
+        "deliverables": ", ".join(DELIVERABLE_TEXT[d] for d in terms["deliverables"]),
         "price": Money(license_.price_amount, license_.currency).formatted(),
         "credits": credits,
-        "earlier_leases": f"{earlier_leases} issued" if earlier_leases != 1 else "1 issued",
+        "earlier_leases": _earlier_leases(earlier_leases),
     }
 
 
@@ -162,36 +235,142 @@ def render_contract_text(template_name: str, values: dict[str, str]) -> str:
         raise ContractIncomplete(f"no value for {missing}") from None
 
 
+@dataclasses.dataclass(frozen=True)
+class Paragraph:
+    kind: str  # "title", "text" (flows, justified) or "item" (a line of a list)
+    text: str
+    ends_block: bool  # followed by a blank line in the template
+
+
+def paragraphs(text: str) -> list[Paragraph]:
+    """The contract as the page shows it. A line break inside a paragraph or a list item is only
+    where the template wraps in code: the page flows it."""
+    title, *blocks = [block for block in re.split(r"\n[ \t]*\n", text.strip()) if block.strip()]
+    result = [Paragraph("title", " ".join(title.split()), True)]
+    for block in blocks:
+        lines: list[list[str]] = []
+        for line in filter(None, (line.strip() for line in block.splitlines())):
+            if line.startswith("- ") or not lines:
+                lines.append(["item" if line.startswith("- ") else "text", line])
+            else:
+                lines[-1][1] += " " + line
+        result.extend(Paragraph(kind, " ".join(body.split()), index == len(lines) - 1)
+                      for index, (kind, body) in enumerate(lines))
+    return result
+
+
+@dataclasses.dataclass(frozen=True)
+class ContractFont:
+    family: str
+    path: Path
+    bold: Path | None = None
+    # Characters this font is not used for, though it has them (another font prints them better).
+    leaves: tuple[range, ...] = ()
+
+
+NOTO = Path("/usr/share/fonts/truetype/noto")  # fonts-noto-core
+HANGUL = (range(0x1100, 0x1200), range(0x3130, 0x3190), range(0xA960, 0xA980), range(0xAC00, 0xD800))
+# The first font prints the contract itself (Latin, Greek, Cyrillic); the others are fallbacks,
+# each for the scripts of people's names, titles and credits. A fallback is only embedded in a
+# contract that needs one of its characters. All have TrueType outlines, whose text PDF readers
+# extract as typed (the CFF outlines of Noto's CJK fonts are embedded in a way they misread).
+FONTS = (
+    ContractFont("NotoSans", NOTO / "NotoSans-Regular.ttf", bold=NOTO / "NotoSans-Bold.ttf"),
+    *(ContractFont(f"NotoSans{script}", NOTO / f"NotoSans{script}-Regular.ttf")
+      for script in ("Arabic", "Hebrew", "Devanagari", "Bengali", "Tamil", "Thai", "Ethiopic")),
+    # fonts-droid-fallback: Chinese and Japanese; it has only a handful of Hangul syllables.
+    ContractFont("DroidSansFallback", Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
+                 leaves=HANGUL),
+    # fonts-nanum: Korean (every Hangul syllable).
+    ContractFont("NanumGothic", Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")),
+    # fonts-dejavu-core: symbols and letters the fonts above leave out.
+    ContractFont("DejaVuSans", Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")),
+    # fonts-symbola: emoji, in black and white (PDF fonts cannot be colour bitmaps).
+    ContractFont("Symbola", Path("/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf")),
+)
+
+
 @functools.cache
-def _printable_characters() -> frozenset[int]:
-    covered: set[int] = set()
-    for font in (DEJAVU / "DejaVuSans.ttf", FALLBACK_FONT):
-        with TTFont(font, lazy=True) as loaded:
-            covered.update(loaded.getBestCmap())
-    return frozenset(covered)
+def _characters_of(font: ContractFont) -> frozenset[int]:
+    with TTFont(font.path, lazy=True) as loaded:
+        return frozenset(code for code in loaded.getBestCmap()
+                         if not any(code in left for left in font.leaves))
+
+
+def _invisible(character: str) -> bool:
+    """Spaces and format characters (joiners, variation selectors, direction marks) print
+    nothing of their own, so no font needs a glyph for them."""
+    return (character.isspace() or unicodedata.category(character) == "Cf"
+            or "\ufe00" <= character <= "\ufe0f" or "\U000e0100" <= character <= "\U000e01ef")
+
+
+def fonts_for(text: str) -> list[ContractFont]:
+    """The main font, and each fallback that prints a character no earlier font has. Refuses a
+    text in which a character would be dropped or printed as an empty box."""
+    chosen, needed = [FONTS[0]], {ord(ch) for ch in text if not _invisible(ch)} - _characters_of(FONTS[0])
+    for font in FONTS[1:]:
+        if needed & _characters_of(font):
+            chosen.append(font)
+            needed -= _characters_of(font)
+    if needed:
+        raise ContractIncomplete(f"no font has these characters: {''.join(map(chr, sorted(needed)))!r}")
+    return chosen
 
 
 def check_printable(text: str) -> None:
     """Refuse to render a contract in which a character would be silently dropped."""
-    missing = sorted({ch for ch in text if ord(ch) not in _printable_characters() and not ch.isspace()})
-    if missing:
-        raise ContractIncomplete(f"no font has these characters: {''.join(missing)!r}")
+    fonts_for(text)
 
 
 def render_contract_pdf(text: str, out: Path, title: str) -> None:
-    check_printable(text)
-    pdf = FPDF(format="A4")
+    fonts = fonts_for(text)
+    pdf = _ContractPDF(fonts)
     pdf.set_title(title)
+    pdf.set_margins(20, 18, 20)
     pdf.set_auto_page_break(auto=True, margin=18)
+    for font in fonts:
+        pdf.add_font(font.family, "", str(font.path))
+        if font.bold:
+            pdf.add_font(font.family, "B", str(font.bold))
+    # A bold word in a script the bold font lacks is printed in the script's regular font.
+    pdf.set_fallback_fonts([font.family for font in fonts[1:]], exact_match=False)
+    # HarfBuzz shaping: Indic conjuncts and vowel signs, Thai marks, Arabic joining, and the
+    # right-to-left order of Arabic and Hebrew.
+    pdf.set_text_shaping(True)
     pdf.add_page()
-    pdf.add_font("DejaVu", "", str(DEJAVU / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(DEJAVU / "DejaVuSans-Bold.ttf"))
-    pdf.add_font("Fallback", "", str(FALLBACK_FONT))
-    pdf.set_fallback_fonts(["Fallback"], exact_match=False)
-    heading, _, body = text.partition("\n")
-    pdf.set_font("DejaVu", "B", 15)
-    pdf.multi_cell(0, 9, heading)
-    pdf.ln(2)
-    pdf.set_font("DejaVu", "", 10.5)
-    pdf.multi_cell(0, 5.5, body)
+    for paragraph in paragraphs(text):
+        _write(pdf, paragraph, fonts[0].family)
+    missing = {chr(code) for font in pdf.fonts.values() for code in font.missing_glyphs}
+    if any(not _invisible(character) for character in missing):
+        raise ContractIncomplete(f"characters printed without a glyph: {''.join(sorted(missing))!r}")
     pdf.output(str(out))
+
+
+class _ContractPDF(FPDF):
+    """Picks each character's fallback font as fonts_for() chose them."""
+
+    def __init__(self, fonts: list[ContractFont]) -> None:
+        super().__init__(format="A4")
+        self._characters = {font.family.lower(): _characters_of(font) for font in fonts}
+
+    def get_fallback_font(self, char: str, style: str = "") -> str | None:
+        return next((key for key in self._fallback_font_ids
+                     if ord(char) in self._characters.get(key, ())), None)
+
+
+def _write(pdf: FPDF, paragraph: Paragraph, family: str) -> None:
+    if paragraph.kind == "title":
+        pdf.set_font(family, "B", 15)
+        pdf.multi_cell(0, 9, paragraph.text, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(3)
+        return
+    pdf.set_font(family, "", 10.5)
+    if paragraph.kind == "item":
+        # A hanging indent: the dash sits in the margin of the item's own lines.
+        pdf.set_x(pdf.l_margin + 4)
+        pdf.cell(4, 5.5, "–")
+        pdf.multi_cell(0, 5.5, paragraph.text[2:], new_x="LMARGIN", new_y="NEXT", align="L")
+    else:
+        pdf.multi_cell(0, 5.5, paragraph.text, new_x="LMARGIN", new_y="NEXT", align="J")
+    if paragraph.ends_block:
+        pdf.ln(2.5)

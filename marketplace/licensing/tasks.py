@@ -9,6 +9,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import func, or_, select
 
 from marketplace.accounts.models import User
@@ -16,10 +17,12 @@ from marketplace.audio.deliver import encode_mp3, encode_wav, tag_mp3
 from marketplace.catalog.models import Beat
 from marketplace.common.clock import utcnow
 from marketplace.db import db
+from marketplace.jobs.failures import args_key, open_failures
 from marketplace.jobs.mail import send_email
 from marketplace.jobs.queue import enqueue, job
 from marketplace.licensing.contracts import (
     CURRENT_TEMPLATE,
+    Parties,
     contract_values,
     render_contract_pdf,
     render_contract_text,
@@ -31,7 +34,7 @@ log = logging.getLogger("marketplace.licensing.tasks")
 COMPOSER_ROLES = ("songwriter", "composer")
 
 
-@job("licensing.render_contract")
+@job("licensing.render_contract", kind="contract")
 def render_contract(license_id: str) -> None:
     """Render the contract once; a license that has one keeps it forever."""
     license_ = db.session.get(License, license_id)
@@ -43,7 +46,7 @@ def render_contract(license_id: str) -> None:
         or_(License.beat_id == license_.beat_id, License.beat_id.in_(versions)),
         License.kind == TierKind.LEASE, License.status == "active",
         License.issued_at < license_.issued_at)) or 0
-    text = render_contract_text(template, contract_values(license_, earlier))
+    text = render_contract_text(template, contract_values(license_, earlier, _parties(license_)))
     with tempfile.TemporaryDirectory(prefix="contract-") as folder:
         pdf = Path(folder) / "contract.pdf"
         render_contract_pdf(text, pdf, f"License {license_.license_number}")
@@ -53,12 +56,20 @@ def render_contract(license_id: str) -> None:
     db.session.commit()
 
 
+def _parties(license_: License) -> Parties:
+    """How to reach each party (their account email at issue) and what the platform states."""
+    seller, buyer = db.session.get(User, license_.seller_id), db.session.get(User, license_.buyer_id)
+    config = current_app.config
+    return Parties(licensor_contact=seller.email, licensee_contact=buyer.email,
+                   platform=config["PLATFORM_NAME"], governing_law=config["CONTRACT_GOVERNING_LAW"])
+
+
 def download_name(license_: License, extension: str) -> str:
     title = re.sub(r'[\x00-\x1f\\/:*?"<>|]+', " ", license_.beat_snapshot["title"]).strip()[:80] or "beat"
     return f"{title} ({license_.license_number}).{extension}"
 
 
-@job("licensing.build_files")
+@job("licensing.build_files", kind="delivery")
 def build_files(license_id: str) -> None:
     """Build each deliverable not built yet (MP3 320 with license tags, WAV, stems)."""
     license_ = db.session.get(License, license_id)
@@ -124,14 +135,22 @@ def notify_exclusive_sold(lease_id: str, sold_at: str) -> None:
 
 @job("licensing.sweep", every_seconds=300)
 def sweep_licenses() -> int:
-    """Re-queue contracts and files that a crash left unfinished (older than 10 minutes)."""
+    """Re-queue contracts and files that a crash left unfinished (older than 10 minutes). Work
+    whose job failed every retry waits for an admin instead (see jobs.failures)."""
     cutoff = utcnow() - dt.timedelta(minutes=10)
-    unfinished = list(db.session.scalars(
-        select(License.id).outerjoin(LicenseFile).where(
-            License.issued_at < cutoff, License.status == "active",
-            or_(License.contract_key.is_(None), LicenseFile.key.is_(None))).distinct()))
-    for license_id in unfinished:
-        enqueue("licensing.render_contract", license_id)
-        enqueue("licensing.build_files", license_id)
+    active = (License.issued_at < cutoff, License.status == "active")
+    unfinished = {
+        "licensing.render_contract": list(db.session.scalars(
+            select(License.id).where(*active, License.contract_key.is_(None)))),
+        "licensing.build_files": list(db.session.scalars(
+            select(License.id).join(LicenseFile).where(*active, LicenseFile.key.is_(None)).distinct())),
+    }
+    waiting_for_admin = open_failures(list(unfinished))
+    queued = set()
+    for name, license_ids in unfinished.items():
+        for license_id in license_ids:
+            if (name, args_key([license_id])) not in waiting_for_admin:
+                enqueue(name, license_id)
+                queued.add(license_id)
     db.session.commit()
-    return len(unfinished)
+    return len(queued)

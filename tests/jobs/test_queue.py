@@ -88,3 +88,56 @@ def test_a_rolled_back_savepoint_forgets_only_its_own_jobs(app):
         assert ran == ["before", "kept savepoint", "after"]
     finally:
         queue.JOBS.pop("tests.record", None)
+
+
+def test_a_job_that_fails_every_retry_is_kept_once_per_job_and_arguments(app, monkeypatch):
+    from sqlalchemy import select
+
+    from marketplace.jobs.failures import FailedJob
+
+    @queue.job("tests.always_broken")
+    def always_broken(value: str) -> None:
+        raise RuntimeError(f"cannot do {value}")
+
+    try:
+        monkeypatch.setattr(queue.time, "sleep", lambda _seconds: None)
+        runner = queue.InProcessRunner(app, threads=0, max_retries=1, backoff_seconds=1)
+        runner.submit("tests.always_broken", ("x",))
+        runner.submit("tests.always_broken", ("x",))
+        runner.submit("tests.always_broken", ("y",))
+        with app.app_context():
+            failed = {row.args_key: (row.attempts, row.error)
+                      for row in db.session.scalars(select(FailedJob))}
+        assert failed == {'["x"]': (4, "RuntimeError: cannot do x"),
+                          '["y"]': (2, "RuntimeError: cannot do y")}
+    finally:
+        queue.JOBS.pop("tests.always_broken", None)
+
+
+def test_celery_keeps_a_job_that_failed_its_last_retry(app, monkeypatch):
+    """Celery's own retries (autoretry with JOB_MAX_RETRIES), run eagerly: the last failure is kept."""
+    from sqlalchemy import select
+
+    from marketplace.jobs.celery_app import make_celery
+    from marketplace.jobs.failures import FailedJob
+
+    calls: list[str] = []
+
+    @queue.job("tests.celery_broken")
+    def celery_broken(value: str) -> None:
+        calls.append(value)
+        raise RuntimeError(f"cannot do {value}")
+
+    try:
+        monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # never reached: eager
+        monkeypatch.setitem(app.config, "JOB_MAX_RETRIES", 2)
+        celery = make_celery(app)
+        celery.conf.task_always_eager = True
+        assert celery.tasks["tests.celery_broken"].apply(args=["x"]).state == "FAILURE"
+        assert calls == ["x", "x", "x"]
+        with app.app_context():
+            kept = [(row.job, row.args, row.attempts, row.error)
+                    for row in db.session.scalars(select(FailedJob))]
+        assert kept == [("tests.celery_broken", ["x"], 3, "RuntimeError: cannot do x")]
+    finally:
+        queue.JOBS.pop("tests.celery_broken", None)

@@ -12,6 +12,7 @@ const SECTIONS = [
   ["/admin/users", "Users"],
   ["/admin/audit-log", "Audit log"],
   ["/admin/payouts", "Payouts"],
+  ["/admin/jobs", "Failed jobs"],
 ];
 
 // The admin section links; the section holding the current page is marked current.

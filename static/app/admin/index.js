@@ -1,5 +1,5 @@
 // The admin console: moderation of reports, beats, uploads and accounts, the audit log and
-// payouts. Every page is for admin accounts only; each calls the /admin API.
+// payouts, and background jobs that failed. Every page is for admin accounts only; each calls the /admin API.
 
 import { overviewView } from "./overview.js";
 import { reportView, reportsView } from "./reports.js";
@@ -8,6 +8,7 @@ import { reviewView } from "./review.js";
 import { userView, usersView } from "./users.js";
 import { auditView } from "./audit.js";
 import { payoutsView } from "./payouts.js";
+import { jobsView } from "./jobs.js";
 import { adminPage } from "./common.js";
 import { errorBox } from "../ui.js";
 
@@ -38,4 +39,5 @@ export const adminRoutes = [
   admin("/admin/users/:id", "User", userView),
   admin("/admin/audit-log", "Audit log", auditView),
   admin("/admin/payouts", "Payouts", payoutsView),
+  admin("/admin/jobs", "Failed jobs", jobsView),
 ];

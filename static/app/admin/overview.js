@@ -1,5 +1,6 @@
-// /admin: what waits for an admin (open reports, uploads to review) and the way to each section.
+// /admin: what waits for an admin (open reports, uploads to review, failed jobs) and the way to each section.
 
+import { api } from "../api.js";
 import { h } from "../ui.js";
 import { adminPage, countOf } from "./common.js";
 
@@ -11,10 +12,11 @@ function tile(href, title, count, description) {
 }
 
 export async function overviewView({ root }) {
-  const [openReports, pendingReviews, suspended] = await Promise.all([
+  const [openReports, pendingReviews, suspended, failedJobs] = await Promise.all([
     countOf("/admin/reports", { status: "open" }),
     countOf("/admin/review-queue", { state: "pending" }),
     countOf("/admin/users", { status: "suspended" }),
+    api("/admin/jobs/failed", { query: { limit: 500 } }),
   ]);
   adminPage(root, "Admin",
     h("ul", { class: "admin-tiles" },
@@ -24,5 +26,7 @@ export async function overviewView({ root }) {
       tile("/admin/beats", "Beats", null, "Every beat in any status, and what holds it out of the store."),
       tile("/admin/users", "Users", `${suspended} suspended`, "Find an account; strikes and suspensions."),
       tile("/admin/audit-log", "Audit log", null, "Every moderation action, with a CSV export."),
-      tile("/admin/payouts", "Payouts", null, "Platform fees, and transfers to beatmakers.")));
+      tile("/admin/payouts", "Payouts", null, "Platform fees, and transfers to beatmakers."),
+      tile("/admin/jobs", "Failed jobs", `${failedJobs.length} waiting`,
+        "Contracts and delivered files that failed every retry.")));
 }

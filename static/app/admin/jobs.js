@@ -1,0 +1,58 @@
+// /admin/jobs: background jobs that failed every retry and wait for an admin: buyers' contracts
+// and delivered files first of all. The error says why; "Retry" runs the job again.
+
+import { api } from "../api.js";
+import { busy, dateTime, errorBox, h, notice } from "../ui.js";
+import { adminPage, words } from "./common.js";
+
+const KINDS = { contract: "Contract", delivery: "Delivered files", other: "Other job" };
+
+function table(headings, rows) {
+  return h("div", { class: "table-scroll" }, h("table", {},
+    h("thead", {}, h("tr", {}, headings.map((label) => h("th", { scope: "col" }, label)))),
+    h("tbody", {}, rows)));
+}
+
+function retryButton(failed, reload, errors) {
+  const label = `${words(KINDS, failed.kind)} ${failed.license_id || failed.job}`;
+  const button = h("button", { type: "button", "aria-label": `Retry: ${label}` }, "Retry");
+  button.addEventListener("click", () => busy(button, async () => {
+    errors.replaceChildren();
+    try {
+      const after = await api(`/admin/jobs/failed/${encodeURIComponent(failed.id)}/retry`, { method: "POST" });
+      notice(after.retried_at ? "The job ran again." : "The job failed again: its new error is listed.",
+        after.retried_at ? "info" : "error");
+      await reload();
+    } catch (error) {
+      errors.replaceChildren(errorBox(error));
+    }
+  }));
+  return button;
+}
+
+function failedRow(failed, reload, errors) {
+  return h("tr", {},
+    h("td", {}, dateTime(failed.failed_at)),
+    h("td", {}, words(KINDS, failed.kind)),
+    h("td", {}, failed.license_id ? `License ${failed.license_id}` : h("code", {}, failed.job)),
+    h("td", {}, h("code", { class: "job-error" }, failed.error)),
+    h("td", {}, String(failed.attempts)),
+    h("td", {}, retryButton(failed, reload, errors)));
+}
+
+export async function jobsView({ root }) {
+  const errors = h("div");
+  const list = h("div");
+  const load = async () => {
+    const failed = await api("/admin/jobs/failed", { query: { limit: 500 } });
+    list.replaceChildren(failed.length
+      ? table(["Failed", "Kind", "For", "Error", "Attempts", "Action"],
+        failed.map((row) => failedRow(row, load, errors)))
+      : h("p", { class: "muted" }, "No failed jobs: every contract and file was made."));
+  };
+  adminPage(root, "Failed jobs",
+    h("p", {}, "Jobs that failed every retry. Nothing retries them on its own: read the error, ",
+      "fix its cause if it is in the data, then retry."),
+    errors, list);
+  await load();
+}
