@@ -81,7 +81,7 @@ def test_a_cart_of_two_beatmakers_and_a_collaborator_pays_each_their_share_and_a
                       "refunded": {"amount": 1080, "currency": "usd"}}]
     result = reconcile()
     assert result.exit_code == 0, result.output
-    assert "checked 1 orders and 3 transfers: no difference" in result.output
+    assert "checked 1 orders, 3 transfers and 1 charges: no difference" in result.output
 
 
 def _session(app, order_id):
