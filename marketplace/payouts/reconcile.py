@@ -40,9 +40,9 @@ def charge_differences(charge: ChargeState) -> Iterator[str]:
         order = db.session.scalar(select(Order).where(Order.payment_intent_id == charge.payment_intent_id).limit(1))
     if order is None:
         yield f"{where}, and it pays for no order"
-    elif order.payment_intent_id != charge.payment_intent_id:
+    elif order.payment_intent_id not in (None, charge.payment_intent_id):
         yield f"{where}, a second payment of order {order.id} (paid by {order.payment_intent_id}), not refunded"
-    elif order.status not in SETTLED or order.paid_at is None:
+    elif order.status not in SETTLED or order.paid_at is None or order.payment_intent_id is None:
         yield f"{where} for order {order.id}, which is {order.status} ({order.status_reason}), not refunded"
     elif kept != order.total_amount - order.refunded_amount:
         owed = Money(order.total_amount - order.refunded_amount, order.currency).formatted()
