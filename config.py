@@ -193,8 +193,8 @@ class Config:
         from marketplace.common.money import MINIMUM_CHARGE_MINOR
 
         if str(values.get("STORE_CURRENCY", "usd")).lower() not in MINIMUM_CHARGE_MINOR:
-            raise ConfigurationError("STORE_CURRENCY must be a currency whose smallest Stripe charge is known: "
-                                     + ", ".join(sorted(MINIMUM_CHARGE_MINOR)))
+            raise ConfigurationError("STORE_CURRENCY must be a currency whose smallest Stripe charge is "
+                                     "known: " + ", ".join(sorted(MINIMUM_CHARGE_MINOR)))
         if int(values.get("MODERATION_STRIKES_TO_SUSPEND", 3)) < 1:
             raise ConfigurationError("MODERATION_STRIKES_TO_SUSPEND must be at least 1")
         if int(values.get("PREMODERATION_MIN_APPROVED_BEATS", 0)) < 0:

@@ -183,8 +183,9 @@ def _check_chargeable(total: int, currency: str) -> None:
         message = (f"The total after discounts, {Money(total, currency).formatted()}, is below the smallest "
                    f"payment the payment provider takes ({Money(smallest, currency).formatted()}).")
     else:
-        message = (f"The total, {Money(total, currency).formatted()}, is above the largest payment the payment "
-                   f"provider takes ({Money(MAX_CHARGE_MINOR, currency).formatted()}): split the cart.")
+        largest = Money(MAX_CHARGE_MINOR, currency).formatted()
+        message = (f"The total, {Money(total, currency).formatted()}, is above the largest payment the "
+                   f"payment provider takes ({largest}): split the cart.")
     raise ValidationFailed(message, details={"total": [message]})
 
 
@@ -411,7 +412,8 @@ def close_payment_page(order: Order | None) -> None:
     session = payment_port().retrieve_session(order.payment_session_id)
     apply_session(session)
     if session.status == "complete" and not _paid(session) and order.session_closed_at is None:
-        payment = payment_port().retrieve_payment(session.payment_intent_id) if session.payment_intent_id else None
+        intent = session.payment_intent_id
+        payment = payment_port().retrieve_payment(intent) if intent else None
         if payment is None or payment.status != "processing":
             order.session_closed_at = utcnow()  # a bank payment that failed: nothing will come
     db.session.flush()

@@ -56,7 +56,8 @@ def start_checkout(cart):
     db.session.commit()  # the holds are ours from here, whatever the provider does
     if order.status == OrderStatus.PENDING:
         _open_payment_page(order, buyer)
-    log.info("checkout_started", extra={"order_id": order.id, "items": len(items), "total": order.total_amount})
+    log.info("checkout_started", extra={"order_id": order.id, "items": len(items),
+                                        "total": order.total_amount})
     return _checkout_document(order)
 
 

@@ -8,7 +8,12 @@ from collections.abc import Iterator
 from sqlalchemy import func, select
 
 from marketplace.checkout.models import Order, OrderStatus
-from marketplace.checkout.port import ChargeState, PaymentProviderError, PaymentProviderUnavailable, payment_port
+from marketplace.checkout.port import (
+    ChargeState,
+    PaymentProviderError,
+    PaymentProviderUnavailable,
+    payment_port,
+)
 from marketplace.common.money import Money
 from marketplace.db import db
 from marketplace.payouts.models import LedgerEntry, LedgerKind, PayoutTransfer, TransferStatus
@@ -34,14 +39,17 @@ def charge_differences(charge: ChargeState) -> Iterator[str]:
     kept = charge.amount - charge.amount_refunded
     if kept == 0:
         return
-    where = f"charge {charge.id} ({charge.payment_intent_id}): {Money(kept, charge.currency).formatted()} kept"
+    kept_money = Money(kept, charge.currency).formatted()
+    where = f"charge {charge.id} ({charge.payment_intent_id}): {kept_money} kept"
     order = db.session.get(Order, charge.order_id) if charge.order_id else None
     if order is None and charge.payment_intent_id:
-        order = db.session.scalar(select(Order).where(Order.payment_intent_id == charge.payment_intent_id).limit(1))
+        order = db.session.scalar(select(Order).where(Order.payment_intent_id == charge.payment_intent_id)
+                                  .limit(1))
     if order is None:
         yield f"{where}, and it pays for no order"
     elif order.payment_intent_id not in (None, charge.payment_intent_id):
-        yield f"{where}, a second payment of order {order.id} (paid by {order.payment_intent_id}), not refunded"
+        yield (f"{where}, a second payment of order {order.id} (paid by {order.payment_intent_id}), "
+               "not refunded")
     elif order.status not in SETTLED or order.paid_at is None or order.payment_intent_id is None:
         yield f"{where} for order {order.id}, which is {order.status} ({order.status_reason}), not refunded"
     elif kept != order.total_amount - order.refunded_amount:

@@ -349,7 +349,8 @@ def needs_other_funding(attempt: PayoutTransfer) -> bool:
 def failure_reason(attempt: PayoutTransfer) -> str | None:
     if attempt.status != TransferStatus.FAILED:
         return None
-    return FAILURE_REASONS.get(attempt.failure_code or "", f"Stripe refused the transfer ({attempt.failure_code}).")
+    code = attempt.failure_code or ""
+    return FAILURE_REASONS.get(code, f"Stripe refused the transfer ({code}).")
 
 
 def retry(transfer_id: str) -> PayoutTransfer:
@@ -368,8 +369,8 @@ def retry(transfer_id: str) -> PayoutTransfer:
                        "owed and is sent once they connect or finish Stripe's onboarding.",
                        code="payee_not_payable", details={"account_status": status})
     if _still_owed(attempt) <= 0:
-        raise Conflict("Nothing of this transfer is owed any more: a later transfer paid it, or a refund took "
-                       "it back.", code="nothing_owed")
+        raise Conflict("Nothing of this transfer is owed any more: a later transfer paid it, or a refund "
+                       "took it back.", code="nothing_owed")
     if attempt.order_id:
         enqueue("payouts.pay_order", attempt.order_id)
     else:
@@ -402,8 +403,9 @@ def payees_to_pay() -> list[str]:
             continue
         last = db.session.scalar(select(PayoutTransfer).where(PayoutTransfer.payee_id == payee_id)
                                  .order_by(PayoutTransfer.created_at.desc(), PayoutTransfer.id.desc()).limit(1))
-        if last is not None and last.status == TransferStatus.FAILED and last.updated_at >= account.updated_at \
-                and last.updated_at > retry_refused_before:
+        refused_lately = last is not None and last.status == TransferStatus.FAILED \
+            and last.updated_at >= account.updated_at and last.updated_at > retry_refused_before
+        if refused_lately:
             continue
         found.append(payee_id)
     return found

@@ -49,7 +49,8 @@ def test_a_cart_whose_total_falls_below_the_smallest_charge_is_refused(client, p
     assert "total" in refused.json["error"]["details"]
 
 
-def test_a_free_cart_is_licensed_at_once_without_stripe(client, payments, shop, new_buyer, checkout, order_of):
+def test_a_free_cart_is_licensed_at_once_without_stripe(client, payments, shop, new_buyer, checkout,
+                                                        order_of):
     assert coupon(client, shop["headers"], code="ALL", percent_off=100).status_code == 201
     _buyer, headers = new_buyer()
     started = checkout(headers, [(shop["beat_id"], shop["tiers"]["Exclusive"]["id"])], coupon_code="ALL")

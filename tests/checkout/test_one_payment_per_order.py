@@ -17,8 +17,8 @@ from marketplace.licensing.models import License
 from tests.checkout.conftest import wait_for
 from tests.conftest import ON_POSTGRES
 
-POSTGRES_ONLY = pytest.mark.skipif(not ON_POSTGRES, reason="concurrent clients on row locks and unique indexes: "
-                                                           "the PostgreSQL pass runs this")
+POSTGRES_ONLY = pytest.mark.skipif(
+    not ON_POSTGRES, reason="concurrent clients on row locks and unique indexes: the PostgreSQL pass runs it")
 
 
 def sessions_at_stripe(payments) -> list[dict]:
@@ -50,7 +50,8 @@ def second_beat(shop, upload_beat, offer_all):
     return beat_id, {name.split()[0]: tier for name, tier in offer_all(shop["headers"], beat_id).items()}
 
 
-def test_the_same_cart_sent_again_answers_its_pending_order_and_page(app, payments, shop, new_buyer, checkout):
+def test_the_same_cart_sent_again_answers_its_pending_order_and_page(app, payments, shop, new_buyer,
+                                                                    checkout):
     _buyer, headers = new_buyer()
     cart = [(shop["beat_id"], shop["tiers"]["Exclusive"]["id"])]
     first = checkout(headers, cart)
@@ -71,7 +72,8 @@ def test_the_same_cart_sent_five_times_at_once_is_one_order(app, live_server, pa
 
     def send():
         barrier.wait()
-        answers.append(requests.post(f"{live_server}/api/v1/checkout", json=body, headers=headers, timeout=60))
+        answers.append(requests.post(f"{live_server}/api/v1/checkout", json=body, headers=headers,
+                                     timeout=60))
 
     threads = [threading.Thread(target=send) for _ in range(5)]
     for thread in threads:
@@ -99,7 +101,8 @@ def test_a_page_opened_for_a_checkout_replaced_meanwhile_is_not_handed_out_and_i
     thread.start()
     wait_for(lambda: payments.faults() == [])  # the first request is at Stripe, its order committed
     newer = requests.post(f"{live_server}/api/v1/checkout", headers=headers, timeout=30, json={"items": [
-        {"beat_id": shop["beat_id"], "tier_id": exclusive}, {"beat_id": other_beat, "tier_id": other_tiers["Basic"]["id"]}]})
+        {"beat_id": shop["beat_id"], "tier_id": exclusive},
+        {"beat_id": other_beat, "tier_id": other_tiers["Basic"]["id"]}]})
     thread.join()
     assert newer.status_code == 201, newer.json()
     [first] = slow
@@ -145,7 +148,8 @@ def test_the_sweep_refunds_a_replaced_page_paid_while_its_notification_was_lost(
     _buyer, headers = new_buyer()
     first = checkout(headers, [(shop["beat_id"], exclusive)])
     payments.fault("POST", "/v1/checkout/sessions/", "error_500", times=1)
-    assert checkout(headers, [(shop["beat_id"], exclusive), (other_beat, other_tiers["Basic"]["id"])]).status_code == 201
+    newer = checkout(headers, [(shop["beat_id"], exclusive), (other_beat, other_tiers["Basic"]["id"])])
+    assert newer.status_code == 201
     payments.complete(session_of(first.json["order_id"]), deliver="none")
     assert order_of(first.json["order_id"], headers)["status"] == "expired"
     assert kept_at_stripe(payments) == 49999
@@ -160,7 +164,8 @@ def test_the_sweep_refunds_a_replaced_page_paid_while_its_notification_was_lost(
         assert db.session.get(Order, first.json["order_id"]).session_closed_at is not None
 
 
-def test_an_expired_order_paid_late_is_refunded(app, payments, shop, new_buyer, checkout, session_of, order_of):
+def test_an_expired_order_paid_late_is_refunded(app, payments, shop, new_buyer, checkout, session_of,
+                                                order_of):
     _buyer, headers = new_buyer()
     started = checkout(headers, [(shop["beat_id"], shop["tiers"]["Basic"]["id"])])
     with app.app_context():  # the order closed on our side while the page stayed open at Stripe
@@ -205,7 +210,8 @@ def test_five_concurrent_checkouts_of_one_exclusive_by_one_buyer_charge_it_once(
     holder = holder_of(app, shop["beat_id"])
     assert count(app, Order, Order.status == "pending") == 1
     with app.app_context():
-        orders = {order.id: (order.status, order.payment_session_id) for order in db.session.scalars(select(Order))}
+        orders = {order.id: (order.status, order.payment_session_id)
+                  for order in db.session.scalars(select(Order))}
     assert orders[holder][0] == "pending"
 
     # The buyer pays every page they can still reach: only the holder's takes money for good.
@@ -216,7 +222,8 @@ def test_five_concurrent_checkouts_of_one_exclusive_by_one_buyer_charge_it_once(
         total = db.session.get(Order, holder).total_amount
         statuses = {order.id: order.status for order in db.session.scalars(select(Order))}
     assert statuses[holder] == "paid"
-    assert all(status in ("expired", "failed", "refunded") for order_id, status in statuses.items() if order_id != holder)
+    assert all(status in ("expired", "failed", "refunded")
+               for order_id, status in statuses.items() if order_id != holder)
     assert count(app, License, License.kind == "exclusive") == 1
     wait_for(lambda: kept_at_stripe(payments) == total)
     for order_id, (_status, session_id) in orders.items():

@@ -18,13 +18,15 @@ from tests.checkout.conftest import wait_for
 
 def ledger_kinds(app, order_id) -> list[str]:
     with app.app_context():
-        return sorted(row.kind for row in db.session.scalars(select(LedgerEntry).where(LedgerEntry.order_id == order_id)))
+        rows = db.session.scalars(select(LedgerEntry).where(LedgerEntry.order_id == order_id))
+        return sorted(row.kind for row in rows)
 
 
 def attempts(app, payee_id) -> list[tuple[str, int, str | None, str | None]]:
     with app.app_context():
-        return [(row.status, row.amount, row.failure_code, row.source_transaction) for row in db.session.scalars(
-            select(PayoutTransfer).where(PayoutTransfer.payee_id == payee_id).order_by(PayoutTransfer.created_at))]
+        rows = db.session.scalars(select(PayoutTransfer).where(PayoutTransfer.payee_id == payee_id)
+                                  .order_by(PayoutTransfer.created_at))
+        return [(row.status, row.amount, row.failure_code, row.source_transaction) for row in rows]
 
 
 def session_of_order(app, order_id) -> str:
@@ -66,7 +68,8 @@ def test_a_dispute_heard_before_the_payment_is_applied_at_fulfilment(
     dispute = payments.dispute(intent, deliver="sync")  # the dispute's arrives first
     assert status_of(app, order_id) == "pending"
 
-    [completed] = [e for e in payments.events(type="checkout.session.completed") if e["data"]["object"]["id"] == session_id]
+    [completed] = [event for event in payments.events(type="checkout.session.completed")
+                   if event["data"]["object"]["id"] == session_id]
     assert payments.deliver(completed["id"])["status"] == 200
 
     order = client.get(f"/api/v1/orders/{order_id}", headers=headers).json
@@ -185,7 +188,8 @@ def test_reconcile_reports_charges_of_no_order_and_second_payments_until_they_ar
     assert "2 differences" in result.output
 
     # The second payment's notification arrives: it is not the order's, so it is given back.
-    [completed] = [e for e in payments.events(type="checkout.session.completed") if e["data"]["object"]["id"] == second]
+    [completed] = [event for event in payments.events(type="checkout.session.completed")
+                   if event["data"]["object"]["id"] == second]
     assert payments.deliver(completed["id"])["status"] == 200
     payments.refund(payments.session(stray)["payment_intent"], deliver="sync")  # refunded from the dashboard
     wait_for(lambda: reconcile().exit_code == 0)

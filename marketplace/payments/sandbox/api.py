@@ -72,7 +72,8 @@ SESSION_CREATE = Shape({
 _LIMIT = integer(minimum=1, maximum=100)
 SESSION_LIST = Shape({"payment_intent": string(), "status": one_of("open", "complete", "expired"),
                       "limit": _LIMIT, "starting_after": string(), "expand": expand})
-CHARGE_LIST = Shape({"payment_intent": string(), "limit": _LIMIT, "starting_after": string(), "expand": expand})
+CHARGE_LIST = Shape({"payment_intent": string(), "limit": _LIMIT, "starting_after": string(),
+                     "expand": expand})
 PAGE = Shape({"limit": _LIMIT, "expand": expand})
 REFUND_CREATE = Shape({
     "payment_intent": string(),
