@@ -170,8 +170,9 @@ def cart_fingerprint(items: Sequence[CartItem], coupon_code: str | None) -> str:
 
 
 def _pending_order_of_cart(buyer: User, fingerprint: str) -> Order | None:
-    return db.session.scalar(select(Order).where(Order.buyer_id == buyer.id, Order.cart_fingerprint == fingerprint,
-                                                 Order.status == OrderStatus.PENDING))
+    same_cart = (Order.buyer_id == buyer.id, Order.status == OrderStatus.PENDING,
+                 Order.cart_fingerprint == fingerprint)
+    return db.session.scalar(select(Order).where(*same_cart))
 
 
 def _check_chargeable(total: int, currency: str) -> None:
