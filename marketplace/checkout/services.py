@@ -452,6 +452,7 @@ def fail_delayed_payment(session: SessionState) -> Order | None:
 
 def _fail(order: Order) -> None:
     states.move(order, OrderStatus.FAILED, "payment_failed")
+    order.session_closed_at = utcnow()  # its page was used, and its bank payment failed: nothing comes
     holds.release_holds(order.id, "payment_failed")
     enqueue("checkout.notify_payment_failed", order.id)
 
