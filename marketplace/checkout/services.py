@@ -37,7 +37,6 @@ from marketplace.checkout.models import (
 from marketplace.checkout.port import (
     NewSession,
     PaymentProviderError,
-    PaymentProviderUnavailable,
     PaymentState,
     SessionLine,
     SessionState,
