@@ -115,6 +115,7 @@ def test_a_transfer_its_charge_cannot_fund_is_sent_from_the_platform_balance(
     payments.deauthorize(account_id, deliver="none")  # the app is not told: the sale's transfer is refused
     _buyer, headers = new_buyer()
     order = buy(headers, [(shop["beat_id"], shop["tiers"]["Premium"]["id"])])
+    wait_for(lambda: attempts(app, shop["seller_id"]))  # the sale's transfer was tried, and refused
     intent = payments.session(session_of_order(app, order["id"]))["payment_intent"]
     charge_id = requests.get(f"{payments.url}/v1/payment_intents/{intent}", timeout=10, headers={
         "Authorization": f"Bearer {payments.api_key}"}).json()["latest_charge"]
@@ -137,6 +138,7 @@ def test_an_admin_retry_that_cannot_succeed_says_why(app, client, payments, shop
     payments.deauthorize(account_id, deliver="none")  # the app is not told
     _buyer, buyer_headers = new_buyer()
     buy(buyer_headers, [(shop["beat_id"], shop["tiers"]["Basic"]["id"])])
+    wait_for(lambda: attempts(app, shop["seller_id"]))  # the sale's transfer was tried, and refused
     [failed] = client.get("/api/v1/admin/payouts/transfers?status=failed", headers=admin_headers).json
     assert "cannot receive transfers" in failed["failure_reason"]
 
@@ -158,6 +160,7 @@ def test_the_sweep_never_skips_a_refused_payee_for_good(app, payments, shop, con
     payments.deauthorize(account_id, deliver="none")
     _buyer, buyer_headers = new_buyer()
     buy(buyer_headers, [(shop["beat_id"], shop["tiers"]["Basic"]["id"])])
+    wait_for(lambda: attempts(app, shop["seller_id"]))  # the sale's transfer was tried, and refused
     payments.onboard(account_id, deliver="none")  # back, and the app is still not told
     with app.app_context():
         tasks.sweep_payouts()
