@@ -228,6 +228,11 @@ class Config:
             raise ConfigurationError("PLATFORM_FEE_BPS must be between 0 and 10000 (100%)")
         if int(values.get("PLATFORM_FEE_FIXED", 0)) < 0:
             raise ConfigurationError("PLATFORM_FEE_FIXED must be 0 or more (minor units)")
+        from marketplace.common.money import MINIMUM_CHARGE_MINOR
+
+        if str(values.get("STORE_CURRENCY", "usd")).lower() not in MINIMUM_CHARGE_MINOR:
+            raise ConfigurationError("STORE_CURRENCY must be a currency whose smallest Stripe charge is "
+                                     "known: " + ", ".join(sorted(MINIMUM_CHARGE_MINOR)))
         if int(values.get("MODERATION_STRIKES_TO_SUSPEND", 3)) < 1:
             raise ConfigurationError("MODERATION_STRIKES_TO_SUSPEND must be at least 1")
         if int(values.get("PREMODERATION_MIN_APPROVED_BEATS", 0)) < 0:

@@ -101,6 +101,23 @@ class SandboxControl:
     def clear_faults(self) -> dict[str, Any]:
         return self._call("DELETE", "/faults")
 
+    def faults(self) -> list[dict[str, Any]]:
+        """The faults still to happen."""
+        return self._call("GET", "/faults")["faults"]
+
+    def charges(self) -> list[dict[str, Any]]:
+        """Every charge, as Stripe lists them (newest first)."""
+        found, after = [], None
+        while True:
+            params = {"limit": 100, **({"starting_after": after} if after else {})}
+            response = self._http.get(f"{self.url}/v1/charges", params=params,
+                                      headers={"Authorization": f"Bearer {self.api_key}"}, timeout=10)
+            page = response.json()
+            found += page["data"]
+            if not page["has_more"]:
+                return found
+            after = page["data"][-1]["id"]
+
     def session(self, session_id: str) -> dict[str, Any]:
         """The Checkout Session as the API returns it."""
         return self._retrieve(f"/checkout/sessions/{session_id}")

@@ -60,6 +60,9 @@ class Order(Base):
         # The sweep looks for pending orders whose payment page has closed.
         Index("ix_orders_pending_expires_at", "expires_at", postgresql_where=text("status = 'pending'"),
               sqlite_where=text("status = 'pending'")),
+        # The same cart sent twice at once (a double click, a client retry) makes one order.
+        Index("uq_orders_one_pending_per_cart", "buyer_id", "cart_fingerprint", unique=True,
+              postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("ord"))
@@ -76,6 +79,13 @@ class Order(Base):
     payment_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
     checkout_url: Mapped[str | None] = mapped_column(String(2000))
+    # What was asked for (the buyer's items and coupon code), so an identical cart finds this order.
+    cart_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # When the provider's payment page was known to be closed (expired, or paid and settled);
+    # until then a closed order's page is asked about again, and a payment on it is refunded.
+    session_closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # A dispute heard of before the payment was fulfilled: applied at fulfilment.
+    early_dispute_status: Mapped[str | None] = mapped_column(String(40))
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

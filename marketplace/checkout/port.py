@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from flask import current_app
@@ -85,6 +86,20 @@ class PaymentState:
 
 
 @dataclasses.dataclass(frozen=True)
+class ChargeState:
+    """A charge as the provider lists it, for reconciliation."""
+
+    id: str
+    payment_intent_id: str | None
+    order_id: str | None  # from the metadata we set at checkout
+    status: str  # succeeded | pending | failed
+    amount: int
+    amount_refunded: int
+    currency: str
+    disputed: bool
+
+
+@dataclasses.dataclass(frozen=True)
 class DisputeState:
     id: str
     payment_intent_id: str | None
@@ -108,6 +123,8 @@ class PaymentPort(Protocol):
     def retrieve_payment(self, payment_intent_id: str) -> PaymentState: ...
 
     def retrieve_dispute(self, dispute_id: str) -> DisputeState: ...
+
+    def list_charges(self) -> Iterator[ChargeState]: ...
 
     def refund(self, payment_intent_id: str, amount: int, *, idempotency_key: str,
                metadata: dict[str, str]) -> str: ...

@@ -22,7 +22,8 @@ class CheckoutInSchema(ma.Schema):
 
 class CheckoutOutSchema(ma.Schema):
     order_id = ma.fields.String(required=True)
-    checkout_url = ma.fields.String(required=True, metadata={"description": "the payment page; open it in a browser"})
+    checkout_url = ma.fields.String(required=True, allow_none=True, metadata={
+        "description": "the payment page; open it in a browser (none for a free order, licensed at once)"})
     expires_at = ma.fields.DateTime(required=True, metadata={
         "description": "when the payment page closes and any exclusive hold ends"})
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
 
 from flask import current_app
 from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import Role, User, UserStatus
 from marketplace.catalog import services as catalog
@@ -34,7 +37,6 @@ from marketplace.checkout.models import (
 from marketplace.checkout.port import (
     NewSession,
     PaymentProviderError,
-    PaymentProviderUnavailable,
     PaymentState,
     SessionLine,
     SessionState,
@@ -42,6 +44,7 @@ from marketplace.checkout.port import (
 )
 from marketplace.checkout.pricing import PricedLine, coupon_problem, price_lines
 from marketplace.common.clock import utcnow
+from marketplace.common.money import MAX_CHARGE_MINOR, Money, minimum_charge
 from marketplace.common.ratelimit import rate_limits
 from marketplace.db import db
 from marketplace.errors import Conflict, NotFound, RateLimited, ValidationFailed
@@ -61,10 +64,10 @@ from marketplace.licensing.offers import check_deliverable
 
 log = logging.getLogger("marketplace.checkout")
 
-# Stripe's smallest and largest charges in the major currencies, in minor units.
-MINIMUM_CHARGE = 50
-MAXIMUM_CHARGE = 99_999_999
 MAX_ITEMS = 20
+# An identical cart sent again is answered with the pending order when its page stays open at
+# least this long; otherwise that order is replaced by a new one with a fresh page.
+SAME_CART_MIN_TIME_LEFT = dt.timedelta(minutes=5)
 # Stripe wants a session's expiry at least 30 minutes ahead when the session is created,
 # which is a moment after the order is placed (and after any network retry).
 SESSION_EXPIRY_MARGIN = dt.timedelta(minutes=2)
@@ -85,18 +88,42 @@ class PaymentMismatch(Conflict):
     message = "The payment does not match the order."
 
 
+class CheckoutReplaced(Conflict):
+    code = "checkout_replaced"
+    message = ("A newer checkout of yours replaced this one while its payment page was being opened: "
+               "pay on the newer page.")
+
+
+class PaymentUnderWay(Conflict):
+    code = "payment_under_way"
+    message = ("Your earlier payment for this is still being processed by your bank; "
+               "it settles within a few days.")
+
+
 # -- starting a checkout ----------------------------------------------------------------
 
-def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None) -> Order:
+def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None) -> tuple[Order, bool]:
     """Check every item, price the cart, reserve its coupon uses and take the exclusive holds.
-    The caller commits."""
+    The caller commits.
+
+    Answers (the new order, True), or (the buyer's pending order of the very same cart, False):
+    a double click or a client retry makes one order, whose payment page is handed out again."""
     _check_cart_shape(items)
     _count_checkout(buyer)
     now = utcnow()
+    fingerprint = cart_fingerprint(items, coupon_code)
+    same = _pending_order_of_cart(buyer, fingerprint)
+    if same is not None:
+        if same.payment_intent_id is not None:
+            raise PaymentUnderWay()
+        if same.expires_at > now + SAME_CART_MIN_TIME_LEFT:
+            return same, False
+        _replace(same)  # its page closes in a moment: a new order gets a fresh one
     currency = current_app.config["STORE_CURRENCY"]
     minutes = dt.timedelta(minutes=current_app.config["CHECKOUT_SESSION_MINUTES"])
     order = Order(buyer_id=buyer.id, currency=currency, subtotal_amount=0, total_amount=0,
-                  expires_at=now + minutes + SESSION_EXPIRY_MARGIN, coupon_code=coupon_code)
+                  expires_at=now + minutes + SESSION_EXPIRY_MARGIN, coupon_code=coupon_code,
+                  cart_fingerprint=fingerprint)
     lines, order_items, families = [], [], []
     for position, item in enumerate(items):
         beat, offer = _sellable(buyer, item, position, currency)
@@ -121,11 +148,18 @@ def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None)
     order.subtotal_amount = sum(line.list_price for line in lines)
     order.discount_amount = sum(line.discount for line in lines)
     order.total_amount = order.subtotal_amount - order.discount_amount
-    if not MINIMUM_CHARGE <= order.total_amount <= MAXIMUM_CHARGE:
-        raise ValidationFailed("The total after discounts cannot be charged in one payment.",
-                               details={"total": [f"Between {MINIMUM_CHARGE} and {MAXIMUM_CHARGE} minor units."]})
-    db.session.add(order)
-    db.session.flush()
+    _check_chargeable(order.total_amount, currency)
+    try:
+        with db.session.begin_nested():
+            db.session.add(order)
+    except IntegrityError:
+        # The same cart, sent at the same moment, was placed first (the unique index decides,
+        # on SQLite too): that order is the answer.
+        same = _pending_order_of_cart(buyer, fingerprint)
+        if same is None:
+            raise Conflict("The same cart was being checked out at the same moment. Try again.",
+                           code="checkout_in_progress") from None
+        return same, False
     for coupon in coupons.values():
         if any(line.coupon_id == coupon.id for line in lines):
             _reserve_coupon(buyer, order, coupon)
@@ -134,7 +168,34 @@ def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None)
         if order_item.kind == TierKind.EXCLUSIVE:
             _drop_own_earlier_checkout(buyer, family_id)
             holds.take_hold(family_id, order.id, order.expires_at)
-    return order
+    return order, True
+
+
+def cart_fingerprint(items: Sequence[CartItem], coupon_code: str | None) -> str:
+    """The same items (in any order) with the same code give the same fingerprint."""
+    cart = sorted([item.beat_id, item.tier_id] for item in items)
+    return hashlib.sha256(json.dumps([cart, (coupon_code or "").strip().upper()]).encode()).hexdigest()
+
+
+def _pending_order_of_cart(buyer: User, fingerprint: str) -> Order | None:
+    same_cart = (Order.buyer_id == buyer.id, Order.status == OrderStatus.PENDING,
+                 Order.cart_fingerprint == fingerprint)
+    return db.session.scalar(select(Order).where(*same_cart))
+
+
+def _check_chargeable(total: int, currency: str) -> None:
+    """A total is free (no payment at all) or within what the payment provider can charge."""
+    smallest = minimum_charge(currency)
+    if total == 0 or smallest <= total <= MAX_CHARGE_MINOR:
+        return
+    if total < smallest:
+        message = (f"The total after discounts, {Money(total, currency).formatted()}, is below the smallest "
+                   f"payment the payment provider takes ({Money(smallest, currency).formatted()}).")
+    else:
+        largest = Money(MAX_CHARGE_MINOR, currency).formatted()
+        message = (f"The total, {Money(total, currency).formatted()}, is above the largest payment the "
+                   f"payment provider takes ({largest}): split the cart.")
+    raise ValidationFailed(message, details={"total": [message]})
 
 
 def _count_checkout(buyer: User) -> None:
@@ -148,29 +209,32 @@ def _count_checkout(buyer: User) -> None:
 
 def _drop_own_earlier_checkout(buyer: User, beat_id: str) -> None:
     """A buyer who left a payment page open and checks out again replaces that checkout,
-    instead of being locked out of their own hold. The old page is closed at the provider
-    first; if that fails (it was just paid, or the provider is down) the hold stays."""
+    instead of being locked out of their own hold."""
     hold = holds.active_holds([beat_id]).get(beat_id)
     if hold is not None:
         _replace_own_checkout(buyer, hold.order_id)
 
 
 def _replace_own_checkout(buyer: User, order_id: str) -> bool:
-    """Expire the buyer's own pending order `order_id`, its payment page closed at the provider
-    first; False when that is not possible (not theirs, no longer pending, just paid, or the
-    provider is down)."""
+    """Replace the buyer's own pending order `order_id`; False when it is not theirs or no
+    longer pending. A bank payment settling on it keeps it (409 `payment_under_way`)."""
     earlier = db.session.get(Order, order_id, with_for_update=True)
     if earlier is None or earlier.buyer_id != buyer.id or earlier.status != OrderStatus.PENDING:
         return False
-    if earlier.payment_session_id is not None:
-        try:
-            payment_port().expire_session(earlier.payment_session_id)
-        except (PaymentProviderError, PaymentProviderUnavailable):
-            return False
+    if earlier.payment_intent_id is not None:
+        raise PaymentUnderWay()  # a bank payment on the earlier page is settling: it keeps its hold
+    _replace(earlier)
+    return True
+
+
+def _replace(earlier: Order) -> None:
+    """Close a buyer's pending order in favour of a new one. Its holds and coupon uses are
+    freed at once; its page is expired at the provider by a job once this commits (never while
+    the buyer waits), and a payment made on it all the same is refunded."""
     states.move(earlier, OrderStatus.EXPIRED, "replaced_by_new_checkout")
     holds.release_holds(earlier.id, "replaced")
+    enqueue("checkout.close_payment_page", earlier.id)
     db.session.flush()
-    return True
 
 
 def _reserve_coupon(buyer: User, order: Order, coupon: Coupon) -> None:
@@ -242,8 +306,10 @@ def _coupons_for(buyer: User, code: str | None, seller_ids: set[str], currency: 
     return usable
 
 
-def open_payment_page(order: Order, buyer: User, success_url: str, cancel_url: str) -> None:
-    """Create the provider's payment page for a placed order; it closes when the holds end."""
+def open_payment_page(order: Order, buyer: User, success_url: str, cancel_url: str) -> bool:
+    """Create the provider's payment page for a placed order; it closes when the holds end.
+    False when a newer checkout of the buyer replaced the order meanwhile: the page is not
+    handed out, and a job expires it at the provider once this commits."""
     created = payment_port().create_session(NewSession(
         order_id=order.id, currency=order.currency, expires_at=order.expires_at,
         success_url=success_url, cancel_url=cancel_url, customer_email=buyer.email,
@@ -252,8 +318,15 @@ def open_payment_page(order: Order, buyer: User, success_url: str, cancel_url: s
         lines=[SessionLine(name=f"{item.beat_title} ({item.tier_name})"[:250],
                            description=_line_description(item), amount=item.price_amount)
                for item in order.items]))
-    order.payment_session_id, order.checkout_url = created.id, created.url
+    order = locked_order(order.id)
+    order.payment_session_id = created.id  # even when replaced: a payment on it must find its order
+    if order.status != OrderStatus.PENDING:
+        enqueue("checkout.close_payment_page", order.id)
+        db.session.flush()
+        return False
+    order.checkout_url = created.url
     db.session.flush()
+    return True
 
 
 def _line_description(item: OrderItem) -> str:
@@ -262,8 +335,11 @@ def _line_description(item: OrderItem) -> str:
     return kind + (f" · {', '.join(labels)}" if labels else "")
 
 
-def abandon_order(order: Order, reason: str) -> None:
+def abandon_order(order_id: str, reason: str) -> None:
     """The payment page could not be opened: the order fails and its holds are freed."""
+    order = locked_order(order_id)
+    if order is None or order.status != OrderStatus.PENDING:
+        return
     states.move(order, OrderStatus.FAILED, reason)
     holds.release_holds(order.id, "checkout_failed")
     db.session.flush()
@@ -312,24 +388,80 @@ def sync_with_session(order: Order) -> Order:
 
 
 def apply_session(session: SessionState) -> Order | None:
-    """Act on a Checkout Session as the provider reports it: fulfil, wait, or expire."""
+    """Act on a Checkout Session as the provider reports it: fulfil, wait, or expire. A payment
+    that cannot be its order's (the order was closed, or has another page) is refunded."""
     order = locked_order(session.order_id)
-    if order is not None and order.payment_session_id is None and order.status == OrderStatus.PENDING:
-        order.payment_session_id = session.id  # the checkout died before it could save the id
+    if order is not None and order.payment_session_id is None:
+        order.payment_session_id = session.id  # the checkout died, or was replaced, before it saved the id
     if order is None or order.payment_session_id != session.id:
         log.warning("session_without_order", extra={"session_id": session.id, "order_id": session.order_id})
+        if order is not None and _paid(session):
+            enqueue("checkout.refund_stray_payment", session.payment_intent_id)
         return None
     if order.status != OrderStatus.PENDING:
-        return order  # already settled: a duplicate, late or out-of-order event
-    if session.status == "complete" and session.payment_status == "paid":
+        _refund_if_paid_after_close(order, session)  # else a duplicate, late or out-of-order event
+    elif _paid(session):
         fulfil(order, session)
     elif session.status == "complete":
         _await_delayed_payment(order, session)
     elif session.status == "expired":
         states.move(order, OrderStatus.EXPIRED)
         holds.release_holds(order.id, "expired")
+    if session.status == "expired" or _paid(session):
+        order.session_closed_at = order.session_closed_at or utcnow()
     db.session.flush()
     return order
+
+
+def _paid(session: SessionState) -> bool:
+    return session.status == "complete" and session.payment_status == "paid"
+
+
+def _refund_if_paid_after_close(order: Order, session: SessionState) -> None:
+    """A page paid after its order closed (replaced by a newer checkout, expired, failed) is
+    refunded in full, by a job once this commits; nothing is licensed."""
+    if not _paid(session) or order.status not in (OrderStatus.EXPIRED, OrderStatus.FAILED) \
+            or order.status_reason == "payment_mismatch":
+        return
+    log.warning("paid_after_checkout_closed", extra={"order_id": order.id, "status": order.status,
+                                                     "reason": order.status_reason})
+    order.payment_intent_id = session.payment_intent_id
+    states.move(order, OrderStatus.REFUNDED, "paid_after_checkout_closed")
+    holds.release_holds(order.id, "refunded")
+    enqueue("checkout.refund_payment_of_closed_order", order.id)
+
+
+def close_payment_page(order: Order | None) -> None:
+    """Expire an order's payment page at the provider, and settle what happened on it. A
+    pending order (its beat left the store) expires, saying why, or, paid just before, is
+    fulfilled, which refunds what can no longer be sold. A closed order (replaced, expired)
+    has a payment made there meanwhile refunded. The page counts as closed once it expired,
+    or its payment is settled either way."""
+    if order is None or order.payment_session_id is None or order.session_closed_at is not None:
+        return
+    was_pending = order.status == OrderStatus.PENDING
+    try:
+        payment_port().expire_session(order.payment_session_id)
+    except PaymentProviderError:
+        pass  # no longer open (paid, or expired already): what it is now decides below
+    session = payment_port().retrieve_session(order.payment_session_id)
+    apply_session(session)
+    if was_pending:
+        if order.status == OrderStatus.EXPIRED and order.status_reason is None:
+            order.status_reason = BEAT_LEFT_STORE  # whichever of this and the expiry event came first
+    elif session.status == "complete" and not _paid(session) and order.session_closed_at is None:
+        intent = session.payment_intent_id
+        payment = payment_port().retrieve_payment(intent) if intent else None
+        if payment is None or payment.status != "processing":
+            order.session_closed_at = utcnow()  # a bank payment that failed: nothing will come
+    db.session.flush()
+
+
+def issue_free_order(order: Order) -> None:
+    """A cart discounted to nothing (a 100% coupon): nothing to charge, so no payment page;
+    its licenses are issued at once."""
+    order.session_closed_at = utcnow()
+    _issue(order)
 
 
 def _await_delayed_payment(order: Order, session: SessionState) -> None:
@@ -357,6 +489,7 @@ def fail_delayed_payment(session: SessionState) -> Order | None:
 
 def _fail(order: Order) -> None:
     states.move(order, OrderStatus.FAILED, "payment_failed")
+    order.session_closed_at = utcnow()  # its page was used, and its bank payment failed: nothing comes
     holds.release_holds(order.id, "payment_failed")
     enqueue("checkout.notify_payment_failed", order.id)
 
@@ -367,6 +500,11 @@ def fulfil(order: Order, session: SessionState) -> None:
     if session.amount_total != order.total_amount or session.currency != order.currency:
         _refuse_mismatched_payment(order, session)
         return
+    _issue(order)
+
+
+def _issue(order: Order) -> None:
+    """The order is paid: its licenses are issued, and a dispute heard of before is applied."""
     states.move(order, OrderStatus.PAID)
     buyer = db.session.get(User, order.buyer_id)
     families = _lock_families(order)
@@ -377,6 +515,8 @@ def fulfil(order: Order, session: SessionState) -> None:
     enqueue("checkout.send_receipt", order.id)
     db.session.flush()
     signals.send(signals.ORDER_PAID, order)
+    if order.early_dispute_status is not None:
+        _apply_dispute(order, order.early_dispute_status)
 
 
 def _lock_families(order: Order) -> dict[str, str]:
@@ -471,12 +611,23 @@ def _refuse_mismatched_payment(order: Order, session: SessionState) -> None:
 
 def refund_mismatched_payment(order: Order) -> None:
     """Give back whatever is left of a payment that did not match its order."""
+    _refund_rest(order, f"refund-mismatch-{order.id}")
+
+
+def refund_payment_of_closed_order(order: Order) -> None:
+    """Give back a payment made on the page of an order that was no longer pending."""
+    _refund_rest(order, f"refund-closed-{order.id}")
+
+
+def _refund_rest(order: Order, idempotency_key: str) -> None:
+    if order.refund_requested_at is not None:
+        return
     payment = payment_port().retrieve_payment(order.payment_intent_id)
     left = payment.amount - payment.amount_refunded
     if left > 0:
-        payment_port().refund(payment.payment_intent_id, left, idempotency_key=f"refund-mismatch-{order.id}",
-                              metadata={"order_id": order.id, "reason": "payment_mismatch"})
-    order.refund_requested_at = order.refund_requested_at or utcnow()
+        payment_port().refund(payment.payment_intent_id, left, idempotency_key=idempotency_key,
+                              metadata={"order_id": order.id, "reason": order.status_reason or "refund"})
+    order.refund_requested_at = utcnow()
     db.session.flush()
 
 
@@ -509,22 +660,15 @@ def _close_checkouts(line_filter: ColumnElement[bool]) -> list[str]:
     return order_ids
 
 
-def close_payment_page(order_id: str) -> Order | None:
-    """Expire a pending order's payment page at the provider, then act on the session as it
-    stands: expired (the order expires, saying why), or paid just before (fulfilment refunds
-    the lines that can no longer be sold)."""
-    order = db.session.get(Order, order_id)
-    if order is None or order.status != OrderStatus.PENDING or order.payment_session_id is None:
-        return order
-    try:
-        payment_port().expire_session(order.payment_session_id)
-    except PaymentProviderError:
-        pass  # no longer open: paid or closed meanwhile, which the session says below
-    order = sync_with_session(order)
-    if order.status == OrderStatus.EXPIRED and order.status_reason is None:
-        order.status_reason = BEAT_LEFT_STORE  # whichever of this and the expiry event came first
-    db.session.flush()
-    return order
+def refund_stray_payment(payment_intent_id: str) -> None:
+    """A payment on a page that is not its order's (there is no order row to record it on):
+    whatever is left of it is given back."""
+    payment = payment_port().retrieve_payment(payment_intent_id)
+    left = payment.amount - payment.amount_refunded
+    if left > 0 and payment.status == "succeeded" and not payment.disputed:
+        log.warning("stray_payment_refunded", extra={"payment_intent": payment_intent_id, "amount": left})
+        payment_port().refund(payment_intent_id, left, idempotency_key=f"refund-stray-{payment_intent_id}",
+                              metadata={"order_id": payment.order_id or "", "reason": "stray_payment"})
 
 
 # -- after the payment: refunds and disputes ---------------------------------------------
@@ -566,10 +710,20 @@ DISPUTE_WON = ("won", "warning_closed")  # a closed inquiry never became a charg
 
 def record_dispute(payment: PaymentState, dispute_status: str) -> Order | None:
     """A dispute as it stands now. Open: downloads freeze. Won: they thaw and the order goes
-    back to what it was. Lost: the licenses are revoked."""
+    back to what it was. Lost: the licenses are revoked. Heard of before the payment was
+    fulfilled (a bank payment settling, events out of order), it is kept and applied then."""
     order = order_of_payment(payment)
-    if order is None or order.status in (OrderStatus.PENDING, OrderStatus.FAILED, OrderStatus.EXPIRED):
+    if order is None or order.status in (OrderStatus.FAILED, OrderStatus.EXPIRED):
         return order
+    if order.status == OrderStatus.PENDING:
+        order.early_dispute_status = dispute_status
+        db.session.flush()
+        return order
+    _apply_dispute(order, dispute_status)
+    return order
+
+
+def _apply_dispute(order: Order, dispute_status: str) -> None:
     licenses = _licenses_of(order)
     if dispute_status in DISPUTE_WON:
         if order.status == OrderStatus.DISPUTED:
@@ -590,7 +744,6 @@ def record_dispute(payment: PaymentState, dispute_status: str) -> Order | None:
                 revoke_license(license_, "chargeback")
             signals.send(signals.DISPUTE_LOST, order)
     db.session.flush()
-    return order
 
 
 def _licenses_of(order: Order) -> list[License]:
@@ -648,3 +801,16 @@ def lines_to_refund() -> list[str]:
 def mismatches_to_refund() -> list[str]:
     return list(db.session.scalars(select(Order.id).where(
         Order.status_reason == "payment_mismatch", Order.refund_requested_at.is_(None)).limit(500)))
+
+
+def closed_orders_paid_to_refund() -> list[str]:
+    return list(db.session.scalars(select(Order.id).where(
+        Order.status_reason == "paid_after_checkout_closed", Order.refund_requested_at.is_(None)).limit(500)))
+
+
+def pages_to_close() -> list[str]:
+    """Orders no longer pending whose payment page is not known to be closed: a replaced
+    order's page, whose expiry job did not finish, and whatever happened on it."""
+    return list(db.session.scalars(select(Order.id).where(
+        Order.status.in_((OrderStatus.EXPIRED, OrderStatus.FAILED)), Order.payment_session_id.is_not(None),
+        Order.session_closed_at.is_(None)).order_by(Order.closed_at).limit(500)))

@@ -3,8 +3,9 @@
 pending ──> paid ──> disputed ──> paid (dispute won)
    │          └──────────┴──────> refunded
    ├──> failed    (the payment failed, or the provider could not open a payment page)
-   ├──> expired   (the payment page closed unpaid)
+   ├──> expired   (the payment page closed unpaid, or a newer checkout of the buyer replaced it)
    └──> refunded  (a refund arrived before the payment was fulfilled, or every line was refused)
+failed, expired ──> refunded  (paid all the same, on a page closed too late: refunded in full)
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ ALLOWED_MOVES: dict[OrderStatus, frozenset[OrderStatus]] = {
                                     OrderStatus.REFUNDED}),
     OrderStatus.PAID: frozenset({OrderStatus.REFUNDED, OrderStatus.DISPUTED}),
     OrderStatus.DISPUTED: frozenset({OrderStatus.PAID, OrderStatus.REFUNDED}),
-    OrderStatus.FAILED: frozenset(),
-    OrderStatus.EXPIRED: frozenset(),
+    OrderStatus.FAILED: frozenset({OrderStatus.REFUNDED}),
+    OrderStatus.EXPIRED: frozenset({OrderStatus.REFUNDED}),
     OrderStatus.REFUNDED: frozenset({OrderStatus.DISPUTED}),
 }
 CLOSED = frozenset({OrderStatus.FAILED, OrderStatus.EXPIRED, OrderStatus.REFUNDED})

@@ -75,15 +75,26 @@ def refund_refused_lines(order_id: str) -> None:
     _with_provider(lambda: checkout.refund_refused_lines(checkout.locked_order(order_id)))
 
 
-@job("checkout.close_payment_page")
-def close_payment_page(order_id: str) -> None:
-    """A beat of a pending order left the store: close its payment page at the provider."""
-    _with_provider(lambda: checkout.close_payment_page(order_id))
-
-
 @job("checkout.refund_mismatched_payment")
 def refund_mismatched_payment(order_id: str) -> None:
     _with_provider(lambda: checkout.refund_mismatched_payment(checkout.locked_order(order_id)))
+
+
+@job("checkout.refund_payment_of_closed_order")
+def refund_payment_of_closed_order(order_id: str) -> None:
+    _with_provider(lambda: checkout.refund_payment_of_closed_order(checkout.locked_order(order_id)))
+
+
+@job("checkout.refund_stray_payment")
+def refund_stray_payment(payment_intent_id: str) -> None:
+    _with_provider(lambda: checkout.refund_stray_payment(payment_intent_id))
+
+
+@job("checkout.close_payment_page")
+def close_payment_page(order_id: str) -> None:
+    """Expire the payment page of an order that was replaced or closed, or whose beat left the
+    store, at the provider."""
+    _with_provider(lambda: checkout.close_payment_page(checkout.locked_order(order_id)))
 
 
 def _with_provider(work) -> None:
@@ -99,7 +110,8 @@ def _with_provider(work) -> None:
 @job("checkout.sweep", every_seconds=300)
 def sweep_orders() -> int:
     """Settle what a lost notification or a crash left open: pending orders whose page closed
-    5+ minutes ago (asking the payment provider), and refunds that were never made."""
+    5+ minutes ago (asking the payment provider), pages of closed orders not known to be closed
+    (a payment made there is refunded), and refunds that were never made."""
     settled = 0
     for order_id in checkout.orders_to_check(utcnow(), dt.timedelta(minutes=5)):
         try:
@@ -117,5 +129,9 @@ def sweep_orders() -> int:
         enqueue("checkout.refund_refused_lines", order_id)
     for order_id in checkout.mismatches_to_refund():
         enqueue("checkout.refund_mismatched_payment", order_id)
+    for order_id in checkout.closed_orders_paid_to_refund():
+        enqueue("checkout.refund_payment_of_closed_order", order_id)
+    for order_id in checkout.pages_to_close():
+        enqueue("checkout.close_payment_page", order_id)
     db.session.commit()
     return settled

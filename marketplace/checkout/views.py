@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flask import current_app, request
@@ -23,37 +24,79 @@ from marketplace.checkout.schemas import (
 )
 from marketplace.db import db
 from marketplace.common.ratelimit import LimiterUnavailable, rate_limits
-from marketplace.errors import NotFound, RateLimited
+from marketplace.errors import Conflict, NotFound, RateLimited
 from marketplace.licensing.models import License
 
 log = logging.getLogger("marketplace.checkout")
 
 blp = Blueprint("checkout", __name__, description="Checkout, orders, coupons and deals")
 ORDER_SYNC_LIMIT = "1 per 2 seconds"
+SAME_CART_WAIT_SECONDS = 15
 
 
 @blp.post("/checkout")
 @auth_required()
 @blp.arguments(CheckoutInSchema)
 @blp.response(201, CheckoutOutSchema)
+@blp.alt_response(200, schema=CheckoutOutSchema, success=True,
+                  description="the same cart again: its pending order and its page")
 @document_errors(409, 422, 502, 503)
 def start_checkout(cart):
-    """Price the cart, hold any exclusive for you, and open a payment page (30 minutes)."""
+    """Price the cart, hold any exclusive for you, and open a payment page (30 minutes). The
+    same cart sent again while its order is pending answers that order and its page (200). A
+    cart discounted to nothing is licensed at once, without a payment page."""
     buyer = current_user()
     items = [checkout.CartItem(**item) for item in cart["items"]]
-    order = checkout.place_order(buyer, items, cart["coupon_code"])
+    order, created = checkout.place_order(buyer, items, cart["coupon_code"])
+    if not created:  # the same cart again: its pending order, and the page it has (or is getting)
+        db.session.rollback()
+        return _page_of_same_cart(order.id), 200
+    if order.total_amount == 0:
+        checkout.issue_free_order(order)
     db.session.commit()  # the holds are ours from here, whatever the provider does
+    if order.status == OrderStatus.PENDING:
+        _open_payment_page(order, buyer)
+    log.info("checkout_started", extra={"order_id": order.id, "items": len(items),
+                                        "total": order.total_amount})
+    return _checkout_document(order)
+
+
+def _open_payment_page(order: Order, buyer) -> None:
     try:
-        checkout.open_payment_page(order, buyer, *_return_urls(order))
+        opened = checkout.open_payment_page(order, buyer, *_return_urls(order))
         db.session.commit()
     except Exception as error:
         # Whatever went wrong, the order must not stay pending with its holds.
         db.session.rollback()
-        checkout.abandon_order(db.session.get(Order, order.id), getattr(error, "code", "checkout_failed"))
+        checkout.abandon_order(order.id, getattr(error, "code", "checkout_failed"))
         db.session.commit()
         raise
-    log.info("checkout_started", extra={"order_id": order.id, "items": len(items), "total": order.total_amount})
-    return {"order_id": order.id, "checkout_url": order.checkout_url, "expires_at": order.expires_at}
+    if not opened:
+        raise checkout.CheckoutReplaced()
+
+
+def _checkout_document(order: Order) -> dict[str, Any]:
+    """A payment page is handed out only while its order is pending; a free order has none."""
+    url = order.checkout_url if order.status == OrderStatus.PENDING else None
+    return {"order_id": order.id, "checkout_url": url, "expires_at": order.expires_at}
+
+
+def _page_of_same_cart(order_id: str) -> dict[str, Any]:
+    """The pending order of an identical cart, once its page is open: the request that placed
+    it may be opening it at this moment."""
+    deadline = time.monotonic() + SAME_CART_WAIT_SECONDS
+    while True:
+        order = db.session.get(Order, order_id, populate_existing=True)
+        if order.status != OrderStatus.PENDING:
+            raise Conflict("Your checkout of this same cart has just closed. Start again.",
+                           code="checkout_closed", details={"order_id": order.id, "status": order.status})
+        if order.checkout_url:
+            return _checkout_document(order)
+        db.session.rollback()  # end this read, so the next one sees the other request's commit
+        if time.monotonic() > deadline:
+            raise Conflict("The same cart is being checked out by another of your requests. Try again in a "
+                           "moment.", code="checkout_in_progress", details={"order_id": order.id})
+        time.sleep(0.1)
 
 
 def _return_urls(order: Order) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""Prices: integer minor units of the store's one currency, within sane bounds."""
+"""Prices: integer minor units of the store's one currency, within what Stripe can charge."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app
 
-from marketplace.common.money import MAX_PRICE_MINOR
+from marketplace.common.money import MAX_PRICE_MINOR, Money, minimum_charge
 from marketplace.errors import ValidationFailed
 
 
@@ -16,9 +16,15 @@ def store_currency() -> str:
 
 
 def check_price(price: Mapping[str, Any], field: str) -> int:
-    if price["currency"] != store_currency():
-        raise ValidationFailed(details={field: [f"Prices are in {store_currency()}."]})
-    if not 0 < price["amount"] <= MAX_PRICE_MINOR:
-        raise ValidationFailed(details={field: [f"A price is more than 0 and at most {MAX_PRICE_MINOR} "
-                                                "(minor units)."]})
+    """A price a buyer can pay alone: at least Stripe's smallest charge in the store's currency,
+    at most its largest."""
+    currency = store_currency()
+    if price["currency"] != currency:
+        raise ValidationFailed(details={field: [f"Prices are in {currency}."]})
+    smallest = minimum_charge(currency)
+    if not smallest <= price["amount"] <= MAX_PRICE_MINOR:
+        raise ValidationFailed(details={field: [
+            f"A price is at least {Money(smallest, currency).formatted()} (the smallest payment the payment "
+            f"provider takes) and at most {Money(MAX_PRICE_MINOR, currency).formatted()}: "
+            f"{smallest} to {MAX_PRICE_MINOR} minor units."]})
     return price["amount"]

@@ -8,12 +8,13 @@ the port's two errors: unavailable (retry later) or refused (a bug or a config p
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import stripe
 
 from marketplace.checkout.port import (
+    ChargeState,
     CreatedSession,
     DisputeState,
     InvalidEvent,
@@ -85,6 +86,22 @@ class StripeGateway:
     def retrieve_dispute(self, dispute_id: str) -> DisputeState:
         dispute = self._call(lambda: self.client.v1.disputes.retrieve(dispute_id))
         return DisputeState(id=dispute.id, payment_intent_id=_id_of(dispute.payment_intent), status=dispute.status)
+
+    def list_charges(self) -> Iterator[ChargeState]:
+        """Every charge of the account, newest first, page after page."""
+        page = self._call(lambda: self.client.v1.charges.list(params={"limit": 100}))
+        while True:
+            for charge in page.data:
+                yield ChargeState(
+                    id=charge.id, payment_intent_id=_id_of(charge.payment_intent),
+                    order_id=(charge.metadata.to_dict() if charge.metadata else {}).get("order_id"),
+                    status=charge.status, amount=charge.amount, amount_refunded=charge.amount_refunded,
+                    currency=charge.currency, disputed=bool(charge.disputed))
+            if not page.has_more or not page.data:
+                return
+            last = page.data[-1].id
+            page = self._call(lambda last=last: self.client.v1.charges.list(
+                params={"limit": 100, "starting_after": last}))
 
     def refund(self, payment_intent_id: str, amount: int, *, idempotency_key: str,
                metadata: dict[str, str]) -> str:

@@ -11,23 +11,30 @@ payouts_cli = AppGroup("payouts", help="Payouts to beatmakers and collaborators.
 
 
 @payouts_cli.command("reconcile")
-@click.option("--offline", is_flag=True, help="Check the database only; do not ask Stripe about transfers.")
+@click.option("--offline", is_flag=True,
+              help="Check the database only; do not ask Stripe about transfers and charges.")
 def reconcile_command(offline: bool) -> None:
     """Every settled order's lines have ledger rows adding up to their prices (refunds to all of
-    it), and every paid transfer has its ledger rows and matches Stripe's. Prints each
-    difference; exits 1 when there is any."""
+    it), every paid transfer has its ledger rows and matches Stripe's, and every charge at Stripe
+    is refunded or is the payment of a settled order. Prints each difference; exits 1 when there
+    is any."""
     differences: list[str] = []
     orders, transfers = reconcile.orders_to_check(), reconcile.transfers_to_check()
-    with click.progressbar(length=len(orders) + len(transfers), label="Reconciling", show_pos=True) as progress:
+    charges = [] if offline else reconcile.charges_to_check()
+    with click.progressbar(length=len(orders) + len(transfers) + len(charges), label="Reconciling",
+                           show_pos=True) as progress:
         for order_id in orders:
             differences += reconcile.order_differences(order_id)
             progress.update(1)
         for transfer_id in transfers:
             differences += reconcile.transfer_differences(transfer_id, ask_provider=not offline)
             progress.update(1)
+        for charge in charges:
+            differences += reconcile.charge_differences(charge)
+            progress.update(1)
     for difference in differences:
         click.echo(difference)
-    click.echo(f"checked {len(orders)} orders and {len(transfers)} transfers: "
+    click.echo(f"checked {len(orders)} orders, {len(transfers)} transfers and {len(charges)} charges: "
                + (f"{len(differences)} differences" if differences else "no difference"))
     if differences:
         raise SystemExit(1)

@@ -1,4 +1,5 @@
-"""Reconciliation: the ledger against the orders it came from and the transfers Stripe made."""
+"""Reconciliation: the ledger against the orders it came from and the transfers Stripe made,
+and every charge Stripe holds against the order it paid for."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from collections.abc import Iterator
 from sqlalchemy import func, select
 
 from marketplace.checkout.models import Order, OrderStatus
-from marketplace.checkout.port import PaymentProviderError, PaymentProviderUnavailable
+from marketplace.checkout.port import (
+    ChargeState,
+    PaymentProviderError,
+    PaymentProviderUnavailable,
+    payment_port,
+)
+from marketplace.common.money import Money
 from marketplace.db import db
 from marketplace.payouts.models import LedgerEntry, LedgerKind, PayoutTransfer, TransferStatus
 from marketplace.payouts.port import payout_port
@@ -18,6 +25,36 @@ SETTLED = (OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.DISPUTED)
 def orders_to_check() -> list[str]:
     return list(db.session.scalars(select(Order.id).where(Order.status.in_(SETTLED), Order.paid_at.is_not(None))
                                    .order_by(Order.id)))
+
+
+def charges_to_check() -> list[ChargeState]:
+    """Every successful charge at Stripe (asks Stripe, page after page)."""
+    return [charge for charge in payment_port().list_charges() if charge.status == "succeeded"]
+
+
+def charge_differences(charge: ChargeState) -> Iterator[str]:
+    """A charge is refunded in full, or it is the payment of a settled order and keeps what
+    the order kept: a payment on a replaced or expired order, a second payment of an order and
+    a payment of no order are given back, or reported here."""
+    kept = charge.amount - charge.amount_refunded
+    if kept == 0:
+        return
+    kept_money = Money(kept, charge.currency).formatted()
+    where = f"charge {charge.id} ({charge.payment_intent_id}): {kept_money} kept"
+    order = db.session.get(Order, charge.order_id) if charge.order_id else None
+    if order is None and charge.payment_intent_id:
+        order = db.session.scalar(select(Order).where(Order.payment_intent_id == charge.payment_intent_id)
+                                  .limit(1))
+    if order is None:
+        yield f"{where}, and it pays for no order"
+    elif order.payment_intent_id not in (None, charge.payment_intent_id):
+        yield (f"{where}, a second payment of order {order.id} (paid by {order.payment_intent_id}), "
+               "not refunded")
+    elif order.status not in SETTLED or order.paid_at is None or order.payment_intent_id is None:
+        yield f"{where} for order {order.id}, which is {order.status} ({order.status_reason}), not refunded"
+    elif kept != order.total_amount - order.refunded_amount:
+        owed = Money(order.total_amount - order.refunded_amount, order.currency).formatted()
+        yield f"{where} for order {order.id}, which kept {owed}"
 
 
 def transfers_to_check() -> list[str]:

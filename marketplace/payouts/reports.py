@@ -129,6 +129,7 @@ def transfer_document(attempt: PayoutTransfer) -> dict[str, Any]:
     return {"id": attempt.id, "payee_id": attempt.payee_id, "order_id": attempt.order_id,
             "amount": money(attempt.amount), "amount_reversed": money(attempt.amount_reversed),
             "status": attempt.status, "failure_code": attempt.failure_code,
+            "failure_reason": services.failure_reason(attempt),
             "provider_transfer_id": attempt.provider_transfer_id, "destination": attempt.destination,
             "created_at": attempt.created_at, "paid_at": attempt.paid_at}
 

@@ -120,6 +120,8 @@ class PayoutTransferSchema(ma.Schema):
     amount_reversed = ma.fields.Nested(MoneySchema, required=True)
     status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in TransferStatus]))
     failure_code = ma.fields.String(required=True, allow_none=True)
+    failure_reason = ma.fields.String(required=True, allow_none=True, metadata={
+        "description": "why Stripe refused it, in words"})
     provider_transfer_id = ma.fields.String(required=True, allow_none=True)
     destination = ma.fields.String(required=True)
     created_at = ma.fields.DateTime(required=True)

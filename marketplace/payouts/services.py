@@ -8,6 +8,7 @@ the same attempt again: Stripe makes one transfer whatever happens.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 
@@ -39,6 +40,20 @@ log = logging.getLogger("marketplace.payouts")
 
 PLATFORM = "platform"  # how references name the platform, which has no payee id
 EARNING_KINDS = (LedgerKind.SALE, LedgerKind.PLATFORM_FEE)
+# Stripe's answer when the charge named as source_transaction cannot fund a transfer (it was
+# disputed, refunded, or has funded as much already): the platform's balance pays instead.
+CHARGE_CANNOT_FUND = frozenset({"balance_insufficient"})
+# A payee whose last transfer was refused is tried again by the sweep after this long, even
+# when nothing about their account changed: nobody's money stays owed for good.
+REFUSED_RETRY_AFTER = dt.timedelta(hours=6)
+# What a refusal means, for the admin looking at failed transfers.
+FAILURE_REASONS = {
+    "balance_insufficient": "The charge named to fund it could not fund it (disputed, refunded, or used up), "
+                            "or the platform's balance was too low.",
+    "insufficient_capabilities_for_transfer": "The payee's Stripe account cannot receive transfers: it was "
+                                              "disconnected or is missing information Stripe asks for.",
+    "account_invalid": "The payee's Stripe account is no longer connected to the platform.",
+}
 
 
 class NothingToPayOut(Conflict):
@@ -325,19 +340,49 @@ def reverse(attempt: PayoutTransfer, order_id: str, amount: int) -> bool:
     return True
 
 
+def needs_other_funding(attempt: PayoutTransfer) -> bool:
+    """Refused because its charge cannot fund it: worth sending again from the platform's balance."""
+    return (attempt.status == TransferStatus.FAILED and attempt.source_transaction is not None
+            and attempt.failure_code in CHARGE_CANNOT_FUND)
+
+
+def failure_reason(attempt: PayoutTransfer) -> str | None:
+    if attempt.status != TransferStatus.FAILED:
+        return None
+    code = attempt.failure_code or ""
+    return FAILURE_REASONS.get(code, f"Stripe refused the transfer ({code}).")
+
+
 def retry(transfer_id: str) -> PayoutTransfer:
-    """An admin asks again for a failed attempt's money: a job plans a new attempt."""
+    """An admin asks again for a failed attempt's money: a job plans a new attempt. A retry that
+    cannot succeed is refused with the reason (the account cannot be paid, nothing is owed)."""
     attempt = db.session.get(PayoutTransfer, transfer_id)
     if attempt is None:
         raise NotFound("No such transfer.", code="transfer_not_found")
     if attempt.status != TransferStatus.FAILED:
         raise Conflict(f"Only a failed transfer can be retried; this one is {attempt.status}.",
                        code="transfer_not_failed")
+    account = account_of(attempt.payee_id)
+    if account is None or not account.payable:
+        status = account_status(account)
+        raise Conflict(f"The payee's Stripe account cannot receive transfers now ({status}): the money stays "
+                       "owed and is sent once they connect or finish Stripe's onboarding.",
+                       code="payee_not_payable", details={"account_status": status})
+    if _still_owed(attempt) <= 0:
+        raise Conflict("Nothing of this transfer is owed any more: a later transfer paid it, or a refund "
+                       "took it back.", code="nothing_owed")
     if attempt.order_id:
         enqueue("payouts.pay_order", attempt.order_id)
     else:
         enqueue("payouts.pay_payee", attempt.payee_id)
     return attempt
+
+
+def _still_owed(attempt: PayoutTransfer) -> int:
+    owed = ledger.owed_by_order(attempt.payee_id)
+    if attempt.order_id is not None:
+        return owed.get(attempt.order_id, 0)
+    return sum(owed.values())
 
 
 def stale_attempts(older_than) -> list[str]:
@@ -348,15 +393,19 @@ def stale_attempts(older_than) -> list[str]:
 
 def payees_to_pay() -> list[str]:
     """Payees owed money with an account that can be paid, except those whose last attempt was
-    refused after their account last changed (an admin's retry or an account update frees them)."""
+    refused recently and after their account last changed (an admin's retry, an account update
+    or time frees them: nobody is skipped for good)."""
     found = []
+    retry_refused_before = utcnow() - REFUSED_RETRY_AFTER
     for payee_id in ledger.payees_owed():
         account = account_of(payee_id)
         if account is None or not account.payable:
             continue
         last = db.session.scalar(select(PayoutTransfer).where(PayoutTransfer.payee_id == payee_id)
                                  .order_by(PayoutTransfer.created_at.desc(), PayoutTransfer.id.desc()).limit(1))
-        if last is not None and last.status == TransferStatus.FAILED and last.updated_at >= account.updated_at:
+        refused_lately = last is not None and last.status == TransferStatus.FAILED \
+            and last.updated_at >= account.updated_at and last.updated_at > retry_refused_before
+        if refused_lately:
             continue
         found.append(payee_id)
     return found

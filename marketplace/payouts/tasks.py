@@ -40,10 +40,13 @@ def pay_order(order_id: str) -> int:
     if not payees:
         return 0
     try:
-        charge_id = payment_port().retrieve_payment(order.payment_intent_id).charge_id
+        payment = payment_port().retrieve_payment(order.payment_intent_id)
     except PaymentProviderUnavailable:
         raise _provider_down() from None
     db.session.commit()
+    # A disputed charge's money left the platform with the dispute; a won dispute brings it back
+    # to the platform's balance, not to the charge: the balance funds the transfer then.
+    charge_id = None if payment.disputed else payment.charge_id
     sent = 0
     for payee_id in payees:
         sent += _pay(lambda payee_id=payee_id: services.plan_transfer(payee_id, order_id, charge_id))
@@ -67,10 +70,14 @@ def _pay(plan) -> int:
 
 def _send(attempt_id: str) -> None:
     try:
-        services.send(db.session.get(PayoutTransfer, attempt_id, with_for_update=True))
+        attempt = db.session.get(PayoutTransfer, attempt_id, with_for_update=True)
+        services.send(attempt)
         db.session.commit()
     except PaymentProviderUnavailable:
         raise _provider_down() from None
+    if services.needs_other_funding(attempt):
+        # The charge can no longer fund it: the same money, from the platform's balance.
+        _pay(lambda: services.plan_transfer(attempt.payee_id, attempt.order_id))
 
 
 @job("payouts.reverse_order")

@@ -207,11 +207,14 @@ def test_twenty_concurrent_checkouts_of_one_exclusive_hold_it_once(app, live_ser
 
 
 def test_checking_out_again_replaces_your_own_open_checkout(app, payments, shop, new_buyer, checkout,
-                                                            order_of, session_of):
+                                                            order_of, session_of, upload_beat, offer_all):
     exclusive = shop["tiers"]["Exclusive"]["id"]
+    other_beat = upload_beat(shop["headers"], title="Second beat")
+    lease = offer_all(shop["headers"], other_beat)["Basic lease"]["id"]
     _buyer, headers = new_buyer()
     first = checkout(headers, [(shop["beat_id"], exclusive)])
-    second = checkout(headers, [(shop["beat_id"], exclusive)])
+    # Another cart with the same exclusive (the same cart again would answer the same order).
+    second = checkout(headers, [(shop["beat_id"], exclusive), (other_beat, lease)])
     assert second.status_code == 201, second.json
     replaced = order_of(first.json["order_id"], headers)
     assert replaced["status"] == "expired" and replaced["status_reason"] == "replaced_by_new_checkout"

@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from marketplace.payments.sandbox import connect, idempotency, lifecycle, objects
-from marketplace.payments.sandbox.errors import ParamError, StripeError
+from marketplace.payments.sandbox.errors import ParamError, StripeError, no_such
 from marketplace.payments.sandbox.expansion import expanded, line_items_list
 from marketplace.payments.sandbox.faults import misbehave
 from marketplace.payments.sandbox.forms import decode_form
@@ -71,7 +71,9 @@ SESSION_CREATE = Shape({
 }, required=("mode", "line_items", "success_url"))
 _LIMIT = integer(minimum=1, maximum=100)
 SESSION_LIST = Shape({"payment_intent": string(), "status": one_of("open", "complete", "expired"),
-                      "limit": _LIMIT, "expand": expand})
+                      "limit": _LIMIT, "starting_after": string(), "expand": expand})
+CHARGE_LIST = Shape({"payment_intent": string(), "limit": _LIMIT, "starting_after": string(),
+                     "expand": expand})
 PAGE = Shape({"limit": _LIMIT, "expand": expand})
 REFUND_CREATE = Shape({
     "payment_intent": string(),
@@ -119,7 +121,8 @@ TRANSFER_CREATE = Shape({
     "metadata": metadata,
     "expand": expand,
 }, required=("amount", "currency", "destination"))
-TRANSFER_LIST = Shape({"destination": string(), "transfer_group": string(), "limit": _LIMIT, "expand": expand})
+TRANSFER_LIST = Shape({"destination": string(), "transfer_group": string(), "limit": _LIMIT,
+                       "starting_after": string(), "expand": expand})
 REVERSAL_CREATE = Shape({
     "amount": integer(minimum=1),
     "description": string(),  # Stripe takes it and shows it nowhere on the reversal
@@ -303,10 +306,12 @@ for _collection, _kind in RETRIEVABLE.items():
 
 
 # Plain listings: ``GET /v1/<collection>``, newest first, filtered by the fields their shape
-# takes besides ``limit`` and ``expand`` (sessions by PaymentIntent or status, transfers by
-# destination or transfer group).
-LISTABLE = {"checkout/sessions": ("checkout.session", SESSION_LIST), "transfers": ("transfer", TRANSFER_LIST)}
-_PAGING = ("limit", "expand")
+# takes besides ``limit``, ``starting_after`` and ``expand`` (sessions by PaymentIntent or status,
+# charges by PaymentIntent, transfers by destination or transfer group), a page after the
+# object named by ``starting_after``.
+LISTABLE = {"checkout/sessions": ("checkout.session", SESSION_LIST), "transfers": ("transfer", TRANSFER_LIST),
+            "charges": ("charge", CHARGE_LIST)}
+_PAGING = ("limit", "expand", "starting_after")
 
 
 def _lister(kind: str, url: str) -> View:
@@ -314,6 +319,11 @@ def _lister(kind: str, url: str) -> View:
         wanted = {field: value for field, value in params.items() if field not in _PAGING}
         matching = [found for found in reversed(change.state.all(kind))
                     if all(found[field] == value for field, value in wanted.items())]
+        if "starting_after" in params:
+            ids = [found["id"] for found in matching]
+            if params["starting_after"] not in ids:
+                raise no_such(kind.split(".")[-1], params["starting_after"], "starting_after")
+            matching = matching[ids.index(params["starting_after"]) + 1:]
         return _page(matching, url, params)
     return list_newest_first
 

@@ -132,14 +132,17 @@ def _payable_account(change: Change, account_id: str, param: str) -> StripeObjec
 
 
 def _check_funding(change: Change, charge_id: str, amount: int, currency: str) -> None:
-    """A transfer from a charge may send on what the charge brought in, less what it already funded."""
+    """A transfer from a charge may send on what the charge brought in, less what was refunded
+    and what it already funded; a disputed charge funds nothing."""
     charge = change.state.get("charge", charge_id, param="source_transaction")
     if currency != charge["currency"]:
         raise StripeError(f"The currency of source_transaction's balance transaction ({charge['currency']}) "
                           f"must be the same as the transfer currency ({currency}).", param="currency")
     funded = sum(transfer["amount"] for transfer in change.state.all("transfer")
                  if transfer["source_transaction"] == charge_id)
-    left = charge["amount"] - funded
+    # What was refunded left with the refund. A dispute withdraws the whole charge; winning it
+    # brings the money back to the platform's balance, not to the charge, which funds no more.
+    left = 0 if charge["disputed"] else charge["amount"] - charge["amount_refunded"] - funded
     if amount > left:
         raise StripeError(
             f"Insufficient funds: the transfer amount ({Money(amount, currency).formatted()}) is greater than "

@@ -185,6 +185,12 @@ def add_fault() -> Json:
     return {"faults": current_sandbox().faults.pending()}
 
 
+@controls.get("/faults")
+def list_faults() -> Json:
+    """The faults still to happen (each one's turns left)."""
+    return {"faults": current_sandbox().faults.pending()}
+
+
 @controls.delete("/faults")
 def clear_faults() -> Json:
     current_sandbox().faults.clear()
