@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace.checkout.holds import HOLD_GRACE, HOLD_TIME_WINDOW
 from marketplace.checkout.models import CouponRedemption, ExclusiveHold, Order
+from marketplace.common.clock import utcnow
 from marketplace.db import db
 from tests.conftest import ON_POSTGRES
 from tests.checkout.test_promotions import coupon
@@ -89,12 +90,12 @@ def test_a_cart_with_more_exclusives_than_the_cap_leaves_nothing_held(app, payme
 
 
 def test_checkouts_are_rate_limited_per_account(app, payments, shop, new_buyer, checkout):
-    basic = (shop["beat_id"], shop["tiers"]["Basic"]["id"])
+    basic, premium, third = [(shop["beat_id"], tier) for tier in lease_tiers(shop)[:3]]
     _buyer, headers = new_buyer()
     with setting(app, "CHECKOUT_LIMIT_PER_ACCOUNT", "2 per hour"):
         assert checkout(headers, [basic]).status_code == 201
-        assert checkout(headers, [basic]).status_code == 201
-        limited = checkout(headers, [basic])
+        assert checkout(headers, [premium]).status_code == 201
+        limited = checkout(headers, [third])
         assert limited.status_code == 429, limited.json
         assert limited.json["error"]["code"] == "rate_limited"
         assert "many checkouts" in limited.json["error"]["message"]
@@ -103,11 +104,12 @@ def test_checkouts_are_rate_limited_per_account(app, payments, shop, new_buyer, 
 
 
 def age_hold(app, order_id, by: dt.timedelta) -> None:
-    """Moves an order's hold back in time, as if it had been taken `by` earlier."""
+    """Moves an order and its hold back in time, as if they had been taken `by` earlier."""
     with app.app_context():
         hold = db.session.scalar(select(ExclusiveHold).where(ExclusiveHold.order_id == order_id))
         hold.created_at -= by
         hold.expires_at -= by
+        db.session.get(Order, order_id).expires_at -= by
         db.session.commit()
 
 
@@ -115,11 +117,12 @@ def test_checking_out_again_and_again_cannot_hold_an_exclusive_for_ever(app, pay
                                                                        checkout, order_of):
     exclusive = (shop["beat_id"], shop["tiers"]["Exclusive"]["id"])
     _buyer, headers = new_buyer()
-    page = dt.timedelta(minutes=app.config["CHECKOUT_SESSION_MINUTES"]) + HOLD_GRACE
+    # A page lasts its minutes and a small margin; its hold then has a grace period.
+    page = dt.timedelta(minutes=app.config["CHECKOUT_SESSION_MINUTES"] + 3) + HOLD_GRACE
     first_taken_at = None
     for _page in range(app.config["EXCLUSIVE_HOLD_PAGES_PER_DAY"]):
         started = checkout(headers, [exclusive])
-        assert started.status_code == 201, started.json
+        assert started.status_code == 201, (_page, started.json)
         # The buyer sits on the payment page to its end, and then some.
         age_hold(app, started.json["order_id"], page)
         with app.app_context():
@@ -134,8 +137,10 @@ def test_checking_out_again_and_again_cannot_hold_an_exclusive_for_ever(app, pay
     assert again_at == first_taken_at + HOLD_TIME_WINDOW
     assert f"{again_at:%Y-%m-%d %H:%M} UTC" in error["message"]
     # Meanwhile the exclusive is free for everyone else, and leases for this buyer too.
-    assert checkout(new_buyer("Other")[1], [exclusive]).status_code == 201
-    assert checkout(headers, [(shop["beat_id"], shop["tiers"]["Basic"]["id"])]).status_code == 201
+    other = checkout(new_buyer("Other")[1], [exclusive])
+    assert other.status_code == 201, other.json
+    lease = checkout(headers, [(shop["beat_id"], shop["tiers"]["Basic"]["id"])])
+    assert lease.status_code == 201, lease.json
 
 
 def test_renewing_a_hold_early_counts_only_the_time_held(app, payments, shop, new_buyer, checkout, order_of):
@@ -143,7 +148,15 @@ def test_renewing_a_hold_early_counts_only_the_time_held(app, payments, shop, ne
     exclusive = (shop["beat_id"], shop["tiers"]["Exclusive"]["id"])
     _buyer, headers = new_buyer()
     answers = [checkout(headers, [exclusive]) for _ in range(app.config["EXCLUSIVE_HOLD_PAGES_PER_DAY"] + 2)]
-    assert [answer.status_code for answer in answers] == [201] * len(answers)
+    # The same cart again is the same pending order and page: no new hold, nothing refused.
+    assert [answer.status_code for answer in answers] == [201] + [200] * (len(answers) - 1)
+    assert {answer.json["order_id"] for answer in answers} == {answers[0].json["order_id"]}
+    # Near its page's end, the same cart gets a fresh order and page, and is not refused either.
+    with app.app_context():
+        db.session.get(Order, answers[0].json["order_id"]).expires_at = utcnow() + dt.timedelta(minutes=1)
+        db.session.commit()
+    again = checkout(headers, [exclusive])
+    assert again.status_code == 201, again.json
     assert order_of(answers[0].json["order_id"], headers)["status_reason"] == "replaced_by_new_checkout"
 
 
