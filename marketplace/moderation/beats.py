@@ -27,6 +27,7 @@ from marketplace.db import db
 from marketplace.errors import Conflict
 from marketplace.licensing.issuing import revoke_license
 from marketplace.licensing.models import License, LicenseStatus, TierKind
+from marketplace.licensing.offers import reoffer_leases
 from marketplace.moderation import audit
 from marketplace.moderation.audit import SYSTEM, Actor
 from marketplace.moderation.models import BeatRestriction, Report, ReportStatus, RestrictionCause
@@ -139,7 +140,8 @@ def restore(beat: Beat, actor: Actor, reason: str | None) -> None:
     elif beat.status == BeatStatus.TAKEN_DOWN and not active_restrictions(beat.id):
         _return(beat, BeatStatus.PUBLISHED)
     elif beat.status == BeatStatus.SOLD_EXCLUSIVE and _exclusive_refunded(beat):
-        lifecycle.move(beat, BeatStatus.PUBLISHED)  # its leases can be offered again, never the exclusive
+        lifecycle.move(beat, BeatStatus.PUBLISHED)  # its leases are offered again, never the exclusive
+        reoffer_leases(beat)
     else:
         raise Conflict("This beat is not taken down.", code="not_taken_down")
     audit.record(db.session, actor, "beat.restore", "beat", beat.id, reason=reason, before=before,
