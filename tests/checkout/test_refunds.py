@@ -62,3 +62,94 @@ def ledger_rows(app, order_id):
     with app.app_context():
         return [(row.order_item_id, row.kind, row.payee_id, row.amount) for row in db.session.scalars(
             select(LedgerEntry).where(LedgerEntry.order_id == order_id).order_by(LedgerEntry.id))]
+
+
+def items_by_beat(order):
+    return {item["beat_id"]: item for item in order["items"]}
+
+
+def refund(client, order_id, headers, items=None):
+    body = {"items": items} if items is not None else None
+    return client.post(f"/api/v1/orders/{order_id}/refund", json=body, headers=headers)
+
+
+def refunded_amounts(payments):
+    return sorted(event["data"]["object"]["amount"] for event in payments.events(type="refund.created"))
+
+
+def test_lines_bought_together_under_a_bulk_deal_are_refunded_together(
+        app, client, payments, shop, upload_beat, offer_all, new_buyer, checkout, session_of, order_of,
+        admin_headers, outbox):
+    second = upload_beat(shop["headers"], title="Second")
+    offer_all(shop["headers"], second)
+    assert client.put("/api/v1/deal", json={"buy_count": 1, "free_count": 1}, headers=shop["headers"]).status_code == 200
+    _buyer, headers = new_buyer()
+    order = buy(checkout, payments, session_of, order_of, headers,
+                [(shop["beat_id"], shop["tiers"]["Premium"]["id"]), (second, shop["tiers"]["Basic"]["id"])])
+    paying, free = items_by_beat(order)[shop["beat_id"]], items_by_beat(order)[second]
+    assert free["price"]["amount"] == 0 and paying["price"]["amount"] > 0
+
+    for alone in (free, paying):
+        refused = refund(client, order["id"], admin_headers, [alone["id"]])
+        assert refused.status_code == 409 and refused.json["error"]["code"] == "refund_splits_deal", refused.json
+        assert refused.json["error"]["details"]["items_together"] == [paying["id"], free["id"]]
+        assert "bought together" in refused.json["error"]["message"]
+    unknown = refund(client, order["id"], admin_headers, ["oli_nope"])
+    assert unknown.status_code == 422 and "oli_nope" in str(unknown.json["error"]["details"])
+    assert refund(client, order["id"], admin_headers, []).status_code == 422
+    assert order_of(order["id"], headers)["status"] == "paid" and payments.events(type="refund.created") == []
+
+    refunded = refund(client, order["id"], admin_headers, [paying["id"], free["id"]])
+    assert refunded.status_code == 202, refunded.json
+    assert {item["status"] for item in refunded.json["items"]} == {"refunded"}
+    assert refunded.json["status"] == "refunded" and refunded.json["status_reason"] == "admin_refund"
+    assert {lic["status"] for lic in refunded.json["licenses"]} == {"revoked"}
+    # One refund at Stripe, of the paying line's price: the free line cost nothing.
+    wait_for(lambda: order_of(order["id"], headers)["refunded"]["amount"] == paying["price"]["amount"])
+    assert refunded_amounts(payments) == [paying["price"]["amount"]]
+    [receipt] = wait_for(lambda: [mail for mail in outbox() if "Refund for your order" in mail])
+    assert "Night Drive" in receipt and "Second" in receipt and "revoked" in receipt
+    again = refund(client, order["id"], admin_headers, [paying["id"]])
+    assert again.status_code == 409 and again.json["error"]["code"] == "order_not_refundable"
+
+
+def test_revoking_a_free_lines_beat_refunds_its_deal_group_and_leaves_the_rest_of_the_cart(
+        app, client, payments, shop, upload_beat, offer_all, seller, make_user, headers_for, new_buyer, checkout,
+        session_of, order_of, admin_headers):
+    from marketplace.accounts.models import Role
+
+    second = upload_beat(shop["headers"], title="Second")
+    offer_all(shop["headers"], second)
+    client.put("/api/v1/deal", json={"buy_count": 1, "free_count": 1}, headers=shop["headers"])
+    other_headers = headers_for(make_user(Role.BEATMAKER, "Other"))
+    elsewhere = upload_beat(other_headers, title="Elsewhere")
+    other_tiers = offer_all(other_headers, elsewhere)
+    _buyer, headers = new_buyer()
+    order = buy(checkout, payments, session_of, order_of, headers,
+                [(shop["beat_id"], shop["tiers"]["Premium"]["id"]), (second, shop["tiers"]["Basic"]["id"]),
+                 (elsewhere, next(t["id"] for name, t in other_tiers.items() if name.startswith("Basic")))])
+    lines = items_by_beat(order)
+
+    revoked = client.post(f"/api/v1/admin/beats/{second}/takedown",
+                          json={"reason": "Stolen beat.", "revoke_licenses": True}, headers=admin_headers)
+    assert revoked.status_code == 200, revoked.json
+    assert revoked.json["licenses"]["refunds_requested"] == [order["id"]]
+    assert revoked.json["licenses"]["refund_by_hand"] == []
+    assert sorted(revoked.json["licenses"]["lines_refunded"]) == sorted([lines[second]["id"],
+                                                                         lines[shop["beat_id"]]["id"]])
+    wait_for(lambda: order_of(order["id"], headers)["refunded"]["amount"] == lines[shop["beat_id"]]["price"]["amount"])
+    assert refunded_amounts(payments) == [lines[shop["beat_id"]]["price"]["amount"]]
+    after = order_of(order["id"], headers)
+    assert after["status"] == "paid"
+    assert {lic["beat_id"]: lic["status"] for lic in after["licenses"]} == {
+        shop["beat_id"]: "revoked", second: "revoked", elsewhere: "active"}
+
+
+def test_the_refund_body_is_documented(client):
+    spec = client.get("/api/v1/openapi.json").json
+    operation = spec["paths"]["/api/v1/orders/{order_id}/refund"]["post"]
+    assert operation["requestBody"]["required"] is False
+    ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    items = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]["items"]
+    assert "bulk deal" in items["description"] and "whole order" in items["description"]
+    assert "409" in operation["responses"] and "422" in operation["responses"]
