@@ -383,7 +383,8 @@ def _refuse_lines(order: Order, refused: list[OrderItem]) -> None:
 
 
 def refund_refused_lines(order: Order) -> None:
-    """Refund each refused line once: one idempotency key per line, whatever happens around it."""
+    """Refund each refused or refunded line once (a lost exclusive, an admin's or moderation's line
+    refund): one idempotency key per line, whatever happens around it."""
     for item in order.items:
         if item.status != ItemStatus.REFUNDED or item.refund_id or item.refund_error or not item.price_amount:
             continue
@@ -539,6 +540,8 @@ def refund_lines(order: Order, item_ids: Sequence[str], reason: str, *, whole_de
     order = locked_order(order.id)
     if order.status != OrderStatus.PAID:
         raise Conflict(f"An order that is {order.status} cannot be refunded.", code="order_not_refundable")
+    if order.refund_requested_at is not None:
+        raise Conflict("A refund of the whole order was already asked for.", code="order_not_refundable")
     chosen = _refundable_lines(order, item_ids)
     groups = [group for group in deal_groups(order) if any(item in chosen for item in group)]
     missing = [item for group in groups for item in group

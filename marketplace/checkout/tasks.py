@@ -85,7 +85,8 @@ def notify_payment_failed(order_id: str) -> None:
 
 @job("checkout.refund_refused_lines")
 def refund_refused_lines(order_id: str) -> None:
-    """Refund the lines of a paid order that could not be licensed (a lost exclusive)."""
+    """Refund the lines of a paid order that could not be licensed (a lost exclusive) or were
+    refunded on their own after the sale."""
     _with_provider(lambda: checkout.refund_refused_lines(checkout.locked_order(order_id)))
 
 

@@ -4,11 +4,16 @@ exclusive sale was refunded."""
 
 from __future__ import annotations
 
+import threading
+
+import pytest
+import requests
 from sqlalchemy import select
 
 from marketplace.db import db
 from marketplace.payouts.models import LedgerEntry
 from tests.checkout.conftest import wait_for
+from tests.conftest import ON_POSTGRES
 
 
 def buy(checkout, payments, session_of, order_of, headers, items):
@@ -153,3 +158,36 @@ def test_the_refund_body_is_documented(client):
     items = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]["items"]
     assert "bulk deal" in items["description"] and "whole order" in items["description"]
     assert "409" in operation["responses"] and "422" in operation["responses"]
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent refunds on row locks: the PostgreSQL pass")
+def test_concurrent_refunds_of_one_line_refund_it_once(
+        app, live_server, payments, shop, upload_beat, offer_all, new_buyer, checkout, session_of, order_of,
+        admin_headers):
+    second = upload_beat(shop["headers"], title="Second")
+    offer_all(shop["headers"], second)
+    _buyer, headers = new_buyer()
+    order = buy(checkout, payments, session_of, order_of, headers,
+                [(shop["beat_id"], shop["tiers"]["Basic"]["id"]), (second, shop["tiers"]["Premium"]["id"])])
+    line = items_by_beat(order)[shop["beat_id"]]
+    barrier = threading.Barrier(6)
+    answers: list[tuple[int, str | None]] = []
+
+    def attempt():
+        barrier.wait()
+        response = requests.post(f"{live_server}/api/v1/orders/{order['id']}/refund", headers=admin_headers,
+                                 json={"items": [line["id"]]}, timeout=30)
+        answers.append((response.status_code, response.json().get("error", {}).get("code")))
+
+    threads = [threading.Thread(target=attempt) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [(202, None)] + [(409, "line_not_refundable")] * 5
+    wait_for(lambda: order_of(order["id"], headers)["refunded"]["amount"] == line["price"]["amount"])
+    assert refunded_amounts(payments) == [line["price"]["amount"]]
+    with app.app_context():
+        rows = db.session.scalars(select(LedgerEntry).where(LedgerEntry.order_item_id == line["id"],
+                                                            LedgerEntry.kind == "refund"))
+        assert -sum(row.amount for row in rows) == line["price"]["amount"]
