@@ -531,7 +531,8 @@ class RefundSplitsDeal(Conflict):
     code = "refund_splits_deal"
 
 
-def refund_lines(order: Order, item_ids: Sequence[str], reason: str, *, whole_deals: bool = False) -> list[OrderItem]:
+def refund_lines(order: Order, item_ids: Sequence[str], reason: str, *,
+                 whole_deals: bool = False) -> list[OrderItem]:
     """Refund some licensed lines of a paid order: each one's license is revoked at once, its
     shares are taken back (payouts), and a job refunds its price at the provider (one refund per
     line, with the line's own key). Lines bought together under a bulk deal go together: naming
@@ -552,9 +553,9 @@ def refund_lines(order: Order, item_ids: Sequence[str], reason: str, *, whole_de
             "These lines were bought together under a bulk deal and are refunded together: "
             f"name all of them ({', '.join(together)}).", details={"items_together": together})
     chosen += missing
-    amount = sum(item.price_amount for item in chosen)
-    if amount > _left_to_refund(order):
-        raise Conflict(f"Only {_left_to_refund(order)} is left to refund on this order; these lines cost {amount}.",
+    amount, left = sum(item.price_amount for item in chosen), _left_to_refund(order)
+    if amount > left:
+        raise Conflict(f"Only {left} is left to refund on this order; these lines cost {amount}.",
                        code="order_not_refundable")
     licenses = {license_.id: license_ for license_ in _licenses_of(order)}
     for item in chosen:
@@ -579,11 +580,12 @@ def _refundable_lines(order: Order, item_ids: Sequence[str]) -> list[OrderItem]:
     if unknown or not item_ids:
         raise ValidationFailed(details={"items": [f"No line of this order has the id {unknown[0]}." if unknown
                                                   else "Name at least one line."]})
-    not_licensed = [item_id for item_id in dict.fromkeys(item_ids) if by_id[item_id].status != ItemStatus.LICENSED]
+    named = list(dict.fromkeys(item_ids))  # each once, in the order given
+    not_licensed = [item_id for item_id in named if by_id[item_id].status != ItemStatus.LICENSED]
     if not_licensed:
         raise Conflict(f"Line {not_licensed[0]} has no license to refund (it was refunded already).",
                        code="line_not_refundable", details={"items": not_licensed})
-    return [by_id[item_id] for item_id in dict.fromkeys(item_ids)]
+    return [by_id[item_id] for item_id in named]
 
 
 def deal_groups(order: Order) -> list[list[OrderItem]]:
@@ -596,7 +598,8 @@ def deal_groups(order: Order) -> list[list[OrderItem]]:
         if deal is None:
             continue
         leases = sorted((item for item in order.items if item.seller_id == deal.owner_id
-                         and item.kind == TierKind.LEASE), key=lambda item: (-item.list_price_amount, item.position))
+                         and item.kind == TierKind.LEASE),
+                        key=lambda item: (-item.list_price_amount, item.position))
         size = deal.buy_count + deal.free_count
         groups += [leases[start:start + size] for start in range(0, len(leases) - size + 1, size)]
     return groups

@@ -252,7 +252,7 @@ class Revocation:
     revoked: list[str]  # license ids
     refunds_requested: list[str]  # order ids refunded through the payment provider, in full or line by line
     refund_by_hand: list[str]  # order ids that cannot be refunded now (disputed, or nothing left to refund)
-    lines_refunded: list[str] = dataclasses.field(default_factory=list)  # order line ids refunded on their own
+    lines_refunded: list[str] = dataclasses.field(default_factory=list)  # order lines refunded on their own
 
 
 def revoke_licenses(beat: Beat, actor: Actor, reason: str) -> Revocation:
@@ -289,7 +289,8 @@ def _refund_orders(license_ids: list[str], beat_id: str) -> tuple[list[str], lis
                 checkout.request_refund(order)
             else:
                 ours = [item.id for item in order.items if item.license_id in license_ids]
-                lines += [item.id for item in checkout.refund_lines(order, ours, "moderation", whole_deals=True)]
+                refunded = checkout.refund_lines(order, ours, "moderation", whole_deals=True)
+                lines += [item.id for item in refunded]
         except Conflict:  # disputed, or nothing left to refund
             by_hand.append(order.id)
             continue

@@ -172,7 +172,8 @@ def _reference(kind: str, row: LedgerEntry) -> str:
 def _outstanding(order_id: str) -> dict[tuple[str | None, str | None], int]:
     """What each earning of the order (a line's fee or a payee's share) still stands at: earned,
     less what refunds took back of it."""
-    rows = db.session.execute(select(LedgerEntry.order_item_id, LedgerEntry.payee_id, func.sum(LedgerEntry.amount))
+    rows = db.session.execute(select(LedgerEntry.order_item_id, LedgerEntry.payee_id,
+                                     func.sum(LedgerEntry.amount))
                               .where(LedgerEntry.order_id == order_id,
                                      LedgerEntry.kind.in_([*EARNING_KINDS, LedgerKind.REFUND]))
                               .group_by(LedgerEntry.order_item_id, LedgerEntry.payee_id))
@@ -216,7 +217,8 @@ def record_refund(order: Order) -> None:
 def record_refunded_lines(order: Order) -> None:
     """Lines of the order were refunded (their licenses revoked): only their fee and shares are
     taken back; the other lines' stand."""
-    _give_back(order, {item.id for item in order.items if item.status == ItemStatus.REFUNDED and item.license_id})
+    _give_back(order, {item.id for item in order.items
+                       if item.status == ItemStatus.REFUNDED and item.license_id})
 
 
 def record_partial_refund(order: Order) -> None:
@@ -378,9 +380,11 @@ def reversals_due(order_id: str) -> list[tuple[PayoutTransfer, int]]:
     due = []
     for payee_id, balance in over_paid:
         owed_back = -int(balance)
-        sent = db.session.execute(select(LedgerEntry.transfer_id, func.sum(LedgerEntry.amount)).where(
-            LedgerEntry.order_id == order_id, LedgerEntry.payee_id == payee_id, LedgerEntry.transfer_id.is_not(None),
-            LedgerEntry.kind.in_(ledger.PAID_KINDS)).group_by(LedgerEntry.transfer_id).order_by(LedgerEntry.transfer_id))
+        sent = db.session.execute(
+            select(LedgerEntry.transfer_id, func.sum(LedgerEntry.amount))
+            .where(LedgerEntry.order_id == order_id, LedgerEntry.payee_id == payee_id,
+                   LedgerEntry.transfer_id.is_not(None), LedgerEntry.kind.in_(ledger.PAID_KINDS))
+            .group_by(LedgerEntry.transfer_id).order_by(LedgerEntry.transfer_id))
         for transfer_id, total in sent:
             amount = min(owed_back, -int(total))
             if amount > 0:
@@ -458,5 +462,6 @@ def orders_to_reverse() -> list[str]:
                                                     LedgerEntry.kind.in_(SETTLEMENT_KINDS))
                  .group_by(LedgerEntry.order_id, LedgerEntry.payee_id)
                  .having(func.sum(LedgerEntry.amount) < 0)
-                 .having(func.sum(case((LedgerEntry.kind.in_(ledger.PAID_KINDS), LedgerEntry.amount), else_=0)) < 0))
+                 .having(func.sum(case((LedgerEntry.kind.in_(ledger.PAID_KINDS), LedgerEntry.amount),
+                                       else_=0)) < 0))
     return list(db.session.scalars(select(over_paid.subquery().c.order_id).distinct().limit(500)))
