@@ -13,8 +13,9 @@ payouts_cli = AppGroup("payouts", help="Payouts to beatmakers and collaborators.
 @payouts_cli.command("reconcile")
 @click.option("--offline", is_flag=True, help="Check the database only; do not ask Stripe about transfers.")
 def reconcile_command(offline: bool) -> None:
-    """Every settled order's lines have ledger rows adding up to their prices (refunds to all of
-    it), and every paid transfer has its ledger rows and matches Stripe's. Prints each
+    """Every settled order's lines have ledger rows adding up to their prices (a refunded line or
+    order: refund rows taking all of it back; a partial refund: as much taken back as was given
+    back), and every paid transfer has its ledger rows and matches Stripe's. Prints each
     difference; exits 1 when there is any."""
     differences: list[str] = []
     orders, transfers = reconcile.orders_to_check(), reconcile.transfers_to_check()
