@@ -40,7 +40,8 @@ class OrderStatus(enum.StrEnum):
 class ItemStatus(enum.StrEnum):
     PENDING = "pending"
     LICENSED = "licensed"
-    # Paid, but the exclusive was lost before the payment arrived: refunded automatically.
+    # Paid, but the exclusive was lost before the payment arrived (refunded automatically), or
+    # licensed and then refunded on its own (an admin, moderation): see refund_reason.
     REFUNDED = "refunded"
 
 

@@ -72,6 +72,15 @@ class OrderSchema(ma.Schema):
     licenses = ma.fields.List(ma.fields.Nested(OrderLicenseSchema), required=True)
 
 
+class RefundInSchema(ma.Schema):
+    items = ma.fields.List(
+        ma.fields.String(validate=ID), load_default=None, validate=validate.Length(min=1, max=20),
+        metadata={"description": (
+            "ids of the order's lines to refund; without it (or without a body) the whole order is "
+            "refunded. Lines bought together under a bulk deal are refunded together: naming only "
+            "some of them is a 409 refund_splits_deal that lists them all.")})
+
+
 class CouponInSchema(ma.Schema):
     code = ma.fields.String(required=True, validate=validate.Regexp(
         r"^[A-Za-z0-9_-]{3,40}$", error="3 to 40 letters, digits, '-' or '_'."))

@@ -577,7 +577,8 @@ def _refuse_lines(order: Order, refused: list[OrderItem]) -> None:
 
 
 def refund_refused_lines(order: Order) -> None:
-    """Refund each refused line once: one idempotency key per line, whatever happens around it."""
+    """Refund each refused or refunded line once (a lost exclusive, an admin's or moderation's line
+    refund): one idempotency key per line, whatever happens around it."""
     for item in order.items:
         if item.status != ItemStatus.REFUNDED or item.refund_id or item.refund_error or not item.price_amount:
             continue
@@ -690,6 +691,9 @@ def record_refund(payment: PaymentState) -> Order | None:
     order.refunded_amount = max(order.refunded_amount, min(payment.amount_refunded, order.total_amount))
     if payment.amount_refunded < payment.amount:
         db.session.flush()
+        if order.status in (OrderStatus.PAID, OrderStatus.DISPUTED):
+            # Ours (a line) or not (Stripe's dashboard): payouts tells them apart by the lines.
+            signals.send(signals.PAYMENT_PARTLY_REFUNDED, order)
         return order
     for license_ in _licenses_of(order):
         revoke_license(license_, "refund")
@@ -759,7 +763,7 @@ def request_refund(order: Order) -> Order:
         return order
     if order.status != OrderStatus.PAID:
         raise Conflict(f"An order that is {order.status} cannot be refunded.", code="order_not_refundable")
-    amount = order.total_amount - order.refunded_amount
+    amount = _left_to_refund(order)
     if amount <= 0:
         raise Conflict("Nothing is left to refund on this order.", code="order_not_refundable")
     # The amount is part of the key: a retry after a line refund asks for what is left.
@@ -768,6 +772,91 @@ def request_refund(order: Order) -> Order:
     order.refund_requested_at = utcnow()
     db.session.flush()
     return order
+
+
+def _left_to_refund(order: Order) -> int:
+    """What the provider can still give back, less the line refunds decided but not made yet."""
+    decided = sum(item.price_amount for item in order.items
+                  if item.status == ItemStatus.REFUNDED and not item.refund_id and not item.refund_error)
+    return order.total_amount - order.refunded_amount - decided
+
+
+class RefundSplitsDeal(Conflict):
+    code = "refund_splits_deal"
+
+
+def refund_lines(order: Order, item_ids: Sequence[str], reason: str, *,
+                 whole_deals: bool = False) -> list[OrderItem]:
+    """Refund some licensed lines of a paid order: each one's license is revoked at once, its
+    shares are taken back (payouts), and a job refunds its price at the provider (one refund per
+    line, with the line's own key). Lines bought together under a bulk deal go together: naming
+    only some of them is refused, unless `whole_deals` (moderation), which refunds the whole group.
+    When no licensed line is left, the order is refunded."""
+    order = locked_order(order.id)
+    if order.status != OrderStatus.PAID:
+        raise Conflict(f"An order that is {order.status} cannot be refunded.", code="order_not_refundable")
+    if order.refund_requested_at is not None:
+        raise Conflict("A refund of the whole order was already asked for.", code="order_not_refundable")
+    chosen = _refundable_lines(order, item_ids)
+    groups = [group for group in deal_groups(order) if any(item in chosen for item in group)]
+    missing = [item for group in groups for item in group
+               if item not in chosen and item.status == ItemStatus.LICENSED]
+    if missing and not whole_deals:
+        together = [item.id for group in groups for item in group]
+        raise RefundSplitsDeal(
+            "These lines were bought together under a bulk deal and are refunded together: "
+            f"name all of them ({', '.join(together)}).", details={"items_together": together})
+    chosen += missing
+    amount, left = sum(item.price_amount for item in chosen), _left_to_refund(order)
+    if amount > left:
+        raise Conflict(f"Only {left} is left to refund on this order; these lines cost {amount}.",
+                       code="order_not_refundable")
+    licenses = {license_.id: license_ for license_ in _licenses_of(order)}
+    for item in chosen:
+        item.status, item.refund_reason = ItemStatus.REFUNDED, reason
+        revoke_license(licenses[item.license_id], "refund")
+    db.session.flush()
+    if not any(item.status == ItemStatus.LICENSED for item in order.items):
+        states.move(order, OrderStatus.REFUNDED, reason)
+        db.session.flush()
+        signals.send(signals.ORDER_REFUNDED, order)
+    else:
+        signals.send(signals.LINES_REFUNDED, order)
+    enqueue("checkout.refund_refused_lines", order.id)
+    enqueue("checkout.send_refund_receipt", order.id, [item.id for item in chosen])
+    db.session.flush()
+    return chosen
+
+
+def _refundable_lines(order: Order, item_ids: Sequence[str]) -> list[OrderItem]:
+    by_id = {item.id: item for item in order.items}
+    unknown = [item_id for item_id in item_ids if item_id not in by_id]
+    if unknown or not item_ids:
+        raise ValidationFailed(details={"items": [f"No line of this order has the id {unknown[0]}." if unknown
+                                                  else "Name at least one line."]})
+    named = list(dict.fromkeys(item_ids))  # each once, in the order given
+    not_licensed = [item_id for item_id in named if by_id[item_id].status != ItemStatus.LICENSED]
+    if not_licensed:
+        raise Conflict(f"Line {not_licensed[0]} has no license to refund (it was refunded already).",
+                       code="line_not_refundable", details={"items": not_licensed})
+    return [by_id[item_id] for item_id in named]
+
+
+def deal_groups(order: Order) -> list[list[OrderItem]]:
+    """The lines of each "buy N get M free" group of the order, found as pricing formed them:
+    each deal's leases of its seller, dearest first (cart order on a tie), in groups of N+M."""
+    deal_ids = sorted({discount["deal_id"] for item in order.items for discount in item.discounts
+                       if discount.get("type") == "deal" and discount.get("deal_id")})
+    groups = []
+    for deal in (db.session.get(BulkDeal, deal_id) for deal_id in deal_ids):
+        if deal is None:
+            continue
+        leases = sorted((item for item in order.items if item.seller_id == deal.owner_id
+                         and item.kind == TierKind.LEASE),
+                        key=lambda item: (-item.list_price_amount, item.position))
+        size = deal.buy_count + deal.free_count
+        groups += [leases[start:start + size] for start in range(0, len(leases) - size + 1, size)]
+    return groups
 
 
 def orders_to_check(now: dt.datetime, grace: dt.timedelta) -> list[str]:

@@ -17,6 +17,12 @@ Listener = Callable[[Order], None]
 ORDER_PAID = "order_paid"
 # The whole payment was refunded: its licenses are revoked.
 ORDER_REFUNDED = "order_refunded"
+# Some lines of a paid order were refunded (status refunded, with the license they had): those
+# licenses are revoked, the other lines stand.
+LINES_REFUNDED = "lines_refunded"
+# Part of the payment was refunded by someone else than checkout (Stripe's dashboard): the
+# lines stand, and the amount given back that no refunded line explains is to be shared over them.
+PAYMENT_PARTLY_REFUNDED = "payment_partly_refunded"
 # A dispute opened, was won, or was lost (licenses revoked) on a paid order.
 DISPUTE_OPENED = "dispute_opened"
 DISPUTE_WON = "dispute_won"

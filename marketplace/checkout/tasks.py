@@ -57,6 +57,29 @@ def receipt_text(order: Order, buyer: User) -> str:
     return "\n".join(lines) + "\n"
 
 
+@job("checkout.send_refund_receipt")
+def send_refund_receipt(order_id: str, item_ids: list[str]) -> None:
+    """The buyer's receipt for lines refunded after the sale (an admin, moderation)."""
+    order = db.session.get(Order, order_id)
+    if order is None:
+        return
+    buyer = db.session.get(User, order.buyer_id)
+    send_email(buyer.email, f"Refund for your order {order.id}", refund_receipt_text(order, buyer, item_ids))
+
+
+def refund_receipt_text(order: Order, buyer: User, item_ids: list[str]) -> str:
+    refunded = [item for item in order.items if item.id in item_ids]
+    lines = [f"Hello {buyer.display_name},", "", f"These lines of your order {order.id} are refunded:", ""]
+    lines += [f"- {item.beat_title}, {item.tier_name}: {Money(item.price_amount, order.currency).formatted()}"
+              for item in refunded]
+    total = sum(item.price_amount for item in refunded)
+    lines += ["", f"Refunded: {Money(total, order.currency).formatted()}, to the card you paid with.",
+              "The licenses of these lines are revoked: their files can no longer be downloaded."]
+    if any(item.status == ItemStatus.LICENSED for item in order.items):
+        lines.append("The other licenses of this order stay valid.")
+    return "\n".join(lines) + "\n"
+
+
 @job("checkout.notify_payment_failed")
 def notify_payment_failed(order_id: str) -> None:
     order = db.session.get(Order, order_id)
@@ -71,7 +94,8 @@ def notify_payment_failed(order_id: str) -> None:
 
 @job("checkout.refund_refused_lines")
 def refund_refused_lines(order_id: str) -> None:
-    """Refund the lines of a paid order that could not be licensed (a lost exclusive)."""
+    """Refund the lines of a paid order that could not be licensed (a lost exclusive) or were
+    refunded on their own after the sale."""
     _with_provider(lambda: checkout.refund_refused_lines(checkout.locked_order(order_id)))
 
 

@@ -21,6 +21,7 @@ from marketplace.checkout.schemas import (
     DealInSchema,
     DealSchema,
     OrderSchema,
+    RefundInSchema,
 )
 from marketplace.db import db
 from marketplace.common.ratelimit import LimiterUnavailable, rate_limits
@@ -145,14 +146,22 @@ def _may_ask_provider(order: Order) -> bool:
 
 @blp.post("/orders/<order_id>/refund")
 @auth_required(Role.ADMIN)
+@blp.arguments(RefundInSchema, required=False)
 @blp.response(202, OrderSchema)
-@document_errors(404, 409, 502, 503)
-def refund_order(order_id):
-    """Refund the whole order through the payment provider (asking twice refunds once).
-    Its licenses are revoked when the provider confirms the refund."""
-    order = checkout.request_refund(checkout.order_for(current_user(), order_id))
+@document_errors(404, 409, 422, 502, 503)
+def refund_order(fields, order_id):
+    """Refund the whole order through the payment provider (asking twice refunds once); its
+    licenses are revoked when the provider confirms the refund. With `items`, only those lines:
+    their licenses are revoked at once, their shares taken back, and each line's price is refunded
+    with an amount; the buyer gets a receipt."""
+    order = checkout.order_for(current_user(), order_id)
+    item_ids = (fields or {}).get("items")
+    if item_ids:
+        checkout.refund_lines(order, item_ids, "admin_refund")
+    else:
+        order = checkout.request_refund(order)
     db.session.commit()
-    return _order_documents([order])[0]
+    return _order_documents([db.session.get(Order, order_id)])[0]
 
 
 def _order_documents(orders: list[Order]) -> list[dict[str, Any]]:

@@ -105,12 +105,12 @@ def issue_license(sale: Sale) -> License:
     existing = db.session.scalar(select(License).where(License.sale_reference == sale.reference))
     if existing is not None:
         return existing
-    sold_exclusively = _exclusive_sold_at(beat)
-    if exclusive and (beat.status != BeatStatus.PUBLISHED or sold_exclusively is not None):
-        raise ExclusiveUnavailable()
+    if exclusive and (beat.status != BeatStatus.PUBLISHED or _exclusive_sold_at(beat) is not None):
+        raise ExclusiveUnavailable()  # rule 1: sold once, ever, even if that sale was refunded
     if exclusive and beat.samples == "uncleared":
         # Declared after the checkout began: such a beat is never sold exclusively.
         raise ExclusiveUnavailable("A beat with uncleared samples cannot be sold exclusively.")
+    sold_exclusively = _exclusive_sold_at(beat, standing_only=True)
     if not exclusive and sold_exclusively is not None and not _began_before(sale, sold_exclusively):
         # A lease is honoured only if its checkout began while the beat was still on sale.
         raise ExclusiveUnavailable("This beat was sold exclusively before this purchase began.")
@@ -135,12 +135,16 @@ def issue_license(sale: Sale) -> License:
     return license_
 
 
-def _exclusive_sold_at(beat: Beat) -> dt.datetime | None:
-    """When the exclusive rights of this beat's family (original and versions) were sold."""
+def _exclusive_sold_at(beat: Beat, *, standing_only: bool = False) -> dt.datetime | None:
+    """When the exclusive rights of this beat's family (original and versions) were sold. With
+    `standing_only`, an exclusive revoked since (refunded, charged back) does not count: it no
+    longer keeps leases off sale once an admin has brought the beat back."""
     original_id = beat.version_of_id or beat.id
     family = select(Beat.id).where(or_(Beat.id == original_id, Beat.version_of_id == original_id))
-    return db.session.scalar(select(License.issued_at).where(License.beat_id.in_(family),
-                                                             License.kind == TierKind.EXCLUSIVE).limit(1))
+    query = select(License.issued_at).where(License.beat_id.in_(family), License.kind == TierKind.EXCLUSIVE)
+    if standing_only:
+        query = query.where(License.status != LicenseStatus.REVOKED)
+    return db.session.scalar(query.limit(1))
 
 
 def _began_before(sale: Sale, moment: dt.datetime) -> bool:

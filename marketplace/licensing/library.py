@@ -13,7 +13,7 @@ from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.errors import AppError, NotFound
 from marketplace.licensing.models import DownloadLog, License, LicenseStatus, LicenseTier
-from marketplace.storage.service import storage
+from marketplace.storage.service import guarded_link, register_link_guard
 
 CONTENT_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "stems": "application/zip"}
 
@@ -45,12 +45,28 @@ def license_for(user: User, license_id: str, *, buyer_only: bool = False) -> Lic
     return license_
 
 
-def download_links(license_: License, user: User, client_address: str | None) -> list[dict[str, Any]]:
-    """Fresh signed links to every file ready for download; each one handed out is logged."""
+def check_downloadable(license_: License | None) -> None:
+    """Raise unless the license's files may be downloaded now."""
+    if license_ is None:
+        raise NotFound("No such file.", code="file_not_found")
     if license_.status != LicenseStatus.ACTIVE:
         raise LicenseRevoked()
     if license_.frozen_at is not None:
         raise LicenseFrozen()
+
+
+def _guard_license_link(license_id: str) -> None:
+    """A download link names its license, which is read afresh at each use: a refund, a
+    revocation or an open dispute stops links handed out before it."""
+    check_downloadable(db.session.get(License, license_id, populate_existing=True))
+
+
+register_link_guard("license", _guard_license_link)
+
+
+def download_links(license_: License, user: User, client_address: str | None) -> list[dict[str, Any]]:
+    """Fresh signed links to every file ready for download; each one handed out is logged."""
+    check_downloadable(license_)
     ttl = current_app.config["SIGNED_URL_TTL_SECONDS"]
     expires_at = utcnow() + dt.timedelta(seconds=ttl)
     links = []
@@ -59,8 +75,8 @@ def download_links(license_: License, user: User, client_address: str | None) ->
             links.append({"kind": delivered.kind, "filename": None, "url": None, "expires_at": None,
                           "ready": False})
             continue
-        url = storage().signed_url(delivered.key, ttl, download_name=delivered.filename,
-                                   content_type=CONTENT_TYPES[delivered.kind])
+        url = guarded_link(delivered.key, ttl, ("license", license_.id), download_name=delivered.filename,
+                           content_type=CONTENT_TYPES[delivered.kind])
         db.session.add(DownloadLog(license_id=license_.id, user_id=user.id, kind=delivered.kind,
                                    client_address=client_address))
         links.append({"kind": delivered.kind, "filename": delivered.filename, "url": url,

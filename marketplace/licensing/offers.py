@@ -74,6 +74,26 @@ def refresh_listing_price(beat: Beat) -> None:
     catalog.set_listing_price(beat, min(prices) if prices else None, store_currency() if prices else None)
 
 
+def reoffer_leases(beat: Beat) -> list[Offer]:
+    """Put the beat's lease offers back on sale (a beat brought back after its exclusive sale was
+    refunded): those whose tier is still a lease, not archived, and deliverable for the beat.
+    The exclusive is never offered again."""
+    revived = []
+    for offer in offers_of(beat.id):
+        tier = offer.tier
+        if offer.active or tier.kind != TierKind.LEASE or tier.archived_at is not None:
+            continue
+        try:
+            check_deliverable(beat, tier, "offers")
+        except ValidationFailed:
+            continue
+        offer.active = True
+        revived.append(offer)
+    db.session.flush()
+    refresh_listing_price(beat)
+    return revived
+
+
 def stop_offers(beat_ids: Iterable[str]) -> None:
     for offer in db.session.scalars(select(Offer).where(Offer.beat_id.in_(list(beat_ids)))):
         offer.active = False

@@ -108,6 +108,9 @@ def _record_order_refund(session: Session, order: Order) -> None:
 def _record_item_refund(session: Session, item: OrderItem) -> None:
     status = _changed_to(item, "status")
     if status and status[1] == ItemStatus.REFUNDED:
-        record(session, SYSTEM, "order.auto_refund", "order", item.order_id, reason=item.refund_reason,
+        # An admin refunding lines (or revoking a beat's licenses) asks in a request; others are automatic.
+        actor = _request_actor()
+        action = "order.refund_request" if actor.kind == ActorKind.ADMIN else "order.auto_refund"
+        record(session, actor, action, "order", item.order_id, reason=item.refund_reason,
                before={"item_id": item.id, "item_status": status[0]},
                after={"item_id": item.id, "item_status": status[1], "amount": item.price_amount})

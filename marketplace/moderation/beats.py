@@ -27,6 +27,7 @@ from marketplace.db import db
 from marketplace.errors import Conflict
 from marketplace.licensing.issuing import revoke_license
 from marketplace.licensing.models import License, LicenseStatus, TierKind
+from marketplace.licensing.offers import reoffer_leases
 from marketplace.moderation import audit
 from marketplace.moderation.audit import SYSTEM, Actor
 from marketplace.moderation.models import BeatRestriction, Report, ReportStatus, RestrictionCause
@@ -143,7 +144,8 @@ def restore(beat: Beat, actor: Actor, reason: str | None) -> None:
     elif beat.status == BeatStatus.TAKEN_DOWN and not active_restrictions(beat.id):
         _return(beat, BeatStatus.PUBLISHED)
     elif beat.status == BeatStatus.SOLD_EXCLUSIVE and _exclusive_refunded(beat):
-        lifecycle.move(beat, BeatStatus.PUBLISHED)  # its leases can be offered again, never the exclusive
+        lifecycle.move(beat, BeatStatus.PUBLISHED)  # its leases are offered again, never the exclusive
+        reoffer_leases(beat)
     else:
         raise Conflict("This beat is not taken down.", code="not_taken_down")
     audit.record(db.session, actor, "beat.restore", "beat", beat.id, reason=reason, before=before,
@@ -252,14 +254,17 @@ def unhide_beats_of(user: User, actor: Actor) -> list[str]:
 @dataclasses.dataclass(frozen=True)
 class Revocation:
     revoked: list[str]  # license ids
-    refunds_requested: list[str]  # order ids refunded in full through the payment provider
-    refund_by_hand: list[str]  # order ids that also paid for other beats, or cannot be refunded now
+    refunds_requested: list[str]  # order ids refunded through the payment provider, in full or line by line
+    refund_by_hand: list[str]  # order ids that cannot be refunded now (disputed, or nothing left to refund)
+    lines_refunded: list[str] = dataclasses.field(default_factory=list)  # order lines refunded on their own
 
 
 def revoke_licenses(beat: Beat, actor: Actor, reason: str) -> Revocation:
-    """Revoke every active license of the beat at once and refund what was paid for them.
-    An order is refunded in full only when all it licensed is this beat; others (a cart with
-    other beats, a disputed order) are listed for a refund by hand."""
+    """Revoke every active license of the beat at once and refund what was paid for them. An
+    order that licensed only this beat is refunded in full; in an order with other beats, only
+    this beat's line is refunded (with the lines of its bulk deal, if it was bought under one:
+    no free line stands without the lines that paid for it). An order that cannot be refunded
+    now (a disputed one) is listed for a refund by hand."""
     licenses = list(db.session.scalars(select(License).where(License.beat_id == beat.id,
                                                              License.status == LicenseStatus.ACTIVE)))
     for license_ in licenses:
@@ -270,30 +275,28 @@ def revoke_licenses(beat: Beat, actor: Actor, reason: str) -> Revocation:
         notify(license_.buyer_id, f"Your license {license_.license_number} was revoked",
                f'Your license {license_.license_number} for "{beat.title}" was revoked by an administrator.'
                f"\n\nReason: {reason}\n\nWhat you paid for it is being refunded.")
-    requested, by_hand = _refund_orders([license_.id for license_ in licenses], beat.id)
+    requested, by_hand, lines = _refund_orders([license_.id for license_ in licenses], beat.id)
     db.session.flush()
-    return Revocation([license_.id for license_ in licenses], requested, by_hand)
+    return Revocation([license_.id for license_ in licenses], requested, by_hand, lines)
 
 
-def _refund_orders(license_ids: list[str], beat_id: str) -> tuple[list[str], list[str]]:
+def _refund_orders(license_ids: list[str], beat_id: str) -> tuple[list[str], list[str], list[str]]:
     if not license_ids:
-        return [], []
+        return [], [], []
     paid_for = select(OrderItem.order_id).where(OrderItem.license_id.in_(license_ids))
     orders = list(db.session.scalars(select(Order).where(Order.id.in_(paid_for)).order_by(Order.id)))
-    requested, by_hand = [], []
+    requested, by_hand, lines = [], [], []
     for order in orders:
         licensed_beats = {item.beat_id for item in order.items if item.license_id}
-        if licensed_beats == {beat_id} and _refunded(order):
-            requested.append(order.id)
-        else:
+        try:
+            if licensed_beats == {beat_id}:
+                checkout.request_refund(order)
+            else:
+                ours = [item.id for item in order.items if item.license_id in license_ids]
+                refunded = checkout.refund_lines(order, ours, "moderation", whole_deals=True)
+                lines += [item.id for item in refunded]
+        except Conflict:  # disputed, or nothing left to refund
             by_hand.append(order.id)
-    return requested, by_hand
-
-
-def _refunded(order: Order) -> bool:
-    """Ask for a full refund; False when the order cannot be refunded now (say, disputed)."""
-    try:
-        checkout.request_refund(order)
-    except Conflict:
-        return False
-    return True
+            continue
+        requested.append(order.id)
+    return requested, by_hand, lines

@@ -180,9 +180,12 @@ class ReviewQueueArgs(ma.Schema):
 class RevocationSchema(ma.Schema):
     revoked = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "license ids"})
     refunds_requested = ma.fields.List(ma.fields.String(), required=True, metadata={
-        "description": "order ids refunded in full through the payment provider"})
+        "description": "order ids refunded through the payment provider: in full when the order licensed "
+                       "only this beat, otherwise this beat's line (see lines_refunded)"})
     refund_by_hand = ma.fields.List(ma.fields.String(), required=True, metadata={
-        "description": "order ids that also paid for other beats, or cannot be refunded now"})
+        "description": "order ids that cannot be refunded now (disputed, or nothing left to refund)"})
+    lines_refunded = ma.fields.List(ma.fields.String(), required=True, metadata={
+        "description": "order line ids refunded on their own, with the lines of their bulk deal"})
 
 
 class TakedownResultSchema(ModeratedBeatSchema):

@@ -14,10 +14,11 @@ payouts_cli = AppGroup("payouts", help="Payouts to beatmakers and collaborators.
 @click.option("--offline", is_flag=True,
               help="Check the database only; do not ask Stripe about transfers and charges.")
 def reconcile_command(offline: bool) -> None:
-    """Every settled order's lines have ledger rows adding up to their prices (refunds to all of
-    it), every paid transfer has its ledger rows and matches Stripe's, and every charge at Stripe
-    is refunded or is the payment of a settled order. Prints each difference; exits 1 when there
-    is any."""
+    """Every settled order's lines have ledger rows adding up to their prices (a refunded line or
+    order: refund rows taking all of it back; a partial refund: as much taken back as was given
+    back), every paid transfer has its ledger rows and matches Stripe's, and every charge at
+    Stripe is refunded or is the payment of a settled order. Prints each difference; exits 1
+    when there is any."""
     differences: list[str] = []
     orders, transfers = reconcile.orders_to_check(), reconcile.transfers_to_check()
     charges = [] if offline else reconcile.charges_to_check()

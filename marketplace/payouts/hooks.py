@@ -19,6 +19,14 @@ def _refunded(order: Order) -> None:
     services.record_refund(order)
 
 
+def _lines_refunded(order: Order) -> None:
+    services.record_refunded_lines(order)
+
+
+def _partly_refunded(order: Order) -> None:
+    services.record_partial_refund(order)
+
+
 def _dispute_opened(order: Order) -> None:
     services.hold_for_dispute(order)
 
@@ -29,6 +37,8 @@ def _dispute_won(order: Order) -> None:
 
 signals.connect(signals.ORDER_PAID, _paid)
 signals.connect(signals.ORDER_REFUNDED, _refunded)
+signals.connect(signals.LINES_REFUNDED, _lines_refunded)
+signals.connect(signals.PAYMENT_PARTLY_REFUNDED, _partly_refunded)
 signals.connect(signals.DISPUTE_OPENED, _dispute_opened)
 signals.connect(signals.DISPUTE_WON, _dispute_won)
 signals.connect(signals.DISPUTE_LOST, _refunded)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import func, select
 
-from marketplace.checkout.models import Order, OrderStatus
+from marketplace.checkout.models import ItemStatus, Order, OrderStatus
 from marketplace.checkout.port import (
     ChargeState,
     PaymentProviderError,
@@ -67,12 +67,14 @@ def _sums(query) -> dict[tuple[str, str], int]:
 
 
 def order_differences(order_id: str) -> Iterator[str]:
-    """Each licensed line's sale and fee rows add up to its price; a refunded order's refund
-    rows take all of it back."""
+    """Each licensed line's sale and fee rows add up to its price; a refunded line (or order)
+    has refund rows taking all of it back; and what the ledger took back in all is what was
+    given back to the buyer for licensed lines (line refunds and partial refunds included)."""
     order = db.session.get(Order, order_id)
     sums = _sums(select(LedgerEntry.order_item_id, LedgerEntry.kind, func.sum(LedgerEntry.amount))
                  .where(LedgerEntry.order_id == order_id).group_by(LedgerEntry.order_item_id, LedgerEntry.kind))
     given_back = order.status == OrderStatus.REFUNDED or order.status_reason == "dispute_lost"
+    taken_back = 0
     for item in order.items:
         if item.license_id is None:
             continue
@@ -81,8 +83,18 @@ def order_differences(order_id: str) -> Iterator[str]:
             yield (f"order {order_id} line {item.id}: sale and fee rows add up to {earned}, "
                    f"the line was sold for {item.price_amount}")
         refunded = -sums.get((item.id, LedgerKind.REFUND), 0)
-        if given_back and refunded != earned:
-            yield f"order {order_id} line {item.id}: refunded {refunded} of {earned} on a refunded order"
+        taken_back += refunded
+        if (given_back or item.status == ItemStatus.REFUNDED) and refunded != earned:
+            yield f"order {order_id} line {item.id}: refunded {refunded} of {earned} on a refunded line"
+    if given_back:
+        return
+    # Lines never licensed (a lost exclusive) are refunded without ever having earned anything.
+    never_licensed = sum(item.price_amount for item in order.items
+                         if item.license_id is None and item.status == ItemStatus.REFUNDED)
+    refunded_for_licenses = max(0, order.refunded_amount - never_licensed)
+    if taken_back != refunded_for_licenses:
+        yield (f"order {order_id}: the ledger took back {taken_back}, the buyer was refunded "
+               f"{refunded_for_licenses} for licensed lines")
 
 
 def transfer_differences(transfer_id: str, ask_provider: bool) -> Iterator[str]:

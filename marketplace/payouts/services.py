@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import User
@@ -184,47 +184,116 @@ def _reference(kind: str, row: LedgerEntry) -> str:
     return f"{kind}:{row.order_item_id}:{row.payee_id or PLATFORM}"
 
 
-def record_refund(order: Order) -> None:
-    """The order's money went back to the buyer (a refund, a lost dispute): every share and the
-    fee are taken back, any dispute hold ends, and a job reverses the transfers already made."""
+def _outstanding(order_id: str) -> dict[tuple[str | None, str | None], int]:
+    """What each earning of the order (a line's fee or a payee's share) still stands at: earned,
+    less what refunds took back of it."""
+    rows = db.session.execute(select(LedgerEntry.order_item_id, LedgerEntry.payee_id,
+                                     func.sum(LedgerEntry.amount))
+                              .where(LedgerEntry.order_id == order_id,
+                                     LedgerEntry.kind.in_([*EARNING_KINDS, LedgerKind.REFUND]))
+                              .group_by(LedgerEntry.order_item_id, LedgerEntry.payee_id))
+    return {(item_id, payee_id): int(amount) for item_id, payee_id, amount in rows}
+
+
+def _give_back(order: Order, item_ids: set[str] | None = None) -> None:
+    """Take back what stands of the earnings of these lines (all of them: None), ending any
+    dispute hold on them; a job reverses what transfers already sent."""
     existing = {row.reference for row in ledger.rows_of_order(order.id)}
+    outstanding = _outstanding(order.id)
     rows = []
     for earned in ledger.rows_of_order(order.id, EARNING_KINDS):
+        if item_ids is not None and earned.order_item_id not in item_ids:
+            continue
         base = {"order_id": order.id, "order_item_id": earned.order_item_id, "payee_id": earned.payee_id,
                 "currency": earned.currency}
-        held = _reference(LedgerKind.DISPUTE_HOLD, earned) in existing
-        if held:
-            rows.append({**base, "kind": LedgerKind.DISPUTE_RELEASE, "amount": earned.amount,
+        hold = _row(order.id, _reference(LedgerKind.DISPUTE_HOLD, earned))
+        if hold is not None and _reference(LedgerKind.DISPUTE_RELEASE, earned) not in existing:
+            rows.append({**base, "kind": LedgerKind.DISPUTE_RELEASE, "amount": -hold.amount,
                          "reference": _reference(LedgerKind.DISPUTE_RELEASE, earned)})
-        rows.append({**base, "kind": LedgerKind.REFUND, "amount": -earned.amount,
+        rows.append({**base, "kind": LedgerKind.REFUND,
+                     "amount": -outstanding.get((earned.order_item_id, earned.payee_id), 0),
                      "reference": _reference(LedgerKind.REFUND, earned)})
     ledger.write(rows)
     if any(row.kind == LedgerKind.TRANSFER for row in ledger.rows_of_order(order.id)):
         enqueue("payouts.reverse_order", order.id)
 
 
+def _row(order_id: str, reference: str) -> LedgerEntry | None:
+    return db.session.scalar(select(LedgerEntry).where(LedgerEntry.order_id == order_id,
+                                                       LedgerEntry.reference == reference))
+
+
+def record_refund(order: Order) -> None:
+    """The order's money went back to the buyer (a refund, a lost dispute): what stands of every
+    share and fee is taken back, any dispute hold ends, and a job reverses the transfers made."""
+    _give_back(order)
+
+
+def record_refunded_lines(order: Order) -> None:
+    """Lines of the order were refunded (their licenses revoked): only their fee and shares are
+    taken back; the other lines' stand."""
+    _give_back(order, {item.id for item in order.items
+                       if item.status == ItemStatus.REFUNDED and item.license_id})
+
+
+def record_partial_refund(order: Order) -> None:
+    """Part of the payment was refunded outside checkout (Stripe's dashboard). The lines keep
+    their licenses; the platform's fee and every share of the lines still licensed are taken
+    back in proportion to what they earned, to the cent (largest remainders). What refunded
+    lines explain (checkout's own line refunds) is not counted again."""
+    licensed = {item.id for item in order.items if item.status == ItemStatus.LICENSED and item.license_id}
+    explained = sum(item.price_amount for item in order.items if item.status == ItemStatus.REFUNDED)
+    earned = [row for row in ledger.rows_of_order(order.id, EARNING_KINDS) if row.order_item_id in licensed]
+    outstanding = _outstanding(order.id)
+    standing = [outstanding.get((row.order_item_id, row.payee_id), 0) for row in earned]
+    given = min(order.refunded_amount - explained, sum(row.amount for row in earned))
+    taken = sum(row.amount for row in earned) - sum(standing)  # by earlier partial refunds
+    due = min(given - taken, sum(standing))
+    if due <= 0:
+        return
+    # The reference names the state it was computed from: the same event handled twice writes once.
+    ledger.write({"order_id": order.id, "order_item_id": row.order_item_id, "payee_id": row.payee_id,
+                  "currency": row.currency, "kind": LedgerKind.REFUND, "amount": -part,
+                  "reference": f"partial:{row.order_item_id}:{row.payee_id or PLATFORM}:{given}:{taken}"}
+                 for row, part in zip(earned, _in_proportion(due, standing)))
+    if any(row.kind == LedgerKind.TRANSFER for row in ledger.rows_of_order(order.id)):
+        enqueue("payouts.reverse_order", order.id)
+
+
+def _in_proportion(amount: int, weights: list[int]) -> list[int]:
+    """`amount` shared in proportion to `weights`, to the cent: floors, then the cents left over
+    to the largest remainders (the first on a tie)."""
+    total = sum(weights)
+    if total <= 0:
+        return [0] * len(weights)
+    parts = [amount * weight // total for weight in weights]
+    remainders = [amount * weight % total for weight in weights]
+    for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:amount - sum(parts)]:
+        parts[index] += 1
+    return parts
+
+
 def hold_for_dispute(order: Order) -> None:
-    """A dispute opened: the order's shares are held (not paid out) until it closes."""
-    existing = {row.reference for row in ledger.rows_of_order(order.id)}
+    """A dispute opened: what stands of the order's shares is held (not paid out) until it closes."""
+    outstanding = _outstanding(order.id)
     rows = []
     for earned in ledger.rows_of_order(order.id, EARNING_KINDS):
-        if _reference(LedgerKind.REFUND, earned) in existing:
-            continue
         rows.append({"order_id": order.id, "order_item_id": earned.order_item_id, "payee_id": earned.payee_id,
-                     "currency": earned.currency, "kind": LedgerKind.DISPUTE_HOLD, "amount": -earned.amount,
+                     "currency": earned.currency, "kind": LedgerKind.DISPUTE_HOLD,
+                     "amount": -outstanding.get((earned.order_item_id, earned.payee_id), 0),
                      "reference": _reference(LedgerKind.DISPUTE_HOLD, earned)})
     ledger.write(rows)
 
 
 def release_dispute(order: Order) -> None:
     """The dispute was won: the held shares are owed again, and paid."""
-    existing = {row.reference for row in ledger.rows_of_order(order.id)}
     rows = []
     for earned in ledger.rows_of_order(order.id, EARNING_KINDS):
-        if _reference(LedgerKind.DISPUTE_HOLD, earned) not in existing:
+        hold = _row(order.id, _reference(LedgerKind.DISPUTE_HOLD, earned))
+        if hold is None:
             continue
         rows.append({"order_id": order.id, "order_item_id": earned.order_item_id, "payee_id": earned.payee_id,
-                     "currency": earned.currency, "kind": LedgerKind.DISPUTE_RELEASE, "amount": earned.amount,
+                     "currency": earned.currency, "kind": LedgerKind.DISPUTE_RELEASE, "amount": -hold.amount,
                      "reference": _reference(LedgerKind.DISPUTE_RELEASE, earned)})
     if ledger.write(rows):
         enqueue("payouts.pay_order", order.id)
@@ -310,23 +379,46 @@ def _refunded_orders(order_ids: Iterable[str]) -> list[str]:
         LedgerEntry.order_id.in_(list(order_ids)), LedgerEntry.kind == LedgerKind.REFUND).distinct()))
 
 
+# What a payee stands at on an order once refunds and transfers are counted, dispute holds apart.
+SETTLEMENT_KINDS = (*EARNING_KINDS, LedgerKind.REFUND, *ledger.PAID_KINDS)
+
+
 def reversals_due(order_id: str) -> list[tuple[PayoutTransfer, int]]:
-    """(transfer, amount) still to take back for a refunded order: what each transfer sent of
-    this order's earnings, less what was already reversed."""
+    """(transfer, amount) to take back for a refund of (part of) an order: each payee was sent
+    more of this order than refunds left them, by that much, taken from the transfers that
+    sent it (oldest first), never more than each one still has of this order."""
     if not _refunded_orders([order_id]):
         return []
-    sums = db.session.execute(select(LedgerEntry.transfer_id, func.sum(LedgerEntry.amount)).where(
-        LedgerEntry.order_id == order_id, LedgerEntry.transfer_id.is_not(None),
-        LedgerEntry.kind.in_(ledger.PAID_KINDS)).group_by(LedgerEntry.transfer_id).order_by(LedgerEntry.transfer_id))
-    return [(db.session.get(PayoutTransfer, transfer_id), -int(total)) for transfer_id, total in sums if total < 0]
+    over_paid = db.session.execute(select(LedgerEntry.payee_id, func.sum(LedgerEntry.amount)).where(
+        LedgerEntry.order_id == order_id, LedgerEntry.payee_id.is_not(None),
+        LedgerEntry.kind.in_(SETTLEMENT_KINDS)).group_by(LedgerEntry.payee_id).order_by(LedgerEntry.payee_id))
+    due = []
+    for payee_id, balance in over_paid:
+        owed_back = -int(balance)
+        sent = db.session.execute(
+            select(LedgerEntry.transfer_id, func.sum(LedgerEntry.amount))
+            .where(LedgerEntry.order_id == order_id, LedgerEntry.payee_id == payee_id,
+                   LedgerEntry.transfer_id.is_not(None), LedgerEntry.kind.in_(ledger.PAID_KINDS))
+            .group_by(LedgerEntry.transfer_id).order_by(LedgerEntry.transfer_id))
+        for transfer_id, total in sent:
+            amount = min(owed_back, -int(total))
+            if amount > 0:
+                due.append((db.session.get(PayoutTransfer, transfer_id), amount))
+                owed_back -= amount
+    return due
 
 
 def reverse(attempt: PayoutTransfer, order_id: str, amount: int) -> bool:
     """Take `amount` of this order's earnings back from a paid transfer; False when Stripe refused
-    (logged; the sweep asks again). One key per transfer and order: asking twice reverses once."""
+    (logged; the sweep asks again). The key names the transfer, the order and how much of it will
+    have been reversed: asking twice reverses once, a later line refund reverses again."""
+    reversed_before = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+        LedgerEntry.transfer_id == attempt.id, LedgerEntry.order_id == order_id,
+        LedgerEntry.kind == LedgerKind.TRANSFER_REVERSAL)) or 0
+    total = reversed_before + amount
     try:
         reversal_id = payout_port().reverse_transfer(
-            attempt.provider_transfer_id, amount, idempotency_key=f"reversal-{attempt.id}-{order_id}",
+            attempt.provider_transfer_id, amount, idempotency_key=f"reversal-{attempt.id}-{order_id}-{total}",
             metadata={"order_id": order_id, "payout_transfer_id": attempt.id})
     except PaymentProviderError as refused:
         log.error("payout_reversal_refused", extra={"transfer_id": attempt.id, "order_id": order_id,
@@ -334,7 +426,7 @@ def reverse(attempt: PayoutTransfer, order_id: str, amount: int) -> bool:
         return False
     ledger.write([{"payee_id": attempt.payee_id, "order_id": order_id, "kind": LedgerKind.TRANSFER_REVERSAL,
                    "amount": amount, "currency": attempt.currency, "transfer_id": attempt.id,
-                   "provider_id": reversal_id, "reference": f"reversal:{attempt.id}:{order_id}"}])
+                   "provider_id": reversal_id, "reference": f"reversal:{attempt.id}:{order_id}:{total}"}])
     attempt.amount_reversed = min(attempt.amount, attempt.amount_reversed + amount)
     db.session.flush()
     return True
@@ -412,8 +504,13 @@ def payees_to_pay() -> list[str]:
 
 
 def orders_to_reverse() -> list[str]:
-    """Refunded orders with transfers not yet taken back."""
+    """Orders with a refund whose payees were sent more than the refund left them, not yet taken back."""
     refunded = select(LedgerEntry.order_id).where(LedgerEntry.kind == LedgerKind.REFUND)
-    return list(db.session.scalars(select(LedgerEntry.order_id).where(
-        LedgerEntry.kind.in_(ledger.PAID_KINDS), LedgerEntry.order_id.in_(refunded))
-        .group_by(LedgerEntry.order_id).having(func.sum(LedgerEntry.amount) < 0).limit(500)))
+    over_paid = (select(LedgerEntry.order_id).where(LedgerEntry.order_id.in_(refunded),
+                                                    LedgerEntry.payee_id.is_not(None),
+                                                    LedgerEntry.kind.in_(SETTLEMENT_KINDS))
+                 .group_by(LedgerEntry.order_id, LedgerEntry.payee_id)
+                 .having(func.sum(LedgerEntry.amount) < 0)
+                 .having(func.sum(case((LedgerEntry.kind.in_(ledger.PAID_KINDS), LedgerEntry.amount),
+                                       else_=0)) < 0))
+    return list(db.session.scalars(select(over_paid.subquery().c.order_id).distinct().limit(500)))

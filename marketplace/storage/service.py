@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, current_app, has_app_context, url_for
@@ -12,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from marketplace.db import db
-from marketplace.storage.base import Storage, StoredFile
+from marketplace.storage.base import Storage, StoredFile, check_key
 from marketplace.storage.local import LocalStorage
 
 _SALT = "storage-link"
@@ -23,20 +25,54 @@ def _serializer(secret_key: str) -> URLSafeSerializer:
 
 
 def make_link_token(secret_key: str, key: str, expires_in: int, download_name: str | None,
-                    content_type: str | None) -> str:
-    return _serializer(secret_key).dumps([key, int(time.time()) + expires_in, download_name, content_type])
+                    content_type: str | None, guard: tuple[str, str] | None = None) -> str:
+    """A signed link's token. A `guard` (kind, id) names what the file is served for, such as
+    ("license", its id): the file route asks that guard again each time the link is used."""
+    payload = [key, int(time.time()) + expires_in, download_name, content_type]
+    return _serializer(secret_key).dumps(payload + [list(guard)] if guard else payload)
 
 
 class LinkExpired(Exception):
     pass
 
 
-def read_link_token(secret_key: str, token: str) -> tuple[str, str | None, str | None]:
-    """(key, download_name, content_type) of a valid, unexpired link; BadSignature or LinkExpired."""
-    key, expires_at, download_name, content_type = _serializer(secret_key).loads(token)
+@dataclasses.dataclass(frozen=True)
+class LinkTarget:
+    key: str
+    download_name: str | None
+    content_type: str | None
+    guard: tuple[str, str] | None = None
+
+
+def read_link_token(secret_key: str, token: str) -> LinkTarget:
+    """What a valid, unexpired link points at; BadSignature or LinkExpired."""
+    key, expires_at, download_name, content_type, *guard = _serializer(secret_key).loads(token)
     if time.time() > expires_at:
         raise LinkExpired()
-    return key, download_name, content_type
+    return LinkTarget(key, download_name, content_type, tuple(guard[0]) if guard else None)
+
+
+# A guard answers, each time a link naming it is used, whether its file may still be served:
+# it raises an AppError saying why not (a revoked license). Features register their own.
+LinkGuard = Callable[[str], None]
+_LINK_GUARDS: dict[str, LinkGuard] = {}
+
+
+def register_link_guard(kind: str, guard: LinkGuard) -> None:
+    _LINK_GUARDS[kind] = guard
+
+
+def link_guard(kind: str) -> LinkGuard | None:
+    return _LINK_GUARDS.get(kind)
+
+
+def guarded_link(key: str, expires_in: int, guard: tuple[str, str], download_name: str | None = None,
+                 content_type: str | None = None) -> str:
+    """A link served by the app whatever the backend, so the guard is asked at each use: a
+    license revoked after the link was handed out downloads nothing from then on."""
+    token = make_link_token(current_app.config["SECRET_KEY"], check_key(key), expires_in, download_name,
+                            content_type, guard)
+    return url_for("files.download", token=token, _external=False)
 
 
 def _local_signer(app: Flask):
@@ -104,4 +140,5 @@ def storage() -> Storage:
     return current_app.extensions["storage"]
 
 
-__all__ = ["BadSignature", "LinkExpired", "init_storage", "read_link_token", "storage"]
+__all__ = ["BadSignature", "LinkExpired", "LinkTarget", "guarded_link", "init_storage", "read_link_token",
+           "register_link_guard", "storage"]

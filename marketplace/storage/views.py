@@ -7,9 +7,13 @@ from flask import Blueprint, Response, current_app, redirect, send_file
 from marketplace.errors import AppError, NotFound
 from marketplace.storage.base import MissingFile, StorageError
 from marketplace.storage.local import LocalStorage
-from marketplace.storage.service import BadSignature, LinkExpired, read_link_token, storage
+from marketplace.storage.service import BadSignature, LinkExpired, link_guard, read_link_token, storage
 
 bp = Blueprint("files", __name__)
+
+# A guarded link to a file kept in S3 is answered with a redirect to a presigned URL this short-lived:
+# the guard is asked again on every use of the app's link.
+GUARDED_REDIRECT_SECONDS = 60
 
 
 class LinkExpiredError(AppError):
@@ -21,14 +25,23 @@ class LinkExpiredError(AppError):
 @bp.get("/files/<token>")
 def download(token: str):
     try:
-        key, download_name, content_type = read_link_token(current_app.config["SECRET_KEY"], token)
+        target = read_link_token(current_app.config["SECRET_KEY"], token)
     except LinkExpired:
         raise LinkExpiredError() from None
     except BadSignature:
         raise NotFound("No such file.", code="file_not_found") from None
+    key, download_name, content_type = target.key, target.download_name, target.content_type
+    if target.guard is not None:
+        _check_guard(*target.guard)
     backend = storage()
     if not isinstance(backend, LocalStorage):
-        raise NotFound("No such file.", code="file_not_found")
+        if target.guard is None:
+            raise NotFound("No such file.", code="file_not_found")
+        try:
+            return redirect(backend.signed_url(key, GUARDED_REDIRECT_SECONDS, download_name=download_name,
+                                               content_type=content_type), 302)
+        except StorageError:
+            raise NotFound("No such file.", code="file_not_found") from None
     try:
         path = backend.path(key)
         if not path.is_file():
@@ -39,6 +52,14 @@ def download(token: str):
                          download_name=download_name, conditional=True, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _check_guard(kind: str, subject_id: str) -> None:
+    """Ask the link's guard whether its file may still be served; it raises when not."""
+    guard = link_guard(kind)
+    if guard is None:
+        raise NotFound("No such file.", code="file_not_found")
+    guard(subject_id)
 
 
 def file_response(key: str, content_type: str, *, cache_seconds: int, private: bool = False) -> Response:

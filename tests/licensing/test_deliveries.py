@@ -267,6 +267,31 @@ def test_a_revoked_license_downloads_nothing(app, client, buyer, basic):
         assert db.session.scalar(select(DownloadLog.id)) is None
 
 
+@pytest.mark.parametrize("change", ["revoke", "freeze"])
+def test_a_link_handed_out_before_a_revocation_or_a_dispute_stops_working_at_once(
+        app, client, buyer, basic, change):
+    _buyer_id, headers = buyer
+    links = links_by_kind(client, basic.license_id, headers)
+    url = links["mp3"]["url"]
+    assert client.get(url).status_code == 200
+    with app.app_context():
+        license_ = db.session.get(License, basic.license_id)
+        if change == "revoke":
+            issuing.revoke_license(license_, "refund")
+        else:
+            issuing.freeze_license(license_)
+        db.session.commit()
+    refused = client.get(url)  # the same link, well within its expiry
+    expected = "license_revoked" if change == "revoke" else "license_frozen"
+    assert refused.status_code == 403 and refused.json["error"]["code"] == expected
+    assert refused.data[:3] != b"ID3"
+    if change == "freeze":
+        with app.app_context():
+            issuing.unfreeze_license(db.session.get(License, basic.license_id))
+            db.session.commit()
+        assert client.get(url).status_code == 200  # a dispute won: the link works again
+
+
 # -- public verification -------------------------------------------------------------------------
 
 def test_anyone_can_verify_a_license_number_and_learn_nothing_private(app, client, buyer, seller, basic):

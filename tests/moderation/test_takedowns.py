@@ -151,7 +151,7 @@ def test_revoking_with_a_takedown_revokes_at_once_and_refunds_through_stripe(
                        json={"reason": "Stolen beat, proven.", "revoke_licenses": True}, headers=admin_headers)
     assert down.status_code == 200, down.json
     assert down.json["licenses"] == {"revoked": [license_id], "refunds_requested": [order["id"]],
-                                     "refund_by_hand": []}
+                                     "refund_by_hand": [], "lines_refunded": []}
     assert client.get(f"/api/v1/licenses/{license_id}/downloads", headers=buyer_headers).status_code == 403
     wait_for(lambda: order_of(order["id"], buyer_headers)["status"] == "refunded")
     assert len(payments.events(type="refund.created")) == 1
@@ -162,25 +162,36 @@ def test_revoking_with_a_takedown_revokes_at_once_and_refunds_through_stripe(
     # Revoking again finds nothing left to revoke.
     again = client.post(f"/api/v1/admin/beats/{beat}/revoke-licenses", json={"reason": "Again."},
                         headers=admin_headers)
-    assert again.json == {"revoked": [], "refunds_requested": [], "refund_by_hand": []}
+    assert again.json == {"revoked": [], "refunds_requested": [], "refund_by_hand": [], "lines_refunded": []}
 
 
-def test_an_order_that_also_paid_for_other_beats_is_left_for_a_refund_by_hand(
+def test_an_order_that_also_paid_for_other_beats_has_only_this_beats_line_refunded(
         app, client, payments, shop, upload_beat, offer_all, new_buyer, checkout, session_of, order_of,
-        admin_headers):
+        admin_headers, audit_entries):
     second = upload_beat(shop["headers"], title="Second")
     offer_all(shop["headers"], second)
     _buyer, buyer_headers = new_buyer()
     basic = shop["tiers"]["Basic"]["id"]
     order = buy(client, checkout, payments, session_of, order_of, buyer_headers,
                 [(shop["beat_id"], basic), (second, basic)])
+    line = next(item for item in order["items"] if item["beat_id"] == shop["beat_id"])
     revoked = client.post(f"/api/v1/admin/beats/{shop['beat_id']}/revoke-licenses", json={"reason": "Fraud."},
                           headers=admin_headers)
     assert revoked.status_code == 200, revoked.json
-    assert revoked.json["refunds_requested"] == [] and revoked.json["refund_by_hand"] == [order["id"]]
-    statuses = {lic["beat_id"]: lic["status"] for lic in order_of(order["id"], buyer_headers)["licenses"]}
+    assert revoked.json["refunds_requested"] == [order["id"]] and revoked.json["refund_by_hand"] == []
+    assert revoked.json["lines_refunded"] == [line["id"]]
+    # Stripe refunds that line's price, and only it; the other license stands.
+    wait_for(lambda: order_of(order["id"], buyer_headers)["refunded"]["amount"] == line["price"]["amount"])
+    assert [event["data"]["object"]["amount"] for event in payments.events(type="refund.created")] == [
+        line["price"]["amount"]]
+    after = order_of(order["id"], buyer_headers)
+    assert after["status"] == "paid"
+    statuses = {lic["beat_id"]: lic["status"] for lic in after["licenses"]}
     assert statuses == {shop["beat_id"]: "revoked", second: "active"}
-    assert order_of(order["id"], buyer_headers)["status"] == "paid"  # nothing refunded automatically
+    assert {item["beat_id"]: item["status"] for item in after["items"]} == {shop["beat_id"]: "refunded",
+                                                                          second: "licensed"}
     with app.app_context():
         assert db.session.scalar(select(License.revoke_reason).where(License.beat_id == shop["beat_id"])) == "moderation"
         assert db.session.scalar(select(BeatRestriction)) is None  # revoking alone takes nothing down
+    [request] = audit_entries(action="order.refund_request")
+    assert request["actor_kind"] == "admin" and request["after"]["item_id"] == line["id"]

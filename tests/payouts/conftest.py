@@ -15,6 +15,7 @@ from tests.checkout.conftest import (  # noqa: F401
     new_buyer,
     offer_all,
     order_of,
+    outbox,
     payments,
     seller,
     session_of,

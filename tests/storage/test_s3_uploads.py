@@ -182,3 +182,25 @@ def test_local_file_links_are_refused_when_files_are_in_s3(s3_app, client):
     token = make_link_token(s3_app.config["SECRET_KEY"], "previews/bt_1.mp3", 60, None, None)
     response = client.get(f"/files/{token}")
     assert response.status_code == 404 and response.json["error"]["code"] == "file_not_found"
+
+
+def test_a_guarded_link_to_a_file_in_s3_redirects_while_its_guard_allows_it(s3_app, client):
+    from marketplace.errors import Conflict
+    from marketplace.storage.service import guarded_link, register_link_guard
+
+    allowed = {"yes"}
+
+    def guard(subject_id):
+        if subject_id not in allowed:
+            raise Conflict("Not any more.", code="not_any_more")
+
+    register_link_guard("test-s3-subject", guard)
+    s3_app.extensions["storage"].save("masters/bt_1/master.wav", io.BytesIO(b"RIFF master"))
+    with s3_app.test_request_context():
+        url = guarded_link("masters/bt_1/master.wav", 60, ("test-s3-subject", "yes"), download_name="m.wav")
+    assert url.startswith("/files/")
+    answered = client.get(url)
+    assert answered.status_code == 302 and "X-Amz-Signature" in answered.headers["Location"]
+    allowed.clear()
+    refused = client.get(url)
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "not_any_more"

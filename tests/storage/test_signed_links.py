@@ -126,3 +126,27 @@ def test_a_link_to_a_missing_file_is_404(app, client, store):
 def test_a_genuinely_signed_link_to_an_unsafe_key_is_404_not_500(app, client):
     token = make_link_token(app.config["SECRET_KEY"], "../../config.py", 60, None, None)
     assert_error(client.get(f"/files/{token}"), 404, "file_not_found")
+
+
+def test_a_guarded_link_asks_its_guard_at_every_use(app, client, store):
+    from marketplace.errors import Conflict
+    from marketplace.storage.service import guarded_link, register_link_guard
+
+    allowed = {"yes"}
+
+    def guard(subject_id):
+        if subject_id not in allowed:
+            raise Conflict("Not any more.", code="not_any_more")
+
+    register_link_guard("test-subject", guard)
+    key = store(b"guarded master")
+    with app.test_request_context():
+        url = guarded_link(key, 60, ("test-subject", "yes"), download_name="m.wav")
+    assert client.get(url).data == b"guarded master"
+    allowed.clear()
+    assert_error(client.get(url), 409, "not_any_more")
+
+
+def test_a_link_naming_a_guard_nobody_registered_is_404(app, client, store):
+    token = make_link_token(app.config["SECRET_KEY"], store(b"master"), 60, None, None, ("nobody", "x"))
+    assert_error(client.get(f"/files/{token}"), 404, "file_not_found")

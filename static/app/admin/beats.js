@@ -71,7 +71,8 @@ function revocationSummary(result) {
     h("h3", {}, "Licenses revoked"),
     terms([
       ["Revoked", String(result.revoked.length)],
-      ["Refunded in full", result.refunds_requested.length ? result.refunds_requested.join(", ") : "None"],
+      ["Orders refunded", result.refunds_requested.length ? result.refunds_requested.join(", ") : "None"],
+      ["Of which lines", result.lines_refunded.length ? result.lines_refunded.join(", ") : "None"],
       ["To refund by hand", result.refund_by_hand.length ? result.refund_by_hand.join(", ") : "None"],
     ]));
 }
