@@ -5,16 +5,12 @@ from marshmallow import validate
 
 from marketplace.accounts.models import Role, UserStatus
 from marketplace.accounts.services import normalise_email
+from marketplace.common.text import SingleLine
 
 # Real emails are at most 254 characters; argon2 takes any length, but a 1 MB password is abuse.
 EMAIL_MAX = 254
 PASSWORD_MIN, PASSWORD_MAX = 10, 256
 DISPLAY_NAME_MAX = 80
-
-
-def _no_control_characters(value: str) -> None:
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ma.ValidationError("Must not contain control characters.")
 
 
 def _not_blank(value: str) -> None:
@@ -32,7 +28,7 @@ class RegisterSchema(ma.Schema):
     password = ma.fields.String(required=True, load_only=True,
                                 validate=validate.Length(min=PASSWORD_MIN, max=PASSWORD_MAX))
     display_name = ma.fields.String(required=True, validate=[
-        validate.Length(min=1, max=DISPLAY_NAME_MAX), _not_blank, _no_control_characters])
+        validate.Length(min=1, max=DISPLAY_NAME_MAX), _not_blank, SingleLine("display name")])
     account_type = ma.fields.String(required=True, validate=validate.OneOf(
         [Role.ARTIST.value, Role.BEATMAKER.value]))
 

@@ -16,6 +16,7 @@ from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
 from marketplace.common.money import Money
+from marketplace.common.text import one_line
 
 # DejaVu covers Latin, Greek, Cyrillic and more; Droid Sans Fallback adds Chinese, Japanese
 # and Korean, so names in any of them are printed, never dropped.
@@ -125,11 +126,11 @@ def contract_values(license_: Any, earlier_leases: int) -> dict[str, str]:
     terms, beat = license_.terms, license_.beat_snapshot
     limits = terms["limits"]
     details = [f"{beat['bpm']} BPM"] + ([beat["key"]] if beat.get("key") else [])
-    credits = "\n".join(f"- {c['role_label']} {c['name']}"
+    credits = "\n".join(f"- {one_line(c['role_label'])} {one_line(c['name'])}"
                         + (f" (profit share {_percent(c['profit_share_bps'])})" if c.get("profit_share_bps") else "")
                         + (f" (publishing {_percent(c['publishing_share_bps'])})" if c.get("publishing_share_bps") else "")
                         for c in license_.credits)
-    return {
+    values = {
         "license_number": license_.license_number,
         "issued_on": license_.issued_at.astimezone(dt.timezone.utc).strftime("%B %d, %Y"),
         "licensor": beat["beatmaker"],
@@ -149,6 +150,9 @@ def contract_values(license_: Any, earlier_leases: int) -> dict[str, str]:
         "credits": credits,
         "earlier_leases": f"{earlier_leases} issued" if earlier_leases != 1 else "1 issued",
     }
+    # Names and titles are data inside their clause: one typed (or stored before today's
+    # rules) with line breaks must never start a clause of its own.
+    return {name: value if name == "credits" else one_line(value) for name, value in values.items()}
 
 
 def render_contract_text(template_name: str, values: dict[str, str]) -> str:

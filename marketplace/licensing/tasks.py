@@ -15,6 +15,7 @@ from marketplace.accounts.models import User
 from marketplace.audio.deliver import encode_mp3, encode_wav, tag_mp3
 from marketplace.catalog.models import Beat
 from marketplace.common.clock import utcnow
+from marketplace.common.text import one_line
 from marketplace.db import db
 from marketplace.jobs.mail import send_email
 from marketplace.jobs.queue import enqueue, job
@@ -113,9 +114,9 @@ def notify_exclusive_sold(lease_id: str, sold_at: str) -> None:
     if buyer is None or lease.exclusive_notice_sent_at is not None:
         return
     day = dt.datetime.fromisoformat(sold_at).strftime("%B %d, %Y")
-    title = lease.beat_snapshot["title"]
+    title = one_line(lease.beat_snapshot["title"])  # a quoted name, never a paragraph of its own
     send_email(buyer.email, f"Exclusive rights to \"{title}\" were sold",
-               f"Hello {buyer.display_name},\n\nThe exclusive rights to \"{title}\" were sold on {day}. "
+               f"Hello {one_line(buyer.display_name)},\n\nThe exclusive rights to \"{title}\" were sold on {day}. "
                f"Your license {lease.license_number} stays valid under its own terms: nothing changes "
                "for the song you made with it.\n")
     lease.exclusive_notice_sent_at = utcnow()
