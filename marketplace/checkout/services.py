@@ -389,7 +389,8 @@ def refund_refused_lines(order: Order) -> None:
             continue
         try:
             item.refund_id = payment_port().refund(
-                order.payment_intent_id, item.price_amount, idempotency_key=f"refund-line-{item.id}",
+                order.payment_intent_id, item.price_amount, currency=order.currency,
+                idempotency_key=f"refund-line-{item.id}",
                 metadata={"order_id": order.id, "order_item_id": item.id, "reason": item.refund_reason})
         except PaymentProviderError as refused:
             item.refund_error = refused.details.get("provider_code") or refused.code
@@ -420,7 +421,8 @@ def refund_mismatched_payment(order: Order) -> None:
     payment = payment_port().retrieve_payment(order.payment_intent_id)
     left = payment.amount - payment.amount_refunded
     if left > 0:
-        payment_port().refund(payment.payment_intent_id, left, idempotency_key=f"refund-mismatch-{order.id}",
+        payment_port().refund(payment.payment_intent_id, left, currency=payment.currency,
+                              idempotency_key=f"refund-mismatch-{order.id}",
                               metadata={"order_id": order.id, "reason": "payment_mismatch"})
     order.refund_requested_at = order.refund_requested_at or utcnow()
     db.session.flush()
@@ -509,7 +511,8 @@ def request_refund(order: Order) -> Order:
     if amount <= 0:
         raise Conflict("Nothing is left to refund on this order.", code="order_not_refundable")
     # The amount is part of the key: a retry after a line refund asks for what is left.
-    payment_port().refund(order.payment_intent_id, amount, idempotency_key=f"refund-admin-{order.id}-{amount}",
+    payment_port().refund(order.payment_intent_id, amount, currency=order.currency,
+                          idempotency_key=f"refund-admin-{order.id}-{amount}",
                           metadata={"order_id": order.id, "reason": "admin_refund"})
     order.refund_requested_at = utcnow()
     db.session.flush()

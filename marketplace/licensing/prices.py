@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app
 
-from marketplace.common.money import MAX_PRICE_MINOR
+from marketplace.common.money import MAX_PRICE_MINOR, stripe_amount_problem
 from marketplace.errors import ValidationFailed
 
 
@@ -21,4 +21,7 @@ def check_price(price: Mapping[str, Any], field: str) -> int:
     if not 0 < price["amount"] <= MAX_PRICE_MINOR:
         raise ValidationFailed(details={field: [f"A price is more than 0 and at most {MAX_PRICE_MINOR} "
                                                 "(minor units)."]})
+    chargeable_problem = stripe_amount_problem(price["amount"], price["currency"])
+    if chargeable_problem:
+        raise ValidationFailed(details={field: [chargeable_problem]})
     return price["amount"]

@@ -24,6 +24,7 @@ from marketplace.checkout.port import (
     ProviderEvent,
     SessionState,
 )
+from marketplace.common.money import from_stripe_amount, to_stripe_amount
 
 log = logging.getLogger("marketplace.payments")
 T = TypeVar("T")
@@ -55,7 +56,7 @@ class StripeGateway:
             "metadata": session.metadata,
             "payment_intent_data": {"metadata": session.metadata},
             "line_items": [{"quantity": 1, "price_data": {
-                "currency": session.currency, "unit_amount": line.amount,
+                "currency": session.currency, "unit_amount": to_stripe_amount(line.amount, session.currency),
                 "product_data": {"name": line.name, "description": line.description}}}
                 for line in session.lines],
         }
@@ -65,8 +66,9 @@ class StripeGateway:
 
     def retrieve_session(self, session_id: str) -> SessionState:
         found = self._call(lambda: self.client.v1.checkout.sessions.retrieve(session_id))
+        total = None if found.amount_total is None else from_stripe_amount(found.amount_total, found.currency)
         return SessionState(id=found.id, order_id=found.client_reference_id, status=found.status,
-                            payment_status=found.payment_status, amount_total=found.amount_total,
+                            payment_status=found.payment_status, amount_total=total,
                             currency=found.currency, payment_intent_id=_id_of(found.payment_intent))
 
     def expire_session(self, session_id: str) -> None:
@@ -78,18 +80,19 @@ class StripeGateway:
         charge = self._call(lambda: self.client.v1.charges.retrieve(charge_id)) if charge_id else None
         return PaymentState(
             payment_intent_id=intent.id, order_id=(intent.metadata.to_dict() if intent.metadata else {}).get("order_id"),
-            status=intent.status, amount=intent.amount, currency=intent.currency,
-            amount_refunded=charge.amount_refunded if charge else 0,
+            status=intent.status, amount=from_stripe_amount(intent.amount, intent.currency), currency=intent.currency,
+            amount_refunded=from_stripe_amount(charge.amount_refunded, intent.currency) if charge else 0,
             disputed=bool(charge.disputed) if charge else False, charge_id=charge_id)
 
     def retrieve_dispute(self, dispute_id: str) -> DisputeState:
         dispute = self._call(lambda: self.client.v1.disputes.retrieve(dispute_id))
         return DisputeState(id=dispute.id, payment_intent_id=_id_of(dispute.payment_intent), status=dispute.status)
 
-    def refund(self, payment_intent_id: str, amount: int, *, idempotency_key: str,
+    def refund(self, payment_intent_id: str, amount: int, *, currency: str, idempotency_key: str,
                metadata: dict[str, str]) -> str:
         refund = self._call(lambda: self.client.v1.refunds.create(
-            params={"payment_intent": payment_intent_id, "amount": amount, "metadata": metadata},
+            params={"payment_intent": payment_intent_id, "amount": to_stripe_amount(amount, currency),
+                    "metadata": metadata},
             options={"idempotency_key": idempotency_key}))
         return refund.id
 
