@@ -4,7 +4,8 @@ import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.accounts.models import Role, UserStatus
-from marketplace.accounts.services import normalise_email
+from marketplace.accounts.emails import has_quoted_local_part
+from marketplace.accounts.services import QUOTED_EMAIL_MESSAGE, normalise_email
 from marketplace.common.text import SingleLine
 
 # Real emails are at most 254 characters; argon2 takes any length, but a 1 MB password is abuse.
@@ -18,13 +19,18 @@ def _not_blank(value: str) -> None:
         raise ma.ValidationError("Must not be blank.")
 
 
+def _unquoted(value: str) -> None:
+    if has_quoted_local_part(value):
+        raise ma.ValidationError(QUOTED_EMAIL_MESSAGE)
+
+
 def _dotted_domain(value: str) -> None:
     if "." not in value.rpartition("@")[2] or value.rpartition("@")[2].startswith("["):
         raise ma.ValidationError("Use an email address with a full domain name.")
 
 
 class RegisterSchema(ma.Schema):
-    email = ma.fields.Email(required=True, validate=[validate.Length(max=EMAIL_MAX), _dotted_domain])
+    email = ma.fields.Email(required=True, validate=[validate.Length(max=EMAIL_MAX), _unquoted, _dotted_domain])
     password = ma.fields.String(required=True, load_only=True,
                                 validate=validate.Length(min=PASSWORD_MIN, max=PASSWORD_MAX))
     display_name = ma.fields.String(required=True, validate=[
