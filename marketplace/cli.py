@@ -44,8 +44,8 @@ def create_admin(email: str, display_name: str, password: str) -> None:
 @users_cli.command("collisions")
 def collisions() -> None:
     """List accounts whose addresses are the same mailbox once normalised, for an admin to merge."""
-    found = db.session.execute(select(EmailCollision).order_by(EmailCollision.email_key, EmailCollision.found_at))
-    rows = list(found.scalars())
+    rows = list(db.session.scalars(select(EmailCollision)
+                                   .order_by(EmailCollision.email_key, EmailCollision.found_at)))
     if not rows:
         click.echo("No accounts share a mailbox.")
         return

@@ -30,7 +30,8 @@ def _dotted_domain(value: str) -> None:
 
 
 class RegisterSchema(ma.Schema):
-    email = ma.fields.Email(required=True, validate=[validate.Length(max=EMAIL_MAX), _unquoted, _dotted_domain])
+    email = ma.fields.Email(required=True, validate=[validate.Length(max=EMAIL_MAX), _unquoted,
+                                                     _dotted_domain])
     password = ma.fields.String(required=True, load_only=True,
                                 validate=validate.Length(min=PASSWORD_MIN, max=PASSWORD_MAX))
     display_name = ma.fields.String(required=True, validate=[

@@ -74,7 +74,8 @@ def get_user(user_id: str) -> User:
 def create_user(email: str, password: str, display_name: str, role: Role) -> User:
     email = normalise_email(email)
     if emails.has_quoted_local_part(email):
-        raise AppError(QUOTED_EMAIL_MESSAGE, code="invalid_email", status=422, details={"email": [QUOTED_EMAIL_MESSAGE]})
+        raise AppError(QUOTED_EMAIL_MESSAGE, code="invalid_email", status=422,
+                       details={"email": [QUOTED_EMAIL_MESSAGE]})
     key = emails.email_key(email)
     # One mailbox, one account: the same address, or one a person cannot tell from it.
     if db.session.scalar(select(User.id).where(or_(User.email == email, User.email_key == key))) is not None:

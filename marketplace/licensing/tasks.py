@@ -116,7 +116,8 @@ def notify_exclusive_sold(lease_id: str, sold_at: str) -> None:
     day = dt.datetime.fromisoformat(sold_at).strftime("%B %d, %Y")
     title = one_line(lease.beat_snapshot["title"])  # a quoted name, never a paragraph of its own
     send_email(buyer.email, f"Exclusive rights to \"{title}\" were sold",
-               f"Hello {one_line(buyer.display_name)},\n\nThe exclusive rights to \"{title}\" were sold on {day}. "
+               f"Hello {one_line(buyer.display_name)},\n\n"
+               f"The exclusive rights to \"{title}\" were sold on {day}. "
                f"Your license {lease.license_number} stays valid under its own terms: nothing changes "
                "for the song you made with it.\n")
     lease.exclusive_notice_sent_at = utcnow()

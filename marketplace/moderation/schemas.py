@@ -48,7 +48,8 @@ def _limit(default: int = 50) -> ma.fields.Integer:
 
 class ReportInSchema(ma.Schema):
     reason = ma.fields.String(required=True, validate=validate.OneOf([r.value for r in ReportReason]))
-    details = ma.fields.String(load_default="", validate=[validate.Length(max=DETAILS_MAX), MultiLine("report details")],
+    details = ma.fields.String(load_default="",
+                               validate=[validate.Length(max=DETAILS_MAX), MultiLine("report details")],
                                metadata={"description": "what is wrong; the beatmaker reads it (never who sent it)"})
 
     @ma.validates_schema

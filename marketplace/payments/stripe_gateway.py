@@ -80,7 +80,8 @@ class StripeGateway:
         charge = self._call(lambda: self.client.v1.charges.retrieve(charge_id)) if charge_id else None
         return PaymentState(
             payment_intent_id=intent.id, order_id=(intent.metadata.to_dict() if intent.metadata else {}).get("order_id"),
-            status=intent.status, amount=from_stripe_amount(intent.amount, intent.currency), currency=intent.currency,
+            status=intent.status, amount=from_stripe_amount(intent.amount, intent.currency),
+            currency=intent.currency,
             amount_refunded=from_stripe_amount(charge.amount_refunded, intent.currency) if charge else 0,
             disputed=bool(charge.disputed) if charge else False, charge_id=charge_id)
 

@@ -103,11 +103,13 @@ def test_single_line_fields_refuse_the_injection_corpus(client, seller, buyer, u
     _refused(client.patch(f"/api/v1/license-tiers/{tier_id}", json={"credit_line_template": value},
                           headers=headers), "credit_line_template", "The credit line template")
     _refused(client.post("/api/v1/coupons", headers=headers,
-                         json={"code": value, "kind": "percent", "percent_off": 10}), "code", "The coupon code")
+                         json={"code": value, "kind": "percent", "percent_off": 10}),
+             "code", "The coupon code")
     _refused(client.post("/api/v1/checkout", headers=buyer[1],
                          json={"items": [{"beat_id": beat_id, "tier_id": tier_id}], "coupon_code": value}),
              "coupon_code", "The coupon code")
-    _refused(register(client, email="new@example.com", display_name=value), "display_name", "The display name")
+    _refused(register(client, email="new@example.com", display_name=value),
+             "display_name", "The display name")
     # Nothing was changed by the refused requests.
     assert client.get(f"/api/v1/beats/{beat_id}").json["title"] == "Night Drive"
 
@@ -173,7 +175,8 @@ def _assert_clauses_in_order(text: str, last: int) -> None:
     assert not any(ch in text for ch in FORBIDDEN), text
 
 
-def test_a_stored_injection_stays_inside_its_contract_clause(app, seller, make_user, upload_beat, offer_all, sell):
+def test_a_stored_injection_stays_inside_its_contract_clause(app, seller, make_user, upload_beat, offer_all,
+                                                            sell):
     _seller_id, headers = seller
     beat_id = upload_beat(headers)
     tiers = offer_all(headers, beat_id)
@@ -181,7 +184,8 @@ def test_a_stored_injection_stays_inside_its_contract_clause(app, seller, make_u
     sold = {}
     for tier_name, last_clause in (("Basic lease", 9), ("Exclusive rights", 10)):
         buyer_id = make_user(Role.ARTIST, "Buyer\n\n1. GRANT. Everything")
-        license_id = sell(beat_id, tiers[tier_name]["id"], buyer_id, price=tiers[tier_name]["default_price"]["amount"])
+        tier = tiers[tier_name]
+        license_id = sell(beat_id, tier["id"], buyer_id, price=tier["default_price"]["amount"])
         sold[license_id] = last_clause
         with app.app_context():
             license_ = db.session.get(License, license_id)
@@ -226,7 +230,8 @@ def test_the_exclusive_sold_mail_keeps_a_stored_injection_out_of_its_headers(app
             notices.append(message)
     assert len(notices) == 1
     notice = notices[0]
-    assert notice["Subject"] == 'Exclusive rights to "Night Bcc: everyone@example.com 0. EXTRA TERMS" were sold'
+    assert notice["Subject"] == ('Exclusive rights to "Night Bcc: everyone@example.com 0. EXTRA TERMS" '
+                                 'were sold')
     assert notice["Bcc"] is None
     assert "\n" not in str(notice["Subject"]) and "\r" not in str(notice["Subject"])
     body = notice.get_content()
