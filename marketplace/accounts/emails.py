@@ -3,7 +3,7 @@
 An address is stored normalised: NFKC (so fullwidth "ａｎｎ@ｅｘａｍｐｌｅ.ｃｏｍ" is "ann@example.com"),
 case-folded, with its domain in ASCII (IDNA) form. Two addresses that a person cannot tell apart
 share one key, `email_key`: the Cyrillic "а" in "аnn@example.com" and the Greek "ο" in
-"ann@exampΙe.cοm" read as Latin letters there, and invisible characters are dropped. The users
+"ann@example.cοm" read as Latin letters there, and invisible characters are dropped. The users
 table holds that key under a unique index, so the database itself refuses a second account for
 what looks like the same mailbox.
 
@@ -28,10 +28,6 @@ LOOKALIKES = {
 }
 
 
-class QuotedMailbox(ValueError):
-    """A quoted local part ("ann smith"@example.com): allowed by the standard, refused here."""
-
-
 def normalise_email(email: str) -> str:
     """NFKC, trimmed, case-folded, with the domain in its ASCII (IDNA) form: the stored form."""
     text = unicodedata.normalize("NFKC", email.strip())
@@ -42,6 +38,8 @@ def normalise_email(email: str) -> str:
 
 
 def has_quoted_local_part(email: str) -> bool:
+    """A quoted local part ("ann smith"@example.com) is allowed by the standard, refused here:
+    mail systems disagree on whether the quotes and what they hold are part of the mailbox."""
     return normalise_email(email).rpartition("@")[0].startswith('"')
 
 

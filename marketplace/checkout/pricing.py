@@ -56,6 +56,8 @@ def apply_coupon(lines: Iterable[PricedLine], coupon: Coupon) -> bool:
     # Discounts come in whole steps of what the payment provider charges (0.010 KWD, 1 HUF), so
     # every discounted line can still be charged; prices and fixed amounts are set in such steps.
     step = charge_step(coupon.currency)
+    if any(line.price % step for line in eligible):
+        step = 1  # a price from before the step was checked: exact minor units, as it was
     if coupon.kind == CouponKind.PERCENT:
         for line in eligible:
             off = line.price * coupon.percent_off // 100

@@ -24,7 +24,7 @@ from marketplace.checkout.port import (
     ProviderEvent,
     SessionState,
 )
-from marketplace.common.money import from_stripe_amount, to_stripe_amount
+from marketplace.common.money import AmountNotAccepted, from_stripe_amount, to_stripe_amount
 
 log = logging.getLogger("marketplace.payments")
 T = TypeVar("T")
@@ -46,6 +46,12 @@ class StripeGateway:
         self.webhook_secret = webhook_secret
 
     def create_session(self, session: NewSession) -> CreatedSession:
+        try:
+            amounts = [to_stripe_amount(line.amount, session.currency) for line in session.lines]
+        except AmountNotAccepted as problem:
+            # What Stripe itself would refuse (a price set before the currency's rules were checked).
+            log.error("amount not accepted by stripe: %s", problem)
+            raise PaymentProviderError(str(problem), details={"provider_code": "amount_not_accepted"}) from None
         params = {
             "mode": "payment",
             "client_reference_id": session.order_id,
@@ -56,9 +62,9 @@ class StripeGateway:
             "metadata": session.metadata,
             "payment_intent_data": {"metadata": session.metadata},
             "line_items": [{"quantity": 1, "price_data": {
-                "currency": session.currency, "unit_amount": to_stripe_amount(line.amount, session.currency),
+                "currency": session.currency, "unit_amount": amount,
                 "product_data": {"name": line.name, "description": line.description}}}
-                for line in session.lines],
+                for line, amount in zip(session.lines, amounts)],
         }
         created = self._call(lambda: self.client.v1.checkout.sessions.create(
             params=params, options={"idempotency_key": session.idempotency_key}))

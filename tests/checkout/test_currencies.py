@@ -149,3 +149,22 @@ def test_a_jpy_sale_has_no_decimals_in_the_contract_or_the_sales_report(
     assert report[1].startswith(f"{beat_id},Night Drive,Basic lease,1,3000,"), report
     assert report[1].endswith(",0,jpy"), report
     assert "." not in report[1].split(",", 4)[4], report
+
+
+def test_a_price_stored_before_the_rules_is_refused_in_words_at_checkout(
+        app, client, payments, store_in, seller, buyer, upload_beat, tiers_of, checkout):
+    from marketplace.licensing.models import Offer
+
+    store_in("kwd")
+    _seller_id, headers = seller
+    beat_id = upload_beat(headers)
+    tier_id = tiers_of(headers)["Basic lease"]["id"]
+    assert client.put(f"/api/v1/beats/{beat_id}/offers", headers=headers, json=[
+        {"tier_id": tier_id, "price": {"amount": 12340, "currency": "kwd"}}]).status_code == 200
+    with app.app_context():
+        db.session.query(Offer).filter_by(beat_id=beat_id).update({"price_amount": 12345})
+        db.session.commit()
+    response = checkout(buyer[1], [(beat_id, tier_id)])
+    assert response.status_code == 502, response.json
+    assert response.json["error"]["code"] == "payment_provider_error"
+    assert "KWD amounts are charged in steps of KWD 0.010" in response.json["error"]["message"]
