@@ -55,7 +55,9 @@ def render_contract(license_id: str) -> None:
 
 
 def download_name(license_: License, extension: str) -> str:
-    title = re.sub(r'[\x00-\x1f\\/:*?"<>|]+', " ", license_.beat_snapshot["title"]).strip()[:80] or "beat"
+    # one_line also drops direction overrides, which could show "evil\u202egnp.exe" as "evilexe.png".
+    title = one_line(license_.beat_snapshot["title"])
+    title = re.sub(r'[\x00-\x1f\\/:*?"<>|]+', " ", title).strip()[:80] or "beat"
     return f"{title} ({license_.license_number}).{extension}"
 
 
@@ -100,10 +102,11 @@ def _build(delivered: LicenseFile, license_: License, beat: Beat) -> None:
 
 def _tag(path: Path, license_: License) -> None:
     credits = license_.credits
-    tag_mp3(path, title=license_.beat_snapshot["title"], artist=license_.beat_snapshot["beatmaker"],
-            involved_people=[(c["role"].replace("_", " "), c["name"]) for c in credits],
-            composers=[c["name"] for c in credits if c["role"] in COMPOSER_ROLES],
-            license_number=license_.license_number, credit_line=license_.terms["credit_line"])
+    snapshot = license_.beat_snapshot
+    tag_mp3(path, title=one_line(snapshot["title"]), artist=one_line(snapshot["beatmaker"]),
+            involved_people=[(c["role"].replace("_", " "), one_line(c["name"])) for c in credits],
+            composers=[one_line(c["name"]) for c in credits if c["role"] in COMPOSER_ROLES],
+            license_number=license_.license_number, credit_line=one_line(license_.terms["credit_line"]))
 
 
 @job("licensing.notify_exclusive_sold")

@@ -237,3 +237,22 @@ def test_the_exclusive_sold_mail_keeps_a_stored_injection_out_of_its_headers(app
     body = notice.get_content()
     assert '"Night Bcc: everyone@example.com 0. EXTRA TERMS" were sold' in body
     assert not any(line.startswith("0. EXTRA") for line in body.splitlines())
+
+
+def test_a_stored_direction_override_never_reaches_file_names_or_tags(app, client, seller, buyer, upload_beat,
+                                                                     offer_all, sell, tmp_path):
+    from mutagen.id3 import ID3
+
+    _seller_id, headers = seller
+    beat_id = upload_beat(headers)
+    tiers = offer_all(headers, beat_id)
+    _store_legacy_title(app, beat_id, "evil\u202egnp.exe\r\nTitle")
+    buyer_id, buyer_headers = buyer
+    license_id = sell(beat_id, tiers["Basic lease"]["id"], buyer_id)
+    links = client.get(f"/api/v1/licenses/{license_id}/downloads", headers=buyer_headers).json
+    mp3 = next(link for link in links if link["kind"] == "mp3")
+    number = client.get(f"/api/v1/licenses/{license_id}", headers=buyer_headers).json["license_number"]
+    assert mp3["filename"] == f"evil gnp.exe Title ({number}).mp3"
+    path = tmp_path / "delivered.mp3"
+    path.write_bytes(client.get(mp3["url"]).data)
+    assert str(ID3(path)["TIT2"]) == "evil gnp.exe Title"
