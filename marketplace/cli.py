@@ -11,9 +11,10 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from marketplace.accounts import services as accounts
-from marketplace.accounts.models import User
+from marketplace.accounts.models import EmailCollision, User
 from marketplace.db import db
 from marketplace.errors import AppError
 from marketplace.moderation import users as moderation
@@ -38,6 +39,29 @@ def create_admin(email: str, display_name: str, password: str) -> None:
     except AppError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"created admin {user.email} ({user.id})")
+
+
+@users_cli.command("collisions")
+def collisions() -> None:
+    """List accounts whose addresses are the same mailbox once normalised, for an admin to merge."""
+    rows = list(db.session.scalars(select(EmailCollision)
+                                   .order_by(EmailCollision.email_key, EmailCollision.found_at)))
+    if not rows:
+        click.echo("No accounts share a mailbox.")
+        return
+    by_kept: dict[str, list[EmailCollision]] = {}
+    for row in rows:
+        by_kept.setdefault(row.kept_user_id, []).append(row)
+    for kept_id, group in by_kept.items():
+        kept = db.session.get(User, kept_id)
+        click.echo(f"{group[0].email_key}: keeps {_account_line(kept)}")
+        for row in group:
+            click.echo(f"  also {_account_line(db.session.get(User, row.user_id))}")
+    click.echo(f"{len(rows)} account(s) to merge into the account that keeps the address.")
+
+
+def _account_line(user: User) -> str:
+    return f"{user.email} ({user.id}, {user.display_name}, created {user.created_at:%Y-%m-%d}, {user.status})"
 
 
 def _moderate(email: str, change: Callable[[User], list[str]]) -> tuple[User, int]:

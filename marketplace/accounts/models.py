@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.common.clock import utcnow
@@ -24,12 +24,17 @@ class UserStatus(enum.StrEnum):
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(sql_in(UserStatus, "status"), name="status"),)
+    __table_args__ = (CheckConstraint(sql_in(UserStatus, "status"), name="status"),
+                      Index("uq_users_email_key", "email_key", unique=True))
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True,
                                     default=lambda: new_id("usr"))
-    # Stored normalised (trimmed, lower case), so uniqueness is case-insensitive everywhere.
+    # Stored normalised (NFKC, case-folded, IDNA domain), so uniqueness holds for every spelling.
     email: Mapped[str] = mapped_column(String(254), unique=True)
+    # The address as a person sees it (accounts.emails.email_key); unique, so a look-alike of an
+    # existing address is refused by the database too. Null only for accounts that collided
+    # before it existed: they are listed in email_collisions for an admin to merge.
+    email_key: Mapped[str | None] = mapped_column(String(320))
     display_name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default=UserStatus.ACTIVE)
@@ -112,3 +117,16 @@ class SignInAddress(Base):
     address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     first_signed_in_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_signed_in_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+class EmailCollision(Base):
+    """An account whose address, once normalised, is the same mailbox as an older account's.
+    Found when the normalisation arrived; an admin merges the two (`flask users collisions`)."""
+
+    __tablename__ = "email_collisions"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("ecl"))
+    email_key: Mapped[str] = mapped_column(String(320), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    # The older account, which keeps the address.
+    kept_user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    found_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

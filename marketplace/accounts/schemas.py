@@ -4,7 +4,9 @@ import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.accounts.models import Role, UserStatus
-from marketplace.accounts.services import normalise_email
+from marketplace.accounts.emails import has_quoted_local_part
+from marketplace.accounts.services import QUOTED_EMAIL_MESSAGE, normalise_email
+from marketplace.common.text import SingleLine
 
 # Real emails are at most 254 characters; argon2 takes any length, but a 1 MB password is abuse.
 EMAIL_MAX = 254
@@ -12,14 +14,14 @@ PASSWORD_MIN, PASSWORD_MAX = 10, 256
 DISPLAY_NAME_MAX = 80
 
 
-def _no_control_characters(value: str) -> None:
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ma.ValidationError("Must not contain control characters.")
-
-
 def _not_blank(value: str) -> None:
     if not value.strip():
         raise ma.ValidationError("Must not be blank.")
+
+
+def _unquoted(value: str) -> None:
+    if has_quoted_local_part(value):
+        raise ma.ValidationError(QUOTED_EMAIL_MESSAGE)
 
 
 def _dotted_domain(value: str) -> None:
@@ -28,11 +30,12 @@ def _dotted_domain(value: str) -> None:
 
 
 class RegisterSchema(ma.Schema):
-    email = ma.fields.Email(required=True, validate=[validate.Length(max=EMAIL_MAX), _dotted_domain])
+    email = ma.fields.Email(required=True, validate=[validate.Length(max=EMAIL_MAX), _unquoted,
+                                                     _dotted_domain])
     password = ma.fields.String(required=True, load_only=True,
                                 validate=validate.Length(min=PASSWORD_MIN, max=PASSWORD_MAX))
     display_name = ma.fields.String(required=True, validate=[
-        validate.Length(min=1, max=DISPLAY_NAME_MAX), _not_blank, _no_control_characters])
+        validate.Length(min=1, max=DISPLAY_NAME_MAX), _not_blank, SingleLine("display name")])
     account_type = ma.fields.String(required=True, validate=validate.OneOf(
         [Role.ARTIST.value, Role.BEATMAKER.value]))
 

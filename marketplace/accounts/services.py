@@ -9,10 +9,10 @@ import hmac
 import secrets
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from marketplace.accounts import sessions
+from marketplace.accounts import emails, sessions
 from marketplace.accounts.models import AccessToken, Role, SignInAddress, User, UserRole, UserStatus
 from marketplace.accounts.password_rules import check_password
 from marketplace.accounts.passwords import passwords
@@ -60,16 +60,9 @@ class IssuedToken:
 
 
 def normalise_email(email: str) -> str:
-    """Trimmed and lower case, with the domain in its ASCII (IDNA) form, so one mailbox has
-    one spelling: "Ann@Exämple.com" and "ann@xn--exmple-cua.com" are the same account."""
-    local, _, domain = email.strip().lower().rpartition("@")
-    if not local:
-        return email.strip().lower()
-    try:
-        domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        pass  # not a valid domain; validation refuses it where it matters
-    return f"{local}@{domain}"
+    """The stored spelling of an address (see accounts.emails): "Ann@Exämple.com",
+    "ａｎｎ@exämple.com" and "ann@xn--exmple-cua.com" are the same account."""
+    return emails.normalise_email(email)
 
 
 def hash_token(raw_token: str) -> str:
@@ -90,9 +83,14 @@ def get_user(user_id: str) -> User:
 def create_user(email: str, password: str, display_name: str, role: Role) -> User:
     email = normalise_email(email)
     check_password(password, email)
-    if find_user_by_email(email) is not None:
+    if emails.has_quoted_local_part(email):
+        raise AppError(QUOTED_EMAIL_MESSAGE, code="invalid_email", status=422,
+                       details={"email": [QUOTED_EMAIL_MESSAGE]})
+    key = emails.email_key(email)
+    # One mailbox, one account: the same address, or one a person cannot tell from it.
+    if db.session.scalar(select(User.id).where(or_(User.email == email, User.email_key == key))) is not None:
         raise _email_taken()
-    user = User(email=email, display_name=display_name.strip(),
+    user = User(email=email, email_key=key, display_name=display_name.strip(),
                 password_hash=passwords().hash(password), status=UserStatus.ACTIVE)
     user.role_rows.append(UserRole(role=role))
     db.session.add(user)
@@ -114,6 +112,9 @@ def register(email: str, password: str, display_name: str, account_type: str,
         raise AppError("Only artist and beatmaker accounts can be registered.",
                        code="role_not_allowed", status=422)
     return create_user(email, password, display_name, role)
+
+
+QUOTED_EMAIL_MESSAGE = "Use an email address without quotation marks in the part before the @."
 
 
 def _email_taken() -> Conflict:

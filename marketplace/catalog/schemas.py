@@ -10,6 +10,7 @@ from marketplace.catalog.labels import normalise_label
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import BPM_MAX, BPM_MIN, SAMPLE_DECLARATIONS
 from marketplace.catalog.search import SORTS
+from marketplace.common.text import MultiLine, SingleLine
 
 BPS = validate.Range(min=0, max=10_000)
 ID_FIELD = validate.Length(min=1, max=64)
@@ -27,17 +28,13 @@ class MusicalKey(ma.fields.String):
                 f"{text!r} is not a musical key. Try forms like 'F#m', 'F sharp minor' or 'Bb'.") from None
 
 
-def no_control_characters(value: str) -> None:
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
-        raise ma.ValidationError("Must not contain control characters.")
-
-
 def not_blank(value: str) -> None:
     if not value.strip():
         raise ma.ValidationError("Must not be blank.")
 
 
-TITLE = [validate.Length(min=1, max=120), not_blank, no_control_characters]
+TITLE = [validate.Length(min=1, max=120), not_blank, SingleLine("title")]
+DESCRIPTION = [validate.Length(max=5000), MultiLine("description")]
 LABEL = validate.Length(max=40)
 
 
@@ -53,7 +50,7 @@ class BeatmakerSchema(ma.Schema):
 
 class CreditSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=80), not_blank,
-                                                     no_control_characters])
+                                                     SingleLine("credit name")])
     user_id = ma.fields.String(load_default=None, allow_none=True, validate=ID_FIELD)
     role = ma.fields.String(required=True, validate=validate.OneOf([r.value for r in CreditRole]))
     role_label = ma.fields.String(dump_only=True,
@@ -164,7 +161,7 @@ class MyBeatsArgs(ma.Schema):
 
 class BeatUpdateSchema(ma.Schema):
     title = ma.fields.String(validate=TITLE)
-    description = ma.fields.String(validate=[validate.Length(max=5000), no_control_characters])
+    description = ma.fields.String(validate=DESCRIPTION)
     bpm = ma.fields.Integer(strict=True, validate=validate.Range(min=BPM_MIN, max=BPM_MAX))
     key = MusicalKey(allow_none=True)
     genre = ma.fields.String(allow_none=True, validate=LABEL)
@@ -192,7 +189,7 @@ class BeatUploadForm(ma.Schema):
     genre = ma.fields.String(validate=LABEL)
     mood = ma.fields.String(validate=LABEL)
     tags = CommaSeparated(validate=validate.Length(max=600), metadata={"description": "comma separated"})
-    description = ma.fields.String(validate=[validate.Length(max=5000), no_control_characters])
+    description = ma.fields.String(validate=DESCRIPTION)
     samples = ma.fields.String(validate=validate.OneOf(SAMPLE_DECLARATIONS))
     version_of = ma.fields.String(validate=ID_FIELD)
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from marketplace.checkout.models import BulkDeal, Coupon, CouponKind
+from marketplace.common.money import charge_step
 
 
 @dataclasses.dataclass
@@ -52,12 +53,19 @@ def apply_coupon(lines: Iterable[PricedLine], coupon: Coupon) -> bool:
     if not eligible:
         return False
     reason = {"type": "coupon", "coupon_id": coupon.id, "code": coupon.code}
+    # Discounts come in whole steps of what the payment provider charges (0.010 KWD, 1 HUF), so
+    # every discounted line can still be charged; prices and fixed amounts are set in such steps.
+    step = charge_step(coupon.currency)
+    if any(line.price % step for line in eligible):
+        step = 1  # a price from before the step was checked: exact minor units, as it was
     if coupon.kind == CouponKind.PERCENT:
         for line in eligible:
-            line.take(line.price * coupon.percent_off // 100, reason)
+            off = line.price * coupon.percent_off // 100
+            line.take(off - off % step, reason)
     else:
-        for line, share in zip(eligible, split_fixed(coupon.amount_off, [line.price for line in eligible])):
-            line.take(share, reason)
+        shares = split_fixed(coupon.amount_off // step, [line.price // step for line in eligible])
+        for line, share in zip(eligible, shares):
+            line.take(share * step, reason)
     for line in eligible:
         line.coupon_id = coupon.id
     return True

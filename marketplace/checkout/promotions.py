@@ -12,6 +12,7 @@ from marketplace.accounts.models import User
 from marketplace.catalog.models import Beat
 from marketplace.checkout.models import BulkDeal, Coupon, CouponKind
 from marketplace.checkout.coupon_uses import live_uses
+from marketplace.common.money import stripe_amount_problem
 from marketplace.db import db
 from marketplace.errors import Conflict, NotFound, ValidationFailed
 from marketplace.licensing.prices import store_currency
@@ -33,6 +34,9 @@ def create_coupon(owner: User, fields: Mapping[str, Any]) -> Coupon:
     amount_off = fields["amount_off"]
     if amount_off is not None and amount_off["currency"] != store_currency():
         raise ValidationFailed(details={"amount_off": [f"Amounts are in {store_currency()}."]})
+    not_chargeable = amount_off and stripe_amount_problem(amount_off["amount"], amount_off["currency"])
+    if not_chargeable:
+        raise ValidationFailed(details={"amount_off": [not_chargeable]})
     coupon = Coupon(owner_id=owner.id, code=code, kind=fields["kind"], beat_id=beat_id,
                     percent_off=fields["percent_off"], amount_off=amount_off and amount_off["amount"],
                     currency=store_currency(), expires_at=fields["expires_at"],

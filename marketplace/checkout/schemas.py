@@ -5,6 +5,7 @@ from marshmallow import validate
 
 from marketplace.checkout.models import CouponKind, ItemStatus, OrderStatus
 from marketplace.common.money import MAX_PRICE_MINOR
+from marketplace.common.text import SingleLine
 from marketplace.licensing.schemas import MoneyInSchema, MoneyOutSchema
 
 ID = validate.Length(min=1, max=40)
@@ -17,7 +18,8 @@ class CartItemSchema(ma.Schema):
 
 class CheckoutInSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(CartItemSchema), required=True, validate=validate.Length(min=1, max=20))
-    coupon_code = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
+    coupon_code = ma.fields.String(load_default=None, allow_none=True, validate=[
+        validate.Length(min=1, max=40), SingleLine("coupon code")])
 
 
 class CheckoutOutSchema(ma.Schema):
@@ -82,8 +84,8 @@ class RefundInSchema(ma.Schema):
 
 
 class CouponInSchema(ma.Schema):
-    code = ma.fields.String(required=True, validate=validate.Regexp(
-        r"^[A-Za-z0-9_-]{3,40}$", error="3 to 40 letters, digits, '-' or '_'."))
+    code = ma.fields.String(required=True, validate=[SingleLine("coupon code"), validate.Regexp(
+        r"^[A-Za-z0-9_-]{3,40}$", error="3 to 40 letters, digits, '-' or '_'.")])
     kind = ma.fields.String(required=True, validate=validate.OneOf([k.value for k in CouponKind]))
     percent_off = ma.fields.Integer(strict=True, load_default=None, allow_none=True,
                                     validate=validate.Range(min=1, max=100))

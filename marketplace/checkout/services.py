@@ -584,7 +584,8 @@ def refund_refused_lines(order: Order) -> None:
             continue
         try:
             item.refund_id = payment_port().refund(
-                order.payment_intent_id, item.price_amount, idempotency_key=f"refund-line-{item.id}",
+                order.payment_intent_id, item.price_amount, currency=order.currency,
+                idempotency_key=f"refund-line-{item.id}",
                 metadata={"order_id": order.id, "order_item_id": item.id, "reason": item.refund_reason})
         except PaymentProviderError as refused:
             item.refund_error = refused.details.get("provider_code") or refused.code
@@ -626,7 +627,8 @@ def _refund_rest(order: Order, idempotency_key: str) -> None:
     payment = payment_port().retrieve_payment(order.payment_intent_id)
     left = payment.amount - payment.amount_refunded
     if left > 0:
-        payment_port().refund(payment.payment_intent_id, left, idempotency_key=idempotency_key,
+        payment_port().refund(payment.payment_intent_id, left, currency=payment.currency,
+                              idempotency_key=idempotency_key,
                               metadata={"order_id": order.id, "reason": order.status_reason or "refund"})
     order.refund_requested_at = utcnow()
     db.session.flush()
@@ -668,7 +670,8 @@ def refund_stray_payment(payment_intent_id: str) -> None:
     left = payment.amount - payment.amount_refunded
     if left > 0 and payment.status == "succeeded" and not payment.disputed:
         log.warning("stray_payment_refunded", extra={"payment_intent": payment_intent_id, "amount": left})
-        payment_port().refund(payment_intent_id, left, idempotency_key=f"refund-stray-{payment_intent_id}",
+        payment_port().refund(payment_intent_id, left, currency=payment.currency,
+                              idempotency_key=f"refund-stray-{payment_intent_id}",
                               metadata={"order_id": payment.order_id or "", "reason": "stray_payment"})
 
 
@@ -767,7 +770,8 @@ def request_refund(order: Order) -> Order:
     if amount <= 0:
         raise Conflict("Nothing is left to refund on this order.", code="order_not_refundable")
     # The amount is part of the key: a retry after a line refund asks for what is left.
-    payment_port().refund(order.payment_intent_id, amount, idempotency_key=f"refund-admin-{order.id}-{amount}",
+    payment_port().refund(order.payment_intent_id, amount, currency=order.currency,
+                          idempotency_key=f"refund-admin-{order.id}-{amount}",
                           metadata={"order_id": order.id, "reason": "admin_refund"})
     order.refund_requested_at = utcnow()
     db.session.flush()

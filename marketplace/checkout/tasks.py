@@ -12,6 +12,7 @@ from marketplace.checkout.models import ItemStatus, Order, OrderStatus
 from marketplace.checkout.port import PaymentProviderUnavailable
 from marketplace.common.clock import utcnow
 from marketplace.common.money import Money
+from marketplace.common.text import one_line
 from marketplace.db import db
 from marketplace.jobs.mail import send_email
 from marketplace.errors import AppError
@@ -42,10 +43,10 @@ def send_receipt(order_id: str) -> None:
 
 
 def receipt_text(order: Order, buyer: User) -> str:
-    lines = [f"Hello {buyer.display_name},", "", "Thank you for your order.", ""]
+    lines = [f"Hello {one_line(buyer.display_name)},", "", "Thank you for your order.", ""]
     for item in order.items:
         price = Money(item.price_amount, order.currency).formatted()
-        lines.append(f"- {item.beat_title}, {item.tier_name}: {price}")
+        lines.append(f"- {one_line(item.beat_title)}, {one_line(item.tier_name)}: {price}")
         if item.status == ItemStatus.REFUNDED:
             lines.append("  Refunded in full: " + REFUND_EXPLANATIONS.get(
                 item.refund_reason, "this line could not be licensed to you."))

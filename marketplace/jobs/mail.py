@@ -11,13 +11,18 @@ from pathlib import Path
 
 from flask import current_app
 
+from marketplace.common.text import one_line
+
 log = logging.getLogger("marketplace.mail")
 
 
 def send_email(to: str, subject: str, body: str) -> None:
     config = current_app.config
+    # Subjects are built from titles and names people typed: a line break there would end
+    # the header (or make the message unsendable), so every header value is one line.
+    subject = one_line(subject)
     message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = config["MAIL_FROM"], to, subject
+    message["From"], message["To"], message["Subject"] = config["MAIL_FROM"], one_line(to), subject
     message.set_content(body)
     if config["MAIL_BACKEND"] == "smtp":
         with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=30) as smtp:

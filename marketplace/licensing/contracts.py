@@ -20,6 +20,7 @@ from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
 from marketplace.common.money import Money
+from marketplace.common.text import one_line
 
 # Subsetting a font logs each table it leaves out (hinting tables it cannot subset): expected,
 # and harmless to the printed glyphs.
@@ -192,12 +193,12 @@ def contract_values(license_: Any, earlier_leases: int, parties: Parties) -> dic
     terms, beat = license_.terms, license_.beat_snapshot
     limits = terms["limits"]
     details = [f"{beat['bpm']} BPM"] + ([beat["key"]] if beat.get("key") else [])
-    credits = "\n".join(f"- {c['role_label']} {c['name']}"
+    credits = "\n".join(f"- {one_line(c['role_label'])} {one_line(c['name'])}"
                         + (f" (profit share {_percent(c['profit_share_bps'])})" if c.get("profit_share_bps") else "")
                         + (f" (publishing {_percent(c['publishing_share_bps'])})" if c.get("publishing_share_bps") else "")
                         for c in license_.credits)
     issued_at = license_.issued_at.astimezone(dt.timezone.utc)
-    return {
+    values = {
         "license_number": license_.license_number,
         "issued_on": issued_at.strftime("%B %d, %Y"),
         "accepted_at": issued_at.strftime("%B %d, %Y at %H:%M UTC"),
@@ -222,6 +223,9 @@ def contract_values(license_: Any, earlier_leases: int, parties: Parties) -> dic
         "credits": credits,
         "earlier_leases": _earlier_leases(earlier_leases),
     }
+    # Names and titles are data inside their clause: one typed (or stored before today's
+    # rules) with line breaks must never start a clause of its own.
+    return {name: value if name == "credits" else one_line(value) for name, value in values.items()}
 
 
 def render_contract_text(template_name: str, values: dict[str, str]) -> str:

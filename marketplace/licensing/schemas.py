@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.catalog.schemas import LimitsSchema
+from marketplace.common.text import SingleLine
 from marketplace.licensing.models import DELIVERABLES, LIMIT_NAMES, ContentIdPolicy, TierKind
 
 COUNT = validate.Range(min=0, max=10**12)
@@ -46,14 +47,15 @@ class TierSchema(ma.Schema):
 
 
 class TierInSchema(ma.Schema):
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=60))
+    name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=60), SingleLine("tier name")])
     kind = ma.fields.String(required=True, validate=validate.OneOf([k.value for k in TierKind]))
     deliverables = ma.fields.List(ma.fields.String(validate=validate.OneOf(DELIVERABLES)), required=True,
                                   validate=validate.Length(min=1, max=3))
     limits = ma.fields.Nested(LimitsInSchema, load_default=dict)
     term_years = ma.fields.Integer(strict=True, allow_none=True, load_default=None,
                                    validate=validate.Range(min=1, max=99))
-    credit_line_template = ma.fields.String(load_default="{credit_line}", validate=validate.Length(min=1, max=200))
+    credit_line_template = ma.fields.String(load_default="{credit_line}", validate=[
+        validate.Length(min=1, max=200), SingleLine("credit line template")])
     publishing_share_bps = ma.fields.Integer(strict=True, load_default=5000, validate=BPS)
     master_points_bps = ma.fields.Integer(strict=True, load_default=0, validate=BPS)
     content_id = ma.fields.String(validate=validate.OneOf([c.value for c in ContentIdPolicy]),

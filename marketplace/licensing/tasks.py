@@ -16,6 +16,7 @@ from marketplace.accounts.models import User
 from marketplace.audio.deliver import encode_mp3, encode_wav, tag_mp3
 from marketplace.catalog.models import Beat
 from marketplace.common.clock import utcnow
+from marketplace.common.text import one_line
 from marketplace.db import db
 from marketplace.jobs.failures import args_key, open_failures
 from marketplace.jobs.mail import send_email
@@ -65,7 +66,9 @@ def _parties(license_: License) -> Parties:
 
 
 def download_name(license_: License, extension: str) -> str:
-    title = re.sub(r'[\x00-\x1f\\/:*?"<>|]+', " ", license_.beat_snapshot["title"]).strip()[:80] or "beat"
+    # one_line also drops direction overrides, which could show "evil\u202egnp.exe" as "evilexe.png".
+    title = one_line(license_.beat_snapshot["title"])
+    title = re.sub(r'[\x00-\x1f\\/:*?"<>|]+', " ", title).strip()[:80] or "beat"
     return f"{title} ({license_.license_number}).{extension}"
 
 
@@ -110,10 +113,11 @@ def _build(delivered: LicenseFile, license_: License, beat: Beat) -> None:
 
 def _tag(path: Path, license_: License) -> None:
     credits = license_.credits
-    tag_mp3(path, title=license_.beat_snapshot["title"], artist=license_.beat_snapshot["beatmaker"],
-            involved_people=[(c["role"].replace("_", " "), c["name"]) for c in credits],
-            composers=[c["name"] for c in credits if c["role"] in COMPOSER_ROLES],
-            license_number=license_.license_number, credit_line=license_.terms["credit_line"])
+    snapshot = license_.beat_snapshot
+    tag_mp3(path, title=one_line(snapshot["title"]), artist=one_line(snapshot["beatmaker"]),
+            involved_people=[(c["role"].replace("_", " "), one_line(c["name"])) for c in credits],
+            composers=[one_line(c["name"]) for c in credits if c["role"] in COMPOSER_ROLES],
+            license_number=license_.license_number, credit_line=one_line(license_.terms["credit_line"]))
 
 
 @job("licensing.notify_exclusive_sold")
@@ -124,9 +128,10 @@ def notify_exclusive_sold(lease_id: str, sold_at: str) -> None:
     if buyer is None or lease.exclusive_notice_sent_at is not None:
         return
     day = dt.datetime.fromisoformat(sold_at).strftime("%B %d, %Y")
-    title = lease.beat_snapshot["title"]
+    title = one_line(lease.beat_snapshot["title"])  # a quoted name, never a paragraph of its own
     send_email(buyer.email, f"Exclusive rights to \"{title}\" were sold",
-               f"Hello {buyer.display_name},\n\nThe exclusive rights to \"{title}\" were sold on {day}. "
+               f"Hello {one_line(buyer.display_name)},\n\n"
+               f"The exclusive rights to \"{title}\" were sold on {day}. "
                f"Your license {lease.license_number} stays valid under its own terms: nothing changes "
                "for the song you made with it.\n")
     lease.exclusive_notice_sent_at = utcnow()

@@ -11,6 +11,7 @@ from sqlalchemy import exists, select
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Beat
 from marketplace.common.clock import utcnow
+from marketplace.common.money import charge_step
 from marketplace.db import db
 from marketplace.errors import Conflict, NotFound, ValidationFailed
 from marketplace.licensing.defaults import COMMON_TERMS, CONTENT_ID_BY_KIND, DEFAULT_TIERS
@@ -31,11 +32,17 @@ def list_tiers(owner: User) -> list[LicenseTier]:
         for position, template in enumerate(DEFAULT_TIERS):
             create_tier(owner, {**COMMON_TERMS, **template, "position": position,
                                 "content_id": CONTENT_ID_BY_KIND[template["kind"]],
-                                "default_price": {"amount": template["default_price"],
+                                "default_price": {"amount": _chargeable(template["default_price"]),
                                                   "currency": store_currency()}})
     return list(db.session.scalars(select(LicenseTier).where(LicenseTier.owner_id == owner.id,
                                                              LicenseTier.archived_at.is_(None))
                                    .order_by(LicenseTier.position, LicenseTier.created_at)))
+
+
+def _chargeable(amount: int) -> int:
+    """A default price the payment provider can charge in the store currency (2999 fils of KWD
+    are charged as 2990: its last digit must be 0)."""
+    return amount - amount % charge_step(store_currency())
 
 
 def get_own_tier(owner: User, tier_id: str) -> LicenseTier:

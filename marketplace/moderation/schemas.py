@@ -8,7 +8,8 @@ from marshmallow import validate
 from marketplace.accounts.models import Role, UserStatus
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import SAMPLE_DECLARATIONS
-from marketplace.catalog.schemas import no_control_characters, not_blank
+from marketplace.catalog.schemas import not_blank
+from marketplace.common.text import MultiLine, SingleLine
 from marketplace.moderation.models import (
     DETAILS_MAX,
     REASON_MAX,
@@ -23,7 +24,7 @@ CURSOR = ma.fields.String(validate=ID, metadata={"description": "next_cursor of 
 
 
 def reason_field(required: bool = True, description: str = "why, in words the user will read") -> ma.fields.String:
-    validators = [validate.Length(min=1, max=REASON_MAX), not_blank, no_control_characters]
+    validators = [validate.Length(min=1, max=REASON_MAX), not_blank, MultiLine("reason")]
     if required:
         return ma.fields.String(required=True, validate=validators, metadata={"description": description})
     return ma.fields.String(load_default=None, allow_none=True, validate=validators,
@@ -47,7 +48,8 @@ def _limit(default: int = 50) -> ma.fields.Integer:
 
 class ReportInSchema(ma.Schema):
     reason = ma.fields.String(required=True, validate=validate.OneOf([r.value for r in ReportReason]))
-    details = ma.fields.String(load_default="", validate=[validate.Length(max=DETAILS_MAX), no_control_characters],
+    details = ma.fields.String(load_default="",
+                               validate=[validate.Length(max=DETAILS_MAX), MultiLine("report details")],
                                metadata={"description": "what is wrong; the beatmaker reads it (never who sent it)"})
 
     @ma.validates_schema
@@ -159,7 +161,7 @@ ModeratedBeatPageSchema = page_of(ModeratedBeatSchema)
 
 
 class AdminBeatArgs(ma.Schema):
-    q = ma.fields.String(validate=[validate.Length(min=1, max=120), no_control_characters],
+    q = ma.fields.String(validate=[validate.Length(min=1, max=120), SingleLine("search text")],
                          metadata={"description": "part of the title, in any case"})
     status = ma.fields.String(validate=validate.OneOf([s.value for s in BeatStatus]))
     samples = ma.fields.String(validate=validate.OneOf(SAMPLE_DECLARATIONS),
@@ -220,7 +222,7 @@ AdminUserPageSchema = page_of(AdminUserSchema)
 
 
 class AdminUserArgs(ma.Schema):
-    q = ma.fields.String(validate=[validate.Length(min=1, max=254), no_control_characters],
+    q = ma.fields.String(validate=[validate.Length(min=1, max=254), SingleLine("search text")],
                          metadata={"description": "part of the email or the display name, in any case"})
     status = ma.fields.String(validate=validate.OneOf([s.value for s in UserStatus]))
     role = ma.fields.String(validate=validate.OneOf([r.value for r in Role]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from marketplace.accounts.models import User
+from marketplace.common.text import one_line
 from marketplace.db import db
 from marketplace.jobs.mail import send_email
 from marketplace.jobs.queue import enqueue, job
@@ -18,4 +19,4 @@ def send_notice(user_id: str, subject: str, body: str) -> None:
     user = db.session.get(User, user_id)
     if user is None:
         return
-    send_email(user.email, subject, f"Hello {user.display_name},\n\n{body}\n")
+    send_email(user.email, subject, f"Hello {one_line(user.display_name)},\n\n{body}\n")

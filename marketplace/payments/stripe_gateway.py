@@ -25,6 +25,7 @@ from marketplace.checkout.port import (
     ProviderEvent,
     SessionState,
 )
+from marketplace.common.money import AmountNotAccepted, from_stripe_amount, to_stripe_amount
 
 log = logging.getLogger("marketplace.payments")
 T = TypeVar("T")
@@ -46,6 +47,12 @@ class StripeGateway:
         self.webhook_secret = webhook_secret
 
     def create_session(self, session: NewSession) -> CreatedSession:
+        try:
+            amounts = [to_stripe_amount(line.amount, session.currency) for line in session.lines]
+        except AmountNotAccepted as problem:
+            # What Stripe itself would refuse (a price set before the currency's rules were checked).
+            log.error("amount not accepted by stripe: %s", problem)
+            raise PaymentProviderError(str(problem), details={"provider_code": "amount_not_accepted"}) from None
         params = {
             "mode": "payment",
             "client_reference_id": session.order_id,
@@ -56,9 +63,9 @@ class StripeGateway:
             "metadata": session.metadata,
             "payment_intent_data": {"metadata": session.metadata},
             "line_items": [{"quantity": 1, "price_data": {
-                "currency": session.currency, "unit_amount": line.amount,
+                "currency": session.currency, "unit_amount": amount,
                 "product_data": {"name": line.name, "description": line.description}}}
-                for line in session.lines],
+                for line, amount in zip(session.lines, amounts)],
         }
         created = self._call(lambda: self.client.v1.checkout.sessions.create(
             params=params, options={"idempotency_key": session.idempotency_key}))
@@ -66,8 +73,9 @@ class StripeGateway:
 
     def retrieve_session(self, session_id: str) -> SessionState:
         found = self._call(lambda: self.client.v1.checkout.sessions.retrieve(session_id))
+        total = None if found.amount_total is None else from_stripe_amount(found.amount_total, found.currency)
         return SessionState(id=found.id, order_id=found.client_reference_id, status=found.status,
-                            payment_status=found.payment_status, amount_total=found.amount_total,
+                            payment_status=found.payment_status, amount_total=total,
                             currency=found.currency, payment_intent_id=_id_of(found.payment_intent))
 
     def expire_session(self, session_id: str) -> None:
@@ -79,8 +87,9 @@ class StripeGateway:
         charge = self._call(lambda: self.client.v1.charges.retrieve(charge_id)) if charge_id else None
         return PaymentState(
             payment_intent_id=intent.id, order_id=(intent.metadata.to_dict() if intent.metadata else {}).get("order_id"),
-            status=intent.status, amount=intent.amount, currency=intent.currency,
-            amount_refunded=charge.amount_refunded if charge else 0,
+            status=intent.status, amount=from_stripe_amount(intent.amount, intent.currency),
+            currency=intent.currency,
+            amount_refunded=from_stripe_amount(charge.amount_refunded, intent.currency) if charge else 0,
             disputed=bool(charge.disputed) if charge else False, charge_id=charge_id)
 
     def retrieve_dispute(self, dispute_id: str) -> DisputeState:
@@ -95,7 +104,8 @@ class StripeGateway:
                 yield ChargeState(
                     id=charge.id, payment_intent_id=_id_of(charge.payment_intent),
                     order_id=(charge.metadata.to_dict() if charge.metadata else {}).get("order_id"),
-                    status=charge.status, amount=charge.amount, amount_refunded=charge.amount_refunded,
+                    status=charge.status, amount=from_stripe_amount(charge.amount, charge.currency),
+                    amount_refunded=from_stripe_amount(charge.amount_refunded, charge.currency),
                     currency=charge.currency, disputed=bool(charge.disputed))
             if not page.has_more or not page.data:
                 return
@@ -103,10 +113,11 @@ class StripeGateway:
             page = self._call(lambda last=last: self.client.v1.charges.list(
                 params={"limit": 100, "starting_after": last}))
 
-    def refund(self, payment_intent_id: str, amount: int, *, idempotency_key: str,
+    def refund(self, payment_intent_id: str, amount: int, *, currency: str, idempotency_key: str,
                metadata: dict[str, str]) -> str:
         refund = self._call(lambda: self.client.v1.refunds.create(
-            params={"payment_intent": payment_intent_id, "amount": amount, "metadata": metadata},
+            params={"payment_intent": payment_intent_id, "amount": to_stripe_amount(amount, currency),
+                    "metadata": metadata},
             options={"idempotency_key": idempotency_key}))
         return refund.id
 

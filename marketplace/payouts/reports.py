@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 
 from marketplace.checkout.models import OrderItem
+from marketplace.common.money import decimal_amount
 from marketplace.db import db
 from marketplace.payouts import ledger, services
 from marketplace.payouts.models import ConnectedAccount, LedgerEntry, LedgerKind, PayoutTransfer
 
 SALES_COLUMNS = ("beat_id", "beat_title", "tier_name", "sales", "gross", "fees", "earnings", "refunded", "currency")
+MONEY_COLUMNS = ("gross", "fees", "earnings", "refunded")
 WHY_PENDING = {
     "not_connected": "Connect a Stripe account to be paid; your earnings are kept until you do.",
     "onboarding": "Finish Stripe's onboarding to be paid; your earnings are kept until you do.",
@@ -97,7 +100,9 @@ def sales_csv(user_id: str) -> str:
     writer.writerow(SALES_COLUMNS)
     currency = current_app.config["STORE_CURRENCY"]
     for row in sales_rows(user_id):
-        writer.writerow([_cell(row.get(column, currency)) for column in SALES_COLUMNS])
+        # Amounts in the currency's major units with its own decimals (29.99 USD, 3000 JPY).
+        amounts = {key: Decimal(decimal_amount(row[key], currency)) for key in MONEY_COLUMNS}
+        writer.writerow([_cell({**row, **amounts}.get(column, currency)) for column in SALES_COLUMNS])
     return buffer.getvalue()
 
 

@@ -40,20 +40,21 @@ def test_two_full_groups_get_two_free_leases():
 
 def test_percent_coupon_rounds_each_lines_discount_down():
     lines = [lease(2999, "b1"), lease(1999, "b2")]
-    assert apply_coupon(lines, Coupon(id="c", code="TEN", kind="percent", percent_off=10, beat_id=None))
+    assert apply_coupon(lines, Coupon(id="c", currency="usd", code="TEN", kind="percent", percent_off=10,
+                                      beat_id=None))
     assert [line.discount for line in lines] == [299, 199]
     assert all(line.coupon_id == "c" for line in lines)
 
 
 def test_coupon_for_one_beat_touches_only_that_beat():
     lines = [lease(2000, "b1"), lease(2000, "b2")]
-    apply_coupon(lines, Coupon(id="c", code="X", kind="fixed", amount_off=500, beat_id="b2"))
+    apply_coupon(lines, Coupon(id="c", currency="usd", code="X", kind="fixed", amount_off=500, beat_id="b2"))
     assert [line.price for line in lines] == [2000, 1500]
 
 
 def test_coupon_that_covers_nothing_says_so():
-    assert not apply_coupon([lease(2000, "b1")], Coupon(id="c", code="X", kind="percent", percent_off=5,
-                                                        beat_id="b9"))
+    assert not apply_coupon([lease(2000, "b1")], Coupon(id="c", currency="usd", code="X", kind="percent",
+                                                        percent_off=5, beat_id="b9"))
 
 
 @pytest.mark.parametrize("amount,prices", [(1000, [3333, 3333, 3334]), (7, [1, 1, 1]), (101, [50, 25, 25]),
@@ -66,7 +67,8 @@ def test_fixed_discount_is_split_to_the_cent(amount, prices):
 
 def test_fixed_coupon_never_takes_a_line_below_zero():
     lines = [lease(300, "b1"), lease(200, "b2")]
-    apply_coupon(lines, Coupon(id="c", code="X", kind="fixed", amount_off=10_000, beat_id=None))
+    apply_coupon(lines, Coupon(id="c", currency="usd", code="X", kind="fixed", amount_off=10_000,
+                               beat_id=None))
     assert [line.price for line in lines] == [0, 0]
 
 
@@ -79,3 +81,16 @@ def test_coupon_problems():
     assert "expired" in coupon_problem(coupon, NOW, "usd", 0)
     coupon.expires_at, coupon.active = None, False
     assert "no longer active" in coupon_problem(coupon, NOW, "usd", 0)
+
+
+def test_coupons_in_kwd_leave_prices_stripe_can_charge():
+    """KWD has three decimals and Stripe charges it in steps of 0.010: discounts keep the step."""
+    lines = [lease(12340, "b1"), lease(4990, "b2")]
+    apply_coupon(lines, Coupon(id="c", currency="kwd", code="TEN", kind="percent", percent_off=15,
+                               beat_id=None))
+    assert [line.discount for line in lines] == [1850, 740]  # 1851 and 748.5 rounded down to a step
+    lines = [lease(12340, "b1"), lease(4990, "b2"), lease(2990, "b3")]
+    apply_coupon(lines, Coupon(id="c", currency="kwd", code="OFF", kind="fixed", amount_off=3330,
+                               beat_id=None))
+    assert sum(line.discount for line in lines) == 3330
+    assert all(line.price % 10 == 0 for line in lines), [line.price for line in lines]

@@ -232,7 +232,7 @@ def test_sales_dashboard_ledger_and_csv(app, client, payments, shop, new_buyer, 
     assert exported.status_code == 200 and exported.mimetype == "text/csv"
     assert exported.get_data(as_text=True).splitlines() == [
         "beat_id,beat_title,tier_name,sales,gross,fees,earnings,refunded,currency",
-        f"{shop['beat_id']},Night Drive,Basic lease,2,5998,600,5398,0,usd"]
+        f"{shop['beat_id']},Night Drive,Basic lease,2,59.98,6.00,53.98,0.00,usd"]
 
 
 def test_the_fee_is_shown_before_the_sale(client):

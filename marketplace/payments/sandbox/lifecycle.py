@@ -27,6 +27,8 @@ def create_session(change: Change, params: dict[str, Any], pay_page_base: str) -
         raise ParamError("line_items must contain at least one item.", "line_items")
     if len({line["price_data"]["currency"] for line in lines}) > 1:
         raise ParamError("All line items of a Checkout Session must use the same currency.", "line_items")
+    for index, line in enumerate(lines):
+        _check_amount_step(line["price_data"]["unit_amount"], line["price_data"]["currency"], index)
     expires_at = _session_expiry(params.get("expires_at"), change.now)
     total = sum(line["price_data"]["unit_amount"] * line["quantity"] for line in lines)
     connect.check_destination_charge(change, params.get("payment_intent_data", {}), total,
@@ -37,6 +39,18 @@ def create_session(change: Change, params: dict[str, Any], pay_page_base: str) -
         "line_items": items, "payment_intent_data": params.get("payment_intent_data", {})}
     url = f"{pay_page_base}/pay/{session_id}"
     return change.state.put(objects.checkout_session(session_id, params, items, expires_at, url, change.now))
+
+
+# Stripe's rules for amounts in a few currencies: ISK and UGX are sent with two decimals that
+# must be 00, its three-decimal currencies with a last digit of 0.
+AMOUNT_STEPS = {"isk": 100, "ugx": 100, "bhd": 10, "jod": 10, "kwd": 10, "omr": 10, "tnd": 10}
+
+
+def _check_amount_step(amount: int, currency: str, index: int) -> None:
+    step = AMOUNT_STEPS.get(currency)
+    if step and amount % step:
+        raise ParamError(f"Invalid {currency} amount: {amount} must be divisible by {step} for this currency.",
+                         f"line_items[{index}][price_data][unit_amount]", code="invalid_amount")
 
 
 def _session_expiry(requested: int | None, now: int) -> int:
