@@ -239,7 +239,7 @@ def _copy_entry(source: BinaryIO, info: zipfile.ZipInfo, rebuilt: zipfile.ZipFil
     inflate = zlib.decompressobj(-zlib.MAX_WBITS) if info.compress_type == zipfile.ZIP_DEFLATED else None
     _local_header(source, info)
     target = zipfile.ZipInfo(safe_name(name), date_time=info.date_time)
-    target.file_size, target.external_attr = info.file_size, 0o644 << 16  # never executable once unzipped
+    target.file_size, target.external_attr = info.file_size, (stat.S_IFREG | 0o644) << 16  # never executable
     size, crc, head, left = 0, 0, b"", info.compress_size
     with rebuilt.open(target, "w", force_zip64=info.file_size >= zipfile.ZIP64_LIMIT) as out:
         while left > 0:

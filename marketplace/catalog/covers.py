@@ -63,17 +63,11 @@ def _check_file(path: Path, max_bytes: int) -> str:
 def _decode(path: Path, image_format: str, *, max_side: int, max_pixels: int) -> Image.Image:
     """Decode the image, after checking from its header that it is not too large to decode:
     a small file can describe a picture of billions of pixels (a decompression bomb)."""
-    too_large = _refused(f"Cover images are at most {max_side:,} pixels on a side and "
-                         f"{max_pixels / 1e6:g} million pixels in all.", "cover_dimensions_too_large")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), open(path, "rb") as stream:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path, formats=[image_format]) as opened:
-                width, height = opened.size
-                if width > max_side or height > max_side or width * height > max_pixels:
-                    raise _refused(f"The cover is {width:,} x {height:,} pixels; cover images are at most "
-                                   f"{max_side:,} pixels on a side and {max_pixels / 1e6:g} million pixels in "
-                                   "all.", "cover_dimensions_too_large")
+            with _open_header(stream, path, image_format) as opened:
+                _check_dimensions(*opened.size, max_side=max_side, max_pixels=max_pixels)
                 opened.draft("RGB", (LARGE, LARGE))  # JPEG decodes straight to a smaller scale
                 upright = ImageOps.exif_transpose(opened)  # phones store portraits sideways
                 image = _flatten(upright)
@@ -82,9 +76,24 @@ def _decode(path: Path, image_format: str, *, max_side: int, max_pixels: int) ->
                 image.info = {"icc_profile": profile} if profile else {}
                 return image
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise too_large from None
+        raise _refused(f"Cover images are at most {max_side:,} pixels on a side and {max_pixels / 1e6:g} million "
+                       "pixels in all.", "cover_dimensions_too_large") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise _refused("The cover image is damaged or cannot be decoded.", "unreadable_image") from None
+
+
+def _open_header(stream, path: Path, image_format: str) -> Image.Image:
+    """The image's header only, read by the plugin of the format its first bytes named (so its
+    dimensions are ours to judge, in words, before Pillow's own, higher, bomb limit)."""
+    Image.init()
+    factory, _accept = Image.OPEN[image_format]
+    return factory(stream, str(path))
+
+
+def _check_dimensions(width: int, height: int, *, max_side: int, max_pixels: int) -> None:
+    if width > max_side or height > max_side or width * height > max_pixels:
+        raise _refused(f"The cover is {width:,} x {height:,} pixels; cover images are at most {max_side:,} pixels "
+                       f"on a side and {max_pixels / 1e6:g} million pixels in all.", "cover_dimensions_too_large")
 
 
 def _flatten(image: Image.Image) -> Image.Image:
