@@ -107,15 +107,28 @@ def read_directory_record(path: Path) -> Directory:
         tail_start = max(0, file_size - _END.size - _MAX_COMMENT)
         stream.seek(tail_start)
         tail = stream.read()
-        at = tail.rfind(b"PK\x05\x06")
-        if at < 0 or len(tail) - at < _END.size:
-            raise AudioRejected("stems_not_zip", "Stems must be a ZIP archive.", 415)
+        at = _end_record_at(tail)
         _sig, disk, directory_disk, here, entries, size, offset, _comment = _END.unpack_from(tail, at)
         if 0xFFFF in (here, entries) or 0xFFFFFFFF in (size, offset):
             return _zip64_directory(stream, tail_start + at)
     if disk or directory_disk or here != entries:
         raise AudioRejected("stems_unreadable", "The ZIP is split across several files; make it as one file.")
     return Directory(entries=entries, size=size, offset=offset)
+
+
+def _end_record_at(tail: bytes) -> int:
+    """Where the end record starts: the last signature whose comment reaches the end of the file
+    exactly (a comment may itself hold the signature's bytes)."""
+    candidates, at = [], tail.rfind(b"PK\x05\x06")
+    while at >= 0:
+        if len(tail) - at >= _END.size:
+            candidates.append(at)
+            if at + _END.size + _END.unpack_from(tail, at)[-1] == len(tail):
+                return at
+        at = tail.rfind(b"PK\x05\x06", 0, at)
+    if not candidates:
+        raise AudioRejected("stems_not_zip", "Stems must be a ZIP archive.", 415)
+    return candidates[0]  # as ZIP readers do: the last one
 
 
 def _zip64_directory(stream: BinaryIO, end_at: int) -> Directory:
