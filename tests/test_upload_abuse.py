@@ -136,7 +136,8 @@ class Site:
         self.storage = folder / "storage"
         self.token = ""
 
-    def post(self, path: str, parts: list[tuple], headers: dict[str, str] | None = None, method: str = "POST"):
+    def post(self, path: str, parts: list[tuple], headers: dict[str, str] | None = None,
+             method: str = "POST"):
         """POST a multipart body built by hand from parts (name, filename or None, content):
         content is bytes or a Path streamed from disk. A part may also be raw header bytes."""
         boundary = "----abuse-boundary-7MA4YWxkTrZu0gW"
@@ -440,12 +441,13 @@ def listing_zip(path: Path, names: list[str], *, announced: int | None = None, r
         out.write(directory_bytes)
         if count > 0xFFFF:
             zip64_at = offset + len(directory_bytes)
-            out.write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count, len(directory_bytes),
-                                  offset))
+            out.write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count,
+                                  len(directory_bytes), offset))
             out.write(struct.pack("<IIQI", 0x07064B50, 0, zip64_at, 1))
             out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0))
         else:
-            out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(directory_bytes), offset, 0))
+            out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(directory_bytes), offset,
+                                  0))
     return path
 
 
@@ -491,14 +493,16 @@ def test_folders_and_system_files_are_left_out_of_the_stems_buyers_receive(uploa
     bass = b"RIFF" + bass[4:]
     archive = zip_with_modes([
         ("Beat stems/", b"", 0o40755), ("Beat stems/drums.wav", drums, 0o100755),  # executable bit set
-        ("Beat stems/bass.wav", bass, 0o100644), ("__MACOSX/Beat stems/._drums.wav", b"\x00\x05\x16\x07", 0o100644),
+        ("Beat stems/bass.wav", bass, 0o100644),
+        ("__MACOSX/Beat stems/._drums.wav", b"\x00\x05\x16\x07", 0o100644),
         ("Beat stems/.DS_Store", b"\x00\x00\x00\x01Bud1", 0o100644), (".git/config", b"[core]", 0o100644),
         ("Beat stems/.hidden.wav", b"RIFF" + bytes(40), 0o100644)])
     status, raw = uploader.upload(files["wav"], stems=archive)
     assert status == 202, raw
     with stored_stems(uploader, json.loads(raw)["id"]) as delivered:
         assert sorted(delivered.namelist()) == ["Beat stems/bass.wav", "Beat stems/drums.wav"]
-        assert delivered.read("Beat stems/drums.wav") == drums and delivered.read("Beat stems/bass.wav") == bass
+        assert delivered.read("Beat stems/drums.wav") == drums
+        assert delivered.read("Beat stems/bass.wav") == bass
         assert {info.external_attr >> 16 for info in delivered.infolist()} == {0o100644}
         assert delivered.testzip() is None
 
@@ -565,8 +569,9 @@ def huge_png(path: Path, width: int, height: int) -> Path:
     for _ in range(height // 100):
         parts.append(compressor.compress(row * 100))
     parts.append(compressor.compress(row * (height % 100)) + compressor.flush())
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-                     + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b""))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(parts))
+                     + chunk(b"IEND", b""))
     return path
 
 
@@ -645,18 +650,20 @@ def test_voice_tags_from_phones_are_accepted_in_any_format_and_rate_and_normalis
         key = db.session.query(VoiceTag.tag_key).one()[0]
     with wave.open(str(uploader.storage / key)) as stored:
         assert (stored.getframerate(), stored.getsampwidth(), stored.getnchannels()) == (44100, 2, channels)
-        samples = np.frombuffer(stored.readframes(stored.getnframes()), dtype="<i2").reshape(-1, channels) / 32768
+        pcm = np.frombuffer(stored.readframes(stored.getnframes()), dtype="<i2")
+    samples = pcm.reshape(-1, channels) / 32768
     loudness, peak = tag_loudness_dbfs(samples)
     assert abs(loudness - TAG_TARGET_DBFS) < 1.5 and peak <= -0.9, (loudness, peak)
 
 
 def test_tag_refusals_speak_of_tags_not_masters(uploader, tmp_path):
-    ffmpeg("-f", "lavfi", "-i", "sine=f=300:d=2:sample_rate=22050", "-c:a", "libopus", str(tmp_path / "tag.webm"))
+    tone = "sine=f=300:d=2:sample_rate=22050"
+    ffmpeg("-f", "lavfi", "-i", tone, "-c:a", "libopus", str(tmp_path / "tag.webm"))
     answer = uploader.put_tag(tmp_path / "tag.webm", filename="tag.webm")
     assert_refused(uploader, answer, 415, "unsupported_audio_format", "file")
     message = json.loads(answer[1])["error"]["message"]
     assert "OGG" in message and "M4A" in message and "master" not in message.lower()
-    ffmpeg("-f", "lavfi", "-i", "sine=f=300:d=2:sample_rate=22050", "-ac", "6", str(tmp_path / "surround.wav"))
+    ffmpeg("-f", "lavfi", "-i", tone, "-ac", "6", str(tmp_path / "surround.wav"))
     answer = uploader.put_tag(tmp_path / "surround.wav")
     assert_refused(uploader, answer, 422, "too_many_channels", "file")
     assert "master" not in json.loads(answer[1])["error"]["message"].lower()

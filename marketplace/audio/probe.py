@@ -86,7 +86,8 @@ def probe_audio(path: Path, *, min_seconds: float, max_seconds: float, use: Audi
         raise AudioRejected("not_audio", "This file is not an audio file.", 415)
     stream = audio_streams[0]
     audio_format = _accepted_format(use, demuxer, stream.get("codec_name", ""))
-    info = AudioInfo(format=audio_format.name, codec=stream.get("codec_name", ""), lossless=audio_format.lossless,
+    info = AudioInfo(format=audio_format.name, codec=stream.get("codec_name", ""),
+                     lossless=audio_format.lossless,
                      duration_ms=_duration_ms(described, stream), sample_rate=int(stream.get("sample_rate") or 0),
                      channels=int(stream.get("channels") or 0),
                      bits=int(stream.get("bits_per_raw_sample") or stream.get("bits_per_sample") or 16))
@@ -105,7 +106,8 @@ def _accepted_format(use: AudioUse, demuxer: str, codec: str) -> AudioFormat:
             return candidate
     known = [f.label for f in FORMATS.values() if f.demuxer == demuxer]
     described = f"{known[0] if known else demuxer.split(',')[0].upper()} audio" if demuxer else "This audio"
-    raise AudioRejected("unsupported_audio_format", f"{described} is not accepted here. Upload {use.labels}.", 415)
+    raise AudioRejected("unsupported_audio_format", f"{described} is not accepted here. Upload {use.labels}.",
+                        415)
 
 
 def _duration_ms(described: dict, stream: dict) -> int:

@@ -26,9 +26,9 @@ STEM_EXTENSIONS = {".wav", ".aif", ".aiff", ".flac", ".mp3"}
 # The first bytes each audio container starts with.
 _MAGIC = {b"RIFF": ".wav", b"FORM": ".aiff", b"fLaC": ".flac", b"ID3": ".mp3"}
 _JUNK_FOLDERS = ("__MACOSX/",)
-EXECUTABLE_EXTENSIONS = {".exe", ".com", ".bat", ".cmd", ".msi", ".scr", ".pif", ".ps1", ".vbs", ".js", ".jar",
-                         ".sh", ".command", ".app", ".dll", ".so", ".dylib", ".bin", ".run", ".apk", ".dmg",
-                         ".pkg", ".deb", ".rpm", ".py", ".pl", ".lnk"}
+EXECUTABLE_EXTENSIONS = {".exe", ".com", ".bat", ".cmd", ".msi", ".scr", ".pif", ".ps1", ".vbs", ".js",
+                         ".jar", ".sh", ".command", ".app", ".dll", ".so", ".dylib", ".bin", ".run", ".apk",
+                         ".dmg", ".pkg", ".deb", ".rpm", ".py", ".pl", ".lnk"}
 # Windows PE, ELF, Mach-O (32/64-bit, both byte orders, universal) and scripts.
 _EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf",
                      b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"#!")
@@ -72,13 +72,15 @@ def check_stems_zip(path: Path, out: Path, *, max_entries: int, max_total_bytes:
     with archive:
         every = archive.infolist()
         if len(every) != directory.entries:
-            raise AudioRejected("stems_unreadable", f"The ZIP's directory announces {directory.entries} entries "
-                                                    f"but lists {len(every)}: it is damaged. Make it again.")
+            raise AudioRejected("stems_unreadable", f"The ZIP's directory announces {directory.entries} "
+                                                    f"entries but lists {len(every)}: it is damaged. "
+                                                    "Make it again.")
         kept, dropped = _sort_entries(every)
         if not kept:
             raise AudioRejected("stems_empty", "The stems ZIP holds no audio files.")
         if len(kept) > max_entries:
-            raise AudioRejected("stems_too_many_files", f"The stems ZIP holds {len(kept)} files; at most {max_entries}.")
+            raise AudioRejected("stems_too_many_files",
+                                f"The stems ZIP holds {len(kept)} files; at most {max_entries}.")
         total = sum(info.file_size for info in kept)
         if total > max_total_bytes:
             raise AudioRejected("stems_too_large", f"The stems unpack to {total / 1024**3:.1f} GB; "
@@ -93,9 +95,11 @@ def check_stems_zip(path: Path, out: Path, *, max_entries: int, max_total_bytes:
 
 # -- the directory, before zipfile reads it ----------------------------------------------------------
 
-_END = struct.Struct("<4s4H2LH")  # signature, disk, directory's disk, entries here, entries, size, offset, comment
-_ZIP64_LOCATOR = struct.Struct("<4sLQL")  # signature, disk, offset of the ZIP64 record, disks
-_ZIP64_END = struct.Struct("<4sQ2H2L4Q")  # signature, size, versions, disks, entries here, entries, size, offset
+# id, disk, directory's disk, entries here, entries, directory size, offset, comment length
+_END = struct.Struct("<4s4H2LH")
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")  # id, disk, offset of the ZIP64 record, disks
+# id, record size, versions, disks, entries here, entries, directory size, offset
+_ZIP64_END = struct.Struct("<4sQ2H2L4Q")
 _MAX_COMMENT = 0xFFFF
 
 
@@ -136,8 +140,8 @@ def _zip64_directory(stream: BinaryIO, end_at: int) -> Directory:
     if end_at < _ZIP64_LOCATOR.size:
         raise unreadable
     stream.seek(end_at - _ZIP64_LOCATOR.size)
-    signature, _disk, record_at, disks = _ZIP64_LOCATOR.unpack(stream.read(_ZIP64_LOCATOR.size))
-    if signature != b"PK\x06\x07":
+    record_id, _disk, record_at, disks = _ZIP64_LOCATOR.unpack(stream.read(_ZIP64_LOCATOR.size))
+    if record_id != b"PK\x06\x07":
         raise unreadable
     stream.seek(record_at)
     raw = stream.read(_ZIP64_END.size)
@@ -153,8 +157,9 @@ def _check_directory_bounds(directory: Directory, file_size: int, max_entries: i
     max_listed = max_entries * LISTED_PER_FILE
     if directory.entries > max_listed:
         raise AudioRejected("stems_too_many_files",
-                            f"The stems ZIP lists {directory.entries:,} entries; at most {max_listed} are read "
-                            f"(for up to {max_entries} audio files with their folders and system files).")
+                            f"The stems ZIP lists {directory.entries:,} entries; at most {max_listed} are "
+                            f"read (for up to {max_entries} audio files with their folders and system "
+                            "files).")
     max_bytes = max_listed * DIRECTORY_BYTES_PER_ENTRY
     if directory.size > max_bytes:
         raise AudioRejected("stems_directory_too_large",
@@ -180,7 +185,8 @@ def _sort_entries(every: list[zipfile.ZipInfo]) -> tuple[list[zipfile.ZipInfo], 
             raise AudioRejected("stems_not_audio", f"{name!r} is not an audio file (WAV, AIFF, FLAC or MP3).")
         folded = safe_name(name).casefold()
         if folded in seen:
-            raise AudioRejected("stems_duplicate_name", f"{name!r} is in the ZIP twice; each file needs its own name.")
+            raise AudioRejected("stems_duplicate_name",
+                                f"{name!r} is in the ZIP twice; each file needs its own name.")
         seen.add(folded)
         kept.append(info)
     return kept, dropped
@@ -235,8 +241,9 @@ def _check_local_name(stream: BinaryIO, info: zipfile.ZipInfo) -> None:
     encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
     if local_name.decode(encoding, errors="replace") != info.orig_filename:
         shown = local_name.decode(encoding, errors="replace")
-        raise AudioRejected("stems_name_mismatch", f"{info.filename!r} is named {shown!r} in its local header: "
-                                                   "the ZIP hides one file under another's name. Make it again.")
+        raise AudioRejected("stems_name_mismatch",
+                            f"{info.filename!r} is named {shown!r} in its local header: the ZIP hides one "
+                            "file under another's name. Make it again.")
 
 
 def _copy_entry(source: BinaryIO, info: zipfile.ZipInfo, rebuilt: zipfile.ZipFile) -> StemEntry:
@@ -252,7 +259,8 @@ def _copy_entry(source: BinaryIO, info: zipfile.ZipInfo, rebuilt: zipfile.ZipFil
     inflate = zlib.decompressobj(-zlib.MAX_WBITS) if info.compress_type == zipfile.ZIP_DEFLATED else None
     _local_header(source, info)
     target = zipfile.ZipInfo(safe_name(name), date_time=info.date_time)
-    target.file_size, target.external_attr = info.file_size, (stat.S_IFREG | 0o644) << 16  # never executable
+    target.file_size = info.file_size
+    target.external_attr = (stat.S_IFREG | 0o644) << 16  # a plain file, never executable once unzipped
     size, crc, head, left = 0, 0, b"", info.compress_size
     with rebuilt.open(target, "w", force_zip64=info.file_size >= zipfile.ZIP64_LIMIT) as out:
         while left > 0:
@@ -275,8 +283,8 @@ def _copy_entry(source: BinaryIO, info: zipfile.ZipInfo, rebuilt: zipfile.ZipFil
         _check_head(name, head, final=True)
         complete = left == 0 and (inflate is None or inflate.eof)
         if not complete or size != info.file_size or crc != info.CRC:
-            raise AudioRejected("stems_unreadable", f"{name!r} is damaged in the ZIP (its data does not match "
-                                                    "its header). Make the ZIP again.")
+            raise AudioRejected("stems_unreadable", f"{name!r} is damaged in the ZIP (its data does not "
+                                                    "match its header). Make the ZIP again.")
     return StemEntry(name=target.filename, size=size)
 
 

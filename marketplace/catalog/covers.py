@@ -76,8 +76,8 @@ def _decode(path: Path, image_format: str, *, max_side: int, max_pixels: int) ->
                 image.info = {"icc_profile": profile} if profile else {}
                 return image
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _refused(f"Cover images are at most {max_side:,} pixels on a side and {max_pixels / 1e6:g} million "
-                       "pixels in all.", "cover_dimensions_too_large") from None
+        raise _refused(f"Cover images are at most {max_side:,} pixels on a side and {max_pixels / 1e6:g} "
+                       "million pixels in all.", "cover_dimensions_too_large") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise _refused("The cover image is damaged or cannot be decoded.", "unreadable_image") from None
 
@@ -92,8 +92,9 @@ def _open_header(stream, path: Path, image_format: str) -> Image.Image:
 
 def _check_dimensions(width: int, height: int, *, max_side: int, max_pixels: int) -> None:
     if width > max_side or height > max_side or width * height > max_pixels:
-        raise _refused(f"The cover is {width:,} x {height:,} pixels; cover images are at most {max_side:,} pixels "
-                       f"on a side and {max_pixels / 1e6:g} million pixels in all.", "cover_dimensions_too_large")
+        raise _refused(f"The cover is {width:,} x {height:,} pixels; cover images are at most {max_side:,} "
+                       f"pixels on a side and {max_pixels / 1e6:g} million pixels in all.",
+                       "cover_dimensions_too_large")
 
 
 def _flatten(image: Image.Image) -> Image.Image:

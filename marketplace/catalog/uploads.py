@@ -50,7 +50,9 @@ def probe_master(path: Path) -> AudioInfo:
 def accept_beat_upload(owner: User, fields: Mapping[str, Any], master: Path, stems: Path | None,
                        cover: Path | None) -> Beat:
     """Check the files, create the beat in `processing`, store the files, queue the preview."""
-    with tempfile.TemporaryDirectory(prefix="upload-", dir=current_app.config.get("UPLOAD_TMP_DIR")) as folder:
+    # The platform's own files (rebuilt stems, cover renditions) are made next to the spooled uploads.
+    spool = current_app.config.get("UPLOAD_TMP_DIR")
+    with tempfile.TemporaryDirectory(prefix="upload-", dir=spool) as folder:
         return _accept(owner, fields, master, stems, cover, Path(folder))
 
 
@@ -62,7 +64,8 @@ def rebuild_stems(stems: Path, folder: Path) -> Path:
         archive = check_stems_zip(stems, rebuilt, max_entries=config["STEMS_MAX_ENTRIES"],
                                   max_total_bytes=config["STEMS_MAX_UNCOMPRESSED_BYTES"])
     if archive.dropped:
-        log.info("stems_entries_dropped", extra={"dropped": len(archive.dropped), "kept": len(archive.entries)})
+        log.info("stems_entries_dropped",
+                 extra={"dropped": len(archive.dropped), "kept": len(archive.entries)})
     return rebuilt
 
 
@@ -72,8 +75,10 @@ def _accept(owner: User, fields: Mapping[str, Any], master: Path, stems: Path | 
     info = probe_master(master)
     if stems is not None:
         stems = rebuild_stems(stems, folder)
-    covers = render_covers(cover, folder, max_bytes=config["COVER_MAX_BYTES"], max_side=config["COVER_MAX_SIDE"],
-                           max_pixels=config["COVER_MAX_PIXELS"]) if cover is not None else {}
+    covers = {}
+    if cover is not None:
+        covers = render_covers(cover, folder, max_bytes=config["COVER_MAX_BYTES"],
+                               max_side=config["COVER_MAX_SIDE"], max_pixels=config["COVER_MAX_PIXELS"])
 
     beat = create_beat(owner, **fields)
     beat.duration_ms = info.duration_ms
@@ -99,25 +104,26 @@ def accepted_formats() -> dict[str, dict[str, Any]]:
     """What each upload field accepts, for pages to filter their file dialogs and check a
     chosen file before sending it. The server checks the content whatever the name says."""
     config = current_app.config
-    tag_seconds = config["VOICE_TAG_MAX_SECONDS"]
+    largest = config["MAX_CONTENT_LENGTH"]
+    stem_labels = ", ".join(sorted(extension.lstrip(".").upper() for extension in STEM_EXTENSIONS))
     return {
-        "master": _audio_formats(MASTER, config["MAX_CONTENT_LENGTH"],
-                                 f"WAV, AIFF or FLAC at 44.1 kHz or more (sold as WAV), or MP3; mono or stereo, "
-                                 f"{config['AUDIO_MIN_SECONDS']:g} s to {config['AUDIO_MAX_SECONDS'] / 60:g} min."),
-        "stems": {"extensions": [".zip"], "content_types": ["application/zip", "application/x-zip-compressed"],
-                  "max_bytes": config["MAX_CONTENT_LENGTH"],
-                  "description": f"A ZIP of up to {config['STEMS_MAX_ENTRIES']} audio files "
-                                 f"({', '.join(sorted(e.lstrip('.').upper() for e in STEM_EXTENSIONS))}); folders "
-                                 "and system files (__MACOSX, dot files) are left out of what buyers receive."},
+        "master": _audio_formats(MASTER, largest, (
+            f"WAV, AIFF or FLAC at 44.1 kHz or more (sold as WAV), or MP3; mono or stereo, "
+            f"{config['AUDIO_MIN_SECONDS']:g} s to {config['AUDIO_MAX_SECONDS'] / 60:g} min.")),
+        "stems": {"extensions": [".zip"], "max_bytes": largest,
+                  "content_types": ["application/zip", "application/x-zip-compressed"],
+                  "description": f"A ZIP of up to {config['STEMS_MAX_ENTRIES']} audio files ({stem_labels}); "
+                                 "folders and system files (__MACOSX, dot files) are left out of what buyers "
+                                 "receive."},
         "cover": {"extensions": [ext for extensions, _type in ACCEPTED_IMAGES.values() for ext in extensions],
                   "content_types": [content_type for _exts, content_type in ACCEPTED_IMAGES.values()],
                   "max_bytes": config["COVER_MAX_BYTES"],
                   "description": f"JPEG, PNG or WebP, at most {config['COVER_MAX_SIDE']:,} pixels on a side; "
-                                 "shown square-ish at 1400 and 400 pixels, without its EXIF data."},
-        "voice_tag": _audio_formats(VOICE_TAG, config["MAX_CONTENT_LENGTH"],
-                                    f"{VOICE_TAG.labels} at any sample rate, mono or stereo, up to "
-                                    f"{tag_seconds:g} s; stored at 44.1 kHz and quiet recordings raised to a "
-                                    "common loudness."),
+                                 "shown at 1400 and 400 pixels, without its EXIF data."},
+        "voice_tag": _audio_formats(VOICE_TAG, largest, (
+            f"{VOICE_TAG.labels} at any sample rate, mono or stereo, up to "
+            f"{config['VOICE_TAG_MAX_SECONDS']:g} s; stored at 44.1 kHz, quiet recordings raised to a "
+            "common loudness.")),
     }
 
 

@@ -36,7 +36,7 @@ def run_page_check(tmp_path: Path, formats: dict, picks: list[dict]) -> list:
     """fileProblem() of static/app/studio/file-types.js for each picked file, run by Node."""
     node = shutil.which("node")
     if node is None:
-        pytest.skip("Node.js is not installed: the studio's file check is not run here (the browser tests run it)")
+        pytest.skip("Node.js is not installed: the studio's file check is not run here")
     module = tmp_path / "file-types.mjs"  # the page's module as it is served, as an ES module for Node
     module.write_text((STATIC / "file-types.js").read_text())
     script = (f"import {{ acceptAttribute, fileProblem }} from {json.dumps(module.as_uri())};\n"
@@ -51,16 +51,16 @@ def run_page_check(tmp_path: Path, formats: dict, picks: list[dict]) -> list:
 
 def test_the_studio_refuses_an_ogg_master_before_sending_it(client, tmp_path):
     formats = client.get("/api/v1/uploads/formats").json
-    picks = [
-        {"kind": "master", "what": "the master", "file": {"name": "Night Drive.ogg", "type": "audio/ogg", "size": 10}},
-        {"kind": "master", "what": "the master", "file": {"name": "Night Drive.WAV", "type": "audio/wav", "size": 10}},
-        {"kind": "voice_tag", "what": "a voice tag", "file": {"name": "memo.m4a", "type": "audio/mp4", "size": 10}},
-        {"kind": "voice_tag", "what": "a voice tag", "file": {"name": "tag.ogg", "type": "audio/ogg", "size": 10}},
-        {"kind": "cover", "what": "a cover", "file": {"name": "art.gif", "type": "image/gif", "size": 10}},
-        {"kind": "cover", "what": "a cover", "file": {"name": "art.png", "type": "image/png",
-                                                       "size": formats["cover"]["max_bytes"] + 1}},
-        {"kind": "stems", "what": "stems", "file": {"name": "stems.rar", "type": "", "size": 10}},
-    ]
+    def pick(kind, what, name, content_type, size=10):
+        return {"kind": kind, "what": what, "file": {"name": name, "type": content_type, "size": size}}
+
+    picks = [pick("master", "the master", "Night Drive.ogg", "audio/ogg"),
+             pick("master", "the master", "Night Drive.WAV", "audio/wav"),
+             pick("voice_tag", "a voice tag", "memo.m4a", "audio/mp4"),
+             pick("voice_tag", "a voice tag", "tag.ogg", "audio/ogg"),
+             pick("cover", "a cover", "art.gif", "image/gif"),
+             pick("cover", "a cover", "art.png", "image/png", formats["cover"]["max_bytes"] + 1),
+             pick("stems", "stems", "stems.rar", "")]
     checked = run_page_check(tmp_path, formats, picks)
     ogg_master, wav_master, m4a_tag, ogg_tag, gif_cover, huge_cover, rar_stems = checked["problems"]
     assert ogg_master.startswith("OGG files cannot be used as the master.")
@@ -75,5 +75,6 @@ def test_the_studio_refuses_an_ogg_master_before_sending_it(client, tmp_path):
 def test_the_studio_pages_take_the_accepted_types_from_the_api():
     for page in ("upload.js", "voice-tag.js"):
         source = (STATIC / page).read_text()
-        assert 'api("/uploads/formats")' in source and "acceptAttribute(" in source and "fileProblem(" in source
+        assert 'api("/uploads/formats")' in source
+        assert "acceptAttribute(" in source and "fileProblem(" in source
         assert "audio/*" not in source

@@ -128,7 +128,8 @@ def test_trackout_delivers_master_stems_and_mp3_matching_their_checksums(client,
         fetched[kind] = response.data
     assert fetched["wav"] == masters["wav"].read_bytes()  # the master, bit for bit
     # The platform's own ZIP of the checked entries: the same files, bit for bit.
-    with zipfile.ZipFile(io.BytesIO(fetched["stems"])) as delivered, zipfile.ZipFile(io.BytesIO(stems_bytes)) as sent:
+    with zipfile.ZipFile(io.BytesIO(fetched["stems"])) as delivered, \
+            zipfile.ZipFile(io.BytesIO(stems_bytes)) as sent:
         assert delivered.namelist() == sent.namelist() == ["drums.wav"]
         assert delivered.read("drums.wav") == sent.read("drums.wav")
     assert fetched["mp3"][:3] == b"ID3"
