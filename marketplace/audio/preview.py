@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import subprocess
 import tempfile
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +38,63 @@ class TagPlacement:
     first_at_seconds: float = 0.0
 
 
-def normalise_tag(source: Path, out_wav: Path) -> None:
-    """Store tags as 44.1 kHz 16-bit WAV: every render then reads them in-process."""
-    result = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-i", str(source),
-                             "-map", "0:a:0", "-map_metadata", "-1", "-ar", str(SAMPLE_RATE), "-c:a", "pcm_s16le",
-                             str(out_wav)], capture_output=True, timeout=120, check=False)
+# Quiet recordings (phones, voice memos) are raised towards this loudness, measured over the
+# tag's voiced part; louder tags are kept as they are (the placement's gain lowers them).
+TAG_TARGET_DBFS = -14.0
+TAG_PEAK_CEILING_DBFS = -1.0  # never raised into clipping
+TAG_SILENT_DBFS = -60.0
+_LOUDNESS_BLOCK_SECONDS = 0.05
+_LOUDNESS_GATE_DB = 20.0  # blocks this far under the loudest one are pauses, not voice
+
+
+def normalise_tag(source: Path, out_wav: Path, *, channels: int, max_seconds: float) -> float:
+    """Store a tag as 44.1 kHz 16-bit WAV (every render then reads it in-process), resampled
+    from whatever rate it came at and raised to a common loudness when it is quiet. Returns
+    the gain applied (dB). Raises TagSilent when there is nothing to hear."""
+    result = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i", str(source),
+                             "-map", "0:a:0", "-t", f"{max_seconds + 1:g}", "-ac", str(channels),
+                             "-ar", str(SAMPLE_RATE), "-f", "f32le", "pipe:1"],
+                            capture_output=True, timeout=120, check=False)
     if result.returncode != 0:
         raise AudioProcessingFailed(result.stderr.decode(errors="replace")[-2000:])
+    samples = np.frombuffer(result.stdout, dtype="<f4").reshape(-1, channels)
+    gain_db = tag_gain_db(samples)
+    scaled = np.clip(samples * 10 ** (gain_db / 20), -1.0, 1.0)
+    with wave.open(str(out_wav), "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(np.round(scaled * 32767).astype("<i2").tobytes())
+    return gain_db
+
+
+class TagSilent(Exception):
+    """A tag with nothing audible in it."""
+
+
+def tag_loudness_dbfs(samples: np.ndarray) -> tuple[float, float]:
+    """(loudness of the voiced part, peak), in dBFS. The loudness is the RMS of the 50 ms
+    blocks within 20 dB of the loudest one, so pauses between words do not count."""
+    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
+    peak = float(np.abs(samples).max()) if samples.size else 0.0
+    block = int(SAMPLE_RATE * _LOUDNESS_BLOCK_SECONDS)
+    count = max(1, len(mono) // block)
+    blocks = mono[:count * block].reshape(count, block) if len(mono) >= block else mono[None, :]
+    block_rms = np.sqrt((blocks.astype(np.float64) ** 2).mean(axis=1))
+    voiced = block_rms[block_rms >= block_rms.max() * 10 ** (-_LOUDNESS_GATE_DB / 20)]
+    loudness = float(np.sqrt((voiced ** 2).mean())) if voiced.size else 0.0
+    return _dbfs(loudness), _dbfs(peak)
+
+
+def tag_gain_db(samples: np.ndarray) -> float:
+    loudness, peak = tag_loudness_dbfs(samples)
+    if peak < TAG_SILENT_DBFS:
+        raise TagSilent()
+    return max(0.0, min(TAG_TARGET_DBFS - loudness, TAG_PEAK_CEILING_DBFS - peak))
+
+
+def _dbfs(amplitude: float) -> float:
+    return 20 * math.log10(amplitude) if amplitude > 0 else -math.inf
 
 
 def tag_period(tag_path: Path, placement: TagPlacement, out_path: Path) -> int:

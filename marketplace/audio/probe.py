@@ -9,11 +9,49 @@ from pathlib import Path
 
 from marketplace.audio.errors import AudioRejected
 
-# Demuxer name -> (format we call it, lossless?)
-ACCEPTED_FORMATS = {"wav": ("wav", True), "aiff": ("aiff", True), "flac": ("flac", True),
-                    "mp3": ("mp3", False)}
 LOSSLESS_MIN_SAMPLE_RATE = 44_100
 PROBE_TIMEOUT_SECONDS = 120
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioFormat:
+    name: str  # what we call it (also the stored file's extension)
+    label: str  # what people call it
+    demuxer: str  # ffprobe's format_name
+    lossless: bool
+    extensions: tuple[str, ...]
+    content_types: tuple[str, ...]
+    codecs: frozenset[str] | None = None  # None: any audio codec ffmpeg decodes in this container
+
+
+FORMATS = {f.name: f for f in (
+    AudioFormat("wav", "WAV", "wav", True, (".wav",), ("audio/wav", "audio/x-wav", "audio/wave")),
+    AudioFormat("aiff", "AIFF", "aiff", True, (".aif", ".aiff"), ("audio/aiff", "audio/x-aiff")),
+    AudioFormat("flac", "FLAC", "flac", True, (".flac",), ("audio/flac", "audio/x-flac")),
+    AudioFormat("mp3", "MP3", "mp3", False, (".mp3",), ("audio/mpeg", "audio/mp3")),
+    AudioFormat("ogg", "OGG", "ogg", False, (".ogg", ".oga", ".opus"), ("audio/ogg", "audio/opus"),
+                frozenset({"vorbis", "opus", "flac"})),
+    AudioFormat("m4a", "M4A (AAC)", "mov,mp4,m4a,3gp,3g2,mj2", False, (".m4a",),
+                ("audio/mp4", "audio/x-m4a", "audio/m4a", "audio/aac"), frozenset({"aac"})),
+)}
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioUse:
+    """What one kind of upload accepts."""
+    formats: tuple[str, ...]
+    min_sample_rate_lossless: int | None  # the lossless delivery rule, for masters only
+
+    @property
+    def labels(self) -> str:
+        labels = [FORMATS[name].label for name in self.formats]
+        return ", ".join(labels[:-1]) + " or " + labels[-1]
+
+
+# Masters are sold as they are (and as WAV): lossless at CD quality, or MP3.
+MASTER = AudioUse(("wav", "aiff", "flac", "mp3"), LOSSLESS_MIN_SAMPLE_RATE)
+# Voice tags come from phones and text-to-speech tools; they are converted when stored.
+VOICE_TAG = AudioUse(("wav", "aiff", "flac", "mp3", "ogg", "m4a"), None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +70,7 @@ def _ffprobe(args: list[str], path: Path) -> subprocess.CompletedProcess:
                           timeout=PROBE_TIMEOUT_SECONDS, check=False)
 
 
-def probe_audio(path: Path, *, min_seconds: float, max_seconds: float) -> AudioInfo:
+def probe_audio(path: Path, *, min_seconds: float, max_seconds: float, use: AudioUse = MASTER) -> AudioInfo:
     """Check an uploaded audio file and describe it, or raise AudioRejected saying why."""
     if path.stat().st_size == 0:
         raise AudioRejected("empty_file", "The file is empty.")
@@ -46,21 +84,30 @@ def probe_audio(path: Path, *, min_seconds: float, max_seconds: float) -> AudioI
     demuxer = described.get("format", {}).get("format_name", "")
     if not audio_streams or other_streams:
         raise AudioRejected("not_audio", "This file is not an audio file.", 415)
-    if demuxer not in ACCEPTED_FORMATS:
-        raise AudioRejected("unsupported_audio_format",
-                            f"{demuxer or 'This'} audio is not accepted. Upload WAV, AIFF, FLAC or MP3.", 415)
-    name, lossless = ACCEPTED_FORMATS[demuxer]
     stream = audio_streams[0]
-    info = AudioInfo(format=name, codec=stream.get("codec_name", ""), lossless=lossless,
+    audio_format = _accepted_format(use, demuxer, stream.get("codec_name", ""))
+    info = AudioInfo(format=audio_format.name, codec=stream.get("codec_name", ""),
+                     lossless=audio_format.lossless,
                      duration_ms=_duration_ms(described, stream), sample_rate=int(stream.get("sample_rate") or 0),
                      channels=int(stream.get("channels") or 0),
                      bits=int(stream.get("bits_per_raw_sample") or stream.get("bits_per_sample") or 16))
     if info.format in ("wav", "aiff"):
         _check_pcm_complete(path, info)  # cheap, and a truer reason than the length ffprobe guessed
-    _check_rules(info, min_seconds, max_seconds)
+    _check_rules(info, min_seconds, max_seconds, use)
     if info.format not in ("wav", "aiff"):
         _check_complete(path, info)
     return info
+
+
+def _accepted_format(use: AudioUse, demuxer: str, codec: str) -> AudioFormat:
+    for name in use.formats:
+        candidate = FORMATS[name]
+        if candidate.demuxer == demuxer and (candidate.codecs is None or codec in candidate.codecs):
+            return candidate
+    known = [f.label for f in FORMATS.values() if f.demuxer == demuxer]
+    described = f"{known[0] if known else demuxer.split(',')[0].upper()} audio" if demuxer else "This audio"
+    raise AudioRejected("unsupported_audio_format", f"{described} is not accepted here. Upload {use.labels}.",
+                        415)
 
 
 def _duration_ms(described: dict, stream: dict) -> int:
@@ -71,7 +118,7 @@ def _duration_ms(described: dict, stream: dict) -> int:
         raise AudioRejected("unreadable_audio", "The length of this audio cannot be read.") from None
 
 
-def _check_rules(info: AudioInfo, min_seconds: float, max_seconds: float) -> None:
+def _check_rules(info: AudioInfo, min_seconds: float, max_seconds: float, use: AudioUse) -> None:
     seconds = info.duration_ms / 1000
     if seconds < min_seconds:
         raise AudioRejected("audio_too_short", f"The audio lasts {seconds:.1f} s; at least {min_seconds:g} s is needed.")
@@ -80,9 +127,10 @@ def _check_rules(info: AudioInfo, min_seconds: float, max_seconds: float) -> Non
                                               f"{max_seconds / 60:g} min is accepted.")
     if info.channels < 1 or info.channels > 2:
         raise AudioRejected("too_many_channels", f"The audio has {info.channels} channels; mono or stereo only.")
-    if info.lossless and info.sample_rate < LOSSLESS_MIN_SAMPLE_RATE:
-        raise AudioRejected("sample_rate_too_low", f"Lossless masters need at least 44.1 kHz; this one is "
-                                                   f"{info.sample_rate / 1000:g} kHz.")
+    minimum = use.min_sample_rate_lossless
+    if minimum is not None and info.lossless and info.sample_rate < minimum:
+        raise AudioRejected("sample_rate_too_low", f"Lossless masters need at least {minimum / 1000:g} kHz; "
+                                                   f"this one is {info.sample_rate / 1000:g} kHz.")
 
 
 def _check_pcm_complete(path: Path, info: AudioInfo) -> None:

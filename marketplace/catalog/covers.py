@@ -1,28 +1,115 @@
-"""Cover images: recognised by their first bytes, not by their names."""
+"""Cover images: recognised by their first bytes, decoded with Pillow within bounds, and
+re-encoded by the platform to a fixed set of sizes with no metadata. Visitors only ever load
+these renditions, never the uploaded file (which may be huge or carry the camera's EXIF,
+location included)."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from marketplace.errors import AppError
 
-_SIGNATURES = [(b"\xff\xd8\xff", "image/jpeg", "jpg"), (b"\x89PNG\r\n\x1a\n", "image/png", "png")]
+_SIGNATURES = [(b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG")]
+# The large rendition is the cover page's; the small one the listings'. Each fits in a
+# square of this many pixels, keeping its proportions, and is never enlarged.
+COVER_SIZES = (1400, 400)
+LARGE = COVER_SIZES[0]
+COVER_CONTENT_TYPE = "image/jpeg"
+ACCEPTED_IMAGES = {"JPEG": ((".jpg", ".jpeg"), "image/jpeg"), "PNG": ((".png",), "image/png"),
+                   "WEBP": ((".webp",), "image/webp")}
+_JPEG_QUALITY = 88
 
 
-def check_cover(path: Path, max_bytes: int) -> tuple[str, str]:
-    """(content type, extension) of a JPEG, PNG or WebP cover, or an AppError saying why not."""
+def _refused(message: str, code: str, status: int = 422) -> AppError:
+    return AppError(message, code=code, status=status, details={"field": "cover"})
+
+
+def render_covers(path: Path, folder: Path, *, max_bytes: int, max_side: int,
+                  max_pixels: int) -> dict[int, Path]:
+    """The cover's renditions (size -> JPEG file in `folder`), or an AppError saying why not."""
+    image_format = _check_file(path, max_bytes)
+    image = _decode(path, image_format, max_side=max_side, max_pixels=max_pixels)
+    renditions = {}
+    for size in COVER_SIZES:
+        rendition = image.copy()
+        rendition.thumbnail((size, size), Image.Resampling.LANCZOS)
+        out = folder / f"cover-{size}.jpg"
+        # Saved without the EXIF block (nor any text chunk): only the pixels and their colour profile.
+        rendition.save(out, "JPEG", quality=_JPEG_QUALITY, optimize=True, progressive=True,
+                       icc_profile=image.info.get("icc_profile"))
+        renditions[size] = out
+    return renditions
+
+
+def _check_file(path: Path, max_bytes: int) -> str:
     size = path.stat().st_size
     if size == 0:
-        raise AppError("The cover image is empty.", code="empty_file", status=422, details={"field": "cover"})
+        raise _refused("The cover image is empty.", "empty_file")
     if size > max_bytes:
-        raise AppError(f"Cover images are at most {max_bytes // 1024**2} MB.", code="cover_too_large",
-                       status=413, details={"field": "cover"})
+        raise _refused(f"Cover images are at most {max_bytes // 1024**2} MB.", "cover_too_large", 413)
     with open(path, "rb") as image:
         head = image.read(12)
-    for signature, content_type, extension in _SIGNATURES:
+    for signature, image_format in _SIGNATURES:
         if head.startswith(signature):
-            return content_type, extension
+            return image_format
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp", "webp"
-    raise AppError("Covers must be JPEG, PNG or WebP images.", code="unsupported_image", status=415,
-                   details={"field": "cover"})
+        return "WEBP"
+    raise _refused("Covers must be JPEG, PNG or WebP images.", "unsupported_image", 415)
+
+
+def _decode(path: Path, image_format: str, *, max_side: int, max_pixels: int) -> Image.Image:
+    """Decode the image, after checking from its header that it is not too large to decode:
+    a small file can describe a picture of billions of pixels (a decompression bomb)."""
+    try:
+        with warnings.catch_warnings(), open(path, "rb") as stream:
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with _open_header(stream, path, image_format) as opened:
+                _check_dimensions(*opened.size, max_side=max_side, max_pixels=max_pixels)
+                opened.draft("RGB", (LARGE, LARGE))  # JPEG decodes straight to a smaller scale
+                upright = ImageOps.exif_transpose(opened)  # phones store portraits sideways
+                image = _flatten(upright)
+                # Nothing of the upload's metadata (EXIF, comments, text) goes on, but its colours.
+                profile = opened.info.get("icc_profile")
+                image.info = {"icc_profile": profile} if profile else {}
+                return image
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _refused(f"Cover images are at most {max_side:,} pixels on a side and {max_pixels / 1e6:g} "
+                       "million pixels in all.", "cover_dimensions_too_large") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise _refused("The cover image is damaged or cannot be decoded.", "unreadable_image") from None
+
+
+def _open_header(stream, path: Path, image_format: str) -> Image.Image:
+    """The image's header only, read by the plugin of the format its first bytes named (so its
+    dimensions are ours to judge, in words, before Pillow's own, higher, bomb limit)."""
+    Image.init()
+    factory, _accept = Image.OPEN[image_format]
+    return factory(stream, str(path))
+
+
+def _check_dimensions(width: int, height: int, *, max_side: int, max_pixels: int) -> None:
+    if width > max_side or height > max_side or width * height > max_pixels:
+        raise _refused(f"The cover is {width:,} x {height:,} pixels; cover images are at most {max_side:,} "
+                       f"pixels on a side and {max_pixels / 1e6:g} million pixels in all.",
+                       "cover_dimensions_too_large")
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """RGB pixels, transparency laid over white."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def rendition_key(cover_key: str, size: int) -> str:
+    """The stored key of a cover's rendition. Covers stored before renditions existed have only
+    their original, which answers for every size."""
+    large_suffix = f"/{LARGE}.jpg"
+    if size not in COVER_SIZES or not cover_key.endswith(large_suffix):
+        return cover_key
+    return cover_key[: -len(large_suffix)] + f"/{size}.jpg"

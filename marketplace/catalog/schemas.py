@@ -4,6 +4,7 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
+from marketplace.catalog.covers import COVER_SIZES
 from marketplace.catalog.credits import CreditRole
 from marketplace.catalog.keys import CANONICAL_KEYS, UnknownKey, normalise_key
 from marketplace.catalog.labels import normalise_label
@@ -157,6 +158,25 @@ class BeatSearchArgs(ma.Schema):
 
 class MyBeatsArgs(ma.Schema):
     limit = ma.fields.Integer(load_default=200, validate=validate.Range(min=1, max=500))
+
+
+class CoverArgs(ma.Schema):
+    size = ma.fields.Integer(load_default=COVER_SIZES[0], validate=validate.OneOf(COVER_SIZES), metadata={
+        "description": "Pixels on the longer side: 1400 (the beat's page) or 400 (listings)."})
+
+
+class FileFormatSchema(ma.Schema):
+    extensions = ma.fields.List(ma.fields.String(), required=True)
+    content_types = ma.fields.List(ma.fields.String(), required=True)
+    description = ma.fields.String(required=True)
+    max_bytes = ma.fields.Integer(allow_none=True, required=True)
+
+
+class UploadFormatsSchema(ma.Schema):
+    master = ma.fields.Nested(FileFormatSchema, required=True)
+    stems = ma.fields.Nested(FileFormatSchema, required=True)
+    cover = ma.fields.Nested(FileFormatSchema, required=True)
+    voice_tag = ma.fields.Nested(FileFormatSchema, required=True)
 
 
 class BeatUpdateSchema(ma.Schema):

@@ -9,6 +9,7 @@ from marketplace.accounts.auth import auth_required, current_user, optional_user
 from marketplace.accounts.models import Role
 from marketplace.api import Blueprint, accepts_multipart, document, document_errors, large_document
 from marketplace.catalog import search, services, uploads, voice_tags
+from marketplace.catalog.covers import rendition_key
 from marketplace.catalog.documents import beat_document, credits_document, full_beat_document, offers_for
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.schemas import (
@@ -17,9 +18,11 @@ from marketplace.catalog.schemas import (
     BeatSearchArgs,
     BeatUpdateSchema,
     BeatUploadSchema,
+    CoverArgs,
     CreditListSchema,
     CreditSchema,
     MyBeatsArgs,
+    UploadFormatsSchema,
     VoiceTagPlacementSchema,
     VoiceTagSchema,
     VoiceTagUploadSchema,
@@ -164,15 +167,26 @@ def _rendered_file(beat, key, content_type):
                          private=beat.status != BeatStatus.PUBLISHED)
 
 
+@blp.get("/uploads/formats")
+@blp.response(200, UploadFormatsSchema)
+def upload_formats():
+    """What each upload accepts (extensions, content types, largest size, in words), so a page
+    can offer only these files and refuse another before sending it."""
+    return uploads.accepted_formats()
+
+
 @blp.get("/beats/<beat_id>/cover")
-@blp.response(200, description="The cover image")
+@blp.arguments(CoverArgs, location="query", unknown=ma.RAISE)
+@blp.response(200, description="The cover image (JPEG), re-encoded by the platform")
 @blp.alt_response(302, description="Redirect to the file when stored in S3", success=True)
 @document_errors(404)
-def cover(beat_id):
+def cover(args, beat_id):
+    """A beat's cover, 1400 pixels on its longer side, or 400 with `size=400`."""
     beat = services.get_visible_beat(beat_id, optional_user())
     if beat.cover_key is None:
         raise NotFound("This beat has no cover.", code="cover_not_found")
-    return file_response(beat.cover_key, beat.cover_content_type, cache_seconds=PREVIEW_CACHE_SECONDS,
+    return file_response(rendition_key(beat.cover_key, args["size"]), beat.cover_content_type,
+                         cache_seconds=PREVIEW_CACHE_SECONDS,
                          private=beat.status not in (BeatStatus.PUBLISHED, BeatStatus.SOLD_EXCLUSIVE))
 
 

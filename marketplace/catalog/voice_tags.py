@@ -15,8 +15,8 @@ from sqlalchemy import select
 from marketplace.accounts.models import User
 from marketplace.audio import DEFAULT_TAG_PATH
 from marketplace.audio.errors import AudioProcessingFailed
-from marketplace.audio.preview import TagPlacement, normalise_tag
-from marketplace.audio.probe import probe_audio
+from marketplace.audio.preview import TagPlacement, TagSilent, normalise_tag
+from marketplace.audio.probe import VOICE_TAG, probe_audio
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import Beat, VoiceTag
 from marketplace.catalog.uploads import checked
@@ -56,7 +56,7 @@ def tag_audio(tag: VoiceTag) -> Iterator[Path]:
 def upload_tag(user: User, path: Path) -> VoiceTag:
     config = current_app.config
     with checked("file"):
-        info = probe_audio(path, min_seconds=0.3, max_seconds=config["VOICE_TAG_MAX_SECONDS"])
+        info = probe_audio(path, min_seconds=0.3, max_seconds=config["VOICE_TAG_MAX_SECONDS"], use=VOICE_TAG)
     tag = _stored(user)
     _check_fits(info.duration_ms, tag.interval_seconds)
     # A new key each time: renders already running keep reading the tag they started with.
@@ -64,10 +64,13 @@ def upload_tag(user: User, path: Path) -> VoiceTag:
     with tempfile.TemporaryDirectory(prefix="tag-") as folder:
         wav = Path(folder) / "tag.wav"
         try:
-            normalise_tag(path, wav)
+            normalise_tag(path, wav, channels=info.channels, max_seconds=config["VOICE_TAG_MAX_SECONDS"])
         except AudioProcessingFailed:
             raise AppError("This tag cannot be decoded.", code="unreadable_audio", status=422,
                            details={"field": "file"}) from None
+        except TagSilent:
+            raise AppError("This tag is silent: nothing in it can be heard. Record it again.",
+                           code="tag_silent", status=422, details={"field": "file"}) from None
         with open(wav, "rb") as stream:
             save_in_transaction(key, stream, "audio/wav")
     tag.tag_key, tag.duration_ms = key, info.duration_ms

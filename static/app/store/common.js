@@ -12,9 +12,12 @@ export function beatFacts(beat) {
   return [`${beat.bpm} BPM`, beat.key, beat.genre, beat.mood].filter(Boolean).join(" · ");
 }
 
-// The cover is decorative: the title always sits next to it.
+// The cover is decorative: the title always sits next to it. Listings load the 400-pixel
+// rendition; the beat's page (cover-large) the 1400-pixel one.
 export function cover(beat, className = "cover") {
-  if (beat.cover_url) return h("img", { class: className, src: beat.cover_url, alt: "", loading: "lazy" });
+  const large = className.includes("cover-large");
+  const src = beat.cover_url && (large ? beat.cover_url : `${beat.cover_url}?size=400`);
+  if (src) return h("img", { class: className, src, alt: "", loading: "lazy" });
   return h("div", { class: `${className} cover-blank`, "aria-hidden": "true" }, (beat.title || "?").slice(0, 1));
 }
 

@@ -4,20 +4,23 @@
 import { api, upload } from "../api.js";
 import { busy, field, formValues, h } from "../ui.js";
 import { beatFields, checkBeatFields } from "./beat-fields.js";
-import { clearFieldErrors, holdsByBeat, poll, showFormError, statusBadge, statusExplanation, statusLine, studioPage } from "./common.js";
+import { clearFieldErrors, holdsByBeat, markInvalid, poll, showFormError, statusBadge, statusExplanation, statusLine, studioPage } from "./common.js";
+import { acceptAttribute, fileProblem } from "./file-types.js";
 
 const POLL_SECONDS = 1.5;
-const AUDIO_TYPES = "audio/*,.wav,.aif,.aiff,.flac,.mp3";
+// The upload fields, the API's name for what each accepts, and how a message names them.
+const FILE_FIELDS = [["file", "master", "the master"], ["stems", "stems", "stems"], ["cover", "cover", "a cover"]];
 
 export async function uploadView({ root }) {
-  const versions = await api("/me/beats");
-  const page = new UploadPage(versions);
+  const [versions, formats] = await Promise.all([api("/me/beats"), api("/uploads/formats")]);
+  const page = new UploadPage(versions, formats);
   root.replaceChildren(studioPage({ title: "Upload a beat" }, page.element));
   return () => page.close();
 }
 
 class UploadPage {
-  constructor(versions) {
+  constructor(versions, formats) {
+    this.formats = formats;
     this.objectUrls = [];
     this.stopPolling = () => {};
     this.errors = h("div");
@@ -29,18 +32,20 @@ class UploadPage {
   }
 
   buildForm(versions) {
-    const master = h("input", { name: "file", type: "file", accept: AUDIO_TYPES, required: true });
-    const cover = h("input", { name: "cover", type: "file", accept: "image/jpeg,image/png,image/webp" });
-    master.addEventListener("change", () => this.preview(master, this.masterPreview, "audio"));
-    cover.addEventListener("change", () => this.preview(cover, this.coverPreview, "img"));
+    const formats = this.formats;
+    const master = h("input", { name: "file", type: "file", accept: acceptAttribute(formats.master), required: true });
+    const stems = h("input", { name: "stems", type: "file", accept: acceptAttribute(formats.stems) });
+    const cover = h("input", { name: "cover", type: "file", accept: acceptAttribute(formats.cover) });
+    master.addEventListener("change", () => this.chosen(master) && this.preview(master, this.masterPreview, "audio"));
+    stems.addEventListener("change", () => this.chosen(stems));
+    cover.addEventListener("change", () => this.chosen(cover) && this.preview(cover, this.coverPreview, "img"));
     const form = h("form", { class: "card", novalidate: true, "aria-label": "Beat upload" },
       this.errors,
-      field("Master audio file", master, "WAV, AIFF or FLAC (sold as WAV), or MP3. At least 10 seconds."),
+      field("Master audio file", master, formats.master.description),
       this.masterPreview,
       ...beatFields({}, versions),
-      field("Stems (ZIP)", h("input", { name: "stems", type: "file", accept: ".zip,application/zip" }),
-        "Optional: a ZIP of the separate tracks, needed for trackout and exclusive tiers."),
-      field("Cover image", cover, "Optional: JPEG, PNG or WebP."),
+      field("Stems (ZIP)", stems, `Optional, needed for trackout and exclusive tiers: ${formats.stems.description}`),
+      field("Cover image", cover, `Optional: ${formats.cover.description}`),
       this.coverPreview,
       h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Upload beat")));
     form.addEventListener("submit", (event) => {
@@ -48,6 +53,32 @@ class UploadPage {
       busy(form.querySelector("button[type=submit]"), () => this.submit());
     });
     return form;
+  }
+
+  // A file the API would refuse by its kind or size is refused here, before a long upload.
+  problems() {
+    const problems = {};
+    for (const [name, kind, what] of FILE_FIELDS) {
+      const problem = fileProblem(this.form.elements[name].files[0], this.formats[kind], what);
+      if (problem) problems[name] = [problem];
+    }
+    return problems;
+  }
+
+  // Called when a file is picked: true when it can be sent; otherwise the field says why.
+  chosen(input) {
+    const kind = FILE_FIELDS.find(([name]) => name === input.name);
+    const problem = fileProblem(input.files[0], this.formats[kind[1]], kind[2]);
+    const shown = input.getAttribute("aria-describedby");
+    if (shown) document.getElementById(shown)?.remove();
+    input.removeAttribute("aria-invalid");
+    input.removeAttribute("aria-describedby");
+    if (!problem) return true;
+    if (input === this.form.elements.file) this.masterPreview.replaceChildren();
+    if (input === this.form.elements.cover) this.coverPreview.replaceChildren();
+    input.value = "";
+    markInvalid(input, [problem]);
+    return false;
   }
 
   // A local look or listen at a chosen file before it is sent.
@@ -65,7 +96,7 @@ class UploadPage {
     clearFieldErrors(this.form);
     this.errors.replaceChildren();
     const values = formValues(this.form);
-    const problems = checkBeatFields(values);
+    const problems = { ...checkBeatFields(values), ...this.problems() };
     if (!this.form.elements.file.files.length) problems.file = ["Choose the beat's audio file."];
     if (Object.keys(problems).length) {
       showFormError(this.form, this.errors, { message: "Some fields need attention.", details: problems });

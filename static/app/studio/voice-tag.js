@@ -4,6 +4,7 @@
 import { api, upload } from "../api.js";
 import { busy, duration, field, formValues, h, notice } from "../ui.js";
 import { attempt, clearFieldErrors, showFormError, statusLine, studioPage } from "./common.js";
+import { acceptAttribute, fileProblem } from "./file-types.js";
 import { TagTimeline } from "./tag-timeline.js";
 
 // The platform's default tag lasts this long (used when no tag of one's own is uploaded).
@@ -17,15 +18,16 @@ const LIMITS = {
 };
 
 export async function voiceTagView({ root }) {
-  const [tag, beats] = await Promise.all([api("/me/voice-tag"), api("/me/beats")]);
-  const page = new VoiceTagPage(tag, beats);
+  const [tag, beats, formats] = await Promise.all([api("/me/voice-tag"), api("/me/beats"), api("/uploads/formats")]);
+  const page = new VoiceTagPage(tag, beats, formats.voice_tag);
   root.replaceChildren(studioPage({ title: "Voice tag" }, page.element));
   page.drawTimeline();
   return () => page.close();
 }
 
 class VoiceTagPage {
-  constructor(tag, beats) {
+  constructor(tag, beats, tagFormat) {
+    this.tagFormat = tagFormat;
     this.tag = tag;
     this.beats = beats;
     const sampleBeat = beats.find((beat) => beat.status === "published" && beat.preview_url);
@@ -65,7 +67,7 @@ class VoiceTagPage {
 
   uploadForm() {
     const errors = h("div");
-    const file = h("input", { name: "file", type: "file", accept: "audio/*,.wav,.aif,.aiff,.flac,.mp3", required: true });
+    const file = h("input", { name: "file", type: "file", accept: acceptAttribute(this.tagFormat), required: true });
     const listen = h("div", { class: "studio-file-preview" });
     const bar = h("progress", { max: 1, value: 0 });
     const progress = h("label", { class: "field", hidden: true }, h("span", { class: "field-label" }, "Tag upload progress"), bar);
@@ -80,7 +82,7 @@ class VoiceTagPage {
     });
     const form = h("form", { class: "card", novalidate: true, "aria-labelledby": "upload-tag-title" },
       h("h2", { id: "upload-tag-title" }, "Upload a tag"), errors,
-      field("Tag audio file", file, "Up to 10 seconds: WAV, AIFF, FLAC or MP3. Listen to it here before sending."),
+      field("Tag audio file", file, `${this.tagFormat.description} Listen to it here before sending.`),
       listen, progress, h("div", { class: "actions" }, send), status);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -89,6 +91,11 @@ class VoiceTagPage {
         errors.replaceChildren();
         if (!file.files.length) {
           showFormError(form, errors, { message: "Choose the tag's audio file.", details: { file: ["Choose a file."] } });
+          return;
+        }
+        const problem = fileProblem(file.files[0], this.tagFormat, "a voice tag");
+        if (problem) {
+          showFormError(form, errors, { message: problem, details: { file: [problem] } });
           return;
         }
         progress.hidden = false;
