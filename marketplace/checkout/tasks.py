@@ -15,12 +15,12 @@ from marketplace.common.money import Money
 from marketplace.db import db
 from marketplace.jobs.mail import send_email
 from marketplace.errors import AppError
-from marketplace.jobs.queue import RetryLater, enqueue, job
+from marketplace.jobs.queue import BUYER, RetryLater, enqueue, job
 
 log = logging.getLogger("marketplace.checkout.tasks")
 
 
-@job("checkout.send_receipt")
+@job("checkout.send_receipt", queue=BUYER)
 def send_receipt(order_id: str) -> None:
     """The buyer's receipt, sent once. Lines refused because the exclusive was lost say so."""
     order = db.session.get(Order, order_id, with_for_update=True)
@@ -48,7 +48,7 @@ def receipt_text(order: Order, buyer: User) -> str:
     return "\n".join(lines) + "\n"
 
 
-@job("checkout.notify_payment_failed")
+@job("checkout.notify_payment_failed", queue=BUYER)
 def notify_payment_failed(order_id: str) -> None:
     order = db.session.get(Order, order_id)
     if order is None or order.status != OrderStatus.FAILED:
@@ -60,13 +60,13 @@ def notify_payment_failed(order_id: str) -> None:
                "from the store.\n")
 
 
-@job("checkout.refund_refused_lines")
+@job("checkout.refund_refused_lines", queue=BUYER)
 def refund_refused_lines(order_id: str) -> None:
     """Refund the lines of a paid order that could not be licensed (a lost exclusive)."""
     _with_provider(lambda: checkout.refund_refused_lines(checkout.locked_order(order_id)))
 
 
-@job("checkout.refund_mismatched_payment")
+@job("checkout.refund_mismatched_payment", queue=BUYER)
 def refund_mismatched_payment(order_id: str) -> None:
     _with_provider(lambda: checkout.refund_mismatched_payment(checkout.locked_order(order_id)))
 

@@ -17,7 +17,7 @@ from marketplace.catalog.models import Beat
 from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.jobs.mail import send_email
-from marketplace.jobs.queue import enqueue, job
+from marketplace.jobs.queue import BUYER, enqueue, job
 from marketplace.licensing.contracts import (
     CURRENT_TEMPLATE,
     contract_values,
@@ -31,7 +31,7 @@ log = logging.getLogger("marketplace.licensing.tasks")
 COMPOSER_ROLES = ("songwriter", "composer")
 
 
-@job("licensing.render_contract")
+@job("licensing.render_contract", queue=BUYER)
 def render_contract(license_id: str) -> None:
     """Render the contract once; a license that has one keeps it forever."""
     license_ = db.session.get(License, license_id)
@@ -58,7 +58,7 @@ def download_name(license_: License, extension: str) -> str:
     return f"{title} ({license_.license_number}).{extension}"
 
 
-@job("licensing.build_files")
+@job("licensing.build_files", queue=BUYER)
 def build_files(license_id: str) -> None:
     """Build each deliverable not built yet (MP3 320 with license tags, WAV, stems)."""
     license_ = db.session.get(License, license_id)
@@ -105,7 +105,7 @@ def _tag(path: Path, license_: License) -> None:
             license_number=license_.license_number, credit_line=license_.terms["credit_line"])
 
 
-@job("licensing.notify_exclusive_sold")
+@job("licensing.notify_exclusive_sold", queue=BUYER)
 def notify_exclusive_sold(lease_id: str, sold_at: str) -> None:
     """Tell a lessee once, however often the job runs (retries, redeliveries)."""
     lease = db.session.get(License, lease_id, with_for_update=True)
