@@ -24,7 +24,7 @@ from marketplace.catalog.uploads import checked
 from marketplace.common.clock import utcnow
 from marketplace.common.ratelimit import rate_limits
 from marketplace.db import db
-from marketplace.errors import AppError, ValidationFailed
+from marketplace.errors import AppError, RateLimited, ValidationFailed
 from marketplace.jobs.queue import enqueue
 from marketplace.storage.service import save_in_transaction, storage
 
@@ -101,7 +101,12 @@ def remove_tag(user: User) -> VoiceTag:
 def _count_change(user: User) -> None:
     """Each change renders every preview of the producer again: a limit per producer keeps a
     script (or a hand on the slider) from filling the render queue. 429 when it is reached."""
-    rate_limits().hit(current_app.config["VOICE_TAG_CHANGE_LIMIT"], "voice-tag-change", user.id)
+    try:
+        rate_limits().hit(current_app.config["VOICE_TAG_CHANGE_LIMIT"], "voice-tag-change", user.id)
+    except RateLimited as limited:
+        seconds = limited.details["retry_after_seconds"]
+        raise RateLimited(seconds, "Your voice tag was changed too many times in a row, and each change "
+                                   f"renders all your previews again. Try again in {seconds} s.") from None
 
 
 def _stored(user: User) -> VoiceTag:
