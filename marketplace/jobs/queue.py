@@ -72,9 +72,9 @@ def _dispatch_after_commit(session: Session) -> None:
             app.extensions["job_runner"].submit(name, args)
         except Exception:  # the broker is down: what was committed stays committed
             # The request still succeeds. Work with durable state is queued again by the
-            # periodic sweeps: previews (a beat stays `processing`), license files and
-            # contracts, refunds, payouts. Emails and re-renders after a voice tag change
-            # have no such state: they are lost, and the log line above is their only trace.
+            # periodic sweeps: previews (a beat stays `processing`, or keeps its re-render
+            # marker), license files and contracts, refunds, payouts. Emails have no such
+            # state: they are lost, and the log line below is their only trace.
             log.exception("job_not_dispatched", extra={"job": name, "job_args": list(args)})
 
 
