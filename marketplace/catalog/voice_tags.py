@@ -135,7 +135,8 @@ def rerender_previews(user: User) -> int:
     # starts meanwhile clears its marker only after this commits, then reads these settings.
     rows = db.session.execute(
         select(beats.c.id, beats.c.rerender_queued_at)
-        .where(beats.c.owner_id == user.id, beats.c.status.in_(RENDERED_STATUSES), beats.c.master_key.is_not(None))
+        .where(beats.c.owner_id == user.id, beats.c.status.in_(RENDERED_STATUSES),
+               beats.c.master_key.is_not(None))
         .order_by(beats.c.id).with_for_update()).all()
     beat_ids = [beat_id for beat_id, queued_at in rows if queued_at is None or queued_at < lost_before]
     if beat_ids:

@@ -194,8 +194,8 @@ def init_jobs(app: Flask) -> None:
     elif backend in ("thread", "eager"):
         runner = InProcessRunner(
             app, threads=app.config["JOB_THREADS"] if backend == "thread" else 0,
-            max_retries=app.config["JOB_MAX_RETRIES"], backoff_seconds=app.config["JOB_RETRY_BACKOFF_SECONDS"],
-            buyer_threads=app.config["JOB_BUYER_THREADS"])
+            buyer_threads=app.config["JOB_BUYER_THREADS"],
+            max_retries=app.config["JOB_MAX_RETRIES"], backoff_seconds=app.config["JOB_RETRY_BACKOFF_SECONDS"])
         if backend == "thread":
             runner.start_periodic()
         app.extensions["job_runner"] = runner

@@ -21,7 +21,8 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('beats', schema=None, recreate='never') as batch_op:
-        batch_op.add_column(sa.Column('rerender_queued_at', marketplace.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('rerender_queued_at', marketplace.db.UTCDateTime(timezone=True),
+                                      nullable=True))
 
 
 def downgrade() -> None:

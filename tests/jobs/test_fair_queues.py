@@ -73,7 +73,8 @@ def maker_headers(client) -> dict[str, str]:
 def lease_tier(client, headers) -> str:
     """A lease tier that delivers built files (no stems: these beats have none)."""
     tiers = client.get("/api/v1/license-tiers", headers=headers).json
-    return next(tier["id"] for tier in tiers if tier["kind"] == "lease" and "stems" not in tier["deliverables"])
+    return next(tier["id"] for tier in tiers
+                if tier["kind"] == "lease" and "stems" not in tier["deliverables"])
 
 
 def sell(app, beat_id: str, tier_id: str) -> str:
@@ -139,8 +140,9 @@ def finished_jobs():
 
 def test_jobs_are_registered_on_a_queue(app):  # the app imports every job
     buyer_facing = ("licensing.render_contract", "licensing.build_files", "licensing.notify_exclusive_sold",
-                    "checkout.send_receipt", "checkout.notify_payment_failed", "checkout.refund_refused_lines",
-                    "checkout.refund_mismatched_payment", "moderation.send_notice")
+                    "checkout.send_receipt", "checkout.notify_payment_failed",
+                    "checkout.refund_refused_lines", "checkout.refund_mismatched_payment",
+                    "moderation.send_notice")
     assert {name: queue.JOB_QUEUES[name] for name in buyer_facing} == dict.fromkeys(buyer_facing, queue.BUYER)
     assert queue.JOB_QUEUES["catalog.render_preview"] == queue.DEFAULT
     with pytest.raises(ValueError, match="queue must be one of buyer, default"):
