@@ -39,9 +39,11 @@ def audio(tmp_path_factory):
 
 
 def thread_app(database_factory, tmp_path, **settings):
-    """An app whose jobs run on in-process threads: one for buyers' jobs, one for the rest."""
-    app = make_test_app(database_factory(), JOBS_BACKEND="thread", JOB_THREADS=1, JOB_BUYER_THREADS=1,
-                        STORAGE_LOCAL_ROOT=str(tmp_path / "storage"), **settings)
+    """An app whose jobs run on in-process threads: one for buyers' jobs, one for the rest
+    (as JOBS_BACKEND=thread makes them, without its periodic timers, which would outlive the test)."""
+    app = make_test_app(database_factory(), STORAGE_LOCAL_ROOT=str(tmp_path / "storage"), **settings)
+    app.extensions["job_runner"] = queue.InProcessRunner(app, threads=1, buyer_threads=1, max_retries=0,
+                                                         backoff_seconds=0)
     with app.app_context():
         upgrade(db.engine)
         accounts.create_user(MAKER_EMAIL, DEFAULT_PASSWORD, "Maker", Role.BEATMAKER)
