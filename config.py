@@ -107,6 +107,8 @@ class Config:
     # Background jobs: "celery" (Redis) in production, "thread" (in-process) by default.
     JOBS_BACKEND = _env("JOBS_BACKEND") or ("celery" if REDIS_URL else "thread")
     JOB_THREADS = _env_int("JOB_THREADS", 2)
+    # In-process threads reserved for buyer-facing jobs (contracts, files, receipts, mails).
+    JOB_BUYER_THREADS = _env_int("JOB_BUYER_THREADS", 1)
     JOBS_QUEUE = _env("JOBS_QUEUE", "marketplace")
     JOB_MAX_RETRIES = _env_int("JOB_MAX_RETRIES", 5)
     JOB_RETRY_BACKOFF_SECONDS = 2.0
@@ -117,6 +119,9 @@ class Config:
     AUDIO_MIN_SECONDS = 10
     AUDIO_MAX_SECONDS = _env_int("AUDIO_MAX_SECONDS", 15 * 60)
     VOICE_TAG_MAX_SECONDS = 10
+    # Voice tag changes (uploads, placement edits, removals) per producer: each one renders
+    # every preview of theirs again.
+    VOICE_TAG_CHANGE_LIMIT = _env("VOICE_TAG_CHANGE_LIMIT", "30 per minute")
     COVER_MAX_BYTES = _env_int("COVER_MAX_BYTES", 10 * 1024 * 1024)
     COVER_MAX_SIDE = _env_int("COVER_MAX_SIDE", 8000)  # pixels
     COVER_MAX_PIXELS = _env_int("COVER_MAX_PIXELS", 40_000_000)
@@ -243,6 +248,8 @@ class Config:
             if values.get(name) is not None and not _states_something(values[name]):
                 raise ConfigurationError(f"{name} is printed in every contract: it must be words, "
                                          "not blank and not a [placeholder]")
+        if int(values.get("JOB_BUYER_THREADS", 1)) < 1:
+            raise ConfigurationError("JOB_BUYER_THREADS must be at least 1: buyers' jobs need a thread")
 
 
 class DevelopmentConfig(Config):

@@ -10,10 +10,10 @@ from marketplace.accounts.models import User
 from marketplace.common.ratelimit import parse_limit
 from marketplace.db import db
 from marketplace.jobs.mail import send_email
-from marketplace.jobs.queue import job
+from marketplace.jobs.queue import BUYER, job
 
 
-@job("accounts.send_password_reset")
+@job("accounts.send_password_reset", queue=BUYER)
 def send_password_reset(user_id: str, link_base: str) -> None:
     """Make the link and mail it. Committed before sending: a mail that fails is retried with
     a new link, which voids the one never sent."""
@@ -30,7 +30,7 @@ def send_password_reset(user_id: str, link_base: str) -> None:
                "Setting a new password signs you out everywhere. If you did not ask, ignore this "
                "mail: your password stays as it is.\n")
 
-@job("accounts.warn_of_failed_sign_ins")
+@job("accounts.warn_of_failed_sign_ins", queue=BUYER)
 def warn_of_failed_sign_ins(user_id: str) -> None:
     user = db.session.get(User, user_id)
     if user is None:

@@ -77,6 +77,9 @@ class Beat(Base):
     # Bumped at every render, so preview URLs change when the audio does (cache busting).
     preview_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     processing_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When a re-render (after a voice tag change) was queued and not started yet: changes made
+    # meanwhile queue no other one, since the render reads the tag settings when it starts.
+    rerender_queued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Bumped in the same transaction as every change to what the beat's listing document
     # shows, except its play count (see the hooks at the end of this module): listings keep
     # documents between requests under this number (listing_cache.py).

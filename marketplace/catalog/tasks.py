@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from marketplace.audio.errors import AudioProcessingFailed
 from marketplace.audio.preview import render_preview
@@ -41,7 +41,11 @@ def render_preview_job(beat_id: str, first_render: bool = False) -> None:
     Idempotent: a second run renders the same files and finds the beat already published.
     A `first_render` (of an upload, or queued again by the sweep) is done once: a worker killed
     mid-way has its job delivered again and re-queued by the sweep, and the later of the two
-    finds the beat published and leaves it alone."""
+    finds the beat published and leaves it alone.
+    Re-renders after a voice tag change are coalesced: this one takes the beat's queued re-render
+    before reading the tag, so changes made from now on queue a render of their own."""
+    voice_tags.take_queued_rerender(beat_id)
+    db.session.commit()
     beat = db.session.get(Beat, beat_id)
     if beat is None or beat.master_key is None or beat.status == BeatStatus.FAILED:
         return
@@ -110,8 +114,23 @@ def sweep_processing() -> int:
         else:
             beat.updated_at = utcnow()  # not again until the next cutoff
             enqueue("catalog.render_preview", beat.id, True)
+    lost = _requeue_lost_rerenders(cutoff)
     db.session.commit()
-    return len(stuck)
+    return len(stuck) + lost
+
+
+def _requeue_lost_rerenders(cutoff: dt.datetime) -> int:
+    """Re-renders queued long ago and never started were lost (a broker down at dispatch): queue
+    them again, or those previews would keep an old tag until the producer's next change."""
+    beats = Beat.__table__
+    lost = list(db.session.scalars(select(beats.c.id).where(beats.c.rerender_queued_at < cutoff)
+                                   .order_by(beats.c.id).with_for_update(skip_locked=True)))
+    if lost:
+        db.session.execute(update(beats).where(beats.c.id.in_(lost))
+                           .values(rerender_queued_at=utcnow(), updated_at=beats.c.updated_at))
+    for beat_id in lost:
+        enqueue("catalog.render_preview", beat_id)
+    return len(lost)
 
 
 def beats_to_reprocess(beat_id: str | None) -> list[str]:

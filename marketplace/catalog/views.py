@@ -209,8 +209,10 @@ def get_voice_tag():
 @auth_required(Role.BEATMAKER)
 @blp.arguments(VoiceTagUploadSchema, location="files")
 @blp.response(200, VoiceTagSchema)
+@document_errors(429)
 def upload_voice_tag(files):
-    """Upload your producer tag (up to 10 s). Every preview of yours is rendered again."""
+    """Upload your producer tag (up to 10 s). Every preview of yours is rendered again.
+    Tag changes are limited per producer (429 beyond the limit)."""
     tag = voice_tags.upload_tag(current_user(), spooled_path(files["file"]))
     db.session.commit()
     return _voice_tag_document(tag)
@@ -220,6 +222,7 @@ def upload_voice_tag(files):
 @auth_required(Role.BEATMAKER)
 @blp.arguments(VoiceTagPlacementSchema)
 @blp.response(200, VoiceTagSchema)
+@document_errors(429)
 def place_voice_tag(changes):
     """Set the interval, gain and first position of your tag. Previews are rendered again."""
     tag = voice_tags.update_placement(current_user(), changes)
@@ -230,6 +233,7 @@ def place_voice_tag(changes):
 @blp.delete("/me/voice-tag")
 @auth_required(Role.BEATMAKER)
 @blp.response(200, VoiceTagSchema)
+@document_errors(429)
 def remove_voice_tag():
     """Go back to the platform's default tag."""
     tag = voice_tags.remove_tag(current_user())

@@ -16,7 +16,7 @@ from marketplace.common.text import one_line
 from marketplace.db import db
 from marketplace.jobs.mail import send_email
 from marketplace.errors import AppError
-from marketplace.jobs.queue import RetryLater, enqueue, job
+from marketplace.jobs.queue import BUYER, RetryLater, enqueue, job
 
 log = logging.getLogger("marketplace.checkout.tasks")
 
@@ -30,7 +30,7 @@ REFUND_EXPLANATIONS = {
 }
 
 
-@job("checkout.send_receipt")
+@job("checkout.send_receipt", queue=BUYER)
 def send_receipt(order_id: str) -> None:
     """The buyer's receipt, sent once. Lines refused because the exclusive was lost say so."""
     order = db.session.get(Order, order_id, with_for_update=True)
@@ -58,7 +58,7 @@ def receipt_text(order: Order, buyer: User) -> str:
     return "\n".join(lines) + "\n"
 
 
-@job("checkout.send_refund_receipt")
+@job("checkout.send_refund_receipt", queue=BUYER)
 def send_refund_receipt(order_id: str, item_ids: list[str]) -> None:
     """The buyer's receipt for lines refunded after the sale (an admin, moderation)."""
     order = db.session.get(Order, order_id)
@@ -81,7 +81,7 @@ def refund_receipt_text(order: Order, buyer: User, item_ids: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@job("checkout.notify_payment_failed")
+@job("checkout.notify_payment_failed", queue=BUYER)
 def notify_payment_failed(order_id: str) -> None:
     order = db.session.get(Order, order_id)
     if order is None or order.status != OrderStatus.FAILED:
@@ -93,29 +93,29 @@ def notify_payment_failed(order_id: str) -> None:
                "from the store.\n")
 
 
-@job("checkout.refund_refused_lines")
+@job("checkout.refund_refused_lines", queue=BUYER)
 def refund_refused_lines(order_id: str) -> None:
     """Refund the lines of a paid order that could not be licensed (a lost exclusive) or were
     refunded on their own after the sale."""
     _with_provider(lambda: checkout.refund_refused_lines(checkout.locked_order(order_id)))
 
 
-@job("checkout.refund_mismatched_payment")
+@job("checkout.refund_mismatched_payment", queue=BUYER)
 def refund_mismatched_payment(order_id: str) -> None:
     _with_provider(lambda: checkout.refund_mismatched_payment(checkout.locked_order(order_id)))
 
 
-@job("checkout.refund_payment_of_closed_order")
+@job("checkout.refund_payment_of_closed_order", queue=BUYER)
 def refund_payment_of_closed_order(order_id: str) -> None:
     _with_provider(lambda: checkout.refund_payment_of_closed_order(checkout.locked_order(order_id)))
 
 
-@job("checkout.refund_stray_payment")
+@job("checkout.refund_stray_payment", queue=BUYER)
 def refund_stray_payment(payment_intent_id: str) -> None:
     _with_provider(lambda: checkout.refund_stray_payment(payment_intent_id))
 
 
-@job("checkout.close_payment_page")
+@job("checkout.close_payment_page", queue=BUYER)
 def close_payment_page(order_id: str) -> None:
     """Expire the payment page of an order that was replaced or closed, or whose beat left the
     store, at the provider."""

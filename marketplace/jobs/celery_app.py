@@ -1,15 +1,27 @@
-"""The Celery side: every registered job becomes a Celery task of the same name.
+"""The Celery side: every registered job becomes a Celery task of the same name, routed to
+the Celery queue of its own queue (``marketplace.buyer``, or ``marketplace`` for the rest).
 
 Workers start with ``celery -A marketplace.jobs.worker worker`` (and ``beat`` for the sweep).
+A worker reads the buyer queue first whenever it has a message, and takes one message at a
+time; ``-Q marketplace.buyer`` starts a worker that serves buyers only, so a buyer's job
+never even waits for a render in progress.
 """
 
 from __future__ import annotations
 
 from celery import Celery
 from flask import Flask
+from kombu import Queue
 
 from marketplace.jobs.failures import describe_error, record_failure
-from marketplace.jobs.queue import JOBS, PERIODIC, run_job
+from marketplace.jobs.queue import DEFAULT, JOB_QUEUES, JOBS, PERIODIC, QUEUES, run_job
+
+
+def celery_queue_name(app: Flask, queue: str) -> str:
+    """The default queue keeps the configured name, so messages sent before the buyer queue
+    existed are still served."""
+    base = app.config["JOBS_QUEUE"]
+    return base if queue == DEFAULT else f"{base}.{queue}"
 
 
 def make_celery(app: Flask) -> Celery:
@@ -17,12 +29,21 @@ def make_celery(app: Flask) -> Celery:
     celery.conf.update(
         task_acks_late=True,  # a job whose worker dies mid-way is delivered again
         task_reject_on_worker_lost=True,
+        # One message at a time per process: a worker holding a prefetched render could not
+        # take a buyer's job that arrives meanwhile.
         worker_prefetch_multiplier=1,
-        # A job whose worker was killed is delivered again once this long has passed since it
-        # was taken; so it must exceed the longest job, or long jobs run twice.
-        broker_transport_options={"visibility_timeout": app.config["JOBS_VISIBILITY_TIMEOUT_SECONDS"]},
+        broker_transport_options={
+            # A job whose worker was killed is delivered again once this long has passed since
+            # it was taken; so it must exceed the longest job, or long jobs run twice.
+            "visibility_timeout": app.config["JOBS_VISIBILITY_TIMEOUT_SECONDS"],
+            # Read the queues in the order of `task_queues` every time (Redis BRPOP takes the
+            # first that has a message), instead of in turn: the buyer queue always comes first.
+            "queue_order_strategy": "priority",
+        },
         broker_connection_retry_on_startup=True,
-        task_default_queue=app.config["JOBS_QUEUE"],
+        task_queues=[Queue(celery_queue_name(app, queue)) for queue in QUEUES],
+        task_default_queue=celery_queue_name(app, DEFAULT),
+        task_routes={name: {"queue": celery_queue_name(app, queue)} for name, queue in JOB_QUEUES.items()},
         beat_schedule={name: {"task": name, "schedule": seconds} for name, seconds in PERIODIC.items()},
     )
     for name in JOBS:

@@ -20,6 +20,11 @@ JOBS: dict[str, Callable[..., Any]] = {}
 PERIODIC: dict[str, int] = {}  # job name -> interval in seconds
 # What a job does for people, in the admin console's words ("contract", "delivery").
 KINDS: dict[str, str] = {}
+# Buyer-facing work (contracts, delivered files, receipts and other mails) has a queue of its
+# own, served ahead of the rest, so that hundreds of preview re-renders never hold up a buyer.
+BUYER, DEFAULT = "buyer", "default"
+QUEUES = (BUYER, DEFAULT)  # in the order workers serve them
+JOB_QUEUES: dict[str, str] = {}  # job name -> its queue
 _PENDING = "pending_jobs"
 
 
@@ -28,15 +33,18 @@ class RetryLater(Exception):
 
 
 def job(name: str, every_seconds: int | None = None,
-        kind: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a function as a background job under a stable name; with `every_seconds`,
-    it also runs periodically (Celery beat in production, a timer in-process). `kind` names
-    what it does for the admins who see it fail."""
+        kind: str | None = None, queue: str = DEFAULT) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a function as a background job under a stable name, on one of QUEUES; with
+    `every_seconds`, it also runs periodically (Celery beat in production, a timer in-process).
+    `kind` names what it does for the admins who see it fail."""
+    if queue not in QUEUES:
+        raise ValueError(f"job {name}: queue must be one of {', '.join(QUEUES)}, not {queue!r}")
 
     def register(function: Callable[..., Any]) -> Callable[..., Any]:
         if name in JOBS and JOBS[name] is not function:
             raise ValueError(f"two jobs are named {name}")
         JOBS[name] = function
+        JOB_QUEUES[name] = queue
         if every_seconds:
             PERIODIC[name] = every_seconds
         if kind:
@@ -70,9 +78,9 @@ def _dispatch_after_commit(session: Session) -> None:
             app.extensions["job_runner"].submit(name, args)
         except Exception:  # the broker is down: what was committed stays committed
             # The request still succeeds. Work with durable state is queued again by the
-            # periodic sweeps: previews (a beat stays `processing`), license files and
-            # contracts, refunds, payouts. Emails and re-renders after a voice tag change
-            # have no such state: they are lost, and the log line above is their only trace.
+            # periodic sweeps: previews (a beat stays `processing`, or keeps its re-render
+            # marker), license files and contracts, refunds, payouts. Emails have no such
+            # state: they are lost, and the log line below is their only trace.
             log.exception("job_not_dispatched", extra={"job": name, "job_args": list(args)})
 
 
@@ -110,20 +118,28 @@ def run_job(app: Flask, name: str, args: tuple[Any, ...]) -> None:
 
 
 class InProcessRunner:
-    """Runs jobs in this process, retrying failures with exponential backoff."""
+    """Runs jobs in this process, retrying failures with exponential backoff.
 
-    def __init__(self, app: Flask, threads: int, max_retries: int, backoff_seconds: float) -> None:
+    Each queue has threads of its own: buyer-facing jobs never wait behind re-renders,
+    however many of those are waiting. With no threads, jobs run at once in the caller."""
+
+    def __init__(self, app: Flask, threads: int, max_retries: int, backoff_seconds: float,
+                 buyer_threads: int = 1) -> None:
         self.app = app
         self.max_retries = max_retries
         self.backoff_seconds = backoff_seconds
-        self._pool = (concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="job")
-                      if threads else None)
+        self._threads = {BUYER: buyer_threads, DEFAULT: threads} if threads else {}
+        self._pools = self._start_pools()
+
+    def _start_pools(self) -> dict[str, concurrent.futures.ThreadPoolExecutor]:
+        return {queue: concurrent.futures.ThreadPoolExecutor(count, thread_name_prefix=f"job-{queue}")
+                for queue, count in self._threads.items()}
 
     def submit(self, name: str, args: tuple[Any, ...]) -> None:
-        if self._pool is None:
+        if not self._pools:
             self._run_with_retries(name, args)
         else:
-            self._pool.submit(self._run_with_retries, name, args)
+            self._pools[JOB_QUEUES[name]].submit(self._run_with_retries, name, args)
 
     def _run_with_retries(self, name: str, args: tuple[Any, ...]) -> None:
         for attempt in range(self.max_retries + 1):
@@ -155,9 +171,17 @@ class InProcessRunner:
 
     def wait(self) -> None:
         """Block until every submitted job has finished (tests, shutdown)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="job")
+        self._stop(discard_waiting=False)
+
+    def discard_waiting(self) -> None:
+        """Drop the jobs not started yet and wait for the running ones. Durable work (previews,
+        license files, contracts) is queued again by the periodic sweeps."""
+        self._stop(discard_waiting=True)
+
+    def _stop(self, discard_waiting: bool) -> None:
+        for pool in self._pools.values():
+            pool.shutdown(wait=True, cancel_futures=discard_waiting)
+        self._pools = self._start_pools()
 
 
 class CeleryRunner:
@@ -177,6 +201,7 @@ def init_jobs(app: Flask) -> None:
     elif backend in ("thread", "eager"):
         runner = InProcessRunner(
             app, threads=app.config["JOB_THREADS"] if backend == "thread" else 0,
+            buyer_threads=app.config["JOB_BUYER_THREADS"],
             max_retries=app.config["JOB_MAX_RETRIES"], backoff_seconds=app.config["JOB_RETRY_BACKOFF_SECONDS"])
         if backend == "thread":
             runner.start_periodic()

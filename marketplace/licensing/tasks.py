@@ -20,7 +20,7 @@ from marketplace.common.text import one_line
 from marketplace.db import db
 from marketplace.jobs.failures import args_key, open_failures
 from marketplace.jobs.mail import send_email
-from marketplace.jobs.queue import enqueue, job
+from marketplace.jobs.queue import BUYER, enqueue, job
 from marketplace.licensing.contracts import (
     CURRENT_TEMPLATE,
     Parties,
@@ -35,7 +35,7 @@ log = logging.getLogger("marketplace.licensing.tasks")
 COMPOSER_ROLES = ("songwriter", "composer")
 
 
-@job("licensing.render_contract", kind="contract")
+@job("licensing.render_contract", kind="contract", queue=BUYER)
 def render_contract(license_id: str) -> None:
     """Render the contract once; a license that has one keeps it forever."""
     license_ = db.session.get(License, license_id)
@@ -72,7 +72,7 @@ def download_name(license_: License, extension: str) -> str:
     return f"{title} ({license_.license_number}).{extension}"
 
 
-@job("licensing.build_files", kind="delivery")
+@job("licensing.build_files", kind="delivery", queue=BUYER)
 def build_files(license_id: str) -> None:
     """Build each deliverable not built yet (MP3 320 with license tags, WAV, stems)."""
     license_ = db.session.get(License, license_id)
@@ -120,7 +120,7 @@ def _tag(path: Path, license_: License) -> None:
             license_number=license_.license_number, credit_line=one_line(license_.terms["credit_line"]))
 
 
-@job("licensing.notify_exclusive_sold")
+@job("licensing.notify_exclusive_sold", queue=BUYER)
 def notify_exclusive_sold(lease_id: str, sold_at: str) -> None:
     """Tell a lessee once, however often the job runs (retries, redeliveries)."""
     lease = db.session.get(License, lease_id, with_for_update=True)

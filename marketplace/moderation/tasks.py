@@ -6,7 +6,7 @@ from marketplace.accounts.models import User
 from marketplace.common.text import one_line
 from marketplace.db import db
 from marketplace.jobs.mail import send_email
-from marketplace.jobs.queue import enqueue, job
+from marketplace.jobs.queue import BUYER, enqueue, job
 
 
 def notify(user_id: str, subject: str, body: str) -> None:
@@ -14,7 +14,7 @@ def notify(user_id: str, subject: str, body: str) -> None:
     enqueue("moderation.send_notice", user_id, subject, body)
 
 
-@job("moderation.send_notice")
+@job("moderation.send_notice", queue=BUYER)
 def send_notice(user_id: str, subject: str, body: str) -> None:
     user = db.session.get(User, user_id)
     if user is None:

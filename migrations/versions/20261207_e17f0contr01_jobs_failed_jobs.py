@@ -1,7 +1,7 @@
 """jobs: failed jobs kept for admins
 
 Revision ID: e17f0contr01
-Revises: d16f0hoard01
+Revises: a16f0e1ine01
 Create Date: 2026-12-07 15:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import marketplace.db
 
 revision = 'e17f0contr01'
-down_revision = 'd16f0hoard01'
+down_revision = 'a16f0e1ine01'
 branch_labels = None
 depends_on = None
 
