@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marketplace.accounts import recovery
+from marketplace.accounts import recovery, verification
+from flask import current_app
+
 from marketplace.accounts.models import User
 from marketplace.db import db
 from marketplace.jobs.mail import send_email
@@ -25,3 +27,18 @@ def send_password_reset(user_id: str, link_base: str) -> None:
                f"{link}\n\n"
                "Setting a new password signs you out everywhere. If you did not ask, ignore this "
                "mail: your password stays as it is.\n")
+
+
+@job("accounts.send_verification")
+def send_verification(user_id: str, link_base: str) -> None:
+    user = db.session.get(User, user_id)
+    if user is None or user.email_verified:
+        return
+    hours = current_app.config["EMAIL_VERIFICATION_LINK_HOURS"]
+    send_email(user.email, "Verify your email address",
+               f"Hello {user.display_name},\n\n"
+               "Please confirm that this address is yours by opening this link "
+               f"(it works for {hours} hours):\n\n"
+               f"{verification.verification_link(user, link_base)}\n\n"
+               "Until then you can browse and buy; selling beats, payouts and reports need a verified address.\n"
+               "If you did not create an account, ignore this mail: without the link, the address stays unverified.\n")

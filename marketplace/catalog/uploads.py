@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app
 
 from marketplace.accounts.models import User
+from marketplace.accounts.verification import require_verified
 from marketplace.audio.errors import AudioRejected
 from marketplace.audio.probe import AudioInfo, probe_audio
 from marketplace.audio.stems import check_stems_zip
@@ -46,6 +47,7 @@ def probe_master(path: Path) -> AudioInfo:
 def accept_beat_upload(owner: User, fields: Mapping[str, Any], master: Path, stems: Path | None,
                        cover: Path | None) -> Beat:
     """Check the files, create the beat in `processing`, store the files, queue the preview."""
+    require_verified(owner, "put beats up for sale")
     config = current_app.config
     info = probe_master(master)
     if stems is not None:
