@@ -91,6 +91,10 @@ class Config:
     PASSWORD_RESET_LINK_MINUTES = _env_int("PASSWORD_RESET_LINK_MINUTES", 30)
     PASSWORD_RESET_LIMIT_PER_ADDRESS = _env("PASSWORD_RESET_LIMIT_PER_ADDRESS", "10 per hour")
     PASSWORD_RESET_MAILS_PER_ACCOUNT = _env("PASSWORD_RESET_MAILS_PER_ACCOUNT", "3 per hour")
+    # Address verification: how long the mailed link works, and how often one account may ask
+    # for it again.
+    EMAIL_VERIFICATION_LINK_HOURS = _env_int("EMAIL_VERIFICATION_LINK_HOURS", 72)
+    VERIFICATION_MAILS_PER_ACCOUNT = _env("VERIFICATION_MAILS_PER_ACCOUNT", "3 per hour")
     # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
     # Client addresses (rate limits, logs) come from them, so set this behind a proxy.
     TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)

@@ -48,7 +48,7 @@ class World:
 
 
 def _user(role: Role, name: str) -> User:
-    return accounts.create_user(f"{name.lower()}@matrix.example.com", DEFAULT_PASSWORD, name, role)
+    return accounts.create_user(f"{name.lower()}@matrix.example.com", DEFAULT_PASSWORD, name, role, verified=True)
 
 
 def _stored(key: str, content: bytes, content_type: str) -> str:
@@ -187,6 +187,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/auth/login"): everyone(422, body={}),
     ("POST", "/auth/logout"): signed_in(204),
     ("POST", "/auth/password-reset"): everyone(422, body={}),
+    ("POST", "/auth/verify-email"): everyone(422, body={}),
+    ("POST", "/me/verification-email"): signed_in(409),  # already verified
     ("POST", "/auth/password-reset/complete"): everyone(422, body={}),
     ("POST", "/auth/logout-everywhere"): signed_in(204),
     ("GET", "/me/sessions"): signed_in(200),

@@ -262,7 +262,7 @@ def uploader(site) -> Iterator[Site]:
     """The site with a signed-in beatmaker; tables emptied afterwards."""
     try:
         with site.app.app_context():
-            accounts.create_user("maker@example.com", DEFAULT_PASSWORD, "Maker", Role.BEATMAKER)
+            accounts.create_user("maker@example.com", DEFAULT_PASSWORD, "Maker", Role.BEATMAKER, verified=True)
             db.session.commit()
         login = site.app.test_client().post("/api/v1/auth/login",
                                             json={"email": "maker@example.com", "password": DEFAULT_PASSWORD})

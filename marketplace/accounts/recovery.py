@@ -17,6 +17,7 @@ from marketplace.accounts.models import PasswordResetLink, User
 from marketplace.accounts.password_rules import check_password
 from marketplace.accounts.passwords import passwords
 from marketplace.accounts.services import find_user_by_email, hash_token, revoke_all_tokens
+from marketplace.accounts.verification import mark_verified
 from marketplace.common.clock import utcnow
 from marketplace.common.ratelimit import RateLimited, rate_limits
 from marketplace.db import db
@@ -86,6 +87,9 @@ def complete_password_reset(raw_token: str, new_password: str) -> User:
     if spent.rowcount != 1:
         raise ResetLinkUnusable()
     user.password_hash = passwords().hash(new_password)
+    # The link reached the mailbox: its owner is proven, and takes over an unverified account
+    # someone else may have made with the address.
+    mark_verified(user)
     _void_open_links(user)
     revoke_all_tokens(user)
     db.session.flush()

@@ -47,6 +47,11 @@ class RegisterSchema(ma.Schema):
         return data
 
 
+class VerifyEmailSchema(ma.Schema):
+    token = ma.fields.String(required=True, validate=validate.Length(min=1, max=500),
+                             metadata={"description": "The token of the mailed link."})
+
+
 class PasswordResetRequestSchema(ma.Schema):
     email = ma.fields.String(required=True, validate=validate.Length(min=1, max=EMAIL_MAX),
                              metadata={"description": "The account's address; the answer is the same "
@@ -77,6 +82,8 @@ class UserSchema(ma.Schema):
     id = ma.fields.String(required=True)
     email = ma.fields.String(required=True)
     display_name = ma.fields.String(required=True)
+    email_verified = ma.fields.Boolean(required=True, metadata={
+        "description": "whether the owner proved the address; selling, payouts and reports need it"})
     roles = ma.fields.List(ma.fields.String(validate=validate.OneOf([r.value for r in Role])),
                            required=True)
     status = ma.fields.String(required=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from marketplace.accounts import recovery
+from marketplace.accounts import recovery, verification
 from marketplace.accounts.models import User
 from marketplace.common.ratelimit import parse_limit
 from marketplace.db import db
@@ -47,3 +47,17 @@ def warn_of_failed_sign_ins(user_id: str) -> None:
         "If this was not you, choose a long password that you use nowhere else.",
         "",
     ]))
+
+@job("accounts.send_verification", queue=BUYER)
+def send_verification(user_id: str, link_base: str) -> None:
+    user = db.session.get(User, user_id)
+    if user is None or user.email_verified:
+        return
+    hours = current_app.config["EMAIL_VERIFICATION_LINK_HOURS"]
+    send_email(user.email, "Verify your email address",
+               f"Hello {user.display_name},\n\n"
+               "Please confirm that this address is yours by opening this link "
+               f"(it works for {hours} hours):\n\n"
+               f"{verification.verification_link(user, link_base)}\n\n"
+               "Until then you can browse and buy; selling beats, payouts and reports need a verified address.\n"
+               "If you did not create an account, ignore this mail: without the link, the address stays unverified.\n")

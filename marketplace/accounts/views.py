@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from flask import Response, current_app, request
 
-from marketplace.accounts import recovery, services, sessions
+from marketplace.accounts import recovery, services, sessions, verification
 from marketplace.accounts.auth import auth_required, bearer_token_from_request, current_user
 from marketplace.accounts.schemas import (ChangePasswordSchema, LoginSchema, PasswordResetCompleteSchema,
                                           PasswordResetRequestSchema, RegisterSchema, SessionSchema, TokenSchema,
-                                          UserSchema)
+                                          UserSchema, VerifyEmailSchema)
 from marketplace.api import Blueprint, document_errors
 from marketplace.db import db
 
@@ -18,8 +18,10 @@ blp = Blueprint("accounts", __name__, description="Accounts and sign-in")
 @blp.response(201, UserSchema)
 @document_errors(409, 429)
 def register(payload):
-    """Create an artist or beatmaker account."""
+    """Create an artist or beatmaker account. A link to verify its address is mailed to it:
+    selling, payouts and reports wait for it; browsing and buying do not."""
     user = services.register(**payload, client_address=request.remote_addr or "unknown")
+    verification.send_verification(user, _link_base())
     db.session.commit()
     return user
 
@@ -53,6 +55,29 @@ def logout():
     services.revoke_token(bearer_token_from_request())
     db.session.commit()
     return Response(status=204)
+
+
+@blp.post("/auth/verify-email")
+@blp.arguments(VerifyEmailSchema)
+@blp.response(204)
+@document_errors(400, 409)
+def verify_email(payload):
+    """Verify an address with the token of the mailed link; no sign-in needed (mail is often
+    opened on another device)."""
+    verification.verify_email(payload["token"])
+    db.session.commit()
+    return Response(status=204)
+
+
+@blp.post("/me/verification-email")
+@auth_required()
+@blp.response(202)
+@document_errors(409, 429)
+def resend_verification():
+    """Mail the verification link again (a few times an hour at most)."""
+    verification.resend_verification(current_user(), _link_base())
+    db.session.commit()
+    return Response(status=202)
 
 
 @blp.post("/auth/password-reset")

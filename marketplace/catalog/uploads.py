@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app
 
 from marketplace.accounts.models import User
+from marketplace.accounts.verification import require_verified
 from marketplace.audio.errors import AudioRejected
 from marketplace.audio.probe import FORMATS, MASTER, VOICE_TAG, AudioInfo, AudioUse, probe_audio
 from marketplace.audio.stems import STEM_EXTENSIONS, check_stems_zip
@@ -50,6 +51,7 @@ def probe_master(path: Path) -> AudioInfo:
 def accept_beat_upload(owner: User, fields: Mapping[str, Any], master: Path, stems: Path | None,
                        cover: Path | None) -> Beat:
     """Check the files, create the beat in `processing`, store the files, queue the preview."""
+    require_verified(owner, "put beats up for sale")
     # The platform's own files (rebuilt stems, cover renditions) are made next to the spooled uploads.
     spool = current_app.config.get("UPLOAD_TMP_DIR")
     with tempfile.TemporaryDirectory(prefix="upload-", dir=spool) as folder:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import User
+from marketplace.accounts.verification import require_verified
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Beat
 from marketplace.common.clock import utcnow
@@ -29,6 +30,7 @@ def _already_reported() -> Conflict:
 
 def file_report(reporter: User, beat_id: str, reason: str, details: str) -> Report:
     """One open report per user and beat (the database's unique index settles races)."""
+    require_verified(reporter, "report a beat")
     rate_limits().hit(current_app.config["REPORT_LIMIT_PER_USER"], "report", reporter.id)
     beat = catalog.get_visible_beat(beat_id, reporter)
     if beat.owner_id == reporter.id:

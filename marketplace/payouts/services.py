@@ -17,6 +17,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import User
+from marketplace.accounts.verification import require_verified
 from marketplace.catalog.models import BeatCredit
 from marketplace.checkout.models import ItemStatus, Order, OrderItem
 from marketplace.checkout.port import PaymentProviderError
@@ -79,6 +80,7 @@ def account_of(user_id: str) -> ConnectedAccount | None:
 
 def connect(user: User, country: str, refresh_url: str, return_url: str) -> tuple[ConnectedAccount, OnboardingLink]:
     """The user's Express account (created on first use) and a fresh link to its onboarding."""
+    require_verified(user, "set up payouts")
     if not _may_be_paid(user):
         raise NothingToPayOut()
     account = account_of(user.id)

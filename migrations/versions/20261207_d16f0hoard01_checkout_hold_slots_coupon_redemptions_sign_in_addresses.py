@@ -1,7 +1,7 @@
 """checkout: hold slots per buyer, coupon redemptions; accounts: sign-in addresses
 
 Revision ID: d16f0hoard01
-Revises: b17f0queue01
+Revises: c18f0verif01
 Create Date: 2026-12-07 14:45:00.000000
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import marketplace.db
 
 revision = 'd16f0hoard01'
-down_revision = 'b17f0queue01'
+down_revision = 'c18f0verif01'
 branch_labels = None
 depends_on = None
 

@@ -134,6 +134,42 @@ async function resetPasswordView({ root, query, navigate }) {
   root.replaceChildren(form);
 }
 
+// The page the verification link opens: the token alone verifies, signed in or not.
+async function verifyEmailView({ root, query, user }) {
+  root.replaceChildren(h("div", { class: "card narrow", role: "status" }, h("p", {}, "Verifying your address…")));
+  try {
+    await api("/auth/verify-email", { method: "POST", json: { token: query.get("token") || "" } });
+    forgetUser();
+    root.replaceChildren(h("div", { class: "card narrow", role: "status" },
+      h("h1", {}, "Your address is verified"),
+      h("p", {}, "Thank you. You can now sell beats, set up payouts and report beats."),
+      h("p", {}, h("a", { href: user ? "/account" : "/signin" }, user ? "Your account" : "Sign in"))));
+  } catch (error) {
+    const done = error.code === "email_already_verified";
+    root.replaceChildren(h("div", { class: "card narrow" },
+      h("h1", {}, done ? "Your address is verified" : "This link does not work"),
+      done ? h("p", {}, "It was verified already: nothing more to do.") : errorBox(error),
+      h("p", {}, h("a", { href: "/account" }, "Your account"))));
+  }
+}
+
+// Unverified: say what waits for it, and send the link again on request.
+function verificationNotice(user) {
+  if (user.email_verified) return null;
+  const box = h("div", { class: "card", role: "region", "aria-label": "Address not verified" },
+    h("p", {}, `Your address ${user.email} is not verified yet. Selling beats, payouts and reports wait for it: `
+      + "open the link we mailed you."),
+    h("button", { type: "button", onclick: (event) => busy(event.currentTarget, async () => {
+      try {
+        await api("/me/verification-email", { method: "POST" });
+        notice(`A new link is on its way to ${user.email}.`);
+      } catch (error) {
+        box.append(errorBox(error));
+      }
+    }) }, "Send the link again"));
+  return box;
+}
+
 // The signed-in person's account: a new password, and the sessions (devices) signed in.
 async function accountView({ root, user, navigate }) {
   if (!user) return navigate(`/signin?next=${encodeURIComponent(location.pathname)}`, { replace: true });
@@ -189,7 +225,7 @@ async function accountView({ root, user, navigate }) {
     });
   });
   root.replaceChildren(h("h1", {}, "Your account"),
-    h("p", {}, `${user.display_name} · ${user.email}`), form, sessionsBox);
+    ...[h("p", {}, `${user.display_name} · ${user.email}`), verificationNotice(user), form, sessionsBox].filter(Boolean));
   await drawSessions();
 }
 
@@ -199,4 +235,5 @@ export const accountRoutes = [
   { path: "/signup", title: "Sign up", view: signUpView },
   { path: "/forgot-password", title: "Forgot your password", view: forgotPasswordView },
   { path: "/reset-password", title: "Choose a new password", view: resetPasswordView },
+  { path: "/verify-email", title: "Verify your address", view: verifyEmailView },
 ];

@@ -23,8 +23,11 @@ REQUIRE_TEST_SERVICES=1 (CI) they fail instead.
 from __future__ import annotations
 
 import dataclasses
+import email as email_parser
+import email.policy as email_policy
 import itertools
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -248,6 +251,15 @@ def sign_in_as(page, app, client):
 
 # -- the store ---------------------------------------------------------------------------
 
+def mailed_link(app, address: str, subject: str) -> str:
+    """The link (with a token) in the newest mail with this subject to this address."""
+    for path in sorted(Path(app.config["MAIL_OUTBOX_DIR"]).glob("*.eml"), reverse=True):
+        message = email_parser.message_from_bytes(path.read_bytes(), policy=email_policy.default)
+        if message["To"] == address and message["Subject"] == subject:
+            return re.search(r"http://\S+\?token=\S+", message.get_content()).group(0)
+    raise AssertionError(f"no mail {subject!r} to {address}")
+
+
 @dataclasses.dataclass(frozen=True)
 class Account:
     email: str
@@ -296,11 +308,17 @@ class Store:
                 "email": email, "password": DEFAULT_PASSWORD, "display_name": display_name,
                 "account_type": role})
             assert answer.status_code == 201, answer.text
+            self.verify_address(email)
         login = self.api("POST", "/auth/login", json={"email": email, "password": DEFAULT_PASSWORD})
         assert login.status_code == 200, login.text
         token = login.json()["access_token"]
         me = self.api("GET", "/me", token=token).json()
         return Account(email, DEFAULT_PASSWORD, token, me["id"], display_name)
+
+    def verify_address(self, email: str) -> None:
+        """Follow the verification link mailed at sign-up, as its owner would."""
+        token = mailed_link(self.app, email, "Verify your email address").partition("?token=")[2]
+        assert self.api("POST", "/auth/verify-email", json={"token": token}).status_code == 204
 
     def publish_beat(self, account: Account, title: str = "Night Drive", genre: str = "trap",
                      mood: str = "dark", bpm: int = 140, key: str = "F#m",

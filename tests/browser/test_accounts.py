@@ -3,24 +3,14 @@ form, the mailed link, a new password, signing in with it."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-from pathlib import Path
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import mailed_link
 from tests.browser.helpers import nav, screenshot, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
-
-
-def mailed_reset_link(app, address: str) -> str:
-    for path in sorted(Path(app.config["MAIL_OUTBOX_DIR"]).glob("*.eml"), reverse=True):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        if message["To"] == address and message["Subject"] == "Reset your password":
-            return re.search(r"http://\S+/reset-password\?token=\S+", message.get_content()).group(0)
-    raise AssertionError(f"no reset mail to {address}")
 
 
 def test_a_forgotten_password_is_reset_through_the_mailed_link(page, store, app):
@@ -33,7 +23,7 @@ def test_a_forgotten_password_is_reset_through_the_mailed_link(page, store, app)
     expect(page.get_by_role("heading", name="Check your mail")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("works once, for 30 minutes")
 
-    link = mailed_reset_link(app, account.email)
+    link = mailed_link(app, account.email, "Reset your password")
     page.goto(link)
     expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
     page.get_by_role("textbox", name="New password").fill(NEW_PASSWORD)

@@ -44,7 +44,7 @@ def standalone_client(database_url: str, folder, **settings):
     app = make_test_app(database_url, STORAGE_LOCAL_ROOT=str(folder / "storage"), **settings)
     with app.app_context():
         upgrade(db.engine)
-        accounts.create_user("solo@example.com", DEFAULT_PASSWORD, "Solo", Role.BEATMAKER)
+        accounts.create_user("solo@example.com", DEFAULT_PASSWORD, "Solo", Role.BEATMAKER, verified=True)
         db.session.commit()
     client = app.test_client()
     headers = bearer(login(client, "solo@example.com").json["access_token"])

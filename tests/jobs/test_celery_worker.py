@@ -30,7 +30,7 @@ def celery_setup(database_factory, redis_url, tmp_path):
     settings["DATABASE_URL"] = app.config["DATABASE_URL"]
     with app.app_context():
         upgrade(db.engine)
-        accounts.create_user("maker@example.com", DEFAULT_PASSWORD, "Maker", Role.BEATMAKER)
+        accounts.create_user("maker@example.com", DEFAULT_PASSWORD, "Maker", Role.BEATMAKER, verified=True)
         db.session.commit()
     env = {**os.environ, "APP_ENV": "development", "SECRET_KEY": app.config["SECRET_KEY"],
            **{key: str(value) for key, value in settings.items()}}

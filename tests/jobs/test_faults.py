@@ -161,7 +161,7 @@ def stack(database_factory, tmp_path) -> Iterator[Callable[..., Stack]]:
         app = make_test_app(database_factory(), **settings)
         with app.app_context():
             upgrade(db.engine)
-            accounts.create_user("maker@example.com", DEFAULT_PASSWORD, "Maker", Role.BEATMAKER)
+            accounts.create_user("maker@example.com", DEFAULT_PASSWORD, "Maker", Role.BEATMAKER, verified=True)
             db.session.commit()
         env = {**os.environ, **{key: str(value) for key, value in settings.items()}, "APP_ENV": "development",
                "SECRET_KEY": app.config["SECRET_KEY"],

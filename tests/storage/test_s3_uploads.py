@@ -49,7 +49,7 @@ def s3_app(database_factory, s3_endpoint):
                         STORAGE_S3_SECRET_KEY=SECRET_KEY)
     with app.app_context():
         upgrade(db.engine)
-        accounts.create_user("solo@example.com", DEFAULT_PASSWORD, "Solo", Role.BEATMAKER)
+        accounts.create_user("solo@example.com", DEFAULT_PASSWORD, "Solo", Role.BEATMAKER, verified=True)
         db.session.commit()
     yield app
     with app.app_context():
