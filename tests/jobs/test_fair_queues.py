@@ -46,7 +46,7 @@ def thread_app(database_factory, tmp_path, **settings):
                                                          backoff_seconds=0)
     with app.app_context():
         upgrade(db.engine)
-        accounts.create_user(MAKER_EMAIL, DEFAULT_PASSWORD, "Maker", Role.BEATMAKER)
+        accounts.create_user(MAKER_EMAIL, DEFAULT_PASSWORD, "Maker", Role.BEATMAKER, verified=True)
         db.session.commit()
     return app
 
