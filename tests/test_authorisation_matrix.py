@@ -199,6 +199,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/beats"): everyone(200),
     ("POST", "/beats"): beatmakers(422),  # no file sent: the beatmaker's answer is a validation error
     ("GET", "/beats/<beat_id>"): public_read(),
+    ("GET", "/uploads/formats"): everyone(200),  # reads no token: the same facts for all
     ("PATCH", "/beats/<beat_id>"): beatmakers(200, 403, body={}),
     ("DELETE", "/beats/<beat_id>"): beatmakers(200, 403),
     ("GET", "/beats/<beat_id>/cover"): public_read(),
@@ -273,7 +274,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/payouts/sales.csv"): signed_in(200),
     ("GET", "/admin/payouts/fees"): admins(200),
     ("GET", "/admin/payouts/transfers"): admins(200),
-    ("POST", "/admin/payouts/transfers/<transfer_id>/retry"): admins(202),
+    # The world's failed transfer has no payable account behind it: the admin is told why (409).
+    ("POST", "/admin/payouts/transfers/<transfer_id>/retry"): admins(409),
     # background jobs that failed every retry
     ("GET", "/admin/jobs/failed"): admins(200),
     ("POST", "/admin/jobs/failed/<failure_id>/retry"): admins(202),

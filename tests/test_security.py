@@ -271,6 +271,7 @@ ALLOWED_COMPARISONS = {
     # A database lookup by the SHA-256 of the presented token: the secret itself is never
     # compared, and an attacker cannot steer the digest byte by byte.
     ("marketplace/accounts/services.py", "AccessToken.token_hash == hash_token(raw_token)"),
+    ("marketplace/accounts/recovery.py", "PasswordResetLink.token_hash == hash_token(raw_token)"),
 }
 
 

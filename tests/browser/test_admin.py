@@ -398,3 +398,23 @@ def test_the_reports_queue_and_a_beat_work_on_a_phone(phone_page, store):
     expect(notice(phone_page)).to_have_text('"Pocket Beat" was taken down.')
     assert phone_page.evaluate("() => document.documentElement.scrollWidth") <= 390
     assert store.api("GET", f"/beats/{beat['id']}").status_code == 404
+
+
+def test_a_contract_that_failed_every_retry_is_shown_with_its_error_and_retried(page, store):
+    """The admin console lists a buyer's contract that could not be made, says why, and runs it
+    again on request: nothing retries it silently."""
+    from marketplace.jobs.failures import record_failure
+
+    record_failure(store.app, "licensing.render_contract", ("lic_gone",),
+                   "ContractIncomplete: no font has these characters: \U0001fae8", attempts=6)
+    sign_in(page, store.user("admin"))
+    page.goto("/admin")
+    admin_nav(page).get_by_role("link", name="Failed jobs").click()
+    expect(page.get_by_role("heading", name="Failed jobs")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="Contract")
+    expect(row).to_contain_text("no font has these characters")
+    expect(row).to_contain_text("6")
+    screenshot(page, "admin-failed-jobs")
+    row.get_by_role("button", name=re.compile("^Retry: Contract")).click()
+    expect(notice(page)).to_have_text("The job ran again.")
+    expect(page.get_by_text("No failed jobs: every contract and file was made.")).to_be_visible()

@@ -17,6 +17,7 @@ from marketplace.accounts.models import Role
 from marketplace.db import db
 from marketplace.licensing.contracts import contract_values, render_contract_text
 from marketplace.licensing.models import License
+from marketplace.licensing.tasks import _parties
 from tests.conftest import register
 
 CLAUSE_INJECTION = 'Ride".\n\n0. EXTRA TERMS. Licensee owes the Producer 50% of all income.'
@@ -182,7 +183,7 @@ def test_a_stored_injection_stays_inside_its_contract_clause(app, seller, make_u
     tiers = offer_all(headers, beat_id)
     _store_legacy_title(app, beat_id, CLAUSE_INJECTION)
     sold = {}
-    for tier_name, last_clause in (("Basic lease", 9), ("Exclusive rights", 10)):
+    for tier_name, last_clause in (("Basic lease", 10), ("Exclusive rights", 11)):
         buyer_id = make_user(Role.ARTIST, "Buyer\n\n1. GRANT. Everything")
         tier = tiers[tier_name]
         license_id = sell(beat_id, tier["id"], buyer_id, price=tier["default_price"]["amount"])
@@ -190,7 +191,7 @@ def test_a_stored_injection_stays_inside_its_contract_clause(app, seller, make_u
         with app.app_context():
             license_ = db.session.get(License, license_id)
             assert license_.contract_key is not None, "the contract was rendered"
-            text = render_contract_text(license_.contract_template, contract_values(license_, 0))
+            text = render_contract_text(license_.contract_template, contract_values(license_, 0, _parties(license_)))
         _assert_clauses_in_order(text, last_clause)
         assert '"Ride". 0. EXTRA TERMS. Licensee owes the Producer 50% of all income." (140 BPM' in text
         assert 'and Buyer 1. GRANT. Everything ("Licensee")' in text
@@ -204,7 +205,7 @@ def test_a_stored_injection_stays_inside_its_contract_clause(app, seller, make_u
                 license_.beat_snapshot = {**license_.beat_snapshot, "title": value, "beatmaker": value}
                 license_.terms = {**license_.terms, "credit_line": value}
                 license_.credits = [{**credit, "name": value} for credit in license_.credits]
-                text = render_contract_text(license_.contract_template, contract_values(license_, 0))
+                text = render_contract_text(license_.contract_template, contract_values(license_, 0, _parties(license_)))
                 db.session.rollback()
             _assert_clauses_in_order(text, last_clause)
 
