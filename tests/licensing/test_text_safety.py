@@ -201,11 +201,12 @@ def test_a_stored_injection_stays_inside_its_contract_clause(app, seller, make_u
         for value in INJECTIONS.values():
             with app.app_context():
                 license_ = db.session.get(License, license_id)
+                parties = _parties(license_)  # read before the edits below, which are never flushed
                 license_.buyer_name = value
                 license_.beat_snapshot = {**license_.beat_snapshot, "title": value, "beatmaker": value}
                 license_.terms = {**license_.terms, "credit_line": value}
                 license_.credits = [{**credit, "name": value} for credit in license_.credits]
-                text = render_contract_text(license_.contract_template, contract_values(license_, 0, _parties(license_)))
+                text = render_contract_text(license_.contract_template, contract_values(license_, 0, parties))
                 db.session.rollback()
             _assert_clauses_in_order(text, last_clause)
 
