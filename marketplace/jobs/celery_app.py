@@ -14,7 +14,7 @@ from flask import Flask
 from kombu import Queue
 
 from marketplace.jobs.failures import describe_error, record_failure
-from marketplace.jobs.queue import DEFAULT, JOB_QUEUES, JOBS, PERIODIC, QUEUES, run_job
+from marketplace.jobs.queue import DEFAULT, JOB_QUEUES, JOBS, PERIODIC, QUEUES, GiveUp, run_job
 
 
 def celery_queue_name(app: Flask, queue: str) -> str:
@@ -57,7 +57,7 @@ def _register(celery: Celery, app: Flask, name: str) -> None:
             # Called once the last retry failed (retries in between call on_retry).
             record_failure(app, name, args, describe_error(exc), attempts=self.request.retries + 1)
 
-    @celery.task(name=name, bind=True, base=RecordedTask, autoretry_for=(Exception,), retry_backoff=True,
-                 retry_backoff_max=600, max_retries=app.config["JOB_MAX_RETRIES"])
+    @celery.task(name=name, bind=True, base=RecordedTask, autoretry_for=(Exception,),
+                 dont_autoretry_for=(GiveUp,), retry_backoff=True, retry_backoff_max=600, max_retries=app.config["JOB_MAX_RETRIES"])
     def task(self, *args):
         run_job(app, name, tuple(args))

@@ -32,6 +32,11 @@ class RetryLater(Exception):
     """Raised by a job when a transient problem (a service down) should be retried."""
 
 
+class GiveUp(Exception):
+    """Raised by a job when trying again cannot help (a mail server refused the address for
+    good): the job is recorded as failed for the admins at once, without retries."""
+
+
 def job(name: str, every_seconds: int | None = None,
         kind: str | None = None, queue: str = DEFAULT) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a function as a background job under a stable name, on one of QUEUES; with
@@ -147,7 +152,7 @@ class InProcessRunner:
                 run_job(self.app, name, args)
                 return
             except Exception as error:
-                final = attempt == self.max_retries
+                final = attempt == self.max_retries or isinstance(error, GiveUp)
                 log.exception("job_failed", extra={"job": name, "job_args": list(args), "attempt": attempt + 1,
                                                    "will_retry": not final})
                 if final:
