@@ -12,7 +12,9 @@ Three profiles, chosen by APP_ENV (``development`` by default):
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
+from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,13 @@ INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", PROJECT_ROOT / "instance"))
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-never-use-in-production"
 # Contracts rendered in development state a real law, never a blank or a placeholder.
 DEVELOPMENT_GOVERNING_LAW = "the laws of England and Wales"
+
+
+SMTP_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+MAIL_BACKENDS = ("log", "smtp")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+# Local parts of addresses nobody reads: mail from them needs a Reply-To people read.
+NO_REPLY_LOCAL_PART = re.compile(r"^(no|do-?not|dont)[-_.]?reply", re.IGNORECASE)
 
 
 class ConfigurationError(RuntimeError):
@@ -181,12 +190,22 @@ class Config:
 
     # Email: "log" writes messages to the log and an outbox folder; "smtp" sends them.
     MAIL_BACKEND = _env("MAIL_BACKEND", "log")
+    # Every message's From, and the monitored mailbox replies go to (Reply-To): production
+    # refuses a no-reply From without one, so a reply is never lost.
     MAIL_FROM = _env("MAIL_FROM", "Beat marketplace <no-reply@localhost>")
+    MAIL_REPLY_TO = _env("MAIL_REPLY_TO")
     MAIL_OUTBOX_DIR = _env("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
     SMTP_HOST = _env("SMTP_HOST", "localhost")
-    SMTP_PORT = _env_int("SMTP_PORT", 587)
+    # "starttls" (upgrade a plain connection, port 587), "tls" (TLS from the start, port 465) or
+    # "none" (no encryption: a relay on this machine only). Certificates are always verified.
+    SMTP_SECURITY = (_env("SMTP_SECURITY", "starttls") or "").lower()
+    SMTP_PORT = _env_int("SMTP_PORT", SMTP_DEFAULT_PORTS.get(SMTP_SECURITY, 587))
     SMTP_USERNAME = _env("SMTP_USERNAME")
     SMTP_PASSWORD = _env("SMTP_PASSWORD")
+    # The longest wait for the mail server at each step (connecting, each reply).
+    SMTP_TIMEOUT_SECONDS = float(_env("SMTP_TIMEOUT_SECONDS", "30"))
+    # A PEM file of the certificate authorities to trust instead of the system's (a private CA).
+    SMTP_CA_FILE = _env("SMTP_CA_FILE")
 
     # Bearer tokens.
     ACCESS_TOKEN_TTL_SECONDS = _env_int("ACCESS_TOKEN_TTL_SECONDS", 24 * 3600)
@@ -254,6 +273,55 @@ class Config:
                                          "not blank and not a [placeholder]")
         if int(values.get("JOB_BUYER_THREADS", 1)) < 1:
             raise ConfigurationError("JOB_BUYER_THREADS must be at least 1: buyers' jobs need a thread")
+        _check_mail_settings(values)
+
+
+def mail_address(value: str) -> str:
+    """The address part of a From or Reply-To setting ("Name <a@b>" or "a@b"); '' when not one."""
+    if "\n" in value or "\r" in value or len(getaddresses([value])) != 1:
+        return ""
+    address = parseaddr(value)[1]
+    local, _, domain = address.rpartition("@")
+    return address if local and domain else ""
+
+
+def _check_mail_settings(values: Mapping[str, Any]) -> None:
+    backend = values.get("MAIL_BACKEND", "log")
+    if backend not in MAIL_BACKENDS:
+        raise ConfigurationError(f"MAIL_BACKEND must be one of {', '.join(MAIL_BACKENDS)}, not {backend!r}")
+    security = values.get("SMTP_SECURITY", "starttls")
+    if security not in SMTP_DEFAULT_PORTS:
+        raise ConfigurationError("SMTP_SECURITY must be starttls (port 587), tls (TLS from the start, port 465) "
+                                 f"or none (a relay on this machine only), not {security!r}")
+    if float(values.get("SMTP_TIMEOUT_SECONDS", 30)) <= 0:
+        raise ConfigurationError("SMTP_TIMEOUT_SECONDS must be more than 0")
+    for name in ("MAIL_FROM", "MAIL_REPLY_TO"):
+        if values.get(name) is not None and not mail_address(str(values[name])):
+            raise ConfigurationError(f"{name} must be one email address, as \"Name <name@example.com>\" or "
+                                     f"\"name@example.com\"; got {values[name]!r}")
+    ca_file = values.get("SMTP_CA_FILE")
+    if ca_file and not os.access(ca_file, os.R_OK):
+        raise ConfigurationError(f"SMTP_CA_FILE names no readable file: {ca_file}")
+
+
+def _production_mail_problems(values: Mapping[str, Any]) -> list[str]:
+    problems = []
+    if values.get("MAIL_BACKEND") != "smtp":
+        problems.append("MAIL_BACKEND must be smtp: the outbox folder delivers nothing to anyone")
+    sender = mail_address(str(values.get("MAIL_FROM") or ""))
+    domain = sender.rpartition("@")[2].lower()
+    if domain == "localhost" or domain.endswith(".localhost") or "." not in domain:
+        problems.append("MAIL_FROM must be an address at the store's own domain "
+                        "(\"Beat marketplace <no-reply@beats.example.com>\")")
+    if NO_REPLY_LOCAL_PART.match(sender) and not values.get("MAIL_REPLY_TO"):
+        problems.append(f"MAIL_REPLY_TO must name a mailbox someone reads: MAIL_FROM ({sender}) takes no "
+                        "replies, and people answer mails")
+    if values.get("SMTP_SECURITY") == "none" and values.get("SMTP_HOST") not in LOOPBACK_HOSTS:
+        problems.append("SMTP_SECURITY=none sends passwords and mails unencrypted: only for a relay on this "
+                        "machine (SMTP_HOST=localhost); use starttls or tls")
+    if values.get("SMTP_USERNAME") and not values.get("SMTP_PASSWORD"):
+        problems.append("SMTP_PASSWORD must be set with SMTP_USERNAME")
+    return problems
 
 
 class DevelopmentConfig(Config):
@@ -306,6 +374,7 @@ class ProductionConfig(Config):
         if not values.get("REDIS_URL"):
             problems.append("REDIS_URL must point at Redis (redis://host:6379/0) for "
                             "background jobs and shared rate limits")
+        problems.extend(_production_mail_problems(values))
         if problems:
             raise ConfigurationError(
                 "Refusing to start in production:\n  - " + "\n  - ".join(problems))

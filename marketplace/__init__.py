@@ -90,6 +90,10 @@ def _register_web(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(files_bp)
     app.register_blueprint(web_bp)
+    if app.config["ENV_NAME"] == "development":  # the outbox page, never served elsewhere
+        from marketplace.mail.dev_pages import bp as dev_mail_bp
+
+        app.register_blueprint(dev_mail_bp)
     app.extensions["api"] = init_api(app, [accounts_blp, catalog_blp, licensing_blp, checkout_blp, payments_blp,
                                            moderation_blp, admin_blp, payouts_blp, payouts_admin_blp,
                                            jobs_admin_blp])

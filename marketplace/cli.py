@@ -214,3 +214,6 @@ def init_cli(app: Flask) -> None:
     from marketplace.payouts.cli import payouts_cli  # noqa: PLC0415
 
     app.cli.add_command(payouts_cli)
+    from marketplace.mail.cli import mail_cli  # noqa: PLC0415
+
+    app.cli.add_command(mail_cli)

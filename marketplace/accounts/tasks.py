@@ -13,7 +13,7 @@ from marketplace.jobs.mail import send_email
 from marketplace.jobs.queue import BUYER, job
 
 
-@job("accounts.send_password_reset", queue=BUYER)
+@job("accounts.send_password_reset", kind="email", queue=BUYER)
 def send_password_reset(user_id: str, link_base: str) -> None:
     """Make the link and mail it. Committed before sending: a mail that fails is retried with
     a new link, which voids the one never sent."""
@@ -30,7 +30,7 @@ def send_password_reset(user_id: str, link_base: str) -> None:
                "Setting a new password signs you out everywhere. If you did not ask, ignore this "
                "mail: your password stays as it is.\n")
 
-@job("accounts.warn_of_failed_sign_ins", queue=BUYER)
+@job("accounts.warn_of_failed_sign_ins", kind="email", queue=BUYER)
 def warn_of_failed_sign_ins(user_id: str) -> None:
     user = db.session.get(User, user_id)
     if user is None:
@@ -48,7 +48,7 @@ def warn_of_failed_sign_ins(user_id: str) -> None:
         "",
     ]))
 
-@job("accounts.send_verification", queue=BUYER)
+@job("accounts.send_verification", kind="email", queue=BUYER)
 def send_verification(user_id: str, link_base: str) -> None:
     user = db.session.get(User, user_id)
     if user is None or user.email_verified:

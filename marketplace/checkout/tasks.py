@@ -30,7 +30,7 @@ REFUND_EXPLANATIONS = {
 }
 
 
-@job("checkout.send_receipt", queue=BUYER)
+@job("checkout.send_receipt", kind="email", queue=BUYER)
 def send_receipt(order_id: str) -> None:
     """The buyer's receipt, sent once. Lines refused because the exclusive was lost say so."""
     order = db.session.get(Order, order_id, with_for_update=True)
@@ -58,7 +58,7 @@ def receipt_text(order: Order, buyer: User) -> str:
     return "\n".join(lines) + "\n"
 
 
-@job("checkout.send_refund_receipt", queue=BUYER)
+@job("checkout.send_refund_receipt", kind="email", queue=BUYER)
 def send_refund_receipt(order_id: str, item_ids: list[str]) -> None:
     """The buyer's receipt for lines refunded after the sale (an admin, moderation)."""
     order = db.session.get(Order, order_id)
@@ -81,7 +81,7 @@ def refund_receipt_text(order: Order, buyer: User, item_ids: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@job("checkout.notify_payment_failed", queue=BUYER)
+@job("checkout.notify_payment_failed", kind="email", queue=BUYER)
 def notify_payment_failed(order_id: str) -> None:
     order = db.session.get(Order, order_id)
     if order is None or order.status != OrderStatus.FAILED:

@@ -24,7 +24,7 @@ class FailedJobSchema(ma.Schema):
     id = ma.fields.String(required=True)
     job = ma.fields.String(required=True, metadata={"description": "the job's name"})
     kind = ma.fields.Function(lambda failed: KINDS.get(failed.job, "other"), required=True,
-                              metadata={"description": "contract, delivery (a license's files) or other"})
+                              metadata={"description": "contract, delivery (a license's files), email or other"})
     license_id = ma.fields.Function(
         lambda failed: failed.args[0] if failed.job.startswith("licensing.") and failed.args else None,
         required=True, allow_none=True, metadata={"description": "the license whose work failed"})

@@ -120,7 +120,7 @@ def _tag(path: Path, license_: License) -> None:
             license_number=license_.license_number, credit_line=one_line(license_.terms["credit_line"]))
 
 
-@job("licensing.notify_exclusive_sold", queue=BUYER)
+@job("licensing.notify_exclusive_sold", kind="email", queue=BUYER)
 def notify_exclusive_sold(lease_id: str, sold_at: str) -> None:
     """Tell a lessee once, however often the job runs (retries, redeliveries)."""
     lease = db.session.get(License, lease_id, with_for_update=True)

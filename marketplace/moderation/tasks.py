@@ -14,7 +14,7 @@ def notify(user_id: str, subject: str, body: str) -> None:
     enqueue("moderation.send_notice", user_id, subject, body)
 
 
-@job("moderation.send_notice", queue=BUYER)
+@job("moderation.send_notice", kind="email", queue=BUYER)
 def send_notice(user_id: str, subject: str, body: str) -> None:
     user = db.session.get(User, user_id)
     if user is None:

@@ -1,11 +1,12 @@
-// /admin/jobs: background jobs that failed every retry and wait for an admin: buyers' contracts
-// and delivered files first of all. The error says why; "Retry" runs the job again.
+// /admin/jobs: background jobs that failed every retry and wait for an admin: buyers' contracts,
+// delivered files and mails first of all. The error says why; "Retry" runs the job again. A mail
+// the server refused for good (no such mailbox) is listed at once, with the server's answer.
 
 import { api } from "../api.js";
 import { busy, dateTime, errorBox, h, notice } from "../ui.js";
 import { adminPage, words } from "./common.js";
 
-const KINDS = { contract: "Contract", delivery: "Delivered files", other: "Other job" };
+const KINDS = { contract: "Contract", delivery: "Delivered files", email: "Email", other: "Other job" };
 
 function table(headings, rows) {
   return h("div", { class: "table-scroll" }, h("table", {},
@@ -48,7 +49,7 @@ export async function jobsView({ root }) {
     list.replaceChildren(failed.length
       ? table(["Failed", "Kind", "For", "Error", "Attempts", "Action"],
         failed.map((row) => failedRow(row, load, errors)))
-      : h("p", { class: "muted" }, "No failed jobs: every contract and file was made."));
+      : h("p", { class: "muted" }, "No failed jobs: every contract and file was made. Every mail went out."));
   };
   adminPage(root, "Failed jobs",
     h("p", {}, "Jobs that failed every retry. Nothing retries them on its own: read the error, ",

@@ -28,5 +28,5 @@ export async function overviewView({ root }) {
       tile("/admin/audit-log", "Audit log", null, "Every moderation action, with a CSV export."),
       tile("/admin/payouts", "Payouts", null, "Platform fees, and transfers to beatmakers."),
       tile("/admin/jobs", "Failed jobs", `${failedJobs.length} waiting`,
-        "Contracts and delivered files that failed every retry.")));
+        "Contracts, delivered files and mails that failed every retry.")));
 }
