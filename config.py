@@ -30,7 +30,7 @@ SMTP_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 MAIL_BACKENDS = ("log", "smtp")
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 # Local parts of addresses nobody reads: mail from them needs a Reply-To people read.
-NO_REPLY_LOCAL_PART = re.compile(r"^(no|do-?not|dont)[-_.]?reply", re.IGNORECASE)
+NO_REPLY_LOCAL_PART = re.compile(r"^(no|do[-_.]?not|dont)[-_.]?reply", re.IGNORECASE)
 
 
 class ConfigurationError(RuntimeError):

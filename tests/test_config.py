@@ -49,7 +49,9 @@ def test_production_starts_with_real_settings():
                         "DATABASE_URL": "postgres://user:pw@127.0.0.1:5432/marketplace",
                         "REDIS_URL": "redis://127.0.0.1:6379/0", "STRIPE_SECRET_KEY": "sk_live_x",
                         "STRIPE_WEBHOOK_SECRET": "whsec_x", "PUBLIC_BASE_URL": "https://beats.example",
-                        "CONTRACT_GOVERNING_LAW": "the laws of Ireland"})
+                        "CONTRACT_GOVERNING_LAW": "the laws of Ireland", "MAIL_BACKEND": "smtp",
+                        "MAIL_FROM": "Beat marketplace <no-reply@beats.example>",
+                        "MAIL_REPLY_TO": "help@beats.example"})
     assert result.returncode == 0, result.stderr
 
 

@@ -139,7 +139,8 @@ def test_demo_seed_refuses_production(tmp_path):
     env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "s" * 48, "FLASK_APP": "marketplace",
            "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "REDIS_URL": "redis://127.0.0.1:1/0",
            "STRIPE_SECRET_KEY": "sk_live_x", "STRIPE_WEBHOOK_SECRET": "whsec_x",
-           "PUBLIC_BASE_URL": "https://beats.example", "CONTRACT_GOVERNING_LAW": "the laws of Ireland"}
+           "PUBLIC_BASE_URL": "https://beats.example", "CONTRACT_GOVERNING_LAW": "the laws of Ireland",
+           "MAIL_BACKEND": "smtp", "MAIL_FROM": "no-reply@beats.example", "MAIL_REPLY_TO": "help@beats.example"}
     result = subprocess.run([sys.executable, "-m", "flask", "seed", "demo"], env=env, cwd=PROJECT_ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0

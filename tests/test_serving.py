@@ -93,7 +93,8 @@ def test_gunicorn_with_the_production_profile(database_factory):
     env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "s" * 48,
            "DATABASE_URL": database_factory(), "REDIS_URL": redis_url, "FLASK_APP": "marketplace",
            "STRIPE_SECRET_KEY": "sk_live_unused", "STRIPE_WEBHOOK_SECRET": "whsec_unused",
-           "PUBLIC_BASE_URL": "https://beats.example", "CONTRACT_GOVERNING_LAW": "the laws of Ireland"}
+           "PUBLIC_BASE_URL": "https://beats.example", "CONTRACT_GOVERNING_LAW": "the laws of Ireland",
+           "MAIL_BACKEND": "smtp", "MAIL_FROM": "no-reply@beats.example", "MAIL_REPLY_TO": "help@beats.example"}
     run_cli(["db", "upgrade"], env)
     port = free_port()
     serve([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
