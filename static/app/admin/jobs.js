@@ -52,8 +52,8 @@ export async function jobsView({ root }) {
       : h("p", { class: "muted" }, "No failed jobs: every contract and file was made. Every mail went out."));
   };
   adminPage(root, "Failed jobs",
-    h("p", {}, "Jobs that failed every retry. Nothing retries them on its own: read the error, ",
-      "fix its cause if it is in the data, then retry."),
+    h("p", {}, "Jobs that failed every retry, and mails a mail server refused for good (never retried). ",
+      "Nothing retries them on its own: read the error, fix its cause if it is in the data, then retry."),
     errors, list);
   await load();
 }
