@@ -84,7 +84,9 @@ def _send_over_smtp(message: EmailMessage) -> None:
     except smtplib.SMTPAuthenticationError as error:
         raise _misconfigured(server, "did not accept SMTP_USERNAME and SMTP_PASSWORD", error) from error
     except smtplib.SMTPSenderRefused as error:
-        # Refusing the sender refuses every message: the settings (MAIL_FROM) are at fault.
+        if error.smtp_code < 500:  # "not now": the server's trouble, not ours
+            raise _refusal(server, message, (error.smtp_code, error.smtp_error)) from error
+        # Refusing the sender for good refuses every message: the settings (MAIL_FROM) are at fault.
         raise _misconfigured(server, f"refused the sender {error.sender}", error) from error
     except smtplib.SMTPNotSupportedError as error:
         if "SMTPUTF8" in str(error):  # this address has letters beyond ASCII; the server takes none
