@@ -313,7 +313,8 @@ def _production_mail_problems(values: Mapping[str, Any]) -> list[str]:
     if domain == "localhost" or domain.endswith(".localhost") or "." not in domain:
         problems.append("MAIL_FROM must be an address at the store's own domain "
                         "(\"Beat marketplace <no-reply@beats.example.com>\")")
-    if NO_REPLY_LOCAL_PART.match(sender) and not values.get("MAIL_REPLY_TO"):
+    reply_to = mail_address(str(values.get("MAIL_REPLY_TO") or ""))
+    if NO_REPLY_LOCAL_PART.match(reply_to) or (NO_REPLY_LOCAL_PART.match(sender) and not reply_to):
         problems.append(f"MAIL_REPLY_TO must name a mailbox someone reads: MAIL_FROM ({sender}) takes no "
                         "replies, and people answer mails")
     if values.get("SMTP_SECURITY") == "none" and values.get("SMTP_HOST") not in LOOPBACK_HOSTS:

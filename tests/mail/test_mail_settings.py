@@ -34,6 +34,8 @@ def test_production_starts_with_a_reply_to_for_a_no_reply_sender():
                                     "DoNotReply@beats.example", "do_not_reply@beats.example"])
 def test_production_refuses_a_no_reply_sender_without_a_reply_to(sender):
     assert "MAIL_REPLY_TO must name a mailbox someone reads" in refusal(MAIL_FROM=sender, MAIL_REPLY_TO=None)
+    assert "MAIL_REPLY_TO must name a mailbox someone reads" in refusal(MAIL_FROM=sender,
+                                                                         MAIL_REPLY_TO="noreply@beats.example")
 
 
 def test_production_refuses_the_outbox_folder_and_the_development_sender():
