@@ -315,8 +315,8 @@ def _production_mail_problems(values: Mapping[str, Any]) -> list[str]:
                         "(\"Beat marketplace <no-reply@beats.example.com>\")")
     reply_to = mail_address(str(values.get("MAIL_REPLY_TO") or ""))
     if NO_REPLY_LOCAL_PART.match(reply_to) or (NO_REPLY_LOCAL_PART.match(sender) and not reply_to):
-        problems.append(f"MAIL_REPLY_TO must name a mailbox someone reads: MAIL_FROM ({sender}) takes no "
-                        "replies, and people answer mails")
+        problems.append("MAIL_REPLY_TO must name a mailbox someone reads, not a no-reply address: people "
+                        f"answer mails, and MAIL_FROM ({sender}) is where their answers would go without it")
     if values.get("SMTP_SECURITY") == "none" and values.get("SMTP_HOST") not in LOOPBACK_HOSTS:
         problems.append("SMTP_SECURITY=none sends passwords and mails unencrypted: only for a relay on this "
                         "machine (SMTP_HOST=localhost); use starttls or tls")
