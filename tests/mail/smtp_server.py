@@ -82,6 +82,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.refused_recipients: dict[str, str] = {}  # address -> reply
+        self.rcpt_replies: list[str] = []  # answered, one per RCPT, before accepting
         self.data_replies: list[str] = []  # answered, one per DATA, before accepting
         self.data_attempts = 0
         self.smtputf8 = True  # offers addresses beyond ASCII (SMTPUTF8)
@@ -96,6 +97,8 @@ class Mailbox:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refused_recipients:
             return self.refused_recipients[address]
+        if self.rcpt_replies:
+            return self.rcpt_replies.pop(0)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

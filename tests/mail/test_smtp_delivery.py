@@ -139,11 +139,15 @@ def test_an_address_beyond_ascii_to_a_server_without_smtputf8_is_refused_for_goo
     assert failed.attempts == 1 and "SMTPUTF8" in failed.error
 
 
-def test_a_server_that_says_later_is_tried_again_and_the_mail_arrives_once(app, client, serve, mailbox):
+@pytest.mark.parametrize("later", ["rcpt", "data"])
+def test_a_server_that_says_later_is_tried_again_and_the_mail_arrives_once(app, client, serve, mailbox, later):
     serve("none")
-    mailbox.data_replies.append("451 4.3.0 Mailbox busy, try again later")
+    if later == "rcpt":
+        mailbox.rcpt_replies.append("450 4.2.1 Mailbox temporarily unavailable")
+    else:
+        mailbox.data_replies.append("451 4.3.0 Mailbox busy, try again later")
     assert register(client, "dee@example.com").status_code == 201
-    assert mailbox.data_attempts == 2
+    assert mailbox.data_attempts == (1 if later == "rcpt" else 2)
     [received] = mailbox.received
     assert_verification_mail(received, "dee@example.com")
     assert failed_mail_jobs(app) == []
