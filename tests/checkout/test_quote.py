@@ -138,3 +138,20 @@ def test_a_quote_needs_an_account_and_a_cart(client, new_buyer):
     _buyer, headers = new_buyer()
     empty = client.post("/api/v1/checkout/quote", json={"items": []}, headers=headers)
     assert empty.status_code == 422 and empty.json["error"]["code"] == "validation_failed"
+
+
+def test_an_offer_in_another_currency_than_the_store_is_refused_on_its_line(
+        app, client, payments, shop, new_buyer, make_user, headers_for, upload_beat, offer_all):
+    from marketplace.licensing.models import Offer
+
+    other = second_seller(client, make_user, headers_for, upload_beat, offer_all)
+    with app.app_context():  # priced before the store changed currency: it cannot be paid with the rest
+        offer = db.session.scalar(select(Offer).where(Offer.beat_id == other["beat_id"],
+                                                      Offer.tier_id == other["tiers"]["Basic"]["id"]))
+        offer.currency = "eur"
+        db.session.commit()
+    _buyer, headers = new_buyer()
+    refused = quote(client, headers, [(shop["beat_id"], shop["tiers"]["Basic"]["id"]),
+                                      (other["beat_id"], other["tiers"]["Basic"]["id"])])
+    assert refused.status_code == 422, refused.json
+    assert refused.json["error"]["details"]["items"] == {"1": ["This offer is not in the store's currency (usd)."]}

@@ -3,7 +3,7 @@
 // The page never computes a price: every amount comes from POST /checkout/quote.
 
 import { ApiError, api } from "../api.js";
-import { UNSAFE_LINK, busy, errorBox, field, h, money, webUrl } from "../ui.js";
+import { UNSAFE_LINK, busy, field, h, money, webUrl } from "../ui.js";
 import { sendToSignIn } from "./common.js";
 
 const MAX_LINES = 20; // what one checkout takes
@@ -111,7 +111,7 @@ function priceCell(quoted) {
   return h("td", { class: "cart-price" },
     quoted.discount.amount ? h("del", {}, money(quoted.list_price)) : null,
     quoted.discount.amount ? " " : null,
-    h("strong", {}, money(quoted.price)),
+    h("strong", {}, quoted.price.amount ? money(quoted.price) : "Free"),
     quoted.discounts.length ? h("ul", { class: "cart-discounts" }, quoted.discounts.map((discount) =>
       h("li", {}, discountWords({ ...discount, money: { amount: discount.amount, currency } })))) : null);
 }
@@ -123,8 +123,8 @@ function lineRow(line, quoted, problem, onRemove) {
   return h("tr", { class: problem ? "cart-line cart-line-refused" : "cart-line", dataset: { beatId: line.beat_id } },
     h("td", {}, h("a", { href: `/beats/${encodeURIComponent(line.beat_id)}` }, quoted ? quoted.beat_title : line.beat_title),
       problem ? h("p", { class: "error cart-problem", role: "alert" }, problem) : null),
-    h("td", {}, quoted ? quoted.beatmaker.display_name : line.beatmaker),
-    h("td", {}, quoted ? quoted.tier_name : line.tier_name),
+    h("td", { class: "cart-maker" }, quoted ? quoted.beatmaker.display_name : line.beatmaker),
+    h("td", { class: "cart-tier" }, quoted ? quoted.tier_name : line.tier_name),
     priceCell(quoted),
     h("td", {}, remove));
 }
@@ -138,7 +138,7 @@ function totalsBlock(result, refusedCount) {
     ["Total", money(quote.total)],
   ].filter(Boolean);
   return h("section", { class: "card cart-totals", "aria-labelledby": "cart-totals-title" },
-    h("h2", { id: "cart-totals-title" }, "Total"),
+    h("h2", { id: "cart-totals-title" }, "Summary"),
     h("dl", { class: "terms" }, rows.flatMap(([name, value]) =>
       [h("dt", {}, name), h("dd", { class: name === "Total" ? "cart-total" : null }, value)])),
     refusedCount ? h("p", { class: "muted" }, "Without the licenses marked above, which cannot be bought.") : null);
@@ -192,7 +192,7 @@ export async function cartView({ root, user, navigate }) {
       : "Pay";
     pay.addEventListener("click", () => checkOut(cart, pay, payResult));
     body.replaceChildren(
-      result.problem ? errorBox(result.problem) : "",
+      result.problem ? h("div", { class: "error", role: "alert" }, h("p", {}, result.problem.message)) : "",
       refused ? h("p", { class: "error", role: "alert" },
         refused === 1 ? "One license in your cart cannot be bought: remove it to pay for the others."
           : `${refused} licenses in your cart cannot be bought: remove them to pay for the others.`) : "",

@@ -111,7 +111,8 @@ function licensesBlock(order) {
       h("a", { href: `/licenses/${encodeURIComponent(license.id)}` }, `License ${license.license_number}`),
       ` — ${titles[license.beat_id] || "beat"} `,
       license.status !== "active" ? h("span", { class: "badge bad" }, license.status) : null,
-      license.status === "active" ? h("a", { class: "button", href: `/licenses/${encodeURIComponent(license.id)}`,
+      license.status === "active" ? " · " : null,
+      license.status === "active" ? h("a", { href: `/licenses/${encodeURIComponent(license.id)}`,
         "aria-label": `Files and contract of ${titles[license.beat_id] || "this license"}` }, "Files and contract") : null))));
 }
 
@@ -132,8 +133,9 @@ export async function orderView({ root, params, query, user, navigate }) {
   const status = h("div", { role: "status" });
   const body = h("div");
   const problem = h("div");
+  const number = h("p", { class: "muted" });
   root.replaceChildren(h("p", {}, h("a", { href: "/orders" }, "← My orders")), h("h1", {}, "Your order"),
-    status, problem, body);
+    number, status, problem, body);
   let timer = null;
   let stopped = false;
   let shownShape = null;
@@ -162,6 +164,7 @@ export async function orderView({ root, params, query, user, navigate }) {
     const shape = `${order.status}:${order.licenses.length}`;
     if (shape !== shownShape) {
       shownShape = shape;
+      number.replaceChildren("Order number ", h("span", { class: "order-number" }, orderNumber(order)));
       status.replaceChildren(statusBlock(order, cancelled));
       body.replaceChildren(licensesBlock(order) || "", receiptBlock(order),
         h("p", {}, h("a", { href: "/library" }, "All my licenses")));
