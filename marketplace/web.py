@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, send_from_directory
 bp = Blueprint("web", __name__)
 
 # The first segment of every page's address (see static/app/*/index.js for the pages).
-PAGE_PREFIXES = ("beats", "orders", "library", "studio", "admin", "signin", "signup", "licenses", "payouts",
+PAGE_PREFIXES = ("beats", "cart", "orders", "library", "studio", "admin", "signin", "signup", "licenses", "payouts",
                  "forgot-password", "reset-password", "account", "verify-email")
 
 

@@ -225,6 +225,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/licenses/verify/<license_number>"): everyone(200),
     # checkout and payments
     ("POST", "/checkout"): signed_in(422, body={}),
+    ("POST", "/checkout/quote"): signed_in(422, body={}),
     ("GET", "/orders"): signed_in(200),
     ("GET", "/orders/<order_id>"): by(401, 403, artist=200, other=404, owner=404, admin=200),
     ("POST", "/orders/<order_id>/refund"): admins(202),

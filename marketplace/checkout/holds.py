@@ -61,12 +61,12 @@ def take_hold(beat_id: str, order_id: str, expires_at: dt.datetime) -> Exclusive
             return hold
         except IntegrityError:
             if beat_id in active_holds([beat_id]):
-                raise _unavailable(beat_id) from None
+                raise unavailable(beat_id) from None
             # Another checkout of this buyer took the same slot at the same moment: try the next.
     raise _too_many(cap)
 
 
-def _unavailable(beat_id: str) -> ExclusiveUnavailable:
+def unavailable(beat_id: str) -> ExclusiveUnavailable:
     return ExclusiveUnavailable("Another buyer is checking out the exclusive rights of this beat. "
                                 "Leases are still on sale.", details={"beat_id": beat_id})
 

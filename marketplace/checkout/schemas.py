@@ -30,6 +30,37 @@ class CheckoutOutSchema(ma.Schema):
         "description": "when the payment page closes and any exclusive hold ends"})
 
 
+class QuoteBeatmakerSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    display_name = ma.fields.String(required=True)
+
+
+class QuoteItemSchema(ma.Schema):
+    beat_id = ma.fields.String(required=True)
+    tier_id = ma.fields.String(required=True)
+    beat_title = ma.fields.String(required=True)
+    beatmaker = ma.fields.Nested(QuoteBeatmakerSchema, required=True)
+    tier_name = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    list_price = ma.fields.Nested(MoneyOutSchema, required=True)
+    discount = ma.fields.Nested(MoneyOutSchema, required=True)
+    price = ma.fields.Nested(MoneyOutSchema, required=True, metadata={
+        "description": "what checkout charges for it"})
+    discounts = ma.fields.List(ma.fields.Dict(), required=True, metadata={
+        "description": "how the discount comes about: {type: deal, label, amount} or "
+                       "{type: coupon, code, amount}"})
+
+
+class QuoteSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(QuoteItemSchema), required=True)
+    subtotal = ma.fields.Nested(MoneyOutSchema, required=True)
+    discount = ma.fields.Nested(MoneyOutSchema, required=True)
+    total = ma.fields.Nested(MoneyOutSchema, required=True, metadata={
+        "description": "what checkout charges now"})
+    coupon_code = ma.fields.String(allow_none=True, required=True, metadata={
+        "description": "the code as applied (upper-case), or null without one"})
+
+
 class OrderItemSchema(ma.Schema):
     id = ma.fields.String(required=True)
     beat_id = ma.fields.String(required=True)
@@ -56,8 +87,10 @@ class OrderLicenseSchema(ma.Schema):
 
 
 class OrderSchema(ma.Schema):
-    id = ma.fields.String(required=True)
+    id = ma.fields.String(required=True, metadata={"description": "also the order number receipts name"})
     status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in OrderStatus]))
+    payment_under_way = ma.fields.Boolean(required=True, metadata={
+        "description": "pending with a bank payment submitted on the payment page, settling (days)"})
     status_reason = ma.fields.String(allow_none=True, required=True, metadata={
         "description": "why, when the status needs explaining, e.g. exclusive_unavailable"})
     items = ma.fields.List(ma.fields.Nested(OrderItemSchema), required=True)

@@ -47,7 +47,7 @@ from marketplace.common.clock import utcnow
 from marketplace.common.money import MAX_CHARGE_MINOR, Money, minimum_charge
 from marketplace.common.ratelimit import rate_limits
 from marketplace.db import db
-from marketplace.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from marketplace.errors import AppError, Conflict, NotFound, RateLimited, ValidationFailed
 from marketplace.jobs.queue import enqueue
 from marketplace.licensing.issuing import (
     ExclusiveUnavailable,
@@ -75,6 +75,8 @@ SESSION_EXPIRY_MARGIN = dt.timedelta(minutes=2)
 # Why a line or an order was refunded, or an order's payment page closed, when its beat left
 # the store (a takedown, an archive, a review, its owner's suspension) during the checkout.
 BEAT_LEFT_STORE = "beat_left_store"
+
+NO_SUCH_COUPON = "No coupon with this code for the beats in your cart."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,36 +121,14 @@ def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None)
         if same.expires_at > now + SAME_CART_MIN_TIME_LEFT:
             return same, False
         _replace(same)  # its page closes in a moment: a new order gets a fresh one
-    currency = current_app.config["STORE_CURRENCY"]
+    cart = price_cart(buyer, items, coupon_code, now)
     minutes = dt.timedelta(minutes=current_app.config["CHECKOUT_SESSION_MINUTES"])
-    order = Order(buyer_id=buyer.id, currency=currency, subtotal_amount=0, total_amount=0,
+    order = Order(buyer_id=buyer.id, currency=cart.currency, subtotal_amount=cart.subtotal,
+                  discount_amount=cart.discount, total_amount=cart.total,
                   expires_at=now + minutes + SESSION_EXPIRY_MARGIN, coupon_code=coupon_code,
                   cart_fingerprint=fingerprint)
-    lines, order_items, families = [], [], []
-    for position, item in enumerate(items):
-        beat, offer = _sellable(buyer, item, position, currency)
-        families.append(beat.version_of_id or beat.id)
-        order_items.append(OrderItem(
-            position=position, beat_id=beat.id, tier_id=offer.tier_id, seller_id=beat.owner_id,
-            kind=offer.tier.kind, beat_title=beat.title, tier_name=offer.tier.name,
-            list_price_amount=offer.price_amount, terms=terms_snapshot(offer.tier, beat),
-            credits=credits_snapshot(beat)))
-        lines.append(PricedLine(seller_id=beat.owner_id, beat_id=beat.id, kind=offer.tier.kind,
-                                list_price=offer.price_amount))
-    coupons = _coupons_for(buyer, coupon_code, {line.seller_id for line in lines}, currency, now)
-    deals = {deal.owner_id: deal for deal in db.session.scalars(select(BulkDeal).where(
-        BulkDeal.owner_id.in_({line.seller_id for line in lines}), BulkDeal.active.is_(True)))}
-    price_lines(lines, deals, coupons)
-    if coupons and not any(line.coupon_id for line in lines):
-        raise ValidationFailed(details={"coupon_code": ["This code does not apply to anything in the cart."]})
-    for order_item, line in zip(order_items, lines):
-        order_item.discount_amount, order_item.price_amount = line.discount, line.price
-        order_item.discounts, order_item.coupon_id = line.discounts, line.coupon_id
-    order.items = order_items
-    order.subtotal_amount = sum(line.list_price for line in lines)
-    order.discount_amount = sum(line.discount for line in lines)
-    order.total_amount = order.subtotal_amount - order.discount_amount
-    _check_chargeable(order.total_amount, currency)
+    order.items = cart.order_items
+    lines, order_items, families, coupons = cart.lines, cart.order_items, cart.families, cart.coupons
     try:
         with db.session.begin_nested():
             db.session.add(order)
@@ -169,6 +149,79 @@ def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None)
             _drop_own_earlier_checkout(buyer, family_id)
             holds.take_hold(family_id, order.id, order.expires_at)
     return order, True
+
+
+@dataclasses.dataclass
+class PricedCart:
+    """A cart checked and priced as checkout would charge it: its lines, unsaved, with their
+    discounts, and the coupons that applied (keyed by seller id)."""
+    currency: str
+    order_items: list[OrderItem]
+    lines: list[PricedLine]
+    families: list[str]
+    coupons: dict[str, Coupon]
+
+    @property
+    def subtotal(self) -> int:
+        return sum(line.list_price for line in self.lines)
+
+    @property
+    def discount(self) -> int:
+        return sum(line.discount for line in self.lines)
+
+    @property
+    def total(self) -> int:
+        return self.subtotal - self.discount
+
+
+def price_cart(buyer: User, items: Sequence[CartItem], coupon_code: str | None, now: dt.datetime, *,
+               lock_coupons: bool = True) -> PricedCart:
+    """Check every item and price the cart: each seller's deal, then their coupon. Nothing is
+    saved or reserved; checkout and the price quote both come through here, so a quote is
+    what checkout charges."""
+    currency = current_app.config["STORE_CURRENCY"]
+    sellable = _sellable_items(buyer, items, currency)
+    lines, order_items, families = [], [], []
+    for position, (beat, offer) in enumerate(sellable):
+        families.append(beat.version_of_id or beat.id)
+        order_items.append(OrderItem(
+            position=position, beat_id=beat.id, tier_id=offer.tier_id, seller_id=beat.owner_id,
+            kind=offer.tier.kind, beat_title=beat.title, tier_name=offer.tier.name,
+            list_price_amount=offer.price_amount, terms=terms_snapshot(offer.tier, beat),
+            credits=credits_snapshot(beat)))
+        lines.append(PricedLine(seller_id=beat.owner_id, beat_id=beat.id, kind=offer.tier.kind,
+                                list_price=offer.price_amount))
+    coupons = _coupons_for(buyer, coupon_code, {line.seller_id for line in lines}, currency, now,
+                           lock=lock_coupons)
+    deals = {deal.owner_id: deal for deal in db.session.scalars(select(BulkDeal).where(
+        BulkDeal.owner_id.in_({line.seller_id for line in lines}), BulkDeal.active.is_(True)))}
+    price_lines(lines, deals, coupons)
+    if coupons and not any(line.coupon_id for line in lines):
+        raise ValidationFailed(details={"coupon_code": ["This code does not apply to anything in the cart."]})
+    for order_item, line in zip(order_items, lines):
+        order_item.discount_amount, order_item.price_amount = line.discount, line.price
+        order_item.discounts, order_item.coupon_id = line.discounts, line.coupon_id
+    cart = PricedCart(currency, order_items, lines, families, coupons)
+    _check_chargeable(cart.total, currency)
+    return cart
+
+
+def quote(buyer: User, items: Sequence[CartItem], coupon_code: str | None) -> PricedCart:
+    """What checking out this cart would charge now, without placing an order: nothing is
+    reserved, held or counted. An exclusive another buyer is paying for is refused as
+    checkout would refuse it."""
+    _check_cart_shape(items)
+    cart = price_cart(buyer, items, coupon_code, utcnow(), lock_coupons=False)
+    live = holds.active_holds(cart.families)
+    for position, (item, family_id) in enumerate(zip(cart.order_items, cart.families)):
+        hold = live.get(family_id)
+        if item.kind != TierKind.EXCLUSIVE or hold is None or hold.expires_at <= utcnow() - holds.HOLD_GRACE:
+            continue
+        if db.session.get(Order, hold.order_id).buyer_id != buyer.id:  # their own is replaced at checkout
+            refused = holds.unavailable(family_id)
+            refused.details["items"] = {str(position): [refused.message]}
+            raise refused
+    return cart
 
 
 def cart_fingerprint(items: Sequence[CartItem], coupon_code: str | None) -> str:
@@ -257,6 +310,40 @@ def _check_cart_shape(items: Sequence[CartItem]) -> None:
         raise ValidationFailed(details={"items": ["Each beat may appear once per order, under one license."]})
 
 
+def _sellable_items(buyer: User, items: Sequence[CartItem], currency: str) -> list[tuple[Beat, Offer]]:
+    """The beat and offer of every item, or the refusal of the first that cannot be bought,
+    its details naming every such item by position, so a cart can mark them all at once."""
+    found, problems, first = [], {}, None
+    for position, item in enumerate(items):
+        try:
+            found.append(_sellable(buyer, item, position, currency))
+        except AppError as refused:
+            problems[str(position)] = [refused.message]
+            first = first or refused
+    if first is None:
+        first = _exclusive_family_twice(found, problems)
+    if first is not None:
+        first.details = {**first.details, "items": problems}
+        raise first
+    return found
+
+
+def _exclusive_family_twice(found: list[tuple[Beat, Offer]],
+                            problems: dict[str, list[str]]) -> AppError | None:
+    """An exclusive covers its beat's versions: a cart with the exclusive of one and any other
+    line of the same family cannot be sold (and would hold the family twice)."""
+    families = [beat.version_of_id or beat.id for beat, _offer in found]
+    for position, (beat, offer) in enumerate(found):
+        same_family = families.count(families[position]) > 1
+        if offer.tier.kind == TierKind.EXCLUSIVE and same_family:
+            problems[str(position)] = [
+                f"The exclusive rights of “{beat.title}” cover all its versions: they cannot be in one cart "
+                "with another license of the same beat. Remove one of them."]
+    if not problems:
+        return None
+    return ValidationFailed(next(iter(problems.values()))[0])
+
+
 def _sellable(buyer: User, item: CartItem, position: int, currency: str) -> tuple[Beat, Offer]:
     """The beat and offer of a cart item, if the buyer may buy them now."""
     def refuse(message: str) -> ValidationFailed:
@@ -283,16 +370,17 @@ def _sellable(buyer: User, item: CartItem, position: int, currency: str) -> tupl
 
 
 def _coupons_for(buyer: User, code: str | None, seller_ids: set[str], currency: str,
-                 now: dt.datetime) -> dict[str, Coupon]:
-    """Each seller's usable coupon with this code, locked so usage limits hold under races.
-    The buyer's own reservation does not count: this checkout will replace it."""
+                 now: dt.datetime, *, lock: bool = True) -> dict[str, Coupon]:
+    """Each seller's usable coupon with this code, locked (for a checkout) so usage limits hold
+    under races. The buyer's own reservation does not count: this checkout will replace it."""
     if not code:
         return {}
-    found = list(db.session.scalars(select(Coupon).where(
-        Coupon.code == code.strip().upper(), Coupon.owner_id.in_(seller_ids))
-        .order_by(Coupon.id).with_for_update()))  # one lock order: no deadlock between carts
+    query = select(Coupon).where(Coupon.code == code.strip().upper(), Coupon.owner_id.in_(seller_ids))
+    if lock:
+        query = query.order_by(Coupon.id).with_for_update()  # one lock order: no deadlock between carts
+    found = list(db.session.scalars(query))
     if not found:
-        raise ValidationFailed(details={"coupon_code": ["No beatmaker in this cart has this code."]})
+        raise ValidationFailed(details={"coupon_code": [NO_SUCH_COUPON]})
     usable, problems = {}, []
     for coupon in found:
         own = coupon_uses.reserved_order_id(coupon, buyer.id) is not None

@@ -5,9 +5,10 @@ import time
 from typing import Any
 
 from flask import current_app, request
+from sqlalchemy import select
 
 from marketplace.accounts.auth import auth_required, current_user
-from marketplace.accounts.models import Role
+from marketplace.accounts.models import Role, User
 from marketplace.api import Blueprint, document_errors
 from marketplace.checkout import promotions
 from marketplace.checkout import services as checkout
@@ -21,6 +22,7 @@ from marketplace.checkout.schemas import (
     DealInSchema,
     DealSchema,
     OrderSchema,
+    QuoteSchema,
     RefundInSchema,
 )
 from marketplace.db import db
@@ -60,6 +62,47 @@ def start_checkout(cart):
     log.info("checkout_started", extra={"order_id": order.id, "items": len(items),
                                         "total": order.total_amount})
     return _checkout_document(order)
+
+
+@blp.post("/checkout/quote")
+@auth_required()
+@blp.arguments(CheckoutInSchema)
+@blp.response(200, QuoteSchema)
+@document_errors(409, 422)
+def quote_checkout(cart):
+    """What checking out this cart would charge now: each line with its deal and coupon
+    discounts, and the total, priced exactly as `POST /checkout` prices it. No order is
+    placed, nothing is held or reserved. A cart checkout would refuse is refused alike, with
+    every line that cannot be bought named in `details.items` by its position."""
+    buyer = current_user()
+    priced = checkout.quote(buyer, [checkout.CartItem(**item) for item in cart["items"]], cart["coupon_code"])
+    document = _quote_document(priced, cart["coupon_code"])
+    db.session.rollback()  # a quote changes nothing
+    return document
+
+
+def _quote_document(priced: checkout.PricedCart, coupon_code: str | None) -> dict[str, Any]:
+    def money(amount: int) -> dict[str, Any]:
+        return {"amount": amount, "currency": priced.currency}
+
+    sellers = {user.id: user for user in db.session.scalars(
+        select(User).where(User.id.in_({item.seller_id for item in priced.order_items})))}
+    return {
+        "items": [{"beat_id": item.beat_id, "tier_id": item.tier_id, "beat_title": item.beat_title,
+                   "beatmaker": {"id": item.seller_id, "display_name": sellers[item.seller_id].display_name},
+                   "tier_name": item.tier_name, "kind": item.kind,
+                   "list_price": money(item.list_price_amount), "discount": money(item.discount_amount),
+                   "price": money(item.price_amount),
+                   "discounts": [_public_discount(discount) for discount in item.discounts]}
+                  for item in priced.order_items],
+        "subtotal": money(priced.subtotal), "discount": money(priced.discount), "total": money(priced.total),
+        "coupon_code": coupon_code.strip().upper() if priced.coupons and coupon_code else None,
+    }
+
+
+def _public_discount(discount: dict[str, Any]) -> dict[str, Any]:
+    """A line's discount as the buyer may see it: what and how much, not the sellers' ids."""
+    return {key: value for key, value in discount.items() if key in ("type", "label", "code", "amount")}
 
 
 def _open_payment_page(order: Order, buyer) -> None:
@@ -175,6 +218,7 @@ def _order_document(order: Order, licenses: dict[str, License]) -> dict[str, Any
 
     return {
         "id": order.id, "status": order.status, "status_reason": order.status_reason,
+        "payment_under_way": order.status == OrderStatus.PENDING and order.payment_intent_id is not None,
         "subtotal": money(order.subtotal_amount), "discount": money(order.discount_amount),
         "total": money(order.total_amount), "refunded": money(order.refunded_amount),
         "coupon_code": order.coupon_code,

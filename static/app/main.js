@@ -6,6 +6,7 @@ import { h, notice, showError } from "./ui.js";
 import { accountRoutes } from "./account.js";
 import { storeRoutes } from "./store/index.js";
 import { studioRoutes } from "./studio/index.js";
+import { cartSize } from "./store/cart.js";
 import { adminRoutes } from "./admin/index.js";
 
 const routes = [...storeRoutes, ...studioRoutes, ...adminRoutes, ...accountRoutes].map((route) => ({
@@ -72,7 +73,10 @@ async function render() {
 
 function renderNav(user) {
   const links = [h("a", { href: "/" }, "Store")];
-  if (user) links.push(h("a", { href: "/library" }, "My licenses"));
+  if (user) {
+    links.push(h("a", { href: "/library" }, "My licenses"), h("a", { href: "/orders" }, "Orders"),
+      cartLink(user));
+  }
   if (hasRole(user, "beatmaker")) links.push(h("a", { href: "/studio" }, "Studio"));
   if (hasRole(user, "admin")) links.push(h("a", { href: "/admin" }, "Admin"));
   if (user) {
@@ -83,12 +87,33 @@ function renderNav(user) {
         navigate("/");
       } }, "Sign out"));
   } else {
-    links.push(h("a", { href: "/signin" }, "Sign in"), h("a", { href: "/signup", class: "button" }, "Sign up"));
+    links.push(h("a", { href: "/licenses/verify" }, "Check a license"), h("a", { href: "/signin" }, "Sign in"),
+      h("a", { href: "/signup", class: "button" }, "Sign up"));
   }
   for (const link of links) {
     if (link.tagName === "A" && link.getAttribute("href") === location.pathname) link.setAttribute("aria-current", "page");
   }
   document.getElementById("site-nav").replaceChildren(...links);
+}
+
+// "Cart (2)": the count follows every change, from this page or another tab.
+function cartLink(user) {
+  const link = h("a", { href: "/cart", class: "cart-link" });
+  const show = () => {
+    const size = cartSize(user);
+    link.textContent = size ? `Cart (${size})` : "Cart";
+  };
+  show();
+  return link;
+}
+
+window.addEventListener("cart-changed", () => renderCartCount());
+window.addEventListener("storage", (event) => { if (event.key && event.key.startsWith("cart:")) renderCartCount(); });
+
+async function renderCartCount() {
+  const link = document.querySelector("#site-nav .cart-link");
+  const user = await currentUser();
+  if (link && user) link.replaceWith(cartLink(user));
 }
 
 // Same-origin links navigate inside the page; downloads, new tabs and API links do not.

@@ -506,7 +506,7 @@ def test_a_coupon_lowers_the_price_and_a_wrong_one_is_explained(page, store):
     page.get_by_label("Coupon code (optional)").fill("NOPE")
     page.get_by_role("button", name="Buy Basic lease for $29.99").click()
     basic = page.locator(".offer").filter(has=page.get_by_role("heading", name="Basic lease"))
-    expect(basic.get_by_role("alert")).to_contain_text("coupon_code: No beatmaker in this cart has this code.")
+    expect(basic.get_by_role("alert")).to_contain_text("coupon_code: No coupon with this code for the beats in your cart.")
 
     page.get_by_label("Coupon code (optional)").fill("HALF")
     page.get_by_role("button", name="Buy Basic lease for $29.99").click()

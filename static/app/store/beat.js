@@ -3,6 +3,7 @@
 import { api } from "../api.js";
 import { UNSAFE_LINK, busy, date, duration, errorBox, field, formValues, h, money, webUrl } from "../ui.js";
 import { beatFacts, cover, followPlayer, playButton, tagLinks } from "./common.js";
+import { addToCart } from "./cart.js";
 import { offerTerms, samplesPhrase, termsList } from "./terms.js";
 
 const REPORT_REASONS = [
@@ -51,19 +52,22 @@ function unavailableReason(beat, offer) {
   return "Not available right now.";
 }
 
-function offerCard(beat, offer, buy) {
+function offerCard(beat, offer, buy, addToCart) {
   const buyButton = h("button", { type: "button", class: "primary", disabled: !offer.available,
     "aria-describedby": offer.available ? null : `offer-reason-${offer.tier_id}` },
   offer.available ? `Buy ${offer.name} for ${money(offer.price)}` : `${offer.name} unavailable`);
+  const cartButton = offer.available
+    ? h("button", { type: "button", class: "add-to-cart" }, `Add ${offer.name} to cart`) : null;
   const result = h("div", { class: "offer-result" });
   buyButton.addEventListener("click", () => buy(offer, buyButton, result));
+  if (cartButton) cartButton.addEventListener("click", () => addToCart(offer, result));
   return h("li", { class: `offer card${offer.available ? "" : " offer-unavailable"}`, dataset: { tierId: offer.tier_id } },
     h("h3", {}, offer.name, " ", h("span", { class: `badge${offer.kind === "exclusive" ? " exclusive" : ""}` },
       offer.kind === "exclusive" ? "Exclusive" : "Lease")),
     h("p", { class: "offer-price" }, money(offer.price)),
     termsList(offerTerms(offer, beat.credit_line)),
     offer.available ? null : h("p", { class: "offer-reason", id: `offer-reason-${offer.tier_id}` }, unavailableReason(beat, offer)),
-    buyButton, result);
+    h("div", { class: "offer-buttons" }, buyButton, cartButton), result);
 }
 
 function offersSection(beat, user, navigate) {
@@ -97,6 +101,22 @@ function offersSection(beat, user, navigate) {
     window.addEventListener("pageshow", () => { button.disabled = false; }, { once: true });
   }
 
+  function addOffer(offer, result) {
+    result.replaceChildren();
+    if (!user) {
+      const back = `${location.pathname}?offer=${encodeURIComponent(offer.tier_id)}`;
+      navigate(`/signin?next=${encodeURIComponent(back)}`);
+      return;
+    }
+    try {
+      const words = addToCart(user, { beat_id: beat.id, tier_id: offer.tier_id, beat_title: beat.title,
+        beatmaker: beat.beatmaker.display_name, tier_name: offer.name });
+      result.replaceChildren(h("p", { role: "status" }, words, " ", h("a", { href: "/cart" }, "Go to your cart")));
+    } catch (error) {
+      result.replaceChildren(errorBox(error));
+    }
+  }
+
   if (!beat.offers.length) {
     const why = beat.sold_exclusive_at
       ? `Sold exclusively on ${date(beat.sold_exclusive_at)}: this beat is no longer licensed.`
@@ -106,8 +126,8 @@ function offersSection(beat, user, navigate) {
   }
   return h("section", { "aria-labelledby": "offers-title" },
     h("h2", { id: "offers-title" }, "Licenses"),
-    field("Coupon code (optional)", coupon, "Applied when you press Buy."),
-    h("ul", { class: "offers" }, beat.offers.map((offer) => offerCard(beat, offer, buy))));
+    field("Coupon code (optional)", coupon, "Applied when you press Buy. In the cart, enter it there."),
+    h("ul", { class: "offers" }, beat.offers.map((offer) => offerCard(beat, offer, buy, addOffer))));
 }
 
 function reportSection(beat, user) {

@@ -48,6 +48,8 @@ function summary(license) {
     ["Price", money(license.price)],
     ["Issued", dateTime(license.issued_at)],
     license.revoked_at ? ["Revoked", dateTime(license.revoked_at)] : null,
+    ["Public check", h("a", { href: `/licenses/verify/${encodeURIComponent(license.license_number)}` },
+      "Anyone can check this license")],
   ].filter(Boolean);
   return h("dl", { class: "terms" }, rows.flatMap(([name, value]) => [h("dt", {}, name), h("dd", {}, value)]));
 }

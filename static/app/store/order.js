@@ -2,7 +2,7 @@
 // the order in words with links to the licenses it granted.
 
 import { api } from "../api.js";
-import { UNSAFE_LINK, dateTime, errorBox, h, money, webUrl } from "../ui.js";
+import { UNSAFE_LINK, date, dateTime, errorBox, h, money, webUrl } from "../ui.js";
 import { sendToSignIn } from "./common.js";
 
 // The server asks the payment provider at most every two seconds for one order. A payment
@@ -21,7 +21,19 @@ const STATUS_WORDS = {
 
 const REASON_WORDS = {
   exclusive_unavailable: "The exclusive rights were sold to someone else before your payment arrived; you were refunded.",
+  beat_left_store: "A beat of this order left the store before your payment arrived; nothing was licensed for it.",
+  replaced_by_new_checkout: "You started a newer checkout of the same licenses; that one replaced this order.",
+  payment_failed: "Your bank did not complete the payment.",
+  paid_after_checkout_closed: "The payment arrived after the order had closed, so it was refunded in full.",
 };
+
+// The order number is the order's id: receipts and mails name it too.
+export function orderNumber(order) {
+  return order.id;
+}
+
+const BANK_TRANSFER_WORDS = "Your bank transfer is on its way. Banks take a few days; this order is updated "
+  + "when it arrives, and any exclusive rights stay held for you until then. There is nothing more to do.";
 
 function backToPayment(order) {
   if (!order.checkout_url) return null;
@@ -31,6 +43,11 @@ function backToPayment(order) {
 }
 
 function statusBlock(order, cancelled) {
+  if (order.status === "pending" && order.payment_under_way) {
+    return h("div", { class: "order-status" },
+      h("p", {}, h("span", { class: "badge wait" }, "pending"), " ", h("strong", {}, "Bank transfer under way.")),
+      h("p", {}, BANK_TRANSFER_WORDS));
+  }
   if (order.status === "pending" && cancelled) {
     return h("div", { class: "order-status" },
       h("p", {}, h("strong", {}, "You cancelled the payment."),
@@ -38,8 +55,11 @@ function statusBlock(order, cancelled) {
       backToPayment(order));
   }
   const [words, kind] = STATUS_WORDS[order.status] || [order.status, ""];
+  const stillOpen = order.status === "pending" && order.checkout_url;
   return h("div", { class: "order-status" },
     h("p", {}, h("span", { class: `badge ${kind}` }, order.status), " ", h("strong", {}, words)),
+    stillOpen ? h("p", {}, `Not paid yet? The payment page is open until ${dateTime(order.expires_at)}.`) : null,
+    stillOpen ? backToPayment(order) : null,
     order.status_reason ? h("p", {}, REASON_WORDS[order.status_reason] || order.status_reason) : null,
     order.paid_at ? h("p", { class: "muted" }, `Paid ${dateTime(order.paid_at)}`) : null);
 }
@@ -65,6 +85,23 @@ function linesTable(order) {
       order.refunded.amount ? h("tr", {}, h("th", { scope: "row", colspan: 2 }, "Refunded"), h("td", {}, money(order.refunded))) : null)));
 }
 
+// The receipt: what was bought, what it cost and when, under the order's number; it prints.
+function receiptBlock(order) {
+  const facts = [
+    ["Order number", h("span", { class: "order-number" }, orderNumber(order))],
+    ["Placed", dateTime(order.created_at)],
+    order.paid_at ? ["Paid", dateTime(order.paid_at)] : null,
+    order.coupon_code ? ["Coupon", order.coupon_code] : null,
+  ].filter(Boolean);
+  const print = h("button", { type: "button", class: "print-receipt" }, "Print the receipt");
+  print.addEventListener("click", () => window.print());
+  return h("section", { class: "card store-section receipt", "aria-labelledby": "order-receipt" },
+    h("h2", { id: "order-receipt" }, "Receipt"),
+    h("dl", { class: "terms" }, facts.flatMap(([name, value]) => [h("dt", {}, name), h("dd", {}, value)])),
+    linesTable(order),
+    order.status === "paid" || order.status === "refunded" || order.status === "disputed" ? print : null);
+}
+
 function licensesBlock(order) {
   if (!order.licenses.length) return null;
   const titles = Object.fromEntries(order.items.map((item) => [item.beat_id, item.beat_title]));
@@ -72,8 +109,11 @@ function licensesBlock(order) {
     h("h2", { id: "order-licenses" }, "Your licenses"),
     h("ul", { class: "license-links" }, order.licenses.map((license) => h("li", {},
       h("a", { href: `/licenses/${encodeURIComponent(license.id)}` }, `License ${license.license_number}`),
-      ` — ${titles[license.beat_id] || "beat"}`,
-      license.status !== "active" ? h("span", { class: "badge bad" }, license.status) : null))));
+      ` — ${titles[license.beat_id] || "beat"} `,
+      license.status !== "active" ? h("span", { class: "badge bad" }, license.status) : null,
+      license.status === "active" ? " · " : null,
+      license.status === "active" ? h("a", { href: `/licenses/${encodeURIComponent(license.id)}`,
+        "aria-label": `Files and contract of ${titles[license.beat_id] || "this license"}` }, "Files and contract") : null))));
 }
 
 function stillWaiting(check) {
@@ -93,7 +133,9 @@ export async function orderView({ root, params, query, user, navigate }) {
   const status = h("div", { role: "status" });
   const body = h("div");
   const problem = h("div");
-  root.replaceChildren(h("h1", {}, "Your order"), status, problem, body);
+  const number = h("p", { class: "muted" });
+  root.replaceChildren(h("p", {}, h("a", { href: "/orders" }, "← My orders")), h("h1", {}, "Your order"),
+    number, status, problem, body);
   let timer = null;
   let stopped = false;
   let shownShape = null;
@@ -122,8 +164,9 @@ export async function orderView({ root, params, query, user, navigate }) {
     const shape = `${order.status}:${order.licenses.length}`;
     if (shape !== shownShape) {
       shownShape = shape;
+      number.replaceChildren("Order number ", h("span", { class: "order-number" }, orderNumber(order)));
       status.replaceChildren(statusBlock(order, cancelled));
-      body.replaceChildren(linesTable(order), licensesBlock(order) || "",
+      body.replaceChildren(licensesBlock(order) || "", receiptBlock(order),
         h("p", {}, h("a", { href: "/library" }, "All my licenses")));
     }
     if (order.status !== "pending" || cancelled) return;
@@ -137,4 +180,46 @@ export async function orderView({ root, params, query, user, navigate }) {
     stopped = true;
     clearTimeout(timer);
   };
+}
+
+// -- the buyer's orders ------------------------------------------------------------------
+
+const LIST_STATUS_WORDS = {
+  pending: "Waiting for payment",
+  paid: "Paid",
+  failed: "Payment failed",
+  expired: "Closed unpaid",
+  refunded: "Refunded",
+  disputed: "Disputed",
+};
+
+function orderCard(order) {
+  const [, kind] = STATUS_WORDS[order.status] || ["", ""];
+  const words = order.status === "pending" && order.payment_under_way
+    ? "Bank transfer under way" : LIST_STATUS_WORDS[order.status] || order.status;
+  const path = `/orders/${encodeURIComponent(order.id)}`;
+  const waiting = order.status === "pending" && !order.payment_under_way && order.checkout_url;
+  return h("li", { class: "card order-card" },
+    h("h2", {}, h("a", { href: path }, `Order ${orderNumber(order)}`)),
+    h("p", {}, `${date(order.created_at)} · `, h("span", { class: `badge ${kind}` }, words), " · ",
+      h("strong", { class: "order-card-total" }, money(order.total))),
+    h("ul", { class: "order-card-items" }, order.items.map((item) =>
+      h("li", {}, `${item.beat_title} — ${item.tier_name}`,
+        item.status === "refunded" ? h("span", { class: "badge bad" }, "refunded") : null))),
+    order.licenses.length ? h("p", { class: "muted" },
+      `${order.licenses.length} ${order.licenses.length === 1 ? "license" : "licenses"}`) : null,
+    waiting ? h("p", {}, h("a", { class: "button primary", href: path }, "Continue to pay")) : null);
+}
+
+export async function ordersView({ root, user, navigate }) {
+  if (!user) return sendToSignIn(navigate);
+  const orders = await api("/orders");
+  if (!orders.length) {
+    root.replaceChildren(h("h1", {}, "My orders"),
+      h("p", {}, "You have no orders yet. ", h("a", { href: "/" }, "Find a beat in the store.")));
+    return;
+  }
+  root.replaceChildren(h("h1", {}, "My orders"),
+    h("p", { class: "muted" }, "Newest first. Each order's page has its receipt and its licenses."),
+    h("ul", { class: "order-list" }, orders.map(orderCard)));
 }
