@@ -16,11 +16,12 @@ from sqlalchemy import select
 from marketplace.accounts.models import EmailChangeRequest, User
 from marketplace.common.clock import utcnow
 from marketplace.db import db
-from tests.checkout.conftest import outbox  # noqa: F401
+from tests.checkout import conftest as checkout_fixtures
 from tests.conftest import DEFAULT_PASSWORD, ON_POSTGRES, bearer, login, register
 
 LINK = re.compile(r"(http://\S+/confirm-email\?token=(\S+))")
 NEW = "ann.new@example.org"
+outbox = checkout_fixtures.outbox  # the mails sent since the test began
 
 
 def ask(client, headers, new_email=NEW, password=DEFAULT_PASSWORD):
