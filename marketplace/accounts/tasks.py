@@ -108,6 +108,7 @@ def send_account_closed(address: str, display_name: str) -> None:
                f"Hello {one_line(display_name)},\n\n"
                "Your account is closed: your name and address were removed from it, every device was "
                "signed out, and your beats left the store.\n"
-               "Licenses you bought stay valid, and so do those you sold; money you earned and not yet "
-               "received is still paid to your payout account.\n\n"
+               "Licenses you bought stay valid: keep the files and contracts you downloaded, as you can no "
+               "longer sign in. Licenses you sold stay valid too, and money you earned and not yet received "
+               "is still paid to your payout account.\n\n"
                "You can create a new account with this address at any time.\n")
