@@ -131,3 +131,7 @@ class EmailChangeSchema(ma.Schema):
 class ConfirmEmailChangeSchema(ma.Schema):
     token = ma.fields.String(required=True, validate=validate.Length(min=1, max=200),
                              metadata={"description": "The token of the link mailed to the new address."})
+
+
+class EmailConfirmedSchema(ma.Schema):
+    email = ma.fields.String(required=True, metadata={"description": "the account's address from now on"})

@@ -5,7 +5,7 @@ from flask import Response, current_app, request
 from marketplace.accounts import email_change, recovery, services, sessions, verification
 from marketplace.accounts.auth import auth_required, bearer_token_from_request, current_user
 from marketplace.accounts.schemas import (ChangeEmailSchema, ChangePasswordSchema, ConfirmEmailChangeSchema,
-                                          EmailChangeSchema, LoginSchema, PasswordResetCompleteSchema,
+                                          EmailChangeSchema, EmailConfirmedSchema, LoginSchema, PasswordResetCompleteSchema,
                                           PasswordResetRequestSchema, RegisterSchema, SessionSchema, TokenSchema,
                                           UserSchema, VerifyEmailSchema)
 from marketplace.api import Blueprint, document_errors
@@ -206,16 +206,16 @@ def cancel_email_change():
 
 @blp.post("/auth/confirm-email")
 @blp.arguments(ConfirmEmailChangeSchema)
-@blp.response(204)
+@blp.response(200, EmailConfirmedSchema)
 @document_errors(400, 409)
 def confirm_email_change(payload):
     """Confirm a change of address with the token of the link mailed to the new address; no
     sign-in needed (mail is often opened on another device). Every session of the account
     ends, except this request's when it is signed in to the same account; the old address is
-    told of the change."""
-    email_change.confirm_email_change(payload["token"], _session_of_request())
+    told of the change. Answers the new address (the link's holder was mailed it)."""
+    user, _ = email_change.confirm_email_change(payload["token"], _session_of_request())
     db.session.commit()
-    return Response(status=204)
+    return {"email": user.email}
 
 
 def _session_of_request():

@@ -158,14 +158,16 @@ async function verifyEmailView({ root, query, user }) {
 async function confirmEmailView({ root, query }) {
   root.replaceChildren(h("div", { class: "card narrow", role: "status" }, h("p", {}, "Confirming your new address…")));
   try {
-    await api("/auth/confirm-email", { method: "POST", json: { token: query.get("token") || "" } });
+    const { email } = await api("/auth/confirm-email", { method: "POST", json: { token: query.get("token") || "" } });
     forgetUser();
+    // Still signed in only when this browser was signed in to the account that changed.
     const user = await currentUser();
+    const stillSignedIn = Boolean(user && user.email === email);
     root.replaceChildren(h("div", { class: "card narrow", role: "status" },
       h("h1", {}, "Your new address is confirmed"),
-      h("p", {}, user ? `You now sign in with ${user.email}. Your other devices are signed out.`
-        : "Sign in with your new address from now on. Every device signed in to your account is signed out."),
-      h("p", {}, h("a", { href: user ? "/account" : "/signin" }, user ? "Your account" : "Sign in"))));
+      h("p", {}, stillSignedIn ? `You now sign in with ${email}. Your other devices are signed out.`
+        : `Sign in with ${email} from now on. Every device signed in to your account is signed out.`),
+      h("p", {}, h("a", { href: stillSignedIn ? "/account" : "/signin" }, stillSignedIn ? "Your account" : "Sign in"))));
   } catch (error) {
     root.replaceChildren(h("div", { class: "card narrow" },
       h("h1", {}, "This link does not work"),

@@ -57,7 +57,8 @@ def test_the_new_address_is_confirmed_by_its_link_and_the_old_one_is_told(client
     assert client.get("/api/v1/me", headers=here).json["email"] == "ann@example.com"
     assert login(client, NEW).status_code == 401
 
-    assert confirm(client, token).status_code == 204  # no sign-in needed: opened on a phone, say
+    confirmed = confirm(client, token)  # no sign-in needed: opened on a phone, say
+    assert confirmed.status_code == 200 and confirmed.json == {"email": NEW}
     for session in (here, elsewhere):
         assert client.get("/api/v1/me", headers=session).status_code == 401
     assert login(client, "ann@example.com").status_code == 401
@@ -80,16 +81,27 @@ def test_confirming_while_signed_in_keeps_that_session_only(client, outbox):
     here, elsewhere = signed_in_twice(client)
     assert ask(client, here).status_code == 202
     [token] = confirmation_tokens(outbox)
-    assert confirm(client, token, headers=here).status_code == 204
+    assert confirm(client, token, headers=here).status_code == 200
     assert client.get("/api/v1/me", headers=here).json["email"] == NEW
     assert client.get("/api/v1/me", headers=elsewhere).status_code == 401
+
+
+def test_confirming_in_a_browser_signed_in_to_another_account_ends_every_session_of_this_one(client, outbox):
+    here, elsewhere = signed_in_twice(client)
+    [someone_else, _] = signed_in_twice(client, "bob@example.com", display_name="Bob")
+    assert ask(client, here).status_code == 202
+    [token] = confirmation_tokens(outbox)
+    assert confirm(client, token, headers=someone_else).json == {"email": NEW}
+    for session in (here, elsewhere):
+        assert client.get("/api/v1/me", headers=session).status_code == 401
+    assert client.get("/api/v1/me", headers=someone_else).json["email"] == "bob@example.com"
 
 
 def test_a_stale_session_on_the_confirming_page_does_not_stop_the_link(client, outbox):
     here, _ = signed_in_twice(client)
     assert ask(client, here).status_code == 202
     [token] = confirmation_tokens(outbox)
-    assert confirm(client, token, headers=bearer("mkt_not-a-real-token")).status_code == 204
+    assert confirm(client, token, headers=bearer("mkt_not-a-real-token")).status_code == 200
 
 
 def test_the_current_password_is_needed(client, outbox):
@@ -162,7 +174,7 @@ def test_asking_again_replaces_the_earlier_link(client, outbox):
     refused = confirm(client, first)
     assert refused.status_code == 400 and "newer request replaced it" in refused.json["error"]["message"]
     assert client.get("/api/v1/me/email-change", headers=here).json["new_email"] == "second@example.org"
-    assert confirm(client, second).status_code == 204
+    assert confirm(client, second).status_code == 200
     assert login(client, "second@example.org").status_code == 200
 
 
@@ -198,7 +210,7 @@ def test_addresses_and_names_in_any_script(client, outbox):
     assert answer.status_code == 202 and answer.json["new_email"] == "zoë.ünïcode@xn--exmple-cua.org"
     [token] = confirmation_tokens(outbox, "zoë.ünïcode@xn--exmple-cua.org")
     assert "Hello Zoë 🎧 جود" in "".join(outbox())
-    assert confirm(client, token).status_code == 204
+    assert confirm(client, token).status_code == 200
     assert login(client, "zoë.ünïcode@exämple.org").status_code == 200
 
 
@@ -231,7 +243,7 @@ def test_two_accounts_confirming_the_same_address_at_once_end_with_one(app, clie
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert sorted(statuses) == [204, 409], statuses
+    assert sorted(statuses) == [200, 409], statuses
     with app.app_context():
         holders = db.session.scalars(select(User.email).where(User.email_key == "shared@example.org")).all()
         assert holders == ["shared@example.org"]
