@@ -296,7 +296,7 @@ function closeSection(navigate) {
       }
     });
   });
-  section.append(h("h2", { id: "close-title" }, "Close your account"), start, form);
+  section.append(h("h2", { id: "close-title" }, "Close account"), start, form);
   return section;
 }
 

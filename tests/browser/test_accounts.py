@@ -131,7 +131,7 @@ def test_the_data_downloads_and_the_account_closes_after_a_confirmation(page, st
     download.save_as(saved)
     assert json.loads(saved.read_text())["profile"]["email"] == account.email
 
-    section = page.get_by_role("region", name="Close your account")
+    section = page.get_by_role("region", name="Close account")
     section.get_by_role("button", name="Close my account…").click()
     confirm = section.get_by_role("form", name="Confirm closing your account")
     expect(confirm).to_contain_text("Closing is final.")
