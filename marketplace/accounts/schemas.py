@@ -109,10 +109,11 @@ class ChangePasswordSchema(ma.Schema):
 
 
 class ChangeEmailSchema(ma.Schema):
-    new_email = ma.fields.Email(required=True, validate=[validate.Length(max=EMAIL_MAX), _unquoted, _dotted_domain],
-                                metadata={"description": "The address to use from now on; a link to confirm it "
-                                                         "is mailed there."})
-    password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=PASSWORD_MAX),
+    new_email = ma.fields.Email(
+        required=True, validate=[validate.Length(max=EMAIL_MAX), _unquoted, _dotted_domain],
+        metadata={"description": "The address to use from now on; a link to confirm it is mailed there."})
+    password = ma.fields.String(required=True, load_only=True,
+                                validate=validate.Length(min=1, max=PASSWORD_MAX),
                                 metadata={"description": "The account's current password."})
 
     @ma.pre_load
@@ -123,7 +124,8 @@ class ChangeEmailSchema(ma.Schema):
 
 
 class EmailChangeSchema(ma.Schema):
-    new_email = ma.fields.String(required=True, metadata={"description": "the address waiting for confirmation"})
+    new_email = ma.fields.String(required=True,
+                                 metadata={"description": "the address waiting for confirmation"})
     requested_at = ma.fields.DateTime(required=True, attribute="created_at")
     expires_at = ma.fields.DateTime(required=True, metadata={"description": "when its link stops working"})
 

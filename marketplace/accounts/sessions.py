@@ -95,4 +95,5 @@ def change_password(user: User, current_password: str, new_password: str, keep: 
 def void_email_changes(user: User) -> None:
     """Void the account's pending changes of address (their links stop working)."""
     db.session.execute(update(EmailChangeRequest).where(
-        EmailChangeRequest.user_id == user.id, EmailChangeRequest.spent_at.is_(None)).values(spent_at=utcnow()))
+        EmailChangeRequest.user_id == user.id, EmailChangeRequest.spent_at.is_(None))
+        .values(spent_at=utcnow()))

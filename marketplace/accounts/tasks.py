@@ -95,7 +95,8 @@ def tell_old_address_of_email_change(user_id: str, old_email: str, new_email: st
     send_email(old_email, "Your account's email address was changed",
                f"Hello {one_line(user.display_name)},\n\n"
                f"The email address of your account was changed to {email_change.mask_email(new_email)}: "
-               "this address no longer signs in, and every device signed in to the account was signed out.\n\n"
+               "this address no longer signs in, and every device signed in to the account was signed "
+               "out.\n\n"
                "If this was not you, someone else may have your password. Reply to this mail at once so "
                "we can give the account back to you.\n")
 

@@ -5,9 +5,10 @@ from flask import Response, current_app, request
 from marketplace.accounts import email_change, recovery, services, sessions, verification
 from marketplace.accounts.auth import auth_required, bearer_token_from_request, current_user
 from marketplace.accounts.schemas import (ChangeEmailSchema, ChangePasswordSchema, ConfirmEmailChangeSchema,
-                                          EmailChangeSchema, EmailConfirmedSchema, LoginSchema, PasswordResetCompleteSchema,
-                                          PasswordResetRequestSchema, RegisterSchema, SessionSchema, TokenSchema,
-                                          UserSchema, VerifyEmailSchema)
+                                          EmailChangeSchema, EmailConfirmedSchema, LoginSchema,
+                                          PasswordResetCompleteSchema, PasswordResetRequestSchema,
+                                          RegisterSchema, SessionSchema, TokenSchema, UserSchema,
+                                          VerifyEmailSchema)
 from marketplace.api import Blueprint, document_errors
 from marketplace.db import db
 from marketplace.errors import NotFound

@@ -31,33 +31,29 @@ from marketplace.payouts.services import account_of
 
 
 def export_document(user: User) -> dict[str, Any]:
+    mine = user.id
     return {
         "exported_at": utcnow(),
         "profile": _profile(user),
-        "sessions": [_session(token) for token in _all(select(AccessToken).where(AccessToken.user_id == user.id)
-                                                       .order_by(AccessToken.created_at))],
-        "orders": [_order(order) for order in _all(select(Order).where(Order.buyer_id == user.id)
-                                                   .order_by(Order.created_at, Order.id))],
-        "licenses_bought": [license_document(row) for row in _all(
-            select(License).where(License.buyer_id == user.id).order_by(License.issued_at))],
-        "beats": [_beat(beat, user.id) for beat in _all(select(Beat).where(Beat.owner_id == user.id)
-                                                .order_by(Beat.created_at, Beat.id))],
-        "credits_received": [_credit(credit, user.id) for credit in _all(
+        "sessions": [_session(row) for row in _rows(AccessToken, AccessToken.user_id == mine,
+                                                    AccessToken.created_at)],
+        "orders": [_order(row) for row in _rows(Order, Order.buyer_id == mine, Order.created_at, Order.id)],
+        "licenses_bought": [license_document(row) for row in _rows(License, License.buyer_id == mine,
+                                                                   License.issued_at)],
+        "beats": [_beat(row, mine) for row in _rows(Beat, Beat.owner_id == mine, Beat.created_at, Beat.id)],
+        "credits_received": [_credit(row, mine) for row in _all(
             select(BeatCredit).join(Beat, Beat.id == BeatCredit.beat_id)
-            .where(BeatCredit.user_id == user.id, Beat.owner_id != user.id).order_by(BeatCredit.id))],
-        "license_tiers": [_tier(tier) for tier in _all(select(LicenseTier).where(LicenseTier.owner_id == user.id)
-                                                       .order_by(LicenseTier.position, LicenseTier.id))],
-        "coupons": [_coupon(coupon) for coupon in _all(select(Coupon).where(Coupon.owner_id == user.id)
-                                                       .order_by(Coupon.created_at))],
-        "voice_tag": _voice_tag(db.session.get(VoiceTag, user.id)),
-        "sales": payout_reports.sales_document(user.id),
-        "licenses_sold": [_license_sold(row) for row in _all(
-            select(License).where(License.seller_id == user.id).order_by(License.issued_at))],
+            .where(BeatCredit.user_id == mine, Beat.owner_id != mine).order_by(BeatCredit.id))],
+        "license_tiers": [_tier(row) for row in _rows(LicenseTier, LicenseTier.owner_id == mine,
+                                                      LicenseTier.position, LicenseTier.id)],
+        "coupons": [_coupon(row) for row in _rows(Coupon, Coupon.owner_id == mine, Coupon.created_at)],
+        "voice_tag": _voice_tag(db.session.get(VoiceTag, mine)),
+        "sales": payout_reports.sales_document(mine),
+        "licenses_sold": [_license_sold(row) for row in _rows(License, License.seller_id == mine,
+                                                              License.issued_at)],
         "payouts": _payouts(user),
-        "reports_filed": [_report(report) for report in _all(select(Report).where(Report.reporter_id == user.id)
-                                                             .order_by(Report.id))],
-        "strikes": [_strike(strike) for strike in _all(select(Strike).where(Strike.user_id == user.id)
-                                                       .order_by(Strike.id))],
+        "reports_filed": [_report(row) for row in _rows(Report, Report.reporter_id == mine, Report.id)],
+        "strikes": [_strike(row) for row in _rows(Strike, Strike.user_id == mine, Strike.id)],
     }
 
 
@@ -71,6 +67,10 @@ def file_name() -> str:
 
 def _all(query) -> list[Any]:
     return list(db.session.scalars(query))
+
+
+def _rows(model, condition, *order) -> list[Any]:
+    return _all(select(model).where(condition).order_by(*order))
 
 
 def _encode(value: Any) -> Any:
@@ -88,7 +88,8 @@ def _profile(user: User) -> dict[str, Any]:
     return {"id": user.id, "email": user.email, "display_name": user.display_name, "roles": user.roles,
             "status": user.status, "email_verified_at": user.email_verified_at, "created_at": user.created_at,
             "pending_email_change": None if change is None else {
-                "new_email": change.new_email, "requested_at": change.created_at, "expires_at": change.expires_at}}
+                "new_email": change.new_email, "requested_at": change.created_at,
+                "expires_at": change.expires_at}}
 
 
 def _session(token: AccessToken) -> dict[str, Any]:
@@ -104,13 +105,15 @@ def _order(order: Order) -> dict[str, Any]:
             "total": _money(order.total_amount, order.currency),
             "refunded": _money(order.refunded_amount, order.currency), "coupon_code": order.coupon_code,
             "items": [{"beat_id": item.beat_id, "beat_title": item.beat_title, "tier_name": item.tier_name,
-                       "kind": item.kind, "status": item.status, "price": _money(item.price_amount, order.currency),
-                       "license_id": item.license_id} for item in order.items]}
+                       "kind": item.kind, "status": item.status,
+                       "price": _money(item.price_amount, order.currency), "license_id": item.license_id}
+                      for item in order.items]}
 
 
 def _beat(beat: Beat, user_id: str) -> dict[str, Any]:
     return {"id": beat.id, "title": beat.title, "description": beat.description, "status": beat.status,
-            "bpm": beat.bpm, "key": beat.musical_key, "genre": beat.genre, "mood": beat.mood, "tags": beat.tags,
+            "bpm": beat.bpm, "key": beat.musical_key, "genre": beat.genre, "mood": beat.mood,
+            "tags": beat.tags,
             "samples": beat.samples, "version_of": beat.version_of_id, "play_count": beat.play_count,
             "created_at": beat.created_at, "published_at": beat.published_at,
             "sold_exclusive_at": beat.sold_exclusive_at,
@@ -126,13 +129,15 @@ def _credit(credit: BeatCredit, user_id: str) -> dict[str, Any]:
 
 def _tier(tier: LicenseTier) -> dict[str, Any]:
     return {"id": tier.id, "name": tier.name, "kind": tier.kind, "term_years": tier.term_years,
-            "default_price": _money(tier.default_price_amount, tier.currency), "archived_at": tier.archived_at}
+            "default_price": _money(tier.default_price_amount, tier.currency),
+            "archived_at": tier.archived_at}
 
 
 def _coupon(coupon: Coupon) -> dict[str, Any]:
     return {"code": coupon.code, "kind": coupon.kind, "percent_off": coupon.percent_off,
             "amount_off": _money(coupon.amount_off, coupon.currency), "beat_id": coupon.beat_id,
-            "expires_at": coupon.expires_at, "max_redemptions": coupon.max_redemptions, "active": coupon.active}
+            "expires_at": coupon.expires_at, "max_redemptions": coupon.max_redemptions,
+            "active": coupon.active}
 
 
 def _voice_tag(tag: VoiceTag | None) -> dict[str, Any] | None:
@@ -143,23 +148,23 @@ def _voice_tag(tag: VoiceTag | None) -> dict[str, Any] | None:
 
 
 def _license_sold(row: License) -> dict[str, Any]:
-    return {"license_number": row.license_number, "beat_id": row.beat_id, "beat_title": row.beat_snapshot["title"],
+    return {"license_number": row.license_number, "beat_id": row.beat_id,
+            "beat_title": row.beat_snapshot["title"],
             "tier_name": row.terms.get("tier_name"), "kind": row.kind, "status": row.status,
             "price": _money(row.price_amount, row.currency), "issued_at": row.issued_at,
             "revoked_at": row.revoked_at}
 
 
 def _payouts(user: User) -> dict[str, Any]:
-    ledger = _all(select(LedgerEntry).where(LedgerEntry.payee_id == user.id).order_by(LedgerEntry.id))
-    transfers = _all(select(PayoutTransfer).where(PayoutTransfer.payee_id == user.id)
-                     .order_by(PayoutTransfer.created_at))
+    ledger = _rows(LedgerEntry, LedgerEntry.payee_id == user.id, LedgerEntry.id)
+    transfers = _rows(PayoutTransfer, PayoutTransfer.payee_id == user.id, PayoutTransfer.created_at)
     return {"account": payout_reports.account_document(account_of(user.id)),
             "balance": payout_reports.balance_document(user.id),
             "ledger": [{"id": row.id, "kind": row.kind, "amount": _money(row.amount, row.currency),
                         "order_id": row.order_id, "created_at": row.created_at} for row in ledger],
             "transfers": [{"id": row.id, "status": row.status, "amount": _money(row.amount, row.currency),
-                           "reversed": _money(row.amount_reversed, row.currency), "created_at": row.created_at,
-                           "paid_at": row.paid_at} for row in transfers]}
+                           "reversed": _money(row.amount_reversed, row.currency),
+                           "created_at": row.created_at, "paid_at": row.paid_at} for row in transfers]}
 
 
 def _report(report: Report) -> dict[str, Any]:

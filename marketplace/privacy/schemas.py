@@ -7,5 +7,6 @@ from marketplace.accounts.schemas import PASSWORD_MAX
 
 
 class CloseAccountSchema(ma.Schema):
-    password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=PASSWORD_MAX),
+    password = ma.fields.String(required=True, load_only=True,
+                                validate=validate.Length(min=1, max=PASSWORD_MAX),
                                 metadata={"description": "The account's current password."})

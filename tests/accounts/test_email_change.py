@@ -25,7 +25,8 @@ outbox = checkout_fixtures.outbox  # the mails sent since the test began
 
 
 def ask(client, headers, new_email=NEW, password=DEFAULT_PASSWORD):
-    return client.post("/api/v1/me/email", json={"new_email": new_email, "password": password}, headers=headers)
+    return client.post("/api/v1/me/email", json={"new_email": new_email, "password": password},
+                       headers=headers)
 
 
 def confirm(client, token, headers=None):
@@ -74,7 +75,8 @@ def test_the_new_address_is_confirmed_by_its_link_and_the_old_one_is_told(client
     again = confirm(client, token)
     assert again.status_code == 400 and again.json["error"]["code"] == "email_change_link_unusable"
     assert "already used" in again.json["error"]["message"]
-    assert client.get("/api/v1/me/email-change", headers=bearer(signed.json["access_token"])).status_code == 404
+    pending = client.get("/api/v1/me/email-change", headers=bearer(signed.json["access_token"]))
+    assert pending.status_code == 404
 
 
 def test_confirming_while_signed_in_keeps_that_session_only(client, outbox):
@@ -197,7 +199,8 @@ def test_a_password_change_or_reset_voids_a_pending_change(client, outbox):
 
     assert ask(client, here, "other@example.org", password="another long passphrase").status_code == 202
     assert client.post("/api/v1/auth/password-reset", json={"email": "ann@example.com"}).status_code == 202
-    reset = re.search(r"reset-password\?token=(\S+)", "".join(b for b in outbox() if "Reset your" in b)).group(1)
+    reset_mail = "".join(body for body in outbox() if "Reset your" in body)
+    reset = re.search(r"reset-password\?token=(\S+)", reset_mail).group(1)
     assert client.post("/api/v1/auth/password-reset/complete",
                        json={"token": reset, "password": "a third long passphrase"}).status_code == 204
     [other] = confirmation_tokens(outbox, "other@example.org")

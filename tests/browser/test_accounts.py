@@ -98,14 +98,16 @@ def test_the_address_changes_through_the_link_mailed_to_the_new_one(page, phone_
     expect(section.get_by_role("alert")).to_contain_text("The current password is not right.")
     section.get_by_label("Your password").fill(account.password)
     section.get_by_role("button", name="Change email").click()
-    expect(page.locator("#notice")).to_have_text("A link to confirm moved.fan@example.org is on its way there.")
+    expect(page.locator("#notice")).to_have_text(
+        "A link to confirm moved.fan@example.org is on its way there.")
     expect(section.get_by_role("status")).to_contain_text("Waiting for confirmation: moved.fan@example.org")
     screenshot(page, "account-email-pending")
 
     # Opened on a phone that is not signed in: the link alone confirms, and every session ends.
     phone_page.goto(mailed_link(app, "moved.fan@example.org", "Confirm your new email address"))
     expect(phone_page.get_by_role("heading", name="Your new address is confirmed")).to_be_visible()
-    expect(phone_page.get_by_role("status")).to_contain_text("Sign in with moved.fan@example.org from now on.")
+    expect(phone_page.get_by_role("status")).to_contain_text(
+        "Sign in with moved.fan@example.org from now on.")
     screenshot(phone_page, "confirm-email-phone")
     phone_page.get_by_role("link", name="Sign in").click()
     sign_in(phone_page, dataclasses.replace(account, email="moved.fan@example.org"))

@@ -24,7 +24,8 @@ def test_a_beatmaker_and_a_buyer_each_get_what_the_store_holds_about_them(
         app, client, beatmaker, new_buyer, buy, credit, connect, make_user, admin_headers, outbox):
     maker_id, maker, beat_id, tiers = beatmaker("Metro 🎹")
     partner_id = make_user(name="Partner Ünal")
-    credit(maker, beat_id, [("Metro 🎹", maker_id, "producer", 7000), ("Partner Ünal", partner_id, "co_producer", 3000)])
+    credit(maker, beat_id, [("Metro 🎹", maker_id, "producer", 7000),
+                            ("Partner Ünal", partner_id, "co_producer", 3000)])
     connect(maker, onboard=False)
     buyer_id, buyer = new_buyer("Zoë جود")
     order = buy(buyer, [(beat_id, tiers["Basic"]["id"])])
@@ -33,8 +34,8 @@ def test_a_beatmaker_and_a_buyer_each_get_what_the_store_holds_about_them(
                        json={"reason": "other", "details": "Sounds like mine 🎶"}).status_code == 201
     assert client.post(f"/api/v1/admin/users/{maker_id}/strike", headers=admin_headers,
                        json={"reason": "Spam titles"}).status_code == 200
-    assert client.post("/api/v1/me/email", headers=buyer,
-                       json={"new_email": "zoe.new@example.org", "password": DEFAULT_PASSWORD}).status_code == 202
+    change = {"new_email": "zoe.new@example.org", "password": DEFAULT_PASSWORD}
+    assert client.post("/api/v1/me/email", headers=buyer, json=change).status_code == 202
     with app.app_context():
         buyer_email = db.session.get(User, buyer_id).email
 
@@ -46,7 +47,8 @@ def test_a_beatmaker_and_a_buyer_each_get_what_the_store_holds_about_them(
     assert [row["id"] for row in mine["orders"]] == [order["id"]]
     assert mine["orders"][0]["items"][0]["beat_title"] == "Metro 🎹's beat"
     assert [row["license_number"] for row in mine["licenses_bought"]] == [license_["license_number"]]
-    assert [(row["beat_id"], row["details"]) for row in mine["reports_filed"]] == [(beat_id, "Sounds like mine 🎶")]
+    reports = [(row["beat_id"], row["details"]) for row in mine["reports_filed"]]
+    assert reports == [(beat_id, "Sounds like mine 🎶")]
     assert mine["beats"] == [] and mine["strikes"] == [] and mine["licenses_sold"] == []
 
     theirs = export(client, maker)
@@ -59,7 +61,8 @@ def test_a_beatmaker_and_a_buyer_each_get_what_the_store_holds_about_them(
     assert theirs["payouts"]["balance"]["pending"]["amount"] > 0
     assert [row["kind"] for row in theirs["payouts"]["ledger"]] == ["sale"]
     assert [strike["reason"] for strike in theirs["strikes"]] == ["Spam titles"]
-    assert theirs["reports_filed"] == [] and {tier["name"] for tier in theirs["license_tiers"]} >= {"Basic lease"}
+    assert theirs["reports_filed"] == []
+    assert {tier["name"] for tier in theirs["license_tiers"]} >= {"Basic lease"}
     # Who reported the beat, and who bought it, are the other people's business.
     text = json.dumps(theirs, ensure_ascii=False)
     assert buyer_email not in text and "Zoë" not in text and "Sounds like mine" not in text
@@ -73,7 +76,8 @@ def test_a_credit_on_someone_elses_beat_is_in_the_collaborators_export(
         client, beatmaker, make_user, headers_for, credit):
     maker_id, maker, beat_id, _ = beatmaker("Metro")
     partner_id = make_user(name="Partner")
-    credit(maker, beat_id, [("Metro", maker_id, "producer", 7000), ("Partner P.", partner_id, "co_producer", 3000)])
+    credit(maker, beat_id, [("Metro", maker_id, "producer", 7000),
+                            ("Partner P.", partner_id, "co_producer", 3000)])
     received = export(client, headers_for(partner_id))["credits_received"]
     assert [(row["beat_id"], row["name"], row["role"], row["profit_share_bps"]) for row in received] == [
         (beat_id, "Partner P.", "co_producer", 3000)]
