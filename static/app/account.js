@@ -213,7 +213,8 @@ function emailSection(user) {
   };
   const form = h("form", {},
     errors,
-    field("New email address", h("input", { name: "new_email", type: "email", autocomplete: "email", required: true, maxlength: 254 })),
+    field("New email address",
+      h("input", { name: "new_email", type: "email", autocomplete: "email", required: true, maxlength: 254 })),
     field("Your password", h("input", { name: "password", type: "password", autocomplete: "current-password", required: true }),
       "We mail a link to the new address; the change happens when you open it, and your other devices are signed out."),
     h("button", { type: "submit", class: "primary" }, "Change email"));
@@ -249,7 +250,8 @@ function exportSection() {
       try {
         const data = await api("/me/export");
         const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
-        const link = h("a", { href: URL.createObjectURL(blob), download: `my-data-${new Date().toISOString().slice(0, 10)}.json` });
+        const day = new Date().toISOString().slice(0, 10);
+        const link = h("a", { href: URL.createObjectURL(blob), download: `my-data-${day}.json` });
         document.body.append(link);
         link.click();
         link.remove();
@@ -274,8 +276,12 @@ function closeSection(navigate) {
     field("Your password", h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
     h("div", { class: "actions" },
       h("button", { type: "submit", class: "danger" }, "Close my account for good"),
-      h("button", { type: "button", onclick: () => { form.hidden = true; start.hidden = false; form.reset(); errors.replaceChildren(); } },
-        "Keep my account")));
+      h("button", { type: "button", onclick: () => {
+        form.hidden = true;
+        start.hidden = false;
+        form.reset();
+        errors.replaceChildren();
+      } }, "Keep my account")));
   start.addEventListener("click", () => {
     start.hidden = true;
     form.hidden = false;
