@@ -104,6 +104,10 @@ class Config:
     # for it again.
     EMAIL_VERIFICATION_LINK_HOURS = _env_int("EMAIL_VERIFICATION_LINK_HOURS", 72)
     VERIFICATION_MAILS_PER_ACCOUNT = _env("VERIFICATION_MAILS_PER_ACCOUNT", "3 per hour")
+    # A change of address: how long the link mailed to the new address works, and how many
+    # changes one account may ask for (each mails an address the asker typed).
+    EMAIL_CHANGE_LINK_HOURS = _env_int("EMAIL_CHANGE_LINK_HOURS", 24)
+    EMAIL_CHANGE_MAILS_PER_ACCOUNT = _env("EMAIL_CHANGE_MAILS_PER_ACCOUNT", "3 per hour")
     # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
     # Client addresses (rate limits, logs) come from them, so set this behind a proxy.
     TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)

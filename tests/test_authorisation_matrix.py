@@ -194,6 +194,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/me/sessions"): signed_in(200),
     ("DELETE", "/me/sessions/<session_id>"): signed_in(404, ids={"session_id": "user_id"}),  # not a session of theirs
     ("POST", "/me/password"): signed_in(422, body={}),
+    ("POST", "/me/email"): signed_in(422, body={}),
+    ("GET", "/me/email-change"): signed_in(404),  # none pending
+    ("DELETE", "/me/email-change"): signed_in(204),
+    ("POST", "/auth/confirm-email"): everyone(422, body={}),
+    ("POST", "/me/close"): signed_in(422, body={}),
+    ("GET", "/me/export"): signed_in(200),
     ("GET", "/me"): signed_in(200),
     # catalogue
     ("GET", "/beats"): everyone(200),

@@ -40,6 +40,9 @@ class User(Base):
     status: Mapped[str] = mapped_column(String(16), default=UserStatus.ACTIVE)
     # When the owner of the mailbox proved it, by the mailed link (or a password reset).
     email_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # When the owner closed the account (privacy.closing): it is anonymised, and its status is
+    # `suspended` for good, so whatever serves active accounts only (sign-in, the store) leaves it out.
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -60,6 +63,10 @@ class User(Base):
     @property
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
 
 
 class UserRole(Base):
@@ -111,6 +118,25 @@ class PasswordResetLink(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     # Set when the link was used, or when a newer link or a completed reset made it void.
     spent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class EmailChangeRequest(Base):
+    """A change of address waiting for its confirmation from the new mailbox. The link's token
+    is made by the job that mails it, and only its SHA-256 stored (empty until then). Asking
+    again, confirming, a password change or reset, or closing the account voids it."""
+
+    __tablename__ = "email_change_requests"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("ecr"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    new_email: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Set when it was confirmed, or voided.
+    spent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
 
 class SignInAddress(Base):
     """An address an account signed in from with its password. While someone guesses the

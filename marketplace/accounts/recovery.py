@@ -17,6 +17,7 @@ from marketplace.accounts.models import PasswordResetLink, User
 from marketplace.accounts.password_rules import check_password
 from marketplace.accounts.passwords import passwords
 from marketplace.accounts.services import find_user_by_email, hash_token, revoke_all_tokens
+from marketplace.accounts.sessions import void_email_changes
 from marketplace.accounts.verification import mark_verified
 from marketplace.common.clock import utcnow
 from marketplace.common.ratelimit import RateLimited, rate_limits
@@ -92,6 +93,7 @@ def complete_password_reset(raw_token: str, new_password: str) -> User:
     mark_verified(user)
     _void_open_links(user)
     revoke_all_tokens(user)
+    void_email_changes(user)  # someone who had the account may have asked to move it elsewhere
     db.session.flush()
     return user
 

@@ -106,3 +106,34 @@ class ChangePasswordSchema(ma.Schema):
                                         validate=validate.Length(min=1, max=PASSWORD_MAX))
     new_password = ma.fields.String(required=True, load_only=True,
                                     validate=validate.Length(min=PASSWORD_MIN, max=PASSWORD_MAX))
+
+
+class ChangeEmailSchema(ma.Schema):
+    new_email = ma.fields.Email(
+        required=True, validate=[validate.Length(max=EMAIL_MAX), _unquoted, _dotted_domain],
+        metadata={"description": "The address to use from now on; a link to confirm it is mailed there."})
+    password = ma.fields.String(required=True, load_only=True,
+                                validate=validate.Length(min=1, max=PASSWORD_MAX),
+                                metadata={"description": "The account's current password."})
+
+    @ma.pre_load
+    def normalise_new_email(self, data, **_kwargs):
+        if isinstance(data, dict) and isinstance(data.get("new_email"), str):
+            data = {**data, "new_email": normalise_email(data["new_email"])}
+        return data
+
+
+class EmailChangeSchema(ma.Schema):
+    new_email = ma.fields.String(required=True,
+                                 metadata={"description": "the address waiting for confirmation"})
+    requested_at = ma.fields.DateTime(required=True, attribute="created_at")
+    expires_at = ma.fields.DateTime(required=True, metadata={"description": "when its link stops working"})
+
+
+class ConfirmEmailChangeSchema(ma.Schema):
+    token = ma.fields.String(required=True, validate=validate.Length(min=1, max=200),
+                             metadata={"description": "The token of the link mailed to the new address."})
+
+
+class EmailConfirmedSchema(ma.Schema):
+    email = ma.fields.String(required=True, metadata={"description": "the account's address from now on"})

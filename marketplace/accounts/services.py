@@ -241,6 +241,8 @@ def find_token(raw_token: str) -> AccessToken:
 
 def user_for_token(raw_token: str) -> User:
     token = _stored_token(raw_token)
+    if token is not None and token.user.is_closed:
+        raise InvalidToken()  # its sessions ended when it closed: nothing more to say about it
     if token is not None and not token.user.is_active:
         raise AccountSuspended()  # the clearer answer, though suspension also revoked it
     if token is None or not token.is_usable(utcnow()):

@@ -9,7 +9,7 @@ import datetime as dt
 from flask import current_app, has_request_context, request
 from sqlalchemy import select, update
 
-from marketplace.accounts.models import AccessToken, User
+from marketplace.accounts.models import AccessToken, EmailChangeRequest, User
 from marketplace.accounts.password_rules import check_password
 from marketplace.accounts.passwords import passwords
 from marketplace.common.clock import utcnow
@@ -69,16 +69,31 @@ def end_other_sessions(user: User, keep: AccessToken) -> None:
         .values(revoked_at=utcnow()))
 
 
-def change_password(user: User, current_password: str, new_password: str, keep: AccessToken) -> None:
-    """Needs the current password (guesses are limited like sign-in failures, per account and
-    address), then ends every other session."""
+def check_current_password(user: User, password: str) -> None:
+    """Raise unless `password` is the account's. Guesses are limited like sign-in failures, per
+    account and address, and every form that asks for it (a new password, a new address,
+    closing the account) draws on the same allowance: a stolen session gets no more guesses."""
     limit = current_app.config["LOGIN_FAILURE_LIMIT_PER_EMAIL"]
-    address = request.remote_addr if has_request_context() else "unknown"
-    rate_limits().hit(limit, "password-change", user.id, address or "unknown")
-    if not passwords().verify(user.password_hash, current_password):
+    address = (request.remote_addr if has_request_context() else None) or "unknown"
+    rate_limits().hit(limit, "password-change", user.id, address)
+    if not passwords().verify(user.password_hash, password):
         raise WrongCurrentPassword()
-    rate_limits().clear(limit, "password-change", user.id, address or "unknown")
+    rate_limits().clear(limit, "password-change", user.id, address)
+
+
+def change_password(user: User, current_password: str, new_password: str, keep: AccessToken) -> None:
+    """Needs the current password, then ends every other session; a pending change of address
+    is voided, in case it was asked for with the old (maybe stolen) password."""
+    check_current_password(user, current_password)
     check_password(new_password, user.email)
     user.password_hash = passwords().hash(new_password)
     end_other_sessions(user, keep)
+    void_email_changes(user)
     db.session.flush()
+
+
+def void_email_changes(user: User) -> None:
+    """Void the account's pending changes of address (their links stop working)."""
+    db.session.execute(update(EmailChangeRequest).where(
+        EmailChangeRequest.user_id == user.id, EmailChangeRequest.spent_at.is_(None))
+        .values(spent_at=utcnow()))

@@ -1,12 +1,14 @@
-"""Background jobs of accounts: the mails that let people back into their account, and the
-one telling an owner that someone keeps failing to sign in."""
+"""Background jobs of accounts: the mails that let people back into their account, the one
+telling an owner that someone keeps failing to sign in, and those of a change of address and
+of a closed account."""
 
 from __future__ import annotations
 
 from flask import current_app
 
-from marketplace.accounts import recovery, verification
-from marketplace.accounts.models import User
+from marketplace.accounts import email_change, recovery, verification
+from marketplace.accounts.models import EmailChangeRequest, User
+from marketplace.common.text import one_line
 from marketplace.common.ratelimit import parse_limit
 from marketplace.db import db
 from marketplace.jobs.mail import send_email
@@ -61,3 +63,53 @@ def send_verification(user_id: str, link_base: str) -> None:
                f"{verification.verification_link(user, link_base)}\n\n"
                "Until then you can browse and buy; selling beats, payouts and reports need a verified address.\n"
                "If you did not create an account, ignore this mail: without the link, the address stays unverified.\n")
+
+
+@job("accounts.send_email_change_confirmation", queue=BUYER)
+def send_email_change_confirmation(change_id: str, link_base: str) -> None:
+    """Make the link and mail it to the new address. Committed before sending: a mail that
+    fails is retried with a new link, which voids the one never sent."""
+    change = db.session.get(EmailChangeRequest, change_id)
+    user = db.session.get(User, change.user_id) if change is not None else None
+    if user is None or not user.is_active:
+        return
+    link = email_change.new_confirmation_link(change, link_base)
+    if link is None:
+        return  # confirmed, voided or expired meanwhile
+    db.session.commit()
+    send_email(change.new_email, "Confirm your new email address",
+               f"Hello {one_line(user.display_name)},\n\n"
+               "You asked to use this address for your account. Confirm it by opening this link "
+               f"(it works once, for {email_change.link_hours()} hours):\n\n"
+               f"{link}\n\n"
+               "Once confirmed, you sign in with this address, and every other device signed in to "
+               "your account is signed out.\n"
+               "If you did not ask, ignore this mail: without the link, nothing changes.\n")
+
+
+@job("accounts.tell_old_address_of_email_change", queue=BUYER)
+def tell_old_address_of_email_change(user_id: str, old_email: str, new_email: str) -> None:
+    user = db.session.get(User, user_id)
+    if user is None:
+        return
+    send_email(old_email, "Your account's email address was changed",
+               f"Hello {one_line(user.display_name)},\n\n"
+               f"The email address of your account was changed to {email_change.mask_email(new_email)}: "
+               "this address no longer signs in, and every device signed in to the account was signed "
+               "out.\n\n"
+               "If this was not you, someone else may have your password. Reply to this mail at once so "
+               "we can give the account back to you.\n")
+
+
+@job("accounts.send_account_closed", queue=BUYER)
+def send_account_closed(address: str, display_name: str) -> None:
+    """Tell the owner their account is closed, at the address it had (the account no longer
+    holds it)."""
+    send_email(address, "Your account is closed",
+               f"Hello {one_line(display_name)},\n\n"
+               "Your account is closed: your name and address were removed from it, every device was "
+               "signed out, and your beats left the store.\n"
+               "Licenses you bought stay valid: keep the files and contracts you downloaded, as you can no "
+               "longer sign in. Licenses you sold stay valid too, and money you earned and not yet received "
+               "is still paid to your payout account.\n\n"
+               "You can create a new account with this address at any time.\n")

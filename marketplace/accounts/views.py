@@ -2,13 +2,16 @@ from __future__ import annotations
 
 from flask import Response, current_app, request
 
-from marketplace.accounts import recovery, services, sessions, verification
+from marketplace.accounts import email_change, recovery, services, sessions, verification
 from marketplace.accounts.auth import auth_required, bearer_token_from_request, current_user
-from marketplace.accounts.schemas import (ChangePasswordSchema, LoginSchema, PasswordResetCompleteSchema,
-                                          PasswordResetRequestSchema, RegisterSchema, SessionSchema, TokenSchema,
-                                          UserSchema, VerifyEmailSchema)
+from marketplace.accounts.schemas import (ChangeEmailSchema, ChangePasswordSchema, ConfirmEmailChangeSchema,
+                                          EmailChangeSchema, EmailConfirmedSchema, LoginSchema,
+                                          PasswordResetCompleteSchema, PasswordResetRequestSchema,
+                                          RegisterSchema, SessionSchema, TokenSchema, UserSchema,
+                                          VerifyEmailSchema)
 from marketplace.api import Blueprint, document_errors
 from marketplace.db import db
+from marketplace.errors import NotFound
 
 blp = Blueprint("accounts", __name__, description="Accounts and sign-in")
 
@@ -163,3 +166,66 @@ def change_password(payload):
     sessions.change_password(current_user(), payload["current_password"], payload["new_password"], current)
     db.session.commit()
     return Response(status=204)
+
+
+@blp.post("/me/email")
+@auth_required()
+@blp.arguments(ChangeEmailSchema)
+@blp.response(202, EmailChangeSchema)
+@document_errors(403, 409, 422, 429)
+def change_email(payload):
+    """Ask to use another address (the current password is needed). A link to confirm it is
+    mailed to the new address; until it is opened, the account keeps its address. Asking
+    again replaces the earlier request."""
+    change = email_change.request_email_change(current_user(), payload["new_email"], payload["password"],
+                                               _link_base())
+    db.session.commit()
+    return change
+
+
+@blp.get("/me/email-change")
+@auth_required()
+@blp.response(200, EmailChangeSchema)
+@document_errors(404)
+def pending_email_change():
+    """The change of address waiting for its confirmation; 404 when there is none."""
+    change = email_change.pending_change(current_user())
+    if change is None:
+        raise NotFound("No change of address is waiting for confirmation.", code="no_pending_email_change")
+    return change
+
+
+@blp.delete("/me/email-change")
+@auth_required()
+@blp.response(204)
+def cancel_email_change():
+    """Cancel a pending change of address: its link stops working."""
+    sessions.void_email_changes(current_user())
+    db.session.commit()
+    return Response(status=204)
+
+
+@blp.post("/auth/confirm-email")
+@blp.arguments(ConfirmEmailChangeSchema)
+@blp.response(200, EmailConfirmedSchema)
+@document_errors(400, 409)
+def confirm_email_change(payload):
+    """Confirm a change of address with the token of the link mailed to the new address; no
+    sign-in needed (mail is often opened on another device). Every session of the account
+    ends, except this request's when it is signed in to the same account; the old address is
+    told of the change. Answers the new address (the link's holder was mailed it)."""
+    user, _ = email_change.confirm_email_change(payload["token"], _session_of_request())
+    db.session.commit()
+    return {"email": user.email}
+
+
+def _session_of_request():
+    """The session this request was made with, if it is a valid one (the page may hold a
+    stale token: that is no reason to refuse the link)."""
+    raw = bearer_token_from_request()
+    if raw is None:
+        return None
+    try:
+        return services.find_token(raw)
+    except services.InvalidToken:
+        return None

@@ -736,6 +736,11 @@ def close_checkouts_of_seller(seller_id: str) -> list[str]:
     return _close_checkouts(OrderItem.seller_id == seller_id)
 
 
+def close_checkouts_of_buyer(buyer_id: str) -> list[str]:
+    """The buyer closed their account: their open checkouts end, and what they held is free."""
+    return _close_checkouts(Order.buyer_id == buyer_id)
+
+
 def _close_checkouts(line_filter: ColumnElement[bool]) -> list[str]:
     """Release the holds of the pending orders with such a line now, and close their payment
     pages at the provider by a job once this commits: a network call has no place in this

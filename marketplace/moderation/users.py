@@ -115,6 +115,10 @@ def suspend(user: User, actor: Actor, reason: str) -> list[str]:
 def unsuspend(user: User, actor: Actor, reason: str | None) -> list[str]:
     """Lift a suspension; answers the ids of the beats back in the store."""
     user = _locked(user)
+    if user.is_closed:
+        # Closed by its owner, and anonymised: nobody could sign in to it again.
+        raise Conflict("This account was closed by its owner; it cannot be made active again.",
+                       code="account_closed")
     if user.is_active:
         raise Conflict("This account is not suspended.", code="not_suspended")
     before = user_state(user)

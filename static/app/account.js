@@ -1,6 +1,6 @@
 // Sign in, sign up and a forgotten password. Sign out lives in the navigation bar.
 
-import { api, forgetUser, setToken, signIn } from "./api.js";
+import { api, currentUser, forgetUser, setToken, signIn } from "./api.js";
 import { busy, dateTime, errorBox, field, formValues, h, notice } from "./ui.js";
 
 // Where to go after signing in: only a page of this site (not "//host" or "/\\host").
@@ -153,6 +153,29 @@ async function verifyEmailView({ root, query, user }) {
   }
 }
 
+// The page the link mailed to a new address opens: the token alone confirms, signed in or not.
+// Every other session of the account ends; this one stays if it is signed in to the account.
+async function confirmEmailView({ root, query }) {
+  root.replaceChildren(h("div", { class: "card narrow", role: "status" }, h("p", {}, "Confirming your new address…")));
+  try {
+    const { email } = await api("/auth/confirm-email", { method: "POST", json: { token: query.get("token") || "" } });
+    forgetUser();
+    // Still signed in only when this browser was signed in to the account that changed.
+    const user = await currentUser();
+    const stillSignedIn = Boolean(user && user.email === email);
+    root.replaceChildren(h("div", { class: "card narrow", role: "status" },
+      h("h1", {}, "Your new address is confirmed"),
+      h("p", {}, stillSignedIn ? `You now sign in with ${email}. Your other devices are signed out.`
+        : `Sign in with ${email} from now on. Every device signed in to your account is signed out.`),
+      h("p", {}, h("a", { href: stillSignedIn ? "/account" : "/signin" }, stillSignedIn ? "Your account" : "Sign in"))));
+  } catch (error) {
+    root.replaceChildren(h("div", { class: "card narrow" },
+      h("h1", {}, "This link does not work"),
+      errorBox(error),
+      h("p", {}, h("a", { href: "/account" }, "Your account"))));
+  }
+}
+
 // Unverified: say what waits for it, and send the link again on request.
 function verificationNotice(user) {
   if (user.email_verified) return null;
@@ -170,7 +193,120 @@ function verificationNotice(user) {
   return box;
 }
 
-// The signed-in person's account: a new password, and the sessions (devices) signed in.
+// A new address: asked for with the password, waiting for the link mailed there (shown, and
+// cancellable, until it is opened).
+function emailSection(user) {
+  const section = h("section", { class: "card narrow", "aria-labelledby": "email-title" });
+  const errors = h("div");
+  const pendingBox = h("div");
+  const drawPending = async () => {
+    let pending = null;
+    try { pending = await api("/me/email-change"); } catch (error) { if (error.status !== 404) throw error; }
+    pendingBox.replaceChildren(...(pending ? [h("div", { class: "pending-email", role: "status" },
+      h("p", {}, h("strong", {}, `Waiting for confirmation: ${pending.new_email}. `),
+        `Open the link we mailed there; it works until ${dateTime(pending.expires_at)}.`),
+      h("button", { type: "button", onclick: (event) => busy(event.currentTarget, async () => {
+        await api("/me/email-change", { method: "DELETE" });
+        notice("The change of address is cancelled.");
+        await drawPending();
+      }) }, "Cancel the change"))] : []));
+  };
+  const form = h("form", {},
+    errors,
+    field("New email address",
+      h("input", { name: "new_email", type: "email", autocomplete: "email", required: true, maxlength: 254 })),
+    field("Your password", h("input", { name: "password", type: "password", autocomplete: "current-password", required: true }),
+      "We mail a link to the new address; the change happens when you open it, and your other devices are signed out."),
+    h("button", { type: "submit", class: "primary" }, "Change email"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const values = formValues(form);
+    busy(form.querySelector("button[type=submit]"), async () => {
+      try {
+        const pending = await api("/me/email", { method: "POST", json: values });
+        form.reset();
+        errors.replaceChildren();
+        notice(`A link to confirm ${pending.new_email} is on its way there.`);
+        await drawPending();
+      } catch (error) {
+        errors.replaceChildren(errorBox(error));
+      }
+    });
+  });
+  section.append(h("h2", { id: "email-title" }, "Email address"),
+    h("p", {}, `You sign in with ${user.email}.`), pendingBox, form);
+  return { section, drawPending };
+}
+
+// A copy of everything the store holds about the person, saved as a JSON file.
+function exportSection() {
+  const errors = h("div");
+  return h("section", { class: "card narrow", "aria-labelledby": "export-title" },
+    h("h2", { id: "export-title" }, "Your data"),
+    h("p", {}, "Download a copy of what the store holds about you: profile, devices, orders, licenses, beats, "
+      + "sales, payouts, reports and strikes, as one JSON file."),
+    errors,
+    h("button", { type: "button", onclick: (event) => busy(event.currentTarget, async () => {
+      try {
+        const data = await api("/me/export");
+        const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
+        const day = new Date().toISOString().slice(0, 10);
+        const link = h("a", { href: URL.createObjectURL(blob), download: `my-data-${day}.json` });
+        document.body.append(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+        errors.replaceChildren();
+      } catch (error) {
+        errors.replaceChildren(errorBox(error));
+      }
+    }) }, "Download my data"));
+}
+
+// Closing the account: a first button shows what happens and asks for the password.
+function closeSection(navigate) {
+  const section = h("section", { class: "card narrow", "aria-labelledby": "close-title" });
+  const start = h("button", { type: "button", class: "danger" }, "Close my account…");
+  const errors = h("div");
+  const form = h("form", { hidden: true, "aria-label": "Confirm closing your account" },
+    h("p", {}, "Closing is final. Your name and address are removed from the account, every device is signed out "
+      + "and your beats leave the store. Licenses you bought and sold stay valid, and money owed to you is still "
+      + "paid out. Download your data, files and contracts first: you cannot sign in afterwards."),
+    errors,
+    field("Your password", h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
+    h("div", { class: "actions" },
+      h("button", { type: "submit", class: "danger" }, "Close my account for good"),
+      h("button", { type: "button", onclick: () => {
+        form.hidden = true;
+        start.hidden = false;
+        form.reset();
+        errors.replaceChildren();
+      } }, "Keep my account")));
+  start.addEventListener("click", () => {
+    start.hidden = true;
+    form.hidden = false;
+    form.querySelector("input[name=password]").focus();
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const { password } = formValues(form);
+    busy(form.querySelector("button[type=submit]"), async () => {
+      try {
+        await api("/me/close", { method: "POST", json: { password } });
+        setToken(null);
+        forgetUser();
+        notice("Your account is closed. Thank you for having been here.");
+        navigate("/", { replace: true });
+      } catch (error) {
+        errors.replaceChildren(errorBox(error));
+      }
+    });
+  });
+  section.append(h("h2", { id: "close-title" }, "Close account"), start, form);
+  return section;
+}
+
+// The signed-in person's account: address, password, devices signed in, their data, closing.
 async function accountView({ root, user, navigate }) {
   if (!user) return navigate(`/signin?next=${encodeURIComponent(location.pathname)}`, { replace: true });
   const sessionsBox = h("section", { class: "sessions", "aria-labelledby": "sessions-title" });
@@ -224,9 +360,11 @@ async function accountView({ root, user, navigate }) {
       }
     });
   });
+  const email = emailSection(user);
   root.replaceChildren(h("h1", {}, "Your account"),
-    ...[h("p", {}, `${user.display_name} · ${user.email}`), verificationNotice(user), form, sessionsBox].filter(Boolean));
-  await drawSessions();
+    ...[h("p", {}, `${user.display_name} · ${user.email}`), verificationNotice(user), email.section, form, sessionsBox,
+      exportSection(), closeSection(navigate)].filter(Boolean));
+  await Promise.all([drawSessions(), email.drawPending()]);
 }
 
 export const accountRoutes = [
@@ -236,4 +374,5 @@ export const accountRoutes = [
   { path: "/forgot-password", title: "Forgot your password", view: forgotPasswordView },
   { path: "/reset-password", title: "Choose a new password", view: resetPasswordView },
   { path: "/verify-email", title: "Verify your address", view: verifyEmailView },
+  { path: "/confirm-email", title: "Confirm your new address", view: confirmEmailView },
 ];

@@ -3,6 +3,8 @@ form, the mailed link, a new password, signing in with it."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 
 from playwright.sync_api import expect
@@ -82,3 +84,69 @@ def test_the_account_page_changes_the_password_and_ends_other_sessions(page, sto
     page.get_by_role("button", name="Sign out everywhere").click()
     expect(page.locator("#notice")).to_have_text("Signed out everywhere, this device too.")
     expect(nav(page).get_by_role("link", name="Sign in")).to_be_visible()
+
+
+def test_the_address_changes_through_the_link_mailed_to_the_new_one(page, phone_page, store, app):
+    account = store.user("artist", "Moving Fan")
+    sign_in(page, account)
+    page.goto("/account")
+    section = page.get_by_role("region", name="Email address")
+    expect(section).to_contain_text(f"You sign in with {account.email}.")
+    section.get_by_label("New email address").fill("moved.fan@example.org")
+    section.get_by_label("Your password").fill("not my password")
+    section.get_by_role("button", name="Change email").click()
+    expect(section.get_by_role("alert")).to_contain_text("The current password is not right.")
+    section.get_by_label("Your password").fill(account.password)
+    section.get_by_role("button", name="Change email").click()
+    expect(page.locator("#notice")).to_have_text(
+        "A link to confirm moved.fan@example.org is on its way there.")
+    expect(section.get_by_role("status")).to_contain_text("Waiting for confirmation: moved.fan@example.org")
+    screenshot(page, "account-email-pending")
+
+    # Opened on a phone that is not signed in: the link alone confirms, and every session ends.
+    phone_page.goto(mailed_link(app, "moved.fan@example.org", "Confirm your new email address"))
+    expect(phone_page.get_by_role("heading", name="Your new address is confirmed")).to_be_visible()
+    expect(phone_page.get_by_role("status")).to_contain_text(
+        "Sign in with moved.fan@example.org from now on.")
+    screenshot(phone_page, "confirm-email-phone")
+    phone_page.get_by_role("link", name="Sign in").click()
+    sign_in(phone_page, dataclasses.replace(account, email="moved.fan@example.org"))
+
+    page.reload()
+    expect(page).to_have_url(re.compile(r"/signin\?next=%2Faccount$"))
+    sign_in(page, dataclasses.replace(account, email="moved.fan@example.org"))
+    page.goto("/account")
+    expect(page.get_by_role("region", name="Email address")).to_contain_text(
+        "You sign in with moved.fan@example.org.")
+    expect(page.get_by_role("region", name="Email address").get_by_role("status")).to_have_count(0)
+
+
+def test_the_data_downloads_and_the_account_closes_after_a_confirmation(page, store, tmp_path):
+    account = store.user("beatmaker", "Leaving Maker")
+    sign_in(page, account)
+    page.goto("/account")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download my data").click()
+    download = download_info.value
+    assert re.fullmatch(r"my-data-\d{4}-\d{2}-\d{2}\.json", download.suggested_filename)
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    assert json.loads(saved.read_text())["profile"]["email"] == account.email
+
+    section = page.get_by_role("region", name="Close account")
+    section.get_by_role("button", name="Close my account…").click()
+    confirm = section.get_by_role("form", name="Confirm closing your account")
+    expect(confirm).to_contain_text("Closing is final.")
+    confirm.get_by_role("button", name="Keep my account").click()
+    expect(confirm).to_be_hidden()
+    section.get_by_role("button", name="Close my account…").click()
+    confirm.get_by_label("Your password").fill("not my password")
+    confirm.get_by_role("button", name="Close my account for good").click()
+    expect(confirm.get_by_role("alert")).to_contain_text("The current password is not right.")
+    confirm.get_by_label("Your password").fill(account.password)
+    screenshot(page, "account-close-confirm")
+    confirm.get_by_role("button", name="Close my account for good").click()
+    expect(page.locator("#notice")).to_have_text("Your account is closed. Thank you for having been here.")
+    expect(nav(page).get_by_role("link", name="Sign in")).to_be_visible()
+    assert store.api("POST", "/auth/login", json={"email": account.email, "password": account.password}) \
+        .status_code == 401

@@ -1,0 +1,1 @@
+"""What the store holds about a person: a copy of it for them, and closing their account."""
