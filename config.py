@@ -182,6 +182,8 @@ class Config:
     # Email: "log" writes messages to the log and an outbox folder; "smtp" sends them.
     MAIL_BACKEND = _env("MAIL_BACKEND", "log")
     MAIL_FROM = _env("MAIL_FROM", "Beat marketplace <no-reply@localhost>")
+    # Where people may write back (a monitored address); unset, mails never invite a reply.
+    MAIL_REPLY_TO = _env("MAIL_REPLY_TO")
     MAIL_OUTBOX_DIR = _env("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
     SMTP_HOST = _env("SMTP_HOST", "localhost")
     SMTP_PORT = _env_int("SMTP_PORT", 587)

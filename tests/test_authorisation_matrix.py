@@ -194,6 +194,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/me/sessions"): signed_in(200),
     ("DELETE", "/me/sessions/<session_id>"): signed_in(404, ids={"session_id": "user_id"}),  # not a session of theirs
     ("POST", "/me/password"): signed_in(422, body={}),
+    ("GET", "/me/mail-preferences"): signed_in(200),
+    ("PATCH", "/me/mail-preferences"): signed_in(200, body={"sale_notices": False}),
     ("GET", "/me"): signed_in(200),
     # catalogue
     ("GET", "/beats"): everyone(200),

@@ -106,3 +106,25 @@ class ChangePasswordSchema(ma.Schema):
                                         validate=validate.Length(min=1, max=PASSWORD_MAX))
     new_password = ma.fields.String(required=True, load_only=True,
                                     validate=validate.Length(min=PASSWORD_MIN, max=PASSWORD_MAX))
+
+
+def _mail_switch(description: str) -> ma.fields.Boolean:
+    # Only true or false: "no", 0 or "off" would be guesses about what the person meant.
+    return ma.fields.Boolean(truthy={True}, falsy={False}, metadata={"description": description},
+                             error_messages={"invalid": "Use true (send these mails) or false (do not)."})
+
+
+class MailPreferencesSchema(ma.Schema):
+    """The mails the account's owner may turn off. Security mails, receipts, moderation
+    notices, payouts sent and an exclusive sold over a lease always go."""
+
+    sale_notices = _mail_switch("A mail for each sale of a beat you are credited on, with your share.")
+    marketing = _mail_switch("News of the store and offers.")
+
+
+class MailPreferencesUpdateSchema(MailPreferencesSchema):
+    @ma.validates_schema
+    def not_empty(self, data, **_kwargs):
+        if not data:
+            raise ma.ValidationError("Send at least one of: sale_notices, marketing (true or false).",
+                                     field_name="_body")

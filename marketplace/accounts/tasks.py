@@ -9,8 +9,8 @@ from marketplace.accounts import recovery, verification
 from marketplace.accounts.models import User
 from marketplace.common.ratelimit import parse_limit
 from marketplace.db import db
-from marketplace.jobs.mail import send_email
 from marketplace.jobs.queue import BUYER, job
+from marketplace.mail import messages
 
 
 @job("accounts.send_password_reset", queue=BUYER)
@@ -22,13 +22,8 @@ def send_password_reset(user_id: str, link_base: str) -> None:
         return
     link = recovery.new_reset_link(user, link_base)
     db.session.commit()
-    send_email(user.email, "Reset your password",
-               f"Hello {user.display_name},\n\n"
-               f"Someone, hopefully you, asked to reset the password of your account.\n"
-               f"Choose a new password here (the link works once, for {recovery.link_minutes()} minutes):\n\n"
-               f"{link}\n\n"
-               "Setting a new password signs you out everywhere. If you did not ask, ignore this "
-               "mail: your password stays as it is.\n")
+    messages.send("password_reset", user, {"link": link, "minutes": recovery.link_minutes()}, link_base=link_base)
+
 
 @job("accounts.warn_of_failed_sign_ins", queue=BUYER)
 def warn_of_failed_sign_ins(user_id: str) -> None:
@@ -36,28 +31,15 @@ def warn_of_failed_sign_ins(user_id: str) -> None:
     if user is None:
         return
     failures = parse_limit(current_app.config["LOGIN_SLOWDOWN_AFTER_FAILURES"]).amount
-    send_email(user.email, "Someone is trying to sign in to your account", "\n".join([
-        f"Hello {user.display_name},",
-        "",
-        f"Someone has tried to sign in to your account with a wrong password at least {failures} times",
-        "in a short while.",
-        "Your account is not locked: you can sign in as usual. Attempts from places you never signed",
-        "in from are slowed down for now.",
-        "",
-        "If this was not you, choose a long password that you use nowhere else.",
-        "",
-    ]))
+    messages.send("failed_sign_ins", user, {"failures": failures,
+                                            "account_link": f"{messages.public_base_url()}/account"})
+
 
 @job("accounts.send_verification", queue=BUYER)
 def send_verification(user_id: str, link_base: str) -> None:
     user = db.session.get(User, user_id)
     if user is None or user.email_verified:
         return
-    hours = current_app.config["EMAIL_VERIFICATION_LINK_HOURS"]
-    send_email(user.email, "Verify your email address",
-               f"Hello {user.display_name},\n\n"
-               "Please confirm that this address is yours by opening this link "
-               f"(it works for {hours} hours):\n\n"
-               f"{verification.verification_link(user, link_base)}\n\n"
-               "Until then you can browse and buy; selling beats, payouts and reports need a verified address.\n"
-               "If you did not create an account, ignore this mail: without the link, the address stays unverified.\n")
+    messages.send("verify_email", user, {"link": verification.verification_link(user, link_base),
+                                         "hours": current_app.config["EMAIL_VERIFICATION_LINK_HOURS"]},
+                  link_base=link_base)

@@ -4,7 +4,8 @@ from flask import Response, current_app, request
 
 from marketplace.accounts import recovery, services, sessions, verification
 from marketplace.accounts.auth import auth_required, bearer_token_from_request, current_user
-from marketplace.accounts.schemas import (ChangePasswordSchema, LoginSchema, PasswordResetCompleteSchema,
+from marketplace.accounts.schemas import (ChangePasswordSchema, LoginSchema, MailPreferencesSchema,
+                                          MailPreferencesUpdateSchema, PasswordResetCompleteSchema,
                                           PasswordResetRequestSchema, RegisterSchema, SessionSchema, TokenSchema,
                                           UserSchema, VerifyEmailSchema)
 from marketplace.api import Blueprint, document_errors
@@ -116,6 +117,28 @@ def _link_base() -> str:
 def me():
     """The signed-in user."""
     return current_user()
+
+
+@blp.get("/me/mail-preferences")
+@auth_required()
+@blp.response(200, MailPreferencesSchema)
+def get_mail_preferences():
+    """The mails you may turn off, each on (true) or off. Security mails (verification, password
+    reset, failed sign-ins), receipts, moderation notices, payouts sent and an exclusive sold
+    over your lease always go."""
+    return services.mail_preferences(current_user())
+
+
+@blp.patch("/me/mail-preferences")
+@auth_required()
+@blp.arguments(MailPreferencesUpdateSchema)
+@blp.response(200, MailPreferencesSchema)
+def update_mail_preferences(changes):
+    """Turn sale notices or marketing mails on (true) or off (false); fields left out stay as
+    they are. Answers every preference as it now stands."""
+    preferences = services.set_mail_preferences(current_user(), changes)
+    db.session.commit()
+    return preferences
 
 
 @blp.post("/auth/logout-everywhere")

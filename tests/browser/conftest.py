@@ -256,7 +256,7 @@ def mailed_link(app, address: str, subject: str) -> str:
     for path in sorted(Path(app.config["MAIL_OUTBOX_DIR"]).glob("*.eml"), reverse=True):
         message = email_parser.message_from_bytes(path.read_bytes(), policy=email_policy.default)
         if message["To"] == address and message["Subject"] == subject:
-            return re.search(r"http://\S+\?token=\S+", message.get_content()).group(0)
+            return re.search(r"http://\S+\?token=\S+", message.get_body(("plain",)).get_content()).group(0)
     raise AssertionError(f"no mail {subject!r} to {address}")
 
 
