@@ -108,10 +108,21 @@ class ChangePasswordSchema(ma.Schema):
                                     validate=validate.Length(min=PASSWORD_MIN, max=PASSWORD_MAX))
 
 
+class _MailSwitch(ma.fields.Boolean):
+    """true or false, and nothing else: "no", 0 or "off" would be guesses about what was meant
+    (and 0 == False, so marshmallow's own sets would take it)."""
+
+    default_error_messages = {"invalid": "Use true (send these mails) or false (do not).",
+                              "null": "Use true (send these mails) or false (do not)."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 def _mail_switch(description: str) -> ma.fields.Boolean:
-    # Only true or false: "no", 0 or "off" would be guesses about what the person meant.
-    return ma.fields.Boolean(truthy={True}, falsy={False}, metadata={"description": description},
-                             error_messages={"invalid": "Use true (send these mails) or false (do not)."})
+    return _MailSwitch(metadata={"description": description})
 
 
 class MailPreferencesSchema(ma.Schema):

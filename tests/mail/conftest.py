@@ -8,6 +8,8 @@ from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 from tests.accounts.test_sign_in_limits import app_with  # noqa: F401
+from tests.catalog.conftest import make_beat  # noqa: F401
+from tests.licensing.conftest import sell  # noqa: F401
 from tests.conftest import mail_html, mail_text
 from tests.payouts.conftest import (  # noqa: F401
     admin_headers,
