@@ -170,6 +170,50 @@ function verificationNotice(user) {
   return box;
 }
 
+// The mails one may turn off, each a checkbox saved as soon as it changes. The others always go.
+const MAIL_SWITCHES = [
+  ["sale_notices", "Sale notices", "A mail for each sale of a beat you are credited on, with your share."],
+  ["marketing", "News and offers", "Now and then, news of the store and offers."],
+];
+
+async function mailSettings() {
+  const preferences = await api("/me/mail-preferences");
+  const errors = h("div");
+  const box = h("form", { class: "card narrow mail-settings", id: "mail-settings", "aria-labelledby": "mail-settings-title" },
+    h("h2", { id: "mail-settings-title" }, "Mail settings"),
+    errors,
+    h("fieldset", {},
+      h("legend", {}, "Send me"),
+      ...MAIL_SWITCHES.map(([name, label, hint]) => {
+        const id = `mail-${name}`;
+        const checkbox = h("input", { type: "checkbox", id, name, checked: preferences[name],
+          "aria-describedby": `${id}-hint`, onchange: (event) => save(event.currentTarget) });
+        return h("div", { class: "switch" },
+          h("label", { class: "choice", for: id }, checkbox, ` ${label}`),
+          h("p", { class: "muted hint", id: `${id}-hint` }, hint));
+      })),
+    h("p", { class: "muted" }, "Always sent, whatever you choose here: address verification, password resets, "
+      + "warnings about sign-in attempts, receipts and refunds, moderation notices, payouts sent, and news that "
+      + "a beat you lease was sold exclusively."));
+  async function save(checkbox) {
+    checkbox.disabled = true;
+    try {
+      const saved = await api("/me/mail-preferences", { method: "PATCH", json: { [checkbox.name]: checkbox.checked } });
+      checkbox.checked = saved[checkbox.name];
+      errors.replaceChildren();
+      const label = MAIL_SWITCHES.find(([name]) => name === checkbox.name)[1];
+      notice(`${label}: ${saved[checkbox.name] ? "on" : "off"}.`);
+    } catch (error) {
+      checkbox.checked = !checkbox.checked;
+      errors.replaceChildren(errorBox(error));
+    } finally {
+      checkbox.disabled = false;
+    }
+  }
+  box.addEventListener("submit", (event) => event.preventDefault());
+  return box;
+}
+
 // The signed-in person's account: a new password, and the sessions (devices) signed in.
 async function accountView({ root, user, navigate }) {
   if (!user) return navigate(`/signin?next=${encodeURIComponent(location.pathname)}`, { replace: true });
@@ -224,9 +268,13 @@ async function accountView({ root, user, navigate }) {
       }
     });
   });
+  const mailBox = await mailSettings();
   root.replaceChildren(h("h1", {}, "Your account"),
-    ...[h("p", {}, `${user.display_name} · ${user.email}`), verificationNotice(user), form, sessionsBox].filter(Boolean));
+    ...[h("p", {}, `${user.display_name} · ${user.email}`), verificationNotice(user), form, mailBox, sessionsBox]
+      .filter(Boolean));
   await drawSessions();
+  // Opened from a mail's "mail settings" link: show that section.
+  if (location.hash === "#mail-settings") mailBox.scrollIntoView();
 }
 
 export const accountRoutes = [

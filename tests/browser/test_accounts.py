@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import mailed_link
+from tests.browser.conftest import mailed_link, mailed_message
 from tests.browser.helpers import nav, screenshot, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -82,3 +82,41 @@ def test_the_account_page_changes_the_password_and_ends_other_sessions(page, sto
     page.get_by_role("button", name="Sign out everywhere").click()
     expect(page.locator("#notice")).to_have_text("Signed out everywhere, this device too.")
     expect(nav(page).get_by_role("link", name="Sign in")).to_be_visible()
+
+
+def test_the_account_page_turns_sale_notices_off_and_on(page, store):
+    account = store.user("beatmaker", "Busy Producer")
+    sign_in(page, account)
+    page.goto("/account#mail-settings")
+    settings = page.get_by_role("form", name="Mail settings")
+    sales, news = settings.get_by_label("Sale notices"), settings.get_by_label("News and offers")
+    expect(sales).to_be_checked()
+    expect(news).not_to_be_checked()
+    expect(settings).to_contain_text("Always sent")
+
+    sales.uncheck()
+    expect(page.locator("#notice")).to_have_text("Sale notices: off.")
+    assert store.api("GET", "/me/mail-preferences", token=account.token).json() == {
+        "sale_notices": False, "marketing": False}
+    screenshot(page, "account-mail-settings")
+    page.reload()
+    expect(page.get_by_role("form", name="Mail settings").get_by_label("Sale notices")).not_to_be_checked()
+
+    page.get_by_role("form", name="Mail settings").get_by_label("News and offers").check()
+    expect(page.locator("#notice")).to_have_text("News and offers: on.")
+    assert store.api("GET", "/me/mail-preferences", token=account.token).json()["marketing"] is True
+
+
+def test_a_mailed_message_reads_well_in_a_browser_and_a_hostile_name_stays_text(page, store, app):
+    hostile = "<script>alert('x')</script> Zoë 🎧 李"
+    account = store.user("artist", hostile)
+    message = mailed_message(app, account.email, "Verify your email address")
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.set_content(message.get_body(("html",)).get_content())
+    expect(page.get_by_text(f"Hello {hostile},")).to_be_visible()
+    button = page.get_by_role("link", name="Verify my address")
+    expect(button).to_have_attribute("href", re.compile(r"^http://127\.0\.0\.1:\d+/verify-email\?token="))
+    expect(page.get_by_text("You get this mail because")).to_be_visible()
+    screenshot(page, "mail-verify-email")
+    assert dialogs == [] and page.locator("body script").count() == 0
