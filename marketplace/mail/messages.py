@@ -54,7 +54,7 @@ KINDS: dict[str, Kind] = {
                            "you hold a lease of this beat, and its exclusive rights concern your license."),
     "sale_notice": Kind('You sold a license: {{ lines[0].beat_title }}{% if lines|length > 1 %} and '
                         '{{ lines|length - 1 }} more{% endif %}',
-                        "you are credited on these beats with a share of their sales.", SALE_NOTICES),
+                        "you sell these beats or share in their sales.", SALE_NOTICES),
     "payout_sent": Kind("{{ amount }} is on its way to you",
                         "you set up payouts, and we tell you each time money is sent."),
     "strike_recorded": Kind("A strike was recorded against your account",
