@@ -139,3 +139,13 @@ class MailPreferencesUpdateSchema(MailPreferencesSchema):
         if not data:
             raise ma.ValidationError("Send at least one of: sale_notices, marketing (true or false).",
                                      field_name="_body")
+
+
+class UnsubscribeArgs(ma.Schema):
+    token = ma.fields.String(required=True, validate=validate.Length(min=1, max=500),
+                             metadata={"description": "The token of the link in the mail."})
+
+
+class UnsubscribedSchema(ma.Schema):
+    category = ma.fields.String(required=True, metadata={"description": "The mails turned off."})
+    preferences = ma.fields.Nested(MailPreferencesSchema, required=True)

@@ -7,9 +7,10 @@ from marketplace.accounts.auth import auth_required, bearer_token_from_request, 
 from marketplace.accounts.schemas import (ChangePasswordSchema, LoginSchema, MailPreferencesSchema,
                                           MailPreferencesUpdateSchema, PasswordResetCompleteSchema,
                                           PasswordResetRequestSchema, RegisterSchema, SessionSchema, TokenSchema,
-                                          UserSchema, VerifyEmailSchema)
-from marketplace.api import Blueprint, document_errors
+                                          UnsubscribeArgs, UnsubscribedSchema, UserSchema, VerifyEmailSchema)
+from marketplace.api import Blueprint, accepts_one_click_form, document_errors
 from marketplace.db import db
+from marketplace.mail import unsubscribe
 
 blp = Blueprint("accounts", __name__, description="Accounts and sign-in")
 
@@ -139,6 +140,19 @@ def update_mail_preferences(changes):
     preferences = services.set_mail_preferences(current_user(), changes)
     db.session.commit()
     return preferences
+
+
+@blp.post("/mail-preferences/unsubscribe")
+@accepts_one_click_form
+@blp.arguments(UnsubscribeArgs, location="query")
+@blp.response(200, UnsubscribedSchema)
+@document_errors(400)
+def unsubscribe_by_link(args):
+    """Turn off the mails a mailed unsubscribe link names, without signing in (mail programs post
+    here from the message's List-Unsubscribe header). Doing it twice changes nothing more."""
+    user, category = unsubscribe.unsubscribe(args["token"])
+    db.session.commit()
+    return {"category": category, "preferences": services.mail_preferences(user)}
 
 
 @blp.post("/auth/logout-everywhere")

@@ -23,6 +23,7 @@ from flask import current_app
 from marketplace.accounts.models import MAIL_CATEGORIES, User
 from marketplace.common.money import Money
 from marketplace.common.text import one_line
+from marketplace.mail import unsubscribe
 from marketplace.mail.transport import deliver
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -108,18 +109,25 @@ def may_send(user: User, name: str) -> bool:
     return category is None or bool(getattr(user, f"mail_{category}"))
 
 
-def compose(name: str, to: str, context: dict[str, Any], *, link_base: str | None = None) -> EmailMessage:
-    """The message `name` to address `to`, its text and HTML parts rendered with `context`."""
+def compose(name: str, to: str, context: dict[str, Any], *, link_base: str | None = None,
+            unsubscribe_token: str | None = None) -> EmailMessage:
+    """The message `name` to address `to`, its text and HTML parts rendered with `context`;
+    with `unsubscribe_token`, a one-click link to stop mails of its kind."""
     kind = KINDS[name]
     base = (link_base or public_base_url()).rstrip("/")
+    unsubscribe_link = f"{base}/unsubscribe?token={unsubscribe_token}" if unsubscribe_token else None
     # Reply-To itself is set by the transport; the footer only says where to write, if anywhere.
     reply_to = current_app.config.get("MAIL_REPLY_TO") or ""
     values = {**context, "base": base, "why": kind.why, "optional": kind.category is not None,
               "settings_link": f"{base}/account#mail-settings", "platform": current_app.config["PLATFORM_NAME"],
-              "reply_to": parseaddr(reply_to)[1]}
+              "reply_to": parseaddr(reply_to)[1], "unsubscribe_link": unsubscribe_link}
     message = EmailMessage()
     message["To"] = one_line(to)
     message["Subject"] = one_line(_TEXT.from_string(kind.subject).render(values))
+    if unsubscribe_token:
+        # Mail programs show these as an unsubscribe button that posts, without opening a page (RFC 8058).
+        message["List-Unsubscribe"] = f"<{base}/api/v1/mail-preferences/unsubscribe?token={unsubscribe_token}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(_TEXT.get_template(f"{name}.txt").render(values))
     message.add_alternative(_HTML.get_template(f"{name}.html").render(values), subtype="html")
     return message
@@ -130,7 +138,9 @@ def send(name: str, user: User, context: dict[str, Any], *, link_base: str | Non
     True when it was sent."""
     if not may_send(user, name):
         return False
-    deliver(compose(name, user.email, {"name": user.display_name, **context}, link_base=link_base))
+    category = KINDS[name].category
+    deliver(compose(name, user.email, {"name": user.display_name, **context}, link_base=link_base,
+                    unsubscribe_token=unsubscribe.token_for(user, category) if category else None))
     return True
 
 

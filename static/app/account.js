@@ -153,6 +153,27 @@ async function verifyEmailView({ root, query, user }) {
   }
 }
 
+// The page an unsubscribe link in a mail opens: the token alone turns that kind of mail off.
+const MAIL_NAMES = { sale_notices: "sale notices", marketing: "news and offers" };
+
+async function unsubscribeView({ root, query, user }) {
+  root.replaceChildren(h("div", { class: "card narrow", role: "status" }, h("p", {}, "Turning these mails off…")));
+  const token = query.get("token") || "";
+  try {
+    const done = await api("/mail-preferences/unsubscribe", { method: "POST", query: { token } });
+    root.replaceChildren(h("div", { class: "card narrow", role: "status" },
+      h("h1", {}, "You are unsubscribed"),
+      h("p", {}, `We will send you no more ${MAIL_NAMES[done.category] || "mails of this kind"}. `
+        + "Receipts, security mails and notices about your account still come."),
+      h("p", {}, h("a", { href: user ? "/account#mail-settings" : "/signin?next=%2Faccount" },
+        "Change which mails you get"))));
+  } catch (error) {
+    root.replaceChildren(h("div", { class: "card narrow" },
+      h("h1", {}, "This link does not work"), errorBox(error),
+      h("p", {}, h("a", { href: "/account#mail-settings" }, "Your mail settings"))));
+  }
+}
+
 // Unverified: say what waits for it, and send the link again on request.
 function verificationNotice(user) {
   if (user.email_verified) return null;
@@ -284,4 +305,5 @@ export const accountRoutes = [
   { path: "/forgot-password", title: "Forgot your password", view: forgotPasswordView },
   { path: "/reset-password", title: "Choose a new password", view: resetPasswordView },
   { path: "/verify-email", title: "Verify your address", view: verifyEmailView },
+  { path: "/unsubscribe", title: "Unsubscribe", view: unsubscribeView },
 ];

@@ -120,3 +120,21 @@ def test_a_mailed_message_reads_well_in_a_browser_and_a_hostile_name_stays_text(
     expect(page.get_by_text("You get this mail because")).to_be_visible()
     screenshot(page, "mail-verify-email")
     assert dialogs == [] and page.locator("body script").count() == 0
+
+
+def test_the_unsubscribe_link_of_a_mail_turns_sale_notices_off_without_signing_in(page, store, app):
+    from marketplace.accounts import services as accounts
+    from marketplace.mail import unsubscribe
+
+    account = store.user("beatmaker", "Quiet Producer")
+    with app.app_context():
+        token = unsubscribe.token_for(accounts.get_user(account.id), "sale_notices")
+    page.goto(f"/unsubscribe?token={token}")
+    expect(page.get_by_role("heading", name="You are unsubscribed")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("no more sale notices")
+    screenshot(page, "unsubscribed")
+    assert store.api("GET", "/me/mail-preferences", token=account.token).json()["sale_notices"] is False
+
+    page.goto(f"/unsubscribe?token={token[:-3]}abc")
+    expect(page.get_by_role("heading", name="This link does not work")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("Mail settings on your account page")

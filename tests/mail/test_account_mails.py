@@ -29,7 +29,7 @@ def test_the_verification_mail_escapes_a_hostile_name_in_html_and_its_link_verif
     assert HOSTILE_ESCAPED in html and "<script>" not in html  # inert in the HTML part
     [link] = [link for link in links(message) if "/verify-email?token=" in link]
     assert link in html.replace("&amp;", "&")
-    assert "You can turn these mails off" not in text  # essential: no setting stops it
+    assert "Stop these mails" not in text  # essential: no setting stops it
     assert_links_open(client, message)
     assert client.post("/api/v1/auth/verify-email", json={"token": token_of(link)}).status_code == 204
     headers = bearer(login(client, "zoe@example.com").json["access_token"])

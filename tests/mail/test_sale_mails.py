@@ -54,7 +54,7 @@ def test_a_sale_mails_the_receipt_each_share_and_each_payout_with_working_links(
     assert f"License {license_number}: {BASE}/licenses/{license_id}" in text
     assert HOSTILE_ESCAPED in html and "<script>" not in html
     assert f'href="{BASE}/licenses/{license_id}"' in html
-    assert "You can turn these mails off" not in text  # a receipt always goes
+    assert "Stop these mails" not in text  # a receipt always goes
     assert_links_open(client, receipt)
     path = urlsplit(f"{BASE}/licenses/{license_id}").path
     assert client.get(f"/api/v1{path}", headers=buyer_headers).status_code == 200  # what the page shows
@@ -123,3 +123,36 @@ def test_an_exclusive_sale_tells_the_earlier_lessee_even_with_sale_notices_off(
     assert client.get(f"/api/v1/licenses/{license_id}", headers=lessee_headers).json["status"] == "active"
     assert re.search(r"Your license \S+ stays valid", mail_text(notice))
     assert HOSTILE_ESCAPED in mail_html(notice) and "<script>" not in mail_html(notice)
+
+
+def test_one_click_in_a_sale_notice_stops_sale_notices_without_signing_in(
+        app, client, payments, beatmaker, make_user, headers_for, credit, connect, new_buyer, buy, mailbox):
+    maker, cleo, cleo_headers, beat_id, tiers = credited_shop(beatmaker, make_user, headers_for, credit, connect)
+    buy(new_buyer()[1], [(beat_id, tiers["Basic"]["id"])])
+    cleo_email = email_of(app, cleo)
+    wait_for(lambda: to(mailbox(), cleo_email, "You sold a license"))
+    [notice] = to(mailbox(), cleo_email, "You sold a license")
+    [page_link] = [link for link in links(notice) if "/unsubscribe?token=" in link]
+    assert f'href="{page_link}"' in mail_html(notice) and "Stop these mails" in mail_html(notice)
+    assert_links_open(client, notice)
+    assert notice["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    one_click = re.fullmatch(r"<(\S+)>", str(notice["List-Unsubscribe"])).group(1)
+    assert one_click.startswith(f"{BASE}/api/v1/mail-preferences/unsubscribe?token=")
+
+    # A mail program's unsubscribe button posts this form to the header's address (RFC 8058).
+    parts = urlsplit(one_click)
+    answer = client.post(f"{parts.path}?{parts.query}", data="List-Unsubscribe=One-Click",
+                         content_type="application/x-www-form-urlencoded")
+    assert answer.status_code == 200, answer.json
+    assert answer.json == {"category": "sale_notices", "preferences": {"sale_notices": False, "marketing": False}}
+    assert client.get("/api/v1/me/mail-preferences", headers=cleo_headers).json["sale_notices"] is False
+    tampered = client.post(f"{parts.path}?token={parts.query.split('=', 1)[1][:-2]}xx")
+    assert tampered.status_code == 400 and tampered.json["error"]["code"] == "unsubscribe_link_invalid"
+    assert "account page" in tampered.json["error"]["message"]
+
+    _buyer, buyer_headers = new_buyer("Second")
+    order = buy(buyer_headers, [(beat_id, tiers["Basic"]["id"])])
+    maker_email = email_of(app, maker)
+    wait_for(lambda: len(to(mailbox(), maker_email, "You sold a license")) == 2)
+    assert len(to(mailbox(), cleo_email, "You sold a license")) == 1
+    assert to(mailbox(), email_of(app, _buyer), f"Your order {order['id']}")
