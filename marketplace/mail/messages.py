@@ -12,6 +12,7 @@ turn them off. Whether a person turned a category off is asked here, at sending 
 from __future__ import annotations
 
 import dataclasses
+import email.policy
 from email.message import EmailMessage
 from email.utils import parseaddr
 from pathlib import Path
@@ -93,6 +94,10 @@ def _environment(autoescape: bool) -> jinja2.Environment:
 
 _TEXT, _HTML = _environment(autoescape=False), _environment(autoescape=True)
 
+# Headers up to 998 characters stay on one line (RFC 5322's limit): the standard library folds a
+# longer subject right after "Subject:", and mail programs then show it with a leading space.
+_POLICY = email.policy.default.clone(max_line_length=998)
+
 
 # Where `make run` serves: mailed links point there in development, where PUBLIC_BASE_URL is unset.
 DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
@@ -121,7 +126,7 @@ def compose(name: str, to: str, context: dict[str, Any], *, link_base: str | Non
     values = {**context, "base": base, "why": kind.why, "optional": kind.category is not None,
               "settings_link": f"{base}/account#mail-settings", "platform": current_app.config["PLATFORM_NAME"],
               "reply_to": parseaddr(reply_to)[1], "unsubscribe_link": unsubscribe_link}
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["To"] = one_line(to)
     message["Subject"] = one_line(_TEXT.from_string(kind.subject).render(values))
     if unsubscribe_token:

@@ -82,3 +82,15 @@ def test_links_point_at_the_public_address_and_the_footer_says_where_to_write(ap
     assert "Questions? Write to help@beats.example." in mail_text(message)
     assert 'href="mailto:help@beats.example"' in mail_html(message)
     assert re.search(r"https://beats\.example/verify-email\?token=\S+", mail_text(message))
+
+
+def test_a_long_subject_stays_on_one_line_without_a_leading_space(app, client, mailbox):
+    from marketplace.mail.messages import compose
+    from marketplace.mail.transport import deliver
+
+    with app.app_context():
+        deliver(compose("payment_failed", "ann@example.com", {
+            "name": "Ann", "order": {"id": "ord_" + "X" * 60, "total": "USD 1.00", "refunded": None},
+            "store_link": f"{DEVELOPMENT_BASE_URL}/beats"}))
+    [message] = to(mailbox(), "ann@example.com")
+    assert message["Subject"] == f"Your payment for order ord_{'X' * 60} did not go through"

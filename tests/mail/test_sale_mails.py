@@ -156,3 +156,37 @@ def test_one_click_in_a_sale_notice_stops_sale_notices_without_signing_in(
     wait_for(lambda: len(to(mailbox(), maker_email, "You sold a license")) == 2)
     assert len(to(mailbox(), cleo_email, "You sold a license")) == 1
     assert to(mailbox(), email_of(app, _buyer), f"Your order {order['id']}")
+
+
+def test_a_refund_of_one_line_and_a_failed_payment_are_mailed_with_working_links(
+        app, client, payments, beatmaker, new_buyer, buy, checkout, session_of, order_of, admin_headers, mailbox):
+    _maker, _headers, beat_id, tiers = beatmaker(HOSTILE)
+    buyer_id, buyer_headers = new_buyer(HOSTILE)
+    _other, _other_headers, other_beat, other_tiers = beatmaker("Other")
+    order = buy(buyer_headers, [(beat_id, tiers["Basic"]["id"]), (other_beat, other_tiers["Premium"]["id"])])
+    basic = next(item for item in order["items"] if item["beat_id"] == beat_id)
+    refunded = client.post(f"/api/v1/orders/{order['id']}/refund", json={"items": [basic["id"]]},
+                           headers=admin_headers)
+    assert refunded.status_code == 202, refunded.json
+    address = email_of(app, buyer_id)
+    wait_for(lambda: to(mailbox(), address, "Refund for your order"))
+    [receipt] = to(mailbox(), address, f"Refund for your order {order['id']}")
+    assert_well_formed(receipt, BASE)
+    assert f"- {TITLE}, Basic lease: USD 29.99" in mail_text(receipt)
+    assert "The other licenses of this order stay valid." in mail_text(receipt)
+    assert HOSTILE_ESCAPED in mail_html(receipt) and "<script>" not in mail_html(receipt)
+    assert links(receipt)[0] == f"{BASE}/orders/{order['id']}"
+    assert_links_open(client, receipt)
+
+    started = checkout(buyer_headers, [(beat_id, tiers["Exclusive"]["id"])])
+    assert started.status_code == 201, started.json
+    failed_id = started.json["order_id"]
+    payments.complete(session_of(failed_id), async_payment=True, deliver="sync")
+    payments.async_fail(session_of(failed_id), deliver="sync")
+    assert order_of(failed_id, buyer_headers)["status"] == "failed"
+    wait_for(lambda: to(mailbox(), address, f"Your payment for order {failed_id}"))
+    [failed] = to(mailbox(), address, f"Your payment for order {failed_id}")
+    assert_well_formed(failed, BASE)
+    assert "nothing was licensed" in mail_text(failed)
+    assert links(failed)[0] == f"{BASE}/beats"
+    assert_links_open(client, failed)
