@@ -113,3 +113,36 @@ def test_a_revoked_license_mail_links_to_the_license(app, client, seller, upload
     assert f'for "{HOSTILE}" was revoked' in mail_text(notice) and REASON_ESCAPED in mail_html(notice)
     assert_links_open(client, notice)
     assert client.get(f"/api/v1/licenses/{license_id}", headers=buyer[1]).json["status"] == "revoked"
+
+
+def test_a_reviewed_and_a_restored_beat_are_mailed_to_its_owner_with_a_link_to_it(
+        app, client, make_user, make_beat, admin_headers, mailbox, monkeypatch):
+    from marketplace.catalog import services as catalog
+    from marketplace.db import db
+
+    monkeypatch.setitem(app.config, "PREMODERATION_MIN_APPROVED_BEATS", 1)
+    owner = make_user(Role.BEATMAKER, "Owner")
+    address = email_of(app, owner)
+    beat = make_beat(owner, publish=False, title=HOSTILE)
+    with app.app_context():
+        catalog.publish_processed(catalog.get_beat(beat))  # the preview job's last step: held for review
+        db.session.commit()
+    waiting = only(mailbox(), address, f'Your beat "{HOSTILE}" is waiting for review')
+    assert "reviewed before they are published" in mail_text(waiting)
+    assert HOSTILE_ESCAPED in mail_html(waiting) and "<script>" not in mail_html(waiting)
+
+    client.post(f"/api/v1/admin/beats/{beat}/reject", json={"reason": REASON}, headers=admin_headers)
+    rejected = only(mailbox(), address, f'Your beat "{HOSTILE}" was not approved')
+    assert f"Reason: {REASON}" in mail_text(rejected) and REASON_ESCAPED in mail_html(rejected)
+
+    client.post(f"/api/v1/admin/beats/{beat}/approve", json={}, headers=admin_headers)
+    approved = only(mailbox(), address, f'Your beat "{HOSTILE}" was approved')
+    assert "passed review and is now in the store" in mail_text(approved)
+
+    client.post(f"/api/v1/admin/beats/{beat}/takedown", json={"reason": REASON}, headers=admin_headers)
+    client.post(f"/api/v1/admin/beats/{beat}/restore", json={}, headers=admin_headers)
+    restored = only(mailbox(), address, f'Your beat "{HOSTILE}" was restored')
+    assert "It is back in the store." in mail_text(restored)
+    for message in (waiting, rejected, approved, restored):
+        assert f"{BASE}/studio/beats/{beat}" in links(message)
+        assert_links_open(client, message)
