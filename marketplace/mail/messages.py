@@ -22,7 +22,6 @@ import jinja2
 from flask import current_app
 
 from marketplace.accounts.models import MAIL_CATEGORIES, User
-from marketplace.common.money import Money
 from marketplace.common.text import one_line
 from marketplace.mail import unsubscribe
 from marketplace.mail.transport import deliver
@@ -78,17 +77,12 @@ KINDS: dict[str, Kind] = {
 }
 
 
-def _money(amount: int, currency: str) -> str:
-    return Money(amount, currency).formatted()
-
-
 def _environment(autoescape: bool) -> jinja2.Environment:
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=autoescape,
                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                      keep_trailing_newline=True)
     # A name or title typed on one line stays one line: it can never open a paragraph of its own.
     environment.filters["line"] = one_line
-    environment.filters["money"] = _money
     return environment
 
 
