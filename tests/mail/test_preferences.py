@@ -3,6 +3,13 @@ through /api/v1/me/mail-preferences, with clear answers to anything else."""
 
 from __future__ import annotations
 
+import threading
+
+import pytest
+import requests
+
+from tests.conftest import ON_POSTGRES
+
 SWITCH_ERROR = "Use true (send these mails) or false (do not)."
 
 
@@ -55,3 +62,26 @@ def test_the_preferences_are_in_the_api_spec(client):
     assert "requestBody" in path["patch"] and "422" in path["patch"]["responses"]
     schemas = spec["components"]["schemas"]
     assert {"sale_notices", "marketing"} <= set(schemas["MailPreferences"]["properties"])
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent changes need PostgreSQL (SQLite serialises writers)")
+def test_two_devices_changing_different_preferences_at_once_both_keep_their_change(client, signed_in, live_server):
+    headers = signed_in()
+    changes = [{"sale_notices": False}, {"marketing": True}] * 4
+    barrier = threading.Barrier(len(changes))
+    statuses: list[int] = []
+
+    def change(body: dict) -> None:
+        barrier.wait()
+        statuses.append(requests.patch(f"{live_server}/api/v1/me/mail-preferences", json=body, headers=headers,
+                                       timeout=30).status_code)
+
+    threads = [threading.Thread(target=change, args=(body,)) for body in changes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [200] * len(changes)
+    # Each request writes only the preference it names: none undoes the other's.
+    assert client.get("/api/v1/me/mail-preferences", headers=headers).json == {
+        "sale_notices": False, "marketing": True}
