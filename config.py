@@ -197,6 +197,7 @@ class Config:
     # Every message's From, and the monitored mailbox replies go to (Reply-To): production
     # refuses a no-reply From without one, so a reply is never lost.
     MAIL_FROM = _env("MAIL_FROM", "Beat marketplace <no-reply@localhost>")
+    # Where people may write back (a monitored address); unset, mails never invite a reply.
     MAIL_REPLY_TO = _env("MAIL_REPLY_TO")
     MAIL_OUTBOX_DIR = _env("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
     SMTP_HOST = _env("SMTP_HOST", "localhost")

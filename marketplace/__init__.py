@@ -62,6 +62,7 @@ def _register_jobs() -> None:
     import marketplace.licensing.tasks  # noqa: F401
     import marketplace.checkout.tasks  # noqa: F401
     import marketplace.moderation.tasks  # noqa: F401
+    import marketplace.mail.tasks  # noqa: F401
     import marketplace.payouts.tasks  # noqa: F401  (also hears checkout's signals and account.updated)
 
 

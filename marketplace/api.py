@@ -226,6 +226,13 @@ def accepts_multipart(view: F) -> F:
     return view
 
 
+def accepts_one_click_form(view: F) -> F:
+    """Mark a view that mail programs post to from a List-Unsubscribe header: their body is the
+    form `List-Unsubscribe=One-Click` (RFC 8058), which the view does not read."""
+    view._accepts_one_click_form = True  # type: ignore[attr-defined]
+    return view
+
+
 class UnsupportedMediaType(AppError):
     status = 415
     code = "unsupported_media_type"
@@ -270,6 +277,9 @@ def guard_request_body() -> None:
     if multipart and mimetype != "multipart/form-data":
         raise UnsupportedMediaType("Send this request as multipart/form-data.",
                                    details={"expected": "multipart/form-data", "got": mimetype})
+    one_click = getattr(current_app.view_functions.get(request.endpoint), "_accepts_one_click_form", False)
+    if one_click and mimetype == "application/x-www-form-urlencoded":
+        return
     if not multipart and not request.is_json:
         raise UnsupportedMediaType("Send this request as application/json.",
                                    details={"expected": "application/json", "got": mimetype})

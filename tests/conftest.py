@@ -3,6 +3,8 @@ TEST_DATABASE_URL is set), the app migrated once per run, and rows wiped after e
 
 from __future__ import annotations
 
+import email
+import email.policy
 import itertools
 import os
 import secrets
@@ -10,6 +12,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -157,6 +160,39 @@ def live_server(app) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+# -- mail -------------------------------------------------------------------------------
+
+def read_mail(path: Path) -> EmailMessage:
+    """An .eml file of the outbox, parsed."""
+    return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+
+
+def mail_text(message: EmailMessage) -> str:
+    """The text part of a message (every message has one, beside its HTML part)."""
+    return message.get_body(("plain",)).get_content()
+
+
+def mail_html(message: EmailMessage) -> str:
+    return message.get_body(("html",)).get_content()
+
+
+def outbox_files(app) -> set[Path]:
+    folder = Path(app.config["MAIL_OUTBOX_DIR"])
+    return set(folder.glob("*.eml")) if folder.exists() else set()
+
+
+def mails_since(app, before: set[Path]) -> list[EmailMessage]:
+    """The messages written to the outbox since `before` (outbox_files), oldest first."""
+    return [read_mail(path) for path in sorted(outbox_files(app) - before)]
+
+
+@pytest.fixture
+def mailbox(app):
+    """A function answering the messages sent since the test began, parsed, oldest first."""
+    before = outbox_files(app)
+    return lambda: mails_since(app, before)
 
 
 # -- account helpers -------------------------------------------------------------------

@@ -188,6 +188,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/auth/logout"): signed_in(204),
     ("POST", "/auth/password-reset"): everyone(422, body={}),
     ("POST", "/auth/verify-email"): everyone(422, body={}),
+    ("POST", "/mail-preferences/unsubscribe"): everyone(422),  # no token
     ("POST", "/me/verification-email"): signed_in(409),  # already verified
     ("POST", "/auth/password-reset/complete"): everyone(422, body={}),
     ("POST", "/auth/logout-everywhere"): signed_in(204),
@@ -200,6 +201,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/auth/confirm-email"): everyone(422, body={}),
     ("POST", "/me/close"): signed_in(422, body={}),
     ("GET", "/me/export"): signed_in(200),
+
+    ("GET", "/me/mail-preferences"): signed_in(200),
+    ("PATCH", "/me/mail-preferences"): signed_in(200, body={"sale_notices": False}),
     ("GET", "/me"): signed_in(200),
     # catalogue
     ("GET", "/beats"): everyone(200),

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.common.clock import utcnow
@@ -20,6 +20,11 @@ class Role(enum.StrEnum):
 class UserStatus(enum.StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
+
+
+# The mails a person may turn off, each a `mail_<category>` switch on their account (see
+# marketplace.mail.messages for which mail is in which).
+MAIL_CATEGORIES = ("sale_notices", "marketing")
 
 
 class User(Base):
@@ -43,6 +48,11 @@ class User(Base):
     # When the owner closed the account (privacy.closing): it is anonymised, and its status is
     # `suspended` for good, so whatever serves active accounts only (sign-in, the store) leaves it out.
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    # The mails its owner may turn off (MAIL_CATEGORIES); the others always go. Marketing is
+    # asked for, never assumed.
+    mail_sale_notices: Mapped[bool] = mapped_column(default=True, server_default=true())
+    mail_marketing: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

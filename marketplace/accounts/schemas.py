@@ -137,3 +137,45 @@ class ConfirmEmailChangeSchema(ma.Schema):
 
 class EmailConfirmedSchema(ma.Schema):
     email = ma.fields.String(required=True, metadata={"description": "the account's address from now on"})
+
+class _MailSwitch(ma.fields.Boolean):
+    """true or false, and nothing else: "no", 0 or "off" would be guesses about what was meant
+    (and 0 == False, so marshmallow's own sets would take it)."""
+
+    default_error_messages = {"invalid": "Use true (send these mails) or false (do not).",
+                              "null": "Use true (send these mails) or false (do not)."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+def _mail_switch(description: str) -> ma.fields.Boolean:
+    return _MailSwitch(metadata={"description": description})
+
+
+class MailPreferencesSchema(ma.Schema):
+    """The mails the account's owner may turn off. Security mails, receipts, moderation
+    notices, payouts sent and an exclusive sold over a lease always go."""
+
+    sale_notices = _mail_switch("A mail for each sale of a beat you are credited on, with your share.")
+    marketing = _mail_switch("News of the store and offers.")
+
+
+class MailPreferencesUpdateSchema(MailPreferencesSchema):
+    @ma.validates_schema
+    def not_empty(self, data, **_kwargs):
+        if not data:
+            raise ma.ValidationError("Send at least one of: sale_notices, marketing (true or false).",
+                                     field_name="_body")
+
+
+class UnsubscribeArgs(ma.Schema):
+    token = ma.fields.String(required=True, validate=validate.Length(min=1, max=500),
+                             metadata={"description": "The token of the link in the mail."})
+
+
+class UnsubscribedSchema(ma.Schema):
+    category = ma.fields.String(required=True, metadata={"description": "The mails turned off."})
+    preferences = ma.fields.Nested(MailPreferencesSchema, required=True)

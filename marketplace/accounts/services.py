@@ -13,7 +13,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts import emails, sessions
-from marketplace.accounts.models import AccessToken, Role, SignInAddress, User, UserRole, UserStatus
+from marketplace.accounts.models import (MAIL_CATEGORIES, AccessToken, Role, SignInAddress, User, UserRole,
+                                         UserStatus)
 from marketplace.accounts.password_rules import check_password
 from marketplace.accounts.passwords import passwords
 from marketplace.common.clock import utcnow
@@ -272,3 +273,17 @@ def set_status(user: User, status: UserStatus) -> None:
 
 def create_admin(email: str, password: str, display_name: str) -> User:
     return create_user(email, password, display_name, Role.ADMIN, verified=True)
+
+
+def mail_preferences(user: User) -> dict[str, bool]:
+    """The mail categories the user may turn off, each on (True) or off."""
+    return {category: getattr(user, f"mail_{category}") for category in MAIL_CATEGORIES}
+
+
+def set_mail_preferences(user: User, changes: dict[str, bool]) -> dict[str, bool]:
+    for category, wanted in changes.items():
+        if category not in MAIL_CATEGORIES:
+            raise ValueError(f"no mail category {category}")
+        setattr(user, f"mail_{category}", wanted)
+    db.session.flush()
+    return mail_preferences(user)

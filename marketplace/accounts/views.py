@@ -6,12 +6,14 @@ from marketplace.accounts import email_change, recovery, services, sessions, ver
 from marketplace.accounts.auth import auth_required, bearer_token_from_request, current_user
 from marketplace.accounts.schemas import (ChangeEmailSchema, ChangePasswordSchema, ConfirmEmailChangeSchema,
                                           EmailChangeSchema, EmailConfirmedSchema, LoginSchema,
+                                          MailPreferencesSchema, MailPreferencesUpdateSchema,
                                           PasswordResetCompleteSchema, PasswordResetRequestSchema,
-                                          RegisterSchema, SessionSchema, TokenSchema, UserSchema,
-                                          VerifyEmailSchema)
-from marketplace.api import Blueprint, document_errors
+                                          RegisterSchema, SessionSchema, TokenSchema, UnsubscribeArgs,
+                                          UnsubscribedSchema, UserSchema, VerifyEmailSchema)
+from marketplace.api import Blueprint, accepts_one_click_form, document_errors
 from marketplace.db import db
 from marketplace.errors import NotFound
+from marketplace.mail import unsubscribe
 
 blp = Blueprint("accounts", __name__, description="Accounts and sign-in")
 
@@ -119,6 +121,41 @@ def _link_base() -> str:
 def me():
     """The signed-in user."""
     return current_user()
+
+
+@blp.get("/me/mail-preferences")
+@auth_required()
+@blp.response(200, MailPreferencesSchema)
+def get_mail_preferences():
+    """The mails you may turn off, each on (true) or off. Security mails (verification, password
+    reset, failed sign-ins), receipts, moderation notices, payouts sent and an exclusive sold
+    over your lease always go."""
+    return services.mail_preferences(current_user())
+
+
+@blp.patch("/me/mail-preferences")
+@auth_required()
+@blp.arguments(MailPreferencesUpdateSchema)
+@blp.response(200, MailPreferencesSchema)
+def update_mail_preferences(changes):
+    """Turn sale notices or marketing mails on (true) or off (false); fields left out stay as
+    they are. Answers every preference as it now stands."""
+    preferences = services.set_mail_preferences(current_user(), changes)
+    db.session.commit()
+    return preferences
+
+
+@blp.post("/mail-preferences/unsubscribe")
+@accepts_one_click_form
+@blp.arguments(UnsubscribeArgs, location="query")
+@blp.response(200, UnsubscribedSchema)
+@document_errors(400)
+def unsubscribe_by_link(args):
+    """Turn off the mails a mailed unsubscribe link names, without signing in (mail programs post
+    here from the message's List-Unsubscribe header). Doing it twice changes nothing more."""
+    user, category = unsubscribe.unsubscribe(args["token"])
+    db.session.commit()
+    return {"category": category, "preferences": services.mail_preferences(user)}
 
 
 @blp.post("/auth/logout-everywhere")

@@ -6,17 +6,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from sqlalchemy import select
+
 from marketplace.accounts.models import User
 from marketplace.checkout import services as checkout
 from marketplace.checkout.models import ItemStatus, Order, OrderStatus
 from marketplace.checkout.port import PaymentProviderUnavailable
 from marketplace.common.clock import utcnow
 from marketplace.common.money import Money
-from marketplace.common.text import one_line
 from marketplace.db import db
-from marketplace.jobs.mail import send_email
 from marketplace.errors import AppError
 from marketplace.jobs.queue import BUYER, RetryLater, enqueue, job
+from marketplace.licensing.models import License
+from marketplace.mail import messages
 
 log = logging.getLogger("marketplace.checkout.tasks")
 
@@ -32,30 +34,39 @@ REFUND_EXPLANATIONS = {
 
 @job("checkout.send_receipt", kind="email", queue=BUYER)
 def send_receipt(order_id: str) -> None:
-    """The buyer's receipt, sent once. Lines refused because the exclusive was lost say so."""
+    """The buyer's receipt, sent once, with a link to each license. Lines refused because the
+    exclusive was lost say so."""
     order = db.session.get(Order, order_id, with_for_update=True)
     if order is None or order.receipt_sent_at is not None:
         return
     buyer = db.session.get(User, order.buyer_id)
-    send_email(buyer.email, f"Your order {order.id}", receipt_text(order, buyer))
+    messages.send("receipt", buyer, receipt_context(order))
     order.receipt_sent_at = utcnow()
     db.session.commit()
 
 
-def receipt_text(order: Order, buyer: User) -> str:
-    lines = [f"Hello {one_line(buyer.display_name)},", "", "Thank you for your order.", ""]
+def receipt_context(order: Order) -> dict:
+    base = messages.public_base_url()
+    licenses = {license_.id: license_ for license_ in db.session.scalars(
+        select(License).where(License.id.in_([item.license_id for item in order.items if item.license_id])))}
+    lines = []
     for item in order.items:
-        price = Money(item.price_amount, order.currency).formatted()
-        lines.append(f"- {one_line(item.beat_title)}, {one_line(item.tier_name)}: {price}")
-        if item.status == ItemStatus.REFUNDED:
-            lines.append("  Refunded in full: " + REFUND_EXPLANATIONS.get(
-                item.refund_reason, "this line could not be licensed to you."))
-    lines += ["", f"Total paid: {Money(order.total_amount, order.currency).formatted()}"]
-    if order.refunded_amount:
-        lines.append(f"Refunded: {Money(order.refunded_amount, order.currency).formatted()}")
-    if any(item.status == ItemStatus.LICENSED for item in order.items):
-        lines += ["", "Your licenses, contracts and downloads are in your library."]
-    return "\n".join(lines) + "\n"
+        license_ = licenses.get(item.license_id) if item.status == ItemStatus.LICENSED else None
+        lines.append({
+            "beat_title": item.beat_title, "tier_name": item.tier_name,
+            "price": Money(item.price_amount, order.currency).formatted(),
+            "license_number": license_.license_number if license_ else None,
+            "license_link": f"{base}/licenses/{license_.id}" if license_ else None,
+            "refund_explanation": REFUND_EXPLANATIONS.get(item.refund_reason, "this line could not be licensed "
+                                                          "to you.") if item.status == ItemStatus.REFUNDED else None,
+        })
+    return {"order": _order_values(order), "lines": lines, "any_licensed": bool(licenses),
+            "order_link": f"{base}/orders/{order.id}", "library_link": f"{base}/library"}
+
+
+def _order_values(order: Order) -> dict:
+    return {"id": order.id, "total": Money(order.total_amount, order.currency).formatted(),
+            "refunded": Money(order.refunded_amount, order.currency).formatted() if order.refunded_amount else None}
 
 
 @job("checkout.send_refund_receipt", kind="email", queue=BUYER)
@@ -65,20 +76,14 @@ def send_refund_receipt(order_id: str, item_ids: list[str]) -> None:
     if order is None:
         return
     buyer = db.session.get(User, order.buyer_id)
-    send_email(buyer.email, f"Refund for your order {order.id}", refund_receipt_text(order, buyer, item_ids))
-
-
-def refund_receipt_text(order: Order, buyer: User, item_ids: list[str]) -> str:
     refunded = [item for item in order.items if item.id in item_ids]
-    lines = [f"Hello {buyer.display_name},", "", f"These lines of your order {order.id} are refunded:", ""]
-    lines += [f"- {item.beat_title}, {item.tier_name}: {Money(item.price_amount, order.currency).formatted()}"
-              for item in refunded]
-    total = sum(item.price_amount for item in refunded)
-    lines += ["", f"Refunded: {Money(total, order.currency).formatted()}, to the card you paid with.",
-              "The licenses of these lines are revoked: their files can no longer be downloaded."]
-    if any(item.status == ItemStatus.LICENSED for item in order.items):
-        lines.append("The other licenses of this order stay valid.")
-    return "\n".join(lines) + "\n"
+    messages.send("refund_receipt", buyer, {
+        "order": _order_values(order),
+        "lines": [{"beat_title": item.beat_title, "tier_name": item.tier_name,
+                   "price": Money(item.price_amount, order.currency).formatted()} for item in refunded],
+        "refunded": Money(sum(item.price_amount for item in refunded), order.currency).formatted(),
+        "others_valid": any(item.status == ItemStatus.LICENSED for item in order.items),
+        "order_link": f"{messages.public_base_url()}/orders/{order.id}"})
 
 
 @job("checkout.notify_payment_failed", kind="email", queue=BUYER)
@@ -87,10 +92,8 @@ def notify_payment_failed(order_id: str) -> None:
     if order is None or order.status != OrderStatus.FAILED:
         return
     buyer = db.session.get(User, order.buyer_id)
-    send_email(buyer.email, f"Your payment for order {order.id} did not go through",
-               f"Hello {buyer.display_name},\n\nYour bank did not complete the payment for order {order.id}, "
-               "so nothing was licensed and any exclusive held for you was released. You can buy again "
-               "from the store.\n")
+    messages.send("payment_failed", buyer, {"order": _order_values(order),
+                                            "store_link": f"{messages.public_base_url()}/beats"})
 
 
 @job("checkout.refund_refused_lines", queue=BUYER)

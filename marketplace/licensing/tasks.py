@@ -19,7 +19,6 @@ from marketplace.common.clock import utcnow
 from marketplace.common.text import one_line
 from marketplace.db import db
 from marketplace.jobs.failures import args_key, open_failures
-from marketplace.jobs.mail import send_email
 from marketplace.jobs.queue import BUYER, enqueue, job
 from marketplace.licensing.contracts import (
     CURRENT_TEMPLATE,
@@ -29,6 +28,7 @@ from marketplace.licensing.contracts import (
     render_contract_text,
 )
 from marketplace.licensing.models import License, LicenseFile, TierKind
+from marketplace.mail import messages
 from marketplace.storage.service import save_atomically, storage
 
 log = logging.getLogger("marketplace.licensing.tasks")
@@ -128,12 +128,9 @@ def notify_exclusive_sold(lease_id: str, sold_at: str) -> None:
     if buyer is None or lease.exclusive_notice_sent_at is not None:
         return
     day = dt.datetime.fromisoformat(sold_at).strftime("%B %d, %Y")
-    title = one_line(lease.beat_snapshot["title"])  # a quoted name, never a paragraph of its own
-    send_email(buyer.email, f"Exclusive rights to \"{title}\" were sold",
-               f"Hello {one_line(buyer.display_name)},\n\n"
-               f"The exclusive rights to \"{title}\" were sold on {day}. "
-               f"Your license {lease.license_number} stays valid under its own terms: nothing changes "
-               "for the song you made with it.\n")
+    messages.send("exclusive_sold", buyer, {
+        "title": lease.beat_snapshot["title"], "day": day, "license_number": lease.license_number,
+        "license_link": f"{messages.public_base_url()}/licenses/{lease.id}"})
     lease.exclusive_notice_sent_at = utcnow()
     db.session.commit()
 

@@ -31,7 +31,7 @@ from marketplace.licensing.offers import reoffer_leases
 from marketplace.moderation import audit
 from marketplace.moderation.audit import SYSTEM, Actor
 from marketplace.moderation.models import BeatRestriction, Report, ReportStatus, RestrictionCause
-from marketplace.moderation.tasks import notify
+from marketplace.moderation.tasks import link, notify
 
 # A beat can be taken down from wherever the public or its owner can bring it back to the store.
 TAKEDOWN_FROM = frozenset({BeatStatus.PUBLISHED, BeatStatus.SOLD_EXCLUSIVE, BeatStatus.ARCHIVED,
@@ -97,6 +97,11 @@ def _return(beat: Beat, status: BeatStatus) -> None:
     db.session.flush()
 
 
+def _studio_link(beat: Beat) -> str:
+    """The beat's page in its owner's studio, which says why it is out of the store."""
+    return link(f"/studio/beats/{beat.id}")
+
+
 # -- takedowns ----------------------------------------------------------------------------
 
 def take_down(beat: Beat, actor: Actor, reason: str) -> BeatRestriction:
@@ -113,9 +118,7 @@ def take_down(beat: Beat, actor: Actor, reason: str) -> BeatRestriction:
     closed = close_open_reports(beat, actor, reason)
     audit.record(db.session, actor, "beat.takedown", "beat", beat.id, reason=reason, before=before,
                  after={**beat_state(beat), "closed_reports": closed})
-    notify(beat.owner_id, f'Your beat "{beat.title}" was taken down',
-           f'An administrator took your beat "{beat.title}" out of the store.\n\nReason: {reason}\n\n'
-           "Licenses already sold stay valid. Reply to this email if you think this is a mistake.")
+    notify(beat.owner_id, "beat_taken_down", title=beat.title, reason=reason, beat_link=_studio_link(beat))
     db.session.flush()
     return row
 
@@ -128,8 +131,7 @@ def close_open_reports(beat: Beat, actor: Actor, note: str) -> list[str]:
     for report in reports:
         report.status, report.resolved_at = ReportStatus.TAKEN_DOWN, utcnow()
         report.resolved_by_id, report.resolution_note = actor.user_id, note
-        notify(report.reporter_id, "Your report was acted on",
-               f'Thank you for your report about "{beat.title}". The beat has been taken out of the store.')
+        notify(report.reporter_id, "report_outcome", title=beat.title, taken_down=True, store_link=link("/beats"))
     return [report.id for report in reports]
 
 
@@ -150,10 +152,8 @@ def restore(beat: Beat, actor: Actor, reason: str | None) -> None:
         raise Conflict("This beat is not taken down.", code="not_taken_down")
     audit.record(db.session, actor, "beat.restore", "beat", beat.id, reason=reason, before=before,
                  after={**beat_state(beat), "held_by": [row.cause for row in active_restrictions(beat.id)]})
-    notify(beat.owner_id, f'Your beat "{beat.title}" was restored',
-           f'An administrator lifted the takedown of your beat "{beat.title}".'
-           + (" It is back in the store." if beat.status != BeatStatus.TAKEN_DOWN
-              else " It stays out of the store for now for another reason (see your moderation page)."))
+    notify(beat.owner_id, "beat_restored", title=beat.title, back_in_store=beat.status != BeatStatus.TAKEN_DOWN,
+           beat_link=_studio_link(beat))
     db.session.flush()
 
 
@@ -192,8 +192,8 @@ def hold_back_on_publication(beat: Beat, to: BeatStatus) -> bool:
         _restrict(beat, RestrictionCause.REVIEW, SYSTEM, reason, to)
         audit.record(db.session, SYSTEM, "beat.review_queued", "beat", beat.id, reason=reason,
                      before={**beat_state(beat), "status": BeatStatus.PROCESSING}, after=beat_state(beat))
-        notify(beat.owner_id, f'Your beat "{beat.title}" is waiting for review',
-               f'Your beat "{beat.title}" is ready. {reason} You will hear from us once it has been looked at.')
+        notify(beat.owner_id, "beat_waiting_for_review", title=beat.title, reason=reason,
+               beat_link=_studio_link(beat))
         return True
     return False
 
@@ -208,9 +208,8 @@ def approve(beat: Beat, actor: Actor, note: str | None) -> None:
     _lift(review, actor, note)
     audit.record(db.session, actor, "beat.approve", "beat", beat.id, reason=note, before=before,
                  after=beat_state(beat))
-    notify(beat.owner_id, f'Your beat "{beat.title}" was approved',
-           f'Your beat "{beat.title}" passed review'
-           + (" and is now in the store." if beat.status != BeatStatus.TAKEN_DOWN else "."))
+    notify(beat.owner_id, "beat_approved", title=beat.title, in_store=beat.status != BeatStatus.TAKEN_DOWN,
+           beat_link=_studio_link(beat))
     db.session.flush()
 
 
@@ -224,8 +223,7 @@ def reject(beat: Beat, actor: Actor, reason: str) -> None:
     audit.record(db.session, actor, "beat.reject", "beat", beat.id, reason=reason,
                  before={**beat_state(beat), "review": "pending"},
                  after={**beat_state(beat), "review": "rejected"})
-    notify(beat.owner_id, f'Your beat "{beat.title}" was not approved',
-           f'Your beat "{beat.title}" was reviewed and will not be published.\n\nReason: {reason}')
+    notify(beat.owner_id, "beat_rejected", title=beat.title, reason=reason, beat_link=_studio_link(beat))
     db.session.flush()
 
 
@@ -272,9 +270,8 @@ def revoke_licenses(beat: Beat, actor: Actor, reason: str) -> Revocation:
         audit.record(db.session, actor, "license.revoke", "license", license_.id, reason=reason,
                      before={"status": LicenseStatus.ACTIVE, "beat_id": beat.id},
                      after={"status": license_.status, "beat_id": beat.id})
-        notify(license_.buyer_id, f"Your license {license_.license_number} was revoked",
-               f'Your license {license_.license_number} for "{beat.title}" was revoked by an administrator.'
-               f"\n\nReason: {reason}\n\nWhat you paid for it is being refunded.")
+        notify(license_.buyer_id, "license_revoked", license_number=license_.license_number, title=beat.title,
+               reason=reason, license_link=link(f"/licenses/{license_.id}"))
     requested, by_hand, lines = _refund_orders([license_.id for license_ in licenses], beat.id)
     db.session.flush()
     return Revocation([license_.id for license_ in licenses], requested, by_hand, lines)

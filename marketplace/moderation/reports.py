@@ -18,7 +18,7 @@ from marketplace.errors import Conflict, NotFound, PermissionDenied
 from marketplace.moderation import audit, beats
 from marketplace.moderation.audit import Actor
 from marketplace.moderation.models import Report, ReportStatus, RestrictionCause
-from marketplace.moderation.tasks import notify
+from marketplace.moderation.tasks import link, notify
 
 OWNER_VIEW_LIMIT = 200
 
@@ -86,6 +86,6 @@ def resolve(report: Report, actor: Actor, action: str, note: str) -> Report:
 def _dismiss(report: Report, actor: Actor, note: str) -> None:
     report.status, report.resolved_at = ReportStatus.DISMISSED, utcnow()
     report.resolved_by_id, report.resolution_note = actor.user_id, note
-    notify(report.reporter_id, "Your report was reviewed",
-           f'Thank you for your report about "{report.beat.title}". An administrator reviewed it and '
-           "found no reason to take the beat down.")
+    notify(report.reporter_id, "report_outcome", title=report.beat.title, taken_down=False, store_link=link("/beats"))
+    notify(report.beat.owner_id, "report_on_your_beat", title=report.beat.title,
+           beat_link=link(f"/studio/beats/{report.beat_id}"))

@@ -1,22 +1,19 @@
-"""Background jobs of moderation: telling the people a moderation action affects."""
+"""Telling the people a moderation action affects, by mail, once the action commits."""
 
 from __future__ import annotations
 
-from marketplace.accounts.models import User
-from marketplace.common.text import one_line
-from marketplace.db import db
-from marketplace.jobs.mail import send_email
-from marketplace.jobs.queue import BUYER, enqueue, job
+from typing import Any
+
+from marketplace.mail.messages import public_base_url
+from marketplace.mail.tasks import mail_user
 
 
-def notify(user_id: str, subject: str, body: str) -> None:
-    """Email a user once the action commits (never when it rolls back)."""
-    enqueue("moderation.send_notice", user_id, subject, body)
+def notify(user_id: str, message: str, **context: Any) -> None:
+    """Mail message `message` (marketplace/mail/templates) to a user once the action commits
+    (never when it rolls back)."""
+    mail_user(message, user_id, context)
 
 
-@job("moderation.send_notice", kind="email", queue=BUYER)
-def send_notice(user_id: str, subject: str, body: str) -> None:
-    user = db.session.get(User, user_id)
-    if user is None:
-        return
-    send_email(user.email, subject, f"Hello {one_line(user.display_name)},\n\n{body}\n")
+def link(path: str) -> str:
+    """An absolute link to a page of the store, for a notice."""
+    return f"{public_base_url()}{path}"

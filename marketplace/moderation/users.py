@@ -18,7 +18,7 @@ from marketplace.errors import Conflict, NotFound
 from marketplace.moderation import audit, beats
 from marketplace.moderation.audit import SYSTEM, Actor
 from marketplace.moderation.models import ActorKind, Strike
-from marketplace.moderation.tasks import notify
+from marketplace.moderation.tasks import link, notify
 
 
 def strikes_to_suspend() -> int:
@@ -67,9 +67,7 @@ def strike(user: User, actor: Actor, reason: str) -> Strike:
     audit.record(db.session, actor, "user.strike", "user", user.id, reason=reason,
                  before={**user_state(user), "active_strikes": count - 1},
                  after={**user_state(user), "strike_id": row.id})
-    notify(user.id, "A strike was recorded against your account",
-           f"An administrator recorded a strike against your account.\n\nReason: {reason}\n\n"
-           f"Active strikes: {count} of {limit}. At {limit}, the account is suspended.")
+    notify(user.id, "strike_recorded", reason=reason, count=count, limit=limit, account_link=link("/account"))
     if count >= limit and user.is_active:
         suspend(user, SYSTEM, f"{count} active strikes (the limit is {limit}).")
     db.session.flush()
@@ -87,8 +85,7 @@ def lift_strike(row: Strike, actor: Actor, reason: str) -> Strike:
     db.session.flush()
     audit.record(db.session, actor, "strike.lift", "user", user.id, reason=reason,
                  before={**before, "strike_id": row.id}, after={**user_state(user), "strike_id": row.id})
-    notify(user.id, "A strike against your account was lifted",
-           f"An administrator lifted a strike against your account.\n\nStrike: {row.reason}")
+    notify(user.id, "strike_lifted", reason=row.reason, account_link=link("/account"))
     return row
 
 
@@ -105,9 +102,7 @@ def suspend(user: User, actor: Actor, reason: str) -> list[str]:
     action = "user.auto_suspend" if actor.kind == ActorKind.SYSTEM else "user.suspend"
     audit.record(db.session, actor, action, "user", user.id, reason=reason, before=before,
                  after={**user_state(user), "hidden_beats": hidden})
-    notify(user.id, "Your account is suspended",
-           f"Your account has been suspended: you cannot sign in, and your beats are out of the store."
-           f"\n\nReason: {reason}\n\nReply to this email to appeal.")
+    notify(user.id, "account_suspended", reason=reason, store_link=link("/"))
     db.session.flush()
     return hidden
 
@@ -126,8 +121,6 @@ def unsuspend(user: User, actor: Actor, reason: str | None) -> list[str]:
     restored = beats.unhide_beats_of(user, actor)
     audit.record(db.session, actor, "user.unsuspend", "user", user.id, reason=reason, before=before,
                  after={**user_state(user), "restored_beats": restored})
-    notify(user.id, "Your account is active again",
-           "The suspension of your account was lifted: you can sign in again, and your beats are back "
-           "in the store.")
+    notify(user.id, "account_reinstated", signin_link=link("/signin"))
     db.session.flush()
     return restored

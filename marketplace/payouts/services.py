@@ -167,8 +167,29 @@ def record_sale(order: Order) -> None:
         except SplitInvalid as problem:
             # Never blocks the sale: the line is left unsplit, and reconcile reports it.
             log.error("split_invalid", extra={"order_id": order.id, "item_id": item.id, "error": str(problem)})
-    if ledger.write(rows):
+    written = ledger.write(rows)
+    if written:
         enqueue("payouts.pay_order", order.id)
+        for user_id in _told_of_sale(order, written):
+            enqueue("payouts.notify_sale", order.id, user_id)
+
+
+def _told_of_sale(order: Order, written: list[LedgerEntry]) -> list[str]:
+    """Who hears of a sale: the seller of each line newly recorded, and each payee of a share."""
+    items = {row.order_item_id for row in written}
+    people = [item.seller_id for item in order.items if item.id in items]
+    people += [row.payee_id for row in written if row.kind == LedgerKind.SALE and row.payee_id]
+    return list(dict.fromkeys(people))
+
+
+def sale_shares(order: Order, user_id: str) -> list[tuple[OrderItem, int]]:
+    """The licensed lines of the order that the user sold or shares in, each with their share."""
+    shares: dict[str, int] = {}
+    for row in ledger.rows_of_order(order.id, [LedgerKind.SALE]):
+        if row.payee_id == user_id:
+            shares[row.order_item_id] = shares.get(row.order_item_id, 0) + row.amount
+    return [(item, shares.get(item.id, 0)) for item in order.items
+            if item.status == ItemStatus.LICENSED and (item.id in shares or item.seller_id == user_id)]
 
 
 def _earnings(order: Order, item: OrderItem, license_: License) -> list[dict]:
@@ -366,6 +387,7 @@ def send(attempt: PayoutTransfer) -> None:
         db.session.flush()
         return
     attempt.status, attempt.provider_transfer_id, attempt.paid_at = TransferStatus.PAID, made.id, utcnow()
+    enqueue("payouts.notify_payout_sent", attempt.id)
     ledger.write({"payee_id": attempt.payee_id, "order_id": part["order_id"], "kind": LedgerKind.TRANSFER,
                   "amount": -part["amount"], "currency": attempt.currency, "transfer_id": attempt.id,
                   "provider_id": made.id, "reference": f"transfer:{attempt.id}:{part['order_id']}"}

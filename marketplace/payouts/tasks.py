@@ -6,11 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from marketplace.accounts.models import Role, User
 from marketplace.checkout.models import Order
 from marketplace.checkout.port import PaymentProviderUnavailable, payment_port
 from marketplace.common.clock import utcnow
+from marketplace.common.money import Money
 from marketplace.db import db
-from marketplace.jobs.queue import RetryLater, job
+from marketplace.jobs.queue import BUYER, RetryLater, job
+from marketplace.mail import messages
 from marketplace.payouts import (
     hooks,  # noqa: F401  (registers the signal and webhook handlers)
     services,
@@ -78,6 +81,39 @@ def _send(attempt_id: str) -> None:
     if services.needs_other_funding(attempt):
         # The charge can no longer fund it: the same money, from the platform's balance.
         _pay(lambda: services.plan_transfer(attempt.payee_id, attempt.order_id))
+
+
+@job("payouts.notify_sale", kind="email", queue=BUYER)
+def notify_sale(order_id: str, user_id: str) -> None:
+    """Tell the seller, or a credited collaborator, what the order sold and their share of it
+    (unless they turned sale notices off)."""
+    order, user = db.session.get(Order, order_id), db.session.get(User, user_id)
+    if order is None or user is None:
+        return
+    shares = services.sale_shares(order, user_id)
+    if not shares:
+        return
+    base = messages.public_base_url()
+    account = services.account_of(user_id)
+    messages.send("sale_notice", user, {
+        "order_id": order.id,
+        "lines": [{"beat_title": item.beat_title, "tier_name": item.tier_name,
+                   "price": Money(item.price_amount, order.currency).formatted(),
+                   "share": Money(share, order.currency).formatted()} for item, share in shares],
+        "total_share": Money(sum(share for _, share in shares), order.currency).formatted(),
+        "payouts_connected": account is not None and account.payable,
+        "sales_link": f"{base}/studio/sales" if user.has_role(Role.BEATMAKER) else f"{base}/payouts"})
+
+
+@job("payouts.notify_payout_sent", kind="email", queue=BUYER)
+def notify_payout_sent(transfer_id: str) -> None:
+    attempt = db.session.get(PayoutTransfer, transfer_id)
+    payee = db.session.get(User, attempt.payee_id) if attempt else None
+    if payee is None:
+        return
+    messages.send("payout_sent", payee, {
+        "amount": Money(attempt.amount, attempt.currency).formatted(), "transfer_id": attempt.id,
+        "payouts_link": f"{messages.public_base_url()}/payouts"})
 
 
 @job("payouts.reverse_order")

@@ -176,6 +176,27 @@ async function confirmEmailView({ root, query }) {
   }
 }
 
+// The page an unsubscribe link in a mail opens: the token alone turns that kind of mail off.
+const MAIL_NAMES = { sale_notices: "sale notices", marketing: "news and offers" };
+
+async function unsubscribeView({ root, query, user }) {
+  root.replaceChildren(h("div", { class: "card narrow", role: "status" }, h("p", {}, "Turning these mails off…")));
+  const token = query.get("token") || "";
+  try {
+    const done = await api("/mail-preferences/unsubscribe", { method: "POST", query: { token } });
+    root.replaceChildren(h("div", { class: "card narrow", role: "status" },
+      h("h1", {}, "You are unsubscribed"),
+      h("p", {}, `We will send you no more ${MAIL_NAMES[done.category] || "mails of this kind"}. `
+        + "Receipts, security mails and notices about your account still come."),
+      h("p", {}, h("a", { href: user ? "/account#mail-settings" : "/signin?next=%2Faccount" },
+        "Change which mails you get"))));
+  } catch (error) {
+    root.replaceChildren(h("div", { class: "card narrow" },
+      h("h1", {}, "This link does not work"), errorBox(error),
+      h("p", {}, h("a", { href: "/account#mail-settings" }, "Your mail settings"))));
+  }
+}
+
 // Unverified: say what waits for it, and send the link again on request.
 function verificationNotice(user) {
   if (user.email_verified) return null;
@@ -307,6 +328,52 @@ function closeSection(navigate) {
 }
 
 // The signed-in person's account: address, password, devices signed in, their data, closing.
+
+// The mails one may turn off, each a checkbox saved as soon as it changes. The others always go.
+const MAIL_SWITCHES = [
+  ["sale_notices", "Sale notices", "A mail for each sale of a beat you are credited on, with your share."],
+  ["marketing", "News and offers", "Now and then, news of the store and offers."],
+];
+
+async function mailSettings() {
+  const preferences = await api("/me/mail-preferences");
+  const errors = h("div");
+  const box = h("form", { class: "card narrow mail-settings", id: "mail-settings", "aria-labelledby": "mail-settings-title" },
+    h("h2", { id: "mail-settings-title" }, "Mail settings"),
+    errors,
+    h("fieldset", {},
+      h("legend", {}, "Send me"),
+      ...MAIL_SWITCHES.map(([name, label, hint]) => {
+        const id = `mail-${name}`;
+        const checkbox = h("input", { type: "checkbox", id, name, checked: preferences[name],
+          "aria-describedby": `${id}-hint`, onchange: (event) => save(event.currentTarget) });
+        return h("div", { class: "switch" },
+          h("label", { class: "choice", for: id }, checkbox, ` ${label}`),
+          h("p", { class: "muted hint", id: `${id}-hint` }, hint));
+      })),
+    h("p", { class: "muted" }, "Always sent, whatever you choose here: address verification, password resets, "
+      + "warnings about sign-in attempts, receipts and refunds, moderation notices, payouts sent, and news that "
+      + "a beat you lease was sold exclusively."));
+  async function save(checkbox) {
+    checkbox.disabled = true;
+    try {
+      const saved = await api("/me/mail-preferences", { method: "PATCH", json: { [checkbox.name]: checkbox.checked } });
+      checkbox.checked = saved[checkbox.name];
+      errors.replaceChildren();
+      const label = MAIL_SWITCHES.find(([name]) => name === checkbox.name)[1];
+      notice(`${label}: ${saved[checkbox.name] ? "on" : "off"}.`);
+    } catch (error) {
+      checkbox.checked = !checkbox.checked;
+      errors.replaceChildren(errorBox(error));
+    } finally {
+      checkbox.disabled = false;
+    }
+  }
+  box.addEventListener("submit", (event) => event.preventDefault());
+  return box;
+}
+
+// The signed-in person's account: a new password, and the sessions (devices) signed in.
 async function accountView({ root, user, navigate }) {
   if (!user) return navigate(`/signin?next=${encodeURIComponent(location.pathname)}`, { replace: true });
   const sessionsBox = h("section", { class: "sessions", "aria-labelledby": "sessions-title" });
@@ -361,10 +428,13 @@ async function accountView({ root, user, navigate }) {
     });
   });
   const email = emailSection(user);
+  const mailBox = await mailSettings();
   root.replaceChildren(h("h1", {}, "Your account"),
-    ...[h("p", {}, `${user.display_name} · ${user.email}`), verificationNotice(user), email.section, form, sessionsBox,
-      exportSection(), closeSection(navigate)].filter(Boolean));
+    ...[h("p", {}, `${user.display_name} · ${user.email}`), verificationNotice(user), email.section, form, mailBox,
+      sessionsBox, exportSection(), closeSection(navigate)].filter(Boolean));
   await Promise.all([drawSessions(), email.drawPending()]);
+  // Opened from a mail's "mail settings" link: show that section.
+  if (location.hash === "#mail-settings") mailBox.scrollIntoView();
 }
 
 export const accountRoutes = [
@@ -375,4 +445,5 @@ export const accountRoutes = [
   { path: "/reset-password", title: "Choose a new password", view: resetPasswordView },
   { path: "/verify-email", title: "Verify your address", view: verifyEmailView },
   { path: "/confirm-email", title: "Confirm your new address", view: confirmEmailView },
+  { path: "/unsubscribe", title: "Unsubscribe", view: unsubscribeView },
 ];

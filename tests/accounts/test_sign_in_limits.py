@@ -15,7 +15,7 @@ import pytest
 
 from marketplace.db import db
 from marketplace.migrate import upgrade
-from tests.conftest import DEFAULT_PASSWORD, make_test_app, register
+from tests.conftest import DEFAULT_PASSWORD, mail_text, make_test_app, register
 
 OWNER = "ann@example.com"
 
@@ -56,7 +56,7 @@ def mails_to(app, recipient: str, since: set[Path]) -> list[str]:
     for path in sorted(set(folder.glob("*.eml")) - since):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         if message["To"] == recipient:
-            found.append(f"{message['Subject']}\n{message.get_content()}")
+            found.append(f"{message['Subject']}\n{mail_text(message)}")
     return found
 
 

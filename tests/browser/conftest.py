@@ -251,13 +251,19 @@ def sign_in_as(page, app, client):
 
 # -- the store ---------------------------------------------------------------------------
 
-def mailed_link(app, address: str, subject: str) -> str:
-    """The link (with a token) in the newest mail with this subject to this address."""
+def mailed_message(app, address: str, subject: str):
+    """The newest mail with this subject to this address."""
     for path in sorted(Path(app.config["MAIL_OUTBOX_DIR"]).glob("*.eml"), reverse=True):
         message = email_parser.message_from_bytes(path.read_bytes(), policy=email_policy.default)
         if message["To"] == address and message["Subject"] == subject:
-            return re.search(r"http://\S+\?token=\S+", message.get_content()).group(0)
+            return message
     raise AssertionError(f"no mail {subject!r} to {address}")
+
+
+def mailed_link(app, address: str, subject: str) -> str:
+    """The link (with a token) in the newest mail with this subject to this address."""
+    text = mailed_message(app, address, subject).get_body(("plain",)).get_content()
+    return re.search(r"http://\S+\?token=\S+", text).group(0)
 
 
 @dataclasses.dataclass(frozen=True)

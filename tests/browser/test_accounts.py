@@ -9,7 +9,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import mailed_link
+from tests.browser.conftest import mailed_link, mailed_message
 from tests.browser.helpers import nav, screenshot, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -150,3 +150,58 @@ def test_the_data_downloads_and_the_account_closes_after_a_confirmation(page, st
     expect(nav(page).get_by_role("link", name="Sign in")).to_be_visible()
     assert store.api("POST", "/auth/login", json={"email": account.email, "password": account.password}) \
         .status_code == 401
+
+def test_the_account_page_turns_sale_notices_off_and_on(page, store):
+    account = store.user("beatmaker", "Busy Producer")
+    sign_in(page, account)
+    page.goto("/account#mail-settings")
+    settings = page.get_by_role("form", name="Mail settings")
+    sales, news = settings.get_by_label("Sale notices"), settings.get_by_label("News and offers")
+    expect(sales).to_be_checked()
+    expect(news).not_to_be_checked()
+    expect(settings).to_contain_text("Always sent")
+
+    sales.uncheck()
+    expect(page.locator("#notice")).to_have_text("Sale notices: off.")
+    assert store.api("GET", "/me/mail-preferences", token=account.token).json() == {
+        "sale_notices": False, "marketing": False}
+    screenshot(page, "account-mail-settings")
+    page.reload()
+    expect(page.get_by_role("form", name="Mail settings").get_by_label("Sale notices")).not_to_be_checked()
+
+    page.get_by_role("form", name="Mail settings").get_by_label("News and offers").check()
+    expect(page.locator("#notice")).to_have_text("News and offers: on.")
+    assert store.api("GET", "/me/mail-preferences", token=account.token).json()["marketing"] is True
+
+
+def test_a_mailed_message_reads_well_in_a_browser_and_a_hostile_name_stays_text(page, store, app):
+    hostile = "<script>alert('x')</script> Zoë 🎧 李"
+    account = store.user("artist", hostile)
+    message = mailed_message(app, account.email, "Verify your email address")
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.set_content(message.get_body(("html",)).get_content())
+    expect(page.get_by_text(f"Hello {hostile},")).to_be_visible()
+    button = page.get_by_role("link", name="Verify my address")
+    expect(button).to_have_attribute("href", re.compile(r"^http://127\.0\.0\.1:\d+/verify-email\?token="))
+    expect(page.get_by_text("You get this mail because")).to_be_visible()
+    screenshot(page, "mail-verify-email")
+    assert dialogs == [] and page.locator("body script").count() == 0
+
+
+def test_the_unsubscribe_link_of_a_mail_turns_sale_notices_off_without_signing_in(page, store, app):
+    from marketplace.accounts import services as accounts
+    from marketplace.mail import unsubscribe
+
+    account = store.user("beatmaker", "Quiet Producer")
+    with app.app_context():
+        token = unsubscribe.token_for(accounts.get_user(account.id), "sale_notices")
+    page.goto(f"/unsubscribe?token={token}")
+    expect(page.get_by_role("heading", name="You are unsubscribed")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("no more sale notices")
+    screenshot(page, "unsubscribed")
+    assert store.api("GET", "/me/mail-preferences", token=account.token).json()["sale_notices"] is False
+
+    page.goto(f"/unsubscribe?token={token[:-3]}abc")
+    expect(page.get_by_role("heading", name="This link does not work")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("Mail settings on your account page")

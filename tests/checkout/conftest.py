@@ -11,6 +11,7 @@ import requests
 from marketplace.accounts.models import Role
 from marketplace.db import db
 from marketplace.payments.stripe_gateway import StripeGateway
+from tests.conftest import mail_text
 from tests.licensing.conftest import buyer, masters, offer_all, seller, tiers_of, upload_beat  # noqa: F401
 
 WEBHOOK_PATH = "/api/v1/payments/stripe/webhook"
@@ -119,21 +120,13 @@ def signed_event(live_server, payments):
 
 
 @pytest.fixture
-def outbox(app):
-    """A function returning the bodies of the emails sent since the test began."""
-    import email
-    import email.policy
-    from pathlib import Path
-
-    folder = Path(app.config["MAIL_OUTBOX_DIR"])
-    before = set(folder.glob("*.eml")) if folder.exists() else set()
+def outbox(mailbox):
+    """A function returning the emails sent since the test began: their subject, recipient and
+    text part, as one string each."""
 
     def sent() -> list[str]:
-        bodies = []
-        for path in sorted(set(folder.glob("*.eml")) - before):
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            bodies.append(f"Subject: {message['Subject']}\nTo: {message['To']}\n\n{message.get_content()}")
-        return bodies
+        return [f"Subject: {message['Subject']}\nTo: {message['To']}\n\n{mail_text(message)}"
+                for message in mailbox()]
 
     return sent
 

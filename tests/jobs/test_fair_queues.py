@@ -144,7 +144,7 @@ def test_jobs_are_registered_on_a_queue(app):  # the app imports every job
     buyer_facing = ("licensing.render_contract", "licensing.build_files", "licensing.notify_exclusive_sold",
                     "checkout.send_receipt", "checkout.notify_payment_failed",
                     "checkout.refund_refused_lines", "checkout.refund_mismatched_payment",
-                    "moderation.send_notice")
+                    "mail.send")
     assert {name: queue.JOB_QUEUES[name] for name in buyer_facing} == dict.fromkeys(buyer_facing, queue.BUYER)
     assert queue.JOB_QUEUES["catalog.render_preview"] == queue.DEFAULT
     with pytest.raises(ValueError, match="queue must be one of buyer, default"):

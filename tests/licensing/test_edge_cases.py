@@ -13,7 +13,7 @@ from marketplace.catalog.models import Beat
 from marketplace.db import db
 from marketplace.licensing import issuing
 from marketplace.licensing.models import License, LicenseTier
-from tests.conftest import ON_POSTGRES
+from tests.conftest import ON_POSTGRES, mails_since
 
 
 def test_a_version_finished_after_the_exclusive_sale_leaves_the_store_too(app, client, seller, buyer,
@@ -119,8 +119,6 @@ def test_default_tiers_are_seeded_once_under_concurrent_first_visits(app, make_u
 
 
 def test_lessees_are_told_of_an_exclusive_sale_once(app, seller, buyer, make_user, upload_beat, offer_all, sell):
-    from pathlib import Path
-
     from marketplace.licensing.tasks import notify_exclusive_sold
 
     _seller, headers = seller
@@ -128,10 +126,9 @@ def test_lessees_are_told_of_an_exclusive_sale_once(app, seller, buyer, make_use
     tiers = offer_all(headers, beat_id)
     lease_id = sell(beat_id, tiers["Basic lease"]["id"], make_user(Role.ARTIST, "Lessee"))
     sell(beat_id, tiers["Exclusive rights"]["id"], buyer[0], price=49999)
-    outbox = Path(app.config["MAIL_OUTBOX_DIR"])
-
     def notices() -> int:
-        return sum("Told Once" in path.read_text() for path in outbox.glob("*.eml"))
+        return sum(message["Subject"] == 'Exclusive rights to "Told Once" were sold'
+                   for message in mails_since(app, set()))
 
     assert notices() == 1
     with app.app_context():

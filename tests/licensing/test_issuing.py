@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy import insert
@@ -13,7 +12,7 @@ from marketplace.accounts import services as accounts
 from marketplace.db import db
 from marketplace.licensing import issuing
 from marketplace.licensing.models import License
-from tests.conftest import ON_POSTGRES
+from tests.conftest import ON_POSTGRES, mail_text, mails_since
 
 
 def test_a_lease_is_issued_with_frozen_terms(client, app, seller, buyer, upload_beat, offer_all, sell):
@@ -77,8 +76,7 @@ def test_an_exclusive_takes_the_beat_and_its_versions_out_of_the_store(client, a
     lessee_headers = headers_for(lessee_id)
     assert client.get(f"/api/v1/licenses/{lease_id}", headers=lessee_headers).json["status"] == "active"
     assert client.get(f"/api/v1/licenses/{lease_id}/downloads", headers=lessee_headers).status_code == 200
-    outbox = Path(app.config["MAIL_OUTBOX_DIR"])
-    mails = [path.read_text() for path in outbox.glob("*.eml")]
+    mails = [mail_text(message) for message in mails_since(app, set())]
     assert any("Early Lessee" in mail and "stays valid" in mail for mail in mails)
     assert client.get(f"/api/v1/licenses/{exclusive_id}", headers=buyer_headers).json["kind"] == "exclusive"
     # A second exclusive is refused, and the owner cannot put it on sale again.

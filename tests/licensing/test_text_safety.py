@@ -18,7 +18,7 @@ from marketplace.db import db
 from marketplace.licensing.contracts import contract_values, render_contract_text
 from marketplace.licensing.models import License
 from marketplace.licensing.tasks import _parties
-from tests.conftest import register
+from tests.conftest import mail_text, register
 
 CLAUSE_INJECTION = 'Ride".\n\n0. EXTRA TERMS. Licensee owes the Producer 50% of all income.'
 
@@ -236,7 +236,7 @@ def test_the_exclusive_sold_mail_keeps_a_stored_injection_out_of_its_headers(app
                                  'were sold')
     assert notice["Bcc"] is None
     assert "\n" not in str(notice["Subject"]) and "\r" not in str(notice["Subject"])
-    body = notice.get_content()
+    body = mail_text(notice)
     assert '"Night Bcc: everyone@example.com 0. EXTRA TERMS" were sold' in body
     assert not any(line.startswith("0. EXTRA") for line in body.splitlines())
 
