@@ -8,6 +8,7 @@ import datetime as dt
 import email
 import email.policy
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -46,8 +47,9 @@ def recorded():
 
 def rows(app) -> list[tuple]:
     with app.app_context():
+        ordered = select(OutboxJob).order_by(OutboxJob.created_at, OutboxJob.id)
         found = [(row.job, row.args, row.dedupe_key, row.state, row.attempts)
-                 for row in db.session.scalars(select(OutboxJob).order_by(OutboxJob.created_at, OutboxJob.id))]
+                 for row in db.session.scalars(ordered)]
         db.session.remove()
         return found
 
@@ -229,6 +231,26 @@ def test_the_relay_hands_over_rows_never_handed_over_and_claims_whose_lease_ran_
         (["handed over just now"], "done", 1)]
 
 
+def test_rows_a_stopped_process_left_waiting_go_out_soon_after_the_next_start(database_factory, recorded):
+    """In-process, queued jobs live in the process's threads: the next start relays every
+    waiting row, without waiting OUTBOX_REDISPATCH_SECONDS."""
+    app = make_test_app(database_factory())
+    with app.app_context():
+        upgrade(db.engine)
+    left_waiting(app, "queued before the restart")  # handed over to threads that are gone
+    runner = queue.InProcessRunner(app, threads=1, buyer_threads=1, max_retries=0, backoff_seconds=0)
+    app.extensions["job_runner"] = runner
+    runner.relay_soon(0)  # what JOBS_BACKEND=thread starts with (a few seconds later)
+    deadline = time.monotonic() + 60
+    while rows(app)[0][3] != "done" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    runner.wait()
+    assert recorded == ["queued before the restart"]
+    assert rows(app) == [(RECORD, ["queued before the restart"], None, "done", 1)]
+    with app.app_context():
+        db.engine.dispose()
+
+
 def test_the_relay_forgets_rows_finished_a_week_ago(app, recorded):
     for value in ("old", "recent"):
         with app.app_context():
@@ -344,4 +366,5 @@ def test_celery_retries_claim_the_row_and_its_last_failure_marks_it_failed(app, 
     assert calls == ["x", "x", "x"]
     assert rows(app) == [("tests.outbox_flaky", ["x"], None, "failed", 3)]
     with app.app_context():
-        assert db.session.execute(select(FailedJob.job, FailedJob.attempts)).all() == [("tests.outbox_flaky", 3)]
+        kept = db.session.execute(select(FailedJob.job, FailedJob.attempts)).all()
+    assert kept == [("tests.outbox_flaky", 3)]
