@@ -80,10 +80,10 @@ def add(name: str, args: Sequence[Any], key: str | None) -> str | None:
     values = {"id": row_id, "job": name, "args": list(args), "dedupe_key": stored_key(key),
               "state": OutboxState.PENDING.value, "created_at": now, "dispatched_at": now, "attempts": 0}
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(OutboxJob).values(**values) \
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    inserted = db.session.execute(statement).rowcount
-    return row_id if inserted else None
+    # RETURNING says whether the row went in (rowcount cannot: it may be unknown, -1).
+    statement = dialect.insert(OutboxJob.__table__).values(**values) \
+        .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxJob.__table__.c.id)
+    return db.session.execute(statement).scalar_one_or_none()
 
 
 def claim(row_id: str, lease_seconds: int) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import logging
 import threading
 import time
 from pathlib import Path
@@ -121,7 +122,8 @@ def test_rolled_back_work_leaves_no_row_and_no_job(app, recorded):
     assert recorded == ["kept", "the same key, later"]
 
 
-def test_one_key_queued_twice_is_one_row_and_one_run(app, recorded):
+def test_one_key_queued_twice_is_one_row_and_one_run(app, recorded, caplog):
+    caplog.set_level(logging.INFO, logger="marketplace.jobs")
     with app.app_context():
         queue.enqueue(RECORD, "first", key="receipt:ord_1")
         queue.enqueue(RECORD, "same transaction", key="receipt:ord_1")
@@ -132,6 +134,8 @@ def test_one_key_queued_twice_is_one_row_and_one_run(app, recorded):
     assert recorded == ["first", "another key"]
     assert rows(app) == [(RECORD, ["first"], "receipt:ord_1", "done", 1),
                          (RECORD, ["another key"], "receipt:ord_2", "done", 1)]
+    # The second and third were not even handed over: nothing reached the runner to be skipped.
+    assert [record.message for record in caplog.records if record.message == "job_skipped"] == []
 
 
 def test_a_key_longer_than_the_column_is_kept_by_its_hash(app, recorded):
