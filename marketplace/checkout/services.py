@@ -827,9 +827,8 @@ def refund_lines(order: Order, item_ids: Sequence[str], reason: str, *,
     else:
         signals.send(signals.LINES_REFUNDED, order)
     enqueue("checkout.refund_refused_lines", order.id)
-    refunded = sorted(item.id for item in chosen)
-    enqueue("checkout.send_refund_receipt", order.id, refunded,
-            key=f"refund-receipt:{order.id}:{','.join(refunded)}")
+    enqueue("checkout.send_refund_receipt", order.id, [item.id for item in chosen],
+            key=f"refund-receipt:{order.id}:{','.join(sorted(item.id for item in chosen))}")
     db.session.flush()
     return chosen
 
