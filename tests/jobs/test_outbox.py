@@ -138,6 +138,32 @@ def test_one_key_queued_twice_is_one_row_and_one_run(app, recorded, caplog):
     assert [record.message for record in caplog.records if record.message == "job_skipped"] == []
 
 
+@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent transactions queuing one key: the PostgreSQL pass")
+def test_one_key_queued_by_concurrent_transactions_is_one_row_and_one_run(app, recorded):
+    clients = 8
+    start = threading.Barrier(clients)
+    errors: list[BaseException] = []
+
+    def queue_the_receipt(number: int) -> None:
+        try:
+            with app.app_context():
+                db.session.connection()
+                start.wait(30)
+                queue.enqueue(RECORD, f"client {number}", key="receipt:ord_1")
+                db.session.commit()
+        except BaseException as error:  # noqa: BLE001 (reported in the test's thread)
+            errors.append(error)
+
+    threads = [threading.Thread(target=queue_the_receipt, args=(number,)) for number in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert len(recorded) == 1
+    assert [(key, state) for _job, _args, key, state, _attempts in rows(app)] == [("receipt:ord_1", "done")]
+
+
 def test_a_key_longer_than_the_column_is_kept_by_its_hash(app, recorded):
     long_key = "refund-receipt:ord_1:" + ",".join(f"item_{number:030d}" for number in range(20))
     with app.app_context():
