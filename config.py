@@ -130,7 +130,11 @@ class Config:
     JOB_MAX_RETRIES = _env_int("JOB_MAX_RETRIES", 5)
     JOB_RETRY_BACKOFF_SECONDS = 2.0
     # Celery: a job taken by a worker that died is delivered again after this many seconds.
+    # Also how long a run holds its outbox row: keep it above the longest job.
     JOBS_VISIBILITY_TIMEOUT_SECONDS = _env_int("JOBS_VISIBILITY_TIMEOUT_SECONDS", 3600)
+    # The relay hands a queued job over again when it was handed over this long ago and no run
+    # has taken it since (a message lost, a process stopped before running it).
+    OUTBOX_REDISPATCH_SECONDS = _env_int("OUTBOX_REDISPATCH_SECONDS", 300)
 
     # Audio: what uploads may be, and how long processing may take before the sweep retries it.
     AUDIO_MIN_SECONDS = 10

@@ -6,6 +6,7 @@ from marketplace.catalog.search import DATABASE_ONLY_OBJECTS
 from marketplace.checkout import models as checkout_models  # noqa: F401
 from marketplace.db import Base
 from marketplace.jobs import failures as jobs_models  # noqa: F401
+from marketplace.jobs import outbox as outbox_models  # noqa: F401
 from marketplace.licensing import models as licensing_models  # noqa: F401
 from marketplace.moderation import models as moderation_models  # noqa: F401
 from marketplace.payments import models as payments_models  # noqa: F401

@@ -113,7 +113,8 @@ def sweep_processing() -> int:
             beat.failure_reason = "Processing did not finish after several attempts. Please upload again."
         else:
             beat.updated_at = utcnow()  # not again until the next cutoff
-            enqueue("catalog.render_preview", beat.id, True)
+            enqueue("catalog.render_preview", beat.id, True,  # once per attempt, however often swept
+                    key=f"catalog.first_render:{beat.id}:{beat.processing_attempts}")
     lost = _requeue_lost_rerenders(cutoff)
     db.session.commit()
     return len(stuck) + lost

@@ -98,7 +98,8 @@ def _accept(owner: User, fields: Mapping[str, Any], master: Path, stems: Path | 
             key = save_in_transaction(f"covers/{beat.id}/{size}.jpg", stream, COVER_CONTENT_TYPE).key
         if size == LARGE:
             beat.cover_key, beat.cover_content_type = key, COVER_CONTENT_TYPE
-    enqueue("catalog.render_preview", beat.id, True)  # its first render
+    # Its first render; the sweep queues it again under the same key until a render starts.
+    enqueue("catalog.render_preview", beat.id, True, key=f"catalog.first_render:{beat.id}:0")
     return beat
 
 

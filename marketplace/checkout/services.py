@@ -579,7 +579,7 @@ def _fail(order: Order) -> None:
     states.move(order, OrderStatus.FAILED, "payment_failed")
     order.session_closed_at = utcnow()  # its page was used, and its bank payment failed: nothing comes
     holds.release_holds(order.id, "payment_failed")
-    enqueue("checkout.notify_payment_failed", order.id)
+    enqueue("checkout.notify_payment_failed", order.id, key=f"payment-failed:{order.id}")
 
 
 def fulfil(order: Order, session: SessionState) -> None:
@@ -600,7 +600,7 @@ def _issue(order: Order) -> None:
     holds.release_holds(order.id, "paid")
     if refused:
         _refuse_lines(order, refused)
-    enqueue("checkout.send_receipt", order.id)
+    enqueue("checkout.send_receipt", order.id, key=f"receipt:{order.id}")
     db.session.flush()
     signals.send(signals.ORDER_PAID, order)
     if order.early_dispute_status is not None:
@@ -920,7 +920,8 @@ def refund_lines(order: Order, item_ids: Sequence[str], reason: str, *,
     else:
         signals.send(signals.LINES_REFUNDED, order)
     enqueue("checkout.refund_refused_lines", order.id)
-    enqueue("checkout.send_refund_receipt", order.id, [item.id for item in chosen])
+    enqueue("checkout.send_refund_receipt", order.id, [item.id for item in chosen],
+            key=f"refund-receipt:{order.id}:{','.join(sorted(item.id for item in chosen))}")
     db.session.flush()
     return chosen
 

@@ -57,7 +57,9 @@ def _register(celery: Celery, app: Flask, name: str) -> None:
             # Called once the last retry failed (retries in between call on_retry).
             record_failure(app, name, args, describe_error(exc), attempts=self.request.retries + 1)
 
-    @celery.task(name=name, bind=True, base=RecordedTask, autoretry_for=(Exception,),
+    # Not shared: a second Celery app in one process (tests) must not take this app's tasks.
+    @celery.task(name=name, bind=True, base=RecordedTask, shared=False, autoretry_for=(Exception,),
                  dont_autoretry_for=(GiveUp,), retry_backoff=True, retry_backoff_max=600, max_retries=app.config["JOB_MAX_RETRIES"])
-    def task(self, *args):
-        run_job(app, name, tuple(args))
+    def task(self, *args, outbox_id=None):
+        # Messages of the outbox carry their row's id; periodic ones (from beat) carry none.
+        run_job(app, name, tuple(args), outbox_id, last_attempt=self.request.retries >= self.max_retries)

@@ -106,6 +106,8 @@ def retry(failure_id: str, admin_id: str) -> FailedJob:
                        code="job_unknown")
     if failed.retried_at is None:  # asking twice plans one retry
         failed.retried_at, failed.retried_by_id = utcnow(), admin_id
+        # A new outbox row, without a key: the failed row keeps its key (its event's mail must
+        # not be queued again by the event), and stays failed as the record of what happened.
         enqueue(failed.job, *failed.args)
     db.session.flush()
     return failed

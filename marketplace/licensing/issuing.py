@@ -171,7 +171,8 @@ def _close_exclusive(beat: Beat, license_: License) -> None:
                                                        License.kind == TierKind.LEASE,
                                                        License.status == LicenseStatus.ACTIVE))
     for lease in lessees:
-        enqueue("licensing.notify_exclusive_sold", lease.id, license_.issued_at.isoformat())
+        enqueue("licensing.notify_exclusive_sold", lease.id, license_.issued_at.isoformat(),
+                key=f"exclusive-sold:{lease.id}")
 
 
 def revoke_license(license_: License, reason: str) -> None:

@@ -6,6 +6,8 @@ again, and real worker processes, killed with SIGKILL like a crashed machine wou
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
 import json
 import os
@@ -21,14 +23,16 @@ from pathlib import Path
 
 import pytest
 import redis
+from sqlalchemy import select
 
 from config import PROJECT_ROOT
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import Role
 from marketplace.catalog.models import Beat
 from marketplace.db import db
+from marketplace.jobs.outbox import OutboxJob
 from marketplace.migrate import upgrade
-from tests.conftest import DEFAULT_PASSWORD, bearer, login, make_test_app, require_service
+from tests.conftest import DEFAULT_PASSWORD, bearer, login, make_test_app, register, require_service
 from tests.media import make_beat
 
 BIN = Path(sys.executable).parent
@@ -204,6 +208,23 @@ def assert_complete_preview(stack: Stack, beat_id: str, seconds: float) -> None:
     assert len(waveform["data"]) == 2 * waveform["length"]
 
 
+def outbox_rows(site: Stack) -> list[tuple]:
+    with site.app.app_context():
+        found = [(row.job, row.state, row.attempts, row.dispatched_at is None)
+                 for row in db.session.scalars(select(OutboxJob).order_by(OutboxJob.created_at))]
+        db.session.remove()
+        return found
+
+
+def mails_to(site: Stack, address: str) -> list[str]:
+    subjects = []
+    for path in sorted((site.folder / "outbox").glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if message["To"] == address:
+            subjects.append(str(message["Subject"]))
+    return subjects
+
+
 # -- Redis down when an upload comes in ---------------------------------------------------------
 
 def test_upload_accepted_while_redis_is_down_is_processed_once_it_is_back(stack, tmp_path):
@@ -224,14 +245,17 @@ def test_upload_accepted_while_redis_is_down_is_processed_once_it_is_back(stack,
     def swept() -> bool:
         return "catalog.sweep_processing: 1 handled" in site.sweep()
 
-    # The sweep cannot queue it either while Redis is away; it says so in the log, not by failing.
-    # The beat counts as stuck only once it is older than PROCESSING_STUCK_AFTER_SECONDS.
+    # The sweep sees the beat (once it is older than PROCESSING_STUCK_AFTER_SECONDS), and queues
+    # the same render: one job under one key, waiting in the outbox with the upload's. The relay
+    # cannot hand it over while Redis is away; it says so, not by failing.
     wait_for(swept, 120, "the sweep to see the beat while Redis is down")
+    assert "jobs.relay_outbox: postponed" in site.sweep()
     assert site.beat(beat_id)["status"] == "processing"
+    assert outbox_rows(site) == [("catalog.render_preview", "pending", 0, True)]
 
     site.redis.start()  # empty: nothing was queued while it was away
 
-    wait_for(swept, 120, "the sweep to queue the beat again")
+    assert "jobs.relay_outbox: 1 handled" in site.sweep()  # the upload's render, from the outbox
     wait_for(lambda: site.beat(beat_id)["status"] != "processing", 240, "the worker to process the beat")
     assert site.beat(beat_id)["status"] == "published", log_path.read_text()[-3000:]
     assert worker.poll() is None  # the worker lived through the outage
@@ -239,6 +263,34 @@ def test_upload_accepted_while_redis_is_down_is_processed_once_it_is_back(stack,
     record = site.record(beat_id)
     assert record.processing_attempts == 1 and record.preview_version == 1
     assert_complete_preview(site, beat_id, 20)
+
+
+# -- a mail queued while Redis is down -----------------------------------------------------------
+
+def test_mail_queued_while_redis_is_down_goes_out_once_redis_is_back(stack):
+    """A sign-up while Redis is away: the account is made and its verification mail waits in
+    the outbox; once Redis is back the relay (here run by `flask jobs sweep`) hands it to the
+    worker, which mails it; later passes send nothing more."""
+    site = stack(OUTBOX_REDISPATCH_SECONDS=0)
+    worker, _log_path = site.start_worker()
+    site.redis.stop()
+    address = "newcomer@example.com"
+
+    response = register(site.client, address, display_name="Newcomer 🎧")
+    assert response.status_code == 201, response.json
+    assert outbox_rows(site) == [("accounts.send_verification", "pending", 0, True)]
+    assert "jobs.relay_outbox: postponed" in site.sweep()  # still away: the row stays
+    assert outbox_rows(site) == [("accounts.send_verification", "pending", 0, True)]
+
+    site.redis.start()  # empty: nothing was queued while it was away
+    assert "jobs.relay_outbox: 1 handled" in site.sweep()
+    wait_for(lambda: outbox_rows(site)[0][1] == "done", 120, "the worker to send the mail")
+    assert mails_to(site, address) == ["Verify your email address"]
+
+    assert "jobs.relay_outbox: 0 handled" in site.sweep()  # done: nothing is handed over again
+    assert mails_to(site, address) == ["Verify your email address"]
+    assert outbox_rows(site) == [("accounts.send_verification", "done", 1, False)]
+    assert worker.poll() is None
 
 
 # -- a worker killed in the middle of a render ------------------------------------------------------
