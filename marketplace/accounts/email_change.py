@@ -124,7 +124,8 @@ def confirm_email_change(raw_token: str, confirming: AccessToken | None) -> tupl
         # index first. The transaction is spoilt; the edge rolls it back when it answers.
         raise _address_taken() from None
     _end_sessions_but(user, confirming)
-    enqueue("accounts.tell_old_address_of_email_change", user.id, old_email, change.new_email)
+    enqueue("accounts.tell_old_address_of_email_change", user.id, old_email, change.new_email,
+            key=f"email-changed:{change.id}")
     return user, old_email
 
 

@@ -171,7 +171,7 @@ def record_sale(order: Order) -> None:
     if written:
         enqueue("payouts.pay_order", order.id)
         for user_id in _told_of_sale(order, written):
-            enqueue("payouts.notify_sale", order.id, user_id)
+            enqueue("payouts.notify_sale", order.id, user_id, key=f"sale-notice:{order.id}:{user_id}")
 
 
 def _told_of_sale(order: Order, written: list[LedgerEntry]) -> list[str]:
@@ -387,7 +387,7 @@ def send(attempt: PayoutTransfer) -> None:
         db.session.flush()
         return
     attempt.status, attempt.provider_transfer_id, attempt.paid_at = TransferStatus.PAID, made.id, utcnow()
-    enqueue("payouts.notify_payout_sent", attempt.id)
+    enqueue("payouts.notify_payout_sent", attempt.id, key=f"payout-sent:{attempt.id}")
     ledger.write({"payee_id": attempt.payee_id, "order_id": part["order_id"], "kind": LedgerKind.TRANSFER,
                   "amount": -part["amount"], "currency": attempt.currency, "transfer_id": attempt.id,
                   "provider_id": made.id, "reference": f"transfer:{attempt.id}:{part['order_id']}"}

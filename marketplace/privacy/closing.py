@@ -59,7 +59,7 @@ def close_account(user: User, password: str) -> None:
     revoke_all_tokens(user)
     void_email_changes(user)
     db.session.flush()
-    enqueue("accounts.send_account_closed", address, name)
+    enqueue("accounts.send_account_closed", address, name, key=f"account-closed:{user.id}")
 
 
 def placeholder_email(user_id: str) -> str:

@@ -1,7 +1,7 @@
 """jobs: the outbox, one row per queued job
 
 Revision ID: a18f0outbx01
-Revises: d16f0hoard01
+Revises: b18f0mprefs1
 Create Date: 2026-12-07 18:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import marketplace.db
 
 revision = 'a18f0outbx01'
-down_revision = 'd16f0hoard01'
+down_revision = 'b18f0mprefs1'
 branch_labels = None
 depends_on = None
 
