@@ -27,8 +27,9 @@ ROBOTS_CACHE_SECONDS = 3600
 def _shell(status: int = 200) -> Response:
     # Not cached: a new release's scripts are picked up on the next visit. A "not found"
     # answer is never a 304: the status must reach the browser.
-    response = send_from_directory(current_app.static_folder, "index.html", max_age=0, conditional=status == 200,
-                                   etag=status == 200)
+    page_found = status == 200
+    response = send_from_directory(current_app.static_folder, "index.html", max_age=0, conditional=page_found,
+                                   etag=page_found)
     response.status_code = status
     return response
 

@@ -34,9 +34,9 @@ def test_the_not_found_page_is_never_a_304(client):
 
 
 @pytest.mark.parametrize("path, code", [
-    ("/api/v1/no-such-thing", "not_found"), ("/api/v1/beats/bt_x/nothing", "not_found"), ("/api/v2/beats", "not_found"),
-    ("/api", "not_found"), ("/static/app/missing.js", "not_found"), ("/files/not-a-token", "file_not_found"),
-    ("/files/not/a/token", "not_found")])
+    ("/api/v1/no-such-thing", "not_found"), ("/api/v1/beats/bt_x/nothing", "not_found"),
+    ("/api/v2/beats", "not_found"), ("/api", "not_found"), ("/static/app/missing.js", "not_found"),
+    ("/files/not-a-token", "file_not_found"), ("/files/not/a/token", "not_found")])
 def test_api_static_and_file_addresses_keep_the_envelope_even_for_browsers(client, path, code):
     assert_envelope(client.get(path, headers=BROWSER), 404, code)
 

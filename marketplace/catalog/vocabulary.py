@@ -36,15 +36,22 @@ _lock = threading.Lock()
 
 def vocabulary() -> dict[str, list[dict[str, Any]]]:
     """The genres, moods and keys with the number of listed beats of each, as answered."""
-    seconds = current_app.config["VOCABULARY_CACHE_SECONDS"]
-    kept = current_app.extensions.get("catalog_vocabulary")
-    now = time.monotonic()
-    if kept is not None and now < kept[0]:
-        return kept[1]
-    with _lock:
+    kept = _kept()
+    if kept is not None:
+        return kept
+    with _lock:  # requests arriving meanwhile wait for this count instead of counting again
+        kept = _kept()
+        if kept is not None:
+            return kept
         answer = _count_vocabulary()
-        current_app.extensions["catalog_vocabulary"] = (now + seconds, answer)
+        seconds = current_app.config["VOCABULARY_CACHE_SECONDS"]
+        current_app.extensions["catalog_vocabulary"] = (time.monotonic() + seconds, answer)
     return answer
+
+
+def _kept() -> dict[str, list[dict[str, Any]]] | None:
+    kept = current_app.extensions.get("catalog_vocabulary")
+    return kept[1] if kept is not None and time.monotonic() < kept[0] else None
 
 
 def _count_vocabulary() -> dict[str, list[dict[str, Any]]]:

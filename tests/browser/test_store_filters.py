@@ -58,7 +58,8 @@ def test_chips_filter_the_store_by_genre_mood_and_key(page, store):
     expect(page).to_have_url(re.compile(r"/\?mood=dark$"))
     expect(result_titles(page)).to_have_text(["Southside Sirens", "Night Drive"])
     expect(chip(page, "Genre", "trap")).to_be_focused()
-    expect(page.get_by_role("group", name="Genre", exact=True).locator("[aria-pressed=true]")).to_have_count(0)
+    genres = page.get_by_role("group", name="Genre", exact=True)
+    expect(genres.locator("[aria-pressed=true]")).to_have_count(0)
 
     # Keys are chips too, in the order of the keys, for the keys beats on sale are in.
     assert chip_names(page, "Key") == ["C minor, 1 beat", "F# minor, 1 beat", "G minor, 1 beat"]
@@ -102,7 +103,8 @@ def test_the_studio_flags_a_published_beat_without_a_price(page, store):
     row = page.get_by_role("row", name=re.compile("Phonk Tape"))
     expect(row.get_by_role("link", name="Not on sale: add a price")).to_be_visible()
     expect(page.get_by_role("row", name=re.compile("Night Drive"))).not_to_contain_text("Not on sale")
-    expect(page.get_by_role("status").filter(has_text="published")).to_contain_text("1 not on sale (no price)")
+    summary = page.get_by_role("status").filter(has_text="published")
+    expect(summary).to_contain_text("1 not on sale (no price)")
     screenshot(page, "studio-not-on-sale")
     row.get_by_role("link", name="Not on sale: add a price").click()
     expect(page).to_have_url(re.compile(rf"/studio/beats/{hidden['id']}$"))
@@ -136,4 +138,5 @@ def test_an_unknown_address_shows_the_store_not_found_page(page, store, allow_br
     # The 404s asked for on purpose are the only errors the pages saw.
     allow_browser_errors.settle()
     assert "GET /no/such/page answered 404" in allow_browser_errors
-    assert set(allow_browser_errors) <= {"GET /no/such/page answered 404", "GET /api/v1/no-such-thing answered 404"}
+    provoked = {"GET /no/such/page answered 404", "GET /api/v1/no-such-thing answered 404"}
+    assert set(allow_browser_errors) <= provoked

@@ -15,6 +15,9 @@ from tests.conftest import ON_POSTGRES
 from tests.licensing.conftest import masters, offer_all, seller, tiers_of, upload_beat  # noqa: F401
 
 
+SEARCH = {"q": "lanterns"}
+
+
 def cover_png() -> tuple[io.BytesIO, str]:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64), (91, 61, 245)).save(buffer, "PNG")
@@ -33,7 +36,8 @@ def assert_reachable_but_not_in_store(client, beat_id, headers):
     assert page.status_code == 200, page.json
     beat = page.json
     assert (beat["status"], beat["offers"], beat["price_from"]) == ("published", [], None)
-    for url in (beat["preview_url"], beat["waveform_url"], beat["cover_url"], f"{beat['cover_url']}?size=400"):
+    files = (beat["preview_url"], beat["waveform_url"], beat["cover_url"], f"{beat['cover_url']}?size=400")
+    for url in files:
         assert client.get(url).status_code == 200, url
     assert beat_id not in found(client)
     assert beat_id not in found(client, q="lanterns")
@@ -115,9 +119,10 @@ def test_listings_during_offer_changes_never_show_a_beat_not_on_sale(live_server
         nonlocal listings
         with requests.Session() as session:
             while not stop.is_set():
-                items = session.get(f"{live_server}/api/v1/beats", params={"q": "lanterns"}, timeout=30).json()["items"]
+                items = session.get(f"{live_server}/api/v1/beats", params=SEARCH, timeout=30).json()["items"]
                 listings += 1
-                shown_without_offers.extend(item for item in items if not item["offers"] or not item["price_from"])
+                shown_without_offers.extend(item for item in items
+                                            if not item["offers"] or not item["price_from"])
 
     readers = [threading.Thread(target=list_store) for _ in range(3)]
     for reader in readers:
@@ -126,8 +131,8 @@ def test_listings_during_offer_changes_never_show_a_beat_not_on_sale(live_server
         with requests.Session() as session:
             for round_number in range(16):  # the last round takes its offers away
                 body = with_offer if round_number % 2 == 0 else []
-                response = session.put(f"{live_server}/api/v1/beats/{beat_id}/offers", json=body, headers=headers,
-                                       timeout=30)
+                response = session.put(f"{live_server}/api/v1/beats/{beat_id}/offers", json=body,
+                                       headers=headers, timeout=30)
                 assert response.status_code == 200, response.text
     finally:
         stop.set()
@@ -135,4 +140,4 @@ def test_listings_during_offer_changes_never_show_a_beat_not_on_sale(live_server
             reader.join(timeout=60)
     assert listings > 0
     assert shown_without_offers == []
-    assert requests.get(f"{live_server}/api/v1/beats", params={"q": "lanterns"}, timeout=30).json()["items"] == []
+    assert requests.get(f"{live_server}/api/v1/beats", params=SEARCH, timeout=30).json()["items"] == []

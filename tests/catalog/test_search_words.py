@@ -53,19 +53,21 @@ def test_a_changed_genre_or_mood_is_searchable_at_once(client, owner, make_beat,
     assert found(client, "drill") == {beat}
     assert found(client, "ängstlich") == {beat}
     assert found(client, "trap") == found(client, "epic") == set()
-    response = client.patch(f"/api/v1/beats/{beat}", headers=headers_for(owner), json={"genre": None, "mood": None})
+    response = client.patch(f"/api/v1/beats/{beat}", headers=headers_for(owner),
+                            json={"genre": None, "mood": None})
     assert response.status_code == 200, response.json
     assert found(client, "drill") == set()
     assert found(client, "glass") == {beat}
 
 
 def test_search_by_genre_keeps_every_sort_and_page_whole(client, owner, make_beat):
-    trap = [make_beat(owner, genre="trap", bpm=100 + index % 3, price=1000 + 100 * (index % 4), play_count=index % 5)
-            for index in range(13)]
+    trap = [make_beat(owner, genre="trap", bpm=100 + index % 3, price=1000 + 100 * (index % 4),
+                      play_count=index % 5) for index in range(13)]
     make_beat(owner, genre="drill")
     make_beat(owner, genre="trap", price=None)  # not on sale
     for sort in ("newest", "popular", "price_asc", "price_desc", "bpm"):
-        whole = client.get("/api/v1/beats", query_string={"q": "trap", "sort": sort, "limit": 100}).json["items"]
+        whole = client.get("/api/v1/beats",
+                           query_string={"q": "trap", "sort": sort, "limit": 100}).json["items"]
         seen, cursor = [], None
         while True:
             page = client.get("/api/v1/beats", query_string={
@@ -90,7 +92,8 @@ def test_the_migration_adds_genre_and_mood_to_documents_written_before(database_
     with app.app_context():
         owner = accounts.create_user("old@example.com", "correct horse battery", "Old Maker", Role.BEATMAKER,
                                      verified=True)
-        beat = catalog.create_beat(owner, title="Old Beat", bpm=90, genre="Boom Bap", mood="dusty", tags=["vinyl"])
+        beat = catalog.create_beat(owner, title="Old Beat", bpm=90, genre="Boom Bap", mood="dusty",
+                                   tags=["vinyl"])
         beat.preview_key = "previews/old.mp3"
         catalog.publish(beat)
         catalog.set_listing_price(beat, 2000, "usd")
@@ -101,8 +104,8 @@ def test_the_migration_adds_genre_and_mood_to_documents_written_before(database_
         db.session.commit()
         beat_id, plain_id = beat.id, plain.id
         # As the release before wrote them: title, tags and names.
-        db.session.execute(text("UPDATE beats SET search_document = title || ' vinyl Old Maker' WHERE id = :id"),
-                           {"id": beat_id})
+        db.session.execute(text("UPDATE beats SET search_document = title || ' vinyl Old Maker'"
+                                " WHERE id = :id"), {"id": beat_id})
         db.session.commit()
         downgrade(db.engine, "e20f0search1-1")
     assert found(client, "bap") == set()
@@ -166,7 +169,8 @@ def test_the_vocabulary_of_an_empty_store_and_its_caching(client, owner, make_be
     response = client.get("/api/v1/catalog/vocabulary")
     assert "public" in response.headers["Cache-Control"]
     # Kept for a while per process when asked to: a beat published meanwhile counts later.
-    kept = make_test_app(client.application.config["DATABASE_URL"], VOCABULARY_CACHE_SECONDS=600).test_client()
+    database_url = client.application.config["DATABASE_URL"]
+    kept = make_test_app(database_url, VOCABULARY_CACHE_SECONDS=600).test_client()
     assert counts(vocabulary(kept)["genres"])["trap"] == 0
     make_beat(owner, genre="trap")
     assert counts(vocabulary(client)["genres"])["trap"] == 1
