@@ -77,16 +77,17 @@ function options(choices, selected, anyLabel) {
 // drops it. The words come from the store (those some beat on sale carries, with how many);
 // the chosen one stays shown even when no beat has it now, so it can be dropped. Until the
 // words arrive, only the chosen one is shown.
+// The group keeps the chosen word in data-value (filtersOf reads it).
 function chipGroup(name, label, selected) {
-  const input = h("input", { type: "hidden", name, value: selected || "" });
   const heading = h("span", { class: "chip-group-label", id: `chips-${name}` }, label);
   const buttons = h("div", { class: "chip-buttons" });
-  const group = h("div", { class: "chip-group", role: "group", "aria-labelledby": heading.id, dataset: { filter: name } },
-    heading, buttons, input);
+  const group = h("div", { class: "chip-group", role: "group", "aria-labelledby": heading.id,
+    dataset: { filter: name, value: selected || "" } }, heading, buttons);
   group.show = (entries) => {
-    const shown = entries.filter((entry) => entry.count > 0 || entry.value === input.value);
-    if (input.value && !shown.some((entry) => entry.value === input.value)) shown.unshift({ value: input.value });
-    buttons.replaceChildren(...shown.map((entry) => chip(entry, input)));
+    const chosen = group.dataset.value;
+    const shown = entries.filter((entry) => entry.count > 0 || entry.value === chosen);
+    if (chosen && !shown.some((entry) => entry.value === chosen)) shown.unshift({ value: chosen });
+    buttons.replaceChildren(...shown.map((entry) => chip(entry, group)));
     group.hidden = !shown.length;
   };
   group.show([]);
@@ -94,18 +95,18 @@ function chipGroup(name, label, selected) {
 }
 
 // Named "trap, 12 beats": the word first, as shown, then the count in words.
-function chip(entry, input) {
+function chip(entry, group) {
   const counted = entry.count !== undefined;
   const count = counted ? h("span", { class: "chip-count" }, entry.count.toLocaleString("en")) : null;
   const name = counted ? `${entry.value}, ${entry.count.toLocaleString("en")} ${entry.count === 1 ? "beat" : "beats"}` : null;
-  return h("button", { type: "button", class: "chip", "aria-pressed": String(entry.value === input.value),
+  return h("button", { type: "button", class: "chip", "aria-pressed": String(entry.value === group.dataset.value),
     "aria-label": name, dataset: { value: entry.value },
     onclick: (event) => {
-      input.value = input.value === entry.value ? "" : entry.value;
+      group.dataset.value = group.dataset.value === entry.value ? "" : entry.value;
       for (const other of event.currentTarget.parentElement.children) {
-        other.setAttribute("aria-pressed", String(other.dataset.value === input.value));
+        other.setAttribute("aria-pressed", String(other.dataset.value === group.dataset.value));
       }
-      input.form.requestSubmit();
+      group.closest("form").requestSubmit();
     } }, entry.value, count);
 }
 
@@ -142,13 +143,17 @@ function searchForm(filters) {
   return form;
 }
 
-// The filters a form holds, plus those it has no field for (tag, beatmaker, page size).
+// The filters a form holds (its fields and chosen chips), plus those it has no field for
+// (tag, beatmaker, page size).
 function filtersOf(form, previous) {
   const filters = { tag: previous.tag, beatmaker: previous.beatmaker, limit: previous.limit };
   for (const [name, raw] of new FormData(form).entries()) {
     const value = String(raw).trim();
     if (!value) continue;
     filters[name] = PRICE_FILTERS.includes(name) ? toMinor(value, storeCurrency) : value;
+  }
+  for (const group of form.querySelectorAll(".chip-group")) {
+    if (group.dataset.value) filters[group.dataset.filter] = group.dataset.value;
   }
   if (filters.sort === "newest") delete filters.sort;
   return filters;
