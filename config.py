@@ -158,6 +158,9 @@ class Config:
     # How many listed beats' documents each process keeps between requests (0: none); about
     # 7.5 KB of memory each. They are kept under a revision, so they are never shown stale.
     LISTING_CACHE_BEATS = _env_int("LISTING_CACHE_BEATS", 5_000)
+    # How long each process keeps the store's genres, moods and keys with their counts of
+    # beats on sale (0: counted on every request). The listing itself is never kept stale.
+    VOCABULARY_CACHE_SECONDS = _env_int("VOCABULARY_CACHE_SECONDS", 60)
 
     # Sales.
     STORE_CURRENCY = _env("STORE_CURRENCY", "usd")
@@ -346,6 +349,7 @@ class TestingConfig(DevelopmentConfig):
     # The suite picks its own throwaway database; see tests/conftest.py.
     DATABASE_URL = normalise_database_url(_env("TEST_DATABASE_URL", "sqlite://"))
     RATELIMIT_STORAGE_URI = "memory://"
+    VOCABULARY_CACHE_SECONDS = 0  # tests read the counts right after changing the store
     JOBS_BACKEND = "eager"
     JOB_MAX_RETRIES = 0
     # Cheap hashing: the suite signs in hundreds of times. Never use these numbers live.

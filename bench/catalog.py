@@ -127,10 +127,12 @@ def load_catalogue(url: str, beat_count: int, seed: int = 7) -> None:
                 price = None if rng.random() < 0.1 else rng.choice((1999, 2499, 2999, 3499, 4999, 9999))
                 if price:
                     offer_rows += offers_of(offer_rng, beat_id, tiers[owner_id], price)
+                genre, mood = rng.choice(GENRES), rng.choice(MOODS)
+                # The search document as catalog.services.refresh_search_document writes it.
                 copy.write_row((beat_id, owner_id, title, "", int(min(200, max(60, rng.gauss(130, 25)))),
-                                rng.choice(CANONICAL_KEYS), rng.choice(GENRES), rng.choice(MOODS), "none",
+                                rng.choice(CANONICAL_KEYS), genre, mood, "none",
                                 status, int(rng.paretovariate(1.1) * 10) - 10, price,
-                                "usd" if price else None, " ".join([title, *tags, *names]),
+                                "usd" if price else None, " ".join([title, genre, mood, *tags, *names]),
                                 published, published, published if status == "published" else None))
                 if index % 5000 == 0 or index == beat_count - 1:
                     progress("beats", index + 1, beat_count)
@@ -271,6 +273,8 @@ QUERIES = {
     "text q=midnight": "/api/v1/beats?q=midnight",
     "text q=neon dr (2 words, prefix)": "/api/v1/beats?q=neon%20dr",
     "text q=metro (credited name)": "/api/v1/beats?q=metro",
+    "text q=trap (genre word)": "/api/v1/beats?q=trap",
+    "text q=dark drill (mood + genre)": "/api/v1/beats?q=dark%20drill",
     "genre=trap": "/api/v1/beats?genre=trap",
     "genre+mood+bpm range": "/api/v1/beats?genre=drill&mood=dark&bpm_min=130&bpm_max=150",
     "key=F#m": "/api/v1/beats?key=F%23m",
@@ -282,6 +286,7 @@ QUERIES = {
     "sort=bpm": "/api/v1/beats?sort=bpm",
     "limit=100": "/api/v1/beats?limit=100",
     "q + genre + sort=popular": "/api/v1/beats?q=night&genre=trap&sort=popular",
+    "vocabulary (kept a minute)": "/api/v1/catalog/vocabulary",
 }
 BASELINE = "baseline GET /healthz"
 

@@ -207,6 +207,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/me"): signed_in(200),
     # catalogue
     ("GET", "/beats"): everyone(200),
+    ("GET", "/catalog/vocabulary"): everyone(200),
     ("POST", "/beats"): beatmakers(422),  # no file sent: the beatmaker's answer is a validation error
     ("GET", "/beats/<beat_id>"): public_read(),
     ("GET", "/uploads/formats"): everyone(200),  # reads no token: the same facts for all

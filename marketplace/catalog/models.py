@@ -84,7 +84,7 @@ class Beat(Base):
     # shows, except its play count (see the hooks at the end of this module): listings keep
     # documents between requests under this number (listing_cache.py).
     listing_revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    # Title, tags and credited names, in one text the full-text index is built from.
+    # Title, genre, mood, tags and credited names, in one text the full-text index is built from.
     search_document: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -125,6 +125,22 @@ class BeatPageSchema(ma.Schema):
     next_cursor = ma.fields.String(allow_none=True, required=True)
 
 
+class VocabularyEntrySchema(ma.Schema):
+    value = ma.fields.String(required=True,
+                             metadata={"description": "what the filter of the same name takes"})
+    count = ma.fields.Integer(required=True, metadata={"description": "beats on sale with it"})
+
+
+class VocabularySchema(ma.Schema):
+    genres = ma.fields.List(ma.fields.Nested(VocabularyEntrySchema), required=True, metadata={
+        "description": "the genres of beats on sale, the most common first, then common genres no beat "
+                       "on sale has yet; beatmakers may name others"})
+    moods = ma.fields.List(ma.fields.Nested(VocabularyEntrySchema), required=True, metadata={
+        "description": "the same for moods"})
+    keys = ma.fields.List(ma.fields.Nested(VocabularyEntrySchema), required=True, metadata={
+        "description": "all 24 keys by their canonical names, majors then minors"})
+
+
 class BeatSearchArgs(ma.Schema):
     q = ma.fields.String(validate=validate.Length(max=200))
     genre = ma.fields.String(validate=LABEL)

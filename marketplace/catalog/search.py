@@ -1,4 +1,4 @@
-"""Search and browse over published beats, with keyset (cursor) pagination.
+"""Search and browse over the beats on sale, with keyset (cursor) pagination.
 
 Each sort orders by one key and the beat id as a tiebreak, and the cursor carries the last
 row's (key, id). The next page starts strictly after it, so rows inserted meanwhile can
@@ -147,7 +147,7 @@ def search_terms(q: str) -> list[str]:
 
 
 def _text_query(terms: list[str], postgres: bool) -> str:
-    """Every word must match the start of a word of the title, tags or credited names."""
+    """Every word must match the start of a word of the title, genre, mood, tags or credited names."""
     if postgres:
         return " & ".join(f"{term}:*" for term in terms)
     return " AND ".join(f'"{term}"*' for term in terms)
@@ -197,11 +197,15 @@ class CreditRow(NamedTuple):
     master_points_bps: int | None
 
 
-def _listed() -> Select[Any]:
-    """Published beats of active beatmakers. Literal SQL for the status tests, so PostgreSQL
-    matches the partial listing indexes even in prepared (generic) plans."""
+def listed_beats() -> Select[Any]:
+    """Published beats of active beatmakers that are on sale: a beat without an active offer
+    (licensing keeps its listing price empty then) stays published, and reachable at its
+    address, but is neither listed nor found until it is offered again. Literal SQL for the
+    status tests, so PostgreSQL matches the partial listing indexes even in prepared
+    (generic) plans."""
     return (select().select_from(Beat).join(User, User.id == Beat.owner_id)
-            .where(text("beats.status = 'published'"), text("users.status = 'active'")))
+            .where(text("beats.status = 'published'"), text("users.status = 'active'"),
+                   text("beats.price_from_amount IS NOT NULL")))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -218,8 +222,8 @@ def _page(sort_name: str, filters: tuple[str, ...], text_search: bool, after_cur
     sort = SORTS[sort_name]
     key = sort.key()
     held = offers.held_column() if offers else false()
-    statement = _listed().add_columns(Beat.id, key.label("sort_key"), Beat.listing_revision, Beat.play_count,
-                                      held.label("held"))
+    statement = listed_beats().add_columns(Beat.id, key.label("sort_key"), Beat.listing_revision,
+                                           Beat.play_count, held.label("held"))
     for name in filters:
         statement = statement.where(FILTERS[name](bindparam(name)))
     if text_search:
@@ -240,7 +244,7 @@ def _documents_source(postgres: bool, offers: OfferSource | None) -> Select[Any]
     columns = [*LISTING_COLUMNS, credits.label("credits_json"), tags.label("tags_json")]
     if offers:
         columns.append(offers.column(postgres).label("offers_json"))
-    return _listed().add_columns(*columns).where(Beat.id.in_(bindparam("ids", expanding=True)))
+    return listed_beats().add_columns(*columns).where(Beat.id.in_(bindparam("ids", expanding=True)))
 
 
 @functools.lru_cache(maxsize=8)

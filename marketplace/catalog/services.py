@@ -240,9 +240,11 @@ def _check_linked_accounts(inputs: Sequence[CreditInput]) -> None:
 
 
 def refresh_search_document(beat: Beat) -> None:
-    """What text search matches: the title, the tags and every credited name."""
+    """What text search matches: the title, the genre and mood, the tags and every credited
+    name. Genre and mood are in it so a search for "trap" finds what the genre filter finds."""
     names = [credit.name for credit in beat.credits] + [beat.owner.display_name]
-    beat.search_document = " ".join([beat.title, *beat.tags, *dict.fromkeys(names)])
+    labels = [label for label in (beat.genre, beat.mood) if label]
+    beat.search_document = " ".join([beat.title, *labels, *beat.tags, *dict.fromkeys(names)])
 
 
 def publish(beat: Beat) -> None:

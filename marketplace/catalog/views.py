@@ -3,12 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import marshmallow as ma
-from flask import request
+from flask import current_app, request
 
 from marketplace.accounts.auth import auth_required, current_user, optional_user
 from marketplace.accounts.models import Role
 from marketplace.api import Blueprint, accepts_multipart, document, document_errors, large_document
-from marketplace.catalog import search, services, uploads, voice_tags
+from marketplace.catalog import search, services, uploads, vocabulary, voice_tags
 from marketplace.catalog.covers import rendition_key
 from marketplace.catalog.documents import beat_document, credits_document, full_beat_document, offers_for
 from marketplace.catalog.lifecycle import BeatStatus
@@ -23,6 +23,7 @@ from marketplace.catalog.schemas import (
     CreditSchema,
     MyBeatsArgs,
     UploadFormatsSchema,
+    VocabularySchema,
     VoiceTagPlacementSchema,
     VoiceTagSchema,
     VoiceTagUploadSchema,
@@ -41,6 +42,17 @@ def list_beats(**args):
     """Search and browse published beats, one page at a time (follow `next_cursor`)."""
     page = search.search_beats(search.BeatQuery(**args))
     return large_document({"items": page.items, "next_cursor": page.next_cursor})
+
+
+@blp.get("/catalog/vocabulary")
+@blp.response(200, VocabularySchema)
+def catalog_vocabulary():
+    """The genres, moods and keys to filter the store by, each with how many beats on sale
+    carry it (counts may lag the store by a minute)."""
+    response = document(vocabulary.vocabulary())
+    response.cache_control.public = True
+    response.cache_control.max_age = current_app.config["VOCABULARY_CACHE_SECONDS"]
+    return response
 
 
 @blp.get("/me/beats")

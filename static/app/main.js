@@ -42,7 +42,7 @@ async function render() {
   const match = routes.map((route) => ({ route, found: route.pattern.exec(location.pathname) }))
     .find((candidate) => candidate.found);
   if (!match) {
-    root.replaceChildren(h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "/" }, "Back to the store")));
+    notFound(root);
     return;
   }
   const { route, found } = match;
@@ -69,6 +69,15 @@ async function render() {
   }
   cleanup = pageCleanup;
   if (!history.state || !history.state.keepFocus) main.focus({ preventScroll: true });
+}
+
+// Any address no page serves (the server answers those with a 404 status and this shell).
+function notFound(root) {
+  document.title = "Page not found · Beat Market";
+  root.replaceChildren(h("section", { class: "card not-found", "aria-labelledby": "not-found-title" },
+    h("h1", { id: "not-found-title" }, "Page not found"),
+    h("p", {}, "Nothing lives at this address. The link may be mistyped, or the page may have moved."),
+    h("p", { class: "actions center" }, h("a", { href: "/", class: "button primary" }, "Back to the store"))));
 }
 
 function renderNav(user) {

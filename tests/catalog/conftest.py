@@ -11,13 +11,15 @@ from marketplace.db import db
 from tests.conftest import DEFAULT_PASSWORD, bearer, login
 
 _counter = itertools.count()
+LISTED_PRICE = 2500  # what make_beat's beats sell from unless told otherwise
 
 
 @pytest.fixture
 def make_beat(app):
-    """Creates a beat for an owner; published unless told otherwise."""
+    """Creates a beat for an owner; published unless told otherwise, and on sale from `price`
+    (the lowest price licensing would keep) unless that is None."""
 
-    def make(owner_id: str, publish: bool = True, price: int | None = None, play_count: int = 0,
+    def make(owner_id: str, publish: bool = True, price: int | None = LISTED_PRICE, play_count: int = 0,
              **fields) -> str:
         fields.setdefault("title", f"Beat {next(_counter)}")
         fields.setdefault("bpm", 140)

@@ -52,13 +52,14 @@ def test_every_filter(client, owner, make_user, make_beat):
     a = make_beat(owner, bpm=90, key="Am", genre="Boom Bap", mood="Chill", tags=["dusty"], price=2000)
     b = make_beat(owner, bpm=140, key="F#m", genre="Trap", mood="Dark", tags=["808"], price=5000)
     c = make_beat(other, bpm=150, key="Gbm", genre="trap", mood="dark", tags=["808", "drill"], price=9000)
-    d = make_beat(other, bpm=170, genre="drill")  # no price
+    d = make_beat(other, bpm=170, genre="drill", price=1000)
+    make_beat(other, bpm=170, genre="drill", tags=["808"], price=None)  # not on sale: no filter finds it
     cases = {
         "genre=trap": {b, c}, "genre=TRAP": {b, c}, "mood=dark": {b, c},
         "key=F sharp minor": {b, c}, "key=11A": {b, c}, "key=am": {a},
         "bpm_min=140": {b, c, d}, "bpm_max=140": {a, b}, "bpm_min=100&bpm_max=160": {b, c},
-        "price_min=5000": {b, c}, "price_max=5000": {a, b}, "price_min=2000&price_max=2000": {a},
-        "tag=808": {b, c}, "tag=%23Drill": {c}, f"beatmaker={other}": {c, d},
+        "price_min=5000": {b, c}, "price_max=5000": {a, b, d}, "price_min=2000&price_max=2000": {a},
+        "tag=808": {b, c}, "tag=%23Drill": {c}, f"beatmaker={other}": {c, d}, "genre=drill": {d},
         "genre=trap&tag=drill": {c}, "genre=jazz": set(),
     }
     for query, expected in cases.items():
@@ -69,8 +70,9 @@ def test_every_sort_orders_with_a_stable_tiebreak(client, owner, make_beat):
     beats = {
         "a": make_beat(owner, bpm=120, price=3000, play_count=5),
         "b": make_beat(owner, bpm=90, price=1000, play_count=50),
-        "c": make_beat(owner, bpm=120, price=None, play_count=5),
+        "c": make_beat(owner, bpm=120, price=2000, play_count=5),
         "d": make_beat(owner, bpm=200, price=3000, play_count=0),
+        "e": make_beat(owner, bpm=100, price=None, play_count=99),  # not on sale: in no sort
     }
     name = {v: k for k, v in beats.items()}
 
@@ -79,8 +81,8 @@ def test_every_sort_orders_with_a_stable_tiebreak(client, owner, make_beat):
 
     assert order("newest") == "dcba"  # published later first
     assert order("popular") == "bcad"  # ties: newer id first
-    assert order("price_asc") == "badc"  # no price last
-    assert order("price_desc") == "dabc"  # no price last here too
+    assert order("price_asc") == "bcad"  # ties: older id first
+    assert order("price_desc") == "dacb"
     assert order("bpm") == "bacd"
 
 
@@ -102,7 +104,9 @@ def test_cursor_walk_never_skips_or_repeats_even_with_inserts(client, owner, mak
         if cursor is None:
             break
     assert len(seen) == len(set(seen)), "a beat was repeated"
-    assert set(made) <= set(seen), "a beat was skipped"
+    on_sale = {beat for index, beat in enumerate(made) if index % 3}
+    assert on_sale <= set(seen), "a beat was skipped"
+    assert not (set(made) - on_sale) & set(seen), "a beat not on sale was listed"
 
 
 def test_limit_and_last_page(client, owner, make_beat):

@@ -36,10 +36,11 @@ def queue(client, admin_headers, state="pending"):
 
 
 def test_an_upload_of_a_new_beatmaker_waits_for_review(app, premoderation, client, owner, upload_beat,
-                                                       admin_headers, audit_entries, outbox):
+                                                       offer_all, admin_headers, audit_entries, outbox):
     beat = upload_beat(owner[1])  # processed at once in tests: this is the preview job's decision
     seen = client.get(f"/api/v1/beats/{beat}", headers=owner[1]).json
     assert seen["status"] == "taken_down" and seen["published_at"] is None
+    offer_all(owner[1], beat)  # priced while it waits: still out of the store
     assert beat not in listed(client) and client.get(f"/api/v1/beats/{beat}").status_code == 404
     assert queue(client, admin_headers) == [beat]
     held = client.get("/api/v1/me/moderation", headers=owner[1]).json["held_beats"]

@@ -1,5 +1,6 @@
 // The store: full-text search, filters and sort, kept in the address so a search can be
 // shared and survives reload and back; results as cards, one page at a time ("Load more").
+// Genres, moods and keys are chips of the words the store's beats carry.
 
 import { api } from "../api.js";
 import { errorBox, field, fractionDigits, h, money, priceStep } from "../ui.js";
@@ -14,11 +15,8 @@ const SORTS = [
   ["newest", "Newest"], ["popular", "Most played"], ["price_asc", "Price: low to high"],
   ["price_desc", "Price: high to low"], ["bpm", "BPM: slow to fast"],
 ];
-const GENRES = ["trap", "drill", "boom bap", "lofi", "r&b", "hip hop", "afrobeats", "dancehall", "reggaeton", "pop", "house"];
-const MOODS = ["dark", "chill", "happy", "sad", "aggressive", "romantic", "epic", "gritty"];
-const NOTES_MAJOR = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"];
-const NOTES_MINOR = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"];
-const KEYS = [...NOTES_MAJOR.map((note) => `${note} major`), ...NOTES_MINOR.map((note) => `${note} minor`)];
+// The filters picked among the store's words (GET /catalog/vocabulary) as chips.
+const CHIP_FILTERS = [["genre", "Genre", "genres"], ["mood", "Mood", "moods"], ["key", "Key", "keys"]];
 
 export function filtersFrom(query) {
   const filters = {};
@@ -75,15 +73,41 @@ function options(choices, selected, anyLabel) {
   ];
 }
 
-function datalist(id, values) {
-  return h("datalist", { id }, values.map((value) => h("option", { value })));
+// One filter's choices as toggle buttons: pressing one searches with it, pressing it again
+// drops it. The words come from the store (those some beat on sale carries, with how many);
+// the chosen one stays shown even when no beat has it now, so it can be dropped. Until the
+// words arrive, only the chosen one is shown.
+// The group keeps the chosen word in data-value (filtersOf reads it).
+function chipGroup(name, label, selected) {
+  const heading = h("span", { class: "chip-group-label", id: `chips-${name}` }, label);
+  const buttons = h("div", { class: "chip-buttons" });
+  const group = h("div", { class: "chip-group", role: "group", "aria-labelledby": heading.id,
+    dataset: { filter: name, value: selected || "" } }, heading, buttons);
+  group.show = (entries) => {
+    const chosen = group.dataset.value;
+    const shown = entries.filter((entry) => entry.count > 0 || entry.value === chosen);
+    if (chosen && !shown.some((entry) => entry.value === chosen)) shown.unshift({ value: chosen });
+    buttons.replaceChildren(...shown.map((entry) => chip(entry, group)));
+    group.hidden = !shown.length;
+  };
+  group.show([]);
+  return group;
 }
 
-// A key from a shared address may be spelled "F#m": it stays selected as written.
-function keyChoices(selected) {
-  const choices = KEYS.map((key) => [key, key]);
-  if (selected && !KEYS.includes(selected)) choices.unshift([selected, selected]);
-  return choices;
+// Named "trap, 12 beats": the word first, as shown, then the count in words.
+function chip(entry, group) {
+  const counted = entry.count !== undefined;
+  const count = counted ? h("span", { class: "chip-count" }, entry.count.toLocaleString("en")) : null;
+  const name = counted ? `${entry.value}, ${entry.count.toLocaleString("en")} ${entry.count === 1 ? "beat" : "beats"}` : null;
+  return h("button", { type: "button", class: "chip", "aria-pressed": String(entry.value === group.dataset.value),
+    "aria-label": name, dataset: { value: entry.value },
+    onclick: (event) => {
+      group.dataset.value = group.dataset.value === entry.value ? "" : entry.value;
+      for (const other of event.currentTarget.parentElement.children) {
+        other.setAttribute("aria-pressed", String(other.dataset.value === group.dataset.value));
+      }
+      group.closest("form").requestSubmit();
+    } }, entry.value, count);
 }
 
 function searchForm(filters) {
@@ -91,36 +115,45 @@ function searchForm(filters) {
     name, type: "number", inputmode: "numeric",
     value: PRICE_FILTERS.includes(name) ? fromMinor(filters[name], storeCurrency) : filters[name] || "",
     ...attributes }));
-  const activeFilters = ["genre", "mood", "key", "bpm_min", "bpm_max", "price_min", "price_max"].some((name) => filters[name]);
-  return h("form", { class: "store-search", role: "search", "aria-label": "Store search" },
+  const [genres, moods, keys] = CHIP_FILTERS.map(([name, label]) => chipGroup(name, label, filters[name]));
+  const activeFilters = ["mood", "key", "bpm_min", "bpm_max", "price_min", "price_max"].some((name) => filters[name]);
+  const form = h("form", { class: "store-search", role: "search", "aria-label": "Store search" },
     h("div", { class: "search-line" },
       field("Search beats", h("input", { name: "q", type: "search", value: filters.q || "",
-        placeholder: "Title, beatmaker, tag…", maxlength: 200, autocomplete: "off" })),
+        placeholder: "Title, genre, mood, tag, beatmaker…", maxlength: 200, autocomplete: "off" })),
       field("Sort by", h("select", { name: "sort" }, options(SORTS, filters.sort || "newest"))),
       h("button", { type: "submit", class: "primary" }, "Search")),
+    genres,
     h("details", { class: "filters", open: activeFilters },
       h("summary", {}, "Filters"),
+      moods, keys,
       h("div", { class: "filter-grid" },
-        field("Genre", h("input", { name: "genre", list: "store-genres", value: filters.genre || "", maxlength: 40 })),
-        field("Mood", h("input", { name: "mood", list: "store-moods", value: filters.mood || "", maxlength: 40 })),
-        field("Key", h("select", { name: "key" }, options(keyChoices(filters.key), filters.key, "Any key"))),
         number("bpm_min", "BPM from", { min: 40, max: 300 }),
         number("bpm_max", "BPM to", { min: 40, max: 300 }),
         number("price_min", priceLabel("price_min", storeCurrency), { min: 0, step: priceStep(storeCurrency), inputmode: "decimal" }),
         number("price_max", priceLabel("price_max", storeCurrency), { min: 0, step: priceStep(storeCurrency), inputmode: "decimal" })),
       h("div", { class: "actions" },
         h("button", { type: "submit" }, "Apply filters"),
-        h("a", { href: "/", class: "button" }, "Clear all"))),
-    datalist("store-genres", GENRES), datalist("store-moods", MOODS));
+        h("a", { href: "/", class: "button" }, "Clear all"))));
+  form.showVocabulary = (vocabulary) => {
+    genres.show(vocabulary.genres);
+    moods.show(vocabulary.moods);
+    keys.show(vocabulary.keys);
+  };
+  return form;
 }
 
-// The filters a form holds, plus those it has no field for (tag, beatmaker, page size).
+// The filters a form holds (its fields and chosen chips), plus those it has no field for
+// (tag, beatmaker, page size).
 function filtersOf(form, previous) {
   const filters = { tag: previous.tag, beatmaker: previous.beatmaker, limit: previous.limit };
   for (const [name, raw] of new FormData(form).entries()) {
     const value = String(raw).trim();
     if (!value) continue;
     filters[name] = PRICE_FILTERS.includes(name) ? toMinor(value, storeCurrency) : value;
+  }
+  for (const group of form.querySelectorAll(".chip-group")) {
+    if (group.dataset.value) filters[group.dataset.filter] = group.dataset.value;
   }
   if (filters.sort === "newest") delete filters.sort;
   return filters;
@@ -203,8 +236,8 @@ export async function browseView({ root, query }) {
     }
   }
 
-  // A search runs when Search or Apply filters is pressed (or Enter in a field), never on a mere
-  // change of a choice (WCAG 3.2.2). A new search becomes a history entry (back returns to the
+  // A search runs when a button is pressed (Search, Apply filters, a chip) or Enter in a
+  // field, never on a mere change of a field or a select (WCAG 3.2.2). A new search becomes a history entry (back returns to the
   // previous one); the results change in place, so focus stays in the form.
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -216,6 +249,8 @@ export async function browseView({ root, query }) {
   });
   more.addEventListener("click", () => loadPage(nextCursor));
 
+  // The chips fill in when the store's words arrive; without them the search still works.
+  api("/catalog/vocabulary").then(form.showVocabulary, () => {});
   const unfollow = followPlayer(list);
   await loadPage(null);
   return () => {

@@ -1,12 +1,10 @@
 // A beat's descriptive fields, shared by the upload form and the beat editor.
 
+import { api } from "../api.js";
 import { field, h } from "../ui.js";
 
 export const BPM_MIN = 40;
 export const BPM_MAX = 300;
-
-const KEY_NAMES = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"].map((name) => `${name} major`)
-  .concat(["C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"].map((name) => `${name} minor`));
 
 const SAMPLE_CHOICES = [
   ["none", "No samples"],
@@ -19,18 +17,23 @@ let listIds = 0;
 // The fields, filled from `beat` when editing. `versions` are the beatmaker's other beats,
 // offered for "Version of".
 export function beatFields(beat = {}, versions = []) {
-  const keyList = `musical-keys-${++listIds}`;
+  const number = ++listIds;
+  const [keyList, genreList, moodList] = ["keys", "genres", "moods"].map((name) => h("datalist", { id: `beat-${name}-${number}` }));
+  suggestWords({ keys: keyList, genres: genreList, moods: moodList });
   return [
     field("Title", h("input", { name: "title", required: true, maxlength: 120, value: beat.title || "" })),
     h("div", { class: "row" },
       field("BPM", h("input", { name: "bpm", type: "number", inputmode: "numeric", required: true,
         min: BPM_MIN, max: BPM_MAX, step: 1, value: beat.bpm ?? "" }), `${BPM_MIN} to ${BPM_MAX}`),
-      field("Key", h("input", { name: "key", list: keyList, autocomplete: "off", value: beat.key || "" }),
+      field("Key", h("input", { name: "key", list: keyList.id, autocomplete: "off", value: beat.key || "" }),
         "e.g. F#m, F sharp minor, Bb or 11A"),
-      h("datalist", { id: keyList }, KEY_NAMES.map((name) => h("option", { value: name })))),
+      keyList),
     h("div", { class: "row" },
-      field("Genre", h("input", { name: "genre", maxlength: 40, value: beat.genre || "" })),
-      field("Mood", h("input", { name: "mood", maxlength: 40, value: beat.mood || "" }))),
+      field("Genre", h("input", { name: "genre", list: genreList.id, autocomplete: "off", maxlength: 40, value: beat.genre || "" }),
+        "One buyers filter by, or your own"),
+      field("Mood", h("input", { name: "mood", list: moodList.id, autocomplete: "off", maxlength: 40, value: beat.mood || "" }),
+        "One buyers filter by, or your own"),
+      genreList, moodList),
     field("Tags", h("input", { name: "tags", value: (beat.tags || []).join(", ") }), "Comma separated, up to 15"),
     field("Description", h("textarea", { name: "description", maxlength: 5000 }, beat.description || "")),
     field("Samples", h("select", { name: "samples" }, SAMPLE_CHOICES.map(([value, words]) =>
@@ -40,6 +43,16 @@ export function beatFields(beat = {}, versions = []) {
       versions.map((other) => h("option", { value: other.id, selected: beat.version_of === other.id }, other.title))),
     "For a remake or alternate mix: selling the original's exclusive rights ends this one's sales too.") : null,
   ];
+}
+
+// The store's keys, genres and moods (GET /catalog/vocabulary) as suggestions: genres and
+// moods stay free text, and a key may be typed in any common spelling.
+function suggestWords(lists) {
+  api("/catalog/vocabulary").then((vocabulary) => {
+    for (const [name, list] of Object.entries(lists)) {
+      list.replaceChildren(...vocabulary[name].map((entry) => h("option", { value: entry.value })));
+    }
+  }, () => {}); // without suggestions the fields still take any value
 }
 
 // Checks a person can fix before anything is sent: {field: [messages]}.

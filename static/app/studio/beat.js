@@ -76,7 +76,7 @@ class BeatPage {
   }
 
   showPrice(beat) {
-    this.price.textContent = beat.price_from ? `In the store from ${money(beat.price_from)}.` : "Not on sale: tick a tier under Prices.";
+    this.price.textContent = beat.price_from ? `In the store from ${money(beat.price_from)}.` : "Not on sale: add a price under Prices. Until then the store neither lists it nor finds it.";
   }
 
   async refreshPrice() {

@@ -47,8 +47,10 @@ function countsInWords(beats) {
   if (!beats.length) return "";
   const published = beats.filter((beat) => beat.status === "published").length;
   const processing = beats.filter(isProcessing).length;
+  const notOnSale = beats.filter(isNotOnSale).length;
   const counted = beats.length === MOST_LISTED ? `Your newest ${MOST_LISTED} beats` : `${beats.length} ${beats.length === 1 ? "beat" : "beats"}`;
   const parts = [counted, `${published} published`];
+  if (notOnSale) parts.push(`${notOnSale} not on sale (no price)`);
   if (processing) parts.push(`${processing} processing`);
   return parts.join(", ") + ".";
 }
@@ -70,9 +72,12 @@ function beatTable(beats, holds) {
 }
 
 function beatRow(beat, holds) {
-  const explanation = holds.length ? holds.join(" ") : beat.status === "published" ? null : statusExplanation(beat);
+  const path = `/studio/beats/${encodeURIComponent(beat.id)}`;
+  let explanation = holds.length ? holds.join(" ") : beat.status === "published" ? null : statusExplanation(beat);
+  // Published without a price: the store neither lists it nor finds it in a search.
+  if (!explanation && isNotOnSale(beat)) explanation = h("a", { href: path }, "Not on sale: add a price");
   return h("tr", { dataset: { beatId: beat.id } },
-    h("th", { scope: "row" }, h("a", { href: `/studio/beats/${encodeURIComponent(beat.id)}` }, beat.title)),
+    h("th", { scope: "row" }, h("a", { href: path }, beat.title)),
     h("td", {}, statusBadge(beat.status), explanation ? h("small", { class: "status-note" }, explanation) : null),
     h("td", {}, String(beat.bpm)),
     h("td", {}, beat.key || "–"),
@@ -81,8 +86,12 @@ function beatRow(beat, holds) {
     h("td", {}, date(beat.created_at)));
 }
 
+function isNotOnSale(beat) {
+  return beat.status === "published" && !beat.price_from;
+}
+
 // The lowest price a buyer pays, for beats that are (or are about to be) in the store.
 function priceCell(beat) {
   if (!["published", "processing"].includes(beat.status)) return h("span", { class: "muted" }, "not in the store");
-  return beat.price_from ? money(beat.price_from) : h("span", { class: "muted" }, "not on sale");
+  return beat.price_from ? money(beat.price_from) : h("span", { class: "muted" }, "no price");
 }
