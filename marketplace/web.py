@@ -12,7 +12,7 @@ bp = Blueprint("web", __name__)
 
 # The first segment of every page's address (see static/app/*/index.js for the pages).
 PAGE_PREFIXES = ("beats", "cart", "orders", "library", "studio", "admin", "signin", "signup", "licenses", "payouts",
-                 "forgot-password", "reset-password", "account", "verify-email", "confirm-email")
+                 "forgot-password", "reset-password", "account", "verify-email", "confirm-email", "p")
 
 
 def _shell():
