@@ -101,7 +101,8 @@ def _open_header(stream, path: Path, image_format: str) -> Image.Image:
     return factory(stream, str(path))
 
 
-def _check_dimensions(width: int, height: int, *, max_side: int, max_pixels: int, noun: str, field: str) -> None:
+def _check_dimensions(width: int, height: int, *, max_side: int, max_pixels: int, noun: str,
+                      field: str) -> None:
     if width > max_side or height > max_side or width * height > max_pixels:
         raise _refused(f"The {noun} is {width:,} x {height:,} pixels; {noun} images are at most {max_side:,} "
                        f"pixels on a side and {max_pixels / 1e6:g} million pixels in all.",

@@ -52,8 +52,8 @@ def my_beats(args):
     """Your beats in every status (processing, failed, archived and taken down ones too), newest first."""
     beats = services.beats_of(current_user(), args["limit"])
     offers = offers_for(beats)
-    return document([beat_document(beat, beat.owner.display_name, beat.credits, beat.tags, offers.get(beat.id, []),
-                                   public_handle(beat.owner)) for beat in beats])
+    return document([beat_document(beat, beat.owner.display_name, beat.credits, beat.tags,
+                                   offers.get(beat.id, []), public_handle(beat.owner)) for beat in beats])
 
 
 @blp.get("/beats/<beat_id>")

@@ -24,10 +24,10 @@ def _secure_link(value: str) -> None:
 
 
 class ProfileUpdateSchema(ma.Schema):
-    handle = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=HANDLE_MAX + 10),
-                              metadata={"description": "`@name`: 3 to 30 letters A-Z, digits, `_` and `.` "
-                                                       "(no dot first, last or twice in a row), unique whatever "
-                                                       "the case; null or empty gives it up."})
+    handle = ma.fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=HANDLE_MAX + 10),
+        metadata={"description": "`@name`: 3 to 30 letters A-Z, digits, `_` and `.` (no dot first, last or "
+                                 "twice in a row), unique whatever the case; null or empty gives it up."})
     display_name = ma.fields.String(required=True, validate=[
         validate.Length(min=1, max=DISPLAY_NAME_MAX), _not_blank, SingleLine("display name")])
     bio = ma.fields.String(load_default="", validate=[validate.Length(max=BIO_MAX), MultiLine("bio")])
@@ -69,8 +69,8 @@ class ProfileCreditSchema(ma.Schema):
 class PublicProfileSchema(ProfileSchema):
     beats = ma.fields.List(ma.fields.Nested(ProfileBeatSchema), required=True,
                            metadata={"description": "their beats in the store, newest first"})
-    credits = ma.fields.List(ma.fields.Nested(ProfileCreditSchema), required=True,
-                             metadata={"description": "their credits on other beatmakers' beats in the store"})
+    credits = ma.fields.List(ma.fields.Nested(ProfileCreditSchema), required=True, metadata={
+        "description": "their credits on other beatmakers' beats in the store"})
 
 
 class HandleAvailabilitySchema(ma.Schema):

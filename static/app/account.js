@@ -245,7 +245,7 @@ function profileSection(user) {
   const pageLink = h("p", { class: "profile-page-link" });
   const avatarBox = h("div", { class: "avatar-row" });
   const input = (name, attributes = {}) => h("input", { name, ...attributes });
-  const form = h("form", { "aria-label": "Public profile" },
+  const form = h("form", { "aria-label": "Profile details" },
     errors,
     field("Handle", input("handle", { autocomplete: "off", spellcheck: false, maxlength: 31, placeholder: "your.name" }),
       "3 to 30 letters A–Z, digits, _ and . — your page will be at /p/handle. Leave empty for no public page."),
@@ -254,7 +254,7 @@ function profileSection(user) {
     field("Links", h("textarea", { name: "links", rows: 3, spellcheck: false }), "One https:// address a line, up to 5."),
     h("button", { type: "submit", class: "primary" }, "Save profile"));
   const avatarInput = h("input", { type: "file", name: "file", accept: ".jpg,.jpeg,.png,.webp,image/jpeg,image/png,image/webp" });
-  const avatarForm = h("form", { "aria-label": "Avatar" },
+  const avatarForm = h("form", { "aria-label": "Upload an avatar" },
     field("Avatar", avatarInput, "JPEG, PNG or WebP; cropped to a square."),
     h("button", { type: "submit" }, "Upload avatar"));
   const show = (profile) => {

@@ -225,7 +225,8 @@ def test_the_public_profile_lists_listed_beats_and_credits_on_others(app, client
     body = profile.json
     assert body["handle"] == "kasra" and body["bio"] == "Hi"
     assert [beat["id"] for beat in body["beats"]] == [own]
-    assert [(c["beat"]["id"], c["roles"]) for c in body["credits"]] == [(credited, ["co_producer", "mix_engineer"])]
+    assert [(c["beat"]["id"], c["roles"]) for c in body["credits"]] == [
+        (credited, ["co_producer", "mix_engineer"])]
     assert body["credits"][0]["role_labels"] == ["Co-produced by", "Mixed by"]
     assert body["credits"][0]["beat"]["beatmaker"]["display_name"] == "Metro"
 
@@ -246,7 +247,8 @@ def test_beat_documents_link_the_beatmaker_and_credited_people(app, client, beat
     assert [c["handle"] for c in listing[0]["credits"]] == ["metro", None, None]
 
     put_profile(client, headers, "kasra")  # the credited person claims a handle afterwards
-    for document in (client.get(f"/api/v1/beats/{beat_id}").json, client.get("/api/v1/beats").json["items"][0]):
+    single, listed = client.get(f"/api/v1/beats/{beat_id}").json, client.get("/api/v1/beats").json["items"][0]
+    for document in (single, listed):
         assert document["beatmaker"]["handle"] == "metro"
         assert [c["handle"] for c in document["credits"]] == ["metro", "kasra", None]
 
@@ -279,8 +281,9 @@ def test_two_accounts_racing_for_one_handle_get_it_once(live_server, app, make_u
         user = make_user(Role.BEATMAKER, f"Racer {index}")
         with app.app_context():
             email = accounts.get_user(user).email
-        tokens.append(requests.post(f"{live_server}/api/v1/auth/login", timeout=30,
-                                    json={"email": email, "password": DEFAULT_PASSWORD}).json()["access_token"])
+        signed_in = requests.post(f"{live_server}/api/v1/auth/login", timeout=30,
+                                  json={"email": email, "password": DEFAULT_PASSWORD})
+        tokens.append(signed_in.json()["access_token"])
     barrier = threading.Barrier(racers)
     statuses: list[int] = []
     lock = threading.Lock()

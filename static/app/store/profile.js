@@ -33,13 +33,14 @@ function links(profile) {
       url.host.replace(/^www\./, "") + (url.pathname === "/" ? "" : url.pathname)))));
 }
 
-function beatItem(beat, roleLabels) {
+// A beat on the page; on one of someone else's beats, what this person did on it ("Mixed by Kay").
+function beatItem(beat, credit) {
   return h("li", { class: "profile-beat card" },
     h("a", { href: beatPath(beat), class: "profile-beat-art" }, cover(beat)),
     h("div", {},
       h("h3", {}, h("a", { href: beatPath(beat) }, beat.title)),
-      roleLabels ? h("p", { class: "profile-roles" }, roleLabels.join(", "), " · by ",
-        personLink(beat.beatmaker.display_name, beat.beatmaker.handle)) : null,
+      credit ? h("p", { class: "profile-roles" }, `${credit.labels.join(", ")} ${credit.name}`) : null,
+      credit ? h("p", {}, "Beat of ", personLink(beat.beatmaker.display_name, beat.beatmaker.handle)) : null,
       h("p", { class: "muted" }, beatFacts(beat)),
       beat.price_from ? h("p", { class: "price" }, `From ${money(beat.price_from)}`) : null));
 }
@@ -67,5 +68,6 @@ export async function profileView({ root, params }) {
     section("profile-beats-title", "Beats", profile.beats.map((beat) => beatItem(beat)),
       "No beats in the store yet."),
     section("profile-credits-title", "Credits on other beats",
-      profile.credits.map((credit) => beatItem(credit.beat, credit.role_labels)), "No credits on other beats yet."));
+      profile.credits.map((credit) => beatItem(credit.beat, { labels: credit.role_labels, name: profile.display_name })),
+      "No credits on other beats yet."));
 }
