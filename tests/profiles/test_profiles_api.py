@@ -14,6 +14,7 @@ from marketplace.accounts.models import Role
 from marketplace.catalog import services as catalog
 from marketplace.db import db
 from marketplace.privacy.closing import close_account
+from marketplace.profiles.models import ProducerProfile
 from tests.catalog.conftest import make_beat  # noqa: F401  (fixture)
 from tests.conftest import DEFAULT_PASSWORD, ON_POSTGRES, bearer, login
 
@@ -255,7 +256,8 @@ def test_beat_documents_link_the_beatmaker_and_credited_people(app, client, beat
 
 def test_closed_and_suspended_accounts_have_no_profile(app, client, beatmaker, make_user, headers_for):
     kasra, headers = beatmaker
-    put_profile(client, headers, "kasra")
+    put_profile(client, headers, "kasra", bio="Private soon")
+    upload_avatar(client, headers, image_bytes())
     other = make_user(Role.BEATMAKER, "Other")
     put_profile(client, headers_for(other), "other.one", display_name="Other")
     assert client.get("/api/v1/profiles/kasra").status_code == 200
@@ -268,6 +270,12 @@ def test_closed_and_suspended_accounts_have_no_profile(app, client, beatmaker, m
         assert response.status_code == 404
         assert response.json["error"]["code"] == "profile_not_found"
     assert client.get("/api/v1/profiles/nobody.here").status_code == 404
+    with app.app_context():
+        closed = accounts.get_user(kasra)
+        assert closed.handle is None and db.session.get(ProducerProfile, kasra) is None
+    # A closed account's handle is free again; a suspended one keeps it for when it comes back.
+    assert put_profile(client, headers_for(make_user(Role.ARTIST)), "kasra").status_code == 200
+    assert client.get("/api/v1/handles/other.one").json["available"] is False
 
 
 def test_two_accounts_racing_for_one_handle_get_it_once(live_server, app, make_user):
