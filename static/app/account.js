@@ -255,7 +255,7 @@ function profileSection(user) {
     h("button", { type: "submit", class: "primary" }, "Save profile"));
   const avatarInput = h("input", { type: "file", name: "file", accept: ".jpg,.jpeg,.png,.webp,image/jpeg,image/png,image/webp" });
   const avatarForm = h("form", { "aria-label": "Upload an avatar" },
-    field("Avatar", avatarInput, "JPEG, PNG or WebP, cropped to a square; shown on your public page once you have a handle."),
+    field("Avatar", avatarInput, "JPEG, PNG or WebP, cropped to a square; shown once your public page exists."),
     h("button", { type: "submit" }, "Upload avatar"));
   const show = (profile) => {
     form.elements.handle.value = profile.handle || "";
