@@ -81,6 +81,8 @@ def test_reserved_words_are_refused(client, beatmaker, handle):
     response = put_profile(client, headers, handle)
     assert response.status_code == 422
     assert "reserved" in response.json["error"]["details"]["handle"][0]
+    availability = client.get(f"/api/v1/handles/{handle}").json
+    assert availability["available"] is False and "reserved" in availability["reason"]
 
 
 def test_a_handle_taken_in_another_case_is_a_conflict(client, beatmaker, make_user, headers_for):
