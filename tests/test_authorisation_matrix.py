@@ -101,6 +101,7 @@ def _held(beat: Any, cause: RestrictionCause) -> None:
 
 def build_world() -> World:
     artist, owner = _user(Role.ARTIST, "Artist"), _user(Role.BEATMAKER, "Owner")
+    owner.handle = owner.handle_key = "owner.matrix"  # a public profile
     other, admin = _user(Role.BEATMAKER, "Other"), _user(Role.ADMIN, "Admin")
     suspended, reporter = _user(Role.BEATMAKER, "Suspended"), _user(Role.ARTIST, "Reporter")
     tokens = {name: accounts.issue_token(user).access_token for name, user in
@@ -131,7 +132,7 @@ def build_world() -> World:
            "license_id": license_.id, "license_number": license_.license_number, "order_id": order.id,
            "coupon_id": coupon.id, "report_id": report.id, "user_id": owner.id, "suspended_user": suspended.id,
            "strike_id": strike.id, "owner_id": owner.id, "transfer_id": transfer.id,
-           "failure_id": failed_job.id}
+           "failure_id": failed_job.id, "handle": owner.handle}
     return World(tokens, ids)
 
 
@@ -224,6 +225,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", "/me/voice-tag"): beatmakers(422),  # no file sent
     ("PATCH", "/me/voice-tag"): beatmakers(200, body={"gain_db": -3}),
     ("DELETE", "/me/voice-tag"): beatmakers(200),
+    # producer profiles
+    ("GET", "/me/profile"): signed_in(200),
+    ("PUT", "/me/profile"): signed_in(422, body={}),
+    ("POST", "/me/profile/avatar"): signed_in(422),  # no file sent
+    ("GET", "/handles/<handle>"): public_read(),
+    ("GET", "/profiles/<handle>"): everyone(200),  # reads no token: the same page for all
+    ("GET", "/profiles/<handle>/avatar"): everyone(404),  # the profile has no avatar
     # licensing
     ("GET", "/license-tiers"): beatmakers(200),
     ("POST", "/license-tiers"): beatmakers(422, body={}),

@@ -30,7 +30,8 @@ MAIL_CATEGORIES = ("sale_notices", "marketing")
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint(sql_in(UserStatus, "status"), name="status"),
-                      Index("uq_users_email_key", "email_key", unique=True))
+                      Index("uq_users_email_key", "email_key", unique=True),
+                      Index("uq_users_handle_key", "handle_key", unique=True))
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True,
                                     default=lambda: new_id("usr"))
@@ -41,6 +42,10 @@ class User(Base):
     # before it existed: they are listed in email_collisions for an admin to merge.
     email_key: Mapped[str | None] = mapped_column(String(320))
     display_name: Mapped[str] = mapped_column(String(80))
+    # The public handle (`@name`, profiles.handles) as its owner wrote it, and its lower-case key
+    # under a unique index, so two spellings of one handle can never belong to two people.
+    handle: Mapped[str | None] = mapped_column(String(30))
+    handle_key: Mapped[str | None] = mapped_column(String(30))
     password_hash: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default=UserStatus.ACTIVE)
     # When the owner of the mailbox proved it, by the mailed link (or a password reset).

@@ -23,20 +23,26 @@ ACCEPTED_IMAGES = {"JPEG": ((".jpg", ".jpeg"), "image/jpeg"), "PNG": ((".png",),
 _JPEG_QUALITY = 88
 
 
-def _refused(message: str, code: str, status: int = 422) -> AppError:
-    return AppError(message, code=code, status=status, details={"field": "cover"})
+def _refused(message: str, code: str, status: int = 422, field: str = "cover") -> AppError:
+    return AppError(message, code=code, status=status, details={"field": field})
 
 
-def render_covers(path: Path, folder: Path, *, max_bytes: int, max_side: int,
-                  max_pixels: int) -> dict[int, Path]:
-    """The cover's renditions (size -> JPEG file in `folder`), or an AppError saying why not."""
-    image_format = _check_file(path, max_bytes)
-    image = _decode(path, image_format, max_side=max_side, max_pixels=max_pixels)
+def render_covers(path: Path, folder: Path, *, max_bytes: int, max_side: int, max_pixels: int,
+                  sizes: tuple[int, ...] = COVER_SIZES, noun: str = "cover", field: str = "cover",
+                  square: bool = False) -> dict[int, Path]:
+    """The image's renditions (size -> JPEG file in `folder`), or an AppError saying why not.
+    Covers keep their proportions; `square` ones (avatars) are cropped to their centre. `noun`
+    names the image in refusals ("cover", "avatar") and `field` the form field."""
+    image_format = _check_file(path, max_bytes, noun, field)
+    image = _decode(path, image_format, max_side=max_side, max_pixels=max_pixels, noun=noun, field=field)
     renditions = {}
-    for size in COVER_SIZES:
-        rendition = image.copy()
-        rendition.thumbnail((size, size), Image.Resampling.LANCZOS)
-        out = folder / f"cover-{size}.jpg"
+    for size in sizes:
+        if square:
+            rendition = ImageOps.fit(image, (min(size, *image.size),) * 2, Image.Resampling.LANCZOS)
+        else:
+            rendition = image.copy()
+            rendition.thumbnail((size, size), Image.Resampling.LANCZOS)
+        out = folder / f"{noun}-{size}.jpg"
         # Saved without the EXIF block (nor any text chunk): only the pixels and their colour profile.
         rendition.save(out, "JPEG", quality=_JPEG_QUALITY, optimize=True, progressive=True,
                        icc_profile=image.info.get("icc_profile"))
@@ -44,12 +50,13 @@ def render_covers(path: Path, folder: Path, *, max_bytes: int, max_side: int,
     return renditions
 
 
-def _check_file(path: Path, max_bytes: int) -> str:
+def _check_file(path: Path, max_bytes: int, noun: str, field: str) -> str:
     size = path.stat().st_size
     if size == 0:
-        raise _refused("The cover image is empty.", "empty_file")
+        raise _refused(f"The {noun} image is empty.", "empty_file", field=field)
     if size > max_bytes:
-        raise _refused(f"Cover images are at most {max_bytes // 1024**2} MB.", "cover_too_large", 413)
+        raise _refused(f"{noun.capitalize()} images are at most {max_bytes // 1024**2} MB.",
+                       f"{noun}_too_large", 413, field)
     with open(path, "rb") as image:
         head = image.read(12)
     for signature, image_format in _SIGNATURES:
@@ -57,17 +64,19 @@ def _check_file(path: Path, max_bytes: int) -> str:
             return image_format
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "WEBP"
-    raise _refused("Covers must be JPEG, PNG or WebP images.", "unsupported_image", 415)
+    raise _refused(f"{noun.capitalize()}s must be JPEG, PNG or WebP images.", "unsupported_image", 415, field)
 
 
-def _decode(path: Path, image_format: str, *, max_side: int, max_pixels: int) -> Image.Image:
+def _decode(path: Path, image_format: str, *, max_side: int, max_pixels: int, noun: str,
+            field: str) -> Image.Image:
     """Decode the image, after checking from its header that it is not too large to decode:
     a small file can describe a picture of billions of pixels (a decompression bomb)."""
     try:
         with warnings.catch_warnings(), open(path, "rb") as stream:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with _open_header(stream, path, image_format) as opened:
-                _check_dimensions(*opened.size, max_side=max_side, max_pixels=max_pixels)
+                _check_dimensions(*opened.size, max_side=max_side, max_pixels=max_pixels, noun=noun,
+                                  field=field)
                 opened.draft("RGB", (LARGE, LARGE))  # JPEG decodes straight to a smaller scale
                 upright = ImageOps.exif_transpose(opened)  # phones store portraits sideways
                 image = _flatten(upright)
@@ -76,10 +85,12 @@ def _decode(path: Path, image_format: str, *, max_side: int, max_pixels: int) ->
                 image.info = {"icc_profile": profile} if profile else {}
                 return image
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _refused(f"Cover images are at most {max_side:,} pixels on a side and {max_pixels / 1e6:g} "
-                       "million pixels in all.", "cover_dimensions_too_large") from None
+        raise _refused(f"{noun.capitalize()} images are at most {max_side:,} pixels on a side and "
+                       f"{max_pixels / 1e6:g} million pixels in all.", f"{noun}_dimensions_too_large",
+                       field=field) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        raise _refused("The cover image is damaged or cannot be decoded.", "unreadable_image") from None
+        raise _refused(f"The {noun} image is damaged or cannot be decoded.", "unreadable_image",
+                       field=field) from None
 
 
 def _open_header(stream, path: Path, image_format: str) -> Image.Image:
@@ -90,11 +101,12 @@ def _open_header(stream, path: Path, image_format: str) -> Image.Image:
     return factory(stream, str(path))
 
 
-def _check_dimensions(width: int, height: int, *, max_side: int, max_pixels: int) -> None:
+def _check_dimensions(width: int, height: int, *, max_side: int, max_pixels: int, noun: str,
+                      field: str) -> None:
     if width > max_side or height > max_side or width * height > max_pixels:
-        raise _refused(f"The cover is {width:,} x {height:,} pixels; cover images are at most {max_side:,} "
+        raise _refused(f"The {noun} is {width:,} x {height:,} pixels; {noun} images are at most {max_side:,} "
                        f"pixels on a side and {max_pixels / 1e6:g} million pixels in all.",
-                       "cover_dimensions_too_large")
+                       f"{noun}_dimensions_too_large", field=field)
 
 
 def _flatten(image: Image.Image) -> Image.Image:

@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement
 
 from marketplace.catalog.credits import ROLE_LABELS, render_credit_line
+from marketplace.catalog.models import public_handle
 
 
 class OfferSource(Protocol):
@@ -51,6 +52,7 @@ def credit_document(credit: Any) -> dict[str, Any]:
     return {
         "name": credit.name,
         "user_id": credit.user_id,
+        "handle": credit.handle,
         "role": credit.role,
         "role_label": ROLE_LABELS[credit.role],
         "profit_share_bps": credit.profit_share_bps,
@@ -74,7 +76,7 @@ def _versioned(path: str, key: str | None, version: int) -> str | None:
 
 
 def beat_document(beat: Any, owner_name: str, credits: Sequence[Any], tags: Sequence[str],
-                  offers: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+                  offers: Sequence[dict[str, Any]] = (), owner_handle: str | None = None) -> dict[str, Any]:
     """`beat` is a Beat or a row with the same attribute names (see search.LISTING_COLUMNS)."""
     price = None
     if beat.price_from_amount is not None:
@@ -95,7 +97,7 @@ def beat_document(beat: Any, owner_name: str, credits: Sequence[Any], tags: Sequ
         "play_count": beat.play_count,
         "price_from": price,
         "offers": list(offers),
-        "beatmaker": {"id": beat.owner_id, "display_name": owner_name},
+        "beatmaker": {"id": beat.owner_id, "display_name": owner_name, "handle": owner_handle},
         **credits_document(credits),
         "failure_reason": beat.failure_reason,
         "preview_url": _versioned(f"/api/v1/beats/{beat.id}/preview", beat.preview_key, beat.preview_version),
@@ -111,4 +113,4 @@ def beat_document(beat: Any, owner_name: str, credits: Sequence[Any], tags: Sequ
 
 def full_beat_document(beat: Any) -> dict[str, Any]:
     return beat_document(beat, beat.owner.display_name, beat.credits, beat.tags,
-                         offers_for([beat]).get(beat.id, []))
+                         offers_for([beat]).get(beat.id, []), public_handle(beat.owner))

@@ -188,6 +188,17 @@ class BeatCredit(Base):
     master_points_bps: Mapped[int | None] = mapped_column(Integer)
 
     beat: Mapped[Beat] = relationship(back_populates="credits")
+    user: Mapped[User | None] = relationship(lazy="selectin")
+
+    @property
+    def handle(self) -> str | None:
+        """The credited person's public handle, for the credit line to link to their profile."""
+        return public_handle(self.user)
+
+
+def public_handle(user: User | None) -> str | None:
+    """A handle to link to: closed and suspended accounts have no public profile."""
+    return user.handle if user is not None and user.is_active else None
 
 
 # Listing revisions. Every ORM write that changes a listed document bumps the beats' revision,
@@ -244,5 +255,10 @@ def _beat_part_changed(_mapper: Mapper, _connection: Connection, part: BeatCredi
 
 @event.listens_for(User, "after_update")
 def _owner_renamed(_mapper: Mapper, _connection: Connection, user: User) -> None:
-    if inspect(user).attrs.display_name.history.has_changes():
+    state = inspect(user).attrs
+    if state.handle.history.has_changes() or state.status.history.has_changes():
+        # Listings link the beatmaker's and every credited person's name to their profile.
+        credited = select(BeatCredit.beat_id).where(BeatCredit.user_id == user.id)
+        listing_changed(user, or_(Beat.__table__.c.owner_id == user.id, Beat.__table__.c.id.in_(credited)))
+    elif state.display_name.history.has_changes():
         listing_changed(user, Beat.__table__.c.owner_id == user.id)

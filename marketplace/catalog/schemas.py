@@ -47,6 +47,8 @@ class MoneySchema(ma.Schema):
 class BeatmakerSchema(ma.Schema):
     id = ma.fields.String(required=True)
     display_name = ma.fields.String(required=True)
+    handle = ma.fields.String(allow_none=True, required=True,
+                              metadata={"description": "their public handle: their page is /p/{handle}"})
 
 
 class CreditSchema(ma.Schema):
@@ -54,6 +56,8 @@ class CreditSchema(ma.Schema):
                                                      SingleLine("credit name")])
     user_id = ma.fields.String(load_default=None, allow_none=True, validate=ID_FIELD)
     role = ma.fields.String(required=True, validate=validate.OneOf([r.value for r in CreditRole]))
+    handle = ma.fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "the credited account's public handle, when it has one: their page is /p/{handle}"})
     role_label = ma.fields.String(dump_only=True,
                                   metadata={"description": 'e.g. "Produced by", "Beat by"'})
     profit_share_bps = ma.fields.Integer(strict=True, load_default=None, allow_none=True, validate=BPS)

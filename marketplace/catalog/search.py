@@ -36,6 +36,8 @@ from sqlalchemy import (
     tuple_,
 )
 
+from sqlalchemy.orm import aliased
+
 from marketplace.accounts.models import User
 from marketplace.catalog.documents import OfferSource, beat_document, offer_source
 from marketplace.catalog.listing_cache import ListedBeat, listing_cache
@@ -183,7 +185,7 @@ LISTING_COLUMNS = (
     Beat.price_from_amount, Beat.price_currency, Beat.failure_reason, Beat.created_at,
     Beat.published_at, Beat.sold_exclusive_at, Beat.owner_id, Beat.preview_key, Beat.waveform_key,
     Beat.preview_version, Beat.cover_key, Beat.stems_key, Beat.master_lossless, Beat.listing_revision,
-    User.display_name.label("owner_name"),
+    User.display_name.label("owner_name"), User.handle.label("owner_handle"),
 )
 
 
@@ -195,6 +197,7 @@ class CreditRow(NamedTuple):
     profit_share_bps: int | None
     publishing_share_bps: int | None
     master_points_bps: int | None
+    handle: str | None
 
 
 def listed_beats() -> Select[Any]:
@@ -319,16 +322,23 @@ def _build(connection: Connection, beat_ids: list[str], postgres: bool,
     for row in map(make_row, connection.execute(statement, {"ids": beat_ids})):
         offer_documents = offers.documents(row, row.offers_json) if offers else []
         document = beat_document(row, row.owner_name, _credit_rows(row.credits_json), _tags(row.tags_json),
-                                 offer_documents)
+                                 offer_documents, row.owner_handle)
         held_offers = offers.withhold(offer_documents) if offers else offer_documents
         yield ListedBeat(row.id, row.listing_revision, document, held_offers)
+
+
+def _credited_handle() -> ColumnElement[Any]:
+    """The credited person's handle, when their account is active (others have no profile)."""
+    credited = aliased(User)
+    return (select(credited.handle).where(credited.id == BeatCredit.user_id, credited.status == "active")
+            .scalar_subquery())
 
 
 def _json_aggregates(postgres: bool, beat_id: ColumnElement[str]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     """Each beat's credits and tags as JSON arrays of [position, ...] rows."""
     credit_fields = (BeatCredit.position, BeatCredit.name, BeatCredit.user_id, BeatCredit.role,
                      BeatCredit.profit_share_bps, BeatCredit.publishing_share_bps,
-                     BeatCredit.master_points_bps)
+                     BeatCredit.master_points_bps, _credited_handle())
     if postgres:
         aggregate, row = func.json_agg, func.json_build_array
     else:

@@ -12,6 +12,7 @@ from marketplace.catalog import search, services, uploads, vocabulary, voice_tag
 from marketplace.catalog.covers import rendition_key
 from marketplace.catalog.documents import beat_document, credits_document, full_beat_document, offers_for
 from marketplace.catalog.lifecycle import BeatStatus
+from marketplace.catalog.models import public_handle
 from marketplace.catalog.schemas import (
     BeatPageSchema,
     BeatSchema,
@@ -63,8 +64,8 @@ def my_beats(args):
     """Your beats in every status (processing, failed, archived and taken down ones too), newest first."""
     beats = services.beats_of(current_user(), args["limit"])
     offers = offers_for(beats)
-    return document([beat_document(beat, beat.owner.display_name, beat.credits, beat.tags, offers.get(beat.id, []))
-                     for beat in beats])
+    return document([beat_document(beat, beat.owner.display_name, beat.credits, beat.tags,
+                                   offers.get(beat.id, []), public_handle(beat.owner)) for beat in beats])
 
 
 @blp.get("/beats/<beat_id>")

@@ -30,6 +30,7 @@ from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.errors import Conflict
 from marketplace.jobs.queue import enqueue
+from marketplace.profiles.models import ProducerProfile
 
 CLOSED_NAME = "Closed account"
 # The .invalid top-level domain is reserved: no mail is ever delivered there.
@@ -86,6 +87,9 @@ def _take_beats_out(user: User) -> None:
 def _anonymise(user: User) -> None:
     user.email = user.email_key = placeholder_email(user.id)
     user.display_name = CLOSED_NAME
+    # The public profile goes too: its handle is free again, its bio, links and avatar forgotten.
+    user.handle = user.handle_key = None
+    db.session.execute(delete(ProducerProfile).where(ProducerProfile.user_id == user.id))
     user.password_hash = UNUSABLE_PASSWORD
     user.email_verified_at = None
     user.status = UserStatus.SUSPENDED

@@ -41,7 +41,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('users', schema=None) as batch_op:
+    with op.batch_alter_table('users', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('closed_at')
     with op.batch_alter_table('email_change_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_email_change_requests_user_id'))

@@ -1,6 +1,6 @@
 // Sign in, sign up and a forgotten password. Sign out lives in the navigation bar.
 
-import { api, currentUser, forgetUser, setToken, signIn } from "./api.js";
+import { api, currentUser, forgetUser, setToken, signIn, upload } from "./api.js";
 import { busy, dateTime, errorBox, field, formValues, h, notice } from "./ui.js";
 
 // Where to go after signing in: only a page of this site (not "//host" or "/\\host").
@@ -259,6 +259,70 @@ function emailSection(user) {
   return { section, drawPending };
 }
 
+// The public profile: a handle (their page is /p/handle), name, bio, links and avatar.
+function profileSection(user) {
+  const section = h("section", { class: "card narrow", "aria-labelledby": "profile-title" });
+  const errors = h("div");
+  const pageLink = h("p", { class: "profile-page-link" });
+  const avatarBox = h("div", { class: "avatar-row" });
+  const input = (name, attributes = {}) => h("input", { name, ...attributes });
+  const form = h("form", { "aria-label": "Profile details" },
+    errors,
+    field("Handle", input("handle", { autocomplete: "off", spellcheck: false, maxlength: 31, placeholder: "your.name" }),
+      "3 to 30 letters A–Z, digits, _ and . — your page will be at /p/handle. Leave empty for no public page."),
+    field("Display name", input("display_name", { required: true, maxlength: 80 })),
+    field("Bio", h("textarea", { name: "bio", maxlength: 1000, rows: 4 }), "Up to 1000 characters."),
+    field("Links", h("textarea", { name: "links", rows: 3, spellcheck: false }), "One https:// address a line, up to 5."),
+    h("button", { type: "submit", class: "primary" }, "Save profile"));
+  const avatarInput = h("input", { type: "file", name: "file", accept: ".jpg,.jpeg,.png,.webp,image/jpeg,image/png,image/webp" });
+  const avatarForm = h("form", { "aria-label": "Upload an avatar" },
+    field("Avatar", avatarInput, "JPEG, PNG or WebP, cropped to a square; shown once your public page exists."),
+    h("button", { type: "submit" }, "Upload avatar"));
+  const show = (profile) => {
+    form.elements.handle.value = profile.handle || "";
+    form.elements.display_name.value = profile.display_name;
+    form.elements.bio.value = profile.bio;
+    form.elements.links.value = profile.links.join("\n");
+    pageLink.replaceChildren(...(profile.handle
+      ? ["Your public page: ", h("a", { href: `/p/${encodeURIComponent(profile.handle)}` }, `/p/${profile.handle}`)]
+      : ["Claim a handle to have a public page that your beats and credits link to."]));
+    avatarBox.replaceChildren(profile.avatar_url
+      ? h("img", { class: "avatar", src: `${profile.avatar_url}&size=96`, alt: "Your avatar" }) : "");
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const values = formValues(form);
+    const json = { handle: values.handle.trim() || null, display_name: values.display_name, bio: values.bio,
+      links: values.links.split("\n").map((line) => line.trim()).filter(Boolean) };
+    busy(form.querySelector("button[type=submit]"), async () => {
+      try {
+        show(await api("/me/profile", { method: "PUT", json }));
+        forgetUser();
+        errors.replaceChildren();
+        notice("Profile saved.");
+      } catch (error) {
+        errors.replaceChildren(errorBox(error));
+      }
+    });
+  });
+  avatarForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(avatarForm.querySelector("button[type=submit]"), async () => {
+      try {
+        show(await upload("/me/profile/avatar", new FormData(avatarForm)));
+        avatarForm.reset();
+        errors.replaceChildren();
+        notice("Avatar saved.");
+      } catch (error) {
+        errors.replaceChildren(errorBox(error));
+      }
+    });
+  });
+  section.append(h("h2", { id: "profile-title" }, "Public profile"), pageLink, form, avatarBox, avatarForm);
+  const load = async () => show(await api("/me/profile"));
+  return { section, load };
+}
+
 // A copy of everything the store holds about the person, saved as a JSON file.
 function exportSection() {
   const errors = h("div");
@@ -428,11 +492,12 @@ async function accountView({ root, user, navigate }) {
     });
   });
   const email = emailSection(user);
+  const profile = profileSection(user);
   const mailBox = await mailSettings();
   root.replaceChildren(h("h1", {}, "Your account"),
-    ...[h("p", {}, `${user.display_name} · ${user.email}`), verificationNotice(user), email.section, form, mailBox,
-      sessionsBox, exportSection(), closeSection(navigate)].filter(Boolean));
-  await Promise.all([drawSessions(), email.drawPending()]);
+    ...[h("p", {}, `${user.display_name} · ${user.email}`), verificationNotice(user), profile.section, email.section,
+      form, mailBox, sessionsBox, exportSection(), closeSection(navigate)].filter(Boolean));
+  await Promise.all([drawSessions(), email.drawPending(), profile.load()]);
   // Opened from a mail's "mail settings" link: show that section.
   if (location.hash === "#mail-settings") mailBox.scrollIntoView();
 }

@@ -24,7 +24,7 @@ def test_published_beat_has_the_api_shape(client, owner, make_beat):
     assert body["genre"] == "trap" and body["mood"] == "dark"
     assert body["tags"] == ["808", "night"]
     assert body["samples"] == "cleared"
-    assert body["beatmaker"] == {"id": owner, "display_name": "Metro"}
+    assert body["beatmaker"] == {"id": owner, "display_name": "Metro", "handle": None}
     assert body["credit_line"] == "Prod. by Metro"
     assert body["price_from"] == {"amount": 2999, "currency": "usd"}
     assert body["play_count"] == 0 and body["version_of"] is None
@@ -199,6 +199,6 @@ def test_listing_and_beat_answers_agree_with_the_documented_schema(app, client, 
     assert set(single) == set(BeatSchema().fields)
     assert set(single["credits"][0]) == set(CreditSchema().fields)
     assert set(single["price_from"]) == set(MoneySchema().fields)
-    loadable = {**single, "credits": [{k: v for k, v in c.items() if k != "role_label"}
+    loadable = {**single, "credits": [{k: v for k, v in c.items() if k not in ("role_label", "handle")}
                                       for c in single["credits"]]}
     assert BeatSchema(unknown=ma.EXCLUDE).validate(loadable) == {}

@@ -44,7 +44,7 @@ def test_new_beats_credit_their_owner_as_producer(client, owned_beat):
     owner, beat, _ = owned_beat
     body = client.get(f"/api/v1/beats/{beat}/credits").json
     assert body["credit_line"] == "Prod. by Metro"
-    assert body["credits"] == [{"name": "Metro", "user_id": owner, "role": "producer",
+    assert body["credits"] == [{"name": "Metro", "user_id": owner, "handle": None, "role": "producer",
                                 "role_label": "Produced by", "profit_share_bps": 10000,
                                 "publishing_share_bps": None, "master_points_bps": None}]
 

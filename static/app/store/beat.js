@@ -5,6 +5,7 @@ import { UNSAFE_LINK, busy, date, duration, errorBox, field, formValues, h, mone
 import { beatFacts, cover, followPlayer, playButton, tagLinks } from "./common.js";
 import { addToCart } from "./cart.js";
 import { offerTerms, samplesPhrase, termsList } from "./terms.js";
+import { personLink, profilePath } from "./profile.js";
 
 const REPORT_REASONS = [
   ["copyright", "It copies someone else's work"],
@@ -34,7 +35,7 @@ function credits(beat) {
   return h("section", { class: "card store-section", "aria-labelledby": "credits-title" },
     h("h2", { id: "credits-title" }, "Credits"),
     h("ul", { class: "credits" }, beat.credits.map((credit) =>
-      h("li", {}, h("span", { class: "muted" }, credit.role_label), " ", credit.name))),
+      h("li", {}, h("span", { class: "muted" }, credit.role_label), " ", personLink(credit.name, credit.handle)))),
     beat.credit_line ? h("p", {}, "Credit line for your release: ", h("strong", { class: "credit-line" }, beat.credit_line)) : null);
 }
 
@@ -174,7 +175,8 @@ export async function beatView({ root, params, query, user, navigate }) {
     h("div", { class: "beat-hero-text" },
       h("h1", {}, beat.title),
       h("p", { class: "beat-maker" }, "by ",
-        h("a", { href: `/?beatmaker=${encodeURIComponent(beat.beatmaker.id)}` }, beat.beatmaker.display_name)),
+        h("a", { href: beat.beatmaker.handle ? profilePath(beat.beatmaker.handle)
+          : `/?beatmaker=${encodeURIComponent(beat.beatmaker.id)}` }, beat.beatmaker.display_name)),
       h("p", { class: "beat-facts" }, beatFacts(beat)),
       tagLinks(beat.tags),
       beat.price_from ? h("p", { class: "price" }, `From ${money(beat.price_from)}`) : null));

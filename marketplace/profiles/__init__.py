@@ -1,0 +1,1 @@
+"""Producer profiles: public handles and the store page of each beatmaker and collaborator."""
