@@ -238,11 +238,11 @@ function sellingSection(user, navigate) {
       errors.replaceChildren(errorBox(error));
     }
   }));
-  section.append(h("h2", { id: "selling-title" }, "Start selling beats"),
+  section.append(...[h("h2", { id: "selling-title" }, "Start selling beats"),
     h("p", {}, "Upload your beats and sell licenses from this same account. Your orders and licenses stay here, "
       + "and you can still buy."),
     user.email_verified ? null : h("p", { class: "hint" }, "Verify your address first: selling needs it."),
-    errors, h("div", { class: "actions" }, start));
+    errors, h("div", { class: "actions" }, start)].filter(Boolean));
   return section;
 }
 

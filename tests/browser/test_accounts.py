@@ -224,7 +224,9 @@ def test_an_artist_starts_selling_from_the_account_page_and_reaches_the_studio(p
 
     expect(page.get_by_role("heading", name="Your account")).to_be_visible()
     selling = page.get_by_role("region", name="Start selling beats")
-    expect(selling).to_contain_text("Your orders and licenses stay here")
+    expect(selling).to_have_text(re.compile(r"^Start selling beatsUpload your beats and sell licenses from this same "
+                                            r"account\. Your orders and licenses stay here, and you can still buy\."
+                                            r"Start selling beats$"))
     screenshot(page, "account-start-selling")
     selling.get_by_role("button", name="Start selling beats").click()
 
