@@ -86,8 +86,9 @@ def check_credit_rules(credits: Sequence[CreditInput], owner_id: str) -> None:
         raise CreditRuleBroken("credits", "The beat's owner must be credited.")
     profit_shares = [c.profit_share_bps for c in credits if c.profit_share_bps is not None]
     if profit_shares and sum(profit_shares) != FULL_SHARE_BPS:
+        total = percent(sum(profit_shares))
         raise CreditRuleBroken("profit_share_bps",
-                               f"Profit shares must add up to 100%; they add up to {percent(sum(profit_shares))}.")
+                               f"Profit shares must add up to 100%; they add up to {total}.")
     publishing = sum(c.publishing_share_bps or 0 for c in credits)
     if publishing > FULL_SHARE_BPS:
         raise CreditRuleBroken("publishing_share_bps",

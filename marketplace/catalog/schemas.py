@@ -170,7 +170,8 @@ class BeatSearchArgs(ma.Schema):
 
     @ma.validates_schema
     def ranges_are_ordered(self, data, **_kwargs):
-        for low, high, words in (("bpm_min", "bpm_max", "Minimum BPM"), ("price_min", "price_max", "Minimum price")):
+        ranges = (("bpm_min", "bpm_max", "Minimum BPM"), ("price_min", "price_max", "Minimum price"))
+        for low, high, words in ranges:
             if low in data and high in data and data[low] > data[high]:
                 raise ma.ValidationError(f"{words} must not be above the maximum.", field_name=low)
 

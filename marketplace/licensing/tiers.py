@@ -83,7 +83,8 @@ def _refuse_kind_change_while_offered(tier: LicenseTier) -> None:
     if not titles:
         return
     others = len(titles) - 1
-    offered_on = f'"{titles[0]}"' + (f" and {others} other beat{'' if others == 1 else 's'}" if others else "")
+    other_beats = f" and {others} other beat{'' if others == 1 else 's'}" if others else ""
+    offered_on = f'"{titles[0]}"{other_beats}'
     raise Conflict(f"This tier is offered on {offered_on}, so it cannot turn from {tier.kind} into another "
                    "kind: take it off those beats first, or create a new tier of the kind you want.",
                    code="tier_offered", details={"kind": [f"Offered on {offered_on}."]})

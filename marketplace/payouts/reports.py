@@ -42,7 +42,8 @@ WHY_DISABLED = {
     "rejected.listed": "Stripe closed the account. Write to support to be paid another way.",
     "rejected.other": "Stripe closed the account. Write to support to be paid another way.",
 }
-WHY_DISABLED_OTHERWISE = "Stripe is holding payouts to this account: continue with Stripe to see what it needs."
+WHY_DISABLED_OTHERWISE = ("Stripe is holding payouts to this account: "
+                          "continue with Stripe to see what it needs.")
 
 
 def why_disabled(reason: str | None) -> str | None:

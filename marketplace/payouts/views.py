@@ -66,7 +66,8 @@ def connect_account(body):
 def get_account():
     """Your Stripe account as Stripe last reported it."""
     user = current_user()
-    return {**reports.account_document(services.account_of(user.id)), "may_connect": services.may_be_paid(user)}
+    return {**reports.account_document(services.account_of(user.id)),
+            "may_connect": services.may_be_paid(user)}
 
 
 @blp.get("/balance")

@@ -17,7 +17,7 @@ from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.licensing import tiers
 from marketplace.licensing.models import License, LicenseStatus
-from tests.conftest import bearer, login, register
+from tests.conftest import DEFAULT_PASSWORD, bearer, login, register
 from tests.media import make_beat
 
 BECOME = "/api/v1/me/become-beatmaker"
@@ -123,7 +123,7 @@ def test_a_suspended_account_is_refused_by_the_service_too(app):
     """A suspension landing between the token check and the change still refuses (409)."""
     from marketplace.accounts.roles import AccountSuspendedConflict, become_beatmaker
     with app.app_context():
-        user = services.create_user("sus@example.com", "correct horse battery", "Sus", Role.ARTIST, verified=True)
+        user = services.create_user("sus@example.com", DEFAULT_PASSWORD, "Sus", Role.ARTIST, verified=True)
         user.status = UserStatus.SUSPENDED
         try:
             become_beatmaker(user)

@@ -224,13 +224,14 @@ def test_an_artist_starts_selling_from_the_account_page_and_reaches_the_studio(p
 
     expect(page.get_by_role("heading", name="Your account")).to_be_visible()
     selling = page.get_by_role("region", name="Start selling beats")
-    expect(selling).to_have_text(re.compile(r"^Start selling beatsUpload your beats and sell licenses from this same "
-                                            r"account\. Your orders and licenses stay here, and you can still buy\."
-                                            r"Start selling beats$"))
+    expect(selling).to_have_text(re.compile(
+        r"^Start selling beatsUpload your beats and sell licenses from this same account\. "
+        r"Your orders and licenses stay here, and you can still buy\.Start selling beats$"))
     screenshot(page, "account-start-selling")
     selling.get_by_role("button", name="Start selling beats").click()
 
-    expect(page.locator("#notice")).to_have_text("You can sell beats now: upload your first one in your studio.")
+    expect(page.locator("#notice")).to_have_text(
+        "You can sell beats now: upload your first one in your studio.")
     selling = page.get_by_role("region", name="Selling beats")
     expect(selling).to_contain_text("you can still buy licenses")
     expect(nav(page).get_by_role("link", name="Studio")).to_be_visible()

@@ -30,7 +30,8 @@ def _refusal(response, status=422):
      "Profit shares must add up to 100%; they add up to 100.01%."),
     ({"publishing_share_bps": [6000, 5000]}, "publishing_share_bps",
      "Publishing shares add up to 110%, more than 100%."),
-    ({"master_points_bps": [7000, 3500]}, "master_points_bps", "Master points add up to 105%, more than 100%."),
+    ({"master_points_bps": [7000, 3500]}, "master_points_bps",
+     "Master points add up to 105%, more than 100%."),
 ])
 def test_credit_shares_are_told_in_percent(client, owned_beat, make_user, shares, field, sentence):
     owner, beat, headers = owned_beat
