@@ -206,6 +206,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/me/mail-preferences"): signed_in(200),
     ("PATCH", "/me/mail-preferences"): signed_in(200, body={"sale_notices": False}),
     ("GET", "/me"): signed_in(200),
+    # an admin account does not sell (it judges sellers); a beatmaker asking again changes nothing
+    ("POST", "/me/become-beatmaker"): by(401, 403, 200, 200, 200, 403),
     # catalogue
     ("GET", "/beats"): everyone(200),
     ("GET", "/catalog/vocabulary"): everyone(200),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, request
 
-from marketplace.accounts import email_change, recovery, services, sessions, verification
+from marketplace.accounts import email_change, recovery, roles, services, sessions, verification
 from marketplace.accounts.auth import auth_required, bearer_token_from_request, current_user
 from marketplace.accounts.schemas import (ChangeEmailSchema, ChangePasswordSchema, ConfirmEmailChangeSchema,
                                           EmailChangeSchema, EmailConfirmedSchema, LoginSchema,
@@ -121,6 +121,18 @@ def _link_base() -> str:
 def me():
     """The signed-in user."""
     return current_user()
+
+
+@blp.post("/me/become-beatmaker")
+@auth_required()
+@blp.response(200, UserSchema)
+@document_errors(409)
+def become_beatmaker():
+    """Start selling beats from this account: it gains the beatmaker role and keeps buying, its
+    orders and its licenses. Needs a verified address; asking again changes nothing."""
+    user = roles.become_beatmaker(current_user())
+    db.session.commit()
+    return user
 
 
 @blp.get("/me/mail-preferences")

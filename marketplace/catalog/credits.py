@@ -10,7 +10,8 @@ import dataclasses
 import enum
 from collections.abc import Sequence
 
-FULL_SHARE_BPS = 10_000
+from marketplace.common.shares import FULL_SHARE_BPS, percent
+
 MAX_CREDITS = 50
 
 
@@ -85,17 +86,17 @@ def check_credit_rules(credits: Sequence[CreditInput], owner_id: str) -> None:
         raise CreditRuleBroken("credits", "The beat's owner must be credited.")
     profit_shares = [c.profit_share_bps for c in credits if c.profit_share_bps is not None]
     if profit_shares and sum(profit_shares) != FULL_SHARE_BPS:
+        total = percent(sum(profit_shares))
         raise CreditRuleBroken("profit_share_bps",
-                               f"Profit shares must add up to {FULL_SHARE_BPS} (100%); "
-                               f"they add up to {sum(profit_shares)}.")
+                               f"Profit shares must add up to 100%; they add up to {total}.")
     publishing = sum(c.publishing_share_bps or 0 for c in credits)
     if publishing > FULL_SHARE_BPS:
         raise CreditRuleBroken("publishing_share_bps",
-                               f"Publishing shares add up to {publishing}, over {FULL_SHARE_BPS} (100%).")
+                               f"Publishing shares add up to {percent(publishing)}, more than 100%.")
     points = sum(c.master_points_bps or 0 for c in credits)
     if points > FULL_SHARE_BPS:
         raise CreditRuleBroken("master_points_bps",
-                               f"Master points add up to {points}, over {FULL_SHARE_BPS} (100%).")
+                               f"Master points add up to {percent(points)}, more than 100%.")
 
 
 def join_names(names: Sequence[str]) -> str:

@@ -11,9 +11,9 @@ from marketplace.catalog.labels import normalise_label
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import BPM_MAX, BPM_MIN, SAMPLE_DECLARATIONS
 from marketplace.catalog.search import SORTS
+from marketplace.common.shares import SHARE_RANGE
 from marketplace.common.text import MultiLine, SingleLine
 
-BPS = validate.Range(min=0, max=10_000)
 ID_FIELD = validate.Length(min=1, max=64)
 
 
@@ -60,9 +60,12 @@ class CreditSchema(ma.Schema):
         "description": "the credited account's public handle, when it has one: their page is /p/{handle}"})
     role_label = ma.fields.String(dump_only=True,
                                   metadata={"description": 'e.g. "Produced by", "Beat by"'})
-    profit_share_bps = ma.fields.Integer(strict=True, load_default=None, allow_none=True, validate=BPS)
-    publishing_share_bps = ma.fields.Integer(strict=True, load_default=None, allow_none=True, validate=BPS)
-    master_points_bps = ma.fields.Integer(strict=True, load_default=None, allow_none=True, validate=BPS)
+    profit_share_bps = ma.fields.Integer(strict=True, load_default=None, allow_none=True,
+                                         validate=SHARE_RANGE)
+    publishing_share_bps = ma.fields.Integer(strict=True, load_default=None, allow_none=True,
+                                             validate=SHARE_RANGE)
+    master_points_bps = ma.fields.Integer(strict=True, load_default=None, allow_none=True,
+                                          validate=SHARE_RANGE)
 
 
 class CreditListSchema(ma.Schema):
@@ -171,9 +174,10 @@ class BeatSearchArgs(ma.Schema):
 
     @ma.validates_schema
     def ranges_are_ordered(self, data, **_kwargs):
-        for low, high in (("bpm_min", "bpm_max"), ("price_min", "price_max")):
+        ranges = (("bpm_min", "bpm_max", "Minimum BPM"), ("price_min", "price_max", "Minimum price"))
+        for low, high, words in ranges:
             if low in data and high in data and data[low] > data[high]:
-                raise ma.ValidationError(f"{low} must not be above {high}.", field_name=low)
+                raise ma.ValidationError(f"{words} must not be above the maximum.", field_name=low)
 
 
 class MyBeatsArgs(ma.Schema):

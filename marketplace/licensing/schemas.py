@@ -4,11 +4,11 @@ import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.catalog.schemas import LimitsSchema
+from marketplace.common.shares import SHARE_RANGE
 from marketplace.common.text import SingleLine
 from marketplace.licensing.models import DELIVERABLES, LIMIT_NAMES, ContentIdPolicy, TierKind
 
 COUNT = validate.Range(min=0, max=10**12)
-BPS = validate.Range(min=0, max=10_000)
 
 
 class MoneyInSchema(ma.Schema):
@@ -56,8 +56,8 @@ class TierInSchema(ma.Schema):
                                    validate=validate.Range(min=1, max=99))
     credit_line_template = ma.fields.String(load_default="{credit_line}", validate=[
         validate.Length(min=1, max=200), SingleLine("credit line template")])
-    publishing_share_bps = ma.fields.Integer(strict=True, load_default=5000, validate=BPS)
-    master_points_bps = ma.fields.Integer(strict=True, load_default=0, validate=BPS)
+    publishing_share_bps = ma.fields.Integer(strict=True, load_default=5000, validate=SHARE_RANGE)
+    master_points_bps = ma.fields.Integer(strict=True, load_default=0, validate=SHARE_RANGE)
     content_id = ma.fields.String(validate=validate.OneOf([c.value for c in ContentIdPolicy]),
                                   metadata={"description": "default: not_allowed for leases, allowed for exclusives"})
     default_price = ma.fields.Nested(MoneyInSchema, required=True)

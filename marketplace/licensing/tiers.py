@@ -82,7 +82,9 @@ def _refuse_kind_change_while_offered(tier: LicenseTier) -> None:
                                      .order_by(Beat.title)))
     if not titles:
         return
-    offered_on = f'"{titles[0]}"' + (f" and {len(titles) - 1} other beat(s)" if len(titles) > 1 else "")
+    others = len(titles) - 1
+    other_beats = f" and {others} other beat{'' if others == 1 else 's'}" if others else ""
+    offered_on = f'"{titles[0]}"{other_beats}'
     raise Conflict(f"This tier is offered on {offered_on}, so it cannot turn from {tier.kind} into another "
                    "kind: take it off those beats first, or create a new tier of the kind you want.",
                    code="tier_offered", details={"kind": [f"Offered on {offered_on}."]})

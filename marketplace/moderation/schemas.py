@@ -115,7 +115,7 @@ class ReportQueueArgs(ma.Schema):
     def ages_are_ordered(self, data, **_kwargs):
         if data.get("min_age_hours") is not None and data.get("max_age_hours") is not None \
                 and data["min_age_hours"] > data["max_age_hours"]:
-            raise ma.ValidationError("min_age_hours must not be above max_age_hours.", field_name="min_age_hours")
+            raise ma.ValidationError("Minimum age must not be above the maximum.", field_name="min_age_hours")
 
 
 class ResolveSchema(ma.Schema):

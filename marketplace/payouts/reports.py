@@ -26,6 +26,30 @@ WHY_PENDING = {
 }
 
 
+# Stripe's reasons for holding an account, as its holder would say them (Stripe's code stays in
+# `disabled_reason` for clients that branch on it).
+WHY_DISABLED = {
+    "requirements.past_due": "Stripe is waiting for details it asked for and the deadline has passed: "
+                             "continue with Stripe to give them.",
+    "requirements.pending_verification": "Stripe is checking the details you gave; nothing to do for now.",
+    "action_required.requested_capabilities": "Stripe needs you to accept what the account will be used for: "
+                                              "continue with Stripe.",
+    "under_review": "Stripe is reviewing the account; it writes to you if it needs anything.",
+    "listed": "Stripe is reviewing the account; it writes to you if it needs anything.",
+    "platform_paused": "Payouts to this account are paused by the store; write to support.",
+    "rejected.fraud": "Stripe closed the account. Write to support to be paid another way.",
+    "rejected.terms_of_service": "Stripe closed the account. Write to support to be paid another way.",
+    "rejected.listed": "Stripe closed the account. Write to support to be paid another way.",
+    "rejected.other": "Stripe closed the account. Write to support to be paid another way.",
+}
+WHY_DISABLED_OTHERWISE = ("Stripe is holding payouts to this account: "
+                          "continue with Stripe to see what it needs.")
+
+
+def why_disabled(reason: str | None) -> str | None:
+    return None if not reason else WHY_DISABLED.get(reason, WHY_DISABLED_OTHERWISE)
+
+
 def money(amount: int) -> dict[str, Any]:
     return {"amount": int(amount), "currency": current_app.config["STORE_CURRENCY"]}
 
@@ -37,6 +61,7 @@ def account_document(account: ConnectedAccount | None) -> dict[str, Any]:
             "payouts_enabled": bool(account and account.payouts_enabled),
             "transfers_enabled": bool(account and account.transfers_enabled),
             "disabled_reason": account.disabled_reason if account else None,
+            "why_disabled": why_disabled(account.disabled_reason if account else None),
             "connected_at": account.created_at if account else None}
 
 

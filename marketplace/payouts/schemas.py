@@ -42,7 +42,12 @@ class PayoutAccountSchema(ma.Schema):
     details_submitted = ma.fields.Boolean(required=True)
     payouts_enabled = ma.fields.Boolean(required=True)
     transfers_enabled = ma.fields.Boolean(required=True)
-    disabled_reason = ma.fields.String(required=True, allow_none=True)
+    disabled_reason = ma.fields.String(required=True, allow_none=True,
+                                       metadata={"description": "Stripe's code, e.g. requirements.past_due"})
+    why_disabled = ma.fields.String(required=True, allow_none=True,
+                                    metadata={"description": "disabled_reason in words, and what to do"})
+    may_connect = ma.fields.Boolean(metadata={
+        "description": "whether this account may set up payouts: it sells beats or is credited on one"})
     connected_at = ma.fields.DateTime(required=True, allow_none=True)
 
 

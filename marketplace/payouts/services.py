@@ -59,7 +59,8 @@ FAILURE_REASONS = {
 
 class NothingToPayOut(Conflict):
     code = "nothing_to_pay_out"
-    message = "Payouts are for beatmakers and collaborators: own or be credited on a beat first."
+    message = ("Payouts are for people who sell beats or are credited on one. To sell your own beats, "
+               "choose 'Start selling beats' on your account page.")
 
 
 # -- the fee ----------------------------------------------------------------------------
@@ -81,7 +82,7 @@ def account_of(user_id: str) -> ConnectedAccount | None:
 def connect(user: User, country: str, refresh_url: str, return_url: str) -> tuple[ConnectedAccount, OnboardingLink]:
     """The user's Express account (created on first use) and a fresh link to its onboarding."""
     require_verified(user, "set up payouts")
-    if not _may_be_paid(user):
+    if not may_be_paid(user):
         raise NothingToPayOut()
     account = account_of(user.id)
     if account is None:
@@ -97,7 +98,7 @@ def connect(user: User, country: str, refresh_url: str, return_url: str) -> tupl
     return account, link
 
 
-def _may_be_paid(user: User) -> bool:
+def may_be_paid(user: User) -> bool:
     credited = db.session.scalar(select(BeatCredit.id).where(BeatCredit.user_id == user.id).limit(1))
     earned = db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.payee_id == user.id).limit(1))
     return credited is not None or earned is not None

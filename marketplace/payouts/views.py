@@ -65,7 +65,9 @@ def connect_account(body):
 @blp.response(200, PayoutAccountSchema)
 def get_account():
     """Your Stripe account as Stripe last reported it."""
-    return reports.account_document(services.account_of(current_user().id))
+    user = current_user()
+    return {**reports.account_document(services.account_of(user.id)),
+            "may_connect": services.may_be_paid(user)}
 
 
 @blp.get("/balance")

@@ -1,6 +1,6 @@
 // Sign in, sign up and a forgotten password. Sign out lives in the navigation bar.
 
-import { api, currentUser, forgetUser, setToken, signIn, upload } from "./api.js";
+import { api, currentUser, forgetUser, hasRole, setToken, signIn, upload } from "./api.js";
 import { busy, dateTime, errorBox, field, formValues, h, notice } from "./ui.js";
 
 // Where to go after signing in: only a page of this site (not "//host" or "/\\host").
@@ -212,6 +212,38 @@ function verificationNotice(user) {
       }
     }) }, "Send the link again"));
   return box;
+}
+
+// An artist starts selling from this same account (one account, both roles): one button, then
+// the studio. Admin accounts judge sellers, so they are not offered it.
+function sellingSection(user, navigate) {
+  if (hasRole(user, "admin")) return null;
+  const section = h("section", { class: "card narrow", "aria-labelledby": "selling-title" });
+  if (hasRole(user, "beatmaker")) {
+    section.append(h("h2", { id: "selling-title" }, "Selling beats"),
+      h("p", {}, "You sell beats from this account, and you can still buy licenses."),
+      h("p", { class: "actions" }, h("a", { href: "/studio", class: "button primary" }, "Open your studio")));
+    return section;
+  }
+  const errors = h("div");
+  const start = h("button", { type: "button", class: "primary" }, "Start selling beats");
+  start.addEventListener("click", () => busy(start, async () => {
+    errors.replaceChildren();
+    try {
+      await api("/me/become-beatmaker", { method: "POST" });
+      forgetUser();
+      notice("You can sell beats now: upload your first one in your studio.");
+      await navigate("/account", { replace: true });
+    } catch (error) {
+      errors.replaceChildren(errorBox(error));
+    }
+  }));
+  section.append(...[h("h2", { id: "selling-title" }, "Start selling beats"),
+    h("p", {}, "Upload your beats and sell licenses from this same account. Your orders and licenses stay here, "
+      + "and you can still buy."),
+    user.email_verified ? null : h("p", { class: "hint" }, "Verify your address first: selling needs it."),
+    errors, h("div", { class: "actions" }, start)].filter(Boolean));
+  return section;
 }
 
 // A new address: asked for with the password, waiting for the link mailed there (shown, and
@@ -495,8 +527,9 @@ async function accountView({ root, user, navigate }) {
   const profile = profileSection(user);
   const mailBox = await mailSettings();
   root.replaceChildren(h("h1", {}, "Your account"),
-    ...[h("p", {}, `${user.display_name} · ${user.email}`), verificationNotice(user), profile.section, email.section,
-      form, mailBox, sessionsBox, exportSection(), closeSection(navigate)].filter(Boolean));
+    ...[h("p", {}, `${user.display_name} · ${user.email}`), verificationNotice(user), sellingSection(user, navigate),
+      profile.section, email.section, form, mailBox, sessionsBox, exportSection(), closeSection(navigate)]
+      .filter(Boolean));
   await Promise.all([drawSessions(), email.drawPending(), profile.load()]);
   // Opened from a mail's "mail settings" link: show that section.
   if (location.hash === "#mail-settings") mailBox.scrollIntoView();

@@ -11,23 +11,62 @@ export class ApiError extends Error {
     this.details = details || {};
   }
 
-  // Field messages from a 422, flattened to "field: message" lines.
+  // Field messages from a 422 as sentences a person reads: the API's field keys (bpm_min,
+  // profit_share_bps) stay in `details` for programs, the page names the field in words, or
+  // not at all when the sentence already does ("Minimum BPM must not be above the maximum.").
   fieldMessages() {
     const lines = [];
+    const add = (path, text) => {
+      if (!text || text === this.message) return;
+      const label = fieldLabel(path);
+      lines.push(!label || namesItsField(text, path) ? text : `${label}: ${text}`);
+    };
     const walk = (value, path) => {
       if (Array.isArray(value) && value.every((item) => typeof item === "string")) {
-        lines.push(`${path || "input"}: ${value.join(" ")}`);
+        add(path, value.join(" "));
       } else if (value && typeof value === "object") {
         for (const [key, inner] of Object.entries(value)) {
-          walk(inner, key === "json" || key === "form" || key === "files" || key === "query" ? path : (path ? `${path}.${key}` : key));
+          walk(inner, ["json", "form", "files", "query"].includes(key) ? path : [...path, key]);
         }
       } else if (typeof value === "string") {
-        lines.push(`${path || "input"}: ${value}`);
+        add(path, value);
       }
     };
-    walk(this.details.fields ?? this.details, "");
-    return lines;
+    walk(this.details.fields ?? this.details, []);
+    return [...new Set(lines)];
   }
+}
+
+// How the pages name the API's fields, where the key itself would not read well.
+const FIELD_LABELS = {
+  bpm: "BPM", bpm_min: "Minimum BPM", bpm_max: "Maximum BPM", price_min: "Minimum price",
+  price_max: "Maximum price", profit_share_bps: "Profit share", publishing_share_bps: "Publishing share",
+  master_points_bps: "Master points", coupon_code: "Coupon code", user_id: "Linked account",
+  min_age_hours: "Minimum age", max_age_hours: "Maximum age", credit_line_template: "Credit line",
+  email: "Email address", new_email: "New email address", _schema: "", input: "",
+};
+
+// Whether a sentence already says which field it is about: every word of the field's name is in
+// it ("No coupon with this code" for coupon_code). A field in a list keeps its label ("Credit 2").
+function namesItsField(text, path) {
+  if (path.some((key) => /^\d+$/.test(key))) return false;
+  const words = fieldLabel(path.slice(-1)).toLowerCase().split(/\W+/).filter((word) => word.length > 2);
+  const said = text.toLowerCase();
+  return words.every((word) => said.includes(word));
+}
+
+// ["credits", "0", "profit_share_bps"] -> "Credit 1, profit share"; [] -> "" (the whole request).
+function fieldLabel(path) {
+  const words = path.map((key, index) => {
+    if (/^\d+$/.test(key)) {
+      const owner = index > 0 ? path[index - 1].replace(/s$/, "") : "item";
+      return `${owner.replaceAll("_", " ")} ${Number(key) + 1}`;
+    }
+    if (index + 1 < path.length && /^\d+$/.test(path[index + 1])) return null;  // named with its index
+    return key in FIELD_LABELS ? FIELD_LABELS[key] : key.replace(/_bps$/, "").replaceAll("_", " ");
+  }).filter(Boolean);
+  const text = words.map((word, index) => (index ? word.charAt(0).toLowerCase() + word.slice(1) : word)).join(", ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 export function token() {

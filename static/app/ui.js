@@ -55,6 +55,11 @@ export function money(price) {
   }
 }
 
+// "1 play", "2,000 plays", "1 copy" / "3 copies" (given the plural).
+export function count(number, singular, plural = `${singular}s`) {
+  return `${Number(number).toLocaleString("en")} ${Number(number) === 1 ? singular : plural}`;
+}
+
 // "1,000 streams" / "unlimited streams"
 export function limit(value, noun) {
   return value === null || value === undefined ? `unlimited ${noun}` : `${Number(value).toLocaleString("en")} ${noun}`;

@@ -9,6 +9,9 @@ import re
 
 from playwright.sync_api import expect
 
+from marketplace.catalog import services as catalog
+from marketplace.db import db
+
 from tests.browser.conftest import mailed_link, mailed_message
 from tests.browser.helpers import nav, screenshot, sign_in
 
@@ -205,3 +208,47 @@ def test_the_unsubscribe_link_of_a_mail_turns_sale_notices_off_without_signing_i
     page.goto(f"/unsubscribe?token={token[:-3]}abc")
     expect(page.get_by_role("heading", name="This link does not work")).to_be_visible()
     expect(page.get_by_role("alert")).to_contain_text("Mail settings on your account page")
+
+
+def test_an_artist_starts_selling_from_the_account_page_and_reaches_the_studio(page, store, app):
+    artist = store.user("artist", "Rising Rapper")
+    sign_in(page, artist)
+    expect(nav(page).get_by_role("link", name="Studio")).to_have_count(0)
+
+    # The payouts page says how to become a payee instead of offering a form that is then refused.
+    page.goto("/payouts")
+    expect(page.get_by_text("Payouts are for people who sell beats or are credited on one.")).to_be_visible()
+    expect(page.get_by_role("button", name="Set up payouts with Stripe")).to_have_count(0)
+    screenshot(page, "payouts-for-an-artist")
+    page.get_by_role("link", name="Start selling beats").click()
+
+    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    selling = page.get_by_role("region", name="Start selling beats")
+    expect(selling).to_have_text(re.compile(
+        r"^Start selling beatsUpload your beats and sell licenses from this same account\. "
+        r"Your orders and licenses stay here, and you can still buy\.Start selling beats$"))
+    screenshot(page, "account-start-selling")
+    selling.get_by_role("button", name="Start selling beats").click()
+
+    expect(page.locator("#notice")).to_have_text(
+        "You can sell beats now: upload your first one in your studio.")
+    selling = page.get_by_role("region", name="Selling beats")
+    expect(selling).to_contain_text("you can still buy licenses")
+    expect(nav(page).get_by_role("link", name="Studio")).to_be_visible()
+    screenshot(page, "account-selling")
+    selling.get_by_role("link", name="Open your studio").click()
+    expect(page).to_have_url(re.compile(r"/studio$"))
+    expect(page.get_by_role("heading", name="Not for this account")).to_have_count(0)
+    expect(page.get_by_role("link", name="Upload a beat").first).to_be_visible()
+
+    # The same account uploads at once, and its studio counts plays in words.
+    beat = store.publish_beat(artist, title="First Steps")
+    with app.app_context():
+        catalog.get_beat(beat["id"]).play_count = 1
+        db.session.commit()
+    page.goto(f"/studio/beats/{beat['id']}")
+    expect(page.get_by_text("F# minor · 140 BPM · trap · 1 play", exact=True)).to_be_visible()
+    screenshot(page, "studio-first-beat-of-a-former-artist")
+    # Still a buyer: the library is there as before.
+    page.goto("/library")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()

@@ -92,7 +92,8 @@ def test_a_beatmaker_uploads_credits_and_prices_a_beat_that_the_store_then_sells
     co_producer.get_by_label("Profit share %").fill("20")
     expect(credits.locator(".credit-total")).to_have_text("Profit shares add up to 90% – they must add up to 100%.")
     credits.get_by_role("button", name="Save credits").click()
-    expect(credits.get_by_role("alert")).to_have_text("Profit shares must add up to 10000 (100%); they add up to 9000.")
+    expect(credits.get_by_role("alert")).to_have_text(
+        "Profit shares must add up to 100%; they add up to 90%.")
 
     co_producer.get_by_label("Profit share %").fill("30")
     credits.get_by_role("button", name="Save credits").click()

@@ -119,7 +119,12 @@ def test_a_payee_without_an_account_accrues_and_is_paid_when_onboarding_complete
     assert balance(shop["headers"]) == (0, 4499)
     # Another account.updated, or the sweep, sends nothing more.
     payments.restrict(account_id, deliver="sync")
-    assert client.get("/api/v1/payouts/account", headers=shop["headers"]).json["status"] == "restricted"
+    restricted = client.get("/api/v1/payouts/account", headers=shop["headers"]).json
+    assert restricted["status"] == "restricted" and restricted["may_connect"] is True
+    # Stripe's code stays for clients; people read what it means and what to do.
+    assert restricted["disabled_reason"] == "requirements.past_due"
+    assert restricted["why_disabled"] == ("Stripe is waiting for details it asked for and the deadline has "
+                                          "passed: continue with Stripe to give them.")
     with app.app_context():
         tasks.sweep_payouts()
     assert len(stripe_transfers(destination=account_id)) == 1
@@ -245,6 +250,11 @@ def test_the_fee_is_shown_before_the_sale(client):
 
 def test_only_payees_connect_an_account(client, new_buyer):
     _artist, headers = new_buyer()
+    assert client.get("/api/v1/payouts/account", headers=headers).json["may_connect"] is False
     refused = client.post("/api/v1/payouts/account", json={"country": "US"}, headers=headers)
     assert refused.status_code == 409 and refused.json["error"]["code"] == "nothing_to_pay_out"
+    # It says how to become a payee, in the words of the account page.
+    assert refused.json["error"]["message"] == (
+        "Payouts are for people who sell beats or are credited on one. To sell your own beats, "
+        "choose 'Start selling beats' on your account page.")
     assert client.post("/api/v1/payouts/account", json={"country": "us"}, headers=headers).status_code == 422

@@ -1,7 +1,7 @@
 // /studio/beats/:id: one beat's details (PATCH), prices, credits, and archiving.
 
 import { api } from "../api.js";
-import { busy, formValues, h, money, notice } from "../ui.js";
+import { busy, count, formValues, h, money, notice } from "../ui.js";
 import { beatChanges, beatFields, checkBeatFields } from "./beat-fields.js";
 import { clearFieldErrors, holdsByBeat, poll, showFormError, statusBadge, statusExplanation, studioPage } from "./common.js";
 import { creditsEditor } from "./credits.js";
@@ -71,7 +71,7 @@ class BeatPage {
       this.price,
       isPublic && beat.preview_url
         ? h("audio", { controls: true, preload: "none", src: beat.preview_url, "aria-label": `Preview of ${beat.title}` }) : null,
-      h("p", { class: "muted" }, [beat.key, `${beat.bpm} BPM`, beat.genre, `${beat.play_count} plays`].filter(Boolean).join(" · ")),
+      h("p", { class: "muted" }, [beat.key, `${beat.bpm} BPM`, beat.genre, count(beat.play_count, "play")].filter(Boolean).join(" · ")),
       isPublic ? h("p", {}, h("a", { href: `/beats/${encodeURIComponent(beat.id)}` }, "See it in the store")) : null);
   }
 

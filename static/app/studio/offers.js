@@ -2,7 +2,7 @@
 // price. Saving replaces the list (PUT /beats/{id}/offers); unticked tiers stop being sold.
 
 import { api } from "../api.js";
-import { busy, field, h, limit, money, notice, priceStep } from "../ui.js";
+import { busy, count, field, h, limit, money, notice, priceStep } from "../ui.js";
 import { clearFieldErrors, markInvalid, showFormError, statusLine, toMajor, toMinor } from "./common.js";
 
 const DELIVERABLE_WORDS = { mp3: "MP3", wav: "WAV", stems: "stems" };
@@ -71,7 +71,7 @@ function offerRow(beat, tier) {
 
 export function tierSummary(tier) {
   const delivers = tier.deliverables.map((kind) => DELIVERABLE_WORDS[kind] || kind).join(" + ");
-  const term = tier.term_years ? `${tier.term_years} years` : "perpetual";
+  const term = tier.term_years ? count(tier.term_years, "year") : "perpetual";
   return `${tier.kind === "exclusive" ? "Exclusive" : "Lease"} · ${delivers} · ${limit(tier.limits.audio_streams, "streams")} · ${term}`;
 }
 

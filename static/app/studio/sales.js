@@ -34,7 +34,7 @@ export async function salesView({ root, query, user }) {
     api("/payouts/ledger", { query: { limit: LEDGER_PAGE } })]);
   const content = [
     h("div", { class: "studio-columns" },
-      h("div", {}, balanceCard(balance), accountCard(account)),
+      h("div", {}, balanceCard(balance), notAPayee(account, user) ? becomeSellerCard() : accountCard(account)),
       h("div", {}, feeCard(fee, balance.currency))),
     salesCard(sales), ledgerCard(ledger)];
   // Collaborators credited on beats are paid too, without being beatmakers: no studio for them.
@@ -59,6 +59,20 @@ function balanceCard(balance) {
       h("dt", {}, "Earned, not sent yet"), h("dd", { class: "pending" }, money(balance.pending)),
       h("dt", {}, "Paid out"), h("dd", { class: "paid" }, money(balance.paid))),
     balance.why_pending ? h("p", { class: "hint" }, balance.why_pending) : null);
+}
+
+// Stripe would be set up for nothing: the server refuses accounts that neither sell nor are credited.
+function notAPayee(account, user) {
+  return account.may_connect === false && account.status === "not_connected" && !hasRole(user, "beatmaker");
+}
+
+function becomeSellerCard() {
+  return h("section", { class: "card", "aria-labelledby": "account-title" },
+    h("h2", { id: "account-title" }, "Payout account"),
+    h("p", {}, "Payouts are for people who sell beats or are credited on one. Nothing is owed to this account yet."),
+    h("p", {}, "To sell your own beats, start selling from your account page: this account becomes a beatmaker's "
+      + "too, keeps your orders and licenses, and can then set up payouts."),
+    h("p", { class: "actions" }, h("a", { href: "/account#selling-title", class: "button primary" }, "Start selling beats")));
 }
 
 function accountCard(account) {
@@ -90,7 +104,7 @@ function accountCard(account) {
   return h("section", { class: "card", "aria-labelledby": "account-title" },
     h("h2", { id: "account-title" }, "Payout account"),
     h("p", { class: "account-status", dataset: { status: account.status } }, ACCOUNT_WORDS[account.status] || account.status),
-    account.disabled_reason ? h("p", { class: "hint" }, `Stripe says: ${account.disabled_reason.replaceAll("_", " ")}`) : null,
+    account.why_disabled ? h("p", { class: "hint" }, account.why_disabled) : null,
     form);
 }
 
