@@ -134,7 +134,7 @@ def test_a_report_is_dismissed_and_a_blank_note_is_refused_in_words(page, store)
     page.get_by_role("button", name="Resolve report").click()
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Some fields are invalid.")
-    expect(alert.get_by_role("listitem")).to_contain_text(re.compile(r"^note: .*Must not be blank\.$"))
+    expect(alert.get_by_role("listitem")).to_contain_text(re.compile(r"^Note: .*Must not be blank\.$"))
 
     page.get_by_label("Note").fill("An original beat; nothing wrong with it.")
     page.get_by_role("button", name="Resolve report").click()
