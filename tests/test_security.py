@@ -61,6 +61,10 @@ def store(app, client, make_user, headers_for, upload_beat, offer_all, sell):  #
     report = client.post(f"{API}/beats/{beat_id}/reports", json={"reason": "spam"},
                          headers=headers_for(artist))
     assert report.status_code == 201, report.json
+    # The owner's public profile lists the beat: it must not lead to its files either.
+    claimed = client.put(f"{API}/me/profile", json={"handle": "vault.owner", "display_name": "Owner"},
+                         headers=owner_headers)
+    assert claimed.status_code == 200, claimed.json
     with app.app_context():
         beat = db.session.get(Beat, beat_id)
         private_keys = [beat.master_key, beat.stems_key]
@@ -74,7 +78,7 @@ def store(app, client, make_user, headers_for, upload_beat, offer_all, sell):  #
                     "basic_buyer": headers_for(basic_buyer), "trackout_buyer": headers_for(trackout_buyer)},
         "ids": {"beat_id": beat_id, "license_id": trackout_license, "license_number": "LIC-0000-0000-0000",
                 "order_id": "ord_unknown", "report_id": report.json["id"], "user_id": owner,
-                "basic_license": basic_license},
+                "basic_license": basic_license, "handle": "vault.owner"},
     }
 
 
@@ -272,6 +276,7 @@ ALLOWED_COMPARISONS = {
     # compared, and an attacker cannot steer the digest byte by byte.
     ("marketplace/accounts/services.py", "AccessToken.token_hash == hash_token(raw_token)"),
     ("marketplace/accounts/recovery.py", "PasswordResetLink.token_hash == hash_token(raw_token)"),
+    ("marketplace/accounts/email_change.py", "EmailChangeRequest.token_hash == hash_token(raw_token)"),
 }
 
 
