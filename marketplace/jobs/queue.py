@@ -204,7 +204,15 @@ class InProcessRunner:
     def relay_soon(self, seconds: float) -> None:
         """One pass of the relay over every waiting row, shortly after the app starts (a command
         that ends before then, such as `flask db upgrade`, leaves it to the serving process)."""
-        timer = threading.Timer(seconds, self.submit, args=(RELAY_JOB, (True,)))
+        def relay_once() -> None:
+            # One try, in this timer's thread: if the database is away too, the periodic relay
+            # comes later anyway, so a failure here is one line, not retries with tracebacks.
+            try:
+                run_job(self.app, RELAY_JOB, (True,))
+            except Exception as error:
+                log.warning("relay_at_start_postponed", extra={"error": describe_error(error)})
+
+        timer = threading.Timer(seconds, relay_once)
         timer.daemon = True
         timer.start()
 
