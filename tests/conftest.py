@@ -9,6 +9,7 @@ import itertools
 import os
 import secrets
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
-from config import normalise_database_url
+from config import PROJECT_ROOT, normalise_database_url
 from marketplace import create_app
 from marketplace.accounts import services as accounts_services
 from marketplace.accounts.models import Role
@@ -57,6 +58,15 @@ def redis_url() -> str:
             available = False
     require_service("Redis (TEST_REDIS_URL)", available)
     return url
+
+
+def start_celery_worker(env: dict[str, str], log_path: Path, **popen_options) -> subprocess.Popen:
+    """A real Celery worker process (one job at a time) with `env`, its output in `log_path`."""
+    with open(log_path, "wb") as log:
+        return subprocess.Popen([str(Path(sys.executable).parent / "celery"), "-A", "marketplace.jobs.worker",
+                                 "worker", "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat",
+                                 "--without-gossip", "--without-mingle"],
+                                cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, **popen_options)
 
 
 def stop_process(process, seconds: float = 10) -> None:

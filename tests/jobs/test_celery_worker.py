@@ -5,19 +5,15 @@ from __future__ import annotations
 import io
 import os
 import secrets
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from config import PROJECT_ROOT
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import Role
 from marketplace.db import db
 from marketplace.migrate import upgrade
-from tests.conftest import DEFAULT_PASSWORD, bearer, login, make_test_app, stop_process
+from tests.conftest import start_celery_worker, DEFAULT_PASSWORD, bearer, login, make_test_app, stop_process
 from tests.media import make_beat
 
 
@@ -35,11 +31,7 @@ def celery_setup(database_factory, redis_url, tmp_path):
     env = {**os.environ, "APP_ENV": "development", "SECRET_KEY": app.config["SECRET_KEY"],
            **{key: str(value) for key, value in settings.items()}}
     log_path = tmp_path / "worker.log"
-    with open(log_path, "wb") as log:
-        worker = subprocess.Popen([str(Path(sys.executable).parent / "celery"), "-A", "marketplace.jobs.worker",
-                                   "worker", "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat",
-                                   "--without-gossip", "--without-mingle"],
-                                  cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    worker = start_celery_worker(env, log_path)
     try:
         yield app, worker, log_path
     finally:

@@ -32,7 +32,7 @@ from marketplace.catalog.models import Beat
 from marketplace.db import db
 from marketplace.jobs.outbox import OutboxJob
 from marketplace.migrate import upgrade
-from tests.conftest import DEFAULT_PASSWORD, bearer, login, make_test_app, register, require_service
+from tests.conftest import start_celery_worker, DEFAULT_PASSWORD, bearer, login, make_test_app, register, require_service
 from tests.media import make_beat
 
 BIN = Path(sys.executable).parent
@@ -100,12 +100,7 @@ class Stack:
     def start_worker(self) -> tuple[subprocess.Popen, Path]:
         """A Celery worker in a process group of its own (its ffmpeg children die with it)."""
         log_path = self.folder / f"worker-{len(self.workers)}.log"
-        with open(log_path, "wb") as log:
-            worker = subprocess.Popen([str(BIN / "celery"), "-A", "marketplace.jobs.worker", "worker",
-                                       "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat",
-                                       "--without-gossip", "--without-mingle"],
-                                      cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+        worker = start_celery_worker(self.env, log_path, start_new_session=True)
         self.workers.append((worker, log_path))
         wait_for(lambda: "ready." in log_path.read_text(errors="replace") or worker.poll() is not None, 120,
                  "the worker to be ready")

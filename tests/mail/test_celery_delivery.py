@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-from config import PROJECT_ROOT
 from marketplace.db import db
 from marketplace.jobs.failures import FailedJob
 from marketplace.migrate import upgrade
-from tests.conftest import make_test_app, register, stop_process
+from tests.conftest import start_celery_worker, make_test_app, register, stop_process
 from tests.mail.smtp_server import Mailbox, free_port, start_server
 
 
@@ -46,11 +42,7 @@ def worker_and_server(database_factory, redis_url, tmp_path):
     env = {**os.environ, "APP_ENV": "development", "SECRET_KEY": app.config["SECRET_KEY"],
            "DATABASE_URL": app.config["DATABASE_URL"], **{key: str(value) for key, value in settings.items()}}
     log_path = tmp_path / "worker.log"
-    with open(log_path, "wb") as log:
-        worker = subprocess.Popen([str(Path(sys.executable).parent / "celery"), "-A", "marketplace.jobs.worker",
-                                   "worker", "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat",
-                                   "--without-gossip", "--without-mingle"],
-                                  cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    worker = start_celery_worker(env, log_path)
     try:
         yield app, mailbox, log_path
     finally:
