@@ -260,6 +260,15 @@ def _count_checkout(buyer: User) -> None:
                                 "seconds, or finish one of your open checkouts.") from None
 
 
+def _check_coupon_guesses(buyer: User) -> None:
+    try:
+        rate_limits().check(current_app.config["COUPON_MISSES_PER_ACCOUNT"], "coupon-miss", buyer.id)
+    except RateLimited as limited:
+        wait = limited.details["retry_after_seconds"]
+        raise RateLimited(wait, f"You have tried many coupon codes that do not exist. Try a code again in {wait} "
+                                "seconds; your cart is kept.") from None
+
+
 def _drop_own_earlier_checkout(buyer: User, beat_id: str) -> None:
     """A buyer who left a payment page open and checks out again replaces that checkout,
     instead of being locked out of their own hold."""
@@ -375,11 +384,15 @@ def _coupons_for(buyer: User, code: str | None, seller_ids: set[str], currency: 
     under races. The buyer's own reservation does not count: this checkout will replace it."""
     if not code:
         return {}
+    _check_coupon_guesses(buyer)
     query = select(Coupon).where(Coupon.code == code.strip().upper(), Coupon.owner_id.in_(seller_ids))
     if lock:
         query = query.order_by(Coupon.id).with_for_update()  # one lock order: no deadlock between carts
     found = list(db.session.scalars(query))
     if not found:
+        # Counted at checkout and in quotes alike: a quote costs nothing, so without this a
+        # buyer could try codes until one of a seller's private ones answered.
+        rate_limits().count(current_app.config["COUPON_MISSES_PER_ACCOUNT"], "coupon-miss", buyer.id)
         raise ValidationFailed(details={"coupon_code": [NO_SUCH_COUPON]})
     usable, problems = {}, []
     for coupon in found:

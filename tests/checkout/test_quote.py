@@ -155,3 +155,25 @@ def test_an_offer_in_another_currency_than_the_store_is_refused_on_its_line(
                                       (other["beat_id"], other["tiers"]["Basic"]["id"])])
     assert refused.status_code == 422, refused.json
     assert refused.json["error"]["details"]["items"] == {"1": ["This offer is not in the store's currency (usd)."]}
+
+
+def test_guessing_codes_through_quotes_is_slowed_down_while_a_real_code_works_before(
+        app, client, payments, shop, new_buyer):
+    from tests.checkout.test_hoarding import setting
+
+    assert client.post("/api/v1/coupons", json={"code": "PRIVATE", "kind": "percent", "percent_off": 50},
+                       headers=shop["headers"]).status_code == 201
+    _buyer, headers = new_buyer()
+    cart = [(shop["beat_id"], shop["tiers"]["Basic"]["id"])]
+    with setting(app, "COUPON_MISSES_PER_ACCOUNT", "3 per hour"):
+        assert quote(client, headers, cart, coupon_code="PRIVATE").status_code == 200  # a hit costs nothing
+        for guess in ("AAAA", "AAAB", "AAAC"):
+            assert quote(client, headers, cart, coupon_code=guess).status_code == 422
+        # The limit is used up: even the right code waits, so guessing cannot go on.
+        slowed = quote(client, headers, cart, coupon_code="PRIVATE")
+        assert slowed.status_code == 429, slowed.json
+        assert "coupon codes" in slowed.json["error"]["message"]
+        # A cart without a code is still priced, and so is another buyer's guess.
+        assert quote(client, headers, cart).status_code == 200
+        _other, other_headers = new_buyer()
+        assert quote(client, other_headers, cart, coupon_code="AAAD").status_code == 422
