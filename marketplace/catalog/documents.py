@@ -75,6 +75,11 @@ def _versioned(path: str, key: str | None, version: int) -> str | None:
     return f"{path}?v={version}" if key else None
 
 
+def preview_address(beat: Any) -> str | None:
+    """Where the beat's watermarked preview is streamed from, as in its document (None until rendered)."""
+    return _versioned(f"/api/v1/beats/{beat.id}/preview", beat.preview_key, beat.preview_version)
+
+
 def beat_document(beat: Any, owner_name: str, credits: Sequence[Any], tags: Sequence[str],
                   offers: Sequence[dict[str, Any]] = (), owner_handle: str | None = None) -> dict[str, Any]:
     """`beat` is a Beat or a row with the same attribute names (see search.LISTING_COLUMNS)."""

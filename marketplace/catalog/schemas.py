@@ -89,6 +89,13 @@ class OfferSchema(ma.Schema):
     deliverables = ma.fields.List(ma.fields.String(), required=True)
     limits = ma.fields.Nested(LimitsSchema, required=True, metadata={"description": "null means unlimited"})
     term_years = ma.fields.Integer(allow_none=True, required=True, metadata={"description": "null: perpetual"})
+    content_id = ma.fields.String(required=True, validate=validate.OneOf(["allowed", "not_allowed"]),
+                                  metadata={"description": "whether the buyer may register their song with "
+                                                           "YouTube Content ID and the like"})
+    credit_line_template = ma.fields.String(required=True, metadata={
+        "description": "the credit the buyer must give: {credit_line} is the beat's credit line, {producers} "
+                       "its producers' names joined with ' & ', {beat_title} its title",
+        "example": "{credit_line}"})
     available = ma.fields.Boolean(required=True, metadata={"description": "can be bought now"})
 
 

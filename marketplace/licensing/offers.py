@@ -102,7 +102,8 @@ def stop_offers(beat_ids: Iterable[str]) -> None:
 # What a listing reads of each active offer, in this order (see offers_from_aggregate).
 _OFFER_FIELDS = (Offer.position, Offer.tier_id, LicenseTier.name, LicenseTier.kind, Offer.price_amount,
                  Offer.currency, LicenseTier.includes_mp3, LicenseTier.includes_wav, LicenseTier.includes_stems,
-                 LicenseTier.term_years, *(getattr(LicenseTier, name) for name in LIMIT_NAMES))
+                 LicenseTier.term_years, LicenseTier.content_id, LicenseTier.credit_line_template,
+                 *(getattr(LicenseTier, name) for name in LIMIT_NAMES))
 
 
 def offers_aggregate(postgres: bool, withheld: ColumnElement[bool] | None = None) -> ScalarSelect[Any]:
@@ -139,13 +140,14 @@ def offers_from_aggregate(beat: Any, aggregate: Any) -> list[dict[str, Any]]:
     on_sale = beat.status == BeatStatus.PUBLISHED
     exclusive_barred = beat.sold_exclusive_at is not None or beat.samples == "uncleared"
     documents = []
-    for _position, tier_id, name, kind, amount, currency, mp3, wav, stems, term_years, *limits, held in \
-            sorted(aggregate):
+    for _position, tier_id, name, kind, amount, currency, mp3, wav, stems, term_years, content_id, \
+            credit_template, *limits, held in sorted(aggregate):
         exclusive = kind == TierKind.EXCLUSIVE
         documents.append({
             "tier_id": tier_id, "name": name, "kind": kind, "price": {"amount": amount, "currency": currency},
             "deliverables": [item for item, included in zip(DELIVERABLES, (mp3, wav, stems)) if included],
             "limits": dict(zip(LIMIT_NAMES, limits)), "term_years": term_years,
+            "content_id": content_id, "credit_line_template": credit_template,
             "available": on_sale and not (exclusive and (exclusive_barred or held))})
     return documents
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from marketplace.accounts.models import User
+from marketplace.catalog.documents import preview_address
 from marketplace.catalog.models import Beat
 from marketplace.db import db
 from marketplace.moderation import listings, users
@@ -29,7 +30,7 @@ def admin_report_document(report: Report) -> dict[str, Any]:
     beat = report.beat
     return {**report_document(report), "resolved_by": report.resolved_by_id,
             "beat": {"id": beat.id, "title": beat.title, "status": beat.status, "samples": beat.samples,
-                     "beatmaker": account_document(beat.owner)},
+                     "beatmaker": account_document(beat.owner), "preview_url": preview_address(beat)},
             "reporter": account_document(report.reporter)}
 
 

@@ -87,8 +87,14 @@ class BeatSummarySchema(ma.Schema):
     beatmaker = ma.fields.Nested(AccountSchema, required=True)
 
 
+class ReportedBeatSchema(BeatSummarySchema):
+    preview_url = ma.fields.String(allow_none=True, required=True, metadata={
+        "description": "its watermarked preview, so the report can be judged by ear; admins may play it "
+                       "whatever the beat's status (with their token once it is out of the store)"})
+
+
 class AdminReportSchema(ReportSchema):
-    beat = ma.fields.Nested(BeatSummarySchema, required=True)
+    beat = ma.fields.Nested(ReportedBeatSchema, required=True)
     reporter = ma.fields.Nested(AccountSchema, required=True)
     resolved_by = ma.fields.String(allow_none=True, required=True, metadata={"description": "the admin's user id"})
 
@@ -251,9 +257,18 @@ class AuditEntrySchema(ma.Schema):
     created_at = ma.fields.DateTime(required=True)
     actor_kind = ma.fields.String(required=True, validate=validate.OneOf([k.value for k in ActorKind]))
     actor_id = ma.fields.String(allow_none=True, required=True)
+    actor_name = ma.fields.String(allow_none=True, required=True,
+                                  metadata={"description": "the acting admin's display name, as it is now"})
+    actor_email = ma.fields.String(allow_none=True, required=True,
+                                   metadata={"description": "the acting admin's email"})
     action = ma.fields.String(required=True, metadata={"example": "beat.takedown"})
     target_type = ma.fields.String(required=True)
     target_id = ma.fields.String(required=True)
+    target_name = ma.fields.String(allow_none=True, required=True, metadata={
+        "description": "a beat's title, an account's display name, or for a report the reported beat's "
+                       "title; null for other targets or when it no longer exists"})
+    target_email = ma.fields.String(allow_none=True, required=True, metadata={
+        "description": "an account's email, when the target is an account"})
     reason = ma.fields.String(allow_none=True, required=True)
     before = ma.fields.Dict(required=True)
     after = ma.fields.Dict(required=True)

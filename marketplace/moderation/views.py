@@ -317,7 +317,7 @@ def unsuspend(payload, user_id):
 def audit_log(args):
     """Every moderation action, admin or automatic, newest first. Append-only."""
     page = listings.audit_page(args, args.get("cursor"), args["limit"])
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return {"items": listings.named_entries(page.items), "next_cursor": page.next_cursor}
 
 
 @admin_blp.get("/audit-log.csv")
