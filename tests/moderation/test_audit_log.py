@@ -111,9 +111,9 @@ def test_the_log_is_filterable_and_pages_newest_first(client, owner, admin, hist
     rest = client.get(f"/api/v1/admin/audit-log?limit=2&cursor={page['next_cursor']}", headers=admin[1]).json
     assert [i["action"] for i in page["items"] + rest["items"]] == actions() and rest["next_cursor"] is None
     entry = page["items"][1]
-    assert set(entry) == {"id", "created_at", "actor_kind", "actor_id", "actor_name", "actor_email", "action",
-                          "target_type", "target_id", "target_name", "target_email", "reason", "before", "after",
-                          "request_id"}
+    assert set(entry) == {"id", "created_at", "actor_kind", "actor_id", "actor_name", "actor_email",
+                          "action", "target_type", "target_id", "target_name", "target_email", "reason",
+                          "before", "after", "request_id"}
     assert entry["before"]["active_strikes"] == 0 and entry["after"]["active_strikes"] == 1
 
 
