@@ -25,7 +25,7 @@ def basic_price(beat) -> int:
 def add_basic_lease(page, beat) -> None:
     page.goto(f"/beats/{beat['id']}")
     page.get_by_role("button", name="Add Basic lease to cart").click()
-    basic = page.locator(".offer").filter(has=page.get_by_role("heading", name="Basic lease"))
+    basic = page.locator('td.offer[data-tier-name="Basic lease"]')
     expect(basic.get_by_role("status")).to_contain_text(f"Added “{beat['title']}” (Basic lease) to your cart.")
 
 
@@ -174,7 +174,7 @@ def test_a_line_that_cannot_be_bought_is_marked_in_words_and_removed(page, store
     add_basic_lease(page, leaving)
     # Another license of a beat already in the cart takes the place of the first.
     page.get_by_role("button", name="Add Premium lease to cart").click()
-    expect(page.locator(".offer").filter(has=page.get_by_role("heading", name="Premium lease"))
+    expect(page.locator('td.offer[data-tier-name="Premium lease"]')
            .get_by_role("status")).to_contain_text("now has “Leaving Beat” as Premium lease instead of Basic lease")
     assert store.api("DELETE", f"/beats/{leaving['id']}", token=beatmaker.token).status_code == 200
 

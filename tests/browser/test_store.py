@@ -127,25 +127,22 @@ def test_a_visitor_finds_a_beat_plays_it_and_buys_a_lease(page, store):
     player.get_by_role("button", name="Close the player").click()
     expect(player).to_be_hidden()
 
-    # The beat page: credits with the credit line, and each offer's terms in words.
+    # The beat page: credits with the credit line, and the licenses compared in words
+    # (test_beat_page.py reads the comparison row by row).
     card.get_by_role("link", name="Night Drive").click()
     expect(page.get_by_role("heading", name="Night Drive", level=1)).to_be_visible()
     credits = page.get_by_role("region", name="Credits")
     expect(credits).to_contain_text("Produced by Nova Beats")
     expect(credits).to_contain_text("Beat by Kay Drums")
     expect(credits).to_contain_text(credit_line)
-    basic = page.locator(".offer").filter(has=page.get_by_role("heading", name="Basic lease"))
-    expect(basic).to_contain_text("$29.99")
-    expect(basic).to_contain_text("Files: MP3.")
-    expect(basic).to_contain_text("Up to 50,000 audio streams.")
-    expect(basic).to_contain_text("Up to 1 music video.")
-    expect(basic).to_contain_text("Term: 10 years from purchase.")
-    expect(basic).to_contain_text(f"Credit required: “{credit_line}”.")
-    unlimited = page.locator(".offer").filter(has=page.get_by_role("heading", name="Unlimited lease"))
-    expect(unlimited).to_contain_text("Unlimited music videos.")
-    expect(unlimited).to_contain_text("Perpetual: the license never ends.")
-    exclusive = page.locator(".offer").filter(has=page.get_by_role("heading", name="Exclusive rights"))
-    expect(exclusive).to_contain_text("Exclusive: sold once; the beat leaves the store.")
+    licenses = page.locator(".license-table")
+    expect(licenses.locator("th.offer-head").first).to_contain_text("Basic lease")
+    expect(licenses.locator("th.offer-head").first).to_contain_text("$29.99")
+    expect(licenses).to_contain_text("50,000 streams")
+    expect(licenses).to_contain_text(f"Required: {credit_line}")
+    expect(page.get_by_role("region", name="Licenses", exact=True)).to_contain_text(
+        "Exclusive rights are sold once: the beat then leaves the store.")
+    exclusive = page.locator('td.offer[data-tier-name="Exclusive rights"]')
     expect(exclusive.get_by_role("button", name="Buy Exclusive rights for $499.99")).to_be_enabled()
     screenshot(page, "store-beat")
 
@@ -330,7 +327,7 @@ def test_an_exclusive_someone_else_is_paying_for(page, store):
                        json={"items": [{"beat_id": beat["id"], "tier_id": exclusive_tier}]})
     assert answer.status_code == 201, answer.text
     buy_exclusive.click()
-    exclusive = page.locator(".offer").filter(has=page.get_by_role("heading", name="Exclusive rights"))
+    exclusive = page.locator('td.offer[data-tier-name="Exclusive rights"]')
     expect(exclusive.get_by_role("alert")).to_contain_text("Another buyer is checking out the exclusive rights")
     expect(page).to_have_url(re.compile(rf"/beats/{beat['id']}$"))
 
@@ -361,7 +358,7 @@ def test_a_payment_link_that_is_not_a_web_address_is_not_followed(page, store):
         status=201, json={"order_id": "x", "checkout_url": "javascript:alert(1)"}))
     page.goto(f"/beats/{beat['id']}")
     page.get_by_role("button", name="Buy Basic lease for $29.99").click()
-    basic = page.locator(".offer").filter(has=page.get_by_role("heading", name="Basic lease"))
+    basic = page.locator('td.offer[data-tier-name="Basic lease"]')
     expect(basic.get_by_role("alert")).to_contain_text("not a web address, so it was not opened")
     expect(page).to_have_url(re.compile(rf"/beats/{beat['id']}$"))
     expect(page.get_by_role("button", name="Buy Basic lease for $29.99")).to_be_enabled()
@@ -512,7 +509,7 @@ def test_a_coupon_lowers_the_price_and_a_wrong_one_is_explained(page, store):
 
     page.get_by_label("Coupon code (optional)").fill("NOPE")
     page.get_by_role("button", name="Buy Basic lease for $29.99").click()
-    basic = page.locator(".offer").filter(has=page.get_by_role("heading", name="Basic lease"))
+    basic = page.locator('td.offer[data-tier-name="Basic lease"]')
     expect(basic.get_by_role("alert")).to_contain_text("No coupon with this code for the beats in your cart.")
     expect(basic.get_by_role("alert")).not_to_contain_text("coupon_code")
 

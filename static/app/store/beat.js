@@ -1,11 +1,14 @@
-// A beat's page: what it is, who made it, the licenses on offer in plain words, Buy and Report.
+// A beat's page: what it is, its waveform, who made it, the licenses on offer compared in a
+// table in plain words, Buy and Report.
 
 import { api } from "../api.js";
 import { UNSAFE_LINK, busy, date, duration, errorBox, field, formValues, h, money, webUrl } from "../ui.js";
 import { beatFacts, cover, followPlayer, playButton, tagLinks } from "./common.js";
 import { addToCart } from "./cart.js";
-import { offerTerms, samplesPhrase, termsList } from "./terms.js";
+import { samplesPhrase } from "./terms.js";
 import { personLink, profilePath } from "./profile.js";
+import { beatWaveform } from "./beat-waveform.js";
+import { licenseNotes, licenseTable } from "./license-table.js";
 
 const REPORT_REASONS = [
   ["copyright", "It copies someone else's work"],
@@ -37,38 +40,6 @@ function credits(beat) {
     h("ul", { class: "credits" }, beat.credits.map((credit) =>
       h("li", {}, h("span", { class: "muted" }, credit.role_label), " ", personLink(credit.name, credit.handle)))),
     beat.credit_line ? h("p", {}, "Credit line for your release: ", h("strong", { class: "credit-line" }, beat.credit_line)) : null);
-}
-
-// Why an offer cannot be bought now, in words.
-function unavailableReason(beat, offer) {
-  if (beat.sold_exclusive_at || beat.status === "sold_exclusive") {
-    return "Sold: the exclusive rights to this beat were bought, so it is no longer licensed.";
-  }
-  if (offer.kind === "exclusive" && beat.samples === "uncleared") {
-    return "Not sold exclusively: the beat contains uncleared samples.";
-  }
-  if (offer.kind === "exclusive") {
-    return "On hold: another buyer is paying for the exclusive right now. If they do not finish, it comes back.";
-  }
-  return "Not available right now.";
-}
-
-function offerCard(beat, offer, buy, addToCart) {
-  const buyButton = h("button", { type: "button", class: "primary", disabled: !offer.available,
-    "aria-describedby": offer.available ? null : `offer-reason-${offer.tier_id}` },
-  offer.available ? `Buy ${offer.name} for ${money(offer.price)}` : `${offer.name} unavailable`);
-  const cartButton = offer.available
-    ? h("button", { type: "button", class: "add-to-cart" }, `Add ${offer.name} to cart`) : null;
-  const result = h("div", { class: "offer-result" });
-  buyButton.addEventListener("click", () => buy(offer, buyButton, result));
-  if (cartButton) cartButton.addEventListener("click", () => addToCart(offer, result));
-  return h("li", { class: `offer card${offer.available ? "" : " offer-unavailable"}`, dataset: { tierId: offer.tier_id } },
-    h("h3", {}, offer.name, " ", h("span", { class: `badge${offer.kind === "exclusive" ? " exclusive" : ""}` },
-      offer.kind === "exclusive" ? "Exclusive" : "Lease")),
-    h("p", { class: "offer-price" }, money(offer.price)),
-    termsList(offerTerms(offer, beat.credit_line)),
-    offer.available ? null : h("p", { class: "offer-reason", id: `offer-reason-${offer.tier_id}` }, unavailableReason(beat, offer)),
-    h("div", { class: "offer-buttons" }, buyButton, cartButton), result);
 }
 
 function offersSection(beat, user, navigate) {
@@ -127,8 +98,10 @@ function offersSection(beat, user, navigate) {
   }
   return h("section", { "aria-labelledby": "offers-title" },
     h("h2", { id: "offers-title" }, "Licenses"),
-    field("Coupon code (optional)", coupon, "Applied when you press Buy. In the cart, enter it there."),
-    h("ul", { class: "offers" }, beat.offers.map((offer) => offerCard(beat, offer, buy, addOffer))));
+    h("div", { class: "coupon-field" },
+      field("Coupon code (optional)", coupon, "Applied when you press Buy. In the cart, enter it there.")),
+    licenseTable(beat, { buy, add: addOffer }),
+    licenseNotes());
 }
 
 function reportSection(beat, user) {
@@ -157,12 +130,12 @@ function reportSection(beat, user) {
 // Back from signing in with ?offer=: that offer is the one to press next.
 function focusChosenOffer(root, query) {
   const chosen = query.get("offer");
-  const card = chosen && [...root.querySelectorAll(".offer")].find((item) => item.dataset.tierId === chosen);
+  const card = chosen && [...root.querySelectorAll("td.offer")].find((item) => item.dataset.tierId === chosen);
   if (!card) return;
   card.classList.add("chosen");
   // After the router has focused the page, as it does once a view is rendered.
   setTimeout(() => {
-    card.scrollIntoView({ block: "center" });
+    card.scrollIntoView({ block: "center", inline: "center" });
     card.querySelector("button").focus();
   });
 }
@@ -180,8 +153,10 @@ export async function beatView({ root, params, query, user, navigate }) {
       h("p", { class: "beat-facts" }, beatFacts(beat)),
       tagLinks(beat.tags),
       beat.price_from ? h("p", { class: "price" }, `From ${money(beat.price_from)}`) : null));
+  const waveform = beatWaveform(beat);
   root.replaceChildren(
     header,
+    waveform ? h("section", { class: "card store-section", "aria-label": "Waveform" }, waveform.element) : "",
     h("section", { class: "card store-section", "aria-labelledby": "about-title" },
       h("h2", { id: "about-title" }, "About this beat"),
       beat.description ? h("p", { class: "description" }, beat.description) : null,
@@ -191,5 +166,8 @@ export async function beatView({ root, params, query, user, navigate }) {
     reportSection(beat, user) || "");
   focusChosenOffer(root, query);
   const unfollow = followPlayer(header);
-  return unfollow;
+  return () => {
+    unfollow();
+    if (waveform) waveform.stop();
+  };
 }

@@ -7,6 +7,7 @@ import { drawWaveform, loadPeaks } from "./waveform.js";
 
 const SEEK_STEP_SECONDS = 5;
 const listeners = new Set();
+const timeListeners = new Set(); // told of every move of the playing position
 let bar = null; // the player's elements, built on first play
 let current = null; // {beat, peaks}
 let peaksRequest = null;
@@ -16,6 +17,28 @@ let frame = null;
 export function onPlayerChange(listener) {
   listeners.add(listener);
   return () => listeners.delete(listener);
+}
+
+// Calls `listener()` whenever the position moves (every frame while playing, and on seeks),
+// so a waveform elsewhere on the page can follow; returns the unsubscribe.
+export function onPlayerTime(listener) {
+  timeListeners.add(listener);
+  return () => timeListeners.delete(listener);
+}
+
+// Where the player is in this beat, {now, total} in seconds, or null when another beat (or
+// none) is loaded.
+export function positionOf(beatId) {
+  if (!bar || !current || current.beat.id !== beatId) return null;
+  return { now: bar.audio.currentTime || 0, total: totalSeconds() };
+}
+
+// Plays `beat` from `fraction` (0..1) of its length: a click on its waveform on the beat's page.
+export function playFrom(beat, fraction) {
+  ensureBar();
+  if (!current || current.beat.id !== beat.id) load(beat);
+  seekTo(fraction * totalSeconds());
+  if (bar.audio.paused) play();
 }
 
 export function isPlaying(beatId) {
@@ -82,6 +105,7 @@ function redraw() {
   bar.waveform.setAttribute("aria-valuemax", String(Math.round(total)));
   bar.waveform.setAttribute("aria-valuenow", String(Math.round(now)));
   bar.waveform.setAttribute("aria-valuetext", `${duration(now * 1000)} of ${duration(total * 1000)}`);
+  for (const listener of timeListeners) listener();
 }
 
 // While playing, the waveform follows every frame; paused, it is drawn on events only.
