@@ -9,15 +9,26 @@ const FILTERS = ["action", "actor_kind", "actor_id", "target_type", "target_id",
 const ACTOR_KINDS = { admin: "An admin", system: "Automatic", cli: "An operator (command line)" };
 const TARGET_PAGES = { beat: "/admin/beats/", user: "/admin/users/", report: "/admin/reports/" };
 
+// What was acted on by name (a beat's title, an account's name and email, the beat a report
+// is about), with its type and id below for those who search by id.
 function targetCell(entry) {
   const page = TARGET_PAGES[entry.target_type];
-  const label = `${entry.target_type} ${entry.target_id}`;
-  return page ? h("a", { href: page + encodeURIComponent(entry.target_id) }, label) : label;
+  const id = `${entry.target_type} ${entry.target_id}`;
+  const name = entry.target_type === "report" && entry.target_name
+    ? `Report on “${entry.target_name}”` : entry.target_name;
+  const label = name || id;
+  return [
+    page ? h("a", { href: page + encodeURIComponent(entry.target_id) }, label) : label,
+    entry.target_email ? h("span", { class: "muted" }, ` ${entry.target_email}`) : null,
+    name ? h("small", { class: "muted admin-audit-id" }, id) : null,
+  ];
 }
 
 function actorCell(entry) {
-  if (entry.actor_kind === "admin" && entry.actor_id) return userLinkById(entry.actor_id, "Admin");
-  return words(ACTOR_KINDS, entry.actor_kind);
+  if (entry.actor_kind !== "admin" || !entry.actor_id) return words(ACTOR_KINDS, entry.actor_kind);
+  if (!entry.actor_name) return userLinkById(entry.actor_id, "Admin"); // an account since erased
+  return [h("a", { href: `/admin/users/${encodeURIComponent(entry.actor_id)}` }, entry.actor_name),
+    h("span", { class: "muted" }, ` ${entry.actor_email}`)];
 }
 
 // What changed, for those who want the detail, folded away.

@@ -1,5 +1,6 @@
 // /admin/reports: the queue of reports, oldest first, filtered by status and reason.
-// /admin/reports/:id: one report, answered by dismissing it or taking the beat down.
+// /admin/reports/:id: one report, with the beat's preview to listen to, answered by dismissing
+// it or taking the beat down.
 
 import { api } from "../api.js";
 import { busy, date, dateTime, errorBox, field, h } from "../ui.js";
@@ -7,6 +8,7 @@ import {
   BEAT_STATUSES, REPORT_REASONS, REPORT_STATUSES, SAMPLES, accountLink, adminPage, announce, badge, beatLink, confirmStep,
   pagedList, terms, words,
 } from "./common.js";
+import { reportPreview } from "./preview.js";
 
 function options(table, selected, anyLabel) {
   return [h("option", { value: "" }, anyLabel),
@@ -91,9 +93,12 @@ function resolveForm(report, rerender) {
 }
 
 export async function reportView({ root, params }) {
+  let preview = null;
   const render = async () => {
     const report = await api(`/admin/reports/${encodeURIComponent(params.id)}`);
     const beat = report.beat;
+    if (preview) preview.stop();
+    preview = reportPreview(beat);
     adminPage(root, `Report: ${words(REPORT_REASONS, report.reason)}`,
       h("section", { class: "card admin-card", "aria-labelledby": "report-title" },
         h("h2", { id: "report-title" }, "The report"),
@@ -114,6 +119,8 @@ export async function reportView({ root, params }) {
           ["Samples", words(SAMPLES, beat.samples)],
           ["Beatmaker", accountLink(beat.beatmaker)],
         ]),
+        h("h3", {}, "Listen"),
+        preview.element,
         h("p", {}, h("a", { href: `/admin/beats/${encodeURIComponent(beat.id)}` }, "Beat's admin page"), " · ",
           h("a", { href: `/beats/${encodeURIComponent(beat.id)}` }, "Public page"))),
       report.status === "open" ? resolveForm(report, render)
@@ -121,4 +128,5 @@ export async function reportView({ root, params }) {
       h("p", {}, h("a", { href: "/admin/reports" }, "Back to the open reports")));
   };
   await render();
+  return () => preview && preview.stop();
 }
