@@ -93,7 +93,8 @@ def test_an_admin_takes_a_reported_beat_down_from_the_queue_and_restores_it(page
     admin_nav(page).get_by_role("link", name="Audit log").click()
     takedown = page.get_by_role("row").filter(has_text="Beat taken down")
     expect(takedown).to_contain_text("Re-upload of another producer's beat.")
-    expect(takedown.get_by_role("link", name="Stolen Nights")).to_have_attribute("href", f"/admin/beats/{beat['id']}")
+    expect(takedown.get_by_role("link", name="Stolen Nights")).to_have_attribute(
+        "href", f"/admin/beats/{beat['id']}")
     expect(takedown).to_contain_text(f"beat {beat['id']}")
     expect(takedown.get_by_role("link", name="Ada Admin")).to_have_attribute("href", f"/admin/users/{admin.id}")
     expect(page.get_by_role("row").filter(has_text="Report answered by a takedown")).to_have_count(1)

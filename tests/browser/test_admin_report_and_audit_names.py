@@ -65,13 +65,15 @@ def test_a_reports_preview_plays_and_the_audit_log_names_people_and_beats(page, 
     expect(takedown.get_by_role("link", name="Stolen Nights 🌙")).to_have_attribute(
         "href", f"/admin/beats/{beat['id']}")
     expect(takedown).to_contain_text(f"beat {beat['id']}")
-    expect(takedown.get_by_role("link", name="Zoë Ödegaard 🛡")).to_have_attribute("href", f"/admin/users/{admin.id}")
+    expect(takedown.get_by_role("link", name="Zoë Ödegaard 🛡")).to_have_attribute(
+        "href", f"/admin/users/{admin.id}")
     expect(takedown).to_contain_text(admin.email)
     answered = page.get_by_role("row").filter(has_text="Report answered by a takedown")
     expect(answered.get_by_role("link", name="Report on “Stolen Nights 🌙”")).to_have_attribute(
         "href", f"/admin/reports/{report_id}")
     struck = page.get_by_role("row").filter(has_text="Strike recorded")
-    expect(struck.get_by_role("link", name="Bea Maker")).to_have_attribute("href", f"/admin/users/{beatmaker.id}")
+    expect(struck.get_by_role("link", name="Bea Maker")).to_have_attribute(
+        "href", f"/admin/users/{beatmaker.id}")
     expect(struck).to_contain_text(beatmaker.email)
     screenshot(page, "admin-audit-log-names")
 
