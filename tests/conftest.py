@@ -120,10 +120,12 @@ def database_factory(tmp_path_factory):
 
 _STORAGE_ROOT = tempfile.mkdtemp(prefix="marketplace-test-storage-")
 _OUTBOX = tempfile.mkdtemp(prefix="marketplace-test-outbox-")
+_SIGNING_KEYS = tempfile.mkdtemp(prefix="marketplace-test-keys-")
 
 
 def make_test_app(database_url: str, **overrides):
-    settings = {"DATABASE_URL": database_url, "STORAGE_LOCAL_ROOT": _STORAGE_ROOT, "MAIL_OUTBOX_DIR": _OUTBOX}
+    settings = {"DATABASE_URL": database_url, "STORAGE_LOCAL_ROOT": _STORAGE_ROOT, "MAIL_OUTBOX_DIR": _OUTBOX,
+                "LICENSE_SIGNING_KEYS_DIR": _SIGNING_KEYS}
     settings.update(overrides)
     return create_app("testing", settings)
 
