@@ -123,6 +123,17 @@ _OUTBOX = tempfile.mkdtemp(prefix="marketplace-test-outbox-")
 _SIGNING_KEYS = tempfile.mkdtemp(prefix="marketplace-test-keys-")
 
 
+def production_signing_keys() -> str:
+    """A keys folder as production wants it: one Ed25519 private key, readable by its owner alone."""
+    from joserfc.jwk import OKPKey
+
+    from marketplace.licensing.keys import write_private_key
+
+    folder = Path(tempfile.mkdtemp(prefix="marketplace-test-production-keys-"))
+    write_private_key(folder, OKPKey.generate_key("Ed25519"))
+    return str(folder)
+
+
 def make_test_app(database_url: str, **overrides):
     settings = {"DATABASE_URL": database_url, "STORAGE_LOCAL_ROOT": _STORAGE_ROOT, "MAIL_OUTBOX_DIR": _OUTBOX,
                 "LICENSE_SIGNING_KEYS_DIR": _SIGNING_KEYS}

@@ -398,7 +398,7 @@ QR_SIDE_MM = 32
 def _write_verification(pdf: FPDF, verification: Verification, family: str) -> None:
     """The QR code of the verification address, with the license number and the address in
     words beside it, kept together on one page."""
-    if pdf.get_y() + QR_SIDE_MM + 6 > pdf.page_break_trigger:
+    if pdf.get_y() + QR_SIDE_MM + 12 > pdf.page_break_trigger:
         pdf.add_page()
     pdf.ln(4)
     top, left = pdf.get_y(), pdf.l_margin
@@ -409,11 +409,14 @@ def _write_verification(pdf: FPDF, verification: Verification, family: str) -> N
     pdf.cell(0, 5.5, "VERIFYING THIS LICENSE", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, "", 10.5)
     for line in (f"License number: {verification.license_number}",
-                 "Scan the code, or open this address, for the signed certificate of this license and its "
-                 f"current status: {verification.url}"):
+                 "Scan the code, or open the address below it, for the certificate of this license signed "
+                 "by the platform, and for its current status."):
         pdf.set_x(text_left)
         pdf.multi_cell(0, 5.5, line, new_x="LMARGIN", new_y="NEXT", align="L")
-    pdf.set_y(max(pdf.get_y(), top + QR_SIDE_MM))
+    # The address on a line of its own, small enough to be whole on it.
+    pdf.set_y(max(pdf.get_y(), top + QR_SIDE_MM) + 1)
+    pdf.set_font(family, "", 9)
+    pdf.multi_cell(0, 4.5, verification.url, new_x="LMARGIN", new_y="NEXT", align="L")
 
 
 def _draw_qr(pdf: FPDF, data: str, left: float, top: float, side: float) -> None:
