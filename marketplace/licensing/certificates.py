@@ -90,8 +90,8 @@ def sign_certificate(license_: License) -> bool:
     kid, key = keys.signing_key()
     header = {"alg": keys.ALGORITHM, "typ": "JWT", "kid": kid}
     token = jwt.encode(header, certificate_claims(license_), key, algorithms=[keys.ALGORITHM])
-    signed = db.session.execute(update(License).where(License.id == license_.id, License.certificate.is_(None))
-                                .values(certificate=token, certificate_kid=kid)
+    unsigned = update(License).where(License.id == license_.id, License.certificate.is_(None))
+    signed = db.session.execute(unsigned.values(certificate=token, certificate_kid=kid)
                                 .execution_options(synchronize_session=False)).rowcount
     db.session.refresh(license_, ["certificate", "certificate_kid"])
     return bool(signed)

@@ -50,8 +50,8 @@ def read_private_key(path: Path) -> OKPKey:
     except (JoseError, ValueError, TypeError, KeyError) as error:
         raise ValueError(f"{path.name} is not an Ed25519 private key in PEM or JWK form ({error})") from None
     if key.as_dict(private=False).get("crv") != "Ed25519" or not key.is_private:
-        raise ValueError(f"{path.name} is not an Ed25519 private key (an OKP key on the Ed25519 curve, with its "
-                         "private part)")
+        raise ValueError(f"{path.name} is not an Ed25519 private key (an OKP key on the Ed25519 curve, "
+                         "with its private part)")
     return key
 
 
@@ -156,8 +156,8 @@ def signing_key() -> tuple[str, OKPKey]:
     row = active_signing_key()
     key = private_keys(keys_folder()).get(row.kid)
     if key is None:
-        raise SigningKeyUnavailable(f"the active signing key {row.kid} is not in {keys_folder()}: copy its file "
-                                    "there from the server where it was made")
+        raise SigningKeyUnavailable(f"the active signing key {row.kid} is not in {keys_folder()}: copy its "
+                                    "file there from the server where it was made")
     return row.kid, key
 
 

@@ -130,8 +130,8 @@ class VerificationSchema(ma.Schema):
     kind = ma.fields.String(required=True)
     issued_at = ma.fields.DateTime(required=True)
     status = ma.fields.String(required=True, metadata={
-        "description": "the license's status now (active, revoked, ...): the certificate says what was issued, "
-                       "this says whether it still holds"})
+        "description": "the license's status now (active, revoked, ...): the certificate says what was "
+                       "issued, this says whether it still holds"})
     licensee = ma.fields.String(required=True)
     certificate = ma.fields.Nested(CertificateSchema, required=True)
 
