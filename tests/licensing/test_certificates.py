@@ -395,3 +395,31 @@ def test_a_refund_shows_as_revoked_beside_a_certificate_that_still_verifies(
     assert after["certificate"] == before["certificate"]
     claims = check_offline(after["certificate"]["token"], published_keys(client))
     assert claims["status_url"].endswith(f"/api/v1/licenses/verify/{number}")
+
+
+def test_the_readme_checks_a_certificate_offline_in_ten_lines(client, trackout, tmp_path):
+    import re
+    import sys
+
+    from config import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("## Verifying a license", 1)[1].split("\n## ", 1)[0]
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert len([line for line in snippet.splitlines() if line.strip()]) <= 10
+    token = verify(client, trackout["number"])["certificate"]["token"]
+    (tmp_path / "certificate.jwt").write_text(token)
+    (tmp_path / "jwks.json").write_text(client.get(JWKS).get_data(as_text=True))
+    checked = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True,
+                             timeout=60)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.splitlines() == [
+        f"{trackout['number']} Ann Artist Night Drive Trackout lease",
+        f"is it still valid? ask {BASE}/api/v1/licenses/verify/{trackout['number']}"]
+
+    header, payload, signature = token.split(".")
+    claims = {**json.loads(_unb64(payload)), "licensee": "Mallory"}
+    forged = ".".join([header, _b64(json.dumps(claims).encode()), signature])
+    (tmp_path / "certificate.jwt").write_text(forged)
+    assert subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True,
+                          timeout=60).returncode != 0
