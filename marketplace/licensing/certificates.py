@@ -4,7 +4,7 @@ A certificate is a compact JWS (a JWT) signed with the platform's active Ed25519
 (`alg: EdDSA`, RFC 8037; the key id in the header names the key in /.well-known/jwks.json).
 It is signed once the delivered files are built, since it states their checksums. It proves
 what was issued, not what happened since: `status_url` is where the license's current status
-(revoked, superseded) is answered.
+(revoked, superseded) is answered, and `verify_url` the store's page that shows it.
 """
 
 from __future__ import annotations
@@ -31,9 +31,15 @@ warnings.filterwarnings("ignore", message="EdDSA is deprecated", category=Securi
 JWKS_PATH = "/.well-known/jwks.json"
 
 
-def verification_url(license_number: str) -> str:
-    """Where anyone checks a license's current status: the address the contract's QR code holds."""
+def status_url(license_number: str) -> str:
+    """Where a program checks a license's current status, with its certificate (JSON)."""
     return f"{public_base_url()}/api/v1/licenses/verify/{license_number}"
+
+
+def verification_url(license_number: str) -> str:
+    """Where a person checks a license (the store's page of the verify call): the address the
+    contract's QR code holds, since it is read with a phone."""
+    return f"{public_base_url()}/licenses/verify/{license_number}"
 
 
 def keys_url() -> str:
@@ -61,7 +67,8 @@ def certificate_claims(license_: License) -> dict[str, Any]:
         "sub": license_.license_number,
         "iat": int(utcnow().timestamp()),
         "license_number": license_.license_number,
-        "status_url": verification_url(license_.license_number),
+        "status_url": status_url(license_.license_number),
+        "verify_url": verification_url(license_.license_number),
         "keys_url": keys_url(),
         "issued_at": license_.issued_at.astimezone(dt.timezone.utc).isoformat(timespec="seconds"),
         "term": _term(license_),

@@ -409,8 +409,8 @@ def _write_verification(pdf: FPDF, verification: Verification, family: str) -> N
     pdf.cell(0, 5.5, "VERIFYING THIS LICENSE", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, "", 10.5)
     for line in (f"License number: {verification.license_number}",
-                 "Scan the code, or open the address below it, for the certificate of this license signed "
-                 "by the platform, and for its current status."):
+                 "Scan the code, or open the address below it, to see whether this license is valid today "
+                 "and to download its certificate, signed by the platform."):
         pdf.set_x(text_left)
         pdf.multi_cell(0, 5.5, line, new_x="LMARGIN", new_y="NEXT", align="L")
     # The address on a line of its own, small enough to be whole on it.
