@@ -218,6 +218,9 @@ def rotate_keys(key_file: Path | None) -> None:
         db.session.commit()
     except ValueError as error:
         raise click.ClickException(str(error)) from None
+    except OSError as error:  # a read-only or missing keys folder: nothing changed
+        raise click.ClickException(f"cannot save the new key in {keys.keys_folder()}: {error.strerror}; "
+                                   "nothing was changed") from None
     except AppError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"signing with {new.kid} (saved in {keys.keys_folder()})")

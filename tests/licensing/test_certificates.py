@@ -277,6 +277,18 @@ def test_a_rotation_can_take_the_operators_own_key_once(app, client, tmp_path):
         assert db.session.scalar(select(func.count()).select_from(SigningKey)) == 2
 
 
+def test_a_rotation_that_cannot_save_its_key_changes_nothing(app, client, tmp_path, monkeypatch):
+    before = client.get(JWKS).json["keys"]
+    not_a_folder = tmp_path / "keys"
+    not_a_folder.write_text("")
+    monkeypatch.setitem(app.config, "LICENSE_SIGNING_KEYS_DIR", str(not_a_folder))
+    refused = app.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert refused.exit_code != 0 and "cannot save the new key" in refused.output
+    assert "nothing was changed" in refused.output
+    monkeypatch.undo()
+    assert client.get(JWKS).json["keys"] == before
+
+
 def test_the_database_keeps_one_key_active(app):
     from sqlalchemy.exc import IntegrityError
 
