@@ -192,6 +192,10 @@ class Config:
     # ("governed by ..."). Development has a default; production must set the law.
     PLATFORM_NAME = _env("PLATFORM_NAME", "Beat marketplace")
     CONTRACT_GOVERNING_LAW = _env("CONTRACT_GOVERNING_LAW")
+    # License certificates are signed with the platform's Ed25519 keys: this folder holds their
+    # private keys, one file each (PEM or JWK), readable by the app's user alone. Development
+    # makes one under instance/ when it first signs; production must name its own folder.
+    LICENSE_SIGNING_KEYS_DIR = _env("LICENSE_SIGNING_KEYS_DIR")
 
     # Moderation. Active strikes that suspend an account automatically.
     MODERATION_STRIKES_TO_SUSPEND = _env_int("MODERATION_STRIKES_TO_SUSPEND", 3)
@@ -339,10 +343,22 @@ def _production_mail_problems(values: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _production_signing_key_problems(values: Mapping[str, Any]) -> list[str]:
+    folder = values.get("LICENSE_SIGNING_KEYS_DIR")
+    if not folder:
+        return ["LICENSE_SIGNING_KEYS_DIR must name the folder of the Ed25519 keys that sign license "
+                "certificates (make one with: openssl genpkey -algorithm ed25519 -out FOLDER/license-1.pem; "
+                "chmod 600 FOLDER/license-1.pem)"]
+    from marketplace.licensing.keys import key_folder_problems  # noqa: PLC0415  (needs cryptography)
+
+    return [f"LICENSE_SIGNING_KEYS_DIR: {problem}" for problem in key_folder_problems(Path(folder))]
+
+
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     SECRET_KEY = Config.SECRET_KEY or DEVELOPMENT_SECRET_KEY
     CONTRACT_GOVERNING_LAW = Config.CONTRACT_GOVERNING_LAW or DEVELOPMENT_GOVERNING_LAW
+    LICENSE_SIGNING_KEYS_DIR = Config.LICENSE_SIGNING_KEYS_DIR or str(INSTANCE_DIR / "license-keys")
 
 
 class TestingConfig(DevelopmentConfig):
@@ -391,6 +407,7 @@ class ProductionConfig(Config):
             problems.append("REDIS_URL must point at Redis (redis://host:6379/0) for "
                             "background jobs and shared rate limits")
         problems.extend(_production_mail_problems(values))
+        problems.extend(_production_signing_key_problems(values))
         if problems:
             raise ConfigurationError(
                 "Refusing to start in production:\n  - " + "\n  - ".join(problems))

@@ -24,6 +24,7 @@ users_cli = AppGroup("users", help="Manage accounts.")
 audio_cli = AppGroup("audio", help="Previews and waveforms.")
 jobs_cli = AppGroup("jobs", help="Background jobs.")
 seed_cli = AppGroup("seed", help="Load demonstration data.")
+keys_cli = AppGroup("keys", help="The keys that sign license certificates.")
 
 @users_cli.command("create-admin")
 @click.option("--email", prompt=True)
@@ -203,11 +204,48 @@ def sweep() -> None:
             click.echo(f"{name}: postponed ({reason})")
 
 
+@keys_cli.command("rotate")
+@click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Use this Ed25519 private key (PEM or JWK) instead of making a new one.")
+def rotate_keys(key_file: Path | None) -> None:
+    """Sign new certificates with a new key. The key before is retired: it signs no more and
+    stays published, so every certificate it signed still verifies. The new key's file is
+    written to the keys folder (mode 600); every server that signs needs a copy."""
+    from marketplace.licensing import keys  # noqa: PLC0415
+
+    try:
+        new, retired = keys.rotate(key_file)
+        db.session.commit()
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:  # a read-only or missing keys folder: nothing changed
+        raise click.ClickException(f"cannot save the new key in {keys.keys_folder()}: {error.strerror}; "
+                                   "nothing was changed") from None
+    except AppError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"signing with {new.kid} (saved in {keys.keys_folder()})")
+    if retired is not None:
+        click.echo(f"retired {retired.kid}: still published, its certificates still verify")
+
+
+@keys_cli.command("list")
+def list_keys() -> None:
+    """The published keys: the active one first, then the retired ones."""
+    from marketplace.licensing import keys  # noqa: PLC0415
+
+    rows = keys.published_keys()
+    db.session.commit()
+    for row in rows:
+        since = f", retired {row.retired_at:%Y-%m-%d %H:%M} UTC" if row.retired_at else ""
+        click.echo(f"{row.kid}  {row.state}  (made {row.created_at:%Y-%m-%d %H:%M} UTC{since})")
+
+
 def init_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(audio_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(seed_cli)
+    app.cli.add_command(keys_cli)
     from marketplace.payments.sandbox.cli import sandbox_cli  # noqa: PLC0415
 
     app.cli.add_command(sandbox_cli)

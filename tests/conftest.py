@@ -120,10 +120,23 @@ def database_factory(tmp_path_factory):
 
 _STORAGE_ROOT = tempfile.mkdtemp(prefix="marketplace-test-storage-")
 _OUTBOX = tempfile.mkdtemp(prefix="marketplace-test-outbox-")
+_SIGNING_KEYS = tempfile.mkdtemp(prefix="marketplace-test-keys-")
+
+
+def production_signing_keys() -> str:
+    """A keys folder as production wants it: one Ed25519 private key, readable by its owner alone."""
+    from joserfc.jwk import OKPKey
+
+    from marketplace.licensing.keys import write_private_key
+
+    folder = Path(tempfile.mkdtemp(prefix="marketplace-test-production-keys-"))
+    write_private_key(folder, OKPKey.generate_key("Ed25519"))
+    return str(folder)
 
 
 def make_test_app(database_url: str, **overrides):
-    settings = {"DATABASE_URL": database_url, "STORAGE_LOCAL_ROOT": _STORAGE_ROOT, "MAIL_OUTBOX_DIR": _OUTBOX}
+    settings = {"DATABASE_URL": database_url, "STORAGE_LOCAL_ROOT": _STORAGE_ROOT, "MAIL_OUTBOX_DIR": _OUTBOX,
+                "LICENSE_SIGNING_KEYS_DIR": _SIGNING_KEYS}
     settings.update(overrides)
     return create_app("testing", settings)
 

@@ -39,6 +39,8 @@ from tests.conftest import DEFAULT_PASSWORD, make_test_app
 
 ACTORS = ("anonymous", "suspended", "artist", "other", "owner", "admin")
 PREFIX = "/api/v1"
+# API endpoints served at the site's root, where standards put them: listed by their full path.
+ROOT_PREFIXES = ("/.well-known/",)
 
 
 @dataclasses.dataclass
@@ -301,14 +303,17 @@ RULES: dict[tuple[str, str], Rule] = {
     # background jobs that failed every retry
     ("GET", "/admin/jobs/failed"): admins(200),
     ("POST", "/admin/jobs/failed/<failure_id>/retry"): admins(202),
+    # the public keys that sign license certificates: anyone, and a token is not even looked at
+    ("GET", "/.well-known/jwks.json"): everyone(200),
 }
 
 
 def api_endpoints(app) -> list[tuple[str, str]]:
-    """(method, rule without the prefix) of every /api/v1 endpoint the app serves."""
+    """(method, rule without the prefix) of every /api/v1 endpoint the app serves, and of those
+    at the site's root (ROOT_PREFIXES) by their full path."""
     found = set()
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith(PREFIX + "/"):
+        if rule.rule.startswith(PREFIX + "/") or rule.rule.startswith(ROOT_PREFIXES):
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 found.add((method, rule.rule.removeprefix(PREFIX)))
     return sorted(found, key=lambda key: (key[1], key[0]))
@@ -325,7 +330,7 @@ def test_the_table_has_a_row_for_every_endpoint_and_no_other():
 
 
 def _path(rule: str, world: World, overrides: dict[str, str]) -> str:
-    path = PREFIX + rule
+    path = rule if rule.startswith(ROOT_PREFIXES) else PREFIX + rule
     for name, key in {**{name: name for name in world.ids}, **overrides}.items():
         path = path.replace(f"<{name}>", world.ids[key])
     assert "<" not in path, f"no value for a path parameter of {rule}"

@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
-from config import PROJECT_ROOT, ConfigurationError, ProductionConfig, config_for
+from config import INSTANCE_DIR, PROJECT_ROOT, ConfigurationError, ProductionConfig, config_for
+from tests.conftest import production_signing_keys
+from tests.mail.test_mail_settings import PRODUCTION
 
 
 def start_app(env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -51,7 +53,8 @@ def test_production_starts_with_real_settings():
                         "STRIPE_WEBHOOK_SECRET": "whsec_x", "PUBLIC_BASE_URL": "https://beats.example",
                         "CONTRACT_GOVERNING_LAW": "the laws of Ireland", "MAIL_BACKEND": "smtp",
                         "MAIL_FROM": "Beat marketplace <no-reply@beats.example>",
-                        "MAIL_REPLY_TO": "help@beats.example"})
+                        "MAIL_REPLY_TO": "help@beats.example",
+                        "LICENSE_SIGNING_KEYS_DIR": production_signing_keys()})
     assert result.returncode == 0, result.stderr
 
 
@@ -88,3 +91,51 @@ def test_postgres_urls_use_the_psycopg3_driver():
     assert normalise_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+# -- the keys that sign license certificates ------------------------------------------------------
+
+def signing_key_refusal(folder) -> str:
+    with pytest.raises(ConfigurationError) as refused:
+        ProductionConfig.check({**PRODUCTION, "LICENSE_SIGNING_KEYS_DIR": folder})
+    return str(refused.value)
+
+
+def test_production_refuses_to_start_without_a_signing_key(tmp_path):
+    result = start_app({"APP_ENV": "production", "SECRET_KEY": "k" * 48,
+                        "DATABASE_URL": "postgres://user:pw@127.0.0.1:5432/marketplace",
+                        "REDIS_URL": "redis://127.0.0.1:6379/0", "STRIPE_SECRET_KEY": "sk_live_x",
+                        "STRIPE_WEBHOOK_SECRET": "whsec_x", "PUBLIC_BASE_URL": "https://beats.example",
+                        "CONTRACT_GOVERNING_LAW": "the laws of Ireland", "MAIL_BACKEND": "smtp",
+                        "MAIL_FROM": "Beat marketplace <no-reply@beats.example>",
+                        "MAIL_REPLY_TO": "help@beats.example"})
+    assert result.returncode != 0
+    assert "Refusing to start in production" in result.stderr
+    assert "LICENSE_SIGNING_KEYS_DIR must name the folder of the Ed25519 keys" in result.stderr
+    assert "SECRET_KEY" not in result.stderr.split("Refusing to start in production")[1]
+
+    assert "holds no signing key" in signing_key_refusal(str(tmp_path))
+    assert "holds no signing key" in signing_key_refusal(str(tmp_path / "missing"))
+
+
+def test_production_refuses_a_key_others_can_read_or_that_is_no_ed25519_key(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    key_file = tmp_path / "license-1.pem"
+    key_file.write_bytes(ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_file.chmod(0o644)
+    assert f"readable by the app's user alone (chmod 600 {key_file})" in signing_key_refusal(str(tmp_path))
+    key_file.chmod(0o600)
+    ProductionConfig.check({**PRODUCTION, "LICENSE_SIGNING_KEYS_DIR": str(tmp_path)})  # an openssl-made key
+
+    other = tmp_path / "license-2.pem"
+    other.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    other.chmod(0o600)
+    assert "license-2.pem is not an Ed25519 private key" in signing_key_refusal(str(tmp_path))
+
+
+def test_development_keeps_its_signing_keys_in_the_instance_folder():
+    assert config_for("development").LICENSE_SIGNING_KEYS_DIR == str(INSTANCE_DIR / "license-keys")

@@ -8,7 +8,7 @@ import threading
 import pytest
 import requests
 
-from tests.conftest import DEFAULT_PASSWORD, login, make_test_app, register
+from tests.conftest import DEFAULT_PASSWORD, login, make_test_app, production_signing_keys, register
 
 
 @pytest.mark.parametrize("header", ["chunked", "Chunked", "CHUNKED"])
@@ -140,7 +140,8 @@ def test_demo_seed_refuses_production(tmp_path):
            "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "REDIS_URL": "redis://127.0.0.1:1/0",
            "STRIPE_SECRET_KEY": "sk_live_x", "STRIPE_WEBHOOK_SECRET": "whsec_x",
            "PUBLIC_BASE_URL": "https://beats.example", "CONTRACT_GOVERNING_LAW": "the laws of Ireland",
-           "MAIL_BACKEND": "smtp", "MAIL_FROM": "no-reply@beats.example", "MAIL_REPLY_TO": "help@beats.example"}
+           "MAIL_BACKEND": "smtp", "MAIL_FROM": "no-reply@beats.example",
+           "MAIL_REPLY_TO": "help@beats.example", "LICENSE_SIGNING_KEYS_DIR": production_signing_keys()}
     result = subprocess.run([sys.executable, "-m", "flask", "seed", "demo"], env=env, cwd=PROJECT_ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0

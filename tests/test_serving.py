@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from config import PROJECT_ROOT
-from tests.conftest import ON_POSTGRES, require_service
+from tests.conftest import ON_POSTGRES, production_signing_keys, require_service
 
 BIN = Path(sys.executable).parent
 
@@ -94,7 +94,8 @@ def test_gunicorn_with_the_production_profile(database_factory):
            "DATABASE_URL": database_factory(), "REDIS_URL": redis_url, "FLASK_APP": "marketplace",
            "STRIPE_SECRET_KEY": "sk_live_unused", "STRIPE_WEBHOOK_SECRET": "whsec_unused",
            "PUBLIC_BASE_URL": "https://beats.example", "CONTRACT_GOVERNING_LAW": "the laws of Ireland",
-           "MAIL_BACKEND": "smtp", "MAIL_FROM": "no-reply@beats.example", "MAIL_REPLY_TO": "help@beats.example"}
+           "MAIL_BACKEND": "smtp", "MAIL_FROM": "no-reply@beats.example",
+           "MAIL_REPLY_TO": "help@beats.example", "LICENSE_SIGNING_KEYS_DIR": production_signing_keys()}
     run_cli(["db", "upgrade"], env)
     port = free_port()
     serve([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",

@@ -16,6 +16,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+import segno
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
@@ -326,7 +327,16 @@ def check_printable(text: str) -> None:
     fonts_for(text)
 
 
-def render_contract_pdf(text: str, out: Path, title: str) -> None:
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    """Where the contract's reader checks the license: its number and the address of its
+    certificate and current status, printed and as a QR code."""
+
+    license_number: str
+    url: str
+
+
+def render_contract_pdf(text: str, out: Path, title: str, verification: Verification | None = None) -> None:
     fonts = fonts_for(text)
     pdf = _ContractPDF(fonts)
     pdf.set_title(title)
@@ -344,6 +354,8 @@ def render_contract_pdf(text: str, out: Path, title: str) -> None:
     pdf.add_page()
     for paragraph in paragraphs(text):
         _write(pdf, paragraph, fonts[0].family)
+    if verification is not None:
+        _write_verification(pdf, verification, fonts[0].family)
     missing = {chr(code) for font in pdf.fonts.values() for code in font.missing_glyphs}
     if any(not _invisible(character) for character in missing):
         raise ContractIncomplete(f"characters printed without a glyph: {''.join(sorted(missing))!r}")
@@ -378,3 +390,51 @@ def _write(pdf: FPDF, paragraph: Paragraph, family: str) -> None:
         pdf.multi_cell(0, 5.5, paragraph.text, new_x="LMARGIN", new_y="NEXT", align="J")
     if paragraph.ends_block:
         pdf.ln(2.5)
+
+
+QR_SIDE_MM = 32
+
+
+def _write_verification(pdf: FPDF, verification: Verification, family: str) -> None:
+    """The QR code of the verification address, with the license number and the address in
+    words beside it, kept together on one page."""
+    if pdf.get_y() + QR_SIDE_MM + 12 > pdf.page_break_trigger:
+        pdf.add_page()
+    pdf.ln(4)
+    top, left = pdf.get_y(), pdf.l_margin
+    _draw_qr(pdf, verification.url, left, top, QR_SIDE_MM)
+    text_left = left + QR_SIDE_MM + 6
+    pdf.set_xy(text_left, top + 4)
+    pdf.set_font(family, "B", 10.5)
+    pdf.cell(0, 5.5, "VERIFYING THIS LICENSE", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, "", 10.5)
+    for line in (f"License number: {verification.license_number}",
+                 "Scan the code, or open the address below it, to see whether this license is valid today "
+                 "and to download its certificate, signed by the platform."):
+        pdf.set_x(text_left)
+        pdf.multi_cell(0, 5.5, line, new_x="LMARGIN", new_y="NEXT", align="L")
+    # The address on a line of its own, small enough to be whole on it.
+    pdf.set_y(max(pdf.get_y(), top + QR_SIDE_MM) + 1)
+    pdf.set_font(family, "", 9)
+    pdf.multi_cell(0, 4.5, verification.url, new_x="LMARGIN", new_y="NEXT", align="L")
+
+
+def _draw_qr(pdf: FPDF, data: str, left: float, top: float, side: float) -> None:
+    """Draw a QR code as filled squares (sharp at any zoom), with its quiet zone left white.
+    Medium error correction: still readable from a printed, folded page."""
+    code = segno.make_qr(data, error="m")
+    border = 4  # modules of quiet zone the standard asks for
+    rows = list(code.matrix_iter(border=border))
+    module = side / len(rows)
+    pdf.set_fill_color(0, 0, 0)
+    for y, row in enumerate(rows):
+        x = 0
+        while x < len(row):
+            if not row[x]:
+                x += 1
+                continue
+            start = x
+            while x < len(row) and row[x]:
+                x += 1
+            # One rectangle per run of dark modules in a row, a hair taller so rows never show a seam.
+            pdf.rect(left + start * module, top + y * module, (x - start) * module, module * 1.02, style="F")

@@ -12,6 +12,7 @@ from marketplace.accounts.models import Role, User
 from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.errors import AppError, NotFound
+from marketplace.licensing.certificates import certificate_document
 from marketplace.licensing.models import DownloadLog, License, LicenseStatus, LicenseTier
 from marketplace.storage.service import guarded_link, register_link_guard
 
@@ -85,7 +86,8 @@ def download_links(license_: License, user: User, client_address: str | None) ->
 
 
 def verify(license_number: str) -> dict[str, Any]:
-    """What anyone may learn from a license number: enough to check a claim, nothing private."""
+    """What anyone may learn from a license number: enough to check a claim, nothing private;
+    with the signed certificate (what was issued) and the current status (what holds now)."""
     license_ = db.session.scalar(select(License).where(License.license_number == license_number.strip().upper()))
     if license_ is None:
         raise NotFound("No license has this number.", code="license_not_found")
@@ -93,7 +95,7 @@ def verify(license_number: str) -> dict[str, Any]:
     return {"license_number": license_.license_number, "beat_title": license_.beat_snapshot["title"],
             "beatmaker": license_.beat_snapshot["beatmaker"], "tier_name": license_.terms.get("tier_name", tier.name),
             "kind": license_.kind, "issued_at": license_.issued_at, "status": license_.status,
-            "licensee": license_.buyer_name}
+            "licensee": license_.buyer_name, "certificate": certificate_document(license_)}
 
 
 def license_document(license_: License) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     event,
     select,
@@ -42,6 +43,30 @@ class ContentIdPolicy(enum.StrEnum):
 class LicenseStatus(enum.StrEnum):
     ACTIVE = "active"
     REVOKED = "revoked"
+
+
+class SigningKeyState(enum.StrEnum):
+    ACTIVE = "active"  # signs new certificates; one at a time
+    RETIRED = "retired"  # signs nothing more, stays published so earlier certificates verify
+
+
+class SigningKey(Base):
+    """A public key of the platform that signs license certificates, published at
+    /.well-known/jwks.json under its key id. The private key stays in the keys folder."""
+
+    __tablename__ = "license_signing_keys"
+    __table_args__ = (
+        CheckConstraint(sql_in(SigningKeyState, "state"), name="state"),
+        # One key signs at a time, whatever two rotations at once attempt.
+        Index("uq_license_signing_keys_one_active", "state", unique=True,
+              postgresql_where=text("state = 'active'"), sqlite_where=text("state = 'active'")),
+    )
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)  # the key's RFC 7638 thumbprint
+    public_jwk: Mapped[dict] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class LicenseTier(Base):
@@ -118,6 +143,7 @@ class License(Base):
         CheckConstraint(sql_in(TierKind, "kind"), name="kind"),
         CheckConstraint(sql_in(LicenseStatus, "status"), name="status"),
         CheckConstraint("price_amount >= 0", name="price_not_negative"),
+        CheckConstraint("(certificate IS NULL) = (certificate_kid IS NULL)", name="certificate_has_key"),
         # Exclusive rights are sold once per beat, ever: the database refuses a second one
         # whatever the code does.
         Index("uq_licenses_one_exclusive_per_beat", "beat_id", unique=True,
@@ -150,6 +176,10 @@ class License(Base):
     frozen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # When this lessee was told the beat's exclusive rights were sold (told once only).
     exclusive_notice_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The signed certificate (a compact JWS), made once the delivered files are built; its key
+    # stays published for as long as a certificate names it.
+    certificate: Mapped[str | None] = mapped_column(Text)
+    certificate_kid: Mapped[str | None] = mapped_column(ForeignKey("license_signing_keys.kid"))
 
     files: Mapped[list[LicenseFile]] = relationship(cascade="all, delete-orphan", lazy="selectin",
                                                     order_by="LicenseFile.kind")

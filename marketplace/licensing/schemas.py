@@ -111,6 +111,17 @@ class DownloadSchema(ma.Schema):
     ready = ma.fields.Boolean(required=True)
 
 
+class CertificateSchema(ma.Schema):
+    state = ma.fields.String(required=True, validate=validate.OneOf(["pending", "signed"]), metadata={
+        "description": "pending until the licensed files are built, then signed"})
+    token = ma.fields.String(allow_none=True, required=True, metadata={
+        "description": "the certificate: a compact JWS (a JWT) signed with EdDSA (Ed25519); its header's kid "
+                       "names the key in /.well-known/jwks.json"})
+    key_id = ma.fields.String(allow_none=True, required=True)
+    keys_url = ma.fields.String(required=True, metadata={"description": "the platform's public keys (JWKS)"})
+    message = ma.fields.String(required=True)
+
+
 class VerificationSchema(ma.Schema):
     license_number = ma.fields.String(required=True)
     beat_title = ma.fields.String(required=True)
@@ -118,5 +129,28 @@ class VerificationSchema(ma.Schema):
     tier_name = ma.fields.String(required=True)
     kind = ma.fields.String(required=True)
     issued_at = ma.fields.DateTime(required=True)
-    status = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, metadata={
+        "description": "the license's status now (active, revoked, ...): the certificate says what was "
+                       "issued, this says whether it still holds"})
     licensee = ma.fields.String(required=True)
+    certificate = ma.fields.Nested(CertificateSchema, required=True)
+
+
+class JwkSchema(ma.Schema):
+    class Meta:
+        unknown = ma.INCLUDE
+
+    kty = ma.fields.String(required=True, metadata={"example": "OKP"})
+    crv = ma.fields.String(required=True, metadata={"example": "Ed25519"})
+    x = ma.fields.String(required=True, metadata={"description": "the public key, base64url"})
+    kid = ma.fields.String(required=True, metadata={"description": "its RFC 7638 thumbprint"})
+    alg = ma.fields.String(required=True, metadata={"example": "EdDSA"})
+    use = ma.fields.String(required=True, metadata={"example": "sig"})
+    status = ma.fields.String(required=True, validate=validate.OneOf(["active", "retired"]), metadata={
+        "description": "active: signs new certificates; retired: signs no more, kept for those it signed"})
+    created_at = ma.fields.String(required=True)
+    retired_at = ma.fields.String(allow_none=True, required=True)
+
+
+class JwksSchema(ma.Schema):
+    keys = ma.fields.List(ma.fields.Nested(JwkSchema), required=True)

@@ -20,9 +20,11 @@ from marketplace.common.text import one_line
 from marketplace.db import db
 from marketplace.jobs.failures import args_key, open_failures
 from marketplace.jobs.queue import BUYER, enqueue, job
+from marketplace.licensing.certificates import sign_certificate, verification_url
 from marketplace.licensing.contracts import (
     CURRENT_TEMPLATE,
     Parties,
+    Verification,
     contract_values,
     render_contract_pdf,
     render_contract_text,
@@ -50,7 +52,8 @@ def render_contract(license_id: str) -> None:
     text = render_contract_text(template, contract_values(license_, earlier, _parties(license_)))
     with tempfile.TemporaryDirectory(prefix="contract-") as folder:
         pdf = Path(folder) / "contract.pdf"
-        render_contract_pdf(text, pdf, f"License {license_.license_number}")
+        render_contract_pdf(text, pdf, f"License {license_.license_number}",
+                            Verification(license_.license_number, verification_url(license_.license_number)))
         sha256 = save_atomically(pdf, f"contracts/{license_.id}.pdf", "application/pdf").sha256
     license_.contract_key, license_.contract_template, license_.contract_sha256 = (
         f"contracts/{license_.id}.pdf", template, sha256)
@@ -74,7 +77,8 @@ def download_name(license_: License, extension: str) -> str:
 
 @job("licensing.build_files", kind="delivery", queue=BUYER)
 def build_files(license_id: str) -> None:
-    """Build each deliverable not built yet (MP3 320 with license tags, WAV, stems)."""
+    """Build each deliverable not built yet (MP3 320 with license tags, WAV, stems), then sign
+    the license's certificate, which states their checksums."""
     license_ = db.session.get(License, license_id)
     if license_ is None:
         return
@@ -84,6 +88,8 @@ def build_files(license_id: str) -> None:
             _build(delivered, license_, beat)
             delivered.ready_at = utcnow()
             db.session.commit()
+    if sign_certificate(license_):
+        db.session.commit()
 
 
 def _build(delivered: LicenseFile, license_: License, beat: Beat) -> None:
@@ -137,15 +143,17 @@ def notify_exclusive_sold(lease_id: str, sold_at: str) -> None:
 
 @job("licensing.sweep", every_seconds=300)
 def sweep_licenses() -> int:
-    """Re-queue contracts and files that a crash left unfinished (older than 10 minutes). Work
-    whose job failed every retry waits for an admin instead (see jobs.failures)."""
+    """Re-queue contracts, files and certificates that a crash left unfinished (older than 10
+    minutes; licenses sold before certificates existed get theirs too). Work whose job failed
+    every retry waits for an admin instead (see jobs.failures)."""
     cutoff = utcnow() - dt.timedelta(minutes=10)
     active = (License.issued_at < cutoff, License.status == "active")
     unfinished = {
         "licensing.render_contract": list(db.session.scalars(
             select(License.id).where(*active, License.contract_key.is_(None)))),
         "licensing.build_files": list(db.session.scalars(
-            select(License.id).join(LicenseFile).where(*active, LicenseFile.key.is_(None)).distinct())),
+            select(License.id).outerjoin(LicenseFile).where(
+                *active, or_(LicenseFile.key.is_(None), License.certificate.is_(None))).distinct())),
     }
     waiting_for_admin = open_failures(list(unfinished))
     queued = set()

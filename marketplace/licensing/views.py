@@ -9,9 +9,10 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.schemas import OfferSchema
 from marketplace.db import db
 from marketplace.errors import NotFound
-from marketplace.licensing import library, offers, tiers
+from marketplace.licensing import keys, library, offers, tiers
 from marketplace.licensing.schemas import (
     DownloadSchema,
+    JwksSchema,
     LicenseSchema,
     OfferInSchema,
     TierInSchema,
@@ -22,6 +23,9 @@ from marketplace.licensing.schemas import (
 from marketplace.storage.views import file_response
 
 blp = Blueprint("licensing", __name__, description="License tiers, offers and licenses")
+# Served at the site's root, where JWT libraries look for a issuer's keys.
+well_known_blp = Blueprint("well_known", __name__, url_prefix="/.well-known",
+                           description="The platform's public keys, for checking license certificates")
 
 
 @blp.get("/license-tiers")
@@ -123,5 +127,17 @@ def downloads(license_id):
 @blp.response(200, VerificationSchema)
 @document_errors(404)
 def verify(license_number):
-    """Public proof of a license: beat, tier, date, status and licensee, nothing private."""
+    """Public proof of a license: beat, tier, date, licensee, its current status, and its signed
+    certificate (pending until the licensed files are built). Nothing private."""
     return library.verify(license_number)
+
+
+@well_known_blp.get("/jwks.json")
+@well_known_blp.response(200, JwksSchema)
+def jwks():
+    """The public keys that sign license certificates (JWK Set, RFC 7517), each under its key id.
+    Retired keys sign no more and stay listed, so every certificate ever issued can be checked."""
+    document = keys.jwks_document()
+    db.session.commit()  # the first call registers the first key
+    # Anyone may check a certificate, from any web page; keys change only at a rotation.
+    return document, 200, {"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"}

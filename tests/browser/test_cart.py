@@ -6,6 +6,7 @@ longer be bought, and the public license check."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import expect
 
@@ -214,6 +215,12 @@ def test_anyone_checks_a_license_number(page, phone_page, store):
     expect(answer).to_contain_text("Nova Beats")
     expect(answer).to_contain_text("Basic lease (Non-exclusive lease)")
     expect(answer).to_contain_text("Ann Artist")
+    expect(answer).to_contain_text("Signed by the store.")
+    with page.expect_download() as download:
+        answer.get_by_role("link", name="Download the certificate").click()
+    assert download.value.suggested_filename == f"{number}.jwt"
+    certificate = Path(download.value.path()).read_text()
+    assert certificate == store.api("GET", f"/licenses/verify/{number}").json()["certificate"]["token"]
     expect(page).to_have_url(re.compile(r"/licenses/verify/"))
     screenshot(page, "store-license-check")
 

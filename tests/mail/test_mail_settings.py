@@ -9,13 +9,14 @@ import sys
 import pytest
 
 from config import PROJECT_ROOT, ConfigurationError, ProductionConfig, config_for
+from tests.conftest import production_signing_keys
 
 PRODUCTION = {"SECRET_KEY": "k" * 48, "DATABASE_URL": "postgresql+psycopg://db/x", "REDIS_URL": "redis://r/0",
               "STRIPE_SECRET_KEY": "sk_live_x", "STRIPE_WEBHOOK_SECRET": "whsec_x",
               "PUBLIC_BASE_URL": "https://beats.example", "CONTRACT_GOVERNING_LAW": "the laws of Ireland",
               "MAIL_BACKEND": "smtp", "MAIL_FROM": "Beat marketplace <no-reply@beats.example>",
               "MAIL_REPLY_TO": "help@beats.example", "SMTP_HOST": "smtp.beats.example",
-              "SMTP_SECURITY": "starttls"}
+              "SMTP_SECURITY": "starttls", "LICENSE_SIGNING_KEYS_DIR": production_signing_keys()}
 
 
 def refusal(**changes) -> str:

@@ -14,6 +14,18 @@ const KIND_WORDS = {
   lease: "Non-exclusive lease",
 };
 
+// The certificate is what the store signed at issue; the status above is what holds today.
+function certificateValue(found) {
+  const certificate = found.certificate;
+  if (!certificate || certificate.state !== "signed") {
+    return "Being prepared: the store signs it once the licensed files are ready.";
+  }
+  const file = URL.createObjectURL(new Blob([certificate.token], { type: "application/jwt" }));
+  return h("span", {}, "Signed by the store. ",
+    h("a", { href: file, download: `${found.license_number}.jwt` }, "Download the certificate"),
+    " and check it with ", h("a", { href: "/.well-known/jwks.json" }, "the store's public keys"), ".");
+}
+
 export function verifyPath(licenseNumber) {
   return `/licenses/verify/${encodeURIComponent(licenseNumber)}`;
 }
@@ -28,6 +40,7 @@ function answerBlock(found) {
     ["License", `${found.tier_name} (${KIND_WORDS[found.kind] || found.kind})`],
     ["Licensee", found.licensee],
     ["Issued", date(found.issued_at)],
+    ["Certificate", certificateValue(found)],
   ];
   return h("section", { class: "card store-section license-check-answer", "aria-labelledby": "check-answer" },
     h("h2", { id: "check-answer" }, `License ${found.license_number}`),
