@@ -9,15 +9,17 @@ from marketplace.common.text import SingleLine
 from marketplace.licensing.schemas import MoneyInSchema, MoneyOutSchema
 
 ID = validate.Length(min=1, max=40)
+LINE_KINDS = ("purchase", "upgrade")
 
 
 class CartItemSchema(ma.Schema):
-    kind = ma.fields.String(load_default="purchase", validate=validate.OneOf(["purchase", "upgrade"]), metadata={
-        "description": "purchase (a beat under a tier) or upgrade (a license of yours to a higher tier of its "
-                       "beat, for the difference)"})
+    kind = ma.fields.String(load_default="purchase", validate=validate.OneOf(LINE_KINDS), metadata={
+        "description": "purchase (a beat under a tier) or upgrade (a license of yours to a higher tier "
+                       "of its beat, for the difference)"})
     beat_id = ma.fields.String(load_default=None, validate=ID, metadata={
         "description": "required for a purchase; an upgrade's beat is its license's"})
-    tier_id = ma.fields.String(required=True, validate=ID, metadata={"description": "the tier bought, or upgraded to"})
+    tier_id = ma.fields.String(required=True, validate=ID,
+                               metadata={"description": "the tier bought, or upgraded to"})
     license_id = ma.fields.String(load_default=None, validate=ID, metadata={
         "description": "an upgrade only: your license it replaces (see GET /licenses/{id}/upgrades)"})
 
@@ -189,16 +191,18 @@ class UpgradeOptionSchema(ma.Schema):
     tier_id = ma.fields.String(required=True)
     tier_name = ma.fields.String(required=True)
     kind = ma.fields.String(required=True, validate=validate.OneOf(["lease", "exclusive"]))
-    list_price = ma.fields.Nested(MoneyOutSchema, required=True, metadata={"description": "the tier's price today"})
+    list_price = ma.fields.Nested(MoneyOutSchema, required=True,
+                                  metadata={"description": "the tier's price today"})
     credit = ma.fields.Nested(MoneyOutSchema, required=True, metadata={
         "description": "what you paid for the license (and the licenses it replaced), net of discounts"})
     price = ma.fields.Nested(MoneyOutSchema, required=True, metadata={
-        "description": "what checkout charges for the upgrade now: the difference, at least the seller's floor; "
-                       "0 when too small to charge"})
+        "description": "what checkout charges for the upgrade now: the difference, at least the "
+                       "seller's floor; 0 when too small to charge"})
     deliverables = ma.fields.List(ma.fields.String(), required=True)
     term_years = ma.fields.Integer(allow_none=True, required=True)
     available = ma.fields.Boolean(required=True)
-    reason = ma.fields.String(allow_none=True, required=True, metadata={"description": "why it cannot be bought now"})
+    reason = ma.fields.String(allow_none=True, required=True,
+                              metadata={"description": "why it cannot be bought now"})
 
 
 class UpgradesSchema(ma.Schema):

@@ -281,12 +281,12 @@ def upgrade_options(buyer: User, license_id: str) -> tuple[License, str | None, 
         return license_, problem, []
     credit = upgrades.credit_of(license_)
     options = []
-    for offer in db.session.scalars(select(Offer).where(Offer.beat_id == license_.beat_id, Offer.active.is_(True))
-                                    .order_by(Offer.price_amount, Offer.position)):
+    offers = select(Offer).where(Offer.beat_id == license_.beat_id, Offer.active.is_(True))
+    for offer in db.session.scalars(offers.order_by(Offer.price_amount, Offer.position)):
         if upgrades.target_problem(license_, offer) is not None:
             continue
-        option = {"offer": offer, "credit": credit, "available": True, "reason": None,
-                  "price": upgrades.upgrade_price(offer.price_amount, credit, offer.upgrade_floor_amount, currency)}
+        price = upgrades.upgrade_price(offer.price_amount, credit, offer.upgrade_floor_amount, currency)
+        option = {"offer": offer, "credit": credit, "available": True, "reason": None, "price": price}
         try:
             with db.session.begin_nested():  # a quote changes nothing; the savepoint makes sure
                 priced = quote(buyer, [CartItem(license_.beat_id, offer.tier_id, license_.id)], None)
@@ -299,7 +299,8 @@ def upgrade_options(buyer: User, license_id: str) -> tuple[License, str | None, 
 
 def cart_fingerprint(items: Sequence[CartItem], coupon_code: str | None) -> str:
     """The same items (in any order) with the same code give the same fingerprint."""
-    cart = sorted([item.beat_id, item.tier_id] + ([item.upgrade_of] if item.upgrade_of else []) for item in items)
+    cart = sorted([item.beat_id, item.tier_id, *([item.upgrade_of] if item.upgrade_of else [])]
+                  for item in items)
     return hashlib.sha256(json.dumps([cart, (coupon_code or "").strip().upper()]).encode()).hexdigest()
 
 

@@ -28,7 +28,8 @@ class UpgradeUnavailable(Conflict):
     of it was paid first, or it was refunded or disputed meanwhile): the line is refunded."""
 
     code = "upgrade_unavailable"
-    message = "The license this upgrade replaces was upgraded, refunded or disputed before the payment arrived."
+    message = ("The license this upgrade replaces was upgraded, refunded or disputed before the payment "
+               "arrived.")
 
 
 def license_of_buyer(buyer: User, license_id: str, *, lock: bool = False) -> License | None:
@@ -107,7 +108,8 @@ def upgrade_price(list_price: int, credit: int, floor: int, currency: str) -> in
 
 
 def credit_label(license_: License, credit: int) -> str:
-    return f"Already paid for license {license_.license_number} ({Money(credit, license_.currency).formatted()})"
+    paid = Money(credit, license_.currency).formatted()
+    return f"Already paid for license {license_.license_number} ({paid})"
 
 
 def refuse(position: int, message: str) -> ValidationFailed:

@@ -83,8 +83,8 @@ def quote_checkout(cart):
 
 
 def _cart_items(cart: dict[str, Any]) -> list[checkout.CartItem]:
-    return [checkout.CartItem(beat_id=item["beat_id"] or "", tier_id=item["tier_id"], upgrade_of=item["license_id"])
-            for item in cart["items"]]
+    return [checkout.CartItem(beat_id=item["beat_id"] or "", tier_id=item["tier_id"],
+                              upgrade_of=item["license_id"]) for item in cart["items"]]
 
 
 @blp.get("/licenses/<license_id>/upgrades")
@@ -265,7 +265,8 @@ def _order_document(order: Order, licenses: dict[str, License]) -> dict[str, Any
                    "status": item.status, "list_price": money(item.list_price_amount),
                    "discount": money(item.discount_amount), "price": money(item.price_amount),
                    "discounts": item.discounts, "terms": item.terms, "license_id": item.license_id,
-                   "upgrade_of_license_id": item.upgrade_of_license_id, "refund_reason": item.refund_reason} for item in order.items],
+                   "upgrade_of_license_id": item.upgrade_of_license_id,
+                   "refund_reason": item.refund_reason} for item in order.items],
         "licenses": [{"id": lic.id, "license_number": lic.license_number, "beat_id": lic.beat_id,
                       "kind": lic.kind, "status": lic.standing}
                      for lic in (licenses.get(item.license_id) for item in order.items) if lic],

@@ -118,7 +118,8 @@ def license_document(license_: License) -> dict[str, Any]:
         "price": {"amount": license_.price_amount, "currency": license_.currency},
         "licensee": license_.buyer_name, "issued_at": license_.issued_at, "revoked_at": license_.revoked_at,
         "downloads_frozen": license_.frozen_at is not None,
-        "upgrade_of": _number_of(license_.upgrade_of_id), "superseded_by": _number_of(license_.superseded_by_id),
+        "upgrade_of": _number_of(license_.upgrade_of_id),
+        "superseded_by": _number_of(license_.superseded_by_id),
         "superseded_at": license_.superseded_at,
         "contract_ready": license_.contract_key is not None,
         "files": [{"kind": f.kind, "sha256": f.sha256, "size": f.size, "ready": f.key is not None}

@@ -47,9 +47,10 @@ def replace_offers(beat: Beat, owner: User, wanted: Sequence[Mapping[str, Any]])
         if floor is not None:
             offer.upgrade_floor_amount = floor
         elif (offer.upgrade_floor_amount or 0) > price:
+            floor_now = Money(offer.upgrade_floor_amount, offer.currency).formatted()
             raise ValidationFailed(details={f"{position}": {"upgrade_floor": [
-                f"The upgrade floor of this offer, {Money(offer.upgrade_floor_amount, offer.currency).formatted()}, "
-                "is above the new price: lower the floor too."]}})
+                f"The upgrade floor of this offer, {floor_now}, is above the new price: "
+                "lower the floor too."]}})
         db.session.add(offer)
         kept.append(offer)
     for dropped in existing.values():
@@ -69,9 +70,10 @@ def check_upgrade_floor(floor: Mapping[str, Any], price: int, field: str) -> int
         return 0
     smallest = minimum_charge(currency)
     if amount < 0 or amount > price or amount < smallest:
+        least, most = Money(smallest, currency).formatted(), Money(price, currency).formatted()
         raise ValidationFailed(details={field: [
-            f"An upgrade floor is 0 (no floor) or from {Money(smallest, currency).formatted()} (the smallest "
-            f"payment the payment provider takes) up to the offer's price, {Money(price, currency).formatted()}."]})
+            f"An upgrade floor is 0 (no floor) or from {least} (the smallest payment the payment provider "
+            f"takes) up to the offer's price, {most}."]})
     problem = stripe_amount_problem(amount, currency)
     if problem:
         raise ValidationFailed(details={field: [problem]})

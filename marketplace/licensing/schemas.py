@@ -76,9 +76,9 @@ class OfferInSchema(ma.Schema):
     price = ma.fields.Nested(MoneyInSchema, required=True)
     active = ma.fields.Boolean(load_default=True)
     upgrade_floor = ma.fields.Nested(MoneyInSchema, metadata={
-        "description": "the least an upgrade to this offer costs a buyer who holds a lower license of the beat, "
-                       "whatever they paid before: 0 (the default) or a chargeable amount up to the price. "
-                       "Left out, an offer keeps its floor."})
+        "description": "the least an upgrade to this offer costs a buyer who holds a lower license of "
+                       "the beat, whatever they paid before: 0 (the default) or a chargeable amount up to "
+                       "the price. Left out, an offer keeps its floor."})
 
 
 class FileSchema(ma.Schema):
@@ -91,8 +91,9 @@ class FileSchema(ma.Schema):
 class LicenseSchema(ma.Schema):
     id = ma.fields.String(required=True)
     license_number = ma.fields.String(required=True)
-    status = ma.fields.String(required=True, validate=validate.OneOf(["active", "superseded", "revoked"]), metadata={
-        "description": "superseded: upgraded to another license; it still covers what was done under it"})
+    status = ma.fields.String(required=True, validate=validate.OneOf(["active", "superseded", "revoked"]),
+                              metadata={"description": "superseded: upgraded to another license; it still "
+                                                       "covers what was done under it"})
     kind = ma.fields.String(required=True)
     beat = ma.fields.Dict(required=True)
     tier = ma.fields.Dict(required=True)

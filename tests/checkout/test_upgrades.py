@@ -26,6 +26,10 @@ def settle(predicate):
     return wait_for(predicate, seconds=30)
 
 
+def tier_of(shop, name):
+    return shop["tiers"][name]["id"]
+
+
 def upgrade_item(license_id, tier_id):
     return {"kind": "upgrade", "license_id": license_id, "tier_id": tier_id}
 
@@ -118,13 +122,14 @@ def test_a_license_lists_the_higher_licenses_of_its_beat_priced_at_the_differenc
 
     # The quote says the same, the credit worded as a discount of the line.
     quoted = client.post("/api/v1/checkout/quote", headers=headers,
-                         json={"items": [upgrade_item(license_id, shop["tiers"]["Premium"]["id"])]})
+                         json={"items": [upgrade_item(license_id, tier_of(shop, "Premium"))]})
     assert quoted.status_code == 200, quoted.json
     [line] = quoted.json["items"]
     assert line["price"]["amount"] == PREMIUM - BASIC and line["list_price"]["amount"] == PREMIUM
     assert line["upgrade_of_license_id"] == license_id
     [credit] = line["discounts"]
-    assert credit["type"] == "upgrade" and credit["amount"] == BASIC and "Already paid for license" in credit["label"]
+    assert credit["type"] == "upgrade" and credit["amount"] == BASIC
+    assert "Already paid for license" in credit["label"]
 
 
 def test_an_upgrade_is_paid_at_the_sandbox_and_supersedes_the_license_with_its_own_terms_and_files(
@@ -132,7 +137,7 @@ def test_an_upgrade_is_paid_at_the_sandbox_and_supersedes_the_license_with_its_o
     buyer_id, headers = buyer
     license_id, _order = buy(checkout, payments, session_of, order_of, headers, shop, "Basic")
 
-    order = upgrade(client, payments, session_of, order_of, headers, license_id, shop["tiers"]["Premium"]["id"])
+    order = upgrade(client, payments, session_of, order_of, headers, license_id, tier_of(shop, "Premium"))
     [line] = order["items"]
     assert order["total"]["amount"] == PREMIUM - BASIC and line["upgrade_of_license_id"] == license_id
     assert line["status"] == "licensed"
@@ -152,7 +157,8 @@ def test_an_upgrade_is_paid_at_the_sandbox_and_supersedes_the_license_with_its_o
     refused = client.get(f"/api/v1/licenses/{license_id}/downloads", headers=headers)
     assert refused.status_code == 403 and refused.json["error"]["code"] == "license_superseded"
     again = options_of(client, license_id, headers)
-    assert again["upgradable"] is False and new["license_number"] in again["reason"] and again["options"] == []
+    assert again["upgradable"] is False and again["options"] == []
+    assert new["license_number"] in again["reason"]
     library = client.get("/api/v1/licenses", headers=headers).json
     assert {item["status"] for item in library} == {"active", "superseded"}
 
@@ -169,15 +175,15 @@ def test_an_upgrade_of_an_upgrade_counts_everything_paid_and_the_exclusive_follo
     other_lease, _order = buy(checkout, payments, session_of, order_of, other_headers, shop, "Basic")
     license_id, _order = buy(checkout, payments, session_of, order_of, headers, shop, "Basic")
     premium = upgrade(client, payments, session_of, order_of, headers, license_id,
-                      shop["tiers"]["Premium"]["id"])["items"][0]["license_id"]
+                      tier_of(shop, "Premium"))["items"][0]["license_id"]
 
     option = {o["kind"]: o for o in options_of(client, premium, headers)["options"]}["exclusive"]
     assert option["credit"]["amount"] == PREMIUM and option["price"]["amount"] == EXCLUSIVE - PREMIUM
-    started = start_upgrade(client, headers, premium, shop["tiers"]["Exclusive"]["id"])
+    started = start_upgrade(client, headers, premium, tier_of(shop, "Exclusive"))
     assert started.status_code == 201, started.json
     # The exclusive is held for this checkout, as any exclusive's.
     _third, third_headers = new_buyer("Third")
-    held = checkout(third_headers, [(shop["beat_id"], shop["tiers"]["Exclusive"]["id"])])
+    held = checkout(third_headers, [(shop["beat_id"], tier_of(shop, "Exclusive"))])
     assert held.status_code == 409 and held.json["error"]["code"] == "exclusive_unavailable"
 
     order = pay(payments, session_of, order_of, started.json["order_id"], headers)
@@ -203,14 +209,15 @@ def test_a_coupon_paid_license_is_credited_what_was_paid_and_coupons_do_not_appl
     paid = order["items"][0]["price"]["amount"]
     assert paid < BASIC
 
-    premium = shop["tiers"]["Premium"]["id"]
+    premium = tier_of(shop, "Premium")
     option = {o["tier_id"]: o for o in options_of(client, license_id, headers)["options"]}[premium]
     assert option["credit"]["amount"] == paid and option["price"]["amount"] == PREMIUM - paid
     refused = start_upgrade(client, headers, license_id, premium, coupon_code="HALF")
     assert refused.status_code == 422
     assert "does not apply" in str(refused.json["error"]["details"]["coupon_code"])
     # A bulk deal does not make an upgrade free either.
-    assert client.put("/api/v1/deal", json={"buy_count": 1, "free_count": 1}, headers=shop["headers"]).status_code == 200
+    deal = client.put("/api/v1/deal", json={"buy_count": 1, "free_count": 1}, headers=shop["headers"])
+    assert deal.status_code == 200
     quoted = client.post("/api/v1/checkout/quote", headers=headers,
                          json={"items": [upgrade_item(license_id, premium)]})
     assert quoted.json["total"]["amount"] == PREMIUM - paid
@@ -232,7 +239,7 @@ def test_the_sellers_floor_is_the_least_an_upgrade_costs(client, payments, shop,
     kept = set_offer(client, shop, {"Premium": 5999})
     assert {o["name"].split()[0]: o["upgrade_floor"]["amount"] for o in kept.json}["Premium"] == 2500
 
-    premium = shop["tiers"]["Premium"]["id"]
+    premium = tier_of(shop, "Premium")
     option = {o["tier_id"]: o for o in options_of(client, license_id, headers)["options"]}[premium]
     assert option["price"]["amount"] == 5999 - BASIC  # above the floor: the difference
     set_offer(client, shop, {"Premium": 4999})
@@ -243,11 +250,12 @@ def test_the_sellers_floor_is_the_least_an_upgrade_costs(client, payments, shop,
 
 
 @pytest.mark.parametrize("floor, currency, words", [
-    (10, "usd", "smallest payment"), (BASIC + 1, "usd", "up to the offer's price"), (-5, "usd", "0 (no floor)"),
+    (10, "usd", "smallest payment"), (BASIC + 1, "usd", "up to the offer's price"),
+    (-5, "usd", "0 (no floor)"),
     (1000, "eur", "Prices are in usd"),
 ])
 def test_a_floor_that_cannot_be_charged_is_refused_in_words(client, shop, floor, currency, words):
-    wanted = [{"tier_id": shop["tiers"]["Basic"]["id"], "price": {"amount": BASIC, "currency": "usd"},
+    wanted = [{"tier_id": tier_of(shop, "Basic"), "price": {"amount": BASIC, "currency": "usd"},
                "upgrade_floor": {"amount": floor, "currency": currency}}]
     refused = client.put(f"/api/v1/beats/{shop['beat_id']}/offers", json=wanted, headers=shop["headers"])
     assert refused.status_code == 422 and words in str(refused.json["error"]["details"]), refused.json
@@ -262,7 +270,7 @@ def test_a_difference_too_small_to_charge_is_issued_without_payment_and_a_negati
     _buyer_id, headers = buyer
     license_id, _order = buy(checkout, payments, session_of, order_of, headers, shop, "Basic")
     set_offer(client, shop, {"Premium": BASIC + 20, "Exclusive": 1000})
-    premium, exclusive = shop["tiers"]["Premium"]["id"], shop["tiers"]["Exclusive"]["id"]
+    premium, exclusive = tier_of(shop, "Premium"), tier_of(shop, "Exclusive")
     options = {o["tier_id"]: o for o in options_of(client, license_id, headers)["options"]}
     assert options[premium]["price"]["amount"] == 0  # 0.20 is below the smallest charge
     assert options[exclusive]["price"]["amount"] == 0  # cheaper than what was paid
@@ -324,12 +332,13 @@ def test_upgrading_what_cannot_be_upgraded_is_refused_in_words(
     assert "disputed" in start_upgrade(client, headers, license_id, trackout).json["error"]["message"]
     alter_license(app, license_id, frozen_at=None)
     # Superseded: upgrade the newer one.
-    newer = upgrade(client, payments, session_of, order_of, headers, license_id, trackout)["items"][0]["license_id"]
-    refused = start_upgrade(client, headers, license_id, shop["tiers"]["Exclusive"]["id"])
+    newer = upgrade(client, payments, session_of, order_of, headers, license_id, trackout)
+    newer = newer["items"][0]["license_id"]
+    refused = start_upgrade(client, headers, license_id, tier_of(shop, "Exclusive"))
     assert refused.status_code == 422 and "already upgraded" in refused.json["error"]["message"]
     # Revoked.
     alter_license(app, newer, status="revoked")
-    refused = start_upgrade(client, headers, newer, shop["tiers"]["Exclusive"]["id"])
+    refused = start_upgrade(client, headers, newer, tier_of(shop, "Exclusive"))
     assert refused.status_code == 422 and "revoked" in refused.json["error"]["message"]
 
 
@@ -339,7 +348,7 @@ def test_what_was_quoted_is_charged_when_the_seller_changes_the_price_before_the
         client, payments, shop, buyer, checkout, session_of, order_of):
     _buyer_id, headers = buyer
     license_id, _order = buy(checkout, payments, session_of, order_of, headers, shop, "Basic")
-    premium = shop["tiers"]["Premium"]["id"]
+    premium = tier_of(shop, "Premium")
     started = start_upgrade(client, headers, license_id, premium)
     assert started.status_code == 201
 
@@ -353,7 +362,7 @@ def test_an_upgrade_paid_after_the_beat_left_the_store_is_refunded_and_the_licen
         client, payments, shop, buyer, checkout, session_of, order_of, admin_headers):
     _buyer_id, headers = buyer
     license_id, _order = buy(checkout, payments, session_of, order_of, headers, shop, "Basic")
-    started = start_upgrade(client, headers, license_id, shop["tiers"]["Premium"]["id"])
+    started = start_upgrade(client, headers, license_id, tier_of(shop, "Premium"))
     session_id = session_of(started.json["order_id"])
     payments.complete(session_id, deliver="none")  # paid a moment before the takedown
     taken = client.post(f"/api/v1/admin/beats/{shop['beat_id']}/takedown", headers=admin_headers,
@@ -365,13 +374,27 @@ def test_an_upgrade_paid_after_the_beat_left_the_store_is_refunded_and_the_licen
     assert license_doc(client, license_id, headers)["status"] == "active"
 
 
+def test_an_upgrade_to_a_lease_checked_out_before_the_exclusive_was_sold_is_honoured(
+        client, payments, shop, buyer, new_buyer, checkout, session_of, order_of):
+    _buyer_id, headers = buyer
+    license_id, _order = buy(checkout, payments, session_of, order_of, headers, shop, "Basic")
+    started = start_upgrade(client, headers, license_id, tier_of(shop, "Premium"))
+    assert started.status_code == 201
+    _rival, rival_headers = new_buyer("Rival")
+    buy(checkout, payments, session_of, order_of, rival_headers, shop, "Exclusive")
+
+    order = pay(payments, session_of, order_of, started.json["order_id"], headers)
+    assert order["items"][0]["status"] == "licensed" and order["refunded"]["amount"] == 0
+    assert license_doc(client, license_id, headers)["status"] == "superseded"
+
+
 def test_an_upgrade_to_the_exclusive_sold_to_another_buyer_first_cannot_be_checked_out(
         client, payments, shop, buyer, new_buyer, checkout, session_of, order_of):
     _buyer_id, headers = buyer
     license_id, _order = buy(checkout, payments, session_of, order_of, headers, shop, "Basic")
     _rival, rival_headers = new_buyer("Rival")
     buy(checkout, payments, session_of, order_of, rival_headers, shop, "Exclusive")
-    refused = start_upgrade(client, headers, license_id, shop["tiers"]["Exclusive"]["id"])
+    refused = start_upgrade(client, headers, license_id, tier_of(shop, "Exclusive"))
     assert refused.status_code in (409, 422) and "exclusive" in refused.json["error"]["message"].lower()
     assert license_doc(client, license_id, headers)["status"] == "active"  # the lease stays valid
 
@@ -380,14 +403,15 @@ def test_a_license_refunded_while_its_upgrade_is_being_paid_gets_the_upgrade_ref
         client, payments, shop, buyer, checkout, session_of, order_of, admin_headers):
     _buyer_id, headers = buyer
     license_id, base_order = buy(checkout, payments, session_of, order_of, headers, shop, "Basic")
-    started = start_upgrade(client, headers, license_id, shop["tiers"]["Premium"]["id"])
+    started = start_upgrade(client, headers, license_id, tier_of(shop, "Premium"))
     refunded = client.post(f"/api/v1/orders/{base_order['id']}/refund", headers=admin_headers,
                            json={"items": [base_order["items"][0]["id"]]})
     assert refunded.status_code == 202, refunded.json
 
     payments.complete(session_of(started.json["order_id"]), deliver="sync")
     order = settle(lambda: (o := order_of(started.json["order_id"], headers))["refunded"]["amount"] and o)
-    assert order["items"][0]["status"] == "refunded" and order["items"][0]["refund_reason"] == "upgrade_unavailable"
+    [line] = order["items"]
+    assert line["status"] == "refunded" and line["refund_reason"] == "upgrade_unavailable"
     assert order["refunded"]["amount"] == PREMIUM - BASIC and order["licenses"] == []
 
 
@@ -395,14 +419,14 @@ def test_a_second_upgrade_checkout_of_one_license_replaces_the_first_and_a_settl
         client, payments, shop, buyer, checkout, session_of, order_of):
     _buyer_id, headers = buyer
     license_id, _order = buy(checkout, payments, session_of, order_of, headers, shop, "Basic")
-    first = start_upgrade(client, headers, license_id, shop["tiers"]["Premium"]["id"])
-    second = start_upgrade(client, headers, license_id, shop["tiers"]["Trackout"]["id"])
+    first = start_upgrade(client, headers, license_id, tier_of(shop, "Premium"))
+    second = start_upgrade(client, headers, license_id, tier_of(shop, "Trackout"))
     assert first.status_code == second.status_code == 201
     replaced = order_of(first.json["order_id"], headers)
     assert (replaced["status"], replaced["status_reason"]) == ("expired", "replaced_by_new_checkout")
 
     payments.complete(session_of(second.json["order_id"]), async_payment=True, deliver="sync")  # a bank debit
-    refused = start_upgrade(client, headers, license_id, shop["tiers"]["Premium"]["id"])
+    refused = start_upgrade(client, headers, license_id, tier_of(shop, "Premium"))
     assert refused.status_code == 409 and refused.json["error"]["code"] == "payment_under_way"
 
 
@@ -410,11 +434,12 @@ def test_the_database_keeps_one_standing_upgrade_per_license(app, client, paymen
                                                              session_of, order_of):
     _buyer_id, headers = buyer
     license_id, _order = buy(checkout, payments, session_of, order_of, headers, shop, "Basic")
-    upgraded = upgrade(client, payments, session_of, order_of, headers, license_id, shop["tiers"]["Premium"]["id"])
+    upgraded = upgrade(client, payments, session_of, order_of, headers, license_id, tier_of(shop, "Premium"))
     with app.app_context():
         first = db.session.get(License, upgraded["items"][0]["license_id"])
         twin = License(license_number="LIC-TWIN-TWIN-TWIN-TWIN", sale_reference="twin", beat_id=first.beat_id,
-                       tier_id=first.tier_id, buyer_id=first.buyer_id, seller_id=first.seller_id, kind=first.kind,
+                       tier_id=first.tier_id, buyer_id=first.buyer_id, seller_id=first.seller_id,
+                       kind=first.kind,
                        buyer_name=first.buyer_name, price_amount=1, currency="usd", terms=first.terms,
                        credits=first.credits, beat_snapshot=first.beat_snapshot, upgrade_of_id=license_id)
         db.session.add(twin)
@@ -429,7 +454,7 @@ def test_refunding_an_upgrade_gives_the_superseded_license_back(
         app, client, payments, shop, buyer, checkout, session_of, order_of, admin_headers):
     _buyer_id, headers = buyer
     license_id, _order = buy(checkout, payments, session_of, order_of, headers, shop, "Basic")
-    order = upgrade(client, payments, session_of, order_of, headers, license_id, shop["tiers"]["Premium"]["id"])
+    order = upgrade(client, payments, session_of, order_of, headers, license_id, tier_of(shop, "Premium"))
     new = order["items"][0]["license_id"]
 
     assert client.post(f"/api/v1/orders/{order['id']}/refund", headers=admin_headers).status_code == 202
@@ -440,7 +465,7 @@ def test_refunding_an_upgrade_gives_the_superseded_license_back(
     assert client.get(f"/api/v1/licenses/{license_id}/downloads", headers=headers).status_code == 200
     # The seller's share of the difference is taken back; the license can be upgraded again.
     assert sum(ledger_of_item(app, order["items"][0]["id"]).values()) == 0
-    again = upgrade(client, payments, session_of, order_of, headers, license_id, shop["tiers"]["Trackout"]["id"])
+    again = upgrade(client, payments, session_of, order_of, headers, license_id, tier_of(shop, "Trackout"))
     assert again["total"]["amount"] == TRACKOUT - BASIC
 
 
@@ -448,9 +473,9 @@ def test_refunding_the_license_an_upgrade_was_based_on_revokes_the_upgrade_too(
         client, payments, shop, buyer, checkout, session_of, order_of, admin_headers):
     _buyer_id, headers = buyer
     license_id, base_order = buy(checkout, payments, session_of, order_of, headers, shop, "Basic")
-    order = upgrade(client, payments, session_of, order_of, headers, license_id, shop["tiers"]["Premium"]["id"])
+    order = upgrade(client, payments, session_of, order_of, headers, license_id, tier_of(shop, "Premium"))
     newest = upgrade(client, payments, session_of, order_of, headers, order["items"][0]["license_id"],
-                     shop["tiers"]["Trackout"]["id"])["items"][0]["license_id"]
+                     tier_of(shop, "Trackout"))["items"][0]["license_id"]
 
     refunded = client.post(f"/api/v1/orders/{base_order['id']}/refund", headers=admin_headers,
                            json={"items": [base_order["items"][0]["id"]]})
@@ -465,7 +490,7 @@ def test_losing_a_dispute_on_the_base_license_revokes_its_upgrade(
         client, payments, shop, buyer, checkout, session_of, order_of, app):
     _buyer_id, headers = buyer
     license_id, base_order = buy(checkout, payments, session_of, order_of, headers, shop, "Basic")
-    order = upgrade(client, payments, session_of, order_of, headers, license_id, shop["tiers"]["Premium"]["id"])
+    order = upgrade(client, payments, session_of, order_of, headers, license_id, tier_of(shop, "Premium"))
     new = order["items"][0]["license_id"]
     with app.app_context():
         from marketplace.checkout.models import Order
