@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.helpers import screenshot, sign_in
+from tests.browser.helpers import screenshot
 
 
 def bought_basic(store, artist, beat) -> dict:
@@ -22,14 +22,14 @@ def bought_basic(store, artist, beat) -> dict:
     return order
 
 
-def test_an_artist_upgrades_a_lease_from_the_library(page, store):
+def test_an_artist_upgrades_a_lease_from_the_library(page, store, sign_in_as):
     beatmaker = store.user("beatmaker")
     beat = store.publish_beat(beatmaker, title="Night Drive 🌙")
     artist = store.user("artist")
     order = bought_basic(store, artist, beat)
     old_number = order["licenses"][0]["license_number"]
 
-    sign_in(page, artist)
+    sign_in_as(artist.id)
     page.goto("/library")
     page.get_by_role("button", name="Upgrade", exact=True).click()
     options = page.locator(".upgrade-list")

@@ -27,7 +27,7 @@ export async function libraryView({ root, user, navigate }) {
       h("h2", {}, h("a", { href: `/licenses/${encodeURIComponent(license.id)}` }, license.beat.title)),
       h("p", {}, `${license.tier.name} · by ${license.beat.beatmaker} · `, statusBadge(license)),
       h("p", { class: "muted" }, `License ${license.license_number}, issued ${date(license.issued_at)}`),
-      license.status === "active" && license.kind === "lease" ? upgradeBlock(license, navigate) : "")))));
+      license.status === "active" && license.kind === "lease" ? upgradeBlock(license, navigate) : ""))));
 }
 
 // "Upgrade": the higher licenses of the beat, each priced by the server at the difference,
