@@ -245,6 +245,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/licenses/<license_id>"): by(401, 403, artist=200, other=404, owner=404, admin=200),
     ("GET", "/licenses/<license_id>/contract.pdf"): by(401, 403, artist=200, other=404, owner=404, admin=200),
     ("GET", "/licenses/<license_id>/downloads"): by(401, 403, artist=200, other=404, owner=404, admin=404),
+    ("GET", "/licenses/<license_id>/upgrades"): by(401, 403, artist=200, other=404, owner=404, admin=404),
     ("GET", "/licenses/verify/<license_number>"): everyone(200),
     # checkout and payments
     ("POST", "/checkout"): signed_in(422, body={}),

@@ -131,6 +131,9 @@ class OrderItem(Base):
     # orders placed before credits were frozen: their licenses take the beat's at issue).
     credits: Mapped[list | None] = mapped_column(JSON)
     license_id: Mapped[str | None] = mapped_column(ForeignKey("licenses.id"), unique=True)
+    # An upgrade line names the buyer's license it replaces; its price is the tier's price less
+    # what was paid for that license (frozen here, as every price is at checkout).
+    upgrade_of_license_id: Mapped[str | None] = mapped_column(ForeignKey("licenses.id"), index=True)
     refund_reason: Mapped[str | None] = mapped_column(String(60))
     # A refused line is refunded by a job after the fulfilment commits: its refund's id once
     # the provider made it, or why the provider would not.

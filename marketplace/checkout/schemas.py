@@ -9,11 +9,28 @@ from marketplace.common.text import SingleLine
 from marketplace.licensing.schemas import MoneyInSchema, MoneyOutSchema
 
 ID = validate.Length(min=1, max=40)
+LINE_KINDS = ("purchase", "upgrade")
 
 
 class CartItemSchema(ma.Schema):
-    beat_id = ma.fields.String(required=True, validate=ID)
-    tier_id = ma.fields.String(required=True, validate=ID)
+    kind = ma.fields.String(load_default="purchase", validate=validate.OneOf(LINE_KINDS), metadata={
+        "description": "purchase (a beat under a tier) or upgrade (a license of yours to a higher tier "
+                       "of its beat, for the difference)"})
+    beat_id = ma.fields.String(load_default=None, validate=ID, metadata={
+        "description": "required for a purchase; an upgrade's beat is its license's"})
+    tier_id = ma.fields.String(required=True, validate=ID,
+                               metadata={"description": "the tier bought, or upgraded to"})
+    license_id = ma.fields.String(load_default=None, validate=ID, metadata={
+        "description": "an upgrade only: your license it replaces (see GET /licenses/{id}/upgrades)"})
+
+    @ma.validates_schema
+    def _what_is_bought(self, data, **_kwargs):
+        if data["kind"] == "upgrade" and not data["license_id"]:
+            raise ma.ValidationError("An upgrade names the license it replaces.", "license_id")
+        if data["kind"] == "purchase" and data["license_id"]:
+            raise ma.ValidationError("Only an upgrade names a license: set kind to upgrade.", "license_id")
+        if data["kind"] == "purchase" and not data["beat_id"]:
+            raise ma.ValidationError("Name the beat to buy.", "beat_id")
 
 
 class CheckoutInSchema(ma.Schema):
@@ -47,8 +64,11 @@ class QuoteItemSchema(ma.Schema):
     price = ma.fields.Nested(MoneyOutSchema, required=True, metadata={
         "description": "what checkout charges for it"})
     discounts = ma.fields.List(ma.fields.Dict(), required=True, metadata={
-        "description": "how the discount comes about: {type: deal, label, amount} or "
-                       "{type: coupon, code, amount}"})
+        "description": "how the discount comes about: {type: deal, label, amount}, "
+                       "{type: coupon, code, amount} or, on an upgrade, {type: upgrade, label, amount} "
+                       "(what was paid for the license it replaces)"})
+    upgrade_of_license_id = ma.fields.String(allow_none=True, required=True, metadata={
+        "description": "an upgrade line: the license it replaces"})
 
 
 class QuoteSchema(ma.Schema):
@@ -75,6 +95,8 @@ class OrderItemSchema(ma.Schema):
     discounts = ma.fields.List(ma.fields.Dict(), required=True)
     terms = ma.fields.Dict(required=True, metadata={"description": "the license terms frozen at checkout"})
     license_id = ma.fields.String(allow_none=True, required=True)
+    upgrade_of_license_id = ma.fields.String(allow_none=True, required=True, metadata={
+        "description": "a line of kind upgrade: the license it supersedes once paid"})
     refund_reason = ma.fields.String(allow_none=True, required=True)
 
 
@@ -163,3 +185,30 @@ class DealSchema(ma.Schema):
     free_count = ma.fields.Integer(required=True)
     active = ma.fields.Boolean(required=True)
     label = ma.fields.String(required=True)
+
+
+class UpgradeOptionSchema(ma.Schema):
+    tier_id = ma.fields.String(required=True)
+    tier_name = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, validate=validate.OneOf(["lease", "exclusive"]))
+    list_price = ma.fields.Nested(MoneyOutSchema, required=True,
+                                  metadata={"description": "the tier's price today"})
+    credit = ma.fields.Nested(MoneyOutSchema, required=True, metadata={
+        "description": "what you paid for the license (and the licenses it replaced), net of discounts"})
+    price = ma.fields.Nested(MoneyOutSchema, required=True, metadata={
+        "description": "what checkout charges for the upgrade now: the difference, at least the "
+                       "seller's floor; 0 when too small to charge"})
+    deliverables = ma.fields.List(ma.fields.String(), required=True)
+    term_years = ma.fields.Integer(allow_none=True, required=True)
+    available = ma.fields.Boolean(required=True)
+    reason = ma.fields.String(allow_none=True, required=True,
+                              metadata={"description": "why it cannot be bought now"})
+
+
+class UpgradesSchema(ma.Schema):
+    license_id = ma.fields.String(required=True)
+    license_number = ma.fields.String(required=True)
+    upgradable = ma.fields.Boolean(required=True)
+    reason = ma.fields.String(allow_none=True, required=True, metadata={
+        "description": "why this license cannot be upgraded (revoked, superseded, disputed, expired...)"})
+    options = ma.fields.List(ma.fields.Nested(UpgradeOptionSchema), required=True)

@@ -25,7 +25,7 @@ from marketplace.accounts.models import Role, User, UserStatus
 from marketplace.catalog import services as catalog
 from marketplace.catalog.lifecycle import PUBLIC_STATUSES, BeatStatus
 from marketplace.catalog.models import Beat
-from marketplace.checkout import coupon_uses, holds, signals, states
+from marketplace.checkout import coupon_uses, holds, signals, states, upgrades
 from marketplace.checkout.models import (
     BulkDeal,
     Coupon,
@@ -59,7 +59,7 @@ from marketplace.licensing.issuing import (
     terms_snapshot,
     unfreeze_license,
 )
-from marketplace.licensing.models import License, Offer, TierKind
+from marketplace.licensing.models import License, LicenseStatus, Offer, TierKind
 from marketplace.licensing.offers import check_deliverable
 
 log = logging.getLogger("marketplace.checkout")
@@ -83,6 +83,8 @@ NO_SUCH_COUPON = "No coupon with this code for the beats in your cart."
 class CartItem:
     beat_id: str
     tier_id: str
+    # An upgrade names the buyer's license it replaces (its beat is the license's).
+    upgrade_of: str | None = None
 
 
 class PaymentMismatch(Conflict):
@@ -110,6 +112,7 @@ def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None)
 
     Answers (the new order, True), or (the buyer's pending order of the very same cart, False):
     a double click or a client retry makes one order, whose payment page is handed out again."""
+    items = _resolve_upgrades(buyer, items, lock=True)
     _check_cart_shape(items)
     _count_checkout(buyer)
     now = utcnow()
@@ -121,6 +124,7 @@ def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None)
         if same.expires_at > now + SAME_CART_MIN_TIME_LEFT:
             return same, False
         _replace(same)  # its page closes in a moment: a new order gets a fresh one
+    _replace_own_upgrade_checkouts(buyer, items)
     cart = price_cart(buyer, items, coupon_code, now)
     minutes = dt.timedelta(minutes=current_app.config["CHECKOUT_SESSION_MINUTES"])
     order = Order(buyer_id=buyer.id, currency=cart.currency, subtotal_amount=cart.subtotal,
@@ -182,15 +186,18 @@ def price_cart(buyer: User, items: Sequence[CartItem], coupon_code: str | None, 
     currency = current_app.config["STORE_CURRENCY"]
     sellable = _sellable_items(buyer, items, currency)
     lines, order_items, families = [], [], []
-    for position, (beat, offer) in enumerate(sellable):
+    for position, ((beat, offer), item) in enumerate(zip(sellable, items)):
         families.append(beat.version_of_id or beat.id)
         order_items.append(OrderItem(
             position=position, beat_id=beat.id, tier_id=offer.tier_id, seller_id=beat.owner_id,
             kind=offer.tier.kind, beat_title=beat.title, tier_name=offer.tier.name,
             list_price_amount=offer.price_amount, terms=terms_snapshot(offer.tier, beat),
-            credits=credits_snapshot(beat)))
-        lines.append(PricedLine(seller_id=beat.owner_id, beat_id=beat.id, kind=offer.tier.kind,
-                                list_price=offer.price_amount))
+            credits=credits_snapshot(beat), upgrade_of_license_id=item.upgrade_of))
+        line = PricedLine(seller_id=beat.owner_id, beat_id=beat.id, kind=offer.tier.kind,
+                          list_price=offer.price_amount, upgrade=item.upgrade_of is not None)
+        if item.upgrade_of is not None:
+            _take_upgrade_credit(line, db.session.get(License, item.upgrade_of), offer, currency)
+        lines.append(line)
     coupons = _coupons_for(buyer, coupon_code, {line.seller_id for line in lines}, currency, now,
                            lock=lock_coupons)
     deals = {deal.owner_id: deal for deal in db.session.scalars(select(BulkDeal).where(
@@ -206,10 +213,47 @@ def price_cart(buyer: User, items: Sequence[CartItem], coupon_code: str | None, 
     return cart
 
 
+def _take_upgrade_credit(line: PricedLine, license_: License, offer: Offer, currency: str) -> None:
+    """An upgrade line costs the difference: the credit for the license it replaces comes off
+    as the line's discount, so the order's amounts add up as every line's do."""
+    credit = upgrades.credit_of(license_)
+    price = upgrades.upgrade_price(offer.price_amount, credit, offer.upgrade_floor_amount, currency)
+    line.take(offer.price_amount - price, {"type": "upgrade", "license_id": license_.id,
+                                           "license_number": license_.license_number,
+                                           "label": upgrades.credit_label(license_, credit)})
+
+
+def _resolve_upgrades(buyer: User, items: Sequence[CartItem], *, lock: bool) -> list[CartItem]:
+    """Each upgrade item gets the beat of the license it names, which must be the buyer's.
+    At checkout the license's row is locked: two checkouts upgrading it go one after the other."""
+    resolved = []
+    for position, item in enumerate(items):
+        if item.upgrade_of is not None:
+            license_ = upgrades.license_of_buyer(buyer, item.upgrade_of, lock=lock)
+            if license_ is None:
+                raise upgrades.refuse(position, "You have no license with this id to upgrade.")
+            if item.beat_id and item.beat_id != license_.beat_id:
+                raise upgrades.refuse(position, "An upgrade is to a license of the same beat as the license "
+                                                "it replaces.")
+            item = dataclasses.replace(item, beat_id=license_.beat_id)
+        resolved.append(item)
+    return resolved
+
+
+def _replace_own_upgrade_checkouts(buyer: User, items: Sequence[CartItem]) -> None:
+    """A license is upgraded once: the buyer's earlier unpaid checkout upgrading the same license
+    is replaced by this one (a payment made on it all the same is refunded)."""
+    for item in items:
+        if item.upgrade_of is not None:
+            for order_id in upgrades.pending_upgrade_orders(buyer, item.upgrade_of):
+                _replace_own_checkout(buyer, order_id)
+
+
 def quote(buyer: User, items: Sequence[CartItem], coupon_code: str | None) -> PricedCart:
     """What checking out this cart would charge now, without placing an order: nothing is
     reserved, held or counted. An exclusive another buyer is paying for is refused as
     checkout would refuse it."""
+    items = _resolve_upgrades(buyer, items, lock=False)
     _check_cart_shape(items)
     cart = price_cart(buyer, items, coupon_code, utcnow(), lock_coupons=False)
     live = holds.active_holds(cart.families)
@@ -224,9 +268,39 @@ def quote(buyer: User, items: Sequence[CartItem], coupon_code: str | None) -> Pr
     return cart
 
 
+def upgrade_options(buyer: User, license_id: str) -> tuple[License, str | None, list[dict]]:
+    """What the buyer's license can be upgraded to today: each higher offer of its beat with
+    its price as checkout would charge it, or why it cannot be bought now. With a reason and
+    no options when the license itself cannot be upgraded (revoked, superseded, expired...)."""
+    license_ = upgrades.license_of_buyer(buyer, license_id)
+    if license_ is None:
+        raise NotFound("No such license.", code="license_not_found")
+    currency = current_app.config["STORE_CURRENCY"]
+    problem = upgrades.license_problem(license_, currency)
+    if problem is not None:
+        return license_, problem, []
+    credit = upgrades.credit_of(license_)
+    options = []
+    offers = select(Offer).where(Offer.beat_id == license_.beat_id, Offer.active.is_(True))
+    for offer in db.session.scalars(offers.order_by(Offer.price_amount, Offer.position)):
+        if upgrades.target_problem(license_, offer) is not None:
+            continue
+        price = upgrades.upgrade_price(offer.price_amount, credit, offer.upgrade_floor_amount, currency)
+        option = {"offer": offer, "credit": credit, "available": True, "reason": None, "price": price}
+        try:
+            with db.session.begin_nested():  # a quote changes nothing; the savepoint makes sure
+                priced = quote(buyer, [CartItem(license_.beat_id, offer.tier_id, license_.id)], None)
+                option["price"] = priced.total
+        except AppError as refused:
+            option["available"], option["reason"] = False, refused.message
+        options.append(option)
+    return license_, None, options
+
+
 def cart_fingerprint(items: Sequence[CartItem], coupon_code: str | None) -> str:
     """The same items (in any order) with the same code give the same fingerprint."""
-    cart = sorted([item.beat_id, item.tier_id] for item in items)
+    cart = sorted([item.beat_id, item.tier_id, *([item.upgrade_of] if item.upgrade_of else [])]
+                  for item in items)
     return hashlib.sha256(json.dumps([cart, (coupon_code or "").strip().upper()]).encode()).hexdigest()
 
 
@@ -375,6 +449,11 @@ def _sellable(buyer: User, item: CartItem, position: int, currency: str) -> tupl
         check_deliverable(beat, offer.tier, "items")
     except ValidationFailed:
         raise refuse("This license cannot be delivered for this beat.") from None
+    if item.upgrade_of is not None:
+        license_ = db.session.get(License, item.upgrade_of)
+        problem = upgrades.license_problem(license_, currency) or upgrades.target_problem(license_, offer)
+        if problem:
+            raise refuse(problem)
     return beat, offer
 
 
@@ -646,15 +725,32 @@ def _license_item(order: Order, item: OrderItem, buyer: User, family_id: str) ->
                 raise BeatLeftStore()
             if item.kind == TierKind.EXCLUSIVE and holds.hold_of(order.id, family_id) is None:
                 raise ExclusiveUnavailable()
+            base = _base_of_upgrade(item)
             license_ = issue_license(Sale(
                 reference=item.id, beat_id=item.beat_id, tier_id=item.tier_id, buyer=buyer,
                 price_amount=item.price_amount, currency=order.currency, terms=item.terms,
                 checkout_started_at=order.created_at, kind=item.kind, credits=item.credits))
-    except (BeatLeftStore, ExclusiveUnavailable) as refused:
+            if base is not None and license_.upgrade_of_id is None:
+                try:
+                    upgrades.supersede(base, license_)
+                except IntegrityError:
+                    raise upgrades.UpgradeUnavailable() from None  # another upgrade of it stands
+    except (BeatLeftStore, ExclusiveUnavailable, upgrades.UpgradeUnavailable) as refused:
         item.status, item.refund_reason = ItemStatus.REFUNDED, refused.code
         return False
     item.status, item.license_id = ItemStatus.LICENSED, license_.id
     return True
+
+
+def _base_of_upgrade(item: OrderItem) -> License | None:
+    """The license an upgrade line replaces, locked, if it still stands as it did at checkout:
+    not upgraded by another payment, refunded or disputed since."""
+    if item.upgrade_of_license_id is None:
+        return None
+    base = db.session.get(License, item.upgrade_of_license_id, with_for_update=True, populate_existing=True)
+    if base.status != LicenseStatus.ACTIVE or base.superseded_by_id is not None or base.frozen_at is not None:
+        raise upgrades.UpgradeUnavailable()
+    return base
 
 
 def _still_in_store(beat_id: str) -> bool:
@@ -963,7 +1059,7 @@ def deal_groups(order: Order) -> list[list[OrderItem]]:
         if deal is None:
             continue
         leases = sorted((item for item in order.items if item.seller_id == deal.owner_id
-                         and item.kind == TierKind.LEASE),
+                         and item.kind == TierKind.LEASE and item.upgrade_of_license_id is None),
                         key=lambda item: (-item.list_price_amount, item.position))
         size = deal.buy_count + deal.free_count
         groups += [leases[start:start + size] for start in range(0, len(leases) - size + 1, size)]

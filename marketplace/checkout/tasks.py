@@ -29,6 +29,8 @@ REFUND_EXPLANATIONS = {
                              "payment arrived, so they could not be licensed to you.",
     checkout.BEAT_LEFT_STORE: "this beat was taken out of the store before your payment arrived, so it "
                               "could not be licensed to you.",
+    "upgrade_unavailable": "the license this upgrade replaces was upgraded, refunded or disputed before "
+                           "your payment arrived, so the upgrade could not be issued.",
 }
 
 

@@ -24,6 +24,7 @@ from marketplace.checkout.schemas import (
     OrderSchema,
     QuoteSchema,
     RefundInSchema,
+    UpgradesSchema,
 )
 from marketplace.db import db
 from marketplace.common.ratelimit import LimiterUnavailable, rate_limits
@@ -49,7 +50,7 @@ def start_checkout(cart):
     same cart sent again while its order is pending answers that order and its page (200). A
     cart discounted to nothing is licensed at once, without a payment page."""
     buyer = current_user()
-    items = [checkout.CartItem(**item) for item in cart["items"]]
+    items = _cart_items(cart)
     order, created = checkout.place_order(buyer, items, cart["coupon_code"])
     if not created:  # the same cart again: its pending order, and the page it has (or is getting)
         db.session.rollback()
@@ -75,10 +76,43 @@ def quote_checkout(cart):
     placed, nothing is held or reserved. A cart checkout would refuse is refused alike, with
     every line that cannot be bought named in `details.items` by its position."""
     buyer = current_user()
-    priced = checkout.quote(buyer, [checkout.CartItem(**item) for item in cart["items"]], cart["coupon_code"])
+    priced = checkout.quote(buyer, _cart_items(cart), cart["coupon_code"])
     document = _quote_document(priced, cart["coupon_code"])
     db.session.rollback()  # a quote changes nothing
     return document
+
+
+def _cart_items(cart: dict[str, Any]) -> list[checkout.CartItem]:
+    return [checkout.CartItem(beat_id=item["beat_id"] or "", tier_id=item["tier_id"],
+                              upgrade_of=item["license_id"]) for item in cart["items"]]
+
+
+@blp.get("/licenses/<license_id>/upgrades")
+@auth_required()
+@blp.response(200, UpgradesSchema)
+@document_errors(404)
+def license_upgrades(license_id):
+    """What your license can be upgraded to today: each higher license of its beat (a dearer
+    lease, the exclusive), priced at its price less what you paid for this license, never
+    below the seller's floor. Check one out with an item {kind: upgrade, license_id, tier_id};
+    once paid, this license is superseded by the new one."""
+    license_, problem, options = checkout.upgrade_options(current_user(), license_id)
+    document = {
+        "license_id": license_.id, "license_number": license_.license_number,
+        "upgradable": problem is None, "reason": problem,
+        "options": [_upgrade_option(option, license_.currency) for option in options]}
+    db.session.rollback()  # asking changes nothing
+    return document
+
+
+def _upgrade_option(option: dict[str, Any], currency: str) -> dict[str, Any]:
+    offer = option["offer"]
+    return {"tier_id": offer.tier_id, "tier_name": offer.tier.name, "kind": offer.tier.kind,
+            "list_price": {"amount": offer.price_amount, "currency": offer.currency},
+            "credit": {"amount": option["credit"], "currency": currency},
+            "price": {"amount": option["price"], "currency": offer.currency},
+            "deliverables": offer.tier.deliverables, "term_years": offer.tier.term_years,
+            "available": option["available"], "reason": option["reason"]}
 
 
 def _quote_document(priced: checkout.PricedCart, coupon_code: str | None) -> dict[str, Any]:
@@ -93,7 +127,8 @@ def _quote_document(priced: checkout.PricedCart, coupon_code: str | None) -> dic
                    "tier_name": item.tier_name, "kind": item.kind,
                    "list_price": money(item.list_price_amount), "discount": money(item.discount_amount),
                    "price": money(item.price_amount),
-                   "discounts": [_public_discount(discount) for discount in item.discounts]}
+                   "discounts": [_public_discount(discount) for discount in item.discounts],
+                   "upgrade_of_license_id": item.upgrade_of_license_id}
                   for item in priced.order_items],
         "subtotal": money(priced.subtotal), "discount": money(priced.discount), "total": money(priced.total),
         "coupon_code": coupon_code.strip().upper() if priced.coupons and coupon_code else None,
@@ -230,9 +265,10 @@ def _order_document(order: Order, licenses: dict[str, License]) -> dict[str, Any
                    "status": item.status, "list_price": money(item.list_price_amount),
                    "discount": money(item.discount_amount), "price": money(item.price_amount),
                    "discounts": item.discounts, "terms": item.terms, "license_id": item.license_id,
+                   "upgrade_of_license_id": item.upgrade_of_license_id,
                    "refund_reason": item.refund_reason} for item in order.items],
         "licenses": [{"id": lic.id, "license_number": lic.license_number, "beat_id": lic.beat_id,
-                      "kind": lic.kind, "status": lic.status}
+                      "kind": lic.kind, "status": lic.standing}
                      for lic in (licenses.get(item.license_id) for item in order.items) if lic],
     }
 

@@ -167,21 +167,37 @@ def _close_exclusive(beat: Beat, license_: License) -> None:
     db.session.flush()
     for sold in [beat, *versions]:
         refresh_listing_price(sold)
+    # The buyer of the exclusive is not told of their own purchase (a lease they upgraded).
     lessees = db.session.scalars(select(License).where(License.beat_id.in_([b.id for b in [beat, *versions]]),
                                                        License.kind == TierKind.LEASE,
-                                                       License.status == LicenseStatus.ACTIVE))
+                                                       License.status == LicenseStatus.ACTIVE,
+                                                       License.buyer_id != license_.buyer_id))
     for lease in lessees:
         enqueue("licensing.notify_exclusive_sold", lease.id, license_.issued_at.isoformat(),
                 key=f"exclusive-sold:{lease.id}")
 
 
+# Why an upgrade is revoked along with the license it was priced on.
+BASE_REVOKED = "upgraded_license_revoked"
+
+
 def revoke_license(license_: License, reason: str) -> None:
     """Refunds and chargebacks revoke; a revoked license downloads nothing. A revoked
-    exclusive leaves the beat out of the store until an admin restores it."""
+    exclusive leaves the beat out of the store until an admin restores it.
+
+    Upgrades: a revoked upgrade gives the license it superseded back to the buyer; a revoked
+    license takes down the upgrade that was priced on it (the base is revoked first, so it is
+    not given back)."""
     if license_.status == LicenseStatus.REVOKED:
         return
     license_.status, license_.revoked_at, license_.revoke_reason = LicenseStatus.REVOKED, utcnow(), reason
     db.session.flush()
+    if license_.superseded_by_id is not None:
+        revoke_license(db.session.get(License, license_.superseded_by_id), BASE_REVOKED)
+    base = db.session.get(License, license_.upgrade_of_id) if license_.upgrade_of_id else None
+    if base is not None and base.superseded_by_id == license_.id and base.status == LicenseStatus.ACTIVE:
+        base.superseded_by_id, base.superseded_at = None, None
+        db.session.flush()
 
 
 def freeze_license(license_: License) -> None:

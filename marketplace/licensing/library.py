@@ -25,6 +25,13 @@ class LicenseRevoked(AppError):
     message = "This license was revoked (refund or chargeback): its files cannot be downloaded."
 
 
+class LicenseSuperseded(AppError):
+    status = 403
+    code = "license_superseded"
+    message = ("This license was upgraded: it still covers what you released under it, and the files "
+               "come with the license that replaced it.")
+
+
 class LicenseFrozen(AppError):
     status = 403
     code = "license_frozen"
@@ -52,6 +59,10 @@ def check_downloadable(license_: License | None) -> None:
         raise NotFound("No such file.", code="file_not_found")
     if license_.status != LicenseStatus.ACTIVE:
         raise LicenseRevoked()
+    if license_.superseded_by_id is not None:
+        superseded = LicenseSuperseded()
+        superseded.details = {"superseded_by": license_.superseded_by_id}
+        raise superseded
     if license_.frozen_at is not None:
         raise LicenseFrozen()
 
@@ -94,13 +105,13 @@ def verify(license_number: str) -> dict[str, Any]:
     tier = db.session.get(LicenseTier, license_.tier_id)
     return {"license_number": license_.license_number, "beat_title": license_.beat_snapshot["title"],
             "beatmaker": license_.beat_snapshot["beatmaker"], "tier_name": license_.terms.get("tier_name", tier.name),
-            "kind": license_.kind, "issued_at": license_.issued_at, "status": license_.status,
+            "kind": license_.kind, "issued_at": license_.issued_at, "status": license_.standing,
             "licensee": license_.buyer_name, "certificate": certificate_document(license_)}
 
 
 def license_document(license_: License) -> dict[str, Any]:
     return {
-        "id": license_.id, "license_number": license_.license_number, "status": license_.status,
+        "id": license_.id, "license_number": license_.license_number, "status": license_.standing,
         "kind": license_.kind,
         "beat": {"id": license_.beat_id, "title": license_.beat_snapshot["title"],
                  "beatmaker": license_.beat_snapshot["beatmaker"]},
@@ -109,7 +120,16 @@ def license_document(license_: License) -> dict[str, Any]:
         "price": {"amount": license_.price_amount, "currency": license_.currency},
         "licensee": license_.buyer_name, "issued_at": license_.issued_at, "revoked_at": license_.revoked_at,
         "downloads_frozen": license_.frozen_at is not None,
+        "upgrade_of": _number_of(license_.upgrade_of_id),
+        "superseded_by": _number_of(license_.superseded_by_id),
+        "superseded_at": license_.superseded_at,
         "contract_ready": license_.contract_key is not None,
         "files": [{"kind": f.kind, "sha256": f.sha256, "size": f.size, "ready": f.key is not None}
                   for f in license_.files],
     }
+
+
+def _number_of(license_id: str | None) -> dict[str, str] | None:
+    """Another license named by a license (the one it upgraded, the one that superseded it)."""
+    other = db.session.get(License, license_id) if license_id else None
+    return {"id": other.id, "license_number": other.license_number} if other is not None else None

@@ -68,6 +68,10 @@ class SigningKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
+# How a license stands as people see it: an active license replaced by an upgrade is
+# "superseded" (still valid for what was done under it, no longer the one in use).
+SUPERSEDED = "superseded"
+
 
 class LicenseTier(Base):
     """A beatmaker's license terms. Edits apply to future sales only: every license keeps a
@@ -124,6 +128,8 @@ class Offer(Base):
     __table_args__ = (
         UniqueConstraint("beat_id", "tier_id"),
         CheckConstraint("price_amount > 0", name="price_positive"),
+        CheckConstraint("upgrade_floor_amount >= 0 AND upgrade_floor_amount <= price_amount",
+                        name="upgrade_floor_within_price"),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("ofr"))
@@ -133,6 +139,8 @@ class Offer(Base):
     price_amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The least an upgrade to this offer costs, whatever the buyer paid before (0: no floor).
+    upgrade_floor_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     tier: Mapped[LicenseTier] = relationship(lazy="joined", innerjoin=True)
 
@@ -148,6 +156,10 @@ class License(Base):
         # whatever the code does.
         Index("uq_licenses_one_exclusive_per_beat", "beat_id", unique=True,
               postgresql_where=text("kind = 'exclusive'"), sqlite_where=text("kind = 'exclusive'")),
+        # A license is upgraded once: of the upgrades based on it, one at most stands (a revoked
+        # one, refunded, gave the license back and it may be upgraded again).
+        Index("uq_licenses_one_standing_upgrade_per_license", "upgrade_of_id", unique=True,
+              postgresql_where=text("status <> 'revoked'"), sqlite_where=text("status <> 'revoked'")),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("lic"))
@@ -181,8 +193,21 @@ class License(Base):
     certificate: Mapped[str | None] = mapped_column(Text)
     certificate_kid: Mapped[str | None] = mapped_column(ForeignKey("license_signing_keys.kid"))
 
+    # An upgrade names the license it replaced (and was priced on); that license names it back
+    # while it stands. A refund of the upgrade clears superseded_by_id: the old one is in use again.
+    upgrade_of_id: Mapped[str | None] = mapped_column(ForeignKey("licenses.id"))
+    superseded_by_id: Mapped[str | None] = mapped_column(ForeignKey("licenses.id"))
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
     files: Mapped[list[LicenseFile]] = relationship(cascade="all, delete-orphan", lazy="selectin",
                                                     order_by="LicenseFile.kind")
+
+    @property
+    def standing(self) -> str:
+        """active, superseded (by an upgrade) or revoked."""
+        if self.status == LicenseStatus.ACTIVE and self.superseded_by_id is not None:
+            return SUPERSEDED
+        return self.status
 
 
 class LicenseFile(Base):

@@ -15,6 +15,7 @@ from marketplace.catalog.models import Beat
 from marketplace.db import db
 from marketplace.errors import Conflict, ValidationFailed
 from marketplace.licensing.models import DELIVERABLES, LIMIT_NAMES, LicenseTier, Offer, TierKind
+from marketplace.common.money import Money, minimum_charge, stripe_amount_problem
 from marketplace.licensing.prices import check_price, store_currency
 
 
@@ -35,12 +36,21 @@ def replace_offers(beat: Beat, owner: User, wanted: Sequence[Mapping[str, Any]])
         seen.add(tier.id)
         check_deliverable(beat, tier, field)
         price = check_price(item["price"], f"{field}.price")
-        rows.append((tier, price, item.get("active", True), index))
+        floor = check_upgrade_floor(item["upgrade_floor"], price, f"{field}.upgrade_floor") \
+            if item.get("upgrade_floor") is not None else None
+        rows.append((tier, price, item.get("active", True), index, floor))
     existing = {offer.tier_id: offer for offer in offers_of(beat.id)}
     kept = []
-    for tier, price, active, position in rows:
+    for tier, price, active, position, floor in rows:
         offer = existing.pop(tier.id, None) or Offer(beat_id=beat.id, tier_id=tier.id, tier=tier)
         offer.price_amount, offer.currency, offer.active, offer.position = price, store_currency(), active, position
+        if floor is not None:
+            offer.upgrade_floor_amount = floor
+        elif (offer.upgrade_floor_amount or 0) > price:
+            floor_now = Money(offer.upgrade_floor_amount, offer.currency).formatted()
+            raise ValidationFailed(details={f"{position}": {"upgrade_floor": [
+                f"The upgrade floor of this offer, {floor_now}, is above the new price: "
+                "lower the floor too."]}})
         db.session.add(offer)
         kept.append(offer)
     for dropped in existing.values():
@@ -48,6 +58,32 @@ def replace_offers(beat: Beat, owner: User, wanted: Sequence[Mapping[str, Any]])
     db.session.flush()
     refresh_listing_price(beat)
     return kept
+
+
+def check_upgrade_floor(floor: Mapping[str, Any], price: int, field: str) -> int:
+    """An upgrade floor is 0 (none) or an amount the payment provider can charge, at most the price."""
+    currency = store_currency()
+    if floor["currency"] != currency:
+        raise ValidationFailed(details={field: [f"Prices are in {currency}."]})
+    amount = floor["amount"]
+    if amount == 0:
+        return 0
+    smallest = minimum_charge(currency)
+    if amount < 0 or amount > price or amount < smallest:
+        least, most = Money(smallest, currency).formatted(), Money(price, currency).formatted()
+        raise ValidationFailed(details={field: [
+            f"An upgrade floor is 0 (no floor) or from {least} (the smallest payment the payment provider "
+            f"takes) up to the offer's price, {most}."]})
+    problem = stripe_amount_problem(amount, currency)
+    if problem:
+        raise ValidationFailed(details={field: [problem]})
+    return amount
+
+
+def upgrade_floors(beat_id: str) -> dict[str, dict[str, Any]]:
+    """Each offer's upgrade floor by tier id, for its seller."""
+    return {offer.tier_id: {"amount": offer.upgrade_floor_amount, "currency": offer.currency}
+            for offer in offers_of(beat_id)}
 
 
 def check_deliverable(beat: Beat, tier: LicenseTier, field: str) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from marketplace.catalog.schemas import LimitsSchema
+from marketplace.catalog.schemas import LimitsSchema, OfferSchema
 from marketplace.common.shares import SHARE_RANGE
 from marketplace.common.text import SingleLine
 from marketplace.licensing.models import DELIVERABLES, LIMIT_NAMES, ContentIdPolicy, TierKind
@@ -75,6 +75,10 @@ class OfferInSchema(ma.Schema):
     tier_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
     price = ma.fields.Nested(MoneyInSchema, required=True)
     active = ma.fields.Boolean(load_default=True)
+    upgrade_floor = ma.fields.Nested(MoneyInSchema, metadata={
+        "description": "the least an upgrade to this offer costs a buyer who holds a lower license of "
+                       "the beat, whatever they paid before: 0 (the default) or a chargeable amount up to "
+                       "the price. Left out, an offer keeps its floor."})
 
 
 class FileSchema(ma.Schema):
@@ -87,7 +91,9 @@ class FileSchema(ma.Schema):
 class LicenseSchema(ma.Schema):
     id = ma.fields.String(required=True)
     license_number = ma.fields.String(required=True)
-    status = ma.fields.String(required=True, validate=validate.OneOf(["active", "revoked"]))
+    status = ma.fields.String(required=True, validate=validate.OneOf(["active", "superseded", "revoked"]),
+                              metadata={"description": "superseded: upgraded to another license; it still "
+                                                       "covers what was done under it"})
     kind = ma.fields.String(required=True)
     beat = ma.fields.Dict(required=True)
     tier = ma.fields.Dict(required=True)
@@ -99,6 +105,11 @@ class LicenseSchema(ma.Schema):
     revoked_at = ma.fields.DateTime(allow_none=True, required=True)
     downloads_frozen = ma.fields.Boolean(required=True, metadata={
         "description": "true while the payment is disputed: downloads wait until it is settled"})
+    upgrade_of = ma.fields.Dict(allow_none=True, required=True, metadata={
+        "description": "the license this one upgraded and superseded: {id, license_number}"})
+    superseded_by = ma.fields.Dict(allow_none=True, required=True, metadata={
+        "description": "the upgrade that superseded this license: {id, license_number}"})
+    superseded_at = ma.fields.DateTime(allow_none=True, required=True)
     contract_ready = ma.fields.Boolean(required=True)
     files = ma.fields.List(ma.fields.Nested(FileSchema), required=True)
 
@@ -154,3 +165,10 @@ class JwkSchema(ma.Schema):
 
 class JwksSchema(ma.Schema):
     keys = ma.fields.List(ma.fields.Nested(JwkSchema), required=True)
+
+
+class SellerOfferSchema(OfferSchema):
+    """An offer as its seller sees it."""
+
+    upgrade_floor = ma.fields.Nested(MoneyOutSchema, required=True, metadata={
+        "description": "the least an upgrade to this offer costs (0: no floor)"})

@@ -6,7 +6,6 @@ from marketplace.accounts.auth import auth_required, current_user
 from marketplace.accounts.models import Role
 from marketplace.api import Blueprint, document_errors
 from marketplace.catalog import services as catalog
-from marketplace.catalog.schemas import OfferSchema
 from marketplace.db import db
 from marketplace.errors import NotFound
 from marketplace.licensing import keys, library, offers, tiers
@@ -15,6 +14,7 @@ from marketplace.licensing.schemas import (
     JwksSchema,
     LicenseSchema,
     OfferInSchema,
+    SellerOfferSchema,
     TierInSchema,
     TierSchema,
     VerificationSchema,
@@ -74,14 +74,17 @@ def delete_tier(tier_id):
 @blp.put("/beats/<beat_id>/offers")
 @auth_required(Role.BEATMAKER)
 @blp.arguments(OfferInSchema(many=True))
-@blp.response(200, OfferSchema(many=True))
+@blp.response(200, SellerOfferSchema(many=True))
 @document_errors(404, 409)
 def replace_offers(wanted, beat_id):
-    """What the beat is sold as: the whole list of offers (tier, price, active)."""
+    """What the beat is sold as: the whole list of offers (tier, price, active, and the floor
+    an upgrade to it never goes below)."""
     beat = catalog.get_owned_beat(beat_id, current_user())
     offers.replace_offers(beat, current_user(), wanted)
     db.session.commit()
-    return offers.offer_documents([beat]).get(beat.id, [])
+    floors = offers.upgrade_floors(beat.id)
+    return [{**document, "upgrade_floor": floors[document["tier_id"]]}
+            for document in offers.offer_documents([beat]).get(beat.id, [])]
 
 
 @blp.get("/licenses")

@@ -1,13 +1,14 @@
 // The buyer's licenses: the list, and one license with its terms, contract and files.
 
 import { api, token } from "../api.js";
-import { busy, date, dateTime, errorBox, h, money } from "../ui.js";
+import { UNSAFE_LINK, busy, date, dateTime, errorBox, h, money, webUrl } from "../ui.js";
 import { sendToSignIn } from "./common.js";
 import { frozenTerms, termsList } from "./terms.js";
 
 const FILE_WORDS = { mp3: "MP3", wav: "WAV", stems: "Stems (ZIP)" };
 
 function statusBadge(license) {
+  if (license.status === "superseded") return h("span", { class: "badge" }, "Upgraded");
   if (license.status !== "active") return h("span", { class: "badge bad" }, "Revoked");
   if (license.downloads_frozen) return h("span", { class: "badge bad" }, "Disputed");
   return h("span", { class: "badge ok" }, "Active");
@@ -25,7 +26,62 @@ export async function libraryView({ root, user, navigate }) {
     h("ul", { class: "library" }, licenses.map((license) => h("li", { class: "card library-item" },
       h("h2", {}, h("a", { href: `/licenses/${encodeURIComponent(license.id)}` }, license.beat.title)),
       h("p", {}, `${license.tier.name} · by ${license.beat.beatmaker} · `, statusBadge(license)),
-      h("p", { class: "muted" }, `License ${license.license_number}, issued ${date(license.issued_at)}`)))));
+      h("p", { class: "muted" }, `License ${license.license_number}, issued ${date(license.issued_at)}`),
+      license.status === "active" && license.kind === "lease" ? upgradeBlock(license, navigate) : ""))));
+}
+
+// "Upgrade": the higher licenses of the beat, each priced by the server at the difference,
+// checked out at once (the payment page, or the order when there is nothing to pay).
+function upgradeBlock(license, navigate) {
+  const box = h("div", { class: "upgrade-options" });
+  const button = h("button", { type: "button", "aria-expanded": "false" }, "Upgrade");
+  button.addEventListener("click", () => busy(button, async () => {
+    if (button.getAttribute("aria-expanded") === "true") {
+      button.setAttribute("aria-expanded", "false");
+      box.replaceChildren();
+      return;
+    }
+    try {
+      const answer = await api(`/licenses/${encodeURIComponent(license.id)}/upgrades`);
+      box.replaceChildren(upgradeList(license, answer, navigate));
+      button.setAttribute("aria-expanded", "true");
+    } catch (error) {
+      box.replaceChildren(errorBox(error));
+    }
+  }));
+  return h("div", { class: "upgrade" }, button, box);
+}
+
+function upgradeList(license, answer, navigate) {
+  if (!answer.upgradable) return h("p", {}, answer.reason);
+  if (!answer.options.length) return h("p", {}, "This beat offers no higher license today.");
+  return h("ul", { class: "upgrade-list" }, answer.options.map((option) => {
+    const pay = h("button", { type: "button", disabled: !option.available },
+      option.price.amount ? `Upgrade for ${money(option.price)}` : "Upgrade at no cost");
+    const result = h("div", {});
+    pay.addEventListener("click", () => busy(pay, () => checkOutUpgrade(license, option, result, navigate)));
+    return h("li", {},
+      h("strong", {}, option.tier_name), " ",
+      h("span", { class: "muted" }, `${money(option.list_price)} less the ${money(option.credit)} you paid`),
+      " ", pay, option.reason ? h("p", { class: "muted" }, option.reason) : "", result);
+  }));
+}
+
+async function checkOutUpgrade(license, option, result, navigate) {
+  try {
+    const answer = await api("/checkout", { method: "POST", json: {
+      items: [{ kind: "upgrade", license_id: license.id, tier_id: option.tier_id }] } });
+    if (!answer.checkout_url) {
+      navigate(`/orders/${encodeURIComponent(answer.order_id)}`);
+      return;
+    }
+    const url = webUrl(answer.checkout_url);
+    if (!url) throw new Error(UNSAFE_LINK);
+    result.replaceChildren(h("p", { role: "status" }, "Opening the payment page…"));
+    location.assign(url);
+  } catch (error) {
+    result.replaceChildren(errorBox(error));
+  }
 }
 
 function size(bytes) {
@@ -48,6 +104,10 @@ function summary(license) {
     ["Price", money(license.price)],
     ["Issued", dateTime(license.issued_at)],
     license.revoked_at ? ["Revoked", dateTime(license.revoked_at)] : null,
+    license.superseded_by ? ["Upgraded to", h("a", { href: `/licenses/${encodeURIComponent(license.superseded_by.id)}` },
+      license.superseded_by.license_number)] : null,
+    license.upgrade_of ? ["Upgrade of", h("a", { href: `/licenses/${encodeURIComponent(license.upgrade_of.id)}` },
+      license.upgrade_of.license_number)] : null,
     ["Public check", h("a", { href: `/licenses/verify/${encodeURIComponent(license.license_number)}` },
       "Anyone can check this license")],
   ].filter(Boolean);
