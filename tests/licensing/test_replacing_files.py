@@ -11,11 +11,13 @@ import json
 import os
 import secrets
 import subprocess
+import threading
 import time
 import zipfile
 from pathlib import Path
 
 import pytest
+import requests
 from PIL import Image
 from sqlalchemy import select
 
@@ -28,7 +30,7 @@ from marketplace.jobs.outbox import OutboxJob
 from marketplace.licensing.models import LicenseFile
 from marketplace.migrate import upgrade
 from marketplace.storage.service import storage
-from tests.conftest import DEFAULT_PASSWORD, bearer, login, make_test_app, start_celery_worker, stop_process
+from tests.conftest import DEFAULT_PASSWORD, ON_POSTGRES, bearer, login, make_test_app, start_celery_worker, stop_process
 from tests.licensing.test_deliveries import links_by_kind, sell_tier, upload
 from tests.media import make_beat, make_tag
 
@@ -433,3 +435,65 @@ def _all_jobs_done(app) -> bool:
         states = {row.job: row.state for row in db.session.scalars(select(OutboxJob))}
         db.session.remove()
     return states.get("catalog.render_preview") == "done" and states.get("catalog.render_replacement") == "done"
+
+
+# -- sales and a replacement at once ---------------------------------------------------------------
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent sales and a replacement on row locks: the PostgreSQL pass")
+def test_sales_during_a_replacement_each_deliver_the_master_they_were_sold_with(
+        app, client, seller, buyer, masters, new_audio, offer_all, live_server):
+    """Six sales race a master replacement over real HTTP and sessions: every license names one
+    of the two masters, delivers exactly its bytes, and the old master stays stored while a
+    license names it."""
+    from marketplace.accounts import services as accounts_services
+    from marketplace.licensing import issuing
+
+    _seller_id, headers = seller
+    beat_id = upload(client, headers, masters["wav"])
+    tier = offer_all(headers, beat_id, names=["Premium lease"])["Premium lease"]
+    sales, barrier, errors = 6, threading.Barrier(7), []
+    license_ids: list[str] = []
+    lock = threading.Lock()
+
+    def sell(index: int) -> None:
+        try:
+            with app.app_context():
+                barrier.wait()
+                license_ = issuing.issue_license(issuing.Sale(
+                    reference=f"race-{index}", beat_id=beat_id, tier_id=tier["id"],
+                    buyer=accounts_services.get_user(buyer[0]), price_amount=4999, currency="usd"))
+                db.session.commit()
+                with lock:
+                    license_ids.append(license_.id)
+        except Exception as error:  # reported in the test's own thread below
+            errors.append(error)
+
+    def replace() -> None:
+        barrier.wait()
+        response = requests.put(f"{live_server}/api/v1/beats/{beat_id}/master", headers=headers, timeout=120,
+                                files={"file": ("new.wav", new_audio["master"].read_bytes(), "audio/wav")})
+        with lock:
+            license_ids.append(f"status:{response.status_code}")
+
+    threads = [threading.Thread(target=sell, args=(i,)) for i in range(sales)] + [threading.Thread(target=replace)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert errors == []
+    assert "status:202" in license_ids
+    sold = [entry for entry in license_ids if not entry.startswith("status:")]
+    assert len(sold) == sales
+    old_bytes, new_bytes = masters["wav"].read_bytes(), new_audio["master"].read_bytes()
+    with app.app_context():
+        for license_id in sold:
+            delivered = db.session.get(LicenseFile, (license_id, "wav"))
+            source = db.session.get(BeatFile, delivered.source_file_id)
+            assert source.sha256 in (sha256(old_bytes), sha256(new_bytes))
+            assert storage().exists(source.key)
+        db.session.remove()
+    for license_id in sold:
+        with app.app_context():
+            expected = db.session.get(BeatFile, db.session.get(LicenseFile, (license_id, "wav")).source_file_id).sha256
+            db.session.remove()
+        assert sha256(download(client, license_id, buyer[1], "wav")) == expected
