@@ -121,8 +121,8 @@ def _can_retry(beat: Beat, waiting: BeatFile | None) -> bool:
 def _replaceable(beat_id: str, owner: User) -> Beat:
     """The owner's beat, if its files may be replaced: checked before a file is looked at, so
     a stranger learns nothing from how their file would be judged."""
-    require_verified(owner, "put beats up for sale")
     beat = get_owned_beat(beat_id, owner)
+    require_verified(owner, "put beats up for sale")
     if beat.status == BeatStatus.TAKEN_DOWN:
         raise HeldByModeration()
     return beat
