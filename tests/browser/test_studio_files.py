@@ -159,3 +159,26 @@ def test_every_field_of_the_details_is_saved(page, store):
     cleared = store.api("GET", f"/beats/{beat['id']}").json()
     assert (cleared["key"], cleared["genre"], cleared["mood"], cleared["tags"], cleared["description"],
             cleared["version_of"]) == (None, None, None, [], "", None)
+
+
+def test_a_new_upload_is_cancelled_while_it_is_sent_and_nothing_typed_is_lost(page, store, files):
+    maker = store.user("beatmaker")
+    sign_in(page, maker)
+    page.goto("/studio/upload")
+    page.get_by_label("Master audio file").set_input_files(str(files["master"]))
+    page.get_by_label("Title").fill("Half Sent")
+    page.get_by_label("BPM").fill("128")
+    held = []
+    # The network holds the upload on its way (a slow connection): it never reaches the server.
+    page.route(re.compile(r"/api/v1/beats$"), lambda route: held.append(route))
+    page.get_by_role("button", name="Upload beat").click()
+    panel = page.get_by_role("region", name="Upload")
+    panel.get_by_role("button", name="Cancel upload").click()
+    expect(panel.get_by_role("status")).to_have_text(
+        "Upload cancelled: nothing was stored. The form keeps what you typed.")
+    expect(panel.get_by_role("button", name="Cancel upload")).to_be_hidden()
+    expect(page.get_by_label("Title")).to_have_value("Half Sent")
+    expect(page.get_by_role("button", name="Upload beat")).to_be_enabled()
+    screenshot(page, "studio-upload-cancelled")
+    page.unroute(re.compile(r"/api/v1/beats$"))
+    assert store.api("GET", "/me/beats", token=maker.token).json() == []

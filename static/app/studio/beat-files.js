@@ -3,10 +3,11 @@
 // its preview is rendered (the current one stays on sale until then), cancel it, or try again
 // what failed. Licenses already sold keep the files they were sold with.
 
-import { ApiError, api, token } from "../api.js";
+import { api } from "../api.js";
 import { busy, duration, field, h, notice } from "../ui.js";
 import { markInvalid, poll, showFormError, statusLine } from "./common.js";
 import { acceptAttribute, fileProblem } from "./file-types.js";
+import { sendFile } from "./send-file.js";
 
 const POLL_SECONDS = 2;
 
@@ -164,7 +165,7 @@ class FilesCard {
     };
     shown(0);
     progress.hidden = false;
-    const upload = sendFile(`${this.path}/${kind.route}`, data, shown);
+    const upload = sendFile(`${this.path}/${kind.route}`, data, { method: "PUT", onProgress: shown });
     const stop = () => upload.abort();
     cancel.addEventListener("click", stop);
     this.sending = upload;
@@ -218,31 +219,6 @@ class FilesCard {
     this.stopPolling();
     if (this.sending) this.sending.abort();
   }
-}
-
-// A file sent with progress that can be cancelled: {done (a promise), abort()}. fetch() cannot
-// report upload progress, so this uses XMLHttpRequest; an aborted send rejects with an AbortError.
-function sendFile(path, form, onProgress) {
-  const request = new XMLHttpRequest();
-  const done = new Promise((resolve, reject) => {
-    request.open("PUT", "/api/v1" + path);
-    request.setRequestHeader("Accept", "application/json");
-    if (token()) request.setRequestHeader("Authorization", `Bearer ${token()}`);
-    request.upload.onprogress = (event) => {
-      if (event.lengthComputable) onProgress(event.loaded / event.total);
-    };
-    request.onload = () => {
-      let body = null;
-      try { body = JSON.parse(request.responseText); } catch { /* not JSON */ }
-      if (request.status >= 200 && request.status < 300) resolve(body);
-      else if (body && body.error) reject(new ApiError(request.status, body.error.code, body.error.message, body.error.details));
-      else reject(new ApiError(request.status, "http_" + request.status, `The server answered ${request.status}.`));
-    };
-    request.onabort = () => reject(new DOMException("The upload was cancelled.", "AbortError"));
-    request.onerror = () => reject(new ApiError(0, "network_error", "The upload was interrupted. Check your connection and try again."));
-    request.send(form);
-  });
-  return { done, abort: () => request.abort() };
 }
 
 function masterInWords(master) {
