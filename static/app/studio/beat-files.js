@@ -162,6 +162,7 @@ class FilesCard {
     const shown = (fraction) => {
       bar.value = fraction;
       percent.textContent = `${Math.round(fraction * 100)}% sent`;
+      cancel.hidden = fraction >= 1; // every byte sent: the server is checking it, too late to cancel
     };
     shown(0);
     progress.hidden = false;

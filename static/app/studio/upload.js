@@ -204,6 +204,8 @@ class UploadProgress {
 
   sent(fraction) {
     this.show(fraction);
+    // Once every byte is sent the server is checking the files: too late to cancel.
+    if (fraction >= 1) this.cancellable(null);
   }
 
   // While the files are sent, Cancel stops the upload (`stop`); null hides it.
