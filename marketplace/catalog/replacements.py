@@ -90,8 +90,8 @@ def files_document(beat: Beat) -> dict[str, Any]:
     waiting = waiting_replacement(beat)
     master = stems = None
     if beat.master_key is not None:
-        master = {"format": beat.master_format, "lossless": bool(beat.master_lossless), "size": beat.master_size,
-                  "sha256": beat.master_sha256, "duration_ms": beat.duration_ms,
+        master = {"format": beat.master_format, "lossless": bool(beat.master_lossless),
+                  "size": beat.master_size, "sha256": beat.master_sha256, "duration_ms": beat.duration_ms,
                   "uploaded_at": _uploaded_at(current_file(beat, "master"))}
     if beat.stems_key is not None:
         stems = {"size": beat.stems_size, "sha256": beat.stems_sha256,
@@ -113,7 +113,8 @@ def _uploaded_at(row: BeatFile | None) -> str | None:
 
 
 def _can_retry(beat: Beat, waiting: BeatFile | None) -> bool:
-    return (waiting is not None and waiting.replacement == REPLACEMENT_FAILED) or beat.status == BeatStatus.FAILED
+    failed_replacement = waiting is not None and waiting.replacement == REPLACEMENT_FAILED
+    return failed_replacement or beat.status == BeatStatus.FAILED
 
 
 # -- replacing ---------------------------------------------------------------------------------
@@ -193,7 +194,8 @@ def replace_cover(owner: User, beat_id: str, cover: Path) -> Beat:
                 stored[size] = save_in_transaction(f"covers/{beat.id}/{version}/{size}.jpg", stream,
                                                    COVER_CONTENT_TYPE).key
     if beat.cover_key is not None:
-        for old in dict.fromkeys([beat.cover_key, *(rendition_key(beat.cover_key, size) for size in renditions)]):
+        old_keys = [beat.cover_key, *(rendition_key(beat.cover_key, size) for size in renditions)]
+        for old in dict.fromkeys(old_keys):  # covers stored before renditions are one file
             delete_after_commit(old)
     beat.cover_key, beat.cover_content_type = stored[LARGE], COVER_CONTENT_TYPE
     db.session.flush()
@@ -206,7 +208,8 @@ def swap_in_master(beat: Beat, replacement: BeatFile) -> None:
     old = current_file(beat, "master")
     beat.master_key, beat.master_format, beat.master_lossless = (
         replacement.key, replacement.audio_format, replacement.lossless)
-    beat.master_sha256, beat.master_size, beat.duration_ms = replacement.sha256, replacement.size, replacement.duration_ms
+    beat.master_sha256, beat.master_size = replacement.sha256, replacement.size
+    beat.duration_ms = replacement.duration_ms
     replacement.replacement, replacement.failure_reason = None, None
     db.session.flush()
     if old is not None:

@@ -98,8 +98,9 @@ def _render_files(beat: Beat, master_key: str, preview_to: str, waveform_to: str
     with tempfile.TemporaryDirectory(prefix="render-") as folder, \
             storage().local_copy(master_key) as master, voice_tags.tag_audio(tag) as tag_path:
         out = Path(folder) / "preview.mp3"
-        waveform = render_preview(master, tag_path, voice_tags.placement(tag), duration_ms or beat.duration_ms or 0,
-                                  out, title=beat.title, artist=beat.owner.display_name)
+        waveform = render_preview(master, tag_path, voice_tags.placement(tag),
+                                  duration_ms or beat.duration_ms or 0, out,
+                                  title=beat.title, artist=beat.owner.display_name)
         peaks = Path(folder) / "waveform.json"
         peaks.write_text(json.dumps(waveform, separators=(",", ":")))
         save_atomically(out, preview_to, "audio/mpeg")

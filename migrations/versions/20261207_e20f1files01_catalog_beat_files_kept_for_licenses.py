@@ -41,7 +41,8 @@ def upgrade() -> None:
         sa.CheckConstraint("kind IN ('master', 'stems')", name=op.f('ck_beat_files_kind')),
         sa.CheckConstraint("replacement IS NULL OR replacement IN ('pending', 'failed')",
                            name=op.f('ck_beat_files_replacement')),
-        sa.CheckConstraint("replacement IS NULL OR kind = 'master'", name=op.f('ck_beat_files_only_masters_wait')),
+        sa.CheckConstraint("replacement IS NULL OR kind = 'master'",
+                           name=op.f('ck_beat_files_only_masters_wait')),
         sa.ForeignKeyConstraint(['beat_id'], ['beats.id'], name=op.f('fk_beat_files_beat_id_beats'),
                                 ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_beat_files')),
@@ -55,8 +56,8 @@ def upgrade() -> None:
     # Adding a column only: on SQLite the table is never rebuilt.
     if op.get_bind().dialect.name == 'postgresql':
         op.add_column('license_files', sa.Column('source_file_id', sa.String(length=40), nullable=True))
-        op.create_foreign_key(op.f('fk_license_files_source_file_id_beat_files'), 'license_files', 'beat_files',
-                              ['source_file_id'], ['id'])
+        op.create_foreign_key(op.f('fk_license_files_source_file_id_beat_files'), 'license_files',
+                              'beat_files', ['source_file_id'], ['id'])
     else:
         op.execute('ALTER TABLE license_files ADD COLUMN source_file_id VARCHAR(40) '
                    'CONSTRAINT fk_license_files_source_file_id_beat_files REFERENCES beat_files (id)')
@@ -82,7 +83,8 @@ def _backfill() -> None:
         stored = {}
         if beat['master_key']:
             stored['master'] = {'key': beat['master_key'], 'audio_format': beat['master_format'],
-                                'lossless': bool(beat['master_lossless']), 'sha256': beat['master_sha256'] or '',
+                                'lossless': bool(beat['master_lossless']),
+                                'sha256': beat['master_sha256'] or '',
                                 'size': beat['master_size'] or 0, 'duration_ms': beat['duration_ms']}
         if beat['stems_key']:
             stored['stems'] = {'key': beat['stems_key'], 'audio_format': None, 'lossless': False,
@@ -103,7 +105,8 @@ def downgrade() -> None:
     with op.batch_alter_table('license_files', schema=None, recreate='never') as batch_op:
         batch_op.drop_index(batch_op.f('ix_license_files_source_file_id'))
     if op.get_bind().dialect.name == 'postgresql':
-        op.drop_constraint(op.f('fk_license_files_source_file_id_beat_files'), 'license_files', type_='foreignkey')
+        op.drop_constraint(op.f('fk_license_files_source_file_id_beat_files'), 'license_files',
+                           type_='foreignkey')
         op.drop_column('license_files', 'source_file_id')
     else:  # SQLite drops a column of a foreign key only by rebuilding the table
         with op.batch_alter_table('license_files', schema=None, recreate='always') as batch_op:

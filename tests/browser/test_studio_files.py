@@ -48,8 +48,10 @@ def test_a_beatmaker_replaces_the_master_and_the_new_preview_takes_over(page, st
 
     fresh = store.api("GET", f"/beats/{beat['id']}").json()
     assert fresh["id"] == beat["id"] and fresh["status"] == "published"
-    assert fresh["duration_ms"] == pytest.approx(20_000, abs=50) and fresh["preview_url"] != beat["preview_url"]
-    expect(page.get_by_role("region", name="Summary").locator("audio")).to_have_attribute("src", fresh["preview_url"])
+    assert fresh["duration_ms"] == pytest.approx(20_000, abs=50)
+    assert fresh["preview_url"] != beat["preview_url"]
+    summary = page.get_by_role("region", name="Summary")
+    expect(summary.locator("audio")).to_have_attribute("src", fresh["preview_url"])
 
 
 def test_a_refused_master_is_explained_and_the_old_one_kept(page, store, files):
@@ -84,7 +86,8 @@ def test_an_upload_is_cancelled_while_it_is_sent(page, store, files):
     expect(card.get_by_role("button", name="Replace master")).to_be_enabled()
     page.unroute(re.compile(r"/api/v1/beats/[^/]+/master$"))
     files_now = store.api("GET", f"/beats/{beat['id']}/files", token=maker.token).json()
-    assert files_now["replacement"] is None and files_now["master"]["duration_ms"] == pytest.approx(12_000, abs=50)
+    assert files_now["replacement"] is None
+    assert files_now["master"]["duration_ms"] == pytest.approx(12_000, abs=50)
 
 
 def test_a_failed_beat_is_tried_again_from_its_page(page, store):

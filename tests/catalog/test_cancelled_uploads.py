@@ -32,7 +32,8 @@ def served(database_factory, tmp_path):
     app = make_test_app(database_factory(), STORAGE_LOCAL_ROOT=str(root), UPLOAD_TMP_DIR=str(spool))
     with app.app_context():
         upgrade(db.engine)
-        accounts.create_user("cancel@example.com", DEFAULT_PASSWORD, "Canceller", Role.BEATMAKER, verified=True)
+        accounts.create_user("cancel@example.com", DEFAULT_PASSWORD, "Canceller", Role.BEATMAKER,
+                             verified=True)
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -105,7 +106,8 @@ def test_a_replacement_cut_off_half_way_leaves_the_beat_as_it_was(served, tmp_pa
     assert created.status_code == 202, created.json
     beat_id = created.json["id"]
     beat_before = client.get(f"/api/v1/beats/{beat_id}", headers=headers).json
-    files_before, stored_before = client.get(f"/api/v1/beats/{beat_id}/files", headers=headers).json, _files(root)
+    files_before = client.get(f"/api/v1/beats/{beat_id}/files", headers=headers).json
+    stored_before = _files(root)
 
     other = make_beat(tmp_path / "other.wav", seconds=25).read_bytes()
     _send_half_and_hang_up(port, "PUT", f"/api/v1/beats/{beat_id}/master", token,

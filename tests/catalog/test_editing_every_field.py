@@ -27,7 +27,8 @@ def test_every_field_is_saved_and_emptied_again(client, make_user, headers_for, 
     beat_id = make_beat(owner, title="Plain")
     changes = {"title": "Nuit blanche 🌙 夜の街", "bpm": 92, "key": "c sharp minor", "genre": "Lo-Fi",
                "mood": "Dreamy", "tags": ["rain", "night drive", "🌧"],
-               "description": "Two lines:\nrecorded at night ✨.", "samples": "cleared", "version_of": original}
+               "description": "Two lines:\nrecorded at night ✨.", "samples": "cleared",
+               "version_of": original}
     saved = client.patch(f"/api/v1/beats/{beat_id}", headers=headers, json=changes)
     assert saved.status_code == 200, saved.json
     again = client.get(f"/api/v1/beats/{beat_id}").json

@@ -30,7 +30,15 @@ from marketplace.jobs.outbox import OutboxJob
 from marketplace.licensing.models import LicenseFile
 from marketplace.migrate import upgrade
 from marketplace.storage.service import storage
-from tests.conftest import DEFAULT_PASSWORD, ON_POSTGRES, bearer, login, make_test_app, start_celery_worker, stop_process
+from tests.conftest import (
+    DEFAULT_PASSWORD,
+    ON_POSTGRES,
+    bearer,
+    login,
+    make_test_app,
+    start_celery_worker,
+    stop_process,
+)
 from tests.licensing.test_deliveries import links_by_kind, sell_tier, upload
 from tests.media import make_beat, make_tag
 
@@ -54,7 +62,8 @@ def new_audio(tmp_path_factory):
     with zipfile.ZipFile(zip_buffer, "w") as archive:
         archive.writestr("bass.wav", make_beat(folder / "bass.wav", seconds=2).read_bytes())
         archive.writestr("keys.wav", make_beat(folder / "keys.wav", seconds=2).read_bytes())
-    return {"master": make_beat(folder / "new-master.wav", seconds=27), "flac": make_beat(folder / "new.flac", seconds=15),
+    return {"master": make_beat(folder / "new-master.wav", seconds=27),
+            "flac": make_beat(folder / "new.flac", seconds=15),
             "short": make_beat(folder / "short.wav", seconds=3), "stems": zip_buffer.getvalue(),
             "tag": make_tag(folder / "tag.wav")}
 
@@ -103,11 +112,11 @@ def test_a_replaced_master_is_sold_from_then_on_while_earlier_licenses_keep_the_
     old_master = masters["wav"].read_bytes()
     assert download(client, old_license, buyer[1], "wav") == old_master
 
-    replaced = put_file(client, headers, beat_id, "master", "file", new_audio["master"].read_bytes(), "take 2.wav")
+    new_master = new_audio["master"].read_bytes()
+    replaced = put_file(client, headers, beat_id, "master", "file", new_master, "take 2.wav")
     assert replaced.status_code == 202, replaced.json
     # Its preview rendered at once here (jobs run when the request commits): it took over.
     files = files_of(client, headers, beat_id)
-    new_master = new_audio["master"].read_bytes()
     assert files["replacement"] is None and files["master"]["sha256"] == sha256(new_master)
     assert files["master"]["duration_ms"] == pytest.approx(27_000, abs=50)
 
@@ -167,8 +176,9 @@ def test_a_replaced_master_no_license_delivers_is_deleted(app, client, seller, m
     files = files_of(client, headers, beat_id)
     assert files["master"]["format"] == "flac" and files["master"]["lossless"] is True
     with app.app_context():
-        assert db.session.scalar(select(BeatFile).where(BeatFile.beat_id == beat_id,
-                                                        BeatFile.kind == "master")).key.endswith("master.flac")
+        kept = db.session.scalar(select(BeatFile).where(BeatFile.beat_id == beat_id,
+                                                        BeatFile.kind == "master"))
+        assert kept.key.endswith("master.flac")
 
 
 def test_a_file_a_license_delivers_cannot_be_deleted_by_the_database(app, client, seller, buyer, masters,
@@ -212,7 +222,8 @@ def test_a_taken_down_beat_keeps_its_files(app, client, seller, masters, new_aud
     with app.app_context():
         db.session.get(Beat, beat_id).status = "taken_down"
         db.session.commit()
-    refused = put_file(client, headers, beat_id, "master", "file", new_audio["master"].read_bytes(), "new.wav")
+    refused = put_file(client, headers, beat_id, "master", "file", new_audio["master"].read_bytes(),
+                       "new.wav")
     assert refused.status_code == 409 and refused.json["error"]["code"] == "beat_taken_down"
 
 
@@ -275,17 +286,20 @@ def test_a_replaced_cover_is_served_and_the_old_one_deleted(app, client, seller,
     _seller_id, headers = seller
     data = {"title": "Covered", "bpm": "140", "file": (io.BytesIO(masters["wav"].read_bytes()), "m.wav"),
             "cover": (io.BytesIO(_image("red")), "red.png")}
-    beat_id = client.post("/api/v1/beats", data=data, headers=headers, content_type="multipart/form-data").json["id"]
+    created = client.post("/api/v1/beats", data=data, headers=headers, content_type="multipart/form-data")
+    beat_id = created.json["id"]
     old_keys = stored_keys(app, f"covers/{beat_id}")
     assert len(old_keys) == 2
 
-    replaced = put_file(client, headers, beat_id, "cover", "cover", _image("blue", (900, 300), "JPEG"), "blue.jpg")
+    blue = _image("blue", (900, 300), "JPEG")
+    replaced = put_file(client, headers, beat_id, "cover", "cover", blue, "blue.jpg")
     assert replaced.status_code == 200, replaced.json
     served = Image.open(io.BytesIO(client.get(f"/api/v1/beats/{beat_id}/cover").data))
     assert served.size == (900, 300)
     red, _green, blue = served.convert("RGB").getpixel((450, 150))
     assert blue > 200 and red < 50
-    assert Image.open(io.BytesIO(client.get(f"/api/v1/beats/{beat_id}/cover?size=400").data)).size == (400, 133)
+    small = client.get(f"/api/v1/beats/{beat_id}/cover?size=400").data
+    assert Image.open(io.BytesIO(small)).size == (400, 133)
     new_keys = stored_keys(app, f"covers/{beat_id}")
     assert len(new_keys) == 2 and not (new_keys & old_keys)
 
@@ -343,10 +357,12 @@ def test_a_replacement_whose_preview_failed_keeps_the_old_master_until_retried(a
         tag_key = db.session.scalar(select(VoiceTag.tag_key))
         tag_bytes = storage().open(tag_key).read()
         storage().delete(tag_key)
-    replaced = put_file(client, headers, beat_id, "master", "file", new_audio["master"].read_bytes(), "new.wav")
+    replaced = put_file(client, headers, beat_id, "master", "file", new_audio["master"].read_bytes(),
+                        "new.wav")
     assert replaced.status_code == 202
     files = files_of(client, headers, beat_id)
-    assert files["replacement"]["status"] == "failed" and "replace the master" in files["replacement"]["failure_reason"]
+    assert files["replacement"]["status"] == "failed"
+    assert "replace the master" in files["replacement"]["failure_reason"]
     assert files["master"] == old_files["master"] and files["can_retry"] is True
     assert client.get(f"/api/v1/beats/{beat_id}").json["preview_url"] == before["preview_url"]
 
@@ -354,7 +370,8 @@ def test_a_replacement_whose_preview_failed_keeps_the_old_master_until_retried(a
         storage().save(tag_key, io.BytesIO(tag_bytes), "audio/wav")
     assert client.post(f"/api/v1/beats/{beat_id}/retry", headers=headers).status_code == 202
     files = files_of(client, headers, beat_id)
-    assert files["replacement"] is None and files["master"]["sha256"] == sha256(new_audio["master"].read_bytes())
+    assert files["replacement"] is None
+    assert files["master"]["sha256"] == sha256(new_audio["master"].read_bytes())
     after = client.get(f"/api/v1/beats/{beat_id}").json
     assert after["preview_url"] != before["preview_url"]
     assert seconds_of(client.get(after["preview_url"]).data, tmp_path, "p.mp3") == pytest.approx(27, abs=0.5)
@@ -389,7 +406,8 @@ def test_a_queued_replacement_cancelled_before_a_worker_takes_it_changes_nothing
     """With a real broker and no worker yet, the renders wait in the queue: the new master is
     `pending`; cancelled, its file is gone at once, and the worker that starts later finds
     nothing to render for it (the upload's own first render still publishes the beat)."""
-    settings = {"REDIS_URL": redis_url, "JOBS_BACKEND": "celery", "JOBS_QUEUE": f"test-{secrets.token_hex(4)}",
+    settings = {"REDIS_URL": redis_url, "JOBS_BACKEND": "celery",
+                "JOBS_QUEUE": f"test-{secrets.token_hex(4)}",
                 "STORAGE_LOCAL_ROOT": str(tmp_path / "storage")}
     app = make_test_app(database_factory(), **settings)
     with app.app_context():
@@ -434,12 +452,14 @@ def _all_jobs_done(app) -> bool:
     with app.app_context():
         states = {row.job: row.state for row in db.session.scalars(select(OutboxJob))}
         db.session.remove()
-    return states.get("catalog.render_preview") == "done" and states.get("catalog.render_replacement") == "done"
+    jobs = ("catalog.render_preview", "catalog.render_replacement")
+    return all(states.get(name) == "done" for name in jobs)
 
 
 # -- sales and a replacement at once ---------------------------------------------------------------
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent sales and a replacement on row locks: the PostgreSQL pass")
+@pytest.mark.skipif(not ON_POSTGRES,
+                    reason="concurrent sales and a replacement on row locks: the PostgreSQL pass")
 def test_sales_during_a_replacement_each_deliver_the_master_they_were_sold_with(
         app, client, seller, buyer, masters, new_audio, offer_all, live_server):
     """Six sales race a master replacement over real HTTP and sessions: every license names one
@@ -475,7 +495,8 @@ def test_sales_during_a_replacement_each_deliver_the_master_they_were_sold_with(
         with lock:
             license_ids.append(f"status:{response.status_code}")
 
-    threads = [threading.Thread(target=sell, args=(i,)) for i in range(sales)] + [threading.Thread(target=replace)]
+    threads = [threading.Thread(target=sell, args=(i,)) for i in range(sales)]
+    threads.append(threading.Thread(target=replace))
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -494,6 +515,7 @@ def test_sales_during_a_replacement_each_deliver_the_master_they_were_sold_with(
         db.session.remove()
     for license_id in sold:
         with app.app_context():
-            expected = db.session.get(BeatFile, db.session.get(LicenseFile, (license_id, "wav")).source_file_id).sha256
+            source_id = db.session.get(LicenseFile, (license_id, "wav")).source_file_id
+            expected = db.session.get(BeatFile, source_id).sha256
             db.session.remove()
         assert sha256(download(client, license_id, buyer[1], "wav")) == expected
