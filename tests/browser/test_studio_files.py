@@ -101,6 +101,7 @@ def test_a_failed_beat_is_tried_again_from_its_page(page, store):
     page.goto(f"/studio/beats/{beat['id']}")
     card = files_card(page)
     expect(card).to_contain_text("Processing failed: The storage was away.")
+    screenshot(page, "studio-beat-failed")
     card.get_by_role("button", name="Try again").click()
     expect(page.locator(".studio-title .status-badge")).to_have_text("Published")
     expect(files_card(page).get_by_role("button", name="Try again")).to_have_count(0)
