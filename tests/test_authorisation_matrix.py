@@ -224,6 +224,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/beats/<beat_id>/preview"): public_read(),
     ("GET", "/beats/<beat_id>/waveform"): public_read(),
     ("PUT", "/beats/<beat_id>/offers"): beatmakers(200, 403, body=[]),
+    # replacing files: no file sent is the owner's validation error; the world's beat has nothing to
+    # cancel (404) or try again (409)
+    ("GET", "/beats/<beat_id>/files"): beatmakers(200, 403),
+    ("PUT", "/beats/<beat_id>/master"): beatmakers(422),
+    ("PUT", "/beats/<beat_id>/stems"): beatmakers(422),
+    ("PUT", "/beats/<beat_id>/cover"): beatmakers(422),
+    ("DELETE", "/beats/<beat_id>/master/replacement"): beatmakers(404, 403),
+    ("POST", "/beats/<beat_id>/retry"): beatmakers(409, 403),
     ("GET", "/me/beats"): beatmakers(200),
     ("GET", "/me/voice-tag"): beatmakers(200),
     ("PUT", "/me/voice-tag"): beatmakers(422),  # no file sent

@@ -135,6 +135,41 @@ class Beat(Base):
         return render_credit_line([(credit.name, credit.role) for credit in self.credits])
 
 
+FILE_KINDS = ("master", "stems")
+REPLACEMENT_STATES = ("pending", "failed")
+
+
+class BeatFile(Base):
+    """A stored master or stems ZIP of a beat. The beat's `master_key` and `stems_key` name the
+    current ones; a file replaced since stays stored while a license delivers it (licenses
+    name the file they were sold with, and the foreign key keeps its row), and is deleted once
+    nothing refers to it. A new master is a `replacement` until its preview is rendered:
+    `pending`, or `failed` with the reason; the beat keeps its old master and preview till then."""
+
+    __tablename__ = "beat_files"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {FILE_KINDS}", name="kind"),
+        CheckConstraint(f"replacement IS NULL OR replacement IN {REPLACEMENT_STATES}", name="replacement"),
+        CheckConstraint("replacement IS NULL OR kind = 'master'", name="only_masters_wait"),
+        # One replacement in waiting per beat: a new one takes the place of the old.
+        Index("uq_beat_files_one_replacement_per_beat", "beat_id", unique=True,
+              postgresql_where=text("replacement IS NOT NULL"), sqlite_where=text("replacement IS NOT NULL")),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("bf"))
+    beat_id: Mapped[str] = mapped_column(ForeignKey("beats.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    audio_format: Mapped[str | None] = mapped_column(String(8))
+    lossless: Mapped[bool] = mapped_column(default=False, server_default=false())
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    replacement: Mapped[str | None] = mapped_column(String(16))
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class VoiceTag(Base):
     """A beatmaker's producer tag and where it lands in previews. Without an uploaded tag
     (`tag_key` empty) the platform's default tag is used: no preview goes unprotected."""

@@ -269,3 +269,48 @@ class VoiceTagPlacementSchema(ma.Schema):
 
 class VoiceTagUploadSchema(ma.Schema):
     file = Upload(required=True, metadata={"description": "up to 10 s: WAV, AIFF, FLAC or MP3"})
+
+
+class StoredFileSchema(ma.Schema):
+    size = ma.fields.Integer(allow_none=True, required=True, metadata={"description": "bytes"})
+    sha256 = ma.fields.String(allow_none=True, required=True)
+    uploaded_at = ma.fields.DateTime(allow_none=True, required=True)
+
+
+class MasterFileSchema(StoredFileSchema):
+    format = ma.fields.String(allow_none=True, required=True, metadata={"example": "wav"})
+    lossless = ma.fields.Boolean(required=True)
+    duration_ms = ma.fields.Integer(allow_none=True, required=True)
+
+
+class ReplacementSchema(MasterFileSchema):
+    status = ma.fields.String(required=True, validate=validate.OneOf(["pending", "failed"]), metadata={
+        "description": "pending: its preview is being rendered; failed: see failure_reason"})
+    failure_reason = ma.fields.String(allow_none=True, required=True)
+
+
+class BeatFilesSchema(ma.Schema):
+    """A beat's files as its owner sees them (built by catalog.replacements.files_document)."""
+
+    beat_id = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in BeatStatus]))
+    failure_reason = ma.fields.String(allow_none=True, required=True)
+    master = ma.fields.Nested(MasterFileSchema, allow_none=True, required=True)
+    stems = ma.fields.Nested(StoredFileSchema, allow_none=True, required=True)
+    cover_url = ma.fields.String(allow_none=True, required=True)
+    replacement = ma.fields.Nested(ReplacementSchema, allow_none=True, required=True, metadata={
+        "description": "a new master waiting for its preview before it replaces the current one"})
+    can_retry = ma.fields.Boolean(required=True, metadata={
+        "description": "whether POST /beats/{id}/retry has something to render again"})
+
+
+class MasterReplaceSchema(ma.Schema):
+    file = Upload(required=True, metadata={"description": "the new master: WAV, AIFF, FLAC or MP3"})
+
+
+class StemsReplaceSchema(ma.Schema):
+    stems = Upload(required=True, metadata={"description": "a ZIP of stems (audio files only)"})
+
+
+class CoverReplaceSchema(ma.Schema):
+    cover = Upload(required=True, metadata={"description": "JPEG, PNG or WebP"})

@@ -19,6 +19,7 @@ from marketplace.audio.probe import FORMATS, MASTER, VOICE_TAG, AudioInfo, Audio
 from marketplace.audio.stems import STEM_EXTENSIONS, check_stems_zip
 from marketplace.catalog.covers import ACCEPTED_IMAGES, COVER_CONTENT_TYPE, LARGE, render_covers
 from marketplace.catalog.models import Beat
+from marketplace.catalog.replacements import record_file
 from marketplace.catalog.services import create_beat
 from marketplace.errors import AppError
 from marketplace.jobs.queue import enqueue
@@ -89,10 +90,12 @@ def _accept(owner: User, fields: Mapping[str, Any], master: Path, stems: Path | 
                                     AUDIO_CONTENT_TYPES[info.format])
     beat.master_key, beat.master_format, beat.master_lossless = saved.key, info.format, info.lossless
     beat.master_sha256, beat.master_size = saved.sha256, saved.size
+    record_file(beat, "master", saved, info)
     if stems is not None:
         with open(stems, "rb") as stream:
             saved = save_in_transaction(f"stems/{beat.id}/stems.zip", stream, "application/zip")
         beat.stems_key, beat.stems_sha256, beat.stems_size = saved.key, saved.sha256, saved.size
+        record_file(beat, "stems", saved)
     for size, rendition in covers.items():
         with open(rendition, "rb") as stream:
             key = save_in_transaction(f"covers/{beat.id}/{size}.jpg", stream, COVER_CONTENT_TYPE).key

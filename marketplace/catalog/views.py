@@ -8,7 +8,7 @@ from flask import current_app, request
 from marketplace.accounts.auth import auth_required, current_user, optional_user
 from marketplace.accounts.models import Role
 from marketplace.api import Blueprint, accepts_multipart, document, document_errors, large_document
-from marketplace.catalog import search, services, uploads, vocabulary, voice_tags
+from marketplace.catalog import replacements, search, services, uploads, vocabulary, voice_tags
 from marketplace.catalog.covers import rendition_key
 from marketplace.catalog.documents import beat_document, credits_document, full_beat_document, offers_for
 from marketplace.catalog.lifecycle import BeatStatus
@@ -18,11 +18,15 @@ from marketplace.catalog.schemas import (
     BeatSchema,
     BeatSearchArgs,
     BeatUpdateSchema,
+    BeatFilesSchema,
     BeatUploadSchema,
     CoverArgs,
+    CoverReplaceSchema,
     CreditListSchema,
     CreditSchema,
+    MasterReplaceSchema,
     MyBeatsArgs,
+    StemsReplaceSchema,
     UploadFormatsSchema,
     VocabularySchema,
     VoiceTagPlacementSchema,
@@ -141,6 +145,81 @@ def upload_beat(body):
                                       spooled_path(cover) if cover else None)
     db.session.commit()
     return document(full_beat_document(beat), 202)
+
+
+@blp.get("/beats/<beat_id>/files")
+@auth_required(Role.BEATMAKER)
+@blp.response(200, BeatFilesSchema)
+@document_errors(404)
+def beat_files(beat_id):
+    """A beat's files (owner only): its master and stems, and a new master waiting to replace it."""
+    return document(replacements.files_document(services.get_owned_beat(beat_id, current_user())))
+
+
+@blp.put("/beats/<beat_id>/master")
+@accepts_multipart
+@auth_required(Role.BEATMAKER)
+@blp.arguments(MasterReplaceSchema, location="files")
+@blp.response(202, BeatFilesSchema)
+@document_errors(404, 409, 413, 415)
+def replace_master(files, beat_id):
+    """Replace the master (owner only), checked as an upload's. It waits (`replacement`) until
+    its preview is rendered, then takes over with it; licenses already sold keep delivering the
+    master they were sold with. A refused file leaves everything as it was."""
+    beat = replacements.replace_master(current_user(), beat_id, spooled_path(files["file"]))
+    db.session.commit()
+    return document(replacements.files_document(beat), 202)
+
+
+@blp.delete("/beats/<beat_id>/master/replacement")
+@auth_required(Role.BEATMAKER)
+@blp.response(200, BeatFilesSchema)
+@document_errors(404)
+def cancel_master_replacement(beat_id):
+    """Cancel the new master waiting to replace the beat's (owner only): the beat keeps its master
+    and preview, and the new file is deleted."""
+    beat = replacements.cancel_replacement(current_user(), beat_id)
+    db.session.commit()
+    return document(replacements.files_document(beat))
+
+
+@blp.post("/beats/<beat_id>/retry")
+@auth_required(Role.BEATMAKER)
+@blp.response(202, BeatFilesSchema)
+@document_errors(404, 409)
+def retry_processing(beat_id):
+    """Render again what failed (owner only): a new master whose preview failed, or a beat whose
+    processing failed. 409 when nothing failed."""
+    beat = replacements.retry_processing(current_user(), beat_id)
+    db.session.commit()
+    return document(replacements.files_document(beat), 202)
+
+
+@blp.put("/beats/<beat_id>/stems")
+@accepts_multipart
+@auth_required(Role.BEATMAKER)
+@blp.arguments(StemsReplaceSchema, location="files")
+@blp.response(200, BeatFilesSchema)
+@document_errors(404, 409, 413, 415)
+def replace_stems(files, beat_id):
+    """Replace (or add) the stems ZIP (owner only), checked as an upload's. New sales deliver it;
+    licenses already sold keep the stems they were sold with."""
+    beat = replacements.replace_stems(current_user(), beat_id, spooled_path(files["stems"]))
+    db.session.commit()
+    return document(replacements.files_document(beat))
+
+
+@blp.put("/beats/<beat_id>/cover")
+@accepts_multipart
+@auth_required(Role.BEATMAKER)
+@blp.arguments(CoverReplaceSchema, location="files")
+@blp.response(200, BeatFilesSchema)
+@document_errors(404, 409, 413, 415)
+def replace_cover(files, beat_id):
+    """Replace (or add) the cover (owner only), checked and re-encoded as an upload's."""
+    beat = replacements.replace_cover(current_user(), beat_id, spooled_path(files["cover"]))
+    db.session.commit()
+    return document(replacements.files_document(beat))
 
 
 PREVIEW_CACHE_SECONDS = 300

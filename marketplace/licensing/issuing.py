@@ -19,6 +19,7 @@ from marketplace.catalog import lifecycle
 from marketplace.catalog.credits import ROLE_LABELS
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import Beat
+from marketplace.catalog.replacements import current_file
 from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.errors import Conflict, NotFound
@@ -121,7 +122,11 @@ def issue_license(sale: Sale) -> License:
         terms=sale.terms or terms_snapshot(tier, beat),
         credits=sale.credits if sale.credits is not None else credits_snapshot(beat),
         beat_snapshot=beat_snapshot(beat), issued_at=utcnow())
-    license_.files = [LicenseFile(kind=deliverable) for deliverable in license_.terms["deliverables"]]
+    # Each file names the beat's master or stems of now: replacing them later changes nothing
+    # for this license, and keeps the files it delivers stored.
+    sold_with = {kind: current_file(beat, kind) for kind in ("master", "stems")}
+    license_.files = [LicenseFile(kind=deliverable, source_file_id=_source_id(sold_with, deliverable))
+                      for deliverable in license_.terms["deliverables"]]
     db.session.add(license_)
     try:
         db.session.flush()
@@ -133,6 +138,11 @@ def issue_license(sale: Sale) -> License:
     enqueue("licensing.render_contract", license_.id)
     enqueue("licensing.build_files", license_.id)
     return license_
+
+
+def _source_id(sold_with: dict[str, Any], deliverable: str) -> str | None:
+    source = sold_with["stems" if deliverable == "stems" else "master"]
+    return source.id if source is not None else None
 
 
 def _exclusive_sold_at(beat: Beat, *, standing_only: bool = False) -> dt.datetime | None:

@@ -218,6 +218,10 @@ class LicenseFile(Base):
 
     license_id: Mapped[str] = mapped_column(ForeignKey("licenses.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    # The beat's master or stems as they were at sale, which this file is built from and
+    # delivers, whatever the beatmaker replaces later; the file stays stored while named here.
+    source_file_id: Mapped[str | None] = mapped_column(ForeignKey("beat_files.id"),
+                                                       index=True)
     key: Mapped[str | None] = mapped_column(String(255))
     filename: Mapped[str | None] = mapped_column(String(200))
     sha256: Mapped[str | None] = mapped_column(String(64))

@@ -3,6 +3,7 @@ the sweep that finishes any of them a crash interrupted."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -14,7 +15,7 @@ from sqlalchemy import func, or_, select
 
 from marketplace.accounts.models import User
 from marketplace.audio.deliver import encode_mp3, encode_wav, tag_mp3
-from marketplace.catalog.models import Beat
+from marketplace.catalog.models import Beat, BeatFile
 from marketplace.common.clock import utcnow
 from marketplace.common.text import one_line
 from marketplace.db import db
@@ -92,20 +93,42 @@ def build_files(license_id: str) -> None:
         db.session.commit()
 
 
-def _build(delivered: LicenseFile, license_: License, beat: Beat) -> None:
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """The stored file a delivered file is made from."""
+
+    key: str
+    sha256: str | None
+    size: int | None
+    audio_format: str | None = None
+
+
+def _source(delivered: LicenseFile, beat: Beat) -> Source:
+    """The master or stems the license was sold with; licenses sold before files were kept
+    per sale name none, and get the beat's (which were never replaced before then)."""
+    if delivered.source_file_id is not None:
+        row = db.session.get(BeatFile, delivered.source_file_id)
+        return Source(row.key, row.sha256, row.size, row.audio_format)
     if delivered.kind == "stems":
-        delivered.key, delivered.sha256, delivered.size = beat.stems_key, beat.stems_sha256, beat.stems_size
+        return Source(beat.stems_key, beat.stems_sha256, beat.stems_size)
+    return Source(beat.master_key, beat.master_sha256, beat.master_size, beat.master_format)
+
+
+def _build(delivered: LicenseFile, license_: License, beat: Beat) -> None:
+    source = _source(delivered, beat)
+    if delivered.kind == "stems":
+        delivered.key, delivered.sha256, delivered.size = source.key, source.sha256, source.size
         delivered.filename = download_name(license_, "zip")
         return
-    if delivered.kind == "wav" and beat.master_format == "wav":
+    if delivered.kind == "wav" and source.audio_format == "wav":
         # The master itself: delivered as uploaded, bit for bit.
-        delivered.key, delivered.sha256, delivered.size = beat.master_key, beat.master_sha256, beat.master_size
+        delivered.key, delivered.sha256, delivered.size = source.key, source.sha256, source.size
         delivered.filename = download_name(license_, "wav")
         return
     extension = "mp3" if delivered.kind == "mp3" else "wav"
     key = f"deliveries/{license_.id}/{delivered.kind}.{extension}"
     with tempfile.TemporaryDirectory(prefix="delivery-") as folder, \
-            storage().local_copy(beat.master_key) as master:
+            storage().local_copy(source.key) as master:
         out = Path(folder) / f"delivery.{extension}"
         if delivered.kind == "mp3":
             encode_mp3(master, out)

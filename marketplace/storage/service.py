@@ -119,16 +119,30 @@ def save_in_transaction(key: str, stream, content_type: str | None = None) -> St
     return saved
 
 
+def delete_after_commit(key: str) -> None:
+    """Delete a stored file once the current transaction commits (a file the database no
+    longer names, such as a replaced cover); if it rolls back, the file stays."""
+    db.session.connection()
+    db.session.info.setdefault(_UNWANTED, []).append(key)
+
+
 _WRITTEN = "files_written"
+_UNWANTED = "files_unwanted"
 
 
 @event.listens_for(Session, "after_commit")
 def _keep_files(session: Session) -> None:
     session.info.pop(_WRITTEN, None)
+    unwanted = session.info.pop(_UNWANTED, [])
+    if unwanted and has_app_context():
+        backend = storage()
+        for key in unwanted:
+            backend.delete(key)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _delete_files(session: Session, _previous_transaction) -> None:
+    session.info.pop(_UNWANTED, None)
     keys = session.info.pop(_WRITTEN, [])
     if keys and has_app_context():
         backend = storage()

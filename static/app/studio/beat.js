@@ -1,8 +1,9 @@
-// /studio/beats/:id: one beat's details (PATCH), prices, credits, and archiving.
+// /studio/beats/:id: one beat's details (PATCH), prices, credits, files, and archiving.
 
 import { api } from "../api.js";
 import { busy, count, formValues, h, money, notice } from "../ui.js";
 import { beatChanges, beatFields, checkBeatFields } from "./beat-fields.js";
+import { filesEditor } from "./beat-files.js";
 import { clearFieldErrors, holdsByBeat, poll, showFormError, statusBadge, statusExplanation, studioPage } from "./common.js";
 import { creditsEditor } from "./credits.js";
 import { offersEditor } from "./offers.js";
@@ -35,11 +36,12 @@ class BeatPage {
     this.showPrice(beat);
     this.badge = statusBadge(beat.status);
     this.summaryCard = this.summary(beat, await this.holds(beat));
+    this.files = filesEditor(beat, (fresh) => this.render(fresh));
     this.root.replaceChildren(studioPage({ title: beat.title, actions: [this.badge] },
       this.summaryCard,
       h("div", { class: "studio-columns" },
         h("div", {}, offersEditor(beat, this.tiers, () => this.refreshPrice())),
-        h("div", {}, this.detailsForm(beat), this.statusActions(beat))),
+        h("div", {}, this.detailsForm(beat), this.statusActions(beat), this.files.element)),
       creditsEditor(beat, this.user.id)));
     if (beat.status === "processing") this.stopPolling = poll(() => this.checkProcessing(), POLL_SECONDS);
   }
@@ -157,6 +159,7 @@ class BeatPage {
 
   close() {
     this.stopPolling();
+    if (this.files) this.files.close();
     for (const audio of this.root.querySelectorAll("audio")) audio.pause();
   }
 }

@@ -1,11 +1,13 @@
-// /studio/upload: the upload form, a real progress bar while the files are sent, then the
-// beat's processing followed until it is published or fails. Nothing typed is lost on errors.
+// /studio/upload: the upload form, a real progress bar while the files are sent (with Cancel),
+// then the beat's processing followed until it is published or fails. Nothing typed is lost on
+// errors or when the upload is cancelled.
 
-import { api, upload } from "../api.js";
+import { api } from "../api.js";
 import { busy, field, formValues, h } from "../ui.js";
 import { beatFields, checkBeatFields } from "./beat-fields.js";
 import { clearFieldErrors, holdsByBeat, markInvalid, poll, showFormError, statusBadge, statusExplanation, statusLine, studioPage } from "./common.js";
 import { acceptAttribute, fileProblem } from "./file-types.js";
+import { sendFile } from "./send-file.js";
 
 const POLL_SECONDS = 1.5;
 // The upload fields, the API's name for what each accepts, and how a message names them.
@@ -105,12 +107,22 @@ class UploadPage {
     this.stopPolling();
     this.progress.start(values.title);
     let beat;
+    const sending = sendFile("/beats", this.formData(), { onProgress: (fraction) => this.progress.sent(fraction) });
+    this.sending = sending;
+    this.progress.cancellable(() => sending.abort());
     try {
-      beat = await upload("/beats", this.formData(), { onProgress: (fraction) => this.progress.sent(fraction) });
+      beat = await sending.done;
     } catch (error) {
+      if (error.name === "AbortError") {
+        this.progress.cancelled();
+        return;
+      }
       this.progress.failed(error);
       showFormError(this.form, this.errors, error);
       return;
+    } finally {
+      this.sending = null;
+      this.progress.cancellable(null);
     }
     this.progress.accepted(beat);
     this.follow(beat);
@@ -158,6 +170,7 @@ class UploadPage {
 
   close() {
     this.stopPolling();
+    if (this.sending) this.sending.abort();
     for (const url of this.objectUrls) URL.revokeObjectURL(url);
     for (const audio of this.element.querySelectorAll("audio")) audio.pause();
   }
@@ -172,10 +185,11 @@ class UploadProgress {
     this.badge = h("span");
     this.status = statusLine();
     this.next = h("div", { class: "actions" });
+    this.cancel = h("button", { type: "button", class: "danger", hidden: true }, "Cancel upload");
     this.element = h("section", { class: "card upload-progress", "aria-labelledby": "upload-progress-title", hidden: true },
       h("h2", { id: "upload-progress-title" }, "Upload"),
       h("label", { class: "field" }, h("span", { class: "field-label" }, "Upload progress"), this.bar),
-      h("p", { class: "progress-line" }, this.percent, " ", this.badge),
+      h("p", { class: "progress-line" }, this.percent, " ", this.badge, this.cancel),
       this.status, this.next);
   }
 
@@ -190,6 +204,18 @@ class UploadProgress {
 
   sent(fraction) {
     this.show(fraction);
+    // Once every byte is sent the server is checking the files: too late to cancel.
+    if (fraction >= 1) this.cancellable(null);
+  }
+
+  // While the files are sent, Cancel stops the upload (`stop`); null hides it.
+  cancellable(stop) {
+    this.cancel.onclick = stop;
+    this.cancel.hidden = !stop;
+  }
+
+  cancelled() {
+    this.status.textContent = "Upload cancelled: nothing was stored. The form keeps what you typed.";
   }
 
   show(fraction) {
