@@ -1,7 +1,7 @@
 """catalog: beat files kept for the licenses sold with them, and masters waiting to replace
 
 Revision ID: e20f1files01
-Revises: f19f0handle1
+Revises: h21f1upgrd01
 Create Date: 2026-12-07 21:30:00.000000
 
 Every master and stems ZIP stored so far becomes a row of `beat_files`, and every delivered
@@ -18,7 +18,7 @@ import marketplace.db
 from marketplace.common.ids import new_id
 
 revision = 'e20f1files01'
-down_revision = 'f19f0handle1'
+down_revision = 'h21f1upgrd01'
 branch_labels = None
 depends_on = None
 
