@@ -6,6 +6,8 @@ import { busy, date, errorBox, field, h } from "../ui.js";
 
 const STATUS_WORDS = {
   active: ["Valid", "ok", "This license is valid."],
+  superseded: ["Upgraded", "ok", "This license was upgraded to another license of the same beat. " +
+    "What was released under it while it was in use stays covered."],
   revoked: ["Revoked", "bad", "This license was revoked (a refund or a chargeback): it no longer grants any rights."],
 };
 
