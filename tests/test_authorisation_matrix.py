@@ -295,6 +295,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/payouts/sales"): signed_in(200),
     ("GET", "/payouts/sales.csv"): signed_in(200),
     ("GET", "/admin/payouts/fees"): admins(200),
+    # charts
+    ("GET", "/me/stats"): beatmakers(200),
+    ("GET", "/admin/stats"): admins(200),
     ("GET", "/admin/payouts/transfers"): admins(200),
     # The world's failed transfer has no payable account behind it: the admin is told why (409).
     ("POST", "/admin/payouts/transfers/<transfer_id>/retry"): admins(409),
