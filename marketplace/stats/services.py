@@ -98,7 +98,7 @@ def _earnings(user_id: str, periods: Periods, beat_id: str | None):
 def _top_beats(user_id: str, plays_by_beat: dict[str, int], sold: dict[str, dict[str, Any]]) -> list[dict]:
     """The beats sold or played most in the range: sales first, then plays."""
     ids = set(plays_by_beat) | set(sold)
-    titles = dict(db.session.execute(select(Beat.id, Beat.title).where(Beat.id.in_(ids)))) if ids else {}
+    titles = {row.id: row.title for row in db.session.execute(select(Beat.id, Beat.title).where(Beat.id.in_(ids)))}
     rows = []
     for beat_id in ids:
         sales = sold.get(beat_id, {}).get("sales", 0)
