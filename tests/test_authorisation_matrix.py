@@ -252,6 +252,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/orders/<order_id>/refund"): admins(202),
     ("GET", "/coupons"): beatmakers(200),
     ("POST", "/coupons"): beatmakers(422, body={}),
+    ("PATCH", "/coupons/<coupon_id>"): beatmakers(200, 404, body={"active": True}),
     ("DELETE", "/coupons/<coupon_id>"): beatmakers(200, 404),
     ("GET", "/deal"): beatmakers(200, 404),
     ("PUT", "/deal"): beatmakers(200, body={"buy_count": 3, "free_count": 1}),
