@@ -280,10 +280,10 @@ def record_play(beat_id: str) -> None:
     total, and its day's count (UTC), whose row the first play of the day creates."""
     db.session.execute(update(Beat).where(Beat.id == beat_id)
                        .values(play_count=Beat.play_count + 1))
-    db.session.execute(_count_daily_play(beat_id, utcnow().date()))
+    db.session.execute(daily_play_upsert(beat_id, utcnow().date()))
 
 
-def _count_daily_play(beat_id: str, day: dt.date) -> Any:
+def daily_play_upsert(beat_id: str, day: dt.date) -> Any:
     """One statement that inserts the day's row or adds one to it (INSERT ... ON CONFLICT),
     so two first plays of a day at once never collide."""
     insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert

@@ -218,3 +218,24 @@ def test_the_admin_overview_charts_the_stores_sales_fees_and_refunds(page, store
     expect_drawn(page, "Refunds and disputes")
     expect(page.locator(".store-totals")).to_contain_text(f"{dollars(stats['totals']['refunds'])} refunded")
     screenshot(page, "admin-overview")
+
+
+def test_the_charts_fit_a_phone(phone_page, store):
+    page = phone_page
+    maker = store.user("beatmaker", "Phone Maker")
+    beat = store.publish_beat(maker, title="Pocket Beat")
+    play(store, beat, 3)
+    sell(store, beat)
+    sign_in(page, maker)
+    page.goto("/studio/stats")
+    expect_drawn(page, "Plays")
+    expect_drawn(page, "Sales")
+    width = page.viewport_size["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    for canvas in page.locator("figure.chart canvas").all():
+        assert canvas.bounding_box()["width"] <= width
+    screenshot(page, "studio-stats-phone")
+    page.goto("/studio/deals")
+    expect(page.get_by_role("heading", name="Deals and coupons", level=1)).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    screenshot(page, "studio-deals-phone")

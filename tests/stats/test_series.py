@@ -13,7 +13,7 @@ import requests
 from sqlalchemy import select
 
 from marketplace.catalog.models import Beat, BeatDailyPlays
-from marketplace.catalog.services import _count_daily_play
+from marketplace.catalog.services import daily_play_upsert
 from marketplace.checkout.models import OrderItem
 from marketplace.common.clock import utcnow
 from marketplace.db import db
@@ -44,7 +44,7 @@ def _plays_on(app, beat_id: str, day: dt.date, plays: int) -> None:
     """Plays counted on an earlier day, through the same statement a play runs."""
     with app.app_context():
         for _ in range(plays):
-            db.session.execute(_count_daily_play(beat_id, day))
+            db.session.execute(daily_play_upsert(beat_id, day))
         db.session.commit()
 
 
