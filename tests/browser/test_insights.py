@@ -111,6 +111,7 @@ def test_a_deal_and_a_coupon_made_in_the_studio_price_the_cart(page, store):
     coupon.get_by_text("Edit").click()
     coupon.get_by_label("Uses at most").fill("40")
     coupon.get_by_role("button", name="Save changes").click()
+    expect(coupon.get_by_role("alert")).to_contain_text("A coupon's limit can only be raised.")
     expect(coupon).to_contain_text("The limit can only be raised (it is 50)")
     coupon.get_by_label("Uses at most").fill("60")
     coupon.get_by_role("button", name="Save changes").click()
