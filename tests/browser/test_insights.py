@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from marketplace.checkout.models import Order
 from marketplace.db import db
 from tests.browser.helpers import nav, screenshot, sign_in
+from tests.browser.test_studio import UNNAMED_CONTROLS
 from tests.checkout.conftest import wait_for
 
 # The first series' colour (static/app/charts.js): a chart that drew its series has such pixels.
@@ -240,3 +241,25 @@ def test_the_charts_fit_a_phone(phone_page, store):
     expect(page.get_by_role("heading", name="Deals and coupons", level=1)).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     screenshot(page, "studio-deals-phone")
+
+
+def test_every_control_of_the_new_pages_has_a_name_and_one_main_heading(page, store):
+    maker = store.user("beatmaker")
+    beat = store.publish_beat(maker, title="Labelled")
+    answer = store.api("POST", "/coupons", token=maker.token, json={"code": "NAMED", "kind": "percent", "percent_off": 5})
+    assert answer.status_code == 201, answer.text
+    play(store, beat, 1)
+    sign_in(page, maker)
+    for path in ("/studio/deals", "/studio/stats"):
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_have_count(1)
+        for details in page.locator("main details").all():
+            details.locator("summary").click()  # the coupon's edit form, the charts' numbers
+        assert page.evaluate(UNNAMED_CONTROLS) == [], path
+    admin = store.user("admin")
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, admin)
+    page.goto("/admin")
+    expect(page.get_by_role("heading", name="The store over time")).to_be_visible()
+    expect(page.locator("figure.chart canvas")).to_have_count(4)
+    assert page.evaluate(UNNAMED_CONTROLS) == []
