@@ -82,11 +82,13 @@ def _check_new_limit(coupon: Coupon, limit: int | None) -> None:
     if limit == coupon.max_redemptions or limit is None:
         return
     if coupon.max_redemptions is None:
-        raise ValidationFailed("This coupon has no limit, and none can be added.", details={"max_redemptions": [
-            "A limit cannot be added to a coupon that had none: end it and create a new code with a limit."]})
+        raise ValidationFailed("This coupon has no limit, and none can be added.", details={
+            "max_redemptions": ["A limit cannot be added to a coupon that had none: "
+                                "end it and create a new code with a limit."]})
     if limit < coupon.max_redemptions:
-        raise ValidationFailed("A coupon's limit can only be raised.", details={"max_redemptions": [
-            f"The limit can only be raised (it is {coupon.max_redemptions}): end the coupon to stop it sooner."]})
+        raise ValidationFailed("A coupon's limit can only be raised.", details={
+            "max_redemptions": [f"The limit can only be raised (it is {coupon.max_redemptions}): "
+                                "end the coupon to stop it sooner."]})
 
 
 def coupon_document(coupon: Coupon) -> dict[str, Any]:

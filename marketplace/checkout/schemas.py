@@ -141,7 +141,8 @@ class CouponInSchema(ma.Schema):
 
 class CouponEditSchema(ma.Schema):
     expires_at = ma.fields.AwareDateTime(allow_none=True, metadata={"description": "null: never ends"})
-    max_redemptions = ma.fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=1_000_000),
+    max_redemptions = ma.fields.Integer(strict=True, allow_none=True,
+                                        validate=validate.Range(min=1, max=1_000_000),
                                         metadata={"description": "only raised, or lifted with null"})
     active = ma.fields.Boolean(metadata={"description": "false ends the coupon, true starts it again"})
 

@@ -8,10 +8,12 @@ from marketplace.stats.periods import INTERVALS, MAX_DAYS
 
 
 class StatsArgs(ma.Schema):
-    interval = ma.fields.String(load_default="day", validate=validate.OneOf(
-        INTERVALS, error="Choose per day or per week."), metadata={"description": "day, or week (Monday first)"})
+    interval = ma.fields.String(load_default="day",
+                                validate=validate.OneOf(INTERVALS, error="Choose per day or per week."),
+                                metadata={"description": "day, or week (Monday first)"})
     from_ = ma.fields.Date(data_key="from", load_default=None, metadata={
-        "description": f"first day (UTC), e.g. 2026-11-01; 30 days before `to` when absent, {MAX_DAYS} days at most"})
+        "description": f"first day (UTC), e.g. 2026-11-01; 30 days before `to` when absent, "
+                       f"{MAX_DAYS} days at most"})
     to = ma.fields.Date(load_default=None, metadata={"description": "last day (UTC); today when absent"})
 
 
@@ -79,7 +81,8 @@ class StoreStatsSchema(_FrameSchema):
     sales = ma.fields.List(ma.fields.Integer(), required=True, metadata={"description": "lines sold"})
     gross = ma.fields.List(ma.fields.Integer(), required=True, metadata={
         "description": f"what those lines sold for; {AMOUNTS}"})
-    fees = ma.fields.List(ma.fields.Integer(), required=True, metadata={"description": f"platform fees; {AMOUNTS}"})
+    fees = ma.fields.List(ma.fields.Integer(), required=True,
+                          metadata={"description": f"platform fees; {AMOUNTS}"})
     refunds = ma.fields.List(ma.fields.Integer(), required=True, metadata={
         "description": f"refunded to buyers; {AMOUNTS}"})
     disputes = ma.fields.List(ma.fields.Integer(), required=True, metadata={"description": "orders disputed"})

@@ -47,7 +47,8 @@ def beatmaker_stats(user_id: str, periods: Periods, beat_id: str | None = None) 
                 "refunded": _series(periods, refunded)}
     total_plays, total_sales = sum(plays.values()), sum(sales.values())
     document["totals"] = {"plays": total_plays, "sales": total_sales, "earnings": sum(earnings.values()),
-                          "refunded": sum(refunded.values()), "conversion": _conversion(total_sales, total_plays)}
+                          "refunded": sum(refunded.values()),
+                          "conversion": _conversion(total_sales, total_plays)}
     document["top_beats"] = _top_beats(user_id, plays_by_beat, beats)
     return document
 
@@ -56,7 +57,8 @@ def _plays(user_id: str, periods: Periods, beat_id: str | None) -> tuple[dict[st
     """Plays of the beatmaker's beats in the range: per beat, and per period."""
     query = (select(BeatDailyPlays.beat_id, BeatDailyPlays.day, BeatDailyPlays.plays)
              .join(Beat, Beat.id == BeatDailyPlays.beat_id)
-             .where(Beat.owner_id == user_id, BeatDailyPlays.day >= periods.first, BeatDailyPlays.day <= periods.last))
+             .where(Beat.owner_id == user_id, BeatDailyPlays.day >= periods.first,
+                    BeatDailyPlays.day <= periods.last))
     if beat_id is not None:
         query = query.where(BeatDailyPlays.beat_id == beat_id)
     by_beat: dict[str, int] = defaultdict(int)
@@ -73,7 +75,8 @@ def _earnings(user_id: str, periods: Periods, beat_id: str | None):
     query = (select(LedgerEntry.kind, LedgerEntry.amount, LedgerEntry.created_at, OrderItem.beat_id,
                     OrderItem.beat_title)
              .join(OrderItem, OrderItem.id == LedgerEntry.order_item_id)
-             .where(LedgerEntry.payee_id == user_id, LedgerEntry.kind.in_((LedgerKind.SALE, LedgerKind.REFUND)),
+             .where(LedgerEntry.payee_id == user_id,
+                    LedgerEntry.kind.in_((LedgerKind.SALE, LedgerKind.REFUND)),
                     LedgerEntry.created_at >= periods.since, LedgerEntry.created_at < periods.until))
     if beat_id is not None:
         query = query.where(OrderItem.beat_id == beat_id)
@@ -98,12 +101,14 @@ def _earnings(user_id: str, periods: Periods, beat_id: str | None):
 def _top_beats(user_id: str, plays_by_beat: dict[str, int], sold: dict[str, dict[str, Any]]) -> list[dict]:
     """The beats sold or played most in the range: sales first, then plays."""
     ids = set(plays_by_beat) | set(sold)
-    titles = {row.id: row.title for row in db.session.execute(select(Beat.id, Beat.title).where(Beat.id.in_(ids)))}
+    titles = {row.id: row.title
+              for row in db.session.execute(select(Beat.id, Beat.title).where(Beat.id.in_(ids)))}
     rows = []
     for beat_id in ids:
         sales = sold.get(beat_id, {}).get("sales", 0)
         plays = plays_by_beat.get(beat_id, 0)
-        rows.append({"beat_id": beat_id, "title": titles.get(beat_id) or sold[beat_id]["title"], "plays": plays,
+        rows.append({"beat_id": beat_id, "title": titles.get(beat_id) or sold[beat_id]["title"],
+                     "plays": plays,
                      "sales": sales, "earnings": sold.get(beat_id, {}).get("earnings", 0),
                      "conversion": _conversion(sales, plays)})
     rows.sort(key=lambda row: (-row["sales"], -row["plays"], row["title"].casefold(), row["beat_id"]))

@@ -30,7 +30,8 @@ def sell(store, beat: dict, tier_name: str = "Basic lease") -> dict:
     """An artist buys one license of `beat` and pays at once in the Stripe sandbox."""
     buyer = store.user("artist")
     answer = store.api("POST", "/checkout", token=buyer.token,
-                       json={"items": [{"beat_id": beat["id"], "tier_id": offer_of(beat, tier_name)["tier_id"]}]})
+                       json={"items": [{"beat_id": beat["id"],
+                                        "tier_id": offer_of(beat, tier_name)["tier_id"]}]})
     assert answer.status_code == 201, answer.text
     order_id = answer.json()["order_id"]
     with store.app.app_context():
@@ -69,7 +70,8 @@ def expect_drawn(page, title: str) -> None:
 
 def test_a_deal_and_a_coupon_made_in_the_studio_price_the_cart(page, store):
     maker = store.user("beatmaker", "Nova Beats")
-    beats = [store.publish_beat(maker, title=title) for title in ("Night Drive", "Night Bloom", "Night Shift")]
+    titles = ("Night Drive", "Night Bloom", "Night Shift")
+    beats = [store.publish_beat(maker, title=title) for title in titles]
     sign_in(page, maker)
     page.goto("/studio")
     page.get_by_role("navigation", name="Studio").get_by_role("link", name="Deals").click()
@@ -79,7 +81,8 @@ def test_a_deal_and_a_coupon_made_in_the_studio_price_the_cart(page, store):
     # The bulk deal: a count out of range is refused in a sentence, then the deal starts.
     page.get_by_label("Get free").fill("0")
     page.get_by_role("button", name="Start deal").click()
-    expect(page.locator(".deal-card")).to_contain_text("How many are free must be a whole number from 1 to 20.")
+    expect(page.locator(".deal-card")).to_contain_text(
+        "How many are free must be a whole number from 1 to 20.")
     page.get_by_label("Buy", exact=True).fill("2")
     page.get_by_label("Get free").fill("1")
     page.get_by_role("button", name="Start deal").click()
@@ -142,7 +145,8 @@ def test_a_deal_and_a_coupon_made_in_the_studio_price_the_cart(page, store):
     page.get_by_role("button", name="Apply").click()
     expect(page.locator(".coupon-result").get_by_role("status")).to_have_text("Code SAVE20 applied.")
     paying = sorted(prices)[1:]
-    expect(page.locator(".cart-total")).to_have_text(dollars(sum(price - price * 20 // 100 for price in paying)))
+    discounted = sum(price - price * 20 // 100 for price in paying)
+    expect(page.locator(".cart-total")).to_have_text(dollars(discounted))
 
 
 def test_the_studio_statistics_chart_real_plays_and_sales(page, store):
@@ -177,7 +181,8 @@ def test_the_studio_statistics_chart_real_plays_and_sales(page, store):
     expect(top.get_by_role("row").nth(1)).to_contain_text("Charted Beat")
     expect(top.get_by_role("row").nth(1)).to_contain_text("25%")  # 2 of its 8 plays
     # Every day of the range is in the numbers, quiet days at zero.
-    plays_chart = page.locator("figure.chart").filter(has=page.get_by_role("heading", name="Plays", exact=True))
+    plays_chart = page.locator("figure.chart").filter(
+        has=page.get_by_role("heading", name="Plays", exact=True))
     plays_chart.get_by_text("Numbers").click()
     expect(plays_chart.locator(".chart-numbers tbody tr")).to_have_count(30)
     screenshot(page, "studio-stats")
@@ -185,7 +190,8 @@ def test_the_studio_statistics_chart_real_plays_and_sales(page, store):
     # Per week, kept in the address: the weeks' numbers still add up to the plays.
     page.get_by_label("Per week").check()
     expect(page).to_have_url(re.compile(r"/studio/stats\?interval=week&days=30$"))
-    expect(page.locator("figure.chart").first.locator(".chart-numbers th[scope=row]").first).to_contain_text("Week of")
+    first_period = page.locator("figure.chart").first.locator(".chart-numbers th[scope=row]").first
+    expect(first_period).to_contain_text("Week of")
     expect_drawn(page, "Plays")
     assert page.locator("figure.chart").first.get_attribute("data-total") == "10"
     page.get_by_label("Range").select_option("90")
@@ -204,8 +210,10 @@ def test_the_admin_overview_charts_the_stores_sales_fees_and_refunds(page, store
     answer = store.api("POST", f"/orders/{refunded['id']}/refund", token=admin.token)
     assert answer.status_code == 202, answer.text
     # The refund reaches the ledger when Stripe confirms it.
-    assert wait_for(lambda: store.api("GET", "/admin/stats", token=admin.token).json()["totals"]["refunds"] > 0,
-                    seconds=30)
+    def refunds() -> int:
+        return store.api("GET", "/admin/stats", token=admin.token).json()["totals"]["refunds"]
+
+    assert wait_for(lambda: refunds() > 0, seconds=30)
     stats = store.api("GET", "/admin/stats", token=admin.token).json()
     assert stats["totals"]["refunds"] == refunded["total"]["amount"]
 
@@ -216,7 +224,8 @@ def test_the_admin_overview_charts_the_stores_sales_fees_and_refunds(page, store
     for title in ("Licenses sold", "Sales and fees"):
         expect_drawn(page, title)
     expect(page.locator(".store-totals")).to_contain_text(
-        f"2 licenses sold for {dollars(stats['totals']['gross'])}, {dollars(stats['totals']['fees'])} in fees")
+        f"2 licenses sold for {dollars(stats['totals']['gross'])}, "
+        f"{dollars(stats['totals']['fees'])} in fees")
     expect_drawn(page, "Refunds and disputes")
     expect(page.locator(".store-totals")).to_contain_text(f"{dollars(stats['totals']['refunds'])} refunded")
     screenshot(page, "admin-overview")
@@ -246,7 +255,8 @@ def test_the_charts_fit_a_phone(phone_page, store):
 def test_every_control_of_the_new_pages_has_a_name_and_one_main_heading(page, store):
     maker = store.user("beatmaker")
     beat = store.publish_beat(maker, title="Labelled")
-    answer = store.api("POST", "/coupons", token=maker.token, json={"code": "NAMED", "kind": "percent", "percent_off": 5})
+    answer = store.api("POST", "/coupons", token=maker.token,
+                       json={"code": "NAMED", "kind": "percent", "percent_off": 5})
     assert answer.status_code == 201, answer.text
     play(store, beat, 1)
     sign_in(page, maker)

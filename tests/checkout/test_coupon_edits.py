@@ -39,7 +39,8 @@ def test_raising_the_limit_lets_another_buyer_use_the_code(client, payments, sho
 def test_a_limit_is_never_lowered_nor_added_and_says_why(client, shop):
     limited = create(client, shop["headers"], code="LIMITED", max_redemptions=5)
     lowered = edit(client, shop["headers"], limited["id"], max_redemptions=4)
-    assert lowered.status_code == 422 and lowered.json["error"]["message"] == "A coupon's limit can only be raised."
+    assert lowered.status_code == 422
+    assert lowered.json["error"]["message"] == "A coupon's limit can only be raised."
     assert "can only be raised (it is 5)" in lowered.json["error"]["details"]["max_redemptions"][0]
     open_ended = create(client, shop["headers"], code="OPEN")
     added = edit(client, shop["headers"], open_ended["id"], max_redemptions=10)

@@ -28,6 +28,9 @@ from tests.checkout.conftest import (  # noqa: F401
 )
 
 
+APPEND_ONLY = "ledger_entries_append_only"  # the ledger's trigger on PostgreSQL
+
+
 @pytest.fixture
 def backdate(app):
     """Moves every ledger row of an order `days` earlier, as if it had been paid then. The ledger
@@ -39,15 +42,15 @@ def backdate(app):
             connection = db.session.connection()
             postgres = connection.dialect.name == "postgresql"
             if postgres:
-                connection.execute(text("ALTER TABLE ledger_entries DISABLE TRIGGER ledger_entries_append_only"))
-            rows = connection.execute(text("SELECT id, created_at FROM ledger_entries WHERE order_id = :order"),
-                                      {"order": order_id}).all()
+                connection.execute(text(f"ALTER TABLE ledger_entries DISABLE TRIGGER {APPEND_ONLY}"))
+            of_order = text("SELECT id, created_at FROM ledger_entries WHERE order_id = :order")
+            rows = connection.execute(of_order, {"order": order_id}).all()
             for row_id, created_at in rows:
                 moved = _as_datetime(created_at) - dt.timedelta(days=days)
                 connection.execute(text("UPDATE ledger_entries SET created_at = :moved WHERE id = :id"),
                                    {"moved": moved if postgres else moved.replace(tzinfo=None), "id": row_id})
             if postgres:
-                connection.execute(text("ALTER TABLE ledger_entries ENABLE TRIGGER ledger_entries_append_only"))
+                connection.execute(text(f"ALTER TABLE ledger_entries ENABLE TRIGGER {APPEND_ONLY}"))
             db.session.commit()
 
     return move
