@@ -91,13 +91,18 @@ $(INSTALLED): requirements.txt
 migrate: install
 	$(BIN)/flask db upgrade
 
-# Refreshes the vendored Swagger UI from its pinned npm package (needs npm).
+# Refreshes the vendored front-end code (Swagger UI, uPlot) from its pinned npm packages (needs npm).
 SWAGGER_UI_VERSION := 5.35.0
+UPLOT_VERSION := 1.6.32
 vendor:
 	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null \
 	  && tar xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz \
 	  && cp package/swagger-ui-bundle.js package/swagger-ui-standalone-preset.js package/swagger-ui.css \
 	        package/LICENSE $(CURDIR)/static/vendor/swagger-ui/ && rm -rf $$tmp
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent uplot@$(UPLOT_VERSION) >/dev/null \
+	  && tar xzf uplot-$(UPLOT_VERSION).tgz \
+	  && cp package/dist/uPlot.esm.js package/dist/uPlot.min.css package/LICENSE $(CURDIR)/static/vendor/uplot/ \
+	  && rm -rf $$tmp
 	cd static/vendor && sha256sum -c SHA256SUMS
 
 clean:

@@ -263,6 +263,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/orders/<order_id>/refund"): admins(202),
     ("GET", "/coupons"): beatmakers(200),
     ("POST", "/coupons"): beatmakers(422, body={}),
+    ("PATCH", "/coupons/<coupon_id>"): beatmakers(200, 404, body={"active": True}),
     ("DELETE", "/coupons/<coupon_id>"): beatmakers(200, 404),
     ("GET", "/deal"): beatmakers(200, 404),
     ("PUT", "/deal"): beatmakers(200, body={"buy_count": 3, "free_count": 1}),
@@ -306,6 +307,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/payouts/sales"): signed_in(200),
     ("GET", "/payouts/sales.csv"): signed_in(200),
     ("GET", "/admin/payouts/fees"): admins(200),
+    # charts
+    ("GET", "/me/stats"): beatmakers(200),
+    ("GET", "/admin/stats"): admins(200),
     ("GET", "/admin/payouts/transfers"): admins(200),
     # The world's failed transfer has no payable account behind it: the admin is told why (409).
     ("POST", "/admin/payouts/transfers/<transfer_id>/retry"): admins(409),

@@ -8,6 +8,7 @@ from sqlalchemy import (
     CheckConstraint,
     ColumnElement,
     Connection,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -229,6 +230,18 @@ class BeatCredit(Base):
     def handle(self) -> str | None:
         """The credited person's public handle, for the credit line to link to their profile."""
         return public_handle(self.user)
+
+
+class BeatDailyPlays(Base):
+    """How often a beat's preview started playing on one day (UTC): the studio's plays per day.
+    One row per beat and day, counted up in the database as plays arrive."""
+
+    __tablename__ = "beat_daily_plays"
+    __table_args__ = (CheckConstraint("plays >= 0", name="plays_not_negative"),)
+
+    beat_id: Mapped[str] = mapped_column(ForeignKey("beats.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    plays: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 def public_handle(user: User | None) -> str | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from marketplace.accounts.models import Role, User
 from marketplace.catalog import lifecycle
@@ -14,7 +17,8 @@ from marketplace.catalog.credits import CreditInput, CreditRole, CreditRuleBroke
 from marketplace.catalog.keys import UnknownKey, normalise_key
 from marketplace.catalog.labels import normalise_label
 from marketplace.catalog.lifecycle import PUBLIC_STATUSES, BeatStatus
-from marketplace.catalog.models import Beat, BeatCredit, BeatTag
+from marketplace.catalog.models import Beat, BeatCredit, BeatDailyPlays, BeatTag
+from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
@@ -272,6 +276,17 @@ def set_listing_price(beat: Beat, amount: int | None, currency: str | None) -> N
 
 
 def record_play(beat_id: str) -> None:
-    """Counted in the database, so concurrent plays never overwrite each other."""
+    """Counted in the database, so concurrent plays never overwrite each other: the beat's
+    total, and its day's count (UTC), whose row the first play of the day creates."""
     db.session.execute(update(Beat).where(Beat.id == beat_id)
                        .values(play_count=Beat.play_count + 1))
+    db.session.execute(daily_play_upsert(beat_id, utcnow().date()))
+
+
+def daily_play_upsert(beat_id: str, day: dt.date) -> Any:
+    """One statement that inserts the day's row or adds one to it (INSERT ... ON CONFLICT),
+    so two first plays of a day at once never collide."""
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(BeatDailyPlays).values(beat_id=beat_id, day=day, plays=1)
+    return statement.on_conflict_do_update(index_elements=[BeatDailyPlays.beat_id, BeatDailyPlays.day],
+                                           set_={"plays": BeatDailyPlays.plays + 1})

@@ -58,6 +58,39 @@ def end_coupon(owner: User, coupon_id: str) -> Coupon:
     return coupon
 
 
+def edit_coupon(owner: User, coupon_id: str, fields: Mapping[str, Any]) -> Coupon:
+    """Change a coupon's end date, raise its limit, end it or start it again. Its code, kind
+    and discount stay: orders and buyers know it by them."""
+    coupon = db.session.get(Coupon, coupon_id, with_for_update=True)
+    if coupon is None or coupon.owner_id != owner.id:
+        raise NotFound("No such coupon.", code="coupon_not_found")
+    if "expires_at" in fields:
+        coupon.expires_at = fields["expires_at"]
+    if "max_redemptions" in fields:
+        _check_new_limit(coupon, fields["max_redemptions"])
+        coupon.max_redemptions = fields["max_redemptions"]
+    if "active" in fields:
+        coupon.active = fields["active"]
+    db.session.flush()
+    return coupon
+
+
+def _check_new_limit(coupon: Coupon, limit: int | None) -> None:
+    """A limit can be raised or lifted. Each use holds one of the limit's numbered seats, so a
+    limit cannot be lowered (seats in use would lie past it) nor put on a coupon without one
+    (its uses hold no seat, and would not be counted)."""
+    if limit == coupon.max_redemptions or limit is None:
+        return
+    if coupon.max_redemptions is None:
+        raise ValidationFailed("This coupon has no limit, and none can be added.", details={
+            "max_redemptions": ["A limit cannot be added to a coupon that had none: "
+                                "end it and create a new code with a limit."]})
+    if limit < coupon.max_redemptions:
+        raise ValidationFailed("A coupon's limit can only be raised.", details={
+            "max_redemptions": [f"The limit can only be raised (it is {coupon.max_redemptions}): "
+                                "end the coupon to stop it sooner."]})
+
+
 def coupon_document(coupon: Coupon) -> dict[str, Any]:
     return {"id": coupon.id, "code": coupon.code, "kind": coupon.kind, "percent_off": coupon.percent_off,
             "amount_off": ({"amount": coupon.amount_off, "currency": coupon.currency}

@@ -161,6 +161,14 @@ class CouponInSchema(ma.Schema):
             raise ma.ValidationError(f"More than 0 and at most {MAX_PRICE_MINOR}.", "amount_off")
 
 
+class CouponEditSchema(ma.Schema):
+    expires_at = ma.fields.AwareDateTime(allow_none=True, metadata={"description": "null: never ends"})
+    max_redemptions = ma.fields.Integer(strict=True, allow_none=True,
+                                        validate=validate.Range(min=1, max=1_000_000),
+                                        metadata={"description": "only raised, or lifted with null"})
+    active = ma.fields.Boolean(metadata={"description": "false ends the coupon, true starts it again"})
+
+
 class CouponSchema(ma.Schema):
     id = ma.fields.String(required=True)
     code = ma.fields.String(required=True)

@@ -17,6 +17,7 @@ from marketplace.checkout.port import PaymentProviderError, PaymentProviderUnava
 from marketplace.checkout.schemas import (
     CheckoutInSchema,
     CheckoutOutSchema,
+    CouponEditSchema,
     CouponInSchema,
     CouponSchema,
     DealInSchema,
@@ -291,6 +292,19 @@ def list_coupons():
 def create_coupon(fields):
     """A code buyers enter at checkout: percent or fixed off, on one beat or all of yours."""
     coupon = promotions.create_coupon(current_user(), fields)
+    db.session.commit()
+    return promotions.coupon_document(coupon)
+
+
+@blp.patch("/coupons/<coupon_id>")
+@auth_required(Role.BEATMAKER)
+@blp.arguments(CouponEditSchema)
+@blp.response(200, CouponSchema)
+@document_errors(404, 422)
+def edit_coupon(fields, coupon_id):
+    """Change a coupon's end date, raise or lift its limit, end it or start it again. The code
+    and the discount stay as they are."""
+    coupon = promotions.edit_coupon(current_user(), coupon_id, fields)
     db.session.commit()
     return promotions.coupon_document(coupon)
 

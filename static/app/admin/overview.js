@@ -1,8 +1,10 @@
-// /admin: what waits for an admin (open reports, uploads to review, failed jobs) and the way to each section.
+// /admin: what waits for an admin (open reports, uploads to review, failed jobs), the way to each
+// section, and charts of the store's sales, fees, refunds and disputes over time.
 
 import { api } from "../api.js";
 import { h } from "../ui.js";
 import { adminPage, countOf } from "./common.js";
+import { storeCharts } from "./stats.js";
 
 function tile(href, title, count, description) {
   return h("li", { class: "card admin-tile" },
@@ -11,12 +13,13 @@ function tile(href, title, count, description) {
     h("p", { class: "muted" }, description));
 }
 
-export async function overviewView({ root }) {
-  const [openReports, pendingReviews, suspended, failedJobs] = await Promise.all([
+export async function overviewView({ root, query, navigate }) {
+  const [openReports, pendingReviews, suspended, failedJobs, charts] = await Promise.all([
     countOf("/admin/reports", { status: "open" }),
     countOf("/admin/review-queue", { state: "pending" }),
     countOf("/admin/users", { status: "suspended" }),
     api("/admin/jobs/failed", { query: { limit: 500 } }),
+    storeCharts({ query, navigate }),
   ]);
   adminPage(root, "Admin",
     h("ul", { class: "admin-tiles" },
@@ -28,5 +31,7 @@ export async function overviewView({ root }) {
       tile("/admin/audit-log", "Audit log", null, "Every moderation action, with a CSV export."),
       tile("/admin/payouts", "Payouts", null, "Platform fees, and transfers to beatmakers."),
       tile("/admin/jobs", "Failed jobs", `${failedJobs.length} waiting`,
-        "Contracts, delivered files and mails that failed every retry.")));
+        "Contracts, delivered files and mails that failed every retry.")),
+    charts.section);
+  return charts.stop;
 }

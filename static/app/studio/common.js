@@ -12,6 +12,8 @@ const SECTIONS = [
   ["/studio/voice-tag", "Voice tag"],
   ["/studio/tiers", "License tiers"],
   ["/studio/sales", "Sales"],
+  ["/studio/stats", "Statistics"],
+  ["/studio/deals", "Deals"],
 ];
 
 export function studioNav() {

@@ -3,7 +3,9 @@
 
 import { beatView } from "./beat.js";
 import { dashboardView } from "./dashboard.js";
+import { dealsView } from "./deals.js";
 import { payoutsView, salesView } from "./sales.js";
+import { statsView } from "./stats.js";
 import { tiersView } from "./tiers.js";
 import { uploadView } from "./upload.js";
 import { voiceTagView } from "./voice-tag.js";
@@ -17,6 +19,8 @@ export const studioRoutes = [
   { path: "/studio/voice-tag", title: "Voice tag", role: BEATMAKER, view: voiceTagView },
   { path: "/studio/tiers", title: "License tiers", role: BEATMAKER, view: tiersView },
   { path: "/studio/sales", title: "Sales and earnings", role: BEATMAKER, view: salesView },
+  { path: "/studio/stats", title: "Statistics", role: BEATMAKER, view: statsView },
+  { path: "/studio/deals", title: "Deals and coupons", role: BEATMAKER, view: dealsView },
   // Stripe's onboarding comes back here, for beatmakers and credited collaborators alike.
   { path: "/payouts", title: "Payouts", view: payoutsView },
 ];
