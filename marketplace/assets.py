@@ -28,6 +28,7 @@ from flask import current_app
 STATIC_URL = "/static/"
 # The folders of static/ whose files are fingerprinted.
 FINGERPRINTED_FOLDERS = ("app", "vendor", "docs")
+APP_FOLDER = "app/"  # the pages' modules, named in their import map
 FINGERPRINTED_SUFFIXES = (".js", ".css")
 DIGEST_LENGTH = 12
 # "beat.1a2b3c4d5e6f.js" -> "beat", "1a2b3c4d5e6f", ".js"
@@ -55,7 +56,8 @@ class AssetTable:
 
     def import_map(self) -> str:
         """The page's import map: every module's plain address to its fingerprinted one."""
-        modules = {STATIC_URL + name: self.url(name) for name in sorted(self.digests) if name.endswith(".js")}
+        modules = {STATIC_URL + name: self.url(name) for name in sorted(self.digests)
+                   if name.startswith(APP_FOLDER) and name.endswith(".js")}
         return json.dumps({"imports": modules}, separators=(",", ":"))
 
     def closure(self, *entries: str) -> list[str]:
