@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := marketplace
 
-.PHONY: run reset test bench install system-packages migrate vendor clean
+.PHONY: run reset test bench lighthouse install system-packages migrate vendor clean
 
 # Without STRIPE_SECRET_KEY, payments go to the bundled Stripe sandbox, started alongside
 # and stopped with the server; its webhook secret is the app's development default.
@@ -57,6 +57,18 @@ bench: install
 	bash .ci/start-services
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) \
 	  $(BIN)/python bench/run_all.py $(if $(QUICK),--quick)
+
+# Lighthouse on every web page, as a phone and as a desktop, against the demo store in Debian's
+# Chromium (bench/lighthouse.py); Lighthouse itself is pinned in bench/lighthouse (needs npm).
+# LIGHTHOUSE_ARGS="--only /,/studio --profiles mobile" measures fewer pages.
+LIGHTHOUSE := bench/lighthouse/node_modules/.bin/lighthouse
+$(LIGHTHOUSE): bench/lighthouse/package.json bench/lighthouse/package-lock.json
+	cd bench/lighthouse && npm ci --no-audit --no-fund --silent
+	touch $@
+
+lighthouse: NEED_BROWSER := 1
+lighthouse: install $(LIGHTHOUSE)
+	$(BIN)/python bench/lighthouse.py $(LIGHTHOUSE_ARGS)
 
 install: system-packages $(INSTALLED)
 

@@ -42,7 +42,7 @@ STATIC_IMPORT = re.compile(r"""(?:\bfrom|^\s*import)\s*["'](\.{1,2}/[^"'\s]+)["'
 class AssetTable:
     """What static/ holds now: each fingerprinted file's digest and its modules' static imports."""
 
-    signature: tuple = ()
+    snapshot: tuple = ()
     digests: dict[str, str] = field(default_factory=dict)  # "app/store/beat.js" -> digest
     imports: dict[str, list[str]] = field(default_factory=dict)  # "app/main.js" -> ["app/api.js", ...]
 
@@ -80,12 +80,12 @@ def asset_table() -> AssetTable:
     """The table for the app's static folder, read again when a file was added, changed or removed."""
     root = Path(current_app.static_folder)
     files = sorted(_fingerprinted_files(root))
-    signature = tuple((name, stat.st_mtime_ns, stat.st_size) for name, stat in files)
+    snapshot = tuple((name, stat.st_mtime_ns, stat.st_size) for name, stat in files)
     table = current_app.extensions.get("asset_table")
-    if table is not None and table.signature == signature:
+    if table is not None and table.snapshot == snapshot:
         return table
     with _lock:
-        table = AssetTable(signature=signature)
+        table = AssetTable(snapshot=snapshot)
         for name, _stat in files:
             content = (root / name).read_bytes()
             table.digests[name] = hashlib.sha256(content).hexdigest()[:DIGEST_LENGTH]
