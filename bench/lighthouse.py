@@ -165,6 +165,7 @@ def main() -> None:
     parser.add_argument("--profiles", default="mobile,desktop")
     parser.add_argument("--instance", type=Path, help="the demo store's folder, kept between runs")
     parser.add_argument("--json", type=Path, help="write the rows to this file")
+    parser.add_argument("--reports", type=Path, help="keep each page's full Lighthouse report (JSON) in this folder")
     args = parser.parse_args()
     if not LIGHTHOUSE.exists():
         raise SystemExit("Lighthouse is not installed: run `make lighthouse` first.")
@@ -172,6 +173,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="lighthouse-"))
     instance = args.instance or work / "instance"
     instance.mkdir(parents=True, exist_ok=True)
+    if args.reports:
+        args.reports.mkdir(parents=True, exist_ok=True)
     print(f"Building the demo store in {instance} ...", flush=True)
     build_store(instance)
     app_port, debugging_port = free_port(), free_port()
@@ -192,7 +195,9 @@ def main() -> None:
                     print(f"  {page}: skipped, no demo beatmaker has a public handle", flush=True)
                     continue
                 for profile in args.profiles.split(","):
-                    row = lighthouse(base + page.format(**names), profile, debugging_port, work / "report.json")
+                    slug = page.strip("/").replace("/", "-").replace("{", "").replace("}", "") or "home"
+                    report = (args.reports or work) / f"{slug}-{profile}.json"
+                    row = lighthouse(base + page.format(**names), profile, debugging_port, report)
                     rows.append({"page": page, "profile": profile, **row})
                     print(f"  {page} {profile}: {row}", flush=True)
         print_table(rows)

@@ -105,6 +105,30 @@ def asset_url(name: str) -> str:
     return asset_table().url(name)
 
 
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@bp.app_template_global()
+def api_reference() -> list[dict]:
+    """The spec's operations grouped by tag, in the spec's order, for the API docs page to list
+    without running any script (the interactive console loads on request)."""
+    reference = current_app.extensions.get("api_reference")
+    if reference is None:
+        spec = current_app.extensions["api"].spec.to_dict()
+        tags = {tag["name"]: {"name": tag["name"], "description": tag.get("description", ""), "operations": []}
+                for tag in spec.get("tags", [])}
+        for path, item in spec["paths"].items():
+            for method in HTTP_METHODS:
+                operation = item.get(method)
+                if operation is None:
+                    continue
+                tag = (operation.get("tags") or ["other"])[0]
+                tags.setdefault(tag, {"name": tag, "description": "", "operations": []})["operations"].append(
+                    {"method": method.upper(), "path": path, "summary": " ".join(operation.get("summary", "").split())})
+        reference = current_app.extensions["api_reference"] = [tag for tag in tags.values() if tag["operations"]]
+    return reference
+
+
 @bp.get("/static/<any(app, vendor, docs):folder>/<path:filename>")
 def asset(folder: str, filename: str):
     """A file of static/app, static/vendor or static/docs, by its plain or fingerprinted name. The current

@@ -202,7 +202,7 @@ def test_the_docs_page_runs_no_inline_script(client):
     script_src = next(part for part in policy.split("; ") if part.startswith("script-src"))
     assert script_src == "script-src 'self'"
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
-    bundle = re.search(rb'src="(/static/vendor/swagger-ui/swagger-ui-bundle\.[0-9a-f]{12}\.js)"', response.data)
+    bundle = re.search(rb'"(/static/vendor/swagger-ui/swagger-ui-bundle\.[0-9a-f]{12}\.js)"', response.data)
     assert client.get(bundle.group(1).decode()).status_code == 200
 
 
