@@ -108,7 +108,7 @@ SWAGGER_UI_VERSION := 5.35.0
 vendor:
 	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null \
 	  && tar xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz \
-	  && cp package/swagger-ui-bundle.js package/swagger-ui-standalone-preset.js package/swagger-ui.css \
+	  && cp package/swagger-ui-bundle.js package/swagger-ui.css \
 	        package/LICENSE $(CURDIR)/static/vendor/swagger-ui/ && rm -rf $$tmp
 	cd static/vendor && sha256sum -c SHA256SUMS
 
