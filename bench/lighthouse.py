@@ -9,10 +9,10 @@ as the demo account that may see them: the access token is put in the browser's 
 Lighthouse runs, and kept there (--disable-storage-reset).
 
 Prints one table: page, profile, performance, accessibility, best practices, SEO (0-100) and
-the largest contentful paint.
+the largest contentful paint; with --runs N, of the run with the median performance of N.
 
-    .venv/bin/python bench/lighthouse.py [--only /,/studio] [--profiles mobile,desktop]
-                                         [--instance DIR] [--json FILE]
+    .venv/bin/python bench/lighthouse.py [--only /,/studio] [--profiles mobile,desktop] [--runs 3]
+                                         [--instance DIR] [--json FILE] [--reports DIR]
 """
 
 from __future__ import annotations
@@ -151,6 +151,14 @@ def lighthouse(url: str, profile: str, debugging_port: int, report: Path) -> dic
     return {**scores, "lcp_ms": round(lcp) if lcp is not None else None}
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run whose performance score is the median: the others' scores vary with what else
+    the machine's processors are doing (the phone's slower processor is simulated from the
+    time each task took here)."""
+    ordered = sorted(runs, key=lambda run: (run["performance"], -(run["lcp_ms"] or 0)))
+    return ordered[len(ordered) // 2]
+
+
 def print_table(rows: list[dict]) -> None:
     print(f"\n{'page':<22} {'profile':<8} {'perf':>5} {'a11y':>5} {'best':>5} {'seo':>5} {'LCP':>7}")
     for row in rows:
@@ -163,6 +171,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="comma-separated pages as listed in PAGES (default: all)")
     parser.add_argument("--profiles", default="mobile,desktop")
+    parser.add_argument("--runs", type=int, default=1, help="runs of each page; the median is shown (default 1)")
     parser.add_argument("--instance", type=Path, help="the demo store's folder, kept between runs")
     parser.add_argument("--json", type=Path, help="write the rows to this file")
     parser.add_argument("--reports", type=Path, help="keep each page's full Lighthouse report (JSON) in this folder")
@@ -197,7 +206,9 @@ def main() -> None:
                 for profile in args.profiles.split(","):
                     slug = page.strip("/").replace("/", "-").replace("{", "").replace("}", "") or "home"
                     report = (args.reports or work) / f"{slug}-{profile}.json"
-                    row = lighthouse(base + page.format(**names), profile, debugging_port, report)
+                    runs = [lighthouse(base + page.format(**names), profile, debugging_port, report)
+                            for _ in range(args.runs)]
+                    row = median_run(runs)
                     rows.append({"page": page, "profile": profile, **row})
                     print(f"  {page} {profile}: {row}", flush=True)
         print_table(rows)
