@@ -75,15 +75,17 @@ def wait_for(url: str, seconds: float = 60) -> None:
 
 
 def app_environment(instance: Path) -> dict[str, str]:
-    environment = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
-    return {**environment, "APP_ENV": "development", "INSTANCE_DIR": str(instance), "FLASK_APP": "marketplace",
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("DATABASE_URL", "REDIS_URL")}
+    return {**environment, "APP_ENV": "development", "INSTANCE_DIR": str(instance),
+            "FLASK_APP": "marketplace",
             "JOBS_BACKEND": "thread"}
 
 
 def build_store(instance: Path) -> None:
     environment = app_environment(instance)
-    subprocess.run([*FLASK, "db", "upgrade"], cwd=ROOT, env=environment, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run([*FLASK, "db", "upgrade"], cwd=ROOT, env=environment, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     subprocess.run([*FLASK, "seed", "demo"], cwd=ROOT, env=environment, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
 
@@ -171,10 +173,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="comma-separated pages as listed in PAGES (default: all)")
     parser.add_argument("--profiles", default="mobile,desktop")
-    parser.add_argument("--runs", type=int, default=1, help="runs of each page; the median is shown (default 1)")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="runs of each page; the median is shown (default 1)")
     parser.add_argument("--instance", type=Path, help="the demo store's folder, kept between runs")
     parser.add_argument("--json", type=Path, help="write the rows to this file")
-    parser.add_argument("--reports", type=Path, help="keep each page's full Lighthouse report (JSON) in this folder")
+    parser.add_argument("--reports", type=Path,
+                        help="keep each page's full Lighthouse report (JSON) in this folder")
     args = parser.parse_args()
     if not LIGHTHOUSE.exists():
         raise SystemExit("Lighthouse is not installed: run `make lighthouse` first.")

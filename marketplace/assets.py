@@ -1,7 +1,7 @@
 """The pages' scripts and styles under names that change with their content.
 
-Every script and style of static/app (and of the API docs page: static/docs, static/vendor) gets a fingerprint, the start of the
-SHA-256 of its bytes: `/static/app/store/beat.js` is also served as
+Every script and style of static/app (and of the API docs page: static/docs, static/vendor)
+gets a fingerprint, the start of the SHA-256 of its bytes: `/static/app/store/beat.js` is also served as
 `/static/app/store/beat.1a2b3c4d5e6f.js`, cached by browsers for a year without asking again
 (a new release has new names). The modules keep importing each other by their plain names;
 the page's import map sends each plain name to its fingerprinted one, and modulepreload links
@@ -32,7 +32,8 @@ APP_FOLDER = "app/"  # the pages' modules, named in their import map
 FINGERPRINTED_SUFFIXES = (".js", ".css")
 DIGEST_LENGTH = 12
 # "beat.1a2b3c4d5e6f.js" -> "beat", "1a2b3c4d5e6f", ".js"
-FINGERPRINTED_NAME = re.compile(rf"^(?P<stem>.+)\.(?P<digest>[0-9a-f]{{{DIGEST_LENGTH}}})(?P<suffix>\.[a-z]+)$")
+FINGERPRINTED_NAME = re.compile(
+    rf"^(?P<stem>.+)\.(?P<digest>[0-9a-f]{{{DIGEST_LENGTH}}})(?P<suffix>\.[a-z]+)$")
 # Static imports with a relative address: `import { a } from "./a.js"`, `export * from "../b.js"`,
 # `import "./c.js"`. Dynamic import("...") is left out on purpose: those load when needed.
 STATIC_IMPORT = re.compile(r"""(?:\bfrom|^\s*import)\s*["'](\.{1,2}/[^"'\s]+)["']""", re.MULTILINE)

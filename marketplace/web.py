@@ -40,9 +40,10 @@ REVALIDATE = "no-cache"
 # The script each area's pages start from (main.js loads it when the area is visited; the shell
 # preloads it with everything it imports). Sections not named here are the store's.
 STORE_ENTRY = "app/store/index.js"
-AREA_ENTRIES = {"studio": "app/studio/index.js", "payouts": "app/studio/index.js", "admin": "app/admin/index.js",
-                **dict.fromkeys(("account", "signin", "signup", "forgot-password", "reset-password", "verify-email",
-                                 "confirm-email", "unsubscribe"), "app/account.js")}
+ACCOUNT_SECTIONS = ("account", "signin", "signup", "forgot-password", "reset-password", "verify-email",
+                    "confirm-email", "unsubscribe")
+AREA_ENTRIES = {"studio": "app/studio/index.js", "payouts": "app/studio/index.js",
+                "admin": "app/admin/index.js", **dict.fromkeys(ACCOUNT_SECTIONS, "app/account.js")}
 SHELL_ENTRY = "app/main.js"
 # Pages for one account, or reached through a private link: kept out of search engines (robots.txt
 # keeps crawlers out of the same sections).
@@ -115,17 +116,19 @@ def api_reference() -> list[dict]:
     reference = current_app.extensions.get("api_reference")
     if reference is None:
         spec = current_app.extensions["api"].spec.to_dict()
-        tags = {tag["name"]: {"name": tag["name"], "description": tag.get("description", ""), "operations": []}
-                for tag in spec.get("tags", [])}
+        tags = {tag["name"]: {"name": tag["name"], "description": tag.get("description", ""),
+                              "operations": []} for tag in spec.get("tags", [])}
         for path, item in spec["paths"].items():
             for method in HTTP_METHODS:
                 operation = item.get(method)
                 if operation is None:
                     continue
                 tag = (operation.get("tags") or ["other"])[0]
+                summary = " ".join(operation.get("summary", "").split())
                 tags.setdefault(tag, {"name": tag, "description": "", "operations": []})["operations"].append(
-                    {"method": method.upper(), "path": path, "summary": " ".join(operation.get("summary", "").split())})
-        reference = current_app.extensions["api_reference"] = [tag for tag in tags.values() if tag["operations"]]
+                    {"method": method.upper(), "path": path, "summary": summary})
+        reference = [tag for tag in tags.values() if tag["operations"]]
+        current_app.extensions["api_reference"] = reference
     return reference
 
 

@@ -48,7 +48,8 @@ def test_the_shell_names_fingerprinted_files_cached_for_a_year(client):
     assert shell.status_code == 200 and shell.headers["Cache-Control"] == "no-cache"
     html = shell.get_data(as_text=True)
     main = re.search(r'<script type="module" src="(/static/app/main\.[0-9a-f]{12}\.js)"', html).group(1)
-    styles = re.search(r'<link rel="stylesheet" href="(/static/app/styles\.[0-9a-f]{12}\.css)"', html).group(1)
+    styles = re.search(r'<link rel="stylesheet" href="(/static/app/styles\.[0-9a-f]{12}\.css)"',
+                       html).group(1)
     for address, plain in ((main, "app/main.js"), (styles, "app/styles.css")):
         answer = client.get(address)
         assert answer.status_code == 200
@@ -77,7 +78,8 @@ def test_a_stale_fingerprint_answers_todays_file_not_cached(client):
         assert answer.headers["Cache-Control"] == "no-cache"
         assert answer.data == (STATIC / "app/store/index.js").read_bytes()
         assert answer.mimetype in ("text/javascript", "application/javascript")
-    assert_envelope(client.get("/static/app/store/nothing.0123456789ab.js", headers=BROWSER), 404, "not_found")
+    unknown = client.get("/static/app/store/nothing.0123456789ab.js", headers=BROWSER)
+    assert_envelope(unknown, 404, "not_found")
     assert_envelope(client.get("/static/app/../../config.py", headers=BROWSER), 404, "not_found")
 
 
@@ -181,7 +183,8 @@ def test_compression_can_be_left_to_the_proxy(database_factory):
 
 PRIVATE = ["/studio", "/studio/upload", "/admin", "/admin/users", "/library", "/account", "/orders", "/cart",
            "/licenses/lic_x", "/payouts", "/reset-password", "/unsubscribe"]
-PUBLIC = ["/", "/beats/bt_x", "/p/someone", "/licenses/verify", "/licenses/verify/ABC-123", "/signin", "/signup"]
+PUBLIC = ["/", "/beats/bt_x", "/p/someone", "/licenses/verify", "/licenses/verify/ABC-123", "/signin",
+          "/signup"]
 
 
 @pytest.mark.parametrize("path", PRIVATE)
@@ -210,7 +213,8 @@ def test_robots_txt_keeps_crawlers_out_of_every_private_section(client):
     assert {f"/{section}" for section in PRIVATE_SECTIONS} | {"/api"} <= disallowed | {"/licenses"}
     for path in disallowed:
         if path != "/api":
-            assert client.get(path.rstrip("/") + "/x", headers=BROWSER).headers.get("X-Robots-Tag") == "noindex, nofollow", path
+            page = client.get(path.rstrip("/") + "/x", headers=BROWSER)
+            assert page.headers.get("X-Robots-Tag") == "noindex, nofollow", path
 
 
 # -- the API docs page -------------------------------------------------------------------------------------
@@ -225,8 +229,8 @@ def test_the_docs_page_has_a_language_a_viewport_and_no_unused_preset(client):
     assert not re.search(r"<script>", html), "started by a file, not an inline script"
     assert script_src(response.headers["Content-Security-Policy"]) == "script-src 'self'"
     # Swagger UI's 1.4 MB script is named for the console button, not loaded with the page.
-    bundle = re.search(r'data-console-script="(/static/vendor/swagger-ui/swagger-ui-bundle\.[0-9a-f]{12}\.js)"',
-                       html).group(1)
+    bundle = re.search(r'data-console-script="(/static/vendor/swagger-ui/'
+                       r'swagger-ui-bundle\.[0-9a-f]{12}\.js)', html).group(1)
     assert not re.search(r'<script[^>]*swagger-ui-bundle', html)
     assert client.get(bundle).headers["Cache-Control"].endswith("immutable")
     start = re.search(r'src="(/static/docs/start\.[0-9a-f]{12}\.js)"', html).group(1)
@@ -240,7 +244,8 @@ def test_the_docs_page_lists_every_operation_as_html(client):
     for path, item in spec["paths"].items():
         for method in ("get", "post", "put", "patch", "delete"):
             if method in item:
-                assert re.search(rf'>{method.upper()}</span>\s*<code>{re.escape(path)}</code>', html), (method, path)
+                listed = rf'>{method.upper()}</span>\s*<code>{re.escape(path)}</code>'
+                assert re.search(listed, html), (method, path)
 
 
 # -- WebP covers -------------------------------------------------------------------------------------------

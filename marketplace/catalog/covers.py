@@ -55,7 +55,8 @@ def render_covers(path: Path, folder: Path, *, max_bytes: int, max_side: int, ma
     return renditions
 
 
-def render_webp(large: Path, folder: Path, sizes: tuple[int, ...] = WEBP_SIZES, noun: str = "cover") -> dict[int, Path]:
+def render_webp(large: Path, folder: Path, sizes: tuple[int, ...] = WEBP_SIZES,
+                noun: str = "cover") -> dict[int, Path]:
     """WebP renditions (size -> file in `folder`) of a large rendition made by render_covers, whose
     pixels were already checked, turned upright and stripped of metadata."""
     renditions = {}
@@ -65,7 +66,8 @@ def render_webp(large: Path, folder: Path, sizes: tuple[int, ...] = WEBP_SIZES, 
             rendition = image.copy()
             rendition.thumbnail((size, size), Image.Resampling.LANCZOS)
             out = folder / f"{noun}-{size}.webp"
-            rendition.save(out, "WEBP", quality=_WEBP_QUALITY, method=4, icc_profile=image.info.get("icc_profile"))
+            rendition.save(out, "WEBP", quality=_WEBP_QUALITY, method=4,
+                           icc_profile=image.info.get("icc_profile"))
             renditions[size] = out
     return renditions
 

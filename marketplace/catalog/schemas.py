@@ -185,9 +185,11 @@ class MyBeatsArgs(ma.Schema):
 
 
 class CoverArgs(ma.Schema):
-    size = ma.fields.Integer(load_default=COVER_SIZES[0], validate=validate.OneOf(COVER_SIZES + WEBP_SIZES), metadata={
-        "description": "Pixels on the longer side: 1400 (the beat's page) or 400 (listings), JPEG; 600 or 300, "
-                       "WebP (pages' srcset; a cover stored before WebP renditions existed answers its 400 JPEG)."})
+    size = ma.fields.Integer(
+        load_default=COVER_SIZES[0], validate=validate.OneOf(COVER_SIZES + WEBP_SIZES), metadata={
+            "description": "Pixels on the longer side: 1400 (the beat's page) or 400 (listings), "
+                           "JPEG; 600 or 300, WebP (pages' srcset; a cover stored before WebP "
+                           "renditions existed answers its 400 JPEG)."})
 
 
 class FileFormatSchema(ma.Schema):

@@ -9,7 +9,13 @@ from marketplace.accounts.auth import auth_required, current_user, optional_user
 from marketplace.accounts.models import Role
 from marketplace.api import Blueprint, accepts_multipart, document, document_errors, large_document
 from marketplace.catalog import search, services, uploads, vocabulary, voice_tags
-from marketplace.catalog.covers import LISTING, WEBP_CONTENT_TYPE, WEBP_SIZES, rendition_key, webp_rendition_key
+from marketplace.catalog.covers import (
+    LISTING,
+    WEBP_CONTENT_TYPE,
+    WEBP_SIZES,
+    rendition_key,
+    webp_rendition_key,
+)
 from marketplace.catalog.documents import beat_document, credits_document, full_beat_document, offers_for
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import public_handle
