@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := marketplace
 
-.PHONY: run reset test bench install system-packages migrate vendor clean
+.PHONY: run reset test bench lighthouse install system-packages migrate vendor clean
 
 # Without STRIPE_SECRET_KEY, payments go to the bundled Stripe sandbox, started alongside
 # and stopped with the server; its webhook secret is the app's development default.
@@ -58,6 +58,18 @@ bench: install
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) \
 	  $(BIN)/python bench/run_all.py $(if $(QUICK),--quick)
 
+# Lighthouse on every web page, as a phone and as a desktop, against the demo store in Debian's
+# Chromium (bench/lighthouse.py); Lighthouse itself is pinned in bench/lighthouse (needs npm).
+# LIGHTHOUSE_ARGS="--only /,/studio --profiles mobile" measures fewer pages.
+LIGHTHOUSE := bench/lighthouse/node_modules/.bin/lighthouse
+$(LIGHTHOUSE): bench/lighthouse/package.json bench/lighthouse/package-lock.json
+	cd bench/lighthouse && npm ci --no-audit --no-fund --silent
+	touch $@
+
+lighthouse: NEED_BROWSER := 1
+lighthouse: install $(LIGHTHOUSE)
+	$(BIN)/python bench/lighthouse.py $(LIGHTHOUSE_ARGS)
+
 install: system-packages $(INSTALLED)
 
 # Installs Debian packages only when a command is missing; without root or sudo it says
@@ -97,7 +109,7 @@ UPLOT_VERSION := 1.6.32
 vendor:
 	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null \
 	  && tar xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz \
-	  && cp package/swagger-ui-bundle.js package/swagger-ui-standalone-preset.js package/swagger-ui.css \
+	  && cp package/swagger-ui-bundle.js package/swagger-ui.css \
 	        package/LICENSE $(CURDIR)/static/vendor/swagger-ui/ && rm -rf $$tmp
 	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent uplot@$(UPLOT_VERSION) >/dev/null \
 	  && tar xzf uplot-$(UPLOT_VERSION).tgz \

@@ -111,6 +111,9 @@ class Config:
     # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
     # Client addresses (rate limits, logs) come from them, so set this behind a proxy.
     TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
+    # Scripts, styles, pages and JSON compressed by the app (gzip or brotli); 0 where the proxy in
+    # front compresses instead.
+    COMPRESS_RESPONSES = _env("COMPRESS_RESPONSES", "1") == "1"
     # Other web origins whose pages may call the API from a browser (CORS), comma-separated,
     # e.g. "https://app.example.com". Empty: only the store's own pages, on its own origin.
     CORS_ALLOWED_ORIGINS = tuple(origin.strip().rstrip("/") for origin in

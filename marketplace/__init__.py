@@ -29,6 +29,9 @@ def create_app(config: str | type[Config] | None = None,
 
     configure_logging(app.config["LOG_LEVEL"])
     init_request_logging(app)  # first, so every later hook and error has a request id
+    from marketplace.compression import init_compression
+
+    init_compression(app)  # before the other hooks, so it runs after them: they see the plain body
 
     from marketplace.accounts.passwords import init_passwords
     from marketplace.common.ratelimit import init_rate_limits

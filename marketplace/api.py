@@ -312,14 +312,15 @@ def refuse_impossible_ids(endpoint: str | None, values: dict[str, Any] | None) -
 # The web pages (static/) load scripts, styles and media from this origin only; covers
 # and previews may also come from blob: and data: URLs the scripts make, and from the
 # storage's origin when files are stored in S3 (previews and covers redirect there).
-PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
+# Their one inline script, the import map naming each module's fingerprinted file, is allowed by its hash.
+PAGE_POLICY = ("default-src 'self'; script-src 'self'{scripts}; style-src 'self'; "
                "img-src 'self' data: blob:{files}; media-src 'self' blob:{files}; connect-src 'self'{files}; "
                "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 # API answers are data, never documents to render.
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# Swagger UI (vendored): its page starts it with one inline script, allowed by its hash; its
-# stylesheet draws icons from data: URLs.
-DOCS_POLICY = ("default-src 'self'; script-src 'self' {script_hashes}; style-src 'self'; "
+# Swagger UI (vendored): an inline script on its page would be allowed by its hash (ours has
+# none); its stylesheet draws icons from data: URLs.
+DOCS_POLICY = ("default-src 'self'; script-src 'self'{script_hashes}; style-src 'self'; "
                "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
                "frame-ancestors 'none'; form-action 'self'")
 DOCS_PATH = API_PREFIX + "/docs"
@@ -330,16 +331,17 @@ _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 
 def _inline_script_hashes(html: bytes) -> str:
     digests = (hashlib.sha256(script).digest() for script in _INLINE_SCRIPT.findall(html))
-    return " ".join(f"'sha256-{base64.b64encode(digest).decode()}'" for digest in digests)
+    return "".join(f" 'sha256-{base64.b64encode(digest).decode()}'" for digest in digests)
 
 
-def content_security_policy(response: Response) -> str:
+def content_security_policy(response: Response, script_hashes: str = "") -> str:
     if request.path == DOCS_PATH and response.mimetype == "text/html":
         return DOCS_POLICY.format(script_hashes=_inline_script_hashes(response.get_data()))
     if request.path.startswith(API_PREFIX):
         return API_POLICY
     origin = _file_origin()
-    return PAGE_POLICY.format(files=f" {origin}" if origin else "")
+    return PAGE_POLICY.format(files=f" {origin}" if origin else "",
+                              scripts=f" {script_hashes}" if script_hashes else "")
 
 
 def _file_origin() -> str | None:

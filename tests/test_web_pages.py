@@ -73,7 +73,8 @@ def test_robots_txt_allows_the_store_and_keeps_private_areas_out(client):
     rules = [(name.strip().lower(), value.strip()) for name, value in rules]
     assert ("user-agent", "*") in rules and ("allow", "/") in rules
     disallowed = {value for name, value in rules if name == "disallow"}
-    assert disallowed == {"/studio", "/admin", "/account", "/api"}
+    assert {"/studio", "/admin", "/account", "/library", "/orders", "/cart", "/api"} <= disallowed
+    assert "/licenses/verify" not in disallowed and ("allow", "/licenses/verify") in rules
     # It names nothing that does not answer: no sitemap, and only known directives.
     assert {name for name, _ in rules} <= {"user-agent", "allow", "disallow"}
     assert client.get("/", headers=BROWSER).status_code == 200

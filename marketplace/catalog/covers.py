@@ -16,11 +16,16 @@ _SIGNATURES = [(b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG")]
 # The large rendition is the cover page's; the small one the listings'. Each fits in a
 # square of this many pixels, keeping its proportions, and is never enlarged.
 COVER_SIZES = (1400, 400)
-LARGE = COVER_SIZES[0]
+LARGE, LISTING = COVER_SIZES
 COVER_CONTENT_TYPE = "image/jpeg"
 ACCEPTED_IMAGES = {"JPEG": ((".jpg", ".jpeg"), "image/jpeg"), "PNG": ((".png",), "image/png"),
                    "WEBP": ((".webp",), "image/webp")}
 _JPEG_QUALITY = 88
+# The store's pages show covers at most 150 and 300 CSS pixels wide: WebP renditions at twice
+# these sizes (phones' screens have two or three pixels to a CSS pixel), a fraction of the JPEG's bytes.
+WEBP_SIZES = (600, 300)
+WEBP_CONTENT_TYPE = "image/webp"
+_WEBP_QUALITY = 80
 
 
 def _refused(message: str, code: str, status: int = 422, field: str = "cover") -> AppError:
@@ -47,6 +52,23 @@ def render_covers(path: Path, folder: Path, *, max_bytes: int, max_side: int, ma
         rendition.save(out, "JPEG", quality=_JPEG_QUALITY, optimize=True, progressive=True,
                        icc_profile=image.info.get("icc_profile"))
         renditions[size] = out
+    return renditions
+
+
+def render_webp(large: Path, folder: Path, sizes: tuple[int, ...] = WEBP_SIZES,
+                noun: str = "cover") -> dict[int, Path]:
+    """WebP renditions (size -> file in `folder`) of a large rendition made by render_covers, whose
+    pixels were already checked, turned upright and stripped of metadata."""
+    renditions = {}
+    with Image.open(large) as image:
+        image.load()
+        for size in sizes:
+            rendition = image.copy()
+            rendition.thumbnail((size, size), Image.Resampling.LANCZOS)
+            out = folder / f"{noun}-{size}.webp"
+            rendition.save(out, "WEBP", quality=_WEBP_QUALITY, method=4,
+                           icc_profile=image.info.get("icc_profile"))
+            renditions[size] = out
     return renditions
 
 
@@ -116,6 +138,14 @@ def _flatten(image: Image.Image) -> Image.Image:
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB")
+
+
+def webp_rendition_key(cover_key: str, size: int) -> str | None:
+    """The stored key of a cover's WebP rendition, or None for covers stored before there were any."""
+    large_suffix = f"/{LARGE}.jpg"
+    if size not in WEBP_SIZES or not cover_key.endswith(large_suffix):
+        return None
+    return cover_key[: -len(large_suffix)] + f"/{size}.webp"
 
 
 def rendition_key(cover_key: str, size: int) -> str:

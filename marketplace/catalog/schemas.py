@@ -4,7 +4,7 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
-from marketplace.catalog.covers import COVER_SIZES
+from marketplace.catalog.covers import COVER_SIZES, WEBP_SIZES
 from marketplace.catalog.credits import CreditRole
 from marketplace.catalog.keys import CANONICAL_KEYS, UnknownKey, normalise_key
 from marketplace.catalog.labels import normalise_label
@@ -192,8 +192,11 @@ class MyBeatsArgs(ma.Schema):
 
 
 class CoverArgs(ma.Schema):
-    size = ma.fields.Integer(load_default=COVER_SIZES[0], validate=validate.OneOf(COVER_SIZES), metadata={
-        "description": "Pixels on the longer side: 1400 (the beat's page) or 400 (listings)."})
+    size = ma.fields.Integer(
+        load_default=COVER_SIZES[0], validate=validate.OneOf(COVER_SIZES + WEBP_SIZES), metadata={
+            "description": "Pixels on the longer side: 1400 (the beat's page) or 400 (listings), "
+                           "JPEG; 600 or 300, WebP (pages' srcset; a cover stored before WebP "
+                           "renditions existed answers its 400 JPEG)."})
 
 
 class FileFormatSchema(ma.Schema):

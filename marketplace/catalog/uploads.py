@@ -17,7 +17,14 @@ from marketplace.accounts.verification import require_verified
 from marketplace.audio.errors import AudioRejected
 from marketplace.audio.probe import FORMATS, MASTER, VOICE_TAG, AudioInfo, AudioUse, probe_audio
 from marketplace.audio.stems import STEM_EXTENSIONS, check_stems_zip
-from marketplace.catalog.covers import ACCEPTED_IMAGES, COVER_CONTENT_TYPE, LARGE, render_covers
+from marketplace.catalog.covers import (
+    ACCEPTED_IMAGES,
+    COVER_CONTENT_TYPE,
+    LARGE,
+    WEBP_CONTENT_TYPE,
+    render_covers,
+    render_webp,
+)
 from marketplace.catalog.models import Beat
 from marketplace.catalog.replacements import record_file
 from marketplace.catalog.services import create_beat
@@ -78,10 +85,11 @@ def _accept(owner: User, fields: Mapping[str, Any], master: Path, stems: Path | 
     info = probe_master(master)
     if stems is not None:
         stems = rebuild_stems(stems, folder)
-    covers = {}
+    covers, webp_covers = {}, {}
     if cover is not None:
         covers = render_covers(cover, folder, max_bytes=config["COVER_MAX_BYTES"],
                                max_side=config["COVER_MAX_SIDE"], max_pixels=config["COVER_MAX_PIXELS"])
+        webp_covers = render_webp(covers[LARGE], folder)
 
     beat = create_beat(owner, **fields)
     beat.duration_ms = info.duration_ms
@@ -101,6 +109,9 @@ def _accept(owner: User, fields: Mapping[str, Any], master: Path, stems: Path | 
             key = save_in_transaction(f"covers/{beat.id}/{size}.jpg", stream, COVER_CONTENT_TYPE).key
         if size == LARGE:
             beat.cover_key, beat.cover_content_type = key, COVER_CONTENT_TYPE
+    for size, rendition in webp_covers.items():
+        with open(rendition, "rb") as stream:
+            save_in_transaction(f"covers/{beat.id}/{size}.webp", stream, WEBP_CONTENT_TYPE)
     # Its first render; the sweep queues it again under the same key until a render starts.
     enqueue("catalog.render_preview", beat.id, True, key=f"catalog.first_render:{beat.id}:0")
     return beat

@@ -9,7 +9,13 @@ from marketplace.accounts.auth import auth_required, current_user, optional_user
 from marketplace.accounts.models import Role
 from marketplace.api import Blueprint, accepts_multipart, document, document_errors, large_document
 from marketplace.catalog import replacements, search, services, uploads, vocabulary, voice_tags
-from marketplace.catalog.covers import rendition_key
+from marketplace.catalog.covers import (
+    LISTING,
+    WEBP_CONTENT_TYPE,
+    WEBP_SIZES,
+    rendition_key,
+    webp_rendition_key,
+)
 from marketplace.catalog.documents import beat_document, credits_document, full_beat_document, offers_for
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import public_handle
@@ -35,6 +41,7 @@ from marketplace.catalog.schemas import (
 )
 from marketplace.db import db
 from marketplace.errors import NotFound
+from marketplace.storage.service import storage
 from marketplace.storage.views import file_response
 
 blp = Blueprint("catalog", __name__, description="Beats: browse, search, edit, credits")
@@ -269,15 +276,23 @@ def upload_formats():
 
 @blp.get("/beats/<beat_id>/cover")
 @blp.arguments(CoverArgs, location="query", unknown=ma.RAISE)
-@blp.response(200, description="The cover image (JPEG), re-encoded by the platform")
+@blp.response(200, description="The cover image (JPEG, or WebP at 600 and 300), re-encoded by the platform")
 @blp.alt_response(302, description="Redirect to the file when stored in S3", success=True)
 @document_errors(404)
 def cover(args, beat_id):
-    """A beat's cover, 1400 pixels on its longer side, or 400 with `size=400`."""
+    """A beat's cover, 1400 pixels on its longer side, or 400 with `size=400` (JPEG); WebP with
+    `size=600` or `size=300`."""
     beat = services.get_visible_beat(beat_id, optional_user())
     if beat.cover_key is None:
         raise NotFound("This beat has no cover.", code="cover_not_found")
-    return file_response(rendition_key(beat.cover_key, args["size"]), beat.cover_content_type,
+    key, content_type = rendition_key(beat.cover_key, args["size"]), beat.cover_content_type
+    if args["size"] in WEBP_SIZES:
+        webp_key = webp_rendition_key(beat.cover_key, args["size"])
+        if webp_key is not None and storage().exists(webp_key):
+            key, content_type = webp_key, WEBP_CONTENT_TYPE
+        else:  # stored before WebP renditions: the listings' JPEG
+            key = rendition_key(beat.cover_key, LISTING)
+    return file_response(key, content_type,
                          cache_seconds=PREVIEW_CACHE_SECONDS,
                          private=beat.status not in (BeatStatus.PUBLISHED, BeatStatus.SOLD_EXCLUSIVE))
 

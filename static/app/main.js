@@ -1,18 +1,57 @@
-// The single page: a router over the History API. Each area (store, studio, admin) exports
-// its routes; a route's view renders into <main> and may return a cleanup function.
+// The single page: a router over the History API. Each area (store, studio, admin, account)
+// exports its routes; a route's view renders into <main> and may return a cleanup function.
+// An area's scripts load when one of its pages is first visited: a shopper never downloads the
+// studio or the admin console (the server preloads the area of the page it serves).
 
 import { currentUser, hasRole, signOut } from "./api.js";
 import { h, notice, showError } from "./ui.js";
-import { accountRoutes } from "./account.js";
-import { storeRoutes } from "./store/index.js";
-import { studioRoutes } from "./studio/index.js";
 import { cartSize } from "./store/cart.js";
-import { adminRoutes } from "./admin/index.js";
 
-const routes = [...storeRoutes, ...studioRoutes, ...adminRoutes, ...accountRoutes].map((route) => ({
-  ...route,
-  pattern: new RegExp("^" + route.path.replace(/:(\w+)/g, "(?<$1>[^/]+)") + "/?$"),
-}));
+const AREAS = {
+  store: () => import("./store/index.js").then((module) => module.storeRoutes),
+  studio: () => import("./studio/index.js").then((module) => module.studioRoutes),
+  admin: () => import("./admin/index.js").then((module) => module.adminRoutes),
+  account: () => import("./account.js").then((module) => module.accountRoutes),
+};
+// The area of each address's first segment; any other is the store's (as AREA_ENTRIES in
+// marketplace/web.py, which preloads it).
+const AREA_OF_SECTION = {
+  studio: "studio", payouts: "studio", admin: "admin", account: "account", signin: "account", signup: "account",
+  "forgot-password": "account", "reset-password": "account", "verify-email": "account",
+  "confirm-email": "account", unsubscribe: "account",
+};
+const loadedAreas = new Map(); // area -> promise of its routes, each with its pattern
+
+function areaRoutes(area) {
+  if (!loadedAreas.has(area)) {
+    loadedAreas.set(area, AREAS[area]().then((routes) => routes.map((route) => ({
+      ...route,
+      pattern: new RegExp("^" + route.path.replace(/:(\w+)/g, "(?<$1>[^/]+)") + "/?$"),
+    }))).catch((error) => {
+      loadedAreas.delete(area); // tried again on the next visit
+      throw error;
+    }));
+  }
+  return loadedAreas.get(area);
+}
+
+function findRoute(routes, pathname) {
+  for (const route of routes) {
+    const found = route.pattern.exec(pathname);
+    if (found) return { route, found };
+  }
+  return null;
+}
+
+// The route of an address: in its own area first, then in every area (a page an area serves
+// outside its usual sections), else none.
+async function matchRoute(pathname) {
+  const area = AREA_OF_SECTION[pathname.split("/")[1]] || "store";
+  const match = findRoute(await areaRoutes(area), pathname);
+  if (match) return match;
+  const everyArea = await Promise.all(Object.keys(AREAS).map(areaRoutes));
+  return findRoute(everyArea.flat(), pathname);
+}
 
 let cleanup = null;
 let currentRender = 0; // each navigation's number: a slower, older one must not draw over it
@@ -39,8 +78,14 @@ async function render() {
   // late writes land in a detached element and never over the next page.
   const root = h("div", { class: "page" }, h("p", { class: "muted" }, "Loading…"));
   main.replaceChildren(root);
-  const match = routes.map((route) => ({ route, found: route.pattern.exec(location.pathname) }))
-    .find((candidate) => candidate.found);
+  let match;
+  try {
+    match = await matchRoute(location.pathname);
+  } catch (error) { // the area's scripts could not load (offline, or a release replaced them)
+    if (renderNumber === currentRender) showError(root, error);
+    return;
+  }
+  if (renderNumber !== currentRender) return;
   if (!match) {
     notFound(root);
     return;

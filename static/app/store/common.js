@@ -12,13 +12,33 @@ export function beatFacts(beat) {
   return [`${beat.bpm} BPM`, beat.key, beat.genre, beat.mood].filter(Boolean).join(" · ");
 }
 
-// The cover is decorative: the title always sits next to it. Listings load the 400-pixel
-// rendition; the beat's page (cover-large) the 1400-pixel one.
-export function cover(beat, className = "cover") {
+// The cover is decorative: the title always sits next to it. The browser picks the WebP rendition
+// fitting the shown size (300 or 600 pixels); the JPEG (400, or 1400 on the beat's page) is for
+// browsers without srcset. The covers first on screen load at once (`eager`), the very first
+// (the largest paint of the page) before anything else; the others when scrolled near.
+const CARD_SIZES = "(min-width: 40rem) 18rem, 7rem"; // as .beat-card-art in styles.css
+const HERO_SIZES = "20rem"; // as .beat-hero-art
+
+export function cover(beat, className = "cover", { eager = false, first = false } = {}) {
+  if (!beat.cover_url) {
+    return h("div", { class: `${className} cover-blank`, "aria-hidden": "true" }, (beat.title || "?").slice(0, 1));
+  }
   const large = className.includes("cover-large");
-  const src = beat.cover_url && (large ? beat.cover_url : `${beat.cover_url}?size=400`);
-  if (src) return h("img", { class: className, src, alt: "", loading: "lazy" });
-  return h("div", { class: `${className} cover-blank`, "aria-hidden": "true" }, (beat.title || "?").slice(0, 1));
+  return h("img", {
+    class: className, alt: "",
+    sizes: large ? HERO_SIZES : CARD_SIZES,
+    srcset: `${coverAt(beat.cover_url, 300)} 300w, ${coverAt(beat.cover_url, 600)} 600w`,
+    src: coverAt(beat.cover_url, large ? 1400 : 400),
+    loading: eager || first || large ? "eager" : "lazy",
+    fetchpriority: first || large ? "high" : null,
+  });
+}
+
+// The cover's address at a size, whatever query it already has.
+function coverAt(address, size) {
+  const url = new URL(address, location.origin);
+  url.searchParams.set("size", String(size));
+  return url.pathname + url.search;
 }
 
 export function tagLinks(tags = []) {
