@@ -23,7 +23,16 @@ from marketplace.accounts.models import User
 from marketplace.accounts.verification import require_verified
 from marketplace.audio.probe import AudioInfo
 from marketplace.catalog import lifecycle
-from marketplace.catalog.covers import COVER_CONTENT_TYPE, LARGE, render_covers, rendition_key
+from marketplace.catalog.covers import (
+    COVER_CONTENT_TYPE,
+    LARGE,
+    WEBP_CONTENT_TYPE,
+    WEBP_SIZES,
+    render_covers,
+    render_webp,
+    rendition_key,
+    webp_rendition_key,
+)
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import Beat, BeatFile
 from marketplace.catalog.services import get_owned_beat
@@ -193,8 +202,13 @@ def replace_cover(owner: User, beat_id: str, cover: Path) -> Beat:
             with open(rendition, "rb") as stream:
                 stored[size] = save_in_transaction(f"covers/{beat.id}/{version}/{size}.jpg", stream,
                                                    COVER_CONTENT_TYPE).key
+        # The WebP renditions sit beside the JPEGs, where webp_rendition_key looks for them.
+        for size, rendition in render_webp(renditions[LARGE], Path(folder)).items():
+            with open(rendition, "rb") as stream:
+                save_in_transaction(f"covers/{beat.id}/{version}/{size}.webp", stream, WEBP_CONTENT_TYPE)
     if beat.cover_key is not None:
         old_keys = [beat.cover_key, *(rendition_key(beat.cover_key, size) for size in renditions)]
+        old_keys += [key for size in WEBP_SIZES if (key := webp_rendition_key(beat.cover_key, size))]
         for old in dict.fromkeys(old_keys):  # covers stored before renditions are one file
             delete_after_commit(old)
     beat.cover_key, beat.cover_content_type = stored[LARGE], COVER_CONTENT_TYPE

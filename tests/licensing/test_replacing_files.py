@@ -289,7 +289,7 @@ def test_a_replaced_cover_is_served_and_the_old_one_deleted(app, client, seller,
     created = client.post("/api/v1/beats", data=data, headers=headers, content_type="multipart/form-data")
     beat_id = created.json["id"]
     old_keys = stored_keys(app, f"covers/{beat_id}")
-    assert len(old_keys) == 2
+    assert len(old_keys) == 4  # JPEG at 1400 and 400 px, WebP at 600 and 300 px
 
     blue = _image("blue", (900, 300), "JPEG")
     replaced = put_file(client, headers, beat_id, "cover", "cover", blue, "blue.jpg")
@@ -300,8 +300,12 @@ def test_a_replaced_cover_is_served_and_the_old_one_deleted(app, client, seller,
     assert blue > 200 and red < 50
     small = client.get(f"/api/v1/beats/{beat_id}/cover?size=400").data
     assert Image.open(io.BytesIO(small)).size == (400, 133)
+    webp = client.get(f"/api/v1/beats/{beat_id}/cover?size=300")
+    assert webp.content_type == "image/webp"
+    red, _green, blue = Image.open(io.BytesIO(webp.data)).convert("RGB").getpixel((150, 50))
+    assert blue > 200 and red < 50, "the WebP rendition is the new cover's"
     new_keys = stored_keys(app, f"covers/{beat_id}")
-    assert len(new_keys) == 2 and not (new_keys & old_keys)
+    assert len(new_keys) == 4 and not (new_keys & old_keys)
 
     refused = put_file(client, headers, beat_id, "cover", "cover", b"GIF89a" + b"\x00" * 50, "x.gif")
     assert refused.status_code == 415 and refused.json["error"]["details"]["field"] == "cover"
