@@ -10,7 +10,7 @@ from sqlalchemy import or_, select, update
 
 from marketplace.accounts.models import Role, User
 from marketplace.catalog import lifecycle
-from marketplace.catalog.credits import CreditInput, CreditRole, CreditRuleBroken, check_credit_rules
+from marketplace.catalog.credits import CreditInput, CreditRole, CreditRuleBroken, CreditStatus, check_credit_rules
 from marketplace.catalog.keys import UnknownKey, normalise_key
 from marketplace.catalog.labels import normalise_label
 from marketplace.catalog.lifecycle import PUBLIC_STATUSES, BeatStatus
@@ -106,7 +106,7 @@ def create_beat(owner: User, *, title: str, bpm: int, key: str | None = None,
     db.session.add(beat)
     _apply_changes(beat, {"key": key, "genre": genre, "mood": mood, "tags": tags,
                           "version_of": version_of})
-    beat.credits = [BeatCredit(position=0, name=owner.display_name, user_id=owner.id,
+    beat.credits = [BeatCredit(position=0, name=owner.display_name, user_id=owner.id, status=CreditStatus.ACCEPTED,
                                role=CreditRole.PRODUCER, profit_share_bps=10_000)]
     refresh_search_document(beat)
     db.session.flush()
@@ -220,6 +220,7 @@ def replace_credits(beat: Beat, credits: Sequence[Mapping[str, Any]]) -> Beat:
         raise ValidationFailed(broken.message, details={broken.field: [broken.message]}) from None
     _replace_children(beat, "credits", [
         BeatCredit(position=index, name=c.name, user_id=c.user_id, role=c.role,
+                   status=CreditStatus.ACCEPTED if c.user_id else CreditStatus.NAME_ONLY,
                    profit_share_bps=c.profit_share_bps, publishing_share_bps=c.publishing_share_bps,
                    master_points_bps=c.master_points_bps)
         for index, c in enumerate(inputs)])
