@@ -327,6 +327,15 @@ def check_printable(text: str) -> None:
 
 
 def render_contract_pdf(text: str, out: Path, title: str) -> None:
+    pdf = document_pdf(text, title)
+    for paragraph in paragraphs(text):
+        _write(pdf, paragraph, pdf.main_family)
+    save_document_pdf(pdf, out)
+
+
+def document_pdf(text: str, title: str) -> FPDF:
+    """An A4 page with the fonts `text` needs and text shaping on: contracts and split sheets
+    are printed with it, so every name prints in both as it does in the other."""
     fonts = fonts_for(text)
     pdf = _ContractPDF(fonts)
     pdf.set_title(title)
@@ -342,8 +351,11 @@ def render_contract_pdf(text: str, out: Path, title: str) -> None:
     # right-to-left order of Arabic and Hebrew.
     pdf.set_text_shaping(True)
     pdf.add_page()
-    for paragraph in paragraphs(text):
-        _write(pdf, paragraph, fonts[0].family)
+    return pdf
+
+
+def save_document_pdf(pdf: FPDF, out: Path) -> None:
+    """Write the PDF, refusing one in which a character was printed without a glyph."""
     missing = {chr(code) for font in pdf.fonts.values() for code in font.missing_glyphs}
     if any(not _invisible(character) for character in missing):
         raise ContractIncomplete(f"characters printed without a glyph: {''.join(sorted(missing))!r}")
@@ -355,6 +367,7 @@ class _ContractPDF(FPDF):
 
     def __init__(self, fonts: list[ContractFont]) -> None:
         super().__init__(format="A4")
+        self.main_family = fonts[0].family
         self._characters = {font.family.lower(): _characters_of(font) for font in fonts}
 
     def get_fallback_font(self, char: str, style: str = "") -> str | None:
