@@ -129,8 +129,12 @@ the tier "$tier_name" is sold on these terms.
 This agreement was concluded electronically and needs no handwritten signature.
 """
 
-TEMPLATES = {"lease-v2": LEASE_V2, "exclusive-v2": EXCLUSIVE_V2}
-CURRENT_TEMPLATE = {"lease": "lease-v2", "exclusive": "exclusive-v2"}
+# Version 3 names the split sheet version the credits come from (in force at the sale).
+LEASE_V3 = LEASE_V2.replace("CREDITS OF THE BEAT.\n$credits", "CREDITS OF THE BEAT. $split_sheet\n$credits")
+EXCLUSIVE_V3 = EXCLUSIVE_V2.replace("CREDITS OF THE BEAT.\n$credits", "CREDITS OF THE BEAT. $split_sheet\n$credits")
+
+TEMPLATES = {"lease-v2": LEASE_V2, "exclusive-v2": EXCLUSIVE_V2, "lease-v3": LEASE_V3, "exclusive-v3": EXCLUSIVE_V3}
+CURRENT_TEMPLATE = {"lease": "lease-v3", "exclusive": "exclusive-v3"}
 
 CONTENT_ID_TEXT = {
     "not_allowed": "The Licensee may not register the Beat, or the new song, with YouTube Content ID "
@@ -189,7 +193,20 @@ class Parties:
     governing_law: str
 
 
-def contract_values(license_: Any, earlier_leases: int, parties: Parties) -> dict[str, str]:
+def _split_sheet(split_version: Any | None) -> str:
+    """Which split sheet the credits are those of: the version in force when the license was
+    sold, by number and SHA-256, so either party can check it against the sheet they hold."""
+    if split_version is None:
+        return ("The Beat had no split sheet on record when this license was sold; these are its credits as "
+                "listed then:")
+    return (f"These are the credits of version {split_version.number} of the Beat's split sheet, in force "
+            f"when this license was sold (SHA-256 {split_version.content_hash}):")
+
+
+def contract_values(license_: Any, earlier_leases: int, parties: Parties,
+                    split_version: Any | None = None) -> dict[str, str]:
+    """The values of the contract's placeholders; `split_version` is the split sheet version the
+    license records (its number and content_hash), None for a sale before split sheets."""
     terms, beat = license_.terms, license_.beat_snapshot
     limits = terms["limits"]
     details = [f"{beat['bpm']} BPM"] + ([beat["key"]] if beat.get("key") else [])
@@ -222,6 +239,7 @@ def contract_values(license_: Any, earlier_leases: int, parties: Parties) -> dic
         "price": Money(license_.price_amount, license_.currency).formatted(),
         "credits": credits,
         "earlier_leases": _earlier_leases(earlier_leases),
+        "split_sheet": _split_sheet(split_version),
     }
     # Names and titles are data inside their clause: one typed (or stored before today's
     # rules) with line breaks must never start a clause of its own.
