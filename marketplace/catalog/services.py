@@ -110,6 +110,10 @@ def create_beat(owner: User, *, title: str, bpm: int, key: str | None = None,
                                role=CreditRole.PRODUCER, profit_share_bps=10_000)]
     refresh_search_document(beat)
     db.session.flush()
+    # Its split sheet starts here: version 1, the owner with the whole share.
+    from marketplace.collaborators.versions import start_split_sheet  # collaborators builds on the catalogue
+
+    start_split_sheet(beat, owner.id)
     return beat
 
 
