@@ -60,6 +60,7 @@ class SheetParty:
 
     name: str
     accepted_at: dt.datetime | None
+    user_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,8 +115,13 @@ class Sheet:
                  if party.accepted_at is not None else
                  f"Pending: {one_line(party.name)} has not accepted this version yet."
                  for party in self.acceptances]
+        asked = {party.user_id for party in self.acceptances}
         for entry in self.entries:
             invitation = self.invitations.get(entry.get("invitation_id") or "")
+            if invitation is not None and invitation.status == "accepted" and invitation.accepted_by_id not in asked:
+                # Their credit was accepted with the invitation; this version left their shares alone.
+                lines.append(f"Accepted on {when(invitation.decided_at)} by {one_line(entry['name'])}: the "
+                             "invitation to this credit (this version keeps their shares).")
             if invitation is not None and invitation.status == "pending":
                 lines.append(f"Pending: {one_line(entry['name'])}, invited on {when(invitation.created_at)}, "
                              "has not answered the invitation yet.")
@@ -197,5 +203,5 @@ def sheet_of(beat: Any, version: Any, invitations: Mapping[str, Any], now: dt.da
                  status=version.status, content_hash=version.content_hash, created_at=version.created_at,
                  in_force_at=version.in_force_at, ended_at=version.ended_at, entries=version.entries,
                  invitations=invitations,
-                 acceptances=[SheetParty(a.name, a.accepted_at) for a in version.acceptances],
+                 acceptances=[SheetParty(a.name, a.accepted_at, a.user_id) for a in version.acceptances],
                  printed_at=now)
