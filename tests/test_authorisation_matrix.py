@@ -132,7 +132,7 @@ def build_world() -> World:
            "license_id": license_.id, "license_number": license_.license_number, "order_id": order.id,
            "coupon_id": coupon.id, "report_id": report.id, "user_id": owner.id, "suspended_user": suspended.id,
            "strike_id": strike.id, "owner_id": owner.id, "transfer_id": transfer.id,
-           "failure_id": failed_job.id, "handle": owner.handle}
+           "failure_id": failed_job.id, "handle": owner.handle, "first_version": "1"}
     return World(tokens, ids)
 
 
@@ -244,6 +244,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/licenses/<license_id>/contract.pdf"): by(401, 403, artist=200, other=404, owner=404, admin=200),
     ("GET", "/licenses/<license_id>/downloads"): by(401, 403, artist=200, other=404, owner=404, admin=404),
     ("GET", "/licenses/verify/<license_number>"): everyone(200),
+    # split sheets: the owner's and collaborators' (the world's beat has none but its owner)
+    ("GET", "/beats/<beat_id>/split-sheet/versions/<int:number>.pdf"): by(
+        401, 403, artist=404, other=404, owner=200, admin=404, ids={"int:number": "first_version"}),
     # checkout and payments
     ("POST", "/checkout"): signed_in(422, body={}),
     ("POST", "/checkout/quote"): signed_in(422, body={}),
