@@ -2,8 +2,9 @@
 // the whole list (PUT /beats/{id}/credits) and shows the credit line the server renders.
 
 import { api } from "../api.js";
-import { busy, field, h, notice } from "../ui.js";
+import { busy, errorBox, field, h, notice } from "../ui.js";
 import { bpsToPercent, clearFieldErrors, markInvalid, percentToBps, showFormError, statusLine } from "./common.js";
+import { CollaboratorsPanel, creditStatus, invitationsOfCredits } from "./collaborators.js";
 
 export const CREDIT_ROLES = [
   ["beatmaker", "Beat by"],
@@ -17,15 +18,23 @@ export const CREDIT_ROLES = [
   ["executive_producer", "Executive produced by"],
 ];
 
+// The credits editor, followed by the collaborators panel (invitations, the split sheet):
+// each refreshes the other when it changes the credits.
 export function creditsEditor(beat, ownerId) {
   const editor = new CreditsEditor(beat, ownerId);
-  return editor.element;
+  const panel = new CollaboratorsPanel(beat, CREDIT_ROLES, { onCreditsChanged: () => editor.reload() });
+  editor.onSaved = () => panel.load().then((invitations) => editor.useInvitations(invitations));
+  panel.load().then((invitations) => editor.useInvitations(invitations))
+    .catch((error) => panel.list.replaceChildren(errorBox(error)));
+  return h("div", { class: "credits-area" }, editor.element, panel.element);
 }
 
 class CreditsEditor {
   constructor(beat, ownerId) {
     this.beat = beat;
     this.ownerId = ownerId;
+    this.invitations = [];
+    this.onSaved = () => {};
     this.errors = h("div");
     this.rows = h("div", { class: "credit-rows" });
     this.total = h("p", { class: "hint credit-total", "aria-live": "polite" });
@@ -35,6 +44,7 @@ class CreditsEditor {
       h("h2", { id: "credits-title" }, "Credits"),
       h("p", { class: "hint" }, "Profit shares, when given, must add up to 100%: each sale is split by them. ",
         "A name without a linked account cannot be paid, so its share is paid to you. ",
+        "To credit another person with their account, invite them below. ",
         "Leave the shares blank to keep every sale yourself."),
       this.errors, this.rows, this.total,
       h("div", { class: "actions" },
@@ -54,10 +64,24 @@ class CreditsEditor {
   }
 
   show(credits, creditLine) {
+    this.credits = credits;
     this.rows.replaceChildren();
-    for (const credit of credits) this.addRow(credit, false);
+    const invitationIds = invitationsOfCredits(credits, this.invitations);
+    credits.forEach((credit, index) => this.addRow({ ...credit, invitation_id: invitationIds[index] }, false));
     this.showLine(creditLine);
     this.showTotal();
+  }
+
+  // The beat's invitations, so that saving the list keeps each credit's invitation.
+  useInvitations(invitations) {
+    this.invitations = invitations || [];
+    const invitationIds = invitationsOfCredits(this.credits || [], this.invitations);
+    [...this.rows.children].forEach((row, index) => { row.dataset.invitationId = invitationIds[index] || ""; });
+  }
+
+  async reload() {
+    const fresh = await api(`/beats/${encodeURIComponent(this.beat.id)}/credits`);
+    this.show(fresh.credits, fresh.credit_line);
   }
 
   showLine(creditLine) {
@@ -71,9 +95,10 @@ class CreditsEditor {
       h("option", { value, selected: value === credit.role }, words)));
     const profit = shareInput("profit_share", credit.profit_share_bps);
     const publishing = shareInput("publishing_share", credit.publishing_share_bps);
-    const account = !credit.user_id ? "" : credit.user_id === this.ownerId ? " (your account)" : " (linked account)";
-    const row = h("fieldset", { class: "credit-row", dataset: { userId: credit.user_id || "", points: credit.master_points_bps ?? "" } },
-      h("legend", {}, `Credit ${number}`, account),
+    const row = h("fieldset", { class: "credit-row", dataset: {
+      userId: credit.user_id || "", points: credit.master_points_bps ?? "", invitationId: credit.invitation_id || "",
+      status: credit.status || "", pro: credit.pro || "", ipi: credit.ipi || "" } },
+      h("legend", {}, `Credit ${number}`, " ", credit.name ? creditStatus(credit, this.ownerId) : ""),
       h("div", { class: "row" },
         field("Name", name), field("Role", role),
         field("Profit share %", profit), field("Publishing share %", publishing),
@@ -112,7 +137,11 @@ class CreditsEditor {
       const credit = {
         name: input("name").value.trim(),
         role: input("role").value,
-        user_id: row.dataset.userId || null,
+        // A collaborator's credit is kept by its invitation; the owner's own by the account.
+        user_id: row.dataset.invitationId ? null : row.dataset.userId || null,
+        invitation_id: row.dataset.invitationId || null,
+        pro: row.dataset.pro || null,
+        ipi: row.dataset.ipi || null,
         profit_share_bps: percentToBps(input("profit_share").value),
         publishing_share_bps: percentToBps(input("publishing_share").value),
         master_points_bps: row.dataset.points === "" ? null : Number(row.dataset.points),
@@ -145,6 +174,7 @@ class CreditsEditor {
       const saved = await api(`/beats/${encodeURIComponent(this.beat.id)}/credits`, { method: "PUT", json: credits });
       this.show(saved.credits, saved.credit_line);
       notice("Credits saved.");
+      await this.onSaved();
     } catch (error) {
       showFormError(this.form, this.errors, error, controls);
     }
