@@ -68,6 +68,7 @@ def credit_document(credit: Any) -> dict[str, Any]:
         "ipi": credit.ipi,
         "status": credit.status,
         "paid_to": PAID_TO[credit.status],
+        "invitation_id": credit.invitation_id,
     }
 
 

@@ -80,8 +80,9 @@ class CreditSchema(ma.Schema):
     paid_to = ma.fields.String(dump_only=True, metadata={
         "description": "who its profit share is paid to: account (the linked account), held (kept for the "
                        "pending invitee), owner (a name only or a refused invitation: the owner answers for it)"})
-    invitation_id = ma.fields.String(load_only=True, load_default=None, allow_none=True, validate=ID_FIELD,
-                                     metadata={"description": "keep the credit of this invitation of the beat"})
+    invitation_id = ma.fields.String(load_default=None, allow_none=True, validate=ID_FIELD, metadata={
+        "description": "the credit's invitation; send it back to keep the credit (a pending invitation left out "
+                       "of the list is cancelled)"})
     invite = ma.fields.Nested(lambda: CreditInviteSchema(), load_only=True, load_default=None, allow_none=True,
                               metadata={"description": "credit a person by inviting them: they are credited once "
                                                        "they accept"})

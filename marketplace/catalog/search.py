@@ -201,6 +201,7 @@ class CreditRow(NamedTuple):
     status: str
     pro: str | None
     ipi: str | None
+    invitation_id: str | None
 
 
 def listed_beats() -> Select[Any]:
@@ -342,7 +343,7 @@ def _json_aggregates(postgres: bool, beat_id: ColumnElement[str]) -> tuple[Colum
     credit_fields = (BeatCredit.position, BeatCredit.name, BeatCredit.user_id, BeatCredit.role,
                      BeatCredit.profit_share_bps, BeatCredit.publishing_share_bps,
                      BeatCredit.master_points_bps, _credited_handle(), BeatCredit.status, BeatCredit.pro,
-                     BeatCredit.ipi)
+                     BeatCredit.ipi, BeatCredit.invitation_id)
     if postgres:
         aggregate, row = func.json_agg, func.json_build_array
     else:

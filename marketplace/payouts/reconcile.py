@@ -84,7 +84,7 @@ def order_differences(order_id: str) -> Iterator[str]:
         # A held share counts as earned until the hold ends, and its release is paid as a sale.
         earned = sum(sums.get((item.id, kind), 0) for kind in LINE_EARNING_KINDS)
         if earned != item.price_amount:
-            yield (f"order {order_id} line {item.id}: sale, fee and held rows add up to {earned}, "
+            yield (f"order {order_id} line {item.id}: sale and fee rows add up to {earned}, "
                    f"the line was sold for {item.price_amount}")
         refunded = -sums.get((item.id, LedgerKind.REFUND), 0)
         taken_back += refunded

@@ -48,7 +48,8 @@ def test_new_beats_credit_their_owner_as_producer(client, owned_beat):
     assert body["credits"] == [{"name": "Metro", "user_id": owner, "handle": None, "role": "producer",
                                 "role_label": "Produced by", "profit_share_bps": 10000,
                                 "publishing_share_bps": None, "master_points_bps": None,
-                                "pro": None, "ipi": None, "status": "accepted", "paid_to": "account"}]
+                                "pro": None, "ipi": None, "status": "accepted", "paid_to": "account",
+                                "invitation_id": None}]
 
 
 def test_owner_replaces_credits_and_they_show_on_the_beat(app, client, owned_beat, make_user, headers_for):
