@@ -16,9 +16,10 @@ const INVITATION_WORDS = {
   cancelled: ["Withdrawn", ""],
 };
 
-export function invitationBadge(status) {
+// `wording` replaces some words: the owner sees "Pending" where the invitee is asked to answer.
+export function invitationBadge(status, wording = {}) {
   const [words, tone] = INVITATION_WORDS[status] || [status, ""];
-  return h("span", { class: `badge ${tone}`.trim(), dataset: { status } }, words);
+  return h("span", { class: `badge ${tone}`.trim(), dataset: { status } }, wording[status] || words);
 }
 
 // The split sheet PDF needs the bearer token, so a plain link cannot fetch it: it is fetched
@@ -41,7 +42,7 @@ export async function downloadSplitSheet(beatId, number) {
 function offerLines(invitation) {
   return [
     h("p", {}, `${invitation.invited_by.display_name} invites you to be credited on `,
-      h("strong", {}, `"${invitation.beat.title}"`), ` as ${invitation.name}: ${invitation.role_label}.`),
+      h("strong", {}, `"${invitation.beat.title}"`), ` as: ${invitation.role_label} ${invitation.name}.`),
     h("dl", { class: "invitation-shares" },
       h("dt", {}, "Profit share"), h("dd", {}, percent(invitation.profit_share_bps)),
       h("dt", {}, "Publishing share"), h("dd", {}, percent(invitation.publishing_share_bps))),

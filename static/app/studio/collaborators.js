@@ -62,7 +62,7 @@ export class CollaboratorsPanel {
         field("Name to credit", h("input", { name: "name", required: true, maxlength: 80, autocomplete: "off" })),
         field("Email or @handle", h("input", { name: "who", required: true, maxlength: 254, autocomplete: "off" })),
         field("Role", h("select", { name: "role" }, roles.map(([value, words]) =>
-          h("option", { value, selected: value === "co_producer" }, words))))),
+          h("option", { value, selected: value === "co_producer" ? "selected" : null }, words))))),
       h("div", { class: "row" },
         field("Profit share %", h("input", { name: "profit_share", type: "number", inputmode: "decimal", min: 0, max: 100, step: "any" }),
           "Taken out of your own share."),
@@ -143,7 +143,7 @@ export class CollaboratorsPanel {
     if (["declined", "expired"].includes(invitation.status)) actions.push(action("reinvite", "Invite again", "Invite again"));
     return h("li", { class: "invitation", dataset: { invitationId: invitation.id, status: invitation.status } },
       h("div", { class: "invitation-head" }, h("strong", {}, invitation.name), ` · ${invitation.role_label} · to ${to} `,
-        invitationBadge(invitation.status)),
+        invitationBadge(invitation.status, { pending: "Pending" })),
       h("p", { class: "hint" }, `Profit share ${percent(invitation.profit_share_bps)}, publishing `
         + `${percent(invitation.publishing_share_bps)} · ${when}${held}`),
       errors, actions.length ? h("div", { class: "actions" }, actions) : null);
@@ -154,7 +154,7 @@ export class CollaboratorsPanel {
     const current = sheet.in_force;
     const proposed = sheet.proposed;
     const waiting = proposed ? proposed.acceptances.filter((a) => !a.accepted_at).map((a) => a.name) : [];
-    this.sheet.replaceChildren(
+    this.sheet.replaceChildren(...[
       current ? h("p", {}, `Version ${current.number} is in force (since ${dateTime(current.in_force_at)}): sales follow it. `,
         h("small", { class: "hint" }, `SHA-256 ${current.content_hash}`)) : h("p", { class: "muted" }, "No split sheet yet."),
       proposed ? h("p", { role: "status" }, `Version ${proposed.number} changes the split and waits for `
@@ -165,6 +165,6 @@ export class CollaboratorsPanel {
         h("button", { type: "button", "aria-label": `Download the split sheet version ${version.number} (PDF)`,
           onclick: (event) => busy(event.currentTarget, async () => {
             try { await downloadSplitSheet(this.beat.id, version.number); } catch (error) { errors.replaceChildren(errorBox(error)); }
-          }) }, "PDF")))));
+          }) }, "PDF"))))].filter(Boolean));
   }
 }
