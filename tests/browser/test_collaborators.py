@@ -102,6 +102,13 @@ def test_an_invitation_by_email_is_accepted_from_the_mailed_link(page, store, ap
     invite(page, "Zoë Łódź", artist.email, "10")
     expect(page.locator(".invitation-list .invitation[data-status=pending]")).to_have_count(1)
     expect(page.locator(".credit-row").first.get_by_label("Profit share %")).to_have_value("80")
+    # Changing the split keeps the invitation waiting, with the share it now proposes.
+    page.locator(".credit-row").first.get_by_label("Profit share %").fill("85")
+    name_only.get_by_label("Profit share %").fill("5")
+    page.get_by_role("button", name="Save credits").click()
+    expect(page.get_by_text("Credits saved.")).to_be_visible()
+    expect(page.locator(".split-versions li")).to_have_count(4)
+    expect(page.locator(".invitation-list .invitation[data-status=pending]")).to_have_count(1)
     sign_out(page)
 
     mailed = urlsplit(mailed_link(app, artist.email, 'Metro invites you to be credited on "Night Drive"'))

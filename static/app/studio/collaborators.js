@@ -38,9 +38,12 @@ export function invitationsOfCredits(credits, invitations) {
 }
 
 export class CollaboratorsPanel {
-  constructor(beat, roles, { onCreditsChanged }) {
+  // onInvitations hears the beat's invitations each time they are loaded (the credits editor
+  // keeps each credit's invitation with them).
+  constructor(beat, roles, { onCreditsChanged, onInvitations }) {
     this.beat = beat;
     this.onCreditsChanged = onCreditsChanged;
+    this.onInvitations = onInvitations;
     this.invitations = [];
     this.list = h("div", { class: "invitation-rows" });
     this.sheet = h("div", { class: "split-sheet" });
@@ -110,6 +113,7 @@ export class CollaboratorsPanel {
     const [{ items }, sheet, versions] = await Promise.all([api(`/beats/${id}/invitations`),
       api(`/beats/${id}/split-sheet`), api(`/beats/${id}/split-sheet/versions`)]);
     this.invitations = items;
+    this.onInvitations(items);
     this.showInvitations(items);
     this.showSheet(sheet, versions.items);
     return items;

@@ -22,10 +22,10 @@ export const CREDIT_ROLES = [
 // each refreshes the other when it changes the credits.
 export function creditsEditor(beat, ownerId) {
   const editor = new CreditsEditor(beat, ownerId);
-  const panel = new CollaboratorsPanel(beat, CREDIT_ROLES, { onCreditsChanged: () => editor.reload() });
-  editor.onSaved = () => panel.load().then((invitations) => editor.useInvitations(invitations));
-  panel.load().then((invitations) => editor.useInvitations(invitations))
-    .catch((error) => panel.list.replaceChildren(errorBox(error)));
+  const panel = new CollaboratorsPanel(beat, CREDIT_ROLES, {
+    onCreditsChanged: () => editor.reload(), onInvitations: (invitations) => editor.useInvitations(invitations) });
+  editor.onSaved = () => panel.load();
+  panel.load().catch((error) => panel.list.replaceChildren(errorBox(error)));
   return h("div", { class: "credits-area" }, editor.element, panel.element);
 }
 
