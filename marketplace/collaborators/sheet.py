@@ -103,8 +103,8 @@ class Sheet:
         return total("profit_share_bps"), total("publishing_share_bps")
 
     def state(self) -> str:
-        return VERSION_STATE[self.status].format(created=when(self.created_at), in_force=when(self.in_force_at),
-                                                 ended=when(self.ended_at))
+        return VERSION_STATE[self.status].format(created=when(self.created_at),
+                                                 in_force=when(self.in_force_at), ended=when(self.ended_at))
 
     def acceptance_lines(self) -> list[str]:
         """Each acceptance with its time, an awaited one as pending; then each invitee of the
@@ -118,7 +118,8 @@ class Sheet:
         asked = {party.user_id for party in self.acceptances}
         for entry in self.entries:
             invitation = self.invitations.get(entry.get("invitation_id") or "")
-            if invitation is not None and invitation.status == "accepted" and invitation.accepted_by_id not in asked:
+            accepted = invitation is not None and invitation.status == "accepted"
+            if accepted and invitation.accepted_by_id not in asked:
                 # Their credit was accepted with the invitation; this version left their shares alone.
                 lines.append(f"Accepted on {when(invitation.decided_at)} by {one_line(entry['name'])}: the "
                              "invitation to this credit (this version keeps their shares).")
@@ -149,9 +150,10 @@ def render_split_sheet_pdf(sheet: Sheet, out: Path) -> None:
         ("Printed", when(sheet.printed_at)),
     ])
     pdf.set_font(family, "", 8.5)
-    pdf.multi_cell(0, 4.5, "The SHA-256 is that of the version's canonical JSON (its beat, number and entries, "
-                           "keys sorted, no spaces, UTF-8): the same version always has the same hash, and any "
-                           "change of a name or a share makes another.", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 4.5, "The SHA-256 is that of the version's canonical JSON (its beat, number and "
+                           "entries, keys sorted, no spaces, UTF-8): the same version always has the same "
+                           "hash, and any change of a name or a share makes another.",
+                   new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     _heading(pdf, family, "CONTRIBUTORS")
     _table(pdf, family, sheet)
@@ -199,7 +201,8 @@ def _table(pdf: FPDF, family: str, sheet: Sheet) -> None:
 def sheet_of(beat: Any, version: Any, invitations: Mapping[str, Any], now: dt.datetime) -> Sheet:
     """The sheet of one version of `beat` (a Beat and a SplitVersion), its credits' invitations by id."""
     details = ", ".join([f"{beat.bpm} BPM"] + ([beat.musical_key] if beat.musical_key else []))
-    return Sheet(beat_title=beat.title, beat_details=details, owner=beat.owner.display_name, number=version.number,
+    return Sheet(beat_title=beat.title, beat_details=details, owner=beat.owner.display_name,
+                 number=version.number,
                  status=version.status, content_hash=version.content_hash, created_at=version.created_at,
                  in_force_at=version.in_force_at, ended_at=version.ended_at, entries=version.entries,
                  invitations=invitations,

@@ -36,8 +36,8 @@ def split_sheet_pdf(beat_id, number):
         try:
             render_split_sheet_pdf(sheet, out)
         except ContractIncomplete as unprintable:
-            raise Conflict(f"This split sheet cannot be printed ({unprintable}): change the name or number that "
-                           "holds these characters.", code="split_sheet_unprintable") from None
+            raise Conflict(f"This split sheet cannot be printed ({unprintable}): change the name or number "
+                           "that holds these characters.", code="split_sheet_unprintable") from None
         body = out.read_bytes()
     response = send_file(io.BytesIO(body), mimetype="application/pdf", as_attachment=True,
                          download_name=f"split-sheet-v{version.number}.pdf")

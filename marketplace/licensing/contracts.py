@@ -130,10 +130,12 @@ This agreement was concluded electronically and needs no handwritten signature.
 """
 
 # Version 3 names the split sheet version the credits come from (in force at the sale).
-LEASE_V3 = LEASE_V2.replace("CREDITS OF THE BEAT.\n$credits", "CREDITS OF THE BEAT. $split_sheet\n$credits")
-EXCLUSIVE_V3 = EXCLUSIVE_V2.replace("CREDITS OF THE BEAT.\n$credits", "CREDITS OF THE BEAT. $split_sheet\n$credits")
+_NAMING_THE_SPLIT_SHEET = ("CREDITS OF THE BEAT.\n$credits", "CREDITS OF THE BEAT. $split_sheet\n$credits")
+LEASE_V3 = LEASE_V2.replace(*_NAMING_THE_SPLIT_SHEET)
+EXCLUSIVE_V3 = EXCLUSIVE_V2.replace(*_NAMING_THE_SPLIT_SHEET)
 
-TEMPLATES = {"lease-v2": LEASE_V2, "exclusive-v2": EXCLUSIVE_V2, "lease-v3": LEASE_V3, "exclusive-v3": EXCLUSIVE_V3}
+TEMPLATES = {"lease-v2": LEASE_V2, "exclusive-v2": EXCLUSIVE_V2,
+             "lease-v3": LEASE_V3, "exclusive-v3": EXCLUSIVE_V3}
 CURRENT_TEMPLATE = {"lease": "lease-v3", "exclusive": "exclusive-v3"}
 
 CONTENT_ID_TEXT = {

@@ -60,7 +60,8 @@ def test_the_owner_invites_by_handle_and_the_collaborator_accepts_from_their_acc
     sign_in(page, collaborator)
     page.goto("/account")
     section = page.get_by_role("region", name="Invitations to be credited")
-    expect(section).to_contain_text('Metro invites you to be credited on "Night Drive" as: Co-produced by 佐藤 健.')
+    expect(section).to_contain_text(
+        'Metro invites you to be credited on "Night Drive" as: Co-produced by 佐藤 健.')
     expect(section).to_contain_text("25%")
     screenshot(page, "account-invitation-pending")
     section.get_by_role("button", name='Accept the invitation to "Night Drive"').click()
@@ -115,7 +116,8 @@ def test_an_invitation_by_email_is_accepted_from_the_mailed_link(page, store, ap
     link = f"{mailed.path}?{mailed.query}"  # the mail names the public address; the test store is elsewhere
     page.goto(link)
     card = page.get_by_role("region", name="An invitation to be credited")
-    expect(card).to_contain_text('Metro invites you to be credited on "Night Drive" as: Co-produced by Zoë Łódź.')
+    expect(card).to_contain_text(
+        'Metro invites you to be credited on "Night Drive" as: Co-produced by Zoë Łódź.')
     expect(card.get_by_role("button", name="Accept")).to_have_count(0)  # signed out: sign in first
     screenshot(page, "invitation-link-signed-out")
     card.get_by_role("link", name="sign in").click()

@@ -62,8 +62,9 @@ def credited_beat(client, make_user, headers_for, seller, upload_beat):
     pending = client.post(f"/api/v1/beats/{beat_id}/invitations", headers=seller_headers, json={
         "email": NEWCOMER_EMAIL, "name": NEWCOMER, "role": "songwriter", "profit_share_bps": 1000})
     assert pending.status_code == 201, pending.json
-    return SimpleNamespace(beat_id=beat_id, collaborator=collaborator, collaborator_headers=collaborator_headers,
-                           accepted=accepted.json, pending=pending.json)
+    return SimpleNamespace(beat_id=beat_id, collaborator=collaborator,
+                           collaborator_headers=collaborator_headers, accepted=accepted.json,
+                           pending=pending.json)
 
 
 def test_the_split_sheet_lists_every_contributor_their_shares_consent_version_and_hash(
@@ -89,8 +90,8 @@ def test_the_split_sheet_lists_every_contributor_their_shares_consent_version_an
     assert f"Accepted on {printed_time(owner_acceptance['accepted_at'])} by Metro." in text
     # The collaborator accepted their credit with the invitation; the later version (the
     # newcomer's invitation) left their shares alone, so it did not ask them again.
-    assert (f"Accepted on {printed_time(credited_beat.accepted['decided_at'])} by {COLLABORATOR}: the invitation "
-            "to this credit (this version keeps their shares).") in text
+    assert (f"Accepted on {printed_time(credited_beat.accepted['decided_at'])} by {COLLABORATOR}: the "
+            "invitation to this credit (this version keeps their shares).") in text
     assert "has not answered the invitation yet." in text
     assert "Pending:" in text.split("ACCEPTANCES")[1]
     # The Arabic name is shaped (extracted in visual order): every character has its glyph.
@@ -150,9 +151,10 @@ def test_the_contract_names_the_split_sheet_version_in_force_at_the_sale(client,
 def test_a_license_sold_before_split_sheets_says_so_rather_than_leave_a_blank(default):
     text = flat(render_contract_text(CURRENT_TEMPLATE[default["kind"]],
                                      contract_values(fake_license(default), 0, PARTIES)))
-    assert ("CREDITS OF THE BEAT. The Beat had no split sheet on record when this license was sold; these are "
-            "its credits as listed then: - Produced by Metro") in text
+    assert ("CREDITS OF THE BEAT. The Beat had no split sheet on record when this license was sold; these "
+            "are its credits as listed then: - Produced by Metro") in text
     version = SimpleNamespace(number=4, content_hash="ab" * 32)
     text = flat(render_contract_text(CURRENT_TEMPLATE[default["kind"]],
                                      contract_values(fake_license(default), 0, PARTIES, version)))
-    assert f"version 4 of the Beat's split sheet, in force when this license was sold (SHA-256 {'ab' * 32})" in text
+    assert ("version 4 of the Beat's split sheet, in force when this license was sold "
+            f"(SHA-256 {'ab' * 32})") in text
