@@ -72,7 +72,10 @@ class CreditsEditor {
     const profit = shareInput("profit_share", credit.profit_share_bps);
     const publishing = shareInput("publishing_share", credit.publishing_share_bps);
     const account = !credit.user_id ? "" : credit.user_id === this.ownerId ? " (your account)" : " (linked account)";
-    const row = h("fieldset", { class: "credit-row", dataset: { userId: credit.user_id || "", points: credit.master_points_bps ?? "" } },
+    // Kept as they are: the invitation behind a credit (pending ones are cancelled when left out)
+    // and the split sheet's PRO and IPI numbers.
+    const row = h("fieldset", { class: "credit-row", dataset: { userId: credit.user_id || "", points: credit.master_points_bps ?? "",
+      invitationId: credit.invitation_id || "", pro: credit.pro || "", ipi: credit.ipi || "" } },
       h("legend", {}, `Credit ${number}`, account),
       h("div", { class: "row" },
         field("Name", name), field("Role", role),
@@ -116,6 +119,9 @@ class CreditsEditor {
         profit_share_bps: percentToBps(input("profit_share").value),
         publishing_share_bps: percentToBps(input("publishing_share").value),
         master_points_bps: row.dataset.points === "" ? null : Number(row.dataset.points),
+        invitation_id: row.dataset.invitationId || null,
+        pro: row.dataset.pro || null,
+        ipi: row.dataset.ipi || null,
       };
       Object.assign(controls, {
         [`${index}.name`]: input("name"), [`${index}.role`]: input("role"),
