@@ -83,14 +83,18 @@ class CreditSchema(ma.Schema):
     invitation_id = ma.fields.String(load_default=None, allow_none=True, validate=ID_FIELD, metadata={
         "description": "the credit's invitation; send it back to keep the credit (a pending invitation left out "
                        "of the list is cancelled)"})
-    invite = ma.fields.Nested(lambda: CreditInviteSchema(), load_only=True, load_default=None, allow_none=True,
-                              metadata={"description": "credit a person by inviting them: they are credited once "
-                                                       "they accept"})
 
 
 class CreditInviteSchema(ma.Schema):
     email = ma.fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
     handle = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=31))
+
+
+class CreditInputSchema(CreditSchema):
+    """A credit as the owner sends it: it may invite the person it names."""
+
+    invite = ma.fields.Nested(CreditInviteSchema, load_default=None, allow_none=True, metadata={
+        "description": "credit a person by inviting them (an email or a handle): they are credited once they accept"})
 
 
 class CreditListSchema(ma.Schema):

@@ -212,7 +212,13 @@ def _has_versions(beat: Beat) -> bool:
 
 
 def replace_credits(beat: Beat, credits: Sequence[Mapping[str, Any]]) -> Beat:
-    """Replace the whole credit list, after checking every rule and every linked account."""
+    """Replace the whole credit list, after checking every rule and every linked account, for an
+    operator's seeding whose linked accounts agreed beforehand: it is in force on the split sheet
+    at once. The API never comes here: people are credited by invitation and consent
+    (collaborators.services.set_credits)."""
+    from marketplace.collaborators.versions import record_change, start_split_sheet  # builds on the catalogue
+
+    start_split_sheet(beat, beat.owner_id)
     inputs = [CreditInput(name=c["name"].strip(), role=CreditRole(c["role"]), user_id=c.get("user_id"),
                           profit_share_bps=c.get("profit_share_bps"),
                           publishing_share_bps=c.get("publishing_share_bps"),
@@ -230,6 +236,7 @@ def replace_credits(beat: Beat, credits: Sequence[Mapping[str, Any]]) -> Beat:
         for index, c in enumerate(inputs)])
     refresh_search_document(beat)
     db.session.flush()
+    record_change(beat, beat.owner, agreed=True)
     return beat
 
 

@@ -20,8 +20,8 @@ from marketplace.catalog.schemas import (
     BeatUpdateSchema,
     BeatUploadSchema,
     CoverArgs,
+    CreditInputSchema,
     CreditListSchema,
-    CreditSchema,
     MyBeatsArgs,
     UploadFormatsSchema,
     VocabularySchema,
@@ -109,7 +109,7 @@ def get_credits(beat_id):
 
 @blp.put("/beats/<beat_id>/credits")
 @auth_required(Role.BEATMAKER)
-@blp.arguments(CreditSchema(many=True))
+@blp.arguments(CreditInputSchema(many=True))
 @blp.response(200, CreditListSchema)
 @document_errors(404, 422)
 def replace_credits(credits, beat_id):

@@ -93,15 +93,16 @@ def start_split_sheet(beat: Beat, actor_id: str | None) -> SplitVersion:
     return version
 
 
-def record_change(beat: Beat, actor: User) -> SplitVersion:
+def record_change(beat: Beat, actor: User, *, agreed: bool = False) -> SplitVersion:
     """A new version from the beat's credits as they now are (none when nothing changed). It is
-    in force at once, or proposed to the collaborators whose shares it changes."""
+    in force at once, or proposed to the collaborators whose shares it changes; `agreed` (an
+    operator's seeding, where everyone named agreed beforehand) puts it in force at once."""
     entries = [entry_of(credit) for credit in beat.credits]
     last = latest(beat.id)
     if last is not None and _same_entries(last.entries, entries):
         return last
     current = in_force(beat.id)
-    awaited = _changed_collaborators(current.entries if current else [], entries, beat.owner_id)
+    awaited = [] if agreed else _changed_collaborators(current.entries if current else [], entries, beat.owner_id)
     for proposal in db.session.scalars(select(SplitVersion).where(
             SplitVersion.beat_id == beat.id, SplitVersion.status == SplitVersionStatus.PROPOSED)):
         proposal.status, proposal.ended_at = SplitVersionStatus.WITHDRAWN, utcnow()

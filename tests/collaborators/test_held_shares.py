@@ -193,6 +193,8 @@ def test_a_refund_takes_back_a_held_share_and_the_cancelled_invitation_has_nothi
     cancelled = client.post(f"/api/v1/credit-invitations/{invited.json['id']}/cancel", headers=anna_headers)
     assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
     assert [kind for kind, *_ in rows(app, credit_invitation_id=invited.json["id"])] == ["held", "refund"]
+    # Taking back a held share is no refund of the platform's fee.
+    assert client.get("/api/v1/admin/payouts/fees", headers=admin_headers).json["total"]["amount"] == 0
     credit = client.get(f"/api/v1/beats/{beat}/credits").json["credits"][1]
     assert (credit["status"], credit["paid_to"]) == ("name_only", "owner")
     assert_reconciled(reconcile, "--offline")

@@ -25,25 +25,10 @@ export function creditStatus(credit, ownerId) {
     sentence ? h("small", { class: "hint" }, ` ${sentence}`) : null);
 }
 
-// The invitation each credit keeps: the API names credits by invitation only on the way in,
-// so a credit is matched to the beat's invitation with its name, role and state.
-export function invitationsOfCredits(credits, invitations) {
-  const free = [...invitations];
-  return credits.map((credit) => {
-    if (!["pending", "declined", "expired"].includes(credit.status)) return null;
-    const index = free.findIndex((invitation) => invitation.status === credit.status
-      && invitation.name === credit.name && invitation.role === credit.role);
-    return index < 0 ? null : free.splice(index, 1)[0].id;
-  });
-}
-
 export class CollaboratorsPanel {
-  // onInvitations hears the beat's invitations each time they are loaded (the credits editor
-  // keeps each credit's invitation with them).
-  constructor(beat, roles, { onCreditsChanged, onInvitations }) {
+  constructor(beat, roles, { onCreditsChanged }) {
     this.beat = beat;
     this.onCreditsChanged = onCreditsChanged;
-    this.onInvitations = onInvitations;
     this.invitations = [];
     this.list = h("div", { class: "invitation-rows" });
     this.sheet = h("div", { class: "split-sheet" });
@@ -113,7 +98,6 @@ export class CollaboratorsPanel {
     const [{ items }, sheet, versions] = await Promise.all([api(`/beats/${id}/invitations`),
       api(`/beats/${id}/split-sheet`), api(`/beats/${id}/split-sheet/versions`)]);
     this.invitations = items;
-    this.onInvitations(items);
     this.showInvitations(items);
     this.showSheet(sheet, versions.items);
     return items;

@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { busy, errorBox, field, h, notice } from "../ui.js";
 import { bpsToPercent, clearFieldErrors, markInvalid, percentToBps, showFormError, statusLine } from "./common.js";
-import { CollaboratorsPanel, creditStatus, invitationsOfCredits } from "./collaborators.js";
+import { CollaboratorsPanel, creditStatus } from "./collaborators.js";
 
 export const CREDIT_ROLES = [
   ["beatmaker", "Beat by"],
@@ -22,8 +22,7 @@ export const CREDIT_ROLES = [
 // each refreshes the other when it changes the credits.
 export function creditsEditor(beat, ownerId) {
   const editor = new CreditsEditor(beat, ownerId);
-  const panel = new CollaboratorsPanel(beat, CREDIT_ROLES, {
-    onCreditsChanged: () => editor.reload(), onInvitations: (invitations) => editor.useInvitations(invitations) });
+  const panel = new CollaboratorsPanel(beat, CREDIT_ROLES, { onCreditsChanged: () => editor.reload() });
   editor.onSaved = () => panel.load();
   panel.load().catch((error) => panel.list.replaceChildren(errorBox(error)));
   return h("div", { class: "credits-area" }, editor.element, panel.element);
@@ -33,7 +32,6 @@ class CreditsEditor {
   constructor(beat, ownerId) {
     this.beat = beat;
     this.ownerId = ownerId;
-    this.invitations = [];
     this.onSaved = () => {};
     this.errors = h("div");
     this.rows = h("div", { class: "credit-rows" });
@@ -64,19 +62,10 @@ class CreditsEditor {
   }
 
   show(credits, creditLine) {
-    this.credits = credits;
     this.rows.replaceChildren();
-    const invitationIds = invitationsOfCredits(credits, this.invitations);
-    credits.forEach((credit, index) => this.addRow({ ...credit, invitation_id: invitationIds[index] }, false));
+    for (const credit of credits) this.addRow(credit, false);
     this.showLine(creditLine);
     this.showTotal();
-  }
-
-  // The beat's invitations, so that saving the list keeps each credit's invitation.
-  useInvitations(invitations) {
-    this.invitations = invitations || [];
-    const invitationIds = invitationsOfCredits(this.credits || [], this.invitations);
-    [...this.rows.children].forEach((row, index) => { row.dataset.invitationId = invitationIds[index] || ""; });
   }
 
   async reload() {
@@ -95,6 +84,8 @@ class CreditsEditor {
       h("option", { value, selected: value === credit.role }, words)));
     const profit = shareInput("profit_share", credit.profit_share_bps);
     const publishing = shareInput("publishing_share", credit.publishing_share_bps);
+    // Kept as they are: the invitation behind a credit (pending ones are cancelled when left out)
+    // and the split sheet's PRO and IPI numbers.
     const row = h("fieldset", { class: "credit-row", dataset: {
       userId: credit.user_id || "", points: credit.master_points_bps ?? "", invitationId: credit.invitation_id || "",
       status: credit.status || "", pro: credit.pro || "", ipi: credit.ipi || "" } },
@@ -137,14 +128,13 @@ class CreditsEditor {
       const credit = {
         name: input("name").value.trim(),
         role: input("role").value,
-        // A collaborator's credit is kept by its invitation; the owner's own by the account.
-        user_id: row.dataset.invitationId ? null : row.dataset.userId || null,
-        invitation_id: row.dataset.invitationId || null,
-        pro: row.dataset.pro || null,
-        ipi: row.dataset.ipi || null,
+        user_id: row.dataset.userId || null,
         profit_share_bps: percentToBps(input("profit_share").value),
         publishing_share_bps: percentToBps(input("publishing_share").value),
         master_points_bps: row.dataset.points === "" ? null : Number(row.dataset.points),
+        invitation_id: row.dataset.invitationId || null,
+        pro: row.dataset.pro || null,
+        ipi: row.dataset.ipi || null,
       };
       Object.assign(controls, {
         [`${index}.name`]: input("name"), [`${index}.role`]: input("role"),
