@@ -158,3 +158,23 @@ def test_a_license_sold_before_split_sheets_says_so_rather_than_leave_a_blank(de
                                      contract_values(fake_license(default), 0, PARTIES, version)))
     assert ("version 4 of the Beat's split sheet, in force when this license was sold "
             f"(SHA-256 {'ab' * 32})") in text
+
+
+def test_a_proposed_change_shows_whose_acceptance_it_waits_for(client, seller, credited_beat):
+    _seller_id, seller_headers = seller
+    beat_id = credited_beat.beat_id
+    credits = client.get(f"/api/v1/beats/{beat_id}/credits", headers=seller_headers).json["credits"]
+    # The owner moves the accepted collaborator's share: the change waits for them.
+    changed = [{key: credit[key] for key in ("name", "role", "user_id", "invitation_id", "profit_share_bps",
+                                             "publishing_share_bps", "pro", "ipi")} for credit in credits]
+    changed[0]["profit_share_bps"], changed[1]["profit_share_bps"] = 7500, 1500
+    saved = client.put(f"/api/v1/beats/{beat_id}/credits", json=changed, headers=seller_headers)
+    assert saved.status_code == 200, saved.json
+    sheet = client.get(f"/api/v1/beats/{beat_id}/split-sheet", headers=seller_headers).json
+    proposed = sheet["proposed"]
+    assert proposed is not None
+    text, _pdf = sheet_text(client, beat_id, proposed["number"], seller_headers)
+    assert (f"Version: {proposed['number']}, proposed on {printed_time(proposed['created_at'])}, waiting for "
+            "acceptances: sales follow the version in force") in text
+    assert f"Pending: {COLLABORATOR} has not accepted this version yet." in text
+    assert f"{COLLABORATOR} Co-producer 15% 50% BMI 123456789" in text
