@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,6 @@ class Sheet:
     entries: Sequence[Mapping[str, Any]]
     invitations: Mapping[str, Any]  # id -> the invitation (status, created_at, decided_at)
     acceptances: Sequence[SheetParty]
-    printed_at: dt.datetime
 
     def consent_of(self, entry: Mapping[str, Any]) -> str:
         invitation = self.invitations.get(entry.get("invitation_id") or "")
@@ -128,11 +128,26 @@ class Sheet:
                              "has not answered the invitation yet.")
         return lines
 
+    def as_of(self) -> dt.datetime:
+        """The time of the latest fact the sheet states: the same facts print the same sheet."""
+        invitations = [self.invitations[entry["invitation_id"]] for entry in self.entries
+                       if entry.get("invitation_id") in self.invitations]
+        times = [self.created_at, self.in_force_at, self.ended_at,
+                 *(party.accepted_at for party in self.acceptances),
+                 *(invitation.created_at for invitation in invitations),
+                 *(invitation.decided_at for invitation in invitations)]
+        return max(time for time in times if time is not None)
+
     def text(self) -> str:
         """Everything printed, for choosing the fonts before anything is drawn."""
         parts = [self.beat_title, self.beat_details, self.owner, self.state(), *self.acceptance_lines()]
         parts += [cell for row in self.rows() for cell in row]
         return "\n".join(parts)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of all the sheet prints: a stored PDF with this name is this sheet."""
+        printed = "\n".join([str(self.number), self.content_hash, when(self.as_of()), self.text()])
+        return hashlib.sha256(printed.encode("utf-8")).hexdigest()
 
 
 def render_split_sheet_pdf(sheet: Sheet, out: Path) -> None:
@@ -147,7 +162,7 @@ def render_split_sheet_pdf(sheet: Sheet, out: Path) -> None:
         ("Owner", one_line(sheet.owner)),
         ("Version", f"{sheet.number}, {sheet.state()}"),
         ("SHA-256", sheet.content_hash),
-        ("Printed", when(sheet.printed_at)),
+        ("As of", when(sheet.as_of())),
     ])
     pdf.set_font(family, "", 8.5)
     pdf.multi_cell(0, 4.5, "The SHA-256 is that of the version's canonical JSON (its beat, number and "
@@ -198,7 +213,7 @@ def _table(pdf: FPDF, family: str, sheet: Sheet) -> None:
         table.row(("Total", "", profit, publishing, "", "", ""))
 
 
-def sheet_of(beat: Any, version: Any, invitations: Mapping[str, Any], now: dt.datetime) -> Sheet:
+def sheet_of(beat: Any, version: Any, invitations: Mapping[str, Any]) -> Sheet:
     """The sheet of one version of `beat` (a Beat and a SplitVersion), its credits' invitations by id."""
     details = ", ".join([f"{beat.bpm} BPM"] + ([beat.musical_key] if beat.musical_key else []))
     return Sheet(beat_title=beat.title, beat_details=details, owner=beat.owner.display_name,
@@ -206,5 +221,4 @@ def sheet_of(beat: Any, version: Any, invitations: Mapping[str, Any], now: dt.da
                  status=version.status, content_hash=version.content_hash, created_at=version.created_at,
                  in_force_at=version.in_force_at, ended_at=version.ended_at, entries=version.entries,
                  invitations=invitations,
-                 acceptances=[SheetParty(a.name, a.accepted_at, a.user_id) for a in version.acceptances],
-                 printed_at=now)
+                 acceptances=[SheetParty(a.name, a.accepted_at, a.user_id) for a in version.acceptances])

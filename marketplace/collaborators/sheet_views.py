@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import tempfile
 from pathlib import Path
-
-from flask import send_file
 
 from marketplace.accounts.auth import auth_required, current_user
 from marketplace.api import Blueprint, document_errors
 from marketplace.collaborators import services, versions
-from marketplace.collaborators.sheet import render_split_sheet_pdf, sheet_of
-from marketplace.common.clock import utcnow
+from marketplace.collaborators.sheet import Sheet, render_split_sheet_pdf, sheet_of
 from marketplace.errors import Conflict
 from marketplace.licensing.contracts import ContractIncomplete
+from marketplace.storage.service import save_atomically, storage
+from marketplace.storage.views import file_response
 
 blp = Blueprint("split_sheets", __name__, description="Split sheets as documents")
 
@@ -26,11 +24,20 @@ blp = Blueprint("split_sheets", __name__, description="Split sheets as documents
                                 "time, and the version's number and SHA-256")
 @document_errors(404, 409)
 def split_sheet_pdf(beat_id, number):
-    """Download a version's split sheet, the current one or any earlier; printed when asked, so
-    acceptances given since show. For the beat's owner and its collaborators only."""
+    """Download a version's split sheet, the current one or any earlier, as its consents stand
+    now (an acceptance given since shows). For the beat's owner and its collaborators only."""
     beat = services.beat_for_split_sheet(beat_id, current_user())
     version = versions.get_version(beat.id, number)
-    sheet = sheet_of(beat, version, versions.invitations_named(version.entries), utcnow())
+    sheet = sheet_of(beat, version, versions.invitations_named(version.entries))
+    # Rendering takes a second or more (fonts for every script): a sheet whose facts have not
+    # changed is served as stored, under the fingerprint of all it prints.
+    key = f"split-sheets/{version.id}/{sheet.fingerprint()}.pdf"
+    if not storage().exists(key):
+        _render_and_store(sheet, key)
+    return file_response(key, "application/pdf", cache_seconds=0, private=True)
+
+
+def _render_and_store(sheet: Sheet, key: str) -> None:
     with tempfile.TemporaryDirectory(prefix="split-sheet-") as folder:
         out = Path(folder) / "split-sheet.pdf"
         try:
@@ -38,9 +45,4 @@ def split_sheet_pdf(beat_id, number):
         except ContractIncomplete as unprintable:
             raise Conflict(f"This split sheet cannot be printed ({unprintable}): change the name or number "
                            "that holds these characters.", code="split_sheet_unprintable") from None
-        body = out.read_bytes()
-    response = send_file(io.BytesIO(body), mimetype="application/pdf", as_attachment=True,
-                         download_name=f"split-sheet-v{version.number}.pdf")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
+        save_atomically(out, key, "application/pdf")

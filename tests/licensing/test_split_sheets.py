@@ -178,3 +178,21 @@ def test_a_proposed_change_shows_whose_acceptance_it_waits_for(client, seller, c
             "acceptances: sales follow the version in force") in text
     assert f"Pending: {COLLABORATOR} has not accepted this version yet." in text
     assert f"{COLLABORATOR} Co-producer 15% 50% BMI 123456789" in text
+
+
+def test_the_same_facts_print_the_same_sheet_and_a_changed_consent_a_new_one(client, seller, credited_beat):
+    _seller_id, seller_headers = seller
+    beat_id = credited_beat.beat_id
+    sheet = client.get(f"/api/v1/beats/{beat_id}/split-sheet", headers=seller_headers).json
+    number = sheet["in_force"]["number"]
+    first = pdf_of(client, beat_id, number, seller_headers)
+    again = pdf_of(client, beat_id, number, seller_headers)
+    assert first.data == again.data  # stored once, served as stored
+    assert "Pending: invited on" in extracted_text(first.data)
+    cancelled = client.post(f"/api/v1/credit-invitations/{credited_beat.pending['id']}/cancel",
+                            headers=seller_headers)
+    assert cancelled.status_code == 200, cancelled.json
+    text = extracted_text(pdf_of(client, beat_id, number, seller_headers).data)
+    assert (f"Invitation withdrawn on {printed_time(cancelled.json['decided_at'])}: name only, paid to the "
+            "owner") in text
+    assert f"As of: {printed_time(cancelled.json['decided_at'])}" in text
