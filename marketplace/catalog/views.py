@@ -111,7 +111,7 @@ def get_credits(beat_id):
 @auth_required(Role.BEATMAKER)
 @blp.arguments(CreditInputSchema(many=True))
 @blp.response(200, CreditListSchema)
-@document_errors(404, 422)
+@document_errors(404, 422, 429)
 def replace_credits(credits, beat_id):
     """Replace the whole credit list (owner only). A credit is a name only (its profit share is
     paid to you, who answer for it), your own account, or a person by invitation (`invite` with

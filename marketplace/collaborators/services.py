@@ -30,6 +30,7 @@ from marketplace.catalog.models import Beat, BeatCredit
 from marketplace.collaborators import versions
 from marketplace.collaborators.models import CreditInvitation, InvitationStatus
 from marketplace.common.clock import utcnow
+from marketplace.common.ratelimit import rate_limits
 from marketplace.common.shares import percent
 from marketplace.db import db
 from marketplace.errors import AppError, Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -49,6 +50,11 @@ class InvitationLinkUnusable(AppError):
     code = "invitation_link_unusable"
     message = ("This invitation link has expired or was already used. Ask the beat's owner to invite you again, "
                "or answer from your account if the invitation was sent to your address.")
+
+
+def _count_mail(actor: User) -> None:
+    """Each invitation mails an address someone typed: an account sends a limited number (429)."""
+    rate_limits().hit(current_app.config["CREDIT_INVITATIONS_PER_ACCOUNT"], "credit-invitation", actor.id)
 
 
 def invitation_days() -> int:
@@ -158,6 +164,7 @@ def _check_rules(rows: Sequence[BeatCredit], owner_id: str) -> None:
 def _new_invitation(beat: Beat, actor: User, credit: BeatCredit, invite: Mapping[str, Any],
                     index: int) -> CreditInvitation:
     where = f"credits.{index}.invite"
+    _count_mail(actor)
     email, handle = (invite.get("email") or "").strip(), (invite.get("handle") or "").strip().removeprefix("@")
     if bool(email) == bool(handle):
         raise ValidationFailed("Invite a person by their email address or by their handle, one of the two.",
@@ -266,6 +273,7 @@ def reinvite(invitation: CreditInvitation, actor: User) -> CreditInvitation:
     if invitation.status == InvitationStatus.CANCELLED:
         raise Conflict("This invitation was cancelled and its credit is a name only now: invite the person "
                        "again with a new invitation.", code="invitation_cancelled")
+    _count_mail(actor)
     if invitation.status == InvitationStatus.PENDING:
         invitation.expires_at = utcnow() + dt.timedelta(days=invitation_days())
         db.session.flush()

@@ -35,7 +35,7 @@ def _invitee_view(invitation):
 @auth_required(Role.BEATMAKER)
 @blp.arguments(InviteSchema)
 @blp.response(201, InvitationSchema)
-@document_errors(404, 422)
+@document_errors(404, 422, 429)
 def invite(payload, beat_id):
     """Credit a person on your beat by inviting them, by email (no account needed yet) or by
     handle. The credit shows the name marked pending, and its profit share (taken out of your
@@ -59,7 +59,7 @@ def beat_invitations(beat_id):
 @blp.post("/credit-invitations/<invitation_id>/reinvite")
 @auth_required(Role.BEATMAKER)
 @blp.response(200, InvitationSchema)
-@document_errors(404, 409)
+@document_errors(404, 409, 429)
 def reinvite(invitation_id):
     """Invite again: a pending invitation is mailed again with a fresh link and time; a declined
     or expired one is replaced by a new invitation for the same credit (the answer is the new one)."""

@@ -225,3 +225,17 @@ def test_accept_and_decline_at_once_give_one_outcome(app, live_server, beatmaker
             assert len(releases) == 1 and releases[0].reason == stored.status
         outcomes.append(winner)
     assert len(outcomes) == 3
+
+
+def test_an_account_sends_a_limited_number_of_invitations(app, client, beatmaker):
+    anna, anna_headers, beat, _ = beatmaker("Anna")
+    limit = app.config["CREDIT_INVITATIONS_PER_ACCOUNT"]
+    app.config["CREDIT_INVITATIONS_PER_ACCOUNT"] = "2 per hour"
+    try:
+        answers = [client.post(f"/api/v1/beats/{beat}/invitations", headers=anna_headers, json={
+            "email": f"guest{n}@example.com", "name": f"Guest {n}", "role": "mix_engineer"}) for n in range(3)]
+    finally:
+        app.config["CREDIT_INVITATIONS_PER_ACCOUNT"] = limit
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert answers[2].json["error"]["code"] == "rate_limited"
+    assert len(client.get(f"/api/v1/beats/{beat}/invitations", headers=anna_headers).json["items"]) == 2
