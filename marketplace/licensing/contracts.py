@@ -130,7 +130,9 @@ This agreement was concluded electronically and needs no handwritten signature.
 """
 
 # Version 3 names the split sheet version the credits come from (in force at the sale).
-_NAMING_THE_SPLIT_SHEET = ("CREDITS OF THE BEAT.\n$credits", "CREDITS OF THE BEAT. $split_sheet\n$credits")
+# The hash is a paragraph of its own: one line, never stretched by justification.
+_NAMING_THE_SPLIT_SHEET = ("CREDITS OF THE BEAT.\n$credits",
+                           "CREDITS OF THE BEAT. $split_sheet\n$credits\n\n$split_sheet_hash")
 LEASE_V3 = LEASE_V2.replace(*_NAMING_THE_SPLIT_SHEET)
 EXCLUSIVE_V3 = EXCLUSIVE_V2.replace(*_NAMING_THE_SPLIT_SHEET)
 
@@ -195,14 +197,15 @@ class Parties:
     governing_law: str
 
 
-def _split_sheet(split_version: Any | None) -> str:
-    """Which split sheet the credits are those of: the version in force when the license was
-    sold, by number and SHA-256, so either party can check it against the sheet they hold."""
+def _split_sheet(split_version: Any | None) -> tuple[str, str]:
+    """Which split sheet the credits are those of, and its SHA-256: the version in force when the
+    license was sold, so either party can check it against the sheet they hold."""
     if split_version is None:
-        return ("The Beat had no split sheet on record when this license was sold; these are its credits as "
-                "listed then:")
+        return ("These are the Beat's credits as listed when this license was sold:",
+                "No split sheet of the Beat was on record at the time of this sale.")
     return (f"These are the credits of version {split_version.number} of the Beat's split sheet, in force "
-            f"when this license was sold (SHA-256 {split_version.content_hash}):")
+            "when this license was sold:",
+            f"Split sheet version {split_version.number}, SHA-256: {split_version.content_hash}")
 
 
 def contract_values(license_: Any, earlier_leases: int, parties: Parties,
@@ -241,7 +244,8 @@ def contract_values(license_: Any, earlier_leases: int, parties: Parties,
         "price": Money(license_.price_amount, license_.currency).formatted(),
         "credits": credits,
         "earlier_leases": _earlier_leases(earlier_leases),
-        "split_sheet": _split_sheet(split_version),
+        "split_sheet": _split_sheet(split_version)[0],
+        "split_sheet_hash": _split_sheet(split_version)[1],
     }
     # Names and titles are data inside their clause: one typed (or stored before today's
     # rules) with line breaks must never start a clause of its own.
