@@ -130,9 +130,9 @@ This agreement was concluded electronically and needs no handwritten signature.
 """
 
 # Version 3 names the split sheet version the credits come from (in force at the sale).
-# The hash is a paragraph of its own: one line, never stretched by justification.
+# The hash is an item after the credits: left-aligned, never stretched by justification.
 _NAMING_THE_SPLIT_SHEET = ("CREDITS OF THE BEAT.\n$credits",
-                           "CREDITS OF THE BEAT. $split_sheet\n$credits\n\n$split_sheet_hash")
+                           "CREDITS OF THE BEAT. $split_sheet\n$credits\n- $split_sheet_hash")
 LEASE_V3 = LEASE_V2.replace(*_NAMING_THE_SPLIT_SHEET)
 EXCLUSIVE_V3 = EXCLUSIVE_V2.replace(*_NAMING_THE_SPLIT_SHEET)
 

@@ -145,7 +145,7 @@ def test_the_contract_names_the_split_sheet_version_in_force_at_the_sale(client,
     assert (f"CREDITS OF THE BEAT. These are the credits of version {version['number']} of the Beat's split "
             "sheet, in force when this license was sold: – Produced by Metro") in text, text
     assert f"Co-produced by {COLLABORATOR} (profit share 25%) (publishing 50%)" in text
-    assert (f"10%) Split sheet version {version['number']}, SHA-256: {version['content_hash']} "
+    assert (f"10%) – Split sheet version {version['number']}, SHA-256: {version['content_hash']} "
             "ACCEPTANCE.") in text  # a line of its own after the last credit (the newcomer's, right to left)
 
 
@@ -154,13 +154,13 @@ def test_a_license_sold_before_split_sheets_says_so_rather_than_leave_a_blank(de
     text = flat(render_contract_text(CURRENT_TEMPLATE[default["kind"]],
                                      contract_values(fake_license(default), 0, PARTIES)))
     assert ("CREDITS OF THE BEAT. These are the Beat's credits as listed when this license was sold: "
-            "- Produced by Metro (profit share 100%) No split sheet of the Beat was on record at the time of "
+            "- Produced by Metro (profit share 100%) - No split sheet of the Beat was on record at the time of "
             "this sale.") in text
     version = SimpleNamespace(number=4, content_hash="ab" * 32)
     text = flat(render_contract_text(CURRENT_TEMPLATE[default["kind"]],
                                      contract_values(fake_license(default), 0, PARTIES, version)))
     assert ("version 4 of the Beat's split sheet, in force when this license was sold: - Produced by Metro "
-            f"(profit share 100%) Split sheet version 4, SHA-256: {'ab' * 32}") in text
+            f"(profit share 100%) - Split sheet version 4, SHA-256: {'ab' * 32}") in text
 
 
 def test_a_proposed_change_shows_whose_acceptance_it_waits_for(client, seller, credited_beat):
