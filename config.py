@@ -108,6 +108,10 @@ class Config:
     # changes one account may ask for (each mails an address the asker typed).
     EMAIL_CHANGE_LINK_HOURS = _env_int("EMAIL_CHANGE_LINK_HOURS", 24)
     EMAIL_CHANGE_MAILS_PER_ACCOUNT = _env("EMAIL_CHANGE_MAILS_PER_ACCOUNT", "3 per hour")
+    # How long an invitation to be credited on a beat waits for an answer before it expires.
+    CREDIT_INVITATION_DAYS = _env_int("CREDIT_INVITATION_DAYS", 30)
+    # How many invitations (each mails an address the owner typed) one account may send.
+    CREDIT_INVITATIONS_PER_ACCOUNT = _env("CREDIT_INVITATIONS_PER_ACCOUNT", "30 per hour")
     # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
     # Client addresses (rate limits, logs) come from them, so set this behind a proxy.
     TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)

@@ -67,6 +67,7 @@ def _register_jobs() -> None:
     import marketplace.moderation.tasks  # noqa: F401
     import marketplace.mail.tasks  # noqa: F401
     import marketplace.payouts.tasks  # noqa: F401  (also hears checkout's signals and account.updated)
+    import marketplace.collaborators.tasks  # noqa: F401
 
 
 def _register_web(app: Flask) -> None:
@@ -77,6 +78,8 @@ def _register_web(app: Flask) -> None:
     from marketplace.checkout.availability import offers_with_holds
     from marketplace.checkout.services import close_checkouts_of_beat
     from marketplace.checkout.views import blp as checkout_blp
+    from marketplace.collaborators.sheet_views import blp as split_sheets_blp
+    from marketplace.collaborators.views import blp as collaborators_blp
     from marketplace.errors import register_error_handlers
     from marketplace.health import bp as health_bp
     from marketplace.jobs.views import admin_blp as jobs_admin_blp
@@ -104,7 +107,8 @@ def _register_web(app: Flask) -> None:
         app.register_blueprint(dev_mail_bp)
     app.extensions["api"] = init_api(app, [accounts_blp, catalog_blp, licensing_blp, checkout_blp, payments_blp,
                                            moderation_blp, admin_blp, payouts_blp, payouts_admin_blp,
-                                           jobs_admin_blp, privacy_blp, profiles_blp, stats_blp])
+                                           jobs_admin_blp, privacy_blp, profiles_blp, stats_blp, collaborators_blp,
+                                           split_sheets_blp])
     app.extensions["api"].register_blueprint(well_known_blp)  # at the site's root, not under /api/v1
     app.extensions["beat_offers"] = offers_with_holds  # beats show their offers, held exclusives unavailable
     init_listing_cache(app)

@@ -4,6 +4,7 @@ from marketplace.accounts import models as accounts_models  # noqa: F401
 from marketplace.catalog import models as catalog_models  # noqa: F401
 from marketplace.catalog.search import DATABASE_ONLY_OBJECTS
 from marketplace.checkout import models as checkout_models  # noqa: F401
+from marketplace.collaborators import models as collaborators_models  # noqa: F401
 from marketplace.db import Base
 from marketplace.jobs import failures as jobs_models  # noqa: F401
 from marketplace.jobs import outbox as outbox_models  # noqa: F401

@@ -27,7 +27,7 @@ bp = Blueprint("web", __name__)
 # The first segment of every page's address (see static/app/*/index.js for the pages).
 PAGE_PREFIXES = ("beats", "cart", "orders", "library", "studio", "admin", "signin", "signup", "licenses", "payouts",
                  "forgot-password", "reset-password", "account", "verify-email", "confirm-email", "unsubscribe",
-                 "p")
+                 "p", "credit-invitation")
 # Addresses that are never pages: their unknown paths answer with the error envelope.
 NOT_PAGES = ("/api/", "/static/", "/files/")
 ICON_CACHE_SECONDS = 24 * 3600

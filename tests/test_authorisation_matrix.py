@@ -25,6 +25,7 @@ from marketplace.accounts.models import Role, User, UserStatus
 from marketplace.catalog import services as catalog
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.checkout.models import BulkDeal, Coupon, ItemStatus, Order, OrderItem, OrderStatus
+from marketplace.collaborators import services as collaborators
 from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.jobs.failures import FailedJob, args_key
@@ -129,12 +130,15 @@ def build_world() -> World:
                            args_key=args_key([license_.id]), error="ContractIncomplete: for the matrix",
                            attempts=6)
     db.session.add_all([transfer, failed_job])
+    # The owner invited the artist to be credited on the beat: the artist answers, the owner manages it.
+    invitation = collaborators.invite(beat, owner, name="Artist", role="mix_engineer", email=artist.email)
     db.session.flush()
     ids = {"beat_id": beat.id, "taken_down_beat": taken_down.id, "review_beat": in_review.id, "tier_id": tier.id,
            "license_id": license_.id, "license_number": license_.license_number, "order_id": order.id,
            "coupon_id": coupon.id, "report_id": report.id, "user_id": owner.id, "suspended_user": suspended.id,
            "strike_id": strike.id, "owner_id": owner.id, "transfer_id": transfer.id,
-           "failure_id": failed_job.id, "handle": owner.handle}
+           "failure_id": failed_job.id, "handle": owner.handle, "invitation_id": invitation.id,
+           "int:number": "1"}
     return World(tokens, ids)
 
 
@@ -313,6 +317,31 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/payouts/transfers"): admins(200),
     # The world's failed transfer has no payable account behind it: the admin is told why (409).
     ("POST", "/admin/payouts/transfers/<transfer_id>/retry"): admins(409),
+    # collaborators: the owner invites and manages invitations; the invitee (the artist) answers
+    ("POST", "/beats/<beat_id>/invitations"): beatmakers(201, 403, body={
+        "email": "guest@matrix.example.com", "name": "Guest", "role": "mix_engineer"}),
+    ("GET", "/beats/<beat_id>/invitations"): beatmakers(200, 403),
+    ("POST", "/credit-invitations/<invitation_id>/reinvite"): beatmakers(200, 404),
+    ("POST", "/credit-invitations/<invitation_id>/cancel"): beatmakers(200, 404),
+    ("GET", "/me/credit-invitations"): signed_in(200),
+    ("POST", "/me/credit-invitations/<invitation_id>/accept"): by(401, 403, artist=200, other=404, owner=404,
+                                                                  admin=404),
+    ("POST", "/me/credit-invitations/<invitation_id>/decline"): by(401, 403, artist=200, other=404, owner=404,
+                                                                   admin=404),
+    ("POST", "/credit-invitations/lookup"): everyone(422, body={}),  # no token sent
+    ("POST", "/credit-invitations/accept"): signed_in(422, body={}),
+    ("POST", "/credit-invitations/decline"): everyone(422, body={}),
+    # the split sheet: the owner and the beat's collaborators (the artist is invited), nobody else
+    ("GET", "/beats/<beat_id>/split-sheet"): by(401, 403, artist=200, other=404, owner=200, admin=404),
+    ("GET", "/beats/<beat_id>/split-sheet/versions"): by(401, 403, artist=200, other=404, owner=200, admin=404),
+    # the split sheet of a version as a PDF: for the same people as the version itself
+    ("GET", "/beats/<beat_id>/split-sheet/versions/<int:number>.pdf"): by(401, 403, artist=200, other=404, owner=200,
+                                                                            admin=404),
+    ("GET", "/beats/<beat_id>/split-sheet/versions/<int:number>"): by(401, 403, artist=200, other=404, owner=200,
+                                                                      admin=404),
+    # version 1 is no longer in question (superseded when the artist was invited): nothing to accept
+    ("POST", "/beats/<beat_id>/split-sheet/versions/<int:number>/accept"): by(401, 403, artist=409, other=404,
+                                                                              owner=409, admin=404),
     # background jobs that failed every retry
     ("GET", "/admin/jobs/failed"): admins(200),
     ("POST", "/admin/jobs/failed/<failure_id>/retry"): admins(202),

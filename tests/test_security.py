@@ -78,7 +78,8 @@ def store(app, client, make_user, headers_for, upload_beat, offer_all, sell):  #
                     "basic_buyer": headers_for(basic_buyer), "trackout_buyer": headers_for(trackout_buyer)},
         "ids": {"beat_id": beat_id, "license_id": trackout_license, "license_number": "LIC-0000-0000-0000",
                 "order_id": "ord_unknown", "report_id": report.json["id"], "user_id": owner,
-                "basic_license": basic_license, "handle": "vault.owner"},
+                "basic_license": basic_license, "handle": "vault.owner", "number": "1",
+                "invitation_id": "cinv_unknown"},
     }
 
 
@@ -282,6 +283,7 @@ ALLOWED_COMPARISONS = {
     ("marketplace/accounts/services.py", "AccessToken.token_hash == hash_token(raw_token)"),
     ("marketplace/accounts/recovery.py", "PasswordResetLink.token_hash == hash_token(raw_token)"),
     ("marketplace/accounts/email_change.py", "EmailChangeRequest.token_hash == hash_token(raw_token)"),
+    ("marketplace/collaborators/services.py", "CreditInvitation.token_hash == hash_token(raw_token)"),
 }
 
 

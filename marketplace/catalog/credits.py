@@ -27,6 +27,16 @@ class CreditRole(enum.StrEnum):
     EXECUTIVE_PRODUCER = "executive_producer"
 
 
+class CreditStatus(enum.StrEnum):
+    """Whose consent a credit has. Only an accepted credit names an account; the others are
+    typed names (a pending one waits for the invitee, whose share is held meanwhile)."""
+    NAME_ONLY = "name_only"  # a name only: its profit share is paid to the owner
+    ACCEPTED = "accepted"  # the linked account agreed (or is the owner's own)
+    PENDING = "pending"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
 # How each role is credited in full (contracts, file tags, beat pages).
 ROLE_LABELS = {
     CreditRole.PRODUCER: "Produced by",

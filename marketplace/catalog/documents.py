@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from flask import current_app
 from sqlalchemy import ColumnElement
 
-from marketplace.catalog.credits import ROLE_LABELS, render_credit_line
+from marketplace.catalog.credits import ROLE_LABELS, CreditStatus, render_credit_line
 from marketplace.catalog.models import public_handle
 
 
@@ -48,6 +48,12 @@ def offers_for(beats: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
     return source(beats) if source and beats else {}
 
 
+# Who a credit's profit share is paid to: the linked account once it consented; a pending
+# invitee's share is held for them; a name only (or a refused invitation) is the owner's to answer for.
+PAID_TO = {CreditStatus.ACCEPTED: "account", CreditStatus.PENDING: "held", CreditStatus.NAME_ONLY: "owner",
+           CreditStatus.DECLINED: "owner", CreditStatus.EXPIRED: "owner"}
+
+
 def credit_document(credit: Any) -> dict[str, Any]:
     return {
         "name": credit.name,
@@ -58,6 +64,11 @@ def credit_document(credit: Any) -> dict[str, Any]:
         "profit_share_bps": credit.profit_share_bps,
         "publishing_share_bps": credit.publishing_share_bps,
         "master_points_bps": credit.master_points_bps,
+        "pro": credit.pro,
+        "ipi": credit.ipi,
+        "status": credit.status,
+        "paid_to": PAID_TO[credit.status],
+        "invitation_id": credit.invitation_id,
     }
 
 

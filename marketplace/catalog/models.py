@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Mapper, Session, mapped_column, object_session, relationship
 
 from marketplace.accounts.models import User
-from marketplace.catalog.credits import CreditRole, render_credit_line
+from marketplace.catalog.credits import CreditRole, CreditStatus, render_credit_line
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.common.clock import utcnow
 from marketplace.common.ids import ID_LENGTH, new_id
@@ -211,6 +211,10 @@ class BeatCredit(Base):
                         name="publishing_share_range"),
         CheckConstraint("master_points_bps IS NULL OR master_points_bps BETWEEN 0 AND 10000",
                         name="master_points_range"),
+        CheckConstraint(sql_in(CreditStatus, "status"), name="status"),
+        # Nobody is credited by account without consent: only an accepted credit links one.
+        CheckConstraint("user_id IS NULL OR status = 'accepted'", name="linked_only_when_accepted"),
+        CheckConstraint("status <> 'pending' OR invitation_id IS NOT NULL", name="pending_has_invitation"),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("crd"))
@@ -222,6 +226,14 @@ class BeatCredit(Base):
     profit_share_bps: Mapped[int | None] = mapped_column(Integer)
     publishing_share_bps: Mapped[int | None] = mapped_column(Integer)
     master_points_bps: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=CreditStatus.NAME_ONLY,
+                                        server_default=CreditStatus.NAME_ONLY)
+    # The invitation behind the credit: pending, or as it was decided.
+    invitation_id: Mapped[str | None] = mapped_column(ForeignKey("credit_invitations.id", ondelete="SET NULL"),
+                                                      index=True)
+    # For the split sheet: the performing rights organisation and the writer's IPI number.
+    pro: Mapped[str | None] = mapped_column(String(40))
+    ipi: Mapped[str | None] = mapped_column(String(15))
 
     beat: Mapped[Beat] = relationship(back_populates="credits")
     user: Mapped[User | None] = relationship(lazy="selectin")

@@ -54,7 +54,9 @@ class BeatmakerSchema(ma.Schema):
 class CreditSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=80), not_blank,
                                                      SingleLine("credit name")])
-    user_id = ma.fields.String(load_default=None, allow_none=True, validate=ID_FIELD)
+    user_id = ma.fields.String(load_default=None, allow_none=True, validate=ID_FIELD, metadata={
+        "description": "only your own account, or one that accepted an invitation to this beat; anyone else is "
+                       "invited instead (422 consent_required)"})
     role = ma.fields.String(required=True, validate=validate.OneOf([r.value for r in CreditRole]))
     handle = ma.fields.String(dump_only=True, allow_none=True, metadata={
         "description": "the credited account's public handle, when it has one: their page is /p/{handle}"})
@@ -66,6 +68,33 @@ class CreditSchema(ma.Schema):
                                              validate=SHARE_RANGE)
     master_points_bps = ma.fields.Integer(strict=True, load_default=None, allow_none=True,
                                           validate=SHARE_RANGE)
+    pro = ma.fields.String(load_default=None, allow_none=True, validate=[
+        validate.Length(max=40), SingleLine("performing rights organisation")],
+        metadata={"description": "the performing rights organisation, for the split sheet (e.g. ASCAP)"})
+    ipi = ma.fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        r"^\s*\d{9,11}\s*$", error="An IPI number is 9 to 11 digits."),
+        metadata={"description": "the writer's IPI number, for the split sheet"})
+    status = ma.fields.String(dump_only=True, metadata={
+        "description": "accepted (the linked account agreed, or it is the owner's), pending (an invitation waits: "
+                       "the name is as typed, no account is named), declined, expired, or name_only"})
+    paid_to = ma.fields.String(dump_only=True, metadata={
+        "description": "who its profit share is paid to: account (the linked account), held (kept for the "
+                       "pending invitee), owner (a name only or a refused invitation: the owner answers for it)"})
+    invitation_id = ma.fields.String(load_default=None, allow_none=True, validate=ID_FIELD, metadata={
+        "description": "the credit's invitation; send it back to keep the credit (a pending invitation left out "
+                       "of the list is cancelled)"})
+
+
+class CreditInviteSchema(ma.Schema):
+    email = ma.fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    handle = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=31))
+
+
+class CreditInputSchema(CreditSchema):
+    """A credit as the owner sends it: it may invite the person it names."""
+
+    invite = ma.fields.Nested(CreditInviteSchema, load_default=None, allow_none=True, metadata={
+        "description": "credit a person by inviting them (an email or a handle): they are credited once they accept"})
 
 
 class CreditListSchema(ma.Schema):

@@ -198,6 +198,10 @@ class CreditRow(NamedTuple):
     publishing_share_bps: int | None
     master_points_bps: int | None
     handle: str | None
+    status: str
+    pro: str | None
+    ipi: str | None
+    invitation_id: str | None
 
 
 def listed_beats() -> Select[Any]:
@@ -338,7 +342,8 @@ def _json_aggregates(postgres: bool, beat_id: ColumnElement[str]) -> tuple[Colum
     """Each beat's credits and tags as JSON arrays of [position, ...] rows."""
     credit_fields = (BeatCredit.position, BeatCredit.name, BeatCredit.user_id, BeatCredit.role,
                      BeatCredit.profit_share_bps, BeatCredit.publishing_share_bps,
-                     BeatCredit.master_points_bps, _credited_handle())
+                     BeatCredit.master_points_bps, _credited_handle(), BeatCredit.status, BeatCredit.pro,
+                     BeatCredit.ipi, BeatCredit.invitation_id)
     if postgres:
         aggregate, row = func.json_agg, func.json_build_array
     else:

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from marketplace.accounts.models import Role, User
 from marketplace.catalog import lifecycle
-from marketplace.catalog.credits import CreditInput, CreditRole, CreditRuleBroken, check_credit_rules
+from marketplace.catalog.credits import CreditInput, CreditRole, CreditRuleBroken, CreditStatus, check_credit_rules
 from marketplace.catalog.keys import UnknownKey, normalise_key
 from marketplace.catalog.labels import normalise_label
 from marketplace.catalog.lifecycle import PUBLIC_STATUSES, BeatStatus
@@ -110,10 +110,14 @@ def create_beat(owner: User, *, title: str, bpm: int, key: str | None = None,
     db.session.add(beat)
     _apply_changes(beat, {"key": key, "genre": genre, "mood": mood, "tags": tags,
                           "version_of": version_of})
-    beat.credits = [BeatCredit(position=0, name=owner.display_name, user_id=owner.id,
+    beat.credits = [BeatCredit(position=0, name=owner.display_name, user_id=owner.id, status=CreditStatus.ACCEPTED,
                                role=CreditRole.PRODUCER, profit_share_bps=10_000)]
     refresh_search_document(beat)
     db.session.flush()
+    # Its split sheet starts here: version 1, the owner with the whole share.
+    from marketplace.collaborators.versions import start_split_sheet  # collaborators builds on the catalogue
+
+    start_split_sheet(beat, owner.id)
     return beat
 
 
@@ -212,7 +216,13 @@ def _has_versions(beat: Beat) -> bool:
 
 
 def replace_credits(beat: Beat, credits: Sequence[Mapping[str, Any]]) -> Beat:
-    """Replace the whole credit list, after checking every rule and every linked account."""
+    """Replace the whole credit list, after checking every rule and every linked account, for an
+    operator's seeding whose linked accounts agreed beforehand: it is in force on the split sheet
+    at once. The API never comes here: people are credited by invitation and consent
+    (collaborators.services.set_credits)."""
+    from marketplace.collaborators.versions import record_change, start_split_sheet  # builds on the catalogue
+
+    start_split_sheet(beat, beat.owner_id)
     inputs = [CreditInput(name=c["name"].strip(), role=CreditRole(c["role"]), user_id=c.get("user_id"),
                           profit_share_bps=c.get("profit_share_bps"),
                           publishing_share_bps=c.get("publishing_share_bps"),
@@ -224,11 +234,13 @@ def replace_credits(beat: Beat, credits: Sequence[Mapping[str, Any]]) -> Beat:
         raise ValidationFailed(broken.message, details={broken.field: [broken.message]}) from None
     _replace_children(beat, "credits", [
         BeatCredit(position=index, name=c.name, user_id=c.user_id, role=c.role,
+                   status=CreditStatus.ACCEPTED if c.user_id else CreditStatus.NAME_ONLY,
                    profit_share_bps=c.profit_share_bps, publishing_share_bps=c.publishing_share_bps,
                    master_points_bps=c.master_points_bps)
         for index, c in enumerate(inputs)])
     refresh_search_document(beat)
     db.session.flush()
+    record_change(beat, beat.owner, agreed=True)
     return beat
 
 

@@ -28,8 +28,8 @@ from marketplace.catalog.schemas import (
     BeatUploadSchema,
     CoverArgs,
     CoverReplaceSchema,
+    CreditInputSchema,
     CreditListSchema,
-    CreditSchema,
     MasterReplaceSchema,
     MyBeatsArgs,
     StemsReplaceSchema,
@@ -120,12 +120,20 @@ def get_credits(beat_id):
 
 @blp.put("/beats/<beat_id>/credits")
 @auth_required(Role.BEATMAKER)
-@blp.arguments(CreditSchema(many=True))
+@blp.arguments(CreditInputSchema(many=True))
 @blp.response(200, CreditListSchema)
-@document_errors(404)
+@document_errors(404, 422, 429)
 def replace_credits(credits, beat_id):
-    """Replace the whole credit list (owner only)."""
-    beat = services.replace_credits(services.get_owned_beat(beat_id, current_user()), credits)
+    """Replace the whole credit list (owner only). A credit is a name only (its profit share is
+    paid to you, who answer for it), your own account, or a person by invitation (`invite` with
+    an email or a handle, or `invitation_id` to keep one): another account's `user_id` is
+    refused (422 consent_required) unless that person accepted a credit on this beat. A change
+    that moves the share of a collaborator who accepted waits for their acceptance on the split
+    sheet; until then sales follow the previous split."""
+    from marketplace.collaborators.services import set_credits  # collaborators builds on the catalogue
+
+    user = current_user()
+    beat = set_credits(services.get_owned_beat(beat_id, user), user, credits)
     db.session.commit()
     return document(credits_document(beat.credits))
 

@@ -130,8 +130,16 @@ the tier "$tier_name" is sold on these terms.
 This agreement was concluded electronically and needs no handwritten signature.
 """
 
-TEMPLATES = {"lease-v2": LEASE_V2, "exclusive-v2": EXCLUSIVE_V2}
-CURRENT_TEMPLATE = {"lease": "lease-v2", "exclusive": "exclusive-v2"}
+# Version 3 names the split sheet version the credits come from (in force at the sale).
+# The hash is an item after the credits: left-aligned, never stretched by justification.
+_NAMING_THE_SPLIT_SHEET = ("CREDITS OF THE BEAT.\n$credits",
+                           "CREDITS OF THE BEAT. $split_sheet\n$credits\n- $split_sheet_hash")
+LEASE_V3 = LEASE_V2.replace(*_NAMING_THE_SPLIT_SHEET)
+EXCLUSIVE_V3 = EXCLUSIVE_V2.replace(*_NAMING_THE_SPLIT_SHEET)
+
+TEMPLATES = {"lease-v2": LEASE_V2, "exclusive-v2": EXCLUSIVE_V2,
+             "lease-v3": LEASE_V3, "exclusive-v3": EXCLUSIVE_V3}
+CURRENT_TEMPLATE = {"lease": "lease-v3", "exclusive": "exclusive-v3"}
 
 CONTENT_ID_TEXT = {
     "not_allowed": "The Licensee may not register the Beat, or the new song, with YouTube Content ID "
@@ -190,7 +198,21 @@ class Parties:
     governing_law: str
 
 
-def contract_values(license_: Any, earlier_leases: int, parties: Parties) -> dict[str, str]:
+def _split_sheet(split_version: Any | None) -> tuple[str, str]:
+    """Which split sheet the credits are those of, and its SHA-256: the version in force when the
+    license was sold, so either party can check it against the sheet they hold."""
+    if split_version is None:
+        return ("These are the Beat's credits as listed when this license was sold:",
+                "No split sheet of the Beat was on record at the time of this sale.")
+    return (f"These are the credits of version {split_version.number} of the Beat's split sheet, in force "
+            "when this license was sold:",
+            f"Split sheet version {split_version.number}, SHA-256: {split_version.content_hash}")
+
+
+def contract_values(license_: Any, earlier_leases: int, parties: Parties,
+                    split_version: Any | None = None) -> dict[str, str]:
+    """The values of the contract's placeholders; `split_version` is the split sheet version the
+    license records (its number and content_hash), None for a sale before split sheets."""
     terms, beat = license_.terms, license_.beat_snapshot
     limits = terms["limits"]
     details = [f"{beat['bpm']} BPM"] + ([beat["key"]] if beat.get("key") else [])
@@ -223,6 +245,8 @@ def contract_values(license_: Any, earlier_leases: int, parties: Parties) -> dic
         "price": Money(license_.price_amount, license_.currency).formatted(),
         "credits": credits,
         "earlier_leases": _earlier_leases(earlier_leases),
+        "split_sheet": _split_sheet(split_version)[0],
+        "split_sheet_hash": _split_sheet(split_version)[1],
     }
     # Names and titles are data inside their clause: one typed (or stored before today's
     # rules) with line breaks must never start a clause of its own.
@@ -337,6 +361,17 @@ class Verification:
 
 
 def render_contract_pdf(text: str, out: Path, title: str, verification: Verification | None = None) -> None:
+    pdf = document_pdf(text, title)
+    for paragraph in paragraphs(text):
+        _write(pdf, paragraph, pdf.main_family)
+    if verification is not None:
+        _write_verification(pdf, verification, pdf.main_family)
+    save_document_pdf(pdf, out)
+
+
+def document_pdf(text: str, title: str) -> FPDF:
+    """An A4 page with the fonts `text` needs and text shaping on: contracts and split sheets
+    are printed with it, so every name prints in both as it does in the other."""
     fonts = fonts_for(text)
     pdf = _ContractPDF(fonts)
     pdf.set_title(title)
@@ -352,10 +387,11 @@ def render_contract_pdf(text: str, out: Path, title: str, verification: Verifica
     # right-to-left order of Arabic and Hebrew.
     pdf.set_text_shaping(True)
     pdf.add_page()
-    for paragraph in paragraphs(text):
-        _write(pdf, paragraph, fonts[0].family)
-    if verification is not None:
-        _write_verification(pdf, verification, fonts[0].family)
+    return pdf
+
+
+def save_document_pdf(pdf: FPDF, out: Path) -> None:
+    """Write the PDF, refusing one in which a character was printed without a glyph."""
     missing = {chr(code) for font in pdf.fonts.values() for code in font.missing_glyphs}
     if any(not _invisible(character) for character in missing):
         raise ContractIncomplete(f"characters printed without a glyph: {''.join(sorted(missing))!r}")
@@ -367,6 +403,7 @@ class _ContractPDF(FPDF):
 
     def __init__(self, fonts: list[ContractFont]) -> None:
         super().__init__(format="A4")
+        self.main_family = fonts[0].family
         self._characters = {font.family.lower(): _characters_of(font) for font in fonts}
 
     def get_fallback_font(self, char: str, style: str = "") -> str | None:

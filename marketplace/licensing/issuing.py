@@ -16,10 +16,10 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import User
 from marketplace.catalog import lifecycle
-from marketplace.catalog.credits import ROLE_LABELS
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import Beat
 from marketplace.catalog.replacements import current_file
+from marketplace.collaborators import versions
 from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.errors import Conflict, NotFound
@@ -56,9 +56,14 @@ def terms_snapshot(tier: LicenseTier, beat: Beat) -> dict[str, Any]:
 
 
 def credits_snapshot(beat: Beat) -> list[dict[str, Any]]:
-    return [{"name": c.name, "user_id": c.user_id, "role": c.role, "role_label": ROLE_LABELS[c.role],
-             "profit_share_bps": c.profit_share_bps, "publishing_share_bps": c.publishing_share_bps,
-             "master_points_bps": c.master_points_bps} for c in beat.credits]
+    """The credits a sale freezes: those of the split sheet version in force, each naming an
+    account only when its holder consented (see collaborators.versions)."""
+    return versions.frozen_credits(beat)
+
+
+def split_version_of(credits: list[dict[str, Any]]) -> str | None:
+    """The split sheet version frozen credits came from (None: frozen before split sheets)."""
+    return next((c.get("split_version_id") for c in credits if c.get("split_version_id")), None)
 
 
 def beat_snapshot(beat: Beat) -> dict[str, Any]:
@@ -122,6 +127,7 @@ def issue_license(sale: Sale) -> License:
         terms=sale.terms or terms_snapshot(tier, beat),
         credits=sale.credits if sale.credits is not None else credits_snapshot(beat),
         beat_snapshot=beat_snapshot(beat), issued_at=utcnow())
+    license_.split_version_id = split_version_of(license_.credits)
     # Each file names the beat's master or stems of now: replacing them later changes nothing
     # for this license, and keeps the files it delivers stored.
     sold_with = {kind: current_file(beat, kind) for kind in ("master", "stems")}

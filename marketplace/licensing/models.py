@@ -177,6 +177,8 @@ class License(Base):
     currency: Mapped[str] = mapped_column(String(3))
     terms: Mapped[dict] = mapped_column(JSON)
     credits: Mapped[list] = mapped_column(JSON)
+    # The split sheet version in force when it was sold (printed on the contract, the split sheet).
+    split_version_id: Mapped[str | None] = mapped_column(ForeignKey("split_versions.id"), index=True)
     beat_snapshot: Mapped[dict] = mapped_column(JSON)
     contract_key: Mapped[str | None] = mapped_column(String(255))
     contract_template: Mapped[str | None] = mapped_column(String(40))

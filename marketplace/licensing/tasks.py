@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from marketplace.accounts.models import User
 from marketplace.audio.deliver import encode_mp3, encode_wav, tag_mp3
 from marketplace.catalog.models import Beat, BeatFile
+from marketplace.collaborators.models import SplitVersion
 from marketplace.common.clock import utcnow
 from marketplace.common.text import one_line
 from marketplace.db import db
@@ -50,7 +51,9 @@ def render_contract(license_id: str) -> None:
         or_(License.beat_id == license_.beat_id, License.beat_id.in_(versions)),
         License.kind == TierKind.LEASE, License.status == "active",
         License.issued_at < license_.issued_at)) or 0
-    text = render_contract_text(template, contract_values(license_, earlier, _parties(license_)))
+    split_version = (db.session.get(SplitVersion, license_.split_version_id)
+                     if license_.split_version_id else None)
+    text = render_contract_text(template, contract_values(license_, earlier, _parties(license_), split_version))
     with tempfile.TemporaryDirectory(prefix="contract-") as folder:
         pdf = Path(folder) / "contract.pdf"
         render_contract_pdf(text, pdf, f"License {license_.license_number}",

@@ -79,6 +79,8 @@ KINDS: dict[str, Kind] = {
     "account_closed": Kind("Your account is closed", "this was the address of the account you closed."),
     "license_revoked": Kind("Your license {{ license_number }} was revoked",
                             "you hold this license."),
+    "credit_invitation": Kind('{{ inviter }} invites you to be credited on "{{ title }}"',
+                              "a beatmaker invited this address to be credited on their beat."),
 }
 
 

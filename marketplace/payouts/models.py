@@ -47,6 +47,9 @@ class LedgerKind(enum.StrEnum):
     TRANSFER_REVERSAL = "transfer_reversal"  # + money taken back from it
     DISPUTE_HOLD = "dispute_hold"  # - a share held while its payment is disputed
     DISPUTE_RELEASE = "dispute_release"  # + the hold ended (won, or settled as a refund)
+    # The share of a pending credit, kept for its invitation (no payee until it is decided).
+    HELD = "held"  # + held for the invitation
+    HELD_RELEASE = "held_release"  # - the hold ended; a sale row pays it to the collaborator or the owner
 
 
 class LedgerEntry(Base):
@@ -66,6 +69,9 @@ class LedgerEntry(Base):
     reference: Mapped[str] = mapped_column(String(200), unique=True)
     transfer_id: Mapped[str | None] = mapped_column(ForeignKey("payout_transfers.id"), index=True)
     provider_id: Mapped[str | None] = mapped_column(String(255))  # the Stripe transfer or reversal
+    # Rows about a held share name its invitation, and why the hold ended (accepted, declined...).
+    credit_invitation_id: Mapped[str | None] = mapped_column(ForeignKey("credit_invitations.id"), index=True)
+    reason: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -16,10 +16,13 @@ from marketplace.checkout.port import (
 )
 from marketplace.common.money import Money
 from marketplace.db import db
+from marketplace.collaborators.models import CreditInvitation, InvitationStatus
+from marketplace.payouts import held
 from marketplace.payouts.models import LedgerEntry, LedgerKind, PayoutTransfer, TransferStatus
 from marketplace.payouts.port import payout_port
 
 SETTLED = (OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.DISPUTED)
+LINE_EARNING_KINDS = (LedgerKind.SALE, LedgerKind.PLATFORM_FEE, LedgerKind.HELD, LedgerKind.HELD_RELEASE)
 
 
 def orders_to_check() -> list[str]:
@@ -78,7 +81,8 @@ def order_differences(order_id: str) -> Iterator[str]:
     for item in order.items:
         if item.license_id is None:
             continue
-        earned = sums.get((item.id, LedgerKind.SALE), 0) + sums.get((item.id, LedgerKind.PLATFORM_FEE), 0)
+        # A held share counts as earned until the hold ends, and its release is paid as a sale.
+        earned = sum(sums.get((item.id, kind), 0) for kind in LINE_EARNING_KINDS)
         if earned != item.price_amount:
             yield (f"order {order_id} line {item.id}: sale and fee rows add up to {earned}, "
                    f"the line was sold for {item.price_amount}")
@@ -118,3 +122,29 @@ def transfer_differences(transfer_id: str, ask_provider: bool) -> Iterator[str]:
                                                                      attempt.destination):
         yield (f"transfer {transfer_id}: Stripe has {found.amount} to {found.destination}, {found.amount_reversed} "
                f"reversed; we have {attempt.amount} to {attempt.destination}, {attempt.amount_reversed} reversed")
+
+
+def invitations_to_check() -> list[str]:
+    return list(db.session.scalars(select(LedgerEntry.credit_invitation_id).where(
+        LedgerEntry.credit_invitation_id.is_not(None)).distinct().order_by(LedgerEntry.credit_invitation_id)))
+
+
+def held_differences(invitation_id: str) -> Iterator[str]:
+    """Money held for an invitation is never negative on a line, stays held only while the
+    invitation is pending, and each release paid someone exactly what it took out of the hold."""
+    invitation = db.session.get(CreditInvitation, invitation_id)
+    lines = held.held_by_line(invitation_id)
+    for _, order_id, item_id, _, amount in lines:
+        if amount < 0:
+            yield f"invitation {invitation_id} order {order_id} line {item_id}: {amount} held, less than nothing"
+        elif invitation is None or invitation.status != InvitationStatus.PENDING:
+            status = invitation.status if invitation is not None else "gone"
+            yield f"invitation {invitation_id} ({status}) order {order_id} line {item_id}: {amount} still held"
+    released = _sums(select(LedgerEntry.order_item_id, LedgerEntry.kind, func.sum(LedgerEntry.amount))
+                     .where(LedgerEntry.credit_invitation_id == invitation_id,
+                            LedgerEntry.kind.in_([LedgerKind.HELD_RELEASE, LedgerKind.SALE]))
+                     .group_by(LedgerEntry.order_item_id, LedgerEntry.kind))
+    for item_id in sorted({key for key, _ in released}):
+        taken, paid = -released.get((item_id, LedgerKind.HELD_RELEASE), 0), released.get((item_id, LedgerKind.SALE), 0)
+        if taken != paid:
+            yield f"invitation {invitation_id} line {item_id}: {taken} released from the hold, {paid} paid out"

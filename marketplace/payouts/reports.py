@@ -142,7 +142,7 @@ def platform_fees() -> dict[str, Any]:
     months: dict[str, dict[str, int]] = {}
     for kind, amount, created_at in db.session.execute(
             select(LedgerEntry.kind, LedgerEntry.amount, LedgerEntry.created_at)
-            .where(LedgerEntry.payee_id.is_(None))):
+            .where(LedgerEntry.payee_id.is_(None), LedgerEntry.credit_invitation_id.is_(None))):  # held: no fee
         month = months.setdefault(created_at.strftime("%Y-%m"), {"lines": 0, "fees": 0, "refunded": 0})
         if kind == LedgerKind.PLATFORM_FEE:
             month["lines"] += 1

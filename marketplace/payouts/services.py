@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 
 from flask import current_app
-from sqlalchemy import case, func, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import User
@@ -21,12 +21,13 @@ from marketplace.accounts.verification import require_verified
 from marketplace.catalog.models import BeatCredit
 from marketplace.checkout.models import ItemStatus, Order, OrderItem
 from marketplace.checkout.port import PaymentProviderError
+from marketplace.collaborators.models import CreditInvitation, InvitationStatus
 from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.errors import Conflict, NotFound
 from marketplace.jobs.queue import enqueue
 from marketplace.licensing.models import License
-from marketplace.payouts import ledger
+from marketplace.payouts import held, ledger
 from marketplace.payouts.models import (
     ConnectedAccount,
     LedgerEntry,
@@ -35,7 +36,7 @@ from marketplace.payouts.models import (
     TransferStatus,
 )
 from marketplace.payouts.port import AccountState, OnboardingLink, payout_port
-from marketplace.payouts.splits import SplitInvalid, payee_shares, platform_fee, split
+from marketplace.payouts.splits import SplitInvalid, held_invitation, held_payee, payee_shares, platform_fee, split
 
 log = logging.getLogger("marketplace.payouts")
 
@@ -195,13 +196,37 @@ def sale_shares(order: Order, user_id: str) -> list[tuple[OrderItem, int]]:
 
 def _earnings(order: Order, item: OrderItem, license_: License) -> list[dict]:
     fee = fee_for(item.price_amount)
-    parts = split(item.price_amount - fee, payee_shares(license_.credits, item.seller_id))
+    parts = split(item.price_amount - fee, payee_shares(license_.credits, item.seller_id, _payee_now))
     base = {"order_id": order.id, "order_item_id": item.id, "currency": order.currency}
     rows = [{**base, "payee_id": None, "kind": LedgerKind.PLATFORM_FEE, "amount": fee,
              "reference": f"fee:{item.id}"}]
-    rows += [{**base, "payee_id": payee, "kind": LedgerKind.SALE, "amount": amount,
-              "reference": f"sale:{item.id}:{payee}"} for payee, amount in parts]
+    for payee, amount in parts:
+        invitation_id = held_invitation(payee)
+        if invitation_id is not None:
+            rows.append({**base, "payee_id": None, "kind": LedgerKind.HELD, "amount": amount,
+                         "credit_invitation_id": invitation_id, "reference": f"held:{item.id}:{invitation_id}"})
+        else:
+            rows.append({**base, "payee_id": payee, "kind": LedgerKind.SALE, "amount": amount,
+                         "reference": f"sale:{item.id}:{payee}"})
     return rows
+
+
+def _payee_now(credit: dict) -> str | None:
+    """Who a frozen credit pays when the sale is recorded: a credit by invitation pays the
+    account that accepted it, is held while the invitation is pending, and goes to the owner
+    once it was declined, expired or cancelled; any other credit pays its account (the owner's
+    own, or one that consented before), a name only the owner."""
+    invitation_id = credit.get("invitation_id")
+    if not invitation_id:
+        return credit.get("user_id")
+    invitation = db.session.get(CreditInvitation, invitation_id)
+    if invitation is None:
+        return None
+    if invitation.status == InvitationStatus.ACCEPTED:
+        return invitation.accepted_by_id
+    if invitation.status == InvitationStatus.PENDING:
+        return held_payee(invitation.id)
+    return None
 
 
 def _reference(kind: str, row: LedgerEntry) -> str:
@@ -214,7 +239,8 @@ def _outstanding(order_id: str) -> dict[tuple[str | None, str | None], int]:
     rows = db.session.execute(select(LedgerEntry.order_item_id, LedgerEntry.payee_id,
                                      func.sum(LedgerEntry.amount))
                               .where(LedgerEntry.order_id == order_id,
-                                     LedgerEntry.kind.in_([*EARNING_KINDS, LedgerKind.REFUND]))
+                                     LedgerEntry.kind.in_([*EARNING_KINDS, LedgerKind.REFUND]),
+                                     ~and_(*held.HELD_ROWS))  # held money is taken back apart
                               .group_by(LedgerEntry.order_item_id, LedgerEntry.payee_id))
     return {(item_id, payee_id): int(amount) for item_id, payee_id, amount in rows}
 
@@ -237,6 +263,7 @@ def _give_back(order: Order, item_ids: set[str] | None = None) -> None:
         rows.append({**base, "kind": LedgerKind.REFUND,
                      "amount": -outstanding.get((earned.order_item_id, earned.payee_id), 0),
                      "reference": _reference(LedgerKind.REFUND, earned)})
+    rows += held.refund_rows(order.id, item_ids)
     ledger.write(rows)
     if any(row.kind == LedgerKind.TRANSFER for row in ledger.rows_of_order(order.id)):
         enqueue("payouts.reverse_order", order.id)
@@ -267,11 +294,19 @@ def record_partial_refund(order: Order) -> None:
     lines explain (checkout's own line refunds) is not counted again."""
     licensed = {item.id for item in order.items if item.status == ItemStatus.LICENSED and item.license_id}
     explained = sum(item.price_amount for item in order.items if item.status == ItemStatus.REFUNDED)
-    earned = [row for row in ledger.rows_of_order(order.id, EARNING_KINDS) if row.order_item_id in licensed]
+    # One earning per line and payee (a share released from a hold is a second sale row of it).
+    earned_by_key: dict[tuple[str | None, str | None], LedgerEntry] = {}
+    earned_amounts: dict[tuple[str | None, str | None], int] = {}
+    for row in ledger.rows_of_order(order.id, EARNING_KINDS):
+        if row.order_item_id in licensed:
+            earned_by_key.setdefault((row.order_item_id, row.payee_id), row)
+            earned_amounts[(row.order_item_id, row.payee_id)] = \
+                earned_amounts.get((row.order_item_id, row.payee_id), 0) + row.amount
+    earned = list(earned_by_key.values())
     outstanding = _outstanding(order.id)
     standing = [outstanding.get((row.order_item_id, row.payee_id), 0) for row in earned]
-    given = min(order.refunded_amount - explained, sum(row.amount for row in earned))
-    taken = sum(row.amount for row in earned) - sum(standing)  # by earlier partial refunds
+    given = min(order.refunded_amount - explained, sum(earned_amounts.values()))
+    taken = sum(earned_amounts.values()) - sum(standing)  # by earlier partial refunds
     due = min(given - taken, sum(standing))
     if due <= 0:
         return

@@ -11,15 +11,26 @@ each is within one cent of its exact share.
 Who is paid: the credits of the license (frozen at sale) that carry a profit share. A credit
 without an account (a name only) cannot be paid, so its share goes to the beat's owner; a
 person credited twice is one payee with the sum of their shares. When no credit has a profit
-share, the owner gets everything.
+share, the owner gets everything. A credit whose invitation is still pending has its share held
+for the invitation: its payee is `held_payee(invitation id)`, which nobody is paid from.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 FULL_SHARE_BPS = 10_000
+HELD_PREFIX = "held:"
+
+
+def held_payee(invitation_id: str) -> str:
+    return HELD_PREFIX + invitation_id
+
+
+def held_invitation(payee: str) -> str | None:
+    """The invitation a payee stands for, when it is a held share."""
+    return payee.removeprefix(HELD_PREFIX) if payee.startswith(HELD_PREFIX) else None
 
 
 class SplitInvalid(ValueError):
@@ -35,8 +46,10 @@ def platform_fee(price: int, fee_bps: int, fee_fixed: int) -> int:
     return max(0, min(price, percent + fee_fixed))
 
 
-def payee_shares(credits: Iterable[Mapping[str, Any]], owner_id: str) -> list[tuple[str, int]]:
-    """(payee id, basis points) in credit order, from a license's frozen credits."""
+def payee_shares(credits: Iterable[Mapping[str, Any]], owner_id: str,
+                 resolve: Callable[[Mapping[str, Any]], str | None] | None = None) -> list[tuple[str, int]]:
+    """(payee id, basis points) in credit order, from a license's frozen credits. `resolve`
+    answers who a credit pays as things stand (an account, a held share, None: the owner)."""
     shares: dict[str, int] = {}
     counted = [c for c in credits if c.get("profit_share_bps") is not None]
     if not counted:
@@ -45,7 +58,7 @@ def payee_shares(credits: Iterable[Mapping[str, Any]], owner_id: str) -> list[tu
     if total != FULL_SHARE_BPS or any(int(c["profit_share_bps"]) < 0 for c in counted):
         raise SplitInvalid(f"Profit shares must add up to {FULL_SHARE_BPS} (100%); they add up to {total}.")
     for credit in counted:
-        payee = credit.get("user_id") or owner_id
+        payee = (resolve(credit) if resolve is not None else credit.get("user_id")) or owner_id
         shares[payee] = shares.get(payee, 0) + int(credit["profit_share_bps"])
     return [(payee, bps) for payee, bps in shares.items() if bps > 0]
 

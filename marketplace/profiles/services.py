@@ -181,8 +181,7 @@ def _listed_beats_of(user: User) -> list[dict[str, Any]]:
 
 def _credits_of(user: User) -> list[dict[str, Any]]:
     """The person's credits on other beatmakers' beats in the store, one entry per beat."""
-    # Today every credit linked to the account counts; once collaborators consent to credits,
-    # only the accepted ones must be listed here.
+    # Only an accepted credit links an account (the database checks it): a pending one is a typed name.
     credited = (select(BeatCredit.beat_id).where(BeatCredit.user_id == user.id)
                 .group_by(BeatCredit.beat_id).subquery())
     beats = list(db.session.scalars(

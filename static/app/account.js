@@ -2,6 +2,7 @@
 
 import { api, currentUser, forgetUser, hasRole, setToken, signIn, upload } from "./api.js";
 import { busy, dateTime, errorBox, field, formValues, h, notice } from "./ui.js";
+import { invitationRoutes, invitationsSection } from "./invitations.js";
 
 // Where to go after signing in: only a page of this site (not "//host" or "/\\host").
 function safeNext(query) {
@@ -526,11 +527,14 @@ async function accountView({ root, user, navigate }) {
   const email = emailSection(user);
   const profile = profileSection(user);
   const mailBox = await mailSettings();
+  const invitations = invitationsSection();
   root.replaceChildren(h("h1", {}, "Your account"),
-    ...[h("p", {}, `${user.display_name} · ${user.email}`), verificationNotice(user), sellingSection(user, navigate),
-      profile.section, email.section, form, mailBox, sessionsBox, exportSection(), closeSection(navigate)]
+    ...[h("p", {}, `${user.display_name} · ${user.email}`), verificationNotice(user), invitations.section,
+      sellingSection(user, navigate), profile.section, email.section, form, mailBox, sessionsBox, exportSection(),
+      closeSection(navigate)]
       .filter(Boolean));
-  await Promise.all([drawSessions(), email.drawPending(), profile.load()]);
+  await Promise.all([drawSessions(), email.drawPending(), profile.load(), invitations.load()]);
+  if (location.hash === "#credit-invitations") invitations.section.scrollIntoView();
   // Opened from a mail's "mail settings" link: show that section.
   if (location.hash === "#mail-settings") mailBox.scrollIntoView();
 }
@@ -544,4 +548,5 @@ export const accountRoutes = [
   { path: "/verify-email", title: "Verify your address", view: verifyEmailView },
   { path: "/confirm-email", title: "Confirm your new address", view: confirmEmailView },
   { path: "/unsubscribe", title: "Unsubscribe", view: unsubscribeView },
+  ...invitationRoutes,
 ];

@@ -29,8 +29,12 @@ def test_a_collaborator_claims_a_handle_and_a_visitor_reaches_it_from_a_credit_l
     kay = store.user("artist", "Kay Drums")
     answer = store.api("PUT", f"/beats/{beat['id']}/credits", token=metro.token, json=[
         {"name": "Metro", "role": "producer", "user_id": metro.id},
-        {"name": "Kay Drums", "role": "co_producer", "user_id": kay.id}])
+        {"name": "Kay Drums", "role": "co_producer", "invite": {"email": kay.email}}])
     assert answer.status_code == 200, answer.text
+    # Kay is credited with her account once she accepts.
+    [invitation] = store.api("GET", "/me/credit-invitations", token=kay.token).json()["items"]
+    accepted = store.api("POST", f"/me/credit-invitations/{invitation['id']}/accept", token=kay.token)
+    assert accepted.status_code == 200, accepted.text
 
     sign_in(page, kay)
     page.goto("/account")

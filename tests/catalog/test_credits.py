@@ -4,6 +4,7 @@ import pytest
 
 from marketplace.accounts.models import Role
 from marketplace.catalog.credits import ROLE_LABELS, CreditRole, render_credit_line
+from tests.consent import credit_with_consent
 
 
 @pytest.mark.parametrize("credits, line", [
@@ -46,13 +47,15 @@ def test_new_beats_credit_their_owner_as_producer(client, owned_beat):
     assert body["credit_line"] == "Prod. by Metro"
     assert body["credits"] == [{"name": "Metro", "user_id": owner, "handle": None, "role": "producer",
                                 "role_label": "Produced by", "profit_share_bps": 10000,
-                                "publishing_share_bps": None, "master_points_bps": None}]
+                                "publishing_share_bps": None, "master_points_bps": None,
+                                "pro": None, "ipi": None, "status": "accepted", "paid_to": "account",
+                                "invitation_id": None}]
 
 
-def test_owner_replaces_credits_and_they_show_on_the_beat(client, owned_beat, make_user):
+def test_owner_replaces_credits_and_they_show_on_the_beat(app, client, owned_beat, make_user, headers_for):
     owner, beat, headers = owned_beat
     partner = make_user(Role.BEATMAKER, "Wheezy")
-    response = put_credits(client, beat, headers, [
+    response = credit_with_consent(app, client, headers_for, headers, beat, [
         {"name": "Metro", "user_id": owner, "role": "producer", "profit_share_bps": 6000,
          "publishing_share_bps": 2500, "master_points_bps": 300},
         {"name": "Wheezy", "user_id": partner, "role": "co_producer", "profit_share_bps": 4000,
@@ -91,8 +94,6 @@ def test_beatmaker_and_producer_are_told_apart(client, owned_beat):
       {"name": "Metro", "user_id": "OWNER", "role": "producer"}], "credits"),
     ([{"name": "Metro", "user_id": "OWNER", "role": "producer"},
       {"name": "Ann", "role": "songwriter"}, {"name": "ANN", "role": "songwriter"}], "credits"),
-    ([{"name": "Metro", "user_id": "OWNER", "role": "producer"},
-      {"name": "Ghost", "user_id": "usr_DOESNOTEXIST", "role": "co_producer"}], "user_id"),
     ([{"name": "Metro", "user_id": "OWNER", "role": "rapper"}], "0"),
     ([{"name": "Metro", "user_id": "OWNER", "role": "producer", "profit_share_bps": -1}], "0"),
     ([{"name": "Metro", "user_id": "OWNER", "role": "producer", "profit_share_bps": 10001}], "0"),

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from marketplace.db import db
 from marketplace.licensing.models import License
 from marketplace.payouts.models import LedgerEntry
+from tests.consent import credit_with_consent
 
 
 def count(app, model, *where):
@@ -94,7 +95,7 @@ def test_a_lease_checked_out_stays_a_lease_after_its_tier_turned_exclusive(
 
 
 def test_edits_of_terms_files_price_and_credits_and_archived_offers_change_nothing_sold(
-        app, client, payments, shop, buyer, make_user, checkout, session_of, order_of):
+        app, client, payments, shop, buyer, make_user, headers_for, checkout, session_of, order_of):
     _buyer_id, headers = buyer
     premium = shop["tiers"]["Premium"]
     order_id = start(checkout, headers, shop["beat_id"], premium["id"])
@@ -113,10 +114,10 @@ def test_edits_of_terms_files_price_and_credits_and_archived_offers_change_nothi
         {"tier_id": premium["id"], "price": {"amount": 99_00, "currency": "usd"}}])
     assert repriced.status_code == 200, repriced.json
     partner = make_user(name="Wheezy")
-    credited = client.put(f"/api/v1/beats/{shop['beat_id']}/credits", headers=shop["headers"], json=[
+    credited = credit_with_consent(app, client, headers_for, shop["headers"], shop["beat_id"], [
         {"name": "Metro", "user_id": shop["seller_id"], "role": "producer", "profit_share_bps": 1000},
         {"name": "Wheezy", "user_id": partner, "role": "co_producer", "profit_share_bps": 9000}])
-    assert credited.status_code == 200, credited.json
+    assert credited.json["credits"][1]["user_id"] == partner
     # ... and finally archives the tier, which takes its offer off the beat.
     assert client.delete(f"/api/v1/license-tiers/{premium['id']}", headers=shop["headers"]).status_code == 204
 
@@ -126,7 +127,12 @@ def test_edits_of_terms_files_price_and_credits_and_archived_offers_change_nothi
     license_ = license_of(client, order, headers)
     assert license_["kind"] == "lease" and license_["terms"] == line["terms"]
     assert license_["price"] == line["price"] == premium["default_price"]
-    assert license_["credits"] == credits_at_checkout
+    # The license names the split sheet version it was sold under, beside the credits as they were.
+    frozen_keys = ("name", "user_id", "role", "role_label", "profit_share_bps", "publishing_share_bps",
+                   "master_points_bps", "pro", "ipi", "status")
+    assert [{k: c[k] for k in frozen_keys} for c in license_["credits"]] == [
+        {k: c[k] for k in frozen_keys} for c in credits_at_checkout]
+    assert {c["split_version"] for c in license_["credits"]} == {1}
     downloads = client.get(f"/api/v1/licenses/{license_['id']}/downloads", headers=headers).json
     assert {link["kind"] for link in downloads} == {"mp3", "wav"}
     # The earnings follow the credits the buyer checked out under: the partner added later gets nothing.

@@ -125,8 +125,10 @@ def test_contract_of_each_default_tier_states_its_terms(client, seller, buyer, u
         assert "EARLIER LICENSES" not in text
 
 
-def test_the_default_tiers_exercise_every_contract_template():
-    assert {CURRENT_TEMPLATE[t["kind"]] for t in DEFAULT_TIERS} == set(TEMPLATES)
+def test_the_default_tiers_exercise_every_current_contract_template():
+    # The earlier versions stay, for the contracts that name them.
+    assert {CURRENT_TEMPLATE[t["kind"]] for t in DEFAULT_TIERS} == set(CURRENT_TEMPLATE.values())
+    assert set(CURRENT_TEMPLATE.values()) < set(TEMPLATES)
 
 
 def test_exclusive_contract_keeps_earlier_leases_valid(client, seller, buyer, make_user, headers_for, upload_beat,
@@ -143,7 +145,7 @@ def test_exclusive_contract_keeps_earlier_leases_valid(client, seller, buyer, ma
     # The lease itself is untouched, and still answers as active.
     lease = client.get(f"/api/v1/licenses/{lease_id}", headers=headers_for(lessee))
     assert lease.status_code == 200 and lease.json["status"] == "active"
-    assert license_row(lease_id).contract_template == "lease-v2"
+    assert license_row(lease_id).contract_template == CURRENT_TEMPLATE["lease"]
 
 
 def test_no_lease_is_issued_after_the_exclusive(app, seller, buyer, make_user, upload_beat, offer_all, sell):

@@ -7,6 +7,7 @@ import pytest
 import requests
 
 from marketplace.accounts.models import Role
+from tests.consent import credit_with_consent
 from tests.checkout.conftest import (  # noqa: F401
     admin_headers,
     buyer,
@@ -57,14 +58,14 @@ def beatmaker(make_user, headers_for, upload_beat, offer_all):  # noqa: F811
 
 
 @pytest.fixture
-def credit(client):
-    """Replaces a beat's credits: [(name, user id or None, role, profit share or None)]."""
+def credit(app, client, headers_for):
+    """Replaces a beat's credits: [(name, user id or None, role, profit share or None)]; another
+    account is invited and accepts, as crediting someone needs their consent."""
 
     def credit(headers, beat_id, credits):
         body = [{"name": name, "user_id": user_id, "role": role, "profit_share_bps": share}
                 for name, user_id, role, share in credits]
-        response = client.put(f"/api/v1/beats/{beat_id}/credits", json=body, headers=headers)
-        assert response.status_code == 200, response.json
+        credit_with_consent(app, client, headers_for, headers, beat_id, body)
 
     return credit
 

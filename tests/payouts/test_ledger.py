@@ -75,10 +75,13 @@ def test_reconcile_reports_a_line_whose_rows_do_not_add_up(app, sold, reconcile)
 def test_a_split_that_does_not_add_up_never_blocks_the_sale_and_reconcile_names_the_line(
         app, shop, new_buyer, buy, reconcile):
     from marketplace.catalog.models import BeatCredit
+    from marketplace.collaborators.models import SplitVersion
 
     with app.app_context():  # past the credits API, which refuses this
         for credit in db.session.scalars(select(BeatCredit).where(BeatCredit.beat_id == shop["beat_id"])):
             credit.profit_share_bps = 9000
+        for version in db.session.scalars(select(SplitVersion).where(SplitVersion.beat_id == shop["beat_id"])):
+            version.entries = [{**entry, "profit_share_bps": 9000} for entry in version.entries]
         db.session.commit()
     _buyer, headers = new_buyer()
     order = buy(headers, [(shop["beat_id"], shop["tiers"]["Basic"]["id"])])

@@ -2,8 +2,9 @@
 // the whole list (PUT /beats/{id}/credits) and shows the credit line the server renders.
 
 import { api } from "../api.js";
-import { busy, field, h, notice } from "../ui.js";
+import { busy, errorBox, field, h, notice } from "../ui.js";
 import { bpsToPercent, clearFieldErrors, markInvalid, percentToBps, showFormError, statusLine } from "./common.js";
+import { CollaboratorsPanel, creditStatus } from "./collaborators.js";
 
 export const CREDIT_ROLES = [
   ["beatmaker", "Beat by"],
@@ -17,15 +18,21 @@ export const CREDIT_ROLES = [
   ["executive_producer", "Executive produced by"],
 ];
 
+// The credits editor, followed by the collaborators panel (invitations, the split sheet):
+// each refreshes the other when it changes the credits.
 export function creditsEditor(beat, ownerId) {
   const editor = new CreditsEditor(beat, ownerId);
-  return editor.element;
+  const panel = new CollaboratorsPanel(beat, CREDIT_ROLES, { onCreditsChanged: () => editor.reload() });
+  editor.onSaved = () => panel.load();
+  panel.load().catch((error) => panel.list.replaceChildren(errorBox(error)));
+  return h("div", { class: "credits-area" }, editor.element, panel.element);
 }
 
 class CreditsEditor {
   constructor(beat, ownerId) {
     this.beat = beat;
     this.ownerId = ownerId;
+    this.onSaved = () => {};
     this.errors = h("div");
     this.rows = h("div", { class: "credit-rows" });
     this.total = h("p", { class: "hint credit-total", "aria-live": "polite" });
@@ -35,6 +42,7 @@ class CreditsEditor {
       h("h2", { id: "credits-title" }, "Credits"),
       h("p", { class: "hint" }, "Profit shares, when given, must add up to 100%: each sale is split by them. ",
         "A name without a linked account cannot be paid, so its share is paid to you. ",
+        "To credit another person with their account, invite them below. ",
         "Leave the shares blank to keep every sale yourself."),
       this.errors, this.rows, this.total,
       h("div", { class: "actions" },
@@ -60,6 +68,11 @@ class CreditsEditor {
     this.showTotal();
   }
 
+  async reload() {
+    const fresh = await api(`/beats/${encodeURIComponent(this.beat.id)}/credits`);
+    this.show(fresh.credits, fresh.credit_line);
+  }
+
   showLine(creditLine) {
     this.line.replaceChildren(h("span", { class: "field-label" }, "Credit line: "), h("q", {}, creditLine));
   }
@@ -71,9 +84,12 @@ class CreditsEditor {
       h("option", { value, selected: value === credit.role }, words)));
     const profit = shareInput("profit_share", credit.profit_share_bps);
     const publishing = shareInput("publishing_share", credit.publishing_share_bps);
-    const account = !credit.user_id ? "" : credit.user_id === this.ownerId ? " (your account)" : " (linked account)";
-    const row = h("fieldset", { class: "credit-row", dataset: { userId: credit.user_id || "", points: credit.master_points_bps ?? "" } },
-      h("legend", {}, `Credit ${number}`, account),
+    // Kept as they are: the invitation behind a credit (pending ones are cancelled when left out)
+    // and the split sheet's PRO and IPI numbers.
+    const row = h("fieldset", { class: "credit-row", dataset: {
+      userId: credit.user_id || "", points: credit.master_points_bps ?? "", invitationId: credit.invitation_id || "",
+      status: credit.status || "", pro: credit.pro || "", ipi: credit.ipi || "" } },
+      h("legend", {}, `Credit ${number}`, " ", credit.name ? creditStatus(credit, this.ownerId) : ""),
       h("div", { class: "row" },
         field("Name", name), field("Role", role),
         field("Profit share %", profit), field("Publishing share %", publishing),
@@ -116,6 +132,9 @@ class CreditsEditor {
         profit_share_bps: percentToBps(input("profit_share").value),
         publishing_share_bps: percentToBps(input("publishing_share").value),
         master_points_bps: row.dataset.points === "" ? null : Number(row.dataset.points),
+        invitation_id: row.dataset.invitationId || null,
+        pro: row.dataset.pro || null,
+        ipi: row.dataset.ipi || null,
       };
       Object.assign(controls, {
         [`${index}.name`]: input("name"), [`${index}.role`]: input("role"),
@@ -145,6 +164,7 @@ class CreditsEditor {
       const saved = await api(`/beats/${encodeURIComponent(this.beat.id)}/credits`, { method: "PUT", json: credits });
       this.show(saved.credits, saved.credit_line);
       notice("Credits saved.");
+      await this.onSaved();
     } catch (error) {
       showFormError(this.form, this.errors, error, controls);
     }

@@ -1,0 +1,1 @@
+"""Collaborators are real people: credits by invitation and consent, and versioned split sheets."""
