@@ -203,7 +203,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/me/sessions/<session_id>"): signed_in(404, ids={"session_id": "user_id"}),  # not a session of theirs
     ("POST", "/me/password"): signed_in(422, body={}),
     ("POST", "/me/email"): signed_in(422, body={}),
-    ("GET", "/me/email-change"): signed_in(404),  # none pending
+    ("GET", "/me/email-change"): signed_in(204),  # none pending
     ("DELETE", "/me/email-change"): signed_in(204),
     ("POST", "/auth/confirm-email"): everyone(422, body={}),
     ("POST", "/me/close"): signed_in(422, body={}),

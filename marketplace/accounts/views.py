@@ -12,7 +12,6 @@ from marketplace.accounts.schemas import (ChangeEmailSchema, ChangePasswordSchem
                                           UnsubscribedSchema, UserSchema, VerifyEmailSchema)
 from marketplace.api import Blueprint, accepts_one_click_form, document_errors
 from marketplace.db import db
-from marketplace.errors import NotFound
 from marketplace.mail import unsubscribe
 
 blp = Blueprint("accounts", __name__, description="Accounts and sign-in")
@@ -235,12 +234,13 @@ def change_email(payload):
 @blp.get("/me/email-change")
 @auth_required()
 @blp.response(200, EmailChangeSchema)
-@document_errors(404)
+@blp.alt_response(204, description="No change of address is waiting for confirmation.")
 def pending_email_change():
-    """The change of address waiting for its confirmation; 404 when there is none."""
+    """The change of address waiting for its confirmation; 204 (no content) when there is none,
+    an ordinary answer for the account page that asks on every visit (not an error to log)."""
     change = email_change.pending_change(current_user())
     if change is None:
-        raise NotFound("No change of address is waiting for confirmation.", code="no_pending_email_change")
+        return Response(status=204)
     return change
 
 

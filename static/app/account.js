@@ -254,8 +254,7 @@ function emailSection(user) {
   const errors = h("div");
   const pendingBox = h("div");
   const drawPending = async () => {
-    let pending = null;
-    try { pending = await api("/me/email-change"); } catch (error) { if (error.status !== 404) throw error; }
+    const pending = await api("/me/email-change");  // null (204) when no change is waiting
     pendingBox.replaceChildren(...(pending ? [h("div", { class: "pending-email", role: "status" },
       h("p", {}, h("strong", {}, `Waiting for confirmation: ${pending.new_email}. `),
         `Open the link we mailed there; it works until ${dateTime(pending.expires_at)}.`),
