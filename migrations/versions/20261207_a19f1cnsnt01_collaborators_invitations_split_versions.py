@@ -147,18 +147,23 @@ def upgrade() -> None:
         batch_op.drop_constraint(batch_op.f('ck_ledger_entries_kind'), type_='check')
         batch_op.create_check_constraint('kind', f"kind IN ({NEW_KINDS})")
 
-    with op.batch_alter_table('licenses', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('split_version_id', sa.String(length=40), nullable=True))
-        batch_op.create_index(batch_op.f('ix_licenses_split_version_id'), ['split_version_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_licenses_split_version_id_split_versions'),
-                                    'split_versions', ['split_version_id'], ['id'])
+    # licenses is never rebuilt on SQLite: a rebuild would lose its partial indexes and turn its
+    # column references into table constraints that a later downgrade cannot drop.
+    if op.get_bind().dialect.name == 'postgresql':
+        op.add_column('licenses', sa.Column('split_version_id', sa.String(length=40), nullable=True))
+        op.create_foreign_key('fk_licenses_split_version_id_split_versions', 'licenses', 'split_versions',
+                              ['split_version_id'], ['id'])
+    else:
+        op.execute('ALTER TABLE licenses ADD COLUMN split_version_id VARCHAR(40) '
+                   'CONSTRAINT fk_licenses_split_version_id_split_versions REFERENCES split_versions (id)')
+    op.create_index('ix_licenses_split_version_id', 'licenses', ['split_version_id'], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('licenses', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_licenses_split_version_id_split_versions'), type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_licenses_split_version_id'))
-        batch_op.drop_column('split_version_id')
+    op.drop_index('ix_licenses_split_version_id', table_name='licenses')
+    if op.get_bind().dialect.name == 'postgresql':
+        op.drop_constraint('fk_licenses_split_version_id_split_versions', 'licenses', type_='foreignkey')
+    op.drop_column('licenses', 'split_version_id')
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_ledger_entries_kind'), type_='check')
         batch_op.create_check_constraint('kind', f"kind IN ({OLD_KINDS})")
