@@ -152,16 +152,24 @@ class Host:
     def kill(self) -> None:
         """SIGKILL to the host's gunicorn and its workers (its own process group)."""
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            signal_group(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            signal_group(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def signal_group(pid: int, signal_number: int) -> None:
+    """Signals a process group this harness started; it may have ended already."""
+    try:
+        os.killpg(pid, signal_number)
+    except ProcessLookupError:
+        pass
 
 
 def wait_ready(url: str, process: subprocess.Popen | None, log: Path | None = None, seconds: float = 60) -> None:
@@ -321,15 +329,17 @@ class Cluster:
         if self._stopped:
             return
         self._stopped = True
+        for process in [host.process for host in self.hosts if host.process] + self.processes:
+            if process.poll() is None:  # all told at once, so they stop side by side
+                signal_group(process.pid, signal.SIGTERM)
         for host in self.hosts:
             host.stop()
         for process in self.processes:
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
                 try:
-                    process.wait(timeout=15)
+                    process.wait(timeout=5)
                 except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
+                    signal_group(process.pid, signal.SIGKILL)
                     process.wait()
         for relay in self.relays:
             relay.shutdown()

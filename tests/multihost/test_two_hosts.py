@@ -184,7 +184,7 @@ def test_a_file_uploaded_through_one_host_is_served_by_the_other(cluster, shop):
 
 
 def listed_price(base: str, beat_id: str, tier_id: str) -> int:
-    page = call(base, "GET", "/beats", params={"per_page": 100}).json()
+    page = call(base, "GET", "/beats").json()
     beat = next(item for item in page["items"] if item["id"] == beat_id)
     return next(offer["price"]["amount"] for offer in beat["offers"] if offer["tier_id"] == tier_id)
 
