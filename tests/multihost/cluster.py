@@ -113,7 +113,7 @@ class Relay(socketserver.ThreadingTCPServer):
     def __init__(self, address: str, port: int, target_port: int) -> None:
         self.target_port = target_port
         super().__init__((address, port), _Pipe)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
 
 class Host:
