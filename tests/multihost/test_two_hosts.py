@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import os
 import secrets
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from PIL import Image
 from sqlalchemy import create_engine, text
 
 from marketplace.accounts import services as accounts_services
@@ -131,9 +133,12 @@ def shop(cluster, account, tmp_path_factory):
     _email, token = account(Role.BEATMAKER)
     folder = tmp_path_factory.mktemp("masters")
     master, stem = make_beat(folder / "master.wav"), make_beat(folder / "stem.wav", seconds=3)
+    cover = io.BytesIO()
+    Image.new("RGB", (900, 700), (30, 120, 200)).save(cover, "PNG")
     uploaded = call(host1, "POST", "/beats", token, data={"title": "Two Rooms", "bpm": "120", "key": "Am"},
                     files={"file": ("master.wav", master.read_bytes(), "audio/wav"),
-                           "stems": ("stems.zip", stems_zip({"short": stem}), "application/zip")})
+                           "stems": ("stems.zip", stems_zip({"short": stem}), "application/zip"),
+                           "cover": ("cover.png", cover.getvalue(), "image/png")})
     assert uploaded.status_code == 202, uploaded.text
     beat_id = uploaded.json()["id"]
     beat = wait_for(lambda: (lambda b: b if b["preview_url"] else None)(
@@ -181,6 +186,12 @@ def test_a_file_uploaded_through_one_host_is_served_by_the_other(cluster, shop):
                            timeout=30)
     assert preview.status_code == 200, preview.text[:500]
     assert preview.content[:3] == b"ID3" or preview.content[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2")
+    # The cover sent with the upload to host 1, as host 2 answers it (a redirect into the bucket).
+    cover = requests.get(f"{host2}/api/v1/beats/{shop['beat_id']}/cover?size=600", timeout=30,
+                         headers={"X-Forwarded-For": CLIENT_ADDRESS})
+    assert cover.status_code == 200 and cover.history and cover.history[0].status_code == 302
+    image = Image.open(io.BytesIO(cover.content))
+    assert image.format == "WEBP" and image.size[0] == 600 and image.size[0] > image.size[1]
 
 
 def listed_price(base: str, beat_id: str, tier_id: str) -> int:
