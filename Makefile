@@ -40,10 +40,11 @@ reset: install
 	rm -f $${INSTANCE_DIR:-instance}/stripe-sandbox.json
 	$(MAKE) run
 
-# The browser tests need Chromium, and the contract tests poppler's pdftoppm (pages as
-# images), so `make test` checks for them too.
+# The browser tests need Chromium, the contract tests poppler's pdftoppm (pages as images)
+# and the multi-host tests (which need root) HAProxy and iproute2, so `make test` checks for them too.
 test: NEED_BROWSER := 1
 test: NEED_PDF_TOOLS := 1
+test: NEED_BALANCER := 1
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -86,6 +87,9 @@ system-packages:
 	test -f /usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf || missing="$$missing fonts-symbola"; \
 	test -z "$(NEED_PDF_TOOLS)" || command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	test -z "$(NEED_BROWSER)" || test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	balancer=$$([ -n "$(NEED_BALANCER)" ] && [ "$$(id -u)" = 0 ] && echo 1); \
+	test -z "$$balancer" || test -x /usr/sbin/haproxy || missing="$$missing haproxy"; \
+	test -z "$$balancer" || test -x /usr/sbin/ip || test -x /usr/bin/ip || missing="$$missing iproute2"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then sudo=""; \
 	  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; \
