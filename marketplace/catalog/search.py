@@ -27,6 +27,7 @@ from sqlalchemy import (
     Select,
     String,
     bindparam,
+    cast,
     exists,
     false,
     func,
@@ -36,7 +37,7 @@ from sqlalchemy import (
     tuple_,
 )
 
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import aliased
 
 from marketplace.accounts.models import User
@@ -45,6 +46,7 @@ from marketplace.catalog.listing_cache import ListedBeat, listing_cache
 from marketplace.catalog.models import (
     PRICE_ASC_WHEN_MISSING,
     PRICE_DESC_WHEN_MISSING,
+    TAG_MAX_LENGTH,
     Beat,
     BeatCredit,
     BeatTag,
@@ -185,7 +187,8 @@ def _filter(name: str, postgres: bool) -> ColumnElement[bool]:
     tags array (GIN-indexed): while the listing walks a sort's index it tests each beat's row
     as it goes, with no lookup in beat_tags per beat, and a rare tag is found through the index."""
     if name == "tag" and postgres:
-        return Beat.tag_list.op("@>", is_comparison=True)(array([bindparam("tag", type_=String)]))
+        wanted = cast(array([bindparam("tag", type_=String)]), ARRAY(String(TAG_MAX_LENGTH)))  # as the column
+        return Beat.tag_list.op("@>", is_comparison=True)(wanted)
     return FILTERS[name](bindparam(name))
 
 # What a listing's document of a beat is built from.
