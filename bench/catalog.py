@@ -410,6 +410,11 @@ def main() -> None:
     server_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or DEFAULT_SERVER
 
     url = args.reuse or create_database(server_url)
+    if args.reuse:  # the tables say how many beats that run loaded
+        engine = create_engine(normalise_database_url(url))
+        with engine.connect() as connection:
+            args.beats = connection.execute(text("SELECT count(*) FROM beats")).scalar()
+        engine.dispose()
     try:
         if not args.reuse:
             migrate(url)
