@@ -1,13 +1,15 @@
-"""Catalogue search at 100,000 beats, over HTTP, against a trivial endpoint of the same app.
+"""Catalogue search at 100,000 beats (or a million: --beats 1000000), over HTTP, against a trivial endpoint of the same app.
 
 Loads beats with credits, tags and offers (a few exclusives held by open checkouts) into a
 fresh PostgreSQL database, serves the app with gunicorn (one worker), then times
 representative searches (text, filters, every sort, deep cursor pages) and, in the same run,
-GET /healthz as the baseline, all interleaved in shuffled rounds. Prints p50/p95 per query
-and the ratio of each to the baseline's.
+GET /healthz as the baseline, all interleaved in shuffled rounds, warm (listing cache on) and
+cold (off). Prints p50/p95 per query and the ratio of each to the baseline's, the sizes of
+the database and of the catalogue's indexes, and with --explain the plans of limit=100 and
+the tag filter.
 
     BENCH_DATABASE_URL=postgresql://marketplace:marketplace@127.0.0.1:5432/marketplace_test \\
-        .venv/bin/python bench/catalog.py [--beats 100000] [--requests 200] [--json FILE]
+        .venv/bin/python bench/catalog.py [--beats 100000] [--requests 200] [--explain] [--json FILE]
 
 The database named in the URL is only used to create (and at the end drop) a database of
 the benchmark's own.
@@ -84,8 +86,12 @@ def migrate(url: str) -> None:
                    check=True, capture_output=True)
 
 
+CHUNK = 50_000  # beats generated and copied at a time, so a million never sit in memory at once
+
+
 def load_catalogue(url: str, beat_count: int, seed: int = 7) -> None:
-    """Bulk-loads users, beats, credits, tags and offers with COPY, shaped like a real store."""
+    """Bulk-loads users, beats, credits, tags and offers with COPY, shaped like a real store,
+    in chunks of beats each copied with their credits, tags and offers."""
     rng = random.Random(seed)
     offer_rng = random.Random(seed + 1)  # offers drawn apart, so the beats stay the same
     engine = create_engine(normalise_database_url(url))
@@ -103,45 +109,21 @@ def load_catalogue(url: str, beat_count: int, seed: int = 7) -> None:
             for user_id, _ in makers:
                 copy.write_row((user_id, "beatmaker", now))
         tiers = copy_tiers(cursor, makers, now)
-        beats = cursor.copy("COPY beats (id, owner_id, title, description, bpm, musical_key, genre, mood, "
-                            "samples, status, play_count, price_from_amount, price_currency, "
-                            "search_document, created_at, updated_at, published_at) FROM STDIN")
-        credit_rows, tag_rows, offer_rows = [], [], []
-        with beats as copy:
-            for index in range(beat_count):
-                owner_id, owner_name = makers[min(int(rng.paretovariate(1.2)) - 1, maker_count - 1)
-                                              if rng.random() < 0.5 else rng.randrange(maker_count)]
-                beat_id = new_id("bt")
-                title = " ".join(rng.sample(WORDS, rng.choice((1, 2, 2, 3)))).title()
-                tags = list(dict.fromkeys(rng.choice(WORDS + GENRES) for _ in range(rng.randint(1, 6))))
-                names = [owner_name] + [f"{rng.choice(FIRST)} {rng.choice(LAST)}"
-                                        for _ in range(rng.choice((0, 0, 1, 1, 2, 3)))]
-                credit_rows += [(new_id("crd"), beat_id, position, name,
-                                 owner_id if position == 0 else None,
-                                 "producer" if position == 0 else rng.choice(("co_producer", "mix_engineer")),
-                                 10000 if position == 0 else None)
-                                for position, name in enumerate(names)]
-                tag_rows += [(beat_id, tag, position) for position, tag in enumerate(tags)]
-                published = now - dt.timedelta(seconds=rng.randrange(2 * 365 * 86400))
-                status = "published" if rng.random() < 0.95 else rng.choice(("archived", "processing"))
-                price = None if rng.random() < 0.1 else rng.choice((1999, 2499, 2999, 3499, 4999, 9999))
-                if price:
-                    offer_rows += offers_of(offer_rng, beat_id, tiers[owner_id], price)
-                genre, mood = rng.choice(GENRES), rng.choice(MOODS)
-                # The search document as catalog.services.refresh_search_document writes it.
-                copy.write_row((beat_id, owner_id, title, "", int(min(200, max(60, rng.gauss(130, 25)))),
-                                rng.choice(CANONICAL_KEYS), genre, mood, "none",
-                                status, int(rng.paretovariate(1.1) * 10) - 10, price,
-                                "usd" if price else None, " ".join([title, genre, mood, *tags, *names]),
-                                published, published, published if status == "published" else None))
-                if index % 5000 == 0 or index == beat_count - 1:
-                    progress("beats", index + 1, beat_count)
-        copy_rows(cursor, "credits", "beat_credits (id, beat_id, position, name, user_id, role, profit_share_bps)",
-                  credit_rows)
-        copy_rows(cursor, "tags", "beat_tags (beat_id, tag, position)", tag_rows)
-        copy_rows(cursor, "offers", "offers (id, beat_id, tier_id, position, price_amount, currency, active)",
-                  offer_rows)
-        hold_exclusives(cursor, offer_rng, offer_rows, tiers, now)
+        buyer_id = insert_buyer(cursor, now)
+        for first in range(0, beat_count, CHUNK):
+            beat_rows, credit_rows, tag_rows, offer_rows = [], [], [], []
+            for _ in range(first, min(beat_count, first + CHUNK)):
+                beat_row = make_beat(rng, offer_rng, makers, tiers, now, credit_rows, tag_rows, offer_rows)
+                beat_rows.append(beat_row)
+            copy_rows(cursor, "beats", "beats (id, owner_id, title, description, bpm, musical_key, genre, mood, "
+                      "samples, status, play_count, price_from_amount, price_currency, search_document, tags, "
+                      "created_at, updated_at, published_at)", beat_rows, first, beat_count)
+            copy_rows(cursor, "credits", "beat_credits (id, beat_id, position, name, user_id, role, "
+                      "profit_share_bps)", credit_rows)
+            copy_rows(cursor, "tags", "beat_tags (beat_id, tag, position)", tag_rows)
+            copy_rows(cursor, "offers", "offers (id, beat_id, tier_id, position, price_amount, currency, active)",
+                      offer_rows)
+            hold_exclusives(cursor, offer_rng, offer_rows, tiers, buyer_id, now)
         raw.commit()
     finally:
         raw.close()
@@ -150,12 +132,45 @@ def load_catalogue(url: str, beat_count: int, seed: int = 7) -> None:
     engine.dispose()
 
 
-def copy_rows(cursor, label: str, table: str, rows: list[tuple]) -> None:
+def make_beat(rng: random.Random, offer_rng: random.Random, makers: list[tuple[str, str]], tiers: dict,
+              now: dt.datetime, credit_rows: list, tag_rows: list, offer_rows: list) -> tuple:
+    """One beat's row; its credits, tags and offers are added to their lists."""
+    maker_count = len(makers)
+    owner_id, owner_name = makers[min(int(rng.paretovariate(1.2)) - 1, maker_count - 1)
+                                  if rng.random() < 0.5 else rng.randrange(maker_count)]
+    beat_id = new_id("bt")
+    title = " ".join(rng.sample(WORDS, rng.choice((1, 2, 2, 3)))).title()
+    tags = list(dict.fromkeys(rng.choice(WORDS + GENRES) for _ in range(rng.randint(1, 6))))
+    names = [owner_name] + [f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+                            for _ in range(rng.choice((0, 0, 1, 1, 2, 3)))]
+    credit_rows += [(new_id("crd"), beat_id, position, name,
+                     owner_id if position == 0 else None,
+                     "producer" if position == 0 else rng.choice(("co_producer", "mix_engineer")),
+                     10000 if position == 0 else None)
+                    for position, name in enumerate(names)]
+    tag_rows += [(beat_id, tag, position) for position, tag in enumerate(tags)]
+    published = now - dt.timedelta(seconds=rng.randrange(2 * 365 * 86400))
+    status = "published" if rng.random() < 0.95 else rng.choice(("archived", "processing"))
+    price = None if rng.random() < 0.1 else rng.choice((1999, 2499, 2999, 3499, 4999, 9999))
+    if price:
+        offer_rows += offers_of(offer_rng, beat_id, tiers[owner_id], price)
+    genre, mood = rng.choice(GENRES), rng.choice(MOODS)
+    # The search document as catalog.services.refresh_search_document writes it.
+    return (beat_id, owner_id, title, "", int(min(200, max(60, rng.gauss(130, 25)))),
+            rng.choice(CANONICAL_KEYS), genre, mood, "none",
+            status, int(rng.paretovariate(1.1) * 10) - 10, price,
+            "usd" if price else None, " ".join([title, genre, mood, *tags, *names]), tags,
+            published, published, published if status == "published" else None)
+
+
+def copy_rows(cursor, label: str, table: str, rows: list[tuple], done: int = 0, total: int | None = None) -> None:
+    """Copies rows into a table; the progress shown counts from `done` out of `total` (the rows)."""
+    total = total or len(rows)
     with cursor.copy(f"COPY {table} FROM STDIN") as copy:
         for index, row in enumerate(rows):
             copy.write_row(row)
             if index % 20000 == 0 or index == len(rows) - 1:
-                progress(label, index + 1, len(rows))
+                progress(label, done + index + 1, total)
 
 
 def copy_tiers(cursor, makers: list[tuple[str, str]], now: dt.datetime) -> dict[str, list[tuple[str, dict]]]:
@@ -188,16 +203,21 @@ def offers_of(rng: random.Random, beat_id: str, tiers: list[tuple[str, dict]], p
             for position, (tier_id, template) in enumerate(tiers) if position == 0 or rng.random() < 0.7]
 
 
-def hold_exclusives(cursor, rng: random.Random, offer_rows: list[tuple], tiers: dict, now: dt.datetime) -> None:
+def insert_buyer(cursor, now: dt.datetime) -> str:
+    buyer_id = new_id("usr")
+    cursor.execute("INSERT INTO users (id, email, display_name, password_hash, status, created_at, updated_at) "
+                   "VALUES (%s, 'buyer@bench.test', 'Buyer', '$argon2id$unused', 'active', %s, %s)",
+                   (buyer_id, now, now))
+    return buyer_id
+
+
+def hold_exclusives(cursor, rng: random.Random, offer_rows: list[tuple], tiers: dict, buyer_id: str,
+                    now: dt.datetime) -> None:
     """One exclusive in 200 is held by a buyer's open checkout, so listings show some held."""
     exclusive_tiers = {tier_id for owned in tiers.values() for tier_id, template in owned
                        if template["kind"] == "exclusive"}
     held = [(new_id("ord"), beat_id, price) for _id, beat_id, tier_id, _position, price, _currency, _active
             in offer_rows if tier_id in exclusive_tiers and rng.random() < 0.005]
-    buyer_id = new_id("usr")
-    cursor.execute("INSERT INTO users (id, email, display_name, password_hash, status, created_at, updated_at) "
-                   "VALUES (%s, 'buyer@bench.test', 'Buyer', '$argon2id$unused', 'active', %s, %s)",
-                   (buyer_id, now, now))
     expires = now + dt.timedelta(days=7)  # still held when the database is reused later
     copy_rows(cursor, "orders", "orders (id, buyer_id, status, currency, subtotal_amount, discount_amount, "
               "total_amount, refunded_amount, expires_at, created_at)",
@@ -326,6 +346,58 @@ def report(title: str, results: dict[str, list[float]]) -> tuple[float, list[dic
     return worst, rows
 
 
+def sizes(url: str) -> list[tuple[str, int]]:
+    """The database's size, then the catalogue's tables (with their indexes) and every index of them."""
+    engine = create_engine(normalise_database_url(url))
+    with engine.connect() as connection:
+        found = [("database", connection.execute(text("SELECT pg_database_size(current_database())")).scalar())]
+        found += connection.execute(text(
+            "SELECT 'table ' || relname || ' (with indexes)', pg_total_relation_size(relid) FROM pg_stat_user_tables "
+            "WHERE relname IN ('beats', 'beat_tags', 'beat_credits', 'offers') ORDER BY 2 DESC")).all()
+        found += connection.execute(text(
+            "SELECT 'index ' || indexrelname, pg_relation_size(indexrelid) FROM pg_stat_user_indexes "
+            "WHERE relname IN ('beats', 'beat_tags', 'beat_credits', 'offers') ORDER BY 2 DESC")).all()
+    engine.dispose()
+    return [(name, int(size)) for name, size in found]
+
+
+def print_sizes(found: list[tuple[str, int]]) -> None:
+    print("\nsizes")
+    for name, size in found:
+        print(f"{name:<60} {size / 2**20:>10.1f} MB")
+
+
+# Listings whose statements are explained: a page of 100 and the tag filter, the listing cache off.
+EXPLAINED = {"limit=100": {"limit": 100}, "tag=velvet": {"tag": "velvet"}}
+
+
+def explain(url: str) -> None:
+    """Prints EXPLAIN ANALYZE of both statements of each EXPLAINED listing (its page, then its
+    beats' documents), as the app runs them on this database."""
+    os.environ.setdefault("APP_ENV", "development")
+    from marketplace import create_app
+    from marketplace.catalog import search
+    from marketplace.db import db
+
+    app = create_app(overrides={"DATABASE_URL": url, "LISTING_CACHE_BEATS": 0})
+    with app.app_context():
+        offers = search.offer_source()
+        for name, arguments in EXPLAINED.items():
+            query = search.BeatQuery(**arguments)
+            filters = tuple(field for field in search.FILTERS if getattr(query, field) is not None)
+            page = search._page(query.sort, filters, False, False, True, offers).params(
+                **{field: getattr(query, field) for field in filters}, limit=query.limit + 1)
+            with db.engine.connect() as connection:
+                ids = [row.id for row in connection.execute(page)][:query.limit]
+                documents = search._documents_source(True, offers).params(ids=ids)
+                for part, statement in (("page", page), ("documents", documents)):
+                    sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+                    plan = connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql.replace("%", "%%"))
+                    print(f"\nEXPLAIN ANALYZE {name}: {part}")
+                    print("\n".join(line for line, in plan))
+        db.engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--beats", type=int, default=100_000)
@@ -333,10 +405,16 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the loaded database and print its URL")
     parser.add_argument("--reuse", metavar="URL", help="a database loaded by an earlier --keep run")
     parser.add_argument("--json", type=Path, help="also write a machine-readable summary here")
+    parser.add_argument("--explain", action="store_true", help="also print the plans of limit=100 and tag=")
     args = parser.parse_args()
     server_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or DEFAULT_SERVER
 
     url = args.reuse or create_database(server_url)
+    if args.reuse:  # the tables say how many beats that run loaded
+        engine = create_engine(normalise_database_url(url))
+        with engine.connect() as connection:
+            args.beats = connection.execute(text("SELECT count(*) FROM beats")).scalar()
+        engine.dispose()
     try:
         if not args.reuse:
             migrate(url)
@@ -347,6 +425,9 @@ def main() -> None:
         # The same queries with every beat's document built on every request, as on a
         # listing's first sight of its beats (no listing cache).
         uncached = measure(url, max(20, args.requests // 4), LISTING_CACHE_BEATS="0")
+        found = sizes(url)
+        if args.explain:
+            explain(url)
     finally:
         if args.keep or args.reuse:
             print(f"database kept: {url}", file=sys.stderr)
@@ -357,6 +438,7 @@ def main() -> None:
                          f"{args.requests} requests each", results)
     worst_uncached, _ = report("the same with documents built on every request (LISTING_CACHE_BEATS=0), "
                                f"{len(uncached[BASELINE])} requests each", uncached)
+    print_sizes(found)
     if args.json:
         rows.insert(0, {"name": f"worst p95 ratio ({args.beats} beats)", "value": round(worst, 2),
                         "unit": "x", "target": f"< {TARGET_RATIO:g}x", "met": worst < TARGET_RATIO})

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    JSON,
     Integer,
     String,
     Text,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, Mapper, Session, mapped_column, object_session, relationship
 
 from marketplace.accounts.models import User
@@ -39,6 +41,10 @@ SAMPLE_DECLARATIONS = ("none", "cleared", "uncleared")
 PRICE_ASC_WHEN_MISSING = 2**62
 PRICE_DESC_WHEN_MISSING = -1
 PUBLISHED_ONLY = text("status = 'published'")
+TAG_MAX_LENGTH = 30
+# A beat's tags in order, beside the beat: a text array on PostgreSQL (GIN-indexed by the
+# migration, for the tag filter), JSON on SQLite (which filters through beat_tags instead).
+TagList = JSON().with_variant(ARRAY(String(TAG_MAX_LENGTH)), "postgresql")
 
 
 class Beat(Base):
@@ -87,6 +93,9 @@ class Beat(Base):
     listing_revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Title, genre, mood, tags and credited names, in one text the full-text index is built from.
     search_document: Mapped[str] = mapped_column(Text, default="")
+    # The beat_tags rows' tags in their order, written with them (services._apply_changes),
+    # so a listing reads and filters them without a join. beat_tags stays the source of truth.
+    tag_list: Mapped[list[str]] = mapped_column("tags", TagList, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -196,7 +205,7 @@ class BeatTag(Base):
     __table_args__ = (Index("ix_beat_tags_tag", "tag", "beat_id"),)
 
     beat_id: Mapped[str] = mapped_column(ForeignKey("beats.id", ondelete="CASCADE"), primary_key=True)
-    tag: Mapped[str] = mapped_column(String(30), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(TAG_MAX_LENGTH), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
 
 

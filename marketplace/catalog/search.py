@@ -27,6 +27,7 @@ from sqlalchemy import (
     Select,
     String,
     bindparam,
+    cast,
     exists,
     false,
     func,
@@ -36,6 +37,7 @@ from sqlalchemy import (
     tuple_,
 )
 
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import aliased
 
 from marketplace.accounts.models import User
@@ -44,6 +46,7 @@ from marketplace.catalog.listing_cache import ListedBeat, listing_cache
 from marketplace.catalog.models import (
     PRICE_ASC_WHEN_MISSING,
     PRICE_DESC_WHEN_MISSING,
+    TAG_MAX_LENGTH,
     Beat,
     BeatCredit,
     BeatTag,
@@ -53,7 +56,7 @@ from marketplace.errors import ValidationFailed
 
 MAX_SEARCH_TERMS = 10
 # Tables and columns that only exist in one backend and are built by migrations, not models.
-DATABASE_ONLY_OBJECTS = {"search_vector", "ix_beats_search_vector", "beats_fts"}
+DATABASE_ONLY_OBJECTS = {"search_vector", "ix_beats_search_vector", "beats_fts", "ix_beats_tags"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,6 +181,16 @@ FILTERS: dict[str, Callable[[Any], ColumnElement[bool]]] = {
     "tag": lambda value: exists().where(BeatTag.beat_id == Beat.id, BeatTag.tag == value),
 }
 
+
+def _filter(name: str, postgres: bool) -> ColumnElement[bool]:
+    """The filter `name` on its parameter. On PostgreSQL the tag filter reads the beat's own
+    tags array (GIN-indexed): while the listing walks a sort's index it tests each beat's row
+    as it goes, with no lookup in beat_tags per beat, and a rare tag is found through the index."""
+    if name == "tag" and postgres:
+        wanted = cast(array([bindparam("tag", type_=String)]), ARRAY(String(TAG_MAX_LENGTH)))  # as the column
+        return Beat.tag_list.op("@>", is_comparison=True)(wanted)
+    return FILTERS[name](bindparam(name))
+
 # What a listing's document of a beat is built from.
 LISTING_COLUMNS = (
     Beat.id, Beat.title, Beat.description, Beat.status, Beat.bpm, Beat.musical_key, Beat.genre,
@@ -185,6 +198,7 @@ LISTING_COLUMNS = (
     Beat.price_from_amount, Beat.price_currency, Beat.failure_reason, Beat.created_at,
     Beat.published_at, Beat.sold_exclusive_at, Beat.owner_id, Beat.preview_key, Beat.waveform_key,
     Beat.preview_version, Beat.cover_key, Beat.stems_key, Beat.master_lossless, Beat.listing_revision,
+    Beat.tag_list,
     User.display_name.label("owner_name"), User.handle.label("owner_handle"),
 )
 
@@ -232,7 +246,7 @@ def _page(sort_name: str, filters: tuple[str, ...], text_search: bool, after_cur
     statement = listed_beats().add_columns(Beat.id, key.label("sort_key"), Beat.listing_revision,
                                            Beat.play_count, held.label("held"))
     for name in filters:
-        statement = statement.where(FILTERS[name](bindparam(name)))
+        statement = statement.where(_filter(name, postgres))
     if text_search:
         statement = statement.where(_text_match(postgres))
     if after_cursor:
@@ -246,9 +260,8 @@ def _page(sort_name: str, filters: tuple[str, ...], text_search: bool, after_cur
 @functools.lru_cache(maxsize=8)
 def _documents_source(postgres: bool, offers: OfferSource | None) -> Select[Any]:
     """What the documents of some listed beats (the `ids` parameter) are built from: the
-    beats with their owners, and their credits, tags and offers as JSON arrays beside them."""
-    credits, tags = _json_aggregates(postgres, Beat.id)
-    columns = [*LISTING_COLUMNS, credits.label("credits_json"), tags.label("tags_json")]
+    beats with their owners and tags, and their credits and offers as JSON arrays beside them."""
+    columns = [*LISTING_COLUMNS, _credits_aggregate(postgres, Beat.id).label("credits_json")]
     if offers:
         columns.append(offers.column(postgres).label("offers_json"))
     return listed_beats().add_columns(*columns).where(Beat.id.in_(bindparam("ids", expanding=True)))
@@ -325,7 +338,7 @@ def _build(connection: Connection, beat_ids: list[str], postgres: bool,
     make_row = _row_type(statement)._make
     for row in map(make_row, connection.execute(statement, {"ids": beat_ids})):
         offer_documents = offers.documents(row, row.offers_json) if offers else []
-        document = beat_document(row, row.owner_name, _credit_rows(row.credits_json), _tags(row.tags_json),
+        document = beat_document(row, row.owner_name, _credit_rows(row.credits_json), _json(row.tags),
                                  offer_documents, row.owner_handle)
         held_offers = offers.withhold(offer_documents) if offers else offer_documents
         yield ListedBeat(row.id, row.listing_revision, document, held_offers)
@@ -338,8 +351,8 @@ def _credited_handle() -> ColumnElement[Any]:
             .scalar_subquery())
 
 
-def _json_aggregates(postgres: bool, beat_id: ColumnElement[str]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    """Each beat's credits and tags as JSON arrays of [position, ...] rows."""
+def _credits_aggregate(postgres: bool, beat_id: ColumnElement[str]) -> ColumnElement[Any]:
+    """Each beat's credits as a JSON array of [position, ...] rows."""
     credit_fields = (BeatCredit.position, BeatCredit.name, BeatCredit.user_id, BeatCredit.role,
                      BeatCredit.profit_share_bps, BeatCredit.publishing_share_bps,
                      BeatCredit.master_points_bps, _credited_handle(), BeatCredit.status, BeatCredit.pro,
@@ -348,15 +361,11 @@ def _json_aggregates(postgres: bool, beat_id: ColumnElement[str]) -> tuple[Colum
         aggregate, row = func.json_agg, func.json_build_array
     else:
         aggregate, row = func.json_group_array, func.json_array
-    credits = (select(aggregate(row(*credit_fields))).where(BeatCredit.beat_id == beat_id)
-               .scalar_subquery())
-    tags = (select(aggregate(row(BeatTag.position, BeatTag.tag))).where(BeatTag.beat_id == beat_id)
-            .scalar_subquery())
-    return credits, tags
+    return select(aggregate(row(*credit_fields))).where(BeatCredit.beat_id == beat_id).scalar_subquery()
 
 
 def _json(value: Any) -> list[Any]:
-    """PostgreSQL's driver decodes JSON itself; SQLite hands over text."""
+    """PostgreSQL's driver decodes JSON (and arrays) itself; SQLite hands over JSON as text."""
     if isinstance(value, str):
         return json.loads(value)
     return value or []
@@ -364,7 +373,3 @@ def _json(value: Any) -> list[Any]:
 
 def _credit_rows(value: Any) -> list[CreditRow]:
     return sorted(CreditRow(*fields) for fields in _json(value))
-
-
-def _tags(value: Any) -> list[str]:
-    return [tag for _position, tag in sorted(_json(value))]

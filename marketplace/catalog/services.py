@@ -163,8 +163,9 @@ def _apply_changes(beat: Beat, changes: Mapping[str, Any]) -> None:
                 raise ValidationFailed(details={field: [f"At most {LABEL_MAX_LENGTH} characters."]})
             setattr(beat, field, label)
         elif field == "tags":
-            _replace_children(beat, "tag_rows", [BeatTag(tag=tag, position=index)
-                                                 for index, tag in enumerate(normalise_tags(value or []))])
+            tags = normalise_tags(value or [])
+            _replace_children(beat, "tag_rows", [BeatTag(tag=tag, position=index) for index, tag in enumerate(tags)])
+            beat.tag_list = list(tags)
         elif field == "version_of":
             beat.version_of_id = _check_version_of(beat, value)
         elif field == "title":

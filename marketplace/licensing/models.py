@@ -127,6 +127,10 @@ class Offer(Base):
     __tablename__ = "offers"
     __table_args__ = (
         UniqueConstraint("beat_id", "tier_id"),
+        # Every field of a beat's active offers that a listing reads (offers_aggregate), so
+        # PostgreSQL reads them from the index alone.
+        Index("ix_offers_listing", "beat_id", "position", "tier_id", "price_amount", "currency",
+              postgresql_where=text("active"), sqlite_where=text("active")),
         CheckConstraint("price_amount > 0", name="price_positive"),
         CheckConstraint("upgrade_floor_amount >= 0 AND upgrade_floor_amount <= price_amount",
                         name="upgrade_floor_within_price"),

@@ -157,7 +157,7 @@ def offers_aggregate(postgres: bool, withheld: ColumnElement[bool] | None = None
     held = false() if withheld is None else case((LicenseTier.kind == TierKind.EXCLUSIVE, withheld), else_=false())
     return (select(aggregate(array(*_OFFER_FIELDS, held)))
             .join(LicenseTier, LicenseTier.id == Offer.tier_id)
-            .where(Offer.beat_id == Beat.id, Offer.active.is_(True))
+            .where(Offer.beat_id == Beat.id, Offer.active)  # as ix_offers_listing's predicate
             .scalar_subquery())
 
 
