@@ -1,7 +1,7 @@
 """catalog: each beat's tags beside it, and an index covering the listed offers
 
 Revision ID: l23f1tags001
-Revises: d20f1plays01
+Revises: a19f1cnsnt01
 Create Date: 2026-12-07 22:55:00.000000
 
 beats.tags holds the beat's tags in order, written with its beat_tags rows (which stay the
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = 'l23f1tags001'
-down_revision = 'd20f1plays01'
+down_revision = 'a19f1cnsnt01'
 branch_labels = None
 depends_on = None
 
