@@ -30,7 +30,7 @@ from marketplace.licensing.contracts import (
     render_contract_pdf,
     render_contract_text,
 )
-from marketplace.licensing.models import License, LicenseFile, TierKind
+from marketplace.licensing.models import FreeLicense, License, LicenseFile, TierKind
 from marketplace.mail import messages
 from marketplace.storage.service import save_atomically, storage
 
@@ -41,7 +41,8 @@ COMPOSER_ROLES = ("songwriter", "composer")
 @job("licensing.render_contract", kind="contract", queue=BUYER)
 def render_contract(license_id: str) -> None:
     """Render the contract once; a license that has one keeps it forever."""
-    license_ = db.session.get(License, license_id)
+    # A sold license, or a free download's (its own template: non-profit use of the preview).
+    license_ = db.session.get(License, license_id) or db.session.get(FreeLicense, license_id)
     if license_ is None or license_.contract_key is not None:
         return
     template = CURRENT_TEMPLATE[license_.kind]
