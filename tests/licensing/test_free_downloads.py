@@ -274,3 +274,18 @@ def test_one_account_downloading_twice_at_once_gets_one_license(app, client, buy
     assert len({answer.json["license"]["license_number"] for answer in answers}) == 1
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(FreeLicense)) == 1
+
+
+def test_the_free_download_is_documented_in_the_spec(client):
+    spec = client.get("/api/v1/openapi.json").json
+    operation = spec["paths"]["/api/v1/beats/{beat_id}/free-download"]["post"]
+    assert operation["security"] == [{"bearerAuth": []}]
+    assert {"200", "401", "404", "409", "410", "429"} <= set(operation["responses"])
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert set(spec["components"]["schemas"][schema]["properties"]) == {"license", "download"}
+    stats = spec["paths"]["/api/v1/me/free-downloads"]["get"]
+    assert [parameter["name"] for parameter in stats["parameters"]] == ["days"]
+    verification = spec["components"]["schemas"]["Verification"]["properties"]
+    assert {"use", "commercial_use"} <= set(verification)
+    beat = spec["components"]["schemas"]["Beat"]["properties"]
+    assert beat["free_download"]["type"] == "boolean"

@@ -14,6 +14,7 @@ const STATUS_WORDS = {
 const KIND_WORDS = {
   exclusive: "Exclusive rights",
   lease: "Non-exclusive lease",
+  free: "Free download, non-profit use only",
 };
 
 // The certificate is what the store signed at issue; the status above is what holds today.
@@ -40,10 +41,11 @@ function answerBlock(found) {
     ["Beat", found.beat_title],
     ["Beatmaker", found.beatmaker],
     ["License", `${found.tier_name} (${KIND_WORDS[found.kind] || found.kind})`],
+    found.use === "non_profit" ? ["Use", `Non-profit use only. ${found.commercial_use || ""}`] : null,
     ["Licensee", found.licensee],
     ["Issued", date(found.issued_at)],
     ["Certificate", certificateValue(found)],
-  ];
+  ].filter(Boolean);
   return h("section", { class: "card store-section license-check-answer", "aria-labelledby": "check-answer" },
     h("h2", { id: "check-answer" }, `License ${found.license_number}`),
     h("p", {}, h("strong", {}, words)),
