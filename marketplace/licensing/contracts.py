@@ -228,7 +228,7 @@ def _earlier_leases(count: int) -> str:
 DELIVERABLE_TEXT = {"mp3": "MP3 (320 kbps, without the voice tag; its ID3 tags name this license)",
                     "wav": "WAV", "stems": "stems (ZIP)",
                     # A free download: the store's preview as it plays there.
-                    "tagged_mp3": "the preview MP3, with the Producer's voice tag"}
+                    "tagged_mp3": "The preview MP3, with the Producer's voice tag"}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -289,3 +289,24 @@ def test_the_free_download_is_documented_in_the_spec(client):
     assert {"use", "commercial_use"} <= set(verification)
     beat = spec["components"]["schemas"]["Beat"]["properties"]
     assert beat["free_download"]["type"] == "boolean"
+
+
+def test_the_free_license_document_prints_every_script_and_renders(app, client, seller, make_user, headers_for,
+                                                                   upload_beat, tmp_path):
+    from marketplace.accounts.models import Role
+    from tests.licensing.pdf_fonts import drawn_characters, extracted_text, invisible, render_png
+
+    beat_id = upload_beat(seller[1], title="夜のドライブ 🌙")
+    switch_free_downloads(client, seller[1], beat_id, True)
+    listener = headers_for(make_user(Role.ARTIST, "ليلى Δήμητρα 민지"))
+    taken = take(client, listener, beat_id).json["license"]
+    pdf = client.get(f"/api/v1/licenses/{taken['id']}/contract.pdf", headers=listener).data
+    text = extracted_text(pdf)
+    assert "FREE LICENSE FOR NON-PROFIT USE" in text and "PRICE. None: this license is free of charge." in text
+    drawn, problems = drawn_characters(pdf)
+    assert problems == []
+    for name in ("夜のドライブ 🌙", "ليلى Δήμητρα 민지"):
+        assert {ch for ch in name if not invisible(ch)} <= drawn, name
+    pages = render_png(pdf, tmp_path, "free-license")
+    assert pages
+    print(f"free license document: {', '.join(map(str, pages))}")
