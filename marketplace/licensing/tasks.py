@@ -173,8 +173,11 @@ def sweep_licenses() -> int:
     cutoff = utcnow() - dt.timedelta(minutes=10)
     active = (License.issued_at < cutoff, License.status == "active")
     unfinished = {
-        "licensing.render_contract": list(db.session.scalars(
-            select(License.id).where(*active, License.contract_key.is_(None)))),
+        "licensing.render_contract": [*db.session.scalars(
+            select(License.id).where(*active, License.contract_key.is_(None))), *db.session.scalars(
+            # Free licenses too: their file and certificate are made at once, their document by this job.
+            select(FreeLicense.id).where(FreeLicense.issued_at < cutoff, FreeLicense.status == "active",
+                                         FreeLicense.contract_key.is_(None)))],
         "licensing.build_files": list(db.session.scalars(
             select(License.id).outerjoin(LicenseFile).where(
                 *active, or_(LicenseFile.key.is_(None), License.certificate.is_(None))).distinct())),

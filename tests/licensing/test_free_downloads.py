@@ -310,3 +310,35 @@ def test_the_free_license_document_prints_every_script_and_renders(app, client, 
     pages = render_png(pdf, tmp_path, "free-license")
     assert pages
     print(f"free license document: {', '.join(map(str, pages))}")
+
+
+def test_an_unverified_account_downloads_as_it_may_buy(client, free_beat, signed_in):
+    # Checkout asks for no verified address (unverified accounts may buy): neither does this.
+    headers = signed_in("new-listener@example.com")
+    assert client.get("/api/v1/me", headers=headers).json["email_verified"] is False
+    response = take(client, headers, free_beat["beat_id"])
+    assert response.status_code == 200, response.json
+    assert response.json["license"]["licensee"] == "Ann"
+
+
+def test_the_seller_switch_refuses_what_is_not_a_yes_or_no(client, seller, upload_beat):
+    beat_id = upload_beat(seller[1])
+    response = client.patch(f"/api/v1/beats/{beat_id}", json={"free_download": "sometimes"}, headers=seller[1])
+    assert response.status_code == 422
+    assert "free_download" in response.json["error"]["details"]
+
+
+def test_the_sweep_finishes_a_free_license_document_a_crash_left_unmade(app, client, buyer, free_beat):
+    import datetime as dt
+
+    from marketplace.licensing.tasks import sweep_licenses
+
+    taken = take(client, buyer[1], free_beat["beat_id"]).json["license"]
+    with app.app_context():
+        row = db.session.get(FreeLicense, taken["id"])
+        row.contract_key, row.issued_at = None, dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+        db.session.commit()
+    assert client.get(f"/api/v1/licenses/{taken['id']}", headers=buyer[1]).json["contract_ready"] is False
+    with app.app_context():
+        assert sweep_licenses() == 1
+    assert client.get(f"/api/v1/licenses/{taken['id']}", headers=buyer[1]).json["contract_ready"] is True

@@ -16,8 +16,8 @@ from tests.licensing.conftest import buyer, masters, offer_all, seller, tiers_of
 ENDED = "Free downloads ended when the exclusive rights were sold."
 
 
-def test_the_exclusive_is_bought_after_a_free_download_and_only_it_is_a_sale(client, shop, payments, checkout,
-                                                                            session_of, order_of, new_buyer):
+def test_the_exclusive_is_bought_after_a_free_download_and_only_it_is_a_sale(
+        client, shop, payments, checkout, session_of, order_of, new_buyer):  # noqa: F811
     switched = client.patch(f"/api/v1/beats/{shop['beat_id']}", json={"free_download": True}, headers=shop["headers"])
     assert switched.status_code == 200, switched.json
     _listener_id, listener = new_buyer("Listener")
