@@ -13,7 +13,7 @@ from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.errors import AppError, NotFound
 from marketplace.licensing.certificates import certificate_document
-from marketplace.licensing.models import DownloadLog, FreeLicense, License, LicenseStatus
+from marketplace.licensing.models import DownloadLog, FreeLicense, License, LicenseStatus, LicenseTier
 from marketplace.storage.service import guarded_link, register_link_guard
 
 CONTENT_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "stems": "application/zip"}
@@ -119,10 +119,18 @@ def verify(license_number: str) -> dict[str, Any]:
     if license_ is None:
         raise NotFound("No license has this number.", code="license_not_found")
     return {"license_number": license_.license_number, "beat_title": license_.beat_snapshot["title"],
-            "beatmaker": license_.beat_snapshot["beatmaker"], "tier_name": license_.terms["tier_name"],
+            "beatmaker": license_.beat_snapshot["beatmaker"], "tier_name": _tier_name(license_),
             "kind": license_.kind, "use": license_.terms.get("use", "commercial"),
-            "commercial_use": license_.terms.get("commercial_use"), "issued_at": license_.issued_at, "status": license_.standing,
-            "licensee": license_.buyer_name, "certificate": certificate_document(license_)}
+            "commercial_use": license_.terms.get("commercial_use"), "issued_at": license_.issued_at,
+            "status": license_.standing, "licensee": license_.buyer_name,
+            "certificate": certificate_document(license_)}
+
+
+def _tier_name(license_: License | FreeLicense) -> str:
+    """As frozen at sale; the tier's own name for a license whose terms never named it."""
+    if "tier_name" in license_.terms or license_.tier_id is None:
+        return license_.terms["tier_name"]
+    return db.session.get(LicenseTier, license_.tier_id).name
 
 
 def license_document(license_: License | FreeLicense) -> dict[str, Any]:

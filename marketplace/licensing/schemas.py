@@ -157,7 +157,8 @@ class VerificationSchema(ma.Schema):
     beat_title = ma.fields.String(required=True)
     beatmaker = ma.fields.String(required=True)
     tier_name = ma.fields.String(required=True)
-    kind = ma.fields.String(required=True, metadata={"description": "lease, exclusive, or free (a free download)"})
+    kind = ma.fields.String(required=True, metadata={
+        "description": "lease, exclusive, or free (a free download)"})
     use = ma.fields.String(required=True, validate=validate.OneOf(["commercial", "non_profit"]), metadata={
         "description": "non_profit for a free download: any commercial release needs a paid license"})
     commercial_use = ma.fields.String(allow_none=True, required=True, metadata={

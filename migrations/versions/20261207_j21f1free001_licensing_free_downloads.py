@@ -22,7 +22,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('beats', sa.Column('free_download', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('beats', sa.Column('free_download', sa.Boolean(), server_default=sa.false(),
+                                     nullable=False))
     op.create_table(
         'free_licenses',
         sa.Column('id', sa.String(length=40), nullable=False),

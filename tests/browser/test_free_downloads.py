@@ -31,7 +31,8 @@ def test_a_listener_downloads_a_beat_free_from_its_page(page, store):
     section = page.get_by_role("region", name="Free download")
     expect(section).to_contain_text("Any commercial release needs a paid license.")
     section.get_by_role("button", name="Free download").click()
-    expect(section.get_by_role("status")).to_contain_text(re.compile(r"Your free license LIC-[0-9A-Z-]+ is ready"))
+    expect(section.get_by_role("status")).to_contain_text(
+        re.compile(r"Your free license LIC-[0-9A-Z-]+ is ready"))
     screenshot(page, "beat-page-free-download")
 
     with page.expect_download() as downloading:
@@ -49,4 +50,5 @@ def test_a_listener_downloads_a_beat_free_from_its_page(page, store):
     screenshot(page, "library-free-license")
 
     page.goto("/library")
-    expect(page.get_by_role("listitem").filter(has_text="Night Drive")).to_contain_text("Free download (non-profit use)")
+    expect(page.get_by_role("listitem").filter(has_text="Night Drive")).to_contain_text(
+        "Free download (non-profit use)")

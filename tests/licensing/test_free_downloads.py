@@ -60,7 +60,8 @@ def beat_row(app, beat_id) -> Beat:
         return beat
 
 
-def test_the_seller_switches_free_downloads_on_and_the_listing_says_so(client, seller, upload_beat, offer_all):
+def test_the_seller_switches_free_downloads_on_and_the_listing_says_so(client, seller, upload_beat,
+                                                                        offer_all):
     _seller_id, headers = seller
     beat_id = upload_beat(headers)
     offer_all(headers, beat_id)
@@ -145,7 +146,8 @@ def test_the_free_license_is_in_the_library_with_its_document(client, buyer, fre
     assert links.status_code == 200 and links.json[0]["ready"] is True
     pdf = client.get(f"/api/v1/licenses/{taken['id']}/contract.pdf", headers=buyer[1])
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
-    text = " ".join(" ".join((page.extract_text() or "").split()) for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    pages = PdfReader(io.BytesIO(pdf.data)).pages
+    text = " ".join(" ".join((page.extract_text() or "").split()) for page in pages)
     assert "FREE LICENSE FOR NON-PROFIT USE" in text
     assert taken["license_number"] in text
     assert "Any commercial release needs a paid license" in text
@@ -291,8 +293,8 @@ def test_the_free_download_is_documented_in_the_spec(client):
     assert beat["free_download"]["type"] == "boolean"
 
 
-def test_the_free_license_document_prints_every_script_and_renders(app, client, seller, make_user, headers_for,
-                                                                   upload_beat, tmp_path):
+def test_the_free_license_document_prints_every_script_and_renders(app, client, seller, make_user,
+                                                                   headers_for, upload_beat, tmp_path):
     from marketplace.accounts.models import Role
     from tests.licensing.pdf_fonts import drawn_characters, extracted_text, invisible, render_png
 
@@ -302,7 +304,8 @@ def test_the_free_license_document_prints_every_script_and_renders(app, client, 
     taken = take(client, listener, beat_id).json["license"]
     pdf = client.get(f"/api/v1/licenses/{taken['id']}/contract.pdf", headers=listener).data
     text = extracted_text(pdf)
-    assert "FREE LICENSE FOR NON-PROFIT USE" in text and "PRICE. None: this license is free of charge." in text
+    assert "FREE LICENSE FOR NON-PROFIT USE" in text
+    assert "PRICE. None: this license is free of charge." in text
     drawn, problems = drawn_characters(pdf)
     assert problems == []
     for name in ("夜のドライブ 🌙", "ليلى Δήμητρα 민지"):
@@ -323,7 +326,8 @@ def test_an_unverified_account_downloads_as_it_may_buy(client, free_beat, signed
 
 def test_the_seller_switch_refuses_what_is_not_a_yes_or_no(client, seller, upload_beat):
     beat_id = upload_beat(seller[1])
-    response = client.patch(f"/api/v1/beats/{beat_id}", json={"free_download": "sometimes"}, headers=seller[1])
+    response = client.patch(f"/api/v1/beats/{beat_id}", json={"free_download": "sometimes"},
+                            headers=seller[1])
     assert response.status_code == 422
     assert "free_download" in response.json["error"]["details"]
 

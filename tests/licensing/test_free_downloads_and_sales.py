@@ -18,7 +18,8 @@ ENDED = "Free downloads ended when the exclusive rights were sold."
 
 def test_the_exclusive_is_bought_after_a_free_download_and_only_it_is_a_sale(
         client, shop, payments, checkout, session_of, order_of, new_buyer):  # noqa: F811
-    switched = client.patch(f"/api/v1/beats/{shop['beat_id']}", json={"free_download": True}, headers=shop["headers"])
+    switched = client.patch(f"/api/v1/beats/{shop['beat_id']}", json={"free_download": True},
+                            headers=shop["headers"])
     assert switched.status_code == 200, switched.json
     _listener_id, listener = new_buyer("Listener")
     free = client.post(f"/api/v1/beats/{shop['beat_id']}/free-download", headers=listener)
@@ -32,7 +33,8 @@ def test_the_exclusive_is_bought_after_a_free_download_and_only_it_is_a_sale(
     payments.complete(session_of(started.json["order_id"]), deliver="sync")
     order = order_of(started.json["order_id"], exclusive_buyer)
     assert order["status"] == "paid", order
-    exclusive = client.get(f"/api/v1/licenses/{order['items'][0]['license_id']}", headers=exclusive_buyer).json
+    license_id = order["items"][0]["license_id"]
+    exclusive = client.get(f"/api/v1/licenses/{license_id}", headers=exclusive_buyer).json
     assert exclusive["kind"] == "exclusive" and exclusive["status"] == "active"
 
     sales = client.get("/api/v1/payouts/sales", headers=shop["headers"]).json
