@@ -33,6 +33,7 @@ def test_a_listener_downloads_a_beat_free_from_its_page(page, store):
     section.get_by_role("button", name="Free download").click()
     expect(section.get_by_role("status")).to_contain_text(
         re.compile(r"Your free license LIC-[0-9A-Z-]+ is ready"))
+    number = re.search(r"LIC-[0-9A-Z-]+", section.get_by_role("status").inner_text()).group(0)
     screenshot(page, "beat-page-free-download")
 
     with page.expect_download() as downloading:
@@ -48,6 +49,14 @@ def test_a_listener_downloads_a_beat_free_from_its_page(page, store):
     expect(page.get_by_role("link", name="Open the contract (PDF)")).to_be_visible()
     expect(page.get_by_role("link", name="Download MP3")).to_be_visible()
     screenshot(page, "library-free-license")
+
+    # Anyone checks it on the public license check page, with its non-profit terms.
+    page.goto(f"/licenses/verify/{number}")
+    answer = page.locator(".license-check-answer")
+    expect(answer).to_contain_text("Free download (non-profit use)")
+    expect(answer).to_contain_text("Non-profit use only. Any commercial release needs a paid license.")
+    expect(answer).to_contain_text("Valid")
+    screenshot(page, "license-check-free-license")
 
     page.goto("/library")
     expect(page.get_by_role("listitem").filter(has_text="Night Drive")).to_contain_text(

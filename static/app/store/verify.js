@@ -14,7 +14,6 @@ const STATUS_WORDS = {
 const KIND_WORDS = {
   exclusive: "Exclusive rights",
   lease: "Non-exclusive lease",
-  free: "Free download, non-profit use only",
 };
 
 // The certificate is what the store signed at issue; the status above is what holds today.
@@ -40,7 +39,7 @@ function answerBlock(found) {
     ["Status", h("span", { class: `badge ${kind}` }, badge)],
     ["Beat", found.beat_title],
     ["Beatmaker", found.beatmaker],
-    ["License", `${found.tier_name} (${KIND_WORDS[found.kind] || found.kind})`],
+    ["License", found.kind === "free" ? found.tier_name : `${found.tier_name} (${KIND_WORDS[found.kind] || found.kind})`],
     found.use === "non_profit" ? ["Use", `Non-profit use only. ${found.commercial_use || ""}`] : null,
     ["Licensee", found.licensee],
     ["Issued", date(found.issued_at)],
