@@ -5,6 +5,7 @@ ended by the exclusive sale, never a sale itself."""
 from __future__ import annotations
 
 import hashlib
+import json
 import io
 import threading
 
@@ -346,3 +347,12 @@ def test_the_sweep_finishes_a_free_license_document_a_crash_left_unmade(app, cli
     with app.app_context():
         assert sweep_licenses() == 1
     assert client.get(f"/api/v1/licenses/{taken['id']}", headers=buyer[1]).json["contract_ready"] is True
+
+
+def test_the_free_license_is_in_its_holders_data_export(client, buyer, free_beat):
+    taken = take(client, buyer[1], free_beat["beat_id"]).json["license"]
+    exported = client.get("/api/v1/me/export", headers=buyer[1])
+    assert exported.status_code == 200
+    document = json.loads(exported.data)
+    assert [row["license_number"] for row in document["free_licenses"]] == [taken["license_number"]]
+    assert document["licenses_bought"] == []
