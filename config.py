@@ -181,6 +181,8 @@ class Config:
     EXCLUSIVE_HOLD_PAGES_PER_DAY = _env_int("EXCLUSIVE_HOLD_PAGES_PER_DAY", 3)
     # Checkouts an account may start.
     CHECKOUT_LIMIT_PER_ACCOUNT = _env("CHECKOUT_LIMIT_PER_ACCOUNT", "20 per hour")
+    # New free-download licenses one account may take (downloading one again is not counted).
+    FREE_DOWNLOAD_LIMIT_PER_ACCOUNT = _env("FREE_DOWNLOAD_LIMIT_PER_ACCOUNT", "10 per day")
     # Codes tried that no seller in the cart has, at checkout or in a quote: guessing codes is slow.
     COUPON_MISSES_PER_ACCOUNT = _env("COUPON_MISSES_PER_ACCOUNT", "20 per hour")
     # A payment that settles later (bank debit) keeps its exclusive hold this long at most.

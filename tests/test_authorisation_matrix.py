@@ -259,6 +259,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/licenses/<license_id>/downloads"): by(401, 403, artist=200, other=404, owner=404, admin=404),
     ("GET", "/licenses/<license_id>/upgrades"): by(401, 403, artist=200, other=404, owner=404, admin=404),
     ("GET", "/licenses/verify/<license_number>"): everyone(200),
+    # the world's beat offers no free download: every signed-in caller is told so
+    ("POST", "/beats/<beat_id>/free-download"): signed_in(409),
+    ("GET", "/me/free-downloads"): beatmakers(200),
     # checkout and payments
     ("POST", "/checkout"): signed_in(422, body={}),
     ("POST", "/checkout/quote"): signed_in(422, body={}),

@@ -121,6 +121,7 @@ def beat_document(beat: Any, owner_name: str, credits: Sequence[Any], tags: Sequ
         "cover_url": f"/api/v1/beats/{beat.id}/cover" if beat.cover_key else None,
         "has_stems": beat.stems_key is not None,
         "lossless_master": bool(beat.master_lossless),
+        "free_download": bool(beat.free_download),
         "created_at": _time(beat.created_at),
         "published_at": _time(beat.published_at),
         "sold_exclusive_at": _time(beat.sold_exclusive_at),

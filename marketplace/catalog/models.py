@@ -100,6 +100,8 @@ class Beat(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     sold_exclusive_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The seller offers the tagged preview as a free download for non-profit use.
+    free_download: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     owner: Mapped[User] = relationship(lazy="joined", innerjoin=True)
     credits: Mapped[list[BeatCredit]] = relationship(

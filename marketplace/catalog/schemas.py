@@ -158,6 +158,8 @@ class BeatSchema(ma.Schema):
     cover_url = ma.fields.String(allow_none=True, required=True)
     has_stems = ma.fields.Boolean(required=True)
     lossless_master = ma.fields.Boolean(required=True)
+    free_download = ma.fields.Boolean(required=True, metadata={
+        "description": "the tagged preview may be downloaded free, for non-profit use"})
     created_at = ma.fields.DateTime(required=True)
     published_at = ma.fields.DateTime(allow_none=True, required=True)
     sold_exclusive_at = ma.fields.DateTime(allow_none=True, required=True)
@@ -253,6 +255,8 @@ class BeatUpdateSchema(ma.Schema):
                           validate=validate.Length(max=15))
     samples = ma.fields.String(validate=validate.OneOf(SAMPLE_DECLARATIONS))
     version_of = ma.fields.String(allow_none=True, validate=ID_FIELD)
+    free_download = ma.fields.Boolean(metadata={
+        "description": "offer the tagged preview as a free download for non-profit use"})
     status = ma.fields.String(validate=validate.OneOf([BeatStatus.PUBLISHED.value]),
                               metadata={"description": "publish an archived beat again"})
 

@@ -198,7 +198,7 @@ LISTING_COLUMNS = (
     Beat.price_from_amount, Beat.price_currency, Beat.failure_reason, Beat.created_at,
     Beat.published_at, Beat.sold_exclusive_at, Beat.owner_id, Beat.preview_key, Beat.waveform_key,
     Beat.preview_version, Beat.cover_key, Beat.stems_key, Beat.master_lossless, Beat.listing_revision,
-    Beat.tag_list,
+    Beat.tag_list, Beat.free_download,
     User.display_name.label("owner_name"), User.handle.label("owner_handle"),
 )
 

@@ -27,7 +27,7 @@ TAG_MAX_LENGTH = 30
 LABEL_MAX_LENGTH = 40
 
 EDITABLE_FIELDS = ("title", "description", "bpm", "key", "genre", "mood", "tags", "samples",
-                   "version_of")
+                   "version_of", "free_download")
 
 
 def normalise_tags(tags: Iterable[str]) -> list[str]:

@@ -21,7 +21,7 @@ from marketplace.common.clock import utcnow
 from marketplace.common.money import Money
 from marketplace.db import db
 from marketplace.licensing import keys
-from marketplace.licensing.models import License
+from marketplace.licensing.models import FreeLicense, License
 from marketplace.mail.messages import public_base_url
 
 # The issue's algorithm name is the one every JWT library verifies (RFC 8037); joserfc prefers the
@@ -89,7 +89,7 @@ def certificate_claims(license_: License) -> dict[str, Any]:
     }
 
 
-def sign_certificate(license_: License) -> bool:
+def sign_certificate(license_: License | FreeLicense) -> bool:
     """Sign the license's certificate once its files are built. Returns whether one was signed now;
     a license keeps its first certificate whoever signs at the same moment."""
     if license_.certificate is not None or any(delivered.key is None for delivered in license_.files):
@@ -97,7 +97,8 @@ def sign_certificate(license_: License) -> bool:
     kid, key = keys.signing_key()
     header = {"alg": keys.ALGORITHM, "typ": "JWT", "kid": kid}
     token = jwt.encode(header, certificate_claims(license_), key, algorithms=[keys.ALGORITHM])
-    unsigned = update(License).where(License.id == license_.id, License.certificate.is_(None))
+    model = type(license_)  # a License, or a FreeLicense (same columns)
+    unsigned = update(model).where(model.id == license_.id, model.certificate.is_(None))
     signed = db.session.execute(unsigned.values(certificate=token, certificate_kid=kid)
                                 .execution_options(synchronize_session=False)).rowcount
     db.session.refresh(license_, ["certificate", "certificate_kid"])

@@ -137,9 +137,58 @@ _NAMING_THE_SPLIT_SHEET = ("CREDITS OF THE BEAT.\n$credits",
 LEASE_V3 = LEASE_V2.replace(*_NAMING_THE_SPLIT_SHEET)
 EXCLUSIVE_V3 = EXCLUSIVE_V2.replace(*_NAMING_THE_SPLIT_SHEET)
 
+FREE_V1 = """FREE LICENSE FOR NON-PROFIT USE
+
+License number: $license_number
+
+Date: $issued_on
+
+This license is given by $licensor ("Producer") to $licensee ("Licensee") for the musical
+composition and instrumental recording "$beat_title" ($beat_details), the "Beat", downloaded
+free of charge as the Producer's preview.
+
+THE PARTIES.
+- Producer: $licensor, $licensor_contact
+- Licensee: $licensee, $licensee_contact
+
+1. GRANT. The Producer grants the Licensee a non-exclusive, non-transferable, free license to
+use the Beat, as delivered with the Producer's voice tag, in non-profit work only, $term:
+nothing may be sold, streamed for money, monetised or performed for pay.
+
+2. COMMERCIAL USE. Any commercial release needs a paid license of the Beat, bought from the
+Producer. This license gives no right to remove the voice tag, and no other file of the Beat.
+
+3. CREDIT. Every use of the Beat must credit: "$credit_line".
+
+4. OWNERSHIP. The Producer keeps all rights in the Beat and may license it to others, also
+exclusively. A later sale of the exclusive rights ends free downloads; this license stays
+valid for non-profit use.
+
+5. CONTENT ID. $content_id
+
+6. SAMPLES. $samples
+
+7. FILES. $deliverables, delivered by download.
+
+8. PRICE. None: this license is free of charge.
+
+9. GOVERNING LAW. This license is governed by $governing_law.
+
+10. CREDITS OF THE BEAT.
+$credits
+
+ACCEPTANCE.
+- Licensee: $licensee accepted this license online on $accepted_at, by downloading the Beat
+on $platform.
+- Producer: $licensor accepted it through the terms of $platform, by offering the Beat as a
+free download.
+
+This license was concluded electronically and needs no handwritten signature.
+"""
+
 TEMPLATES = {"lease-v2": LEASE_V2, "exclusive-v2": EXCLUSIVE_V2,
-             "lease-v3": LEASE_V3, "exclusive-v3": EXCLUSIVE_V3}
-CURRENT_TEMPLATE = {"lease": "lease-v3", "exclusive": "exclusive-v3"}
+             "lease-v3": LEASE_V3, "exclusive-v3": EXCLUSIVE_V3, "free-v1": FREE_V1}
+CURRENT_TEMPLATE = {"lease": "lease-v3", "exclusive": "exclusive-v3", "free": "free-v1"}
 
 CONTENT_ID_TEXT = {
     "not_allowed": "The Licensee may not register the Beat, or the new song, with YouTube Content ID "
@@ -185,7 +234,9 @@ def _earlier_leases(count: int) -> str:
 
 # The MP3 carries no voice tag; its ID3 tags name the license (see tasks._tag).
 DELIVERABLE_TEXT = {"mp3": "MP3 (320 kbps, without the voice tag; its ID3 tags name this license)",
-                    "wav": "WAV", "stems": "stems (ZIP)"}
+                    "wav": "WAV", "stems": "stems (ZIP)",
+                    # A free download: the store's preview as it plays there.
+                    "tagged_mp3": "The preview MP3, with the Producer's voice tag"}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,7 @@ from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.errors import AppError, NotFound
 from marketplace.licensing.certificates import certificate_document
-from marketplace.licensing.models import DownloadLog, License, LicenseStatus, LicenseTier
+from marketplace.licensing.models import DownloadLog, FreeLicense, License, LicenseStatus, LicenseTier
 from marketplace.storage.service import guarded_link, register_link_guard
 
 CONTENT_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "stems": "application/zip"}
@@ -38,14 +38,20 @@ class LicenseFrozen(AppError):
     message = "The payment for this license is disputed: its files cannot be downloaded until that is settled."
 
 
-def licenses_of(buyer: User) -> list[License]:
-    return list(db.session.scalars(select(License).where(License.buyer_id == buyer.id)
-                                   .order_by(License.issued_at.desc())))
+def licenses_of(buyer: User) -> list[License | FreeLicense]:
+    """Licenses bought and free downloads taken, newest first."""
+    bought = db.session.scalars(select(License).where(License.buyer_id == buyer.id))
+    free = db.session.scalars(select(FreeLicense).where(FreeLicense.buyer_id == buyer.id))
+    return sorted([*bought, *free], key=lambda item: item.issued_at, reverse=True)
 
 
-def license_for(user: User, license_id: str, *, buyer_only: bool = False) -> License:
+def find_license(license_id: str) -> License | FreeLicense | None:
+    return db.session.get(License, license_id) or db.session.get(FreeLicense, license_id)
+
+
+def license_for(user: User, license_id: str, *, buyer_only: bool = False) -> License | FreeLicense:
     """A license its buyer (or, unless buyer_only, an admin) may see; 404 for anyone else."""
-    license_ = db.session.get(License, license_id)
+    license_ = find_license(license_id)
     allowed = license_ is not None and (license_.buyer_id == user.id
                                         or (not buyer_only and user.has_role(Role.ADMIN)))
     if not allowed:
@@ -73,10 +79,16 @@ def _guard_license_link(license_id: str) -> None:
     check_downloadable(db.session.get(License, license_id, populate_existing=True))
 
 
+def _guard_free_license_link(license_id: str) -> None:
+    check_downloadable(db.session.get(FreeLicense, license_id, populate_existing=True))
+
+
 register_link_guard("license", _guard_license_link)
+register_link_guard("free_license", _guard_free_license_link)
 
 
-def download_links(license_: License, user: User, client_address: str | None) -> list[dict[str, Any]]:
+def download_links(license_: License | FreeLicense, user: User,
+                   client_address: str | None) -> list[dict[str, Any]]:
     """Fresh signed links to every file ready for download; each one handed out is logged."""
     check_downloadable(license_)
     ttl = current_app.config["SIGNED_URL_TTL_SECONDS"]
@@ -87,10 +99,12 @@ def download_links(license_: License, user: User, client_address: str | None) ->
             links.append({"kind": delivered.kind, "filename": None, "url": None, "expires_at": None,
                           "ready": False})
             continue
-        url = guarded_link(delivered.key, ttl, ("license", license_.id), download_name=delivered.filename,
+        guard = "free_license" if isinstance(license_, FreeLicense) else "license"
+        url = guarded_link(delivered.key, ttl, (guard, license_.id), download_name=delivered.filename,
                            content_type=CONTENT_TYPES[delivered.kind])
-        db.session.add(DownloadLog(license_id=license_.id, user_id=user.id, kind=delivered.kind,
-                                   client_address=client_address))
+        if isinstance(license_, License):  # a free download's license is counted where it is taken
+            db.session.add(DownloadLog(license_id=license_.id, user_id=user.id, kind=delivered.kind,
+                                       client_address=client_address))
         links.append({"kind": delivered.kind, "filename": delivered.filename, "url": url,
                       "expires_at": expires_at, "ready": True})
     return links
@@ -99,17 +113,27 @@ def download_links(license_: License, user: User, client_address: str | None) ->
 def verify(license_number: str) -> dict[str, Any]:
     """What anyone may learn from a license number: enough to check a claim, nothing private;
     with the signed certificate (what was issued) and the current status (what holds now)."""
-    license_ = db.session.scalar(select(License).where(License.license_number == license_number.strip().upper()))
+    number = license_number.strip().upper()
+    license_ = (db.session.scalar(select(License).where(License.license_number == number))
+                or db.session.scalar(select(FreeLicense).where(FreeLicense.license_number == number)))
     if license_ is None:
         raise NotFound("No license has this number.", code="license_not_found")
-    tier = db.session.get(LicenseTier, license_.tier_id)
     return {"license_number": license_.license_number, "beat_title": license_.beat_snapshot["title"],
-            "beatmaker": license_.beat_snapshot["beatmaker"], "tier_name": license_.terms.get("tier_name", tier.name),
-            "kind": license_.kind, "issued_at": license_.issued_at, "status": license_.standing,
-            "licensee": license_.buyer_name, "certificate": certificate_document(license_)}
+            "beatmaker": license_.beat_snapshot["beatmaker"], "tier_name": _tier_name(license_),
+            "kind": license_.kind, "use": license_.terms.get("use", "commercial"),
+            "commercial_use": license_.terms.get("commercial_use"), "issued_at": license_.issued_at,
+            "status": license_.standing, "licensee": license_.buyer_name,
+            "certificate": certificate_document(license_)}
 
 
-def license_document(license_: License) -> dict[str, Any]:
+def _tier_name(license_: License | FreeLicense) -> str:
+    """As frozen at sale; the tier's own name for a license whose terms never named it."""
+    if "tier_name" in license_.terms or license_.tier_id is None:
+        return license_.terms["tier_name"]
+    return db.session.get(LicenseTier, license_.tier_id).name
+
+
+def license_document(license_: License | FreeLicense) -> dict[str, Any]:
     return {
         "id": license_.id, "license_number": license_.license_number, "status": license_.standing,
         "kind": license_.kind,

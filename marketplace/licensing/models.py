@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 
@@ -233,6 +234,75 @@ class LicenseFile(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     size: Mapped[int | None] = mapped_column(BigInteger)
     ready_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+FREE = "free"  # the kind of a free download's license
+
+
+@dataclasses.dataclass(frozen=True)
+class FreeFile:
+    """The one file a free license delivers: a copy of the beat's tagged preview."""
+
+    kind: str
+    key: str | None
+    filename: str | None
+    sha256: str | None
+    size: int | None
+
+
+class FreeLicense(Base):
+    """A free download's license: the tagged preview, for non-profit use only. Kept apart from
+    sold licenses, so nothing that counts sales, pays sellers or guards the exclusive sees it;
+    it answers to the same names as a License where the two are shown, verified and signed.
+    One per account and beat: downloading again answers the same license."""
+
+    __tablename__ = "free_licenses"
+    __table_args__ = (
+        UniqueConstraint("beat_id", "buyer_id"),
+        CheckConstraint(sql_in(LicenseStatus, "status"), name="status"),
+        CheckConstraint("(certificate IS NULL) = (certificate_kid IS NULL)", name="certificate_has_key"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=lambda: new_id("flic"))
+    license_number: Mapped[str] = mapped_column(String(32), unique=True)
+    beat_id: Mapped[str] = mapped_column(ForeignKey("beats.id"), index=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    seller_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=LicenseStatus.ACTIVE)
+    buyer_name: Mapped[str] = mapped_column(String(80))
+    currency: Mapped[str] = mapped_column(String(3))
+    terms: Mapped[dict] = mapped_column(JSON)
+    credits: Mapped[list] = mapped_column(JSON)
+    beat_snapshot: Mapped[dict] = mapped_column(JSON)
+    # The delivered copy of the tagged preview, stored apart so a later re-render changes nothing.
+    file_key: Mapped[str | None] = mapped_column(String(255))
+    file_name: Mapped[str | None] = mapped_column(String(200))
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    file_size: Mapped[int | None] = mapped_column(BigInteger)
+    contract_key: Mapped[str | None] = mapped_column(String(255))
+    contract_template: Mapped[str | None] = mapped_column(String(40))
+    contract_sha256: Mapped[str | None] = mapped_column(String(64))
+    certificate: Mapped[str | None] = mapped_column(Text)
+    certificate_kid: Mapped[str | None] = mapped_column(ForeignKey("license_signing_keys.kid"))
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    # What a License has and a free license never does: a price, upgrades, a dispute.
+    kind = FREE
+    price_amount = 0
+    tier_id = None
+    frozen_at = None
+    upgrade_of_id = None
+    superseded_by_id = None
+    superseded_at = None
+
+    @property
+    def standing(self) -> str:
+        return self.status
+
+    @property
+    def files(self) -> list[FreeFile]:
+        return [FreeFile("mp3", self.file_key, self.file_name, self.file_sha256, self.file_size)]
 
 
 class DownloadLog(Base):

@@ -122,6 +122,25 @@ class DownloadSchema(ma.Schema):
     ready = ma.fields.Boolean(required=True)
 
 
+class FreeDownloadSchema(ma.Schema):
+    license = ma.fields.Nested(LicenseSchema, required=True, metadata={
+        "description": "the free license (kind free): the same one at every download of the beat"})
+    download = ma.fields.Nested(DownloadSchema, required=True, metadata={
+        "description": "a signed link to the tagged preview MP3"})
+
+
+class FreeDownloadStatsArgs(ma.Schema):
+    days = ma.fields.Integer(load_default=30, validate=validate.Range(min=1, max=366),
+                             metadata={"description": "how many days back, today included"})
+
+
+class FreeDownloadDaySchema(ma.Schema):
+    beat_id = ma.fields.String(required=True)
+    day = ma.fields.String(required=True, metadata={"description": "the UTC day, YYYY-MM-DD"})
+    free_downloads = ma.fields.Integer(required=True, metadata={
+        "description": "free licenses taken that day (each account counts once per beat)"})
+
+
 class CertificateSchema(ma.Schema):
     state = ma.fields.String(required=True, validate=validate.OneOf(["pending", "signed"]), metadata={
         "description": "pending until the licensed files are built, then signed"})
@@ -138,7 +157,12 @@ class VerificationSchema(ma.Schema):
     beat_title = ma.fields.String(required=True)
     beatmaker = ma.fields.String(required=True)
     tier_name = ma.fields.String(required=True)
-    kind = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, metadata={
+        "description": "lease, exclusive, or free (a free download)"})
+    use = ma.fields.String(required=True, validate=validate.OneOf(["commercial", "non_profit"]), metadata={
+        "description": "non_profit for a free download: any commercial release needs a paid license"})
+    commercial_use = ma.fields.String(allow_none=True, required=True, metadata={
+        "description": "what a free license says of commercial use; null for a paid one"})
     issued_at = ma.fields.DateTime(required=True)
     status = ma.fields.String(required=True, metadata={
         "description": "the license's status now (active, revoked, ...): the certificate says what was "

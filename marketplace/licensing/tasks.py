@@ -31,7 +31,7 @@ from marketplace.licensing.contracts import (
     render_contract_pdf,
     render_contract_text,
 )
-from marketplace.licensing.models import License, LicenseFile, TierKind
+from marketplace.licensing.models import FreeLicense, License, LicenseFile, TierKind
 from marketplace.mail import messages
 from marketplace.storage.service import save_atomically, storage
 
@@ -42,7 +42,8 @@ COMPOSER_ROLES = ("songwriter", "composer")
 @job("licensing.render_contract", kind="contract", queue=BUYER)
 def render_contract(license_id: str) -> None:
     """Render the contract once; a license that has one keeps it forever."""
-    license_ = db.session.get(License, license_id)
+    # A sold license, or a free download's (its own template: non-profit use of the preview).
+    license_ = db.session.get(License, license_id) or db.session.get(FreeLicense, license_id)
     if license_ is None or license_.contract_key is not None:
         return
     template = CURRENT_TEMPLATE[license_.kind]
@@ -175,8 +176,11 @@ def sweep_licenses() -> int:
     cutoff = utcnow() - dt.timedelta(minutes=10)
     active = (License.issued_at < cutoff, License.status == "active")
     unfinished = {
-        "licensing.render_contract": list(db.session.scalars(
-            select(License.id).where(*active, License.contract_key.is_(None)))),
+        "licensing.render_contract": [*db.session.scalars(
+            select(License.id).where(*active, License.contract_key.is_(None))), *db.session.scalars(
+            # Free licenses too: their file and certificate are made at once, their document by this job.
+            select(FreeLicense.id).where(FreeLicense.issued_at < cutoff, FreeLicense.status == "active",
+                                         FreeLicense.contract_key.is_(None)))],
         "licensing.build_files": list(db.session.scalars(
             select(License.id).outerjoin(LicenseFile).where(
                 *active, or_(LicenseFile.key.is_(None), License.certificate.is_(None))).distinct())),

@@ -1,16 +1,22 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import request
 
 from marketplace.accounts.auth import auth_required, current_user
 from marketplace.accounts.models import Role
 from marketplace.api import Blueprint, document_errors
 from marketplace.catalog import services as catalog
+from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.errors import NotFound
-from marketplace.licensing import keys, library, offers, tiers
+from marketplace.licensing import free, keys, library, offers, tiers
 from marketplace.licensing.schemas import (
     DownloadSchema,
+    FreeDownloadDaySchema,
+    FreeDownloadSchema,
+    FreeDownloadStatsArgs,
     JwksSchema,
     LicenseSchema,
     OfferInSchema,
@@ -124,6 +130,30 @@ def downloads(license_id):
                                    current_user(), request.remote_addr)
     db.session.commit()
     return links
+
+
+@blp.post("/beats/<beat_id>/free-download")
+@auth_required()
+@blp.response(200, FreeDownloadSchema)
+@document_errors(404, 409, 410, 429)
+def free_download(beat_id):
+    """Download the beat's tagged preview free, for non-profit use, when its beatmaker offers
+    it: answers the free license (the same one every time this account downloads the beat) and
+    a signed link. New free licenses are limited per account (429 says when to try again)."""
+    license_ = free.take_free_license(beat_id, current_user())
+    links = library.download_links(license_, current_user(), request.remote_addr)
+    db.session.commit()
+    return {"license": library.license_document(license_), "download": links[0]}
+
+
+@blp.get("/me/free-downloads")
+@auth_required(Role.BEATMAKER)
+@blp.arguments(FreeDownloadStatsArgs, location="query")
+@blp.response(200, FreeDownloadDaySchema(many=True))
+def my_free_downloads(args):
+    """Free downloads of your beats per beat and day (UTC), for your statistics: never sales."""
+    since = utcnow().date() - dt.timedelta(days=args["days"] - 1)
+    return free.free_downloads_per_day(current_user(), since)
 
 
 @blp.get("/licenses/verify/<license_number>")

@@ -23,7 +23,7 @@ from marketplace.checkout.models import Coupon, Order
 from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.licensing.library import license_document
-from marketplace.licensing.models import License, LicenseTier
+from marketplace.licensing.models import FreeLicense, License, LicenseTier
 from marketplace.moderation.models import Report, Strike
 from marketplace.payouts import reports as payout_reports
 from marketplace.payouts.models import LedgerEntry, PayoutTransfer
@@ -40,6 +40,8 @@ def export_document(user: User) -> dict[str, Any]:
         "orders": [_order(row) for row in _rows(Order, Order.buyer_id == mine, Order.created_at, Order.id)],
         "licenses_bought": [license_document(row) for row in _rows(License, License.buyer_id == mine,
                                                                    License.issued_at)],
+        "free_licenses": [license_document(row) for row in _rows(FreeLicense, FreeLicense.buyer_id == mine,
+                                                                 FreeLicense.issued_at)],
         "beats": [_beat(row, mine) for row in _rows(Beat, Beat.owner_id == mine, Beat.created_at, Beat.id)],
         "credits_received": [_credit(row, mine) for row in _all(
             select(BeatCredit).join(Beat, Beat.id == BeatCredit.beat_id)

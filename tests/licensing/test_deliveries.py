@@ -307,7 +307,8 @@ def test_anyone_can_verify_a_license_number_and_learn_nothing_private(app, clien
     assert response.status_code == 200, response.json
     answer = response.json
     assert set(answer) == {"license_number", "beat_title", "beatmaker", "tier_name", "kind", "issued_at",
-                           "status", "licensee", "certificate"}
+                           "status", "licensee", "certificate", "use", "commercial_use"}
+    assert answer["use"] == "commercial" and answer["commercial_use"] is None
     assert answer["license_number"] == number and answer["beat_title"] == "Night Drive"
     assert answer["beatmaker"] == "Metro" and answer["tier_name"] == "Basic lease" and answer["kind"] == "lease"
     assert answer["status"] == "active" and answer["licensee"] == "Ann Artist"

@@ -101,7 +101,7 @@ function summary(license) {
     ["Beatmaker", license.beat.beatmaker],
     ["License", license.tier.name],
     ["Licensee", license.licensee],
-    ["Price", money(license.price)],
+    ["Price", license.kind === "free" ? "Free" : money(license.price)],
     ["Issued", dateTime(license.issued_at)],
     license.revoked_at ? ["Revoked", dateTime(license.revoked_at)] : null,
     license.superseded_by ? ["Upgraded to", h("a", { href: `/licenses/${encodeURIComponent(license.superseded_by.id)}` },
@@ -200,6 +200,14 @@ function downloadsBlock(license) {
   return section;
 }
 
+// A free download's license: what it allows, in words.
+function freeTerms(terms) {
+  return ["Free license for non-profit use only: nothing sold, monetised or performed for pay.",
+    terms.commercial_use, "Files: the preview MP3, with the producer's voice tag.",
+    `Credit required: “${terms.credit_line}”.`,
+    "It stays valid for non-profit use after the exclusive rights are sold."];
+}
+
 function allReady(license) {
   return license.contract_ready && license.files.every((file) => file.ready);
 }
@@ -220,7 +228,8 @@ export async function licenseView({ root, params, user, navigate }) {
     h("h1", {}, `${license.beat.title}: ${license.tier.name}`),
     h("section", { class: "card" }, summary(license)),
     h("section", { class: "card store-section", "aria-labelledby": "license-terms" },
-      h("h2", { id: "license-terms" }, "Terms"), termsList(frozenTerms(license.terms))),
+      h("h2", { id: "license-terms" }, "Terms"),
+      termsList(license.kind === "free" ? freeTerms(license.terms) : frozenTerms(license.terms))),
     creditsBlock(license.credits) || "",
     contract,
     downloads);

@@ -39,11 +39,12 @@ function answerBlock(found) {
     ["Status", h("span", { class: `badge ${kind}` }, badge)],
     ["Beat", found.beat_title],
     ["Beatmaker", found.beatmaker],
-    ["License", `${found.tier_name} (${KIND_WORDS[found.kind] || found.kind})`],
+    ["License", found.kind === "free" ? found.tier_name : `${found.tier_name} (${KIND_WORDS[found.kind] || found.kind})`],
+    found.use === "non_profit" ? ["Use", `Non-profit use only. ${found.commercial_use || ""}`] : null,
     ["Licensee", found.licensee],
     ["Issued", date(found.issued_at)],
     ["Certificate", certificateValue(found)],
-  ];
+  ].filter(Boolean);
   return h("section", { class: "card store-section license-check-answer", "aria-labelledby": "check-answer" },
     h("h2", { id: "check-answer" }, `License ${found.license_number}`),
     h("p", {}, h("strong", {}, words)),

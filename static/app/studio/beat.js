@@ -92,7 +92,7 @@ class BeatPage {
     const save = h("button", { type: "submit", class: "primary" }, "Save details");
     const form = h("form", { class: "card", novalidate: true, "aria-labelledby": "details-title" },
       h("h2", { id: "details-title" }, "Details"), errors, ...beatFields(beat, this.otherBeats),
-      h("div", { class: "actions" }, save));
+      freeDownloadSwitch(beat), h("div", { class: "actions" }, save));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       busy(save, async () => {
@@ -105,7 +105,8 @@ class BeatPage {
           return;
         }
         try {
-          const saved = await api(`/beats/${encodeURIComponent(beat.id)}`, { method: "PATCH", json: beatChanges(values) });
+          const saved = await api(`/beats/${encodeURIComponent(beat.id)}`, { method: "PATCH",
+            json: { ...beatChanges(values), free_download: form.elements.free_download.checked } });
           notice("Details saved.");
           await this.render(saved);
         } catch (error) {
@@ -162,4 +163,15 @@ class BeatPage {
     if (this.files) this.files.close();
     for (const audio of this.root.querySelectorAll("audio")) audio.pause();
   }
+}
+
+// Free downloads: the tagged preview for non-profit use, under a free license of its own.
+function freeDownloadSwitch(beat) {
+  return h("div", { class: "switch" },
+    h("label", { class: "choice", for: "free-download" },
+      h("input", { type: "checkbox", id: "free-download", name: "free_download", checked: Boolean(beat.free_download),
+        "aria-describedby": "free-download-hint" }), " Offer a free download"),
+    h("p", { class: "muted hint", id: "free-download-hint" },
+      "Signed-in listeners download the tagged preview for non-profit use; a commercial release needs a paid " +
+      "license. Free downloads end when the exclusive rights are sold."));
 }
