@@ -52,8 +52,9 @@ def render_contract(license_id: str) -> None:
         or_(License.beat_id == license_.beat_id, License.beat_id.in_(versions)),
         License.kind == TierKind.LEASE, License.status == "active",
         License.issued_at < license_.issued_at)) or 0
-    split_version = (db.session.get(SplitVersion, license_.split_version_id)
-                     if license_.split_version_id else None)
+    # A free license names no split version: nobody is paid for it.
+    split_version_id = getattr(license_, "split_version_id", None)
+    split_version = db.session.get(SplitVersion, split_version_id) if split_version_id else None
     text = render_contract_text(template, contract_values(license_, earlier, _parties(license_), split_version))
     with tempfile.TemporaryDirectory(prefix="contract-") as folder:
         pdf = Path(folder) / "contract.pdf"
