@@ -51,12 +51,15 @@ class BeatmakerTotalsSchema(ma.Schema):
     sales = ma.fields.Integer(required=True)
     earnings = ma.fields.Integer(required=True)
     refunded = ma.fields.Integer(required=True)
+    free_downloads = ma.fields.Integer(required=True)
     conversion = ma.fields.Float(required=True, allow_none=True)
 
 
 class BeatmakerStatsSchema(_FrameSchema):
     beat_id = ma.fields.String(required=True, allow_none=True)
     plays = ma.fields.List(ma.fields.Integer(), required=True, metadata={"description": "previews started"})
+    free_downloads = ma.fields.List(ma.fields.Integer(), required=True, metadata={
+        "description": "free licenses for non-profit use taken of your beats (an account once per beat)"})
     sales = ma.fields.List(ma.fields.Integer(), required=True, metadata={
         "description": "lines sold that you earn from (your beats and those you are credited on)"})
     earnings = ma.fields.List(ma.fields.Integer(), required=True, metadata={

@@ -4,6 +4,7 @@ the UTC day or week of its row."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from marketplace.catalog.models import Beat, BeatDailyPlays
 from marketplace.checkout.models import OrderItem
 from marketplace.db import db
+from marketplace.licensing.models import FreeLicense
 from marketplace.errors import NotFound
 from marketplace.payouts.models import LedgerEntry, LedgerKind
 from marketplace.stats.periods import Periods
@@ -42,12 +44,14 @@ def beatmaker_stats(user_id: str, periods: Periods, beat_id: str | None = None) 
         raise NotFound("You have no beat with this id.", code="beat_not_found")
     plays_by_beat, plays = _plays(user_id, periods, beat_id)
     beats, sales, earnings, refunded = _earnings(user_id, periods, beat_id)
+    free_downloads = _free_downloads(user_id, periods, beat_id)
     document = {**_frame(periods), "beat_id": beat_id, "plays": _series(periods, plays),
+                "free_downloads": _series(periods, free_downloads),
                 "sales": _series(periods, sales), "earnings": _series(periods, earnings),
                 "refunded": _series(periods, refunded)}
     total_plays, total_sales = sum(plays.values()), sum(sales.values())
     document["totals"] = {"plays": total_plays, "sales": total_sales, "earnings": sum(earnings.values()),
-                          "refunded": sum(refunded.values()),
+                          "refunded": sum(refunded.values()), "free_downloads": sum(free_downloads.values()),
                           "conversion": _conversion(total_sales, total_plays)}
     document["top_beats"] = _top_beats(user_id, plays_by_beat, beats)
     return document
@@ -67,6 +71,20 @@ def _plays(user_id: str, periods: Periods, beat_id: str | None) -> tuple[dict[st
         by_beat[row.beat_id] += row.plays
         by_period[periods.start_of(row.day)] += row.plays
     return by_beat, by_period
+
+
+def _free_downloads(user_id: str, periods: Periods, beat_id: str | None) -> dict[Any, int]:
+    """Free licenses taken of the beatmaker's beats, per period (an account once per beat)."""
+    start = dt.datetime.combine(periods.first, dt.time(), tzinfo=dt.timezone.utc)
+    end = dt.datetime.combine(periods.last + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone.utc)
+    query = select(FreeLicense.issued_at).where(FreeLicense.seller_id == user_id,
+                                                FreeLicense.issued_at >= start, FreeLicense.issued_at < end)
+    if beat_id is not None:
+        query = query.where(FreeLicense.beat_id == beat_id)
+    by_period: dict[Any, int] = defaultdict(int)
+    for issued_at in db.session.scalars(query):
+        by_period[periods.start_of(issued_at.astimezone(dt.timezone.utc).date())] += 1
+    return by_period
 
 
 def _earnings(user_id: str, periods: Periods, beat_id: str | None):

@@ -60,15 +60,10 @@ def downgrade() -> None:
         op.drop_column('licenses', 'certificate_kid')
         op.drop_column('licenses', 'certificate')
     else:
-        # SQLite drops a column named by a constraint only by rebuilding the table, and the
-        # rebuild is told nothing of the partial index, which is made again by hand.
-        op.drop_index('uq_licenses_one_exclusive_per_beat', table_name='licenses')
-        with op.batch_alter_table('licenses', schema=None, recreate='always') as batch_op:
-            batch_op.drop_constraint(op.f('ck_licenses_certificate_has_key'), type_='check')
-            batch_op.drop_column('certificate_kid')
-            batch_op.drop_column('certificate')
-        op.create_index('uq_licenses_one_exclusive_per_beat', 'licenses', ['beat_id'], unique=True,
-                        sqlite_where=sa.text("kind = 'exclusive'"))
+        # Never a rebuild of licenses on SQLite: dropping the table would break every row that
+        # refers to it. certificate_kid goes first, and its own check and reference with it.
+        op.execute('ALTER TABLE licenses DROP COLUMN certificate_kid')
+        op.execute('ALTER TABLE licenses DROP COLUMN certificate')
     op.drop_index('uq_license_signing_keys_one_active', table_name='license_signing_keys',
                   postgresql_where=sa.text("state = 'active'"), sqlite_where=sa.text("state = 'active'"))
     op.drop_table('license_signing_keys')

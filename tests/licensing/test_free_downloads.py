@@ -248,6 +248,11 @@ def test_free_downloads_are_counted_per_beat_and_day_for_the_seller(client, sell
     assert stats.status_code == 200, stats.json
     assert [(row["beat_id"], row["free_downloads"]) for row in stats.json] == [(free_beat["beat_id"], 2)]
     assert len(stats.json[0]["day"]) == 10
+    # The studio's statistics count them too, per day, beside the plays.
+    charted = client.get("/api/v1/me/stats?interval=day", headers=seller[1]).json
+    assert charted["totals"]["free_downloads"] == 2 and sum(charted["free_downloads"]) == 2
+    assert charted["free_downloads"][-1] == 2 and len(charted["free_downloads"]) == len(charted["periods"])
+    assert charted["totals"]["sales"] == 0, "a free license is no sale"
     other_seller = headers_for(make_user(Role.BEATMAKER, "Other"))
     assert client.get("/api/v1/me/free-downloads", headers=other_seller).json == []
     assert client.get("/api/v1/me/free-downloads", headers=buyer[1]).status_code == 403

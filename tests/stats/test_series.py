@@ -157,7 +157,7 @@ def test_the_studio_series_are_the_beatmakers_own_plays_and_ledger(app, client, 
     assert stats["earnings"] == [earnings.get(day, 0) for day in days]
     assert stats["refunded"] == [refunded.get(day, 0) for day in days]
     assert stats["totals"] == {"plays": 12, "sales": 3, "earnings": sum(earnings.values()),
-                               "refunded": sum(refunded.values()), "conversion": round(3 / 12, 4)}
+                               "refunded": sum(refunded.values()), "free_downloads": 0, "conversion": round(3 / 12, 4)}
     assert [beat["beat_id"] for beat in stats["top_beats"]] == [anna_beat]
     top = stats["top_beats"][0]
     assert (top["plays"], top["sales"], top["conversion"]) == (12, 3, 0.25)

@@ -14,8 +14,10 @@ export async function statsView({ root, query, navigate }) {
   const days = RANGES.includes(Number(query.get("days"))) ? Number(query.get("days")) : DEFAULT_DAYS;
   const stats = await api("/me/stats", { query: { interval, ...lastDays(days) } });
   const charts = [
-    chart({ title: "Plays", frame: stats, series: [{ label: "Plays", values: stats.plays, kind: "count" }],
-      description: "How often a preview of your beats started playing." }),
+    chart({ title: "Plays", frame: stats, series: [
+      { label: "Plays", values: stats.plays, kind: "count" },
+      { label: "Free downloads", values: stats.free_downloads, kind: "count" }],
+    description: "How often a preview of your beats started playing, and free downloads taken." }),
     chart({ title: "Sales", frame: stats, bars: true, series: [{ label: "Licenses sold", values: stats.sales, kind: "count" }],
       description: "Licenses sold that you earn from, on your beats and those you are credited on." }),
     chart({ title: "Earnings", frame: stats, series: [
@@ -38,6 +40,7 @@ function totals(stats) {
     h("p", { class: "stat-label" }, label), h("p", { class: "stat-value" }, value), hint ? h("p", { class: "hint" }, hint) : null);
   return h("section", { class: "stat-tiles", "aria-label": "Totals for the period" },
     tile("Plays", plays.toLocaleString("en")),
+    tile("Free downloads", stats.totals.free_downloads.toLocaleString("en")),
     tile("Licenses sold", sales.toLocaleString("en")),
     tile("Earned", moneyText(earnings, stats.currency), refunded ? `${moneyText(refunded, stats.currency)} refunded` : null),
     tile("Sales per play", percentText(conversion), conversion === null ? "No plays in this period." : "Licenses sold for every 100 plays, as a percentage."));
