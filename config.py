@@ -174,6 +174,12 @@ class Config:
     EXCLUSIVE_HOLD_PAGES_PER_DAY = _env_int("EXCLUSIVE_HOLD_PAGES_PER_DAY", 3)
     # Checkouts an account may start.
     CHECKOUT_LIMIT_PER_ACCOUNT = _env("CHECKOUT_LIMIT_PER_ACCOUNT", "20 per hour")
+    # Price proposals: how long one waits for an answer, how long an accepted one may be paid,
+    # how many one artist has open at once, and how many they may make.
+    PROPOSAL_HOURS = _env_int("PROPOSAL_HOURS", 72)
+    PROPOSAL_CHECKOUT_HOURS = _env_int("PROPOSAL_CHECKOUT_HOURS", 48)
+    PROPOSALS_OPEN_PER_ARTIST = _env_int("PROPOSALS_OPEN_PER_ARTIST", 3)
+    PROPOSAL_LIMIT_PER_ACCOUNT = _env("PROPOSAL_LIMIT_PER_ACCOUNT", "20 per day")
     # Codes tried that no seller in the cart has, at checkout or in a quote: guessing codes is slow.
     COUPON_MISSES_PER_ACCOUNT = _env("COUPON_MISSES_PER_ACCOUNT", "20 per hour")
     # A payment that settles later (bank debit) keeps its exclusive hold this long at most.

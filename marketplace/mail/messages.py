@@ -79,6 +79,11 @@ KINDS: dict[str, Kind] = {
     "account_closed": Kind("Your account is closed", "this was the address of the account you closed."),
     "license_revoked": Kind("Your license {{ license_number }} was revoked",
                             "you hold this license."),
+    "proposal_update": Kind('{{ {"new": "New offer", "accepted": "Offer accepted", '
+                            '"declined": "Offer declined", "countered": "Counter-offer", '
+                            '"withdrawn": "Offer withdrawn", "expired": "Offer expired", "ended": "Offer ended"}[step] }}: '
+                            '"{{ title }}" ({{ tier }}), {{ amount }}',
+                            "you made or received this offer on a beat."),
 }
 
 
