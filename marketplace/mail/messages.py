@@ -81,7 +81,8 @@ KINDS: dict[str, Kind] = {
                             "you hold this license."),
     "proposal_update": Kind('{{ {"new": "New offer", "accepted": "Offer accepted", '
                             '"declined": "Offer declined", "countered": "Counter-offer", '
-                            '"withdrawn": "Offer withdrawn", "expired": "Offer expired", "ended": "Offer ended"}[step] }}: '
+                            '"withdrawn": "Offer withdrawn", "expired": "Offer expired", '
+                            '"ended": "Offer ended"}[step] }}: '
                             '"{{ title }}" ({{ tier }}), {{ amount }}',
                             "you made or received this offer on a beat."),
 }

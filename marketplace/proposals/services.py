@@ -111,10 +111,10 @@ def propose(artist: User, beat_id: str, tier_id: str, amount: int, message: str)
         raise Conflict("The exclusive rights of this beat were sold: offers on them are closed.",
                        code="exclusive_sold")
     currency = offer.currency
+    _check_amount("amount", amount, currency, "offer")
     if amount < minimum:
         raise _field("amount", f"The seller takes offers on this license from {_money(minimum, currency)}: "
                                f"{_money(amount, currency)} is below that.")
-    _check_amount("amount", amount, currency, "offer")
     now = utcnow()
     proposal = Proposal(beat_id=beat.id, tier_id=offer.tier_id, artist_id=artist.id, seller_id=beat.owner_id,
                         currency=currency, amount=amount, message=message.strip(),
