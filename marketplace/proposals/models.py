@@ -72,8 +72,8 @@ class Proposal(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
-    beat: Mapped[Beat] = relationship(lazy="joined")
-    tier: Mapped[LicenseTier] = relationship(lazy="joined")
+    beat: Mapped[Beat] = relationship()
+    tier: Mapped[LicenseTier] = relationship()
 
     @property
     def is_open(self) -> bool:
