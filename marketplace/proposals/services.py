@@ -250,7 +250,7 @@ def _notify(proposal: Proposal, user_id: str, step: str) -> None:
         "step": step, "title": proposal.beat.title, "tier": proposal.tier.name,
         "amount": _money(amount, proposal.currency), "to_artist": to_artist,
         "message": {"countered": proposal.counter_message, "new": proposal.message}.get(step) or "",
-        "link": f"{public_base_url()}{'/account/proposals' if to_artist else '/studio/proposals'}"})
+        "link": f"{public_base_url()}{'/library/offers' if to_artist else '/studio/offers'}"})
 
 
 # -- lists -------------------------------------------------------------------------------------

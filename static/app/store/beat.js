@@ -9,6 +9,7 @@ import { samplesPhrase } from "./terms.js";
 import { personLink, profilePath } from "./profile.js";
 import { beatWaveform } from "./beat-waveform.js";
 import { licenseNotes, licenseTable } from "./license-table.js";
+import { proposeSection } from "./proposals.js";
 
 const REPORT_REASONS = [
   ["copyright", "It copies someone else's work"],
@@ -163,6 +164,7 @@ export async function beatView({ root, params, query, user, navigate }) {
       facts(beat)),
     credits(beat),
     offersSection(beat, user, navigate),
+    proposeSection(beat, user, navigate),
     reportSection(beat, user) || "");
   focusChosenOffer(root, query);
   const unfollow = followPlayer(header);

@@ -12,6 +12,7 @@ const SECTIONS = [
   ["/studio/voice-tag", "Voice tag"],
   ["/studio/tiers", "License tiers"],
   ["/studio/sales", "Sales"],
+  ["/studio/offers", "Offers"],
 ];
 
 export function studioNav() {

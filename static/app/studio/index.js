@@ -3,6 +3,7 @@
 
 import { beatView } from "./beat.js";
 import { dashboardView } from "./dashboard.js";
+import { proposalsView } from "./proposals.js";
 import { payoutsView, salesView } from "./sales.js";
 import { tiersView } from "./tiers.js";
 import { uploadView } from "./upload.js";
@@ -17,6 +18,7 @@ export const studioRoutes = [
   { path: "/studio/voice-tag", title: "Voice tag", role: BEATMAKER, view: voiceTagView },
   { path: "/studio/tiers", title: "License tiers", role: BEATMAKER, view: tiersView },
   { path: "/studio/sales", title: "Sales and earnings", role: BEATMAKER, view: salesView },
+  { path: "/studio/offers", title: "Offers", role: BEATMAKER, view: proposalsView },
   // Stripe's onboarding comes back here, for beatmakers and credited collaborators alike.
   { path: "/payouts", title: "Payouts", view: payoutsView },
 ];
