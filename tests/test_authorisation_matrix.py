@@ -130,8 +130,9 @@ def build_world() -> World:
                            args_key=args_key([license_.id]), error="ContractIncomplete: for the matrix",
                            attempts=6)
     # An offer of the artist on the beat, waiting for the owner's answer.
-    proposal = Proposal(beat_id=beat.id, tier_id=tier.id, artist_id=artist.id, seller_id=owner.id, currency="usd",
-                        amount=2000, message="Matrix offer", slot=1, expires_at=utcnow() + dt.timedelta(days=1))
+    proposal = Proposal(beat_id=beat.id, tier_id=tier.id, artist_id=artist.id, seller_id=owner.id,
+                        currency="usd", amount=2000, message="Matrix offer", slot=1,
+                        expires_at=utcnow() + dt.timedelta(days=1))
     db.session.add_all([transfer, failed_job, proposal])
     db.session.flush()
     ids = {"beat_id": beat.id, "taken_down_beat": taken_down.id, "review_beat": in_review.id, "tier_id": tier.id,
@@ -261,7 +262,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/licenses/verify/<license_number>"): everyone(200),
     # price proposals: the artist's offer on the owner's beat, waiting for the owner
     ("POST", "/proposals"): by(401, 403, artist=422, other=403, owner=403, admin=403,
-                               body=lambda ids: {"beat_id": ids["beat_id"], "tier_id": ids["tier_id"], "amount": 1}),
+                               body=lambda ids: {"beat_id": ids["beat_id"], "tier_id": ids["tier_id"],
+                                                 "amount": 1}),
     ("GET", "/proposals"): by(401, 403, artist=200, other=403, owner=403, admin=403),
     ("GET", "/studio/proposals"): beatmakers(200),
     ("POST", "/proposals/<proposal_id>/accept"): by(401, 403, artist=409, other=404, owner=200, admin=404),
@@ -270,7 +272,8 @@ RULES: dict[tuple[str, str], Rule] = {
                                                      body={"amount": 3000, "message": "Meet me halfway"}),
     ("POST", "/proposals/<proposal_id>/withdraw"): by(401, 403, artist=200, other=403, owner=403, admin=403),
     ("GET", "/studio/proposal-terms"): beatmakers(200),
-    ("PUT", "/studio/proposal-terms/<tier_id>"): beatmakers(200, 404, body={"open": True, "minimum_amount": 1000}),
+    ("PUT", "/studio/proposal-terms/<tier_id>"): beatmakers(200, 404,
+                                                            body={"open": True, "minimum_amount": 1000}),
     # checkout and payments
     ("POST", "/checkout"): signed_in(422, body={}),
     ("POST", "/checkout/quote"): signed_in(422, body={}),

@@ -48,4 +48,5 @@ def test_an_offer_made_accepted_and_paid(page, store, sign_in_as):
     expect(page.locator(".order-total")).to_have_text("$300.00")
 
     page.goto("/library/offers")
-    expect(page.locator(".proposal").filter(has_text="Night Drive").locator(".proposal-status")).to_have_text("Paid")
+    paid = page.locator(".proposal").filter(has_text="Night Drive")
+    expect(paid.locator(".proposal-status")).to_have_text("Paid")

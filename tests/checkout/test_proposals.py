@@ -83,7 +83,8 @@ def test_an_offer_countered_accepted_and_paid_at_the_agreed_price_mails_each_ste
     seller_view = client.get("/api/v1/studio/proposals", headers=shop["headers"]).json
     assert [p["id"] for p in seller_view] == [proposal["id"]]
 
-    countered = act(client, shop["headers"], proposal["id"], "counter", {"amount": 40000, "message": "Meet at 400"})
+    countered = act(client, shop["headers"], proposal["id"], "counter",
+                    {"amount": 40000, "message": "Meet at 400"})
     assert countered.status_code == 200, countered.json
     assert countered.json["status"] == "countered" and countered.json["waiting_for"] == "artist"
     # The seller cannot answer their own counter; the artist accepts it.
@@ -235,7 +236,8 @@ def test_the_agreed_price_holds_when_the_seller_changes_the_price(
         client, payments, shop, buyer, session_of, order_of):
     _buyer_id, headers = buyer
     proposal = accepted(client, shop, headers, 30000)
-    offers = [{"tier_id": tier["id"], "price": {"amount": tier["default_price"]["amount"] * 3, "currency": "usd"}}
+    offers = [{"tier_id": tier["id"],
+               "price": {"amount": tier["default_price"]["amount"] * 3, "currency": "usd"}}
               for tier in shop["tiers"].values()]
     assert client.put(f"/api/v1/beats/{shop['beat_id']}/offers", json=offers,
                       headers=shop["headers"]).status_code == 200
@@ -300,8 +302,9 @@ def test_an_accepted_offers_checkout_and_a_public_checkout_at_once_make_exactly_
     _buyer_id, headers = buyer
     proposal = accepted(client, shop, headers)
     _public, public_headers = new_buyer("Public Buyer")
+    public_item = {"beat_id": shop["beat_id"], "tier_id": tier_of(shop, "Exclusive")}
     bodies = [(headers, {"items": [{"kind": "proposal", "proposal_id": proposal["id"]}]}),
-              (public_headers, {"items": [{"beat_id": shop["beat_id"], "tier_id": tier_of(shop, "Exclusive")}]})]
+              (public_headers, {"items": [public_item]})]
     barrier = threading.Barrier(len(bodies))
     answers: list[tuple[int, dict]] = []
 
