@@ -232,6 +232,35 @@ def test_only_the_artist_whose_offer_was_accepted_may_pay_it(client, payments, s
     assert act(client, other_headers, proposal["id"], "withdraw").status_code == 404
 
 
+def test_a_second_payment_of_one_offer_is_refunded_and_no_deal_or_coupon_applies(
+        client, payments, shop, buyer, upload_beat, offer_all, session_of, order_of, mails_to):
+    _buyer_id, headers = buyer
+    basic = tier_of(shop, "Basic")
+    client.put(f"/api/v1/studio/proposal-terms/{basic}", headers=shop["headers"], json={"open": True})
+    coupon = client.post("/api/v1/coupons", headers=shop["headers"], json={
+        "code": "HALF", "kind": "percent", "percent_off": 50})
+    assert coupon.status_code == 201, coupon.json
+    proposal = made(client, headers, shop, 2000, tier="Basic")
+    act(client, shop["headers"], proposal["id"], "accept")
+    other_beat = upload_beat(shop["headers"], title="Another")
+    offer_all(shop["headers"], other_beat)
+    # Two pending checkouts of the same offer (the second with another beat, so another cart).
+    first = private_checkout(client, headers, proposal["id"])
+    second = client.post("/api/v1/checkout", headers=headers, json={"coupon_code": "HALF", "items": [
+        {"kind": "proposal", "proposal_id": proposal["id"]}, {"beat_id": other_beat, "tier_id": basic}]})
+    assert first.status_code == 201 and second.status_code == 201, (first.json, second.json)
+    assert first.json["order_id"] != second.json["order_id"]
+    pay(payments, session_of, order_of, first.json["order_id"], headers)
+
+    payments.complete(session_of(second.json["order_id"]), deliver="sync")
+    order = wait_for(lambda: (o := order_of(second.json["order_id"], headers))["items"][0]["status"] == "refunded"
+                     and o)
+    offer_line, lease_line = order["items"]
+    assert offer_line["price"]["amount"] == 2000 and offer_line["refund_reason"] == "proposal_unavailable"
+    assert lease_line["status"] == "licensed" and lease_line["price"]["amount"] == 2999 // 2 + 1
+    wait_for(lambda: any("already paid" in mail for mail in mails_to("Ann Artist")))
+
+
 def test_the_agreed_price_holds_when_the_seller_changes_the_price(
         client, payments, shop, buyer, session_of, order_of):
     _buyer_id, headers = buyer
