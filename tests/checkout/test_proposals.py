@@ -253,8 +253,8 @@ def test_a_second_payment_of_one_offer_is_refunded_and_no_deal_or_coupon_applies
     pay(payments, session_of, order_of, first.json["order_id"], headers)
 
     payments.complete(session_of(second.json["order_id"]), deliver="sync")
-    order = wait_for(lambda: (o := order_of(second.json["order_id"], headers))["items"][0]["status"] == "refunded"
-                     and o)
+    second_id = second.json["order_id"]
+    order = wait_for(lambda: (o := order_of(second_id, headers))["items"][0]["status"] == "refunded" and o)
     offer_line, lease_line = order["items"]
     assert offer_line["price"]["amount"] == 2000 and offer_line["refund_reason"] == "proposal_unavailable"
     assert lease_line["status"] == "licensed" and lease_line["price"]["amount"] == 2999 // 2 + 1
