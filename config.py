@@ -276,6 +276,10 @@ class Config:
             raise ConfigurationError("CHECKOUT_SESSION_MINUTES must be between 30 and 1440")
         if int(values.get("EXCLUSIVE_HOLDS_PER_BUYER", 3)) < 1:
             raise ConfigurationError("EXCLUSIVE_HOLDS_PER_BUYER must be at least 1")
+        for name, default in (("PROPOSAL_HOURS", 72), ("PROPOSAL_CHECKOUT_HOURS", 48),
+                              ("PROPOSALS_OPEN_PER_ARTIST", 3)):
+            if int(values.get(name, default)) < 1:
+                raise ConfigurationError(f"{name} must be at least 1")
         if int(values.get("EXCLUSIVE_HOLD_PAGES_PER_DAY", 3)) < 1:
             raise ConfigurationError("EXCLUSIVE_HOLD_PAGES_PER_DAY must be at least 1")
         if not 0 <= int(values.get("PLATFORM_FEE_BPS", 1000)) <= 10000:
