@@ -9,11 +9,12 @@ import threading
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from marketplace.checkout.models import ExclusiveHold
 from marketplace.common.clock import utcnow
 from marketplace.db import db
+from marketplace.jobs import queue
 from marketplace.proposals import services as proposal_services
 from marketplace.proposals.models import Proposal
 from tests.checkout.conftest import wait_for
@@ -315,7 +316,13 @@ def test_the_sweep_expires_unanswered_and_unpaid_offers(app, client, shop, buyer
         assert proposal_services.expire_due(utcnow()) == 0
         later = utcnow() + dt.timedelta(hours=app.config["PROPOSAL_HOURS"], minutes=1)
         assert proposal_services.expire_due(later) == 2
+        db.session.rollback()
+        # The periodic job does the same once the times have passed.
+        assert queue.PERIODIC["proposals.expire"] > 0
+        past = utcnow() - dt.timedelta(minutes=1)
+        db.session.execute(update(Proposal).values(expires_at=past, checkout_until=past))
         db.session.commit()
+        queue.JOBS["proposals.expire"]()
         statuses = {p.id: p.status for p in db.session.scalars(select(Proposal))}
     assert statuses == {unanswered["id"]: "expired", unpaid["id"]: "expired"}
     refused = private_checkout(client, second_headers, unpaid["id"])
