@@ -456,20 +456,22 @@ def _sellable(buyer: User, item: CartItem, position: int, currency: str) -> tupl
 
     beat = db.session.get(Beat, item.beat_id)
     offer = db.session.scalar(select(Offer).where(Offer.beat_id == item.beat_id, Offer.tier_id == item.tier_id))
-    if beat is None or beat.status not in PUBLIC_STATUSES or beat.owner.status != UserStatus.ACTIVE:
+    in_store = beat is not None and beat.status in PUBLIC_STATUSES and beat.owner.status == UserStatus.ACTIVE
+    if item.proposal_id is not None and not in_store:
+        raise refuse("This beat was taken out of the store: the offer agreed on it can no longer be paid.")
+    if not in_store:
         raise refuse("This beat is not for sale.")
     if beat.owner_id == buyer.id:
         raise refuse("You cannot buy your own beat.")
     if offer is not None and offer.tier.kind == TierKind.EXCLUSIVE and (
             beat.status != BeatStatus.PUBLISHED or catalog.family_sold_exclusively(beat)):
         raise ExclusiveUnavailable(details={"beat_id": beat.id})
-    if item.proposal_id is not None and beat.status != BeatStatus.PUBLISHED:
-        raise refuse("This beat was taken out of the store: the offer agreed on it can no longer be paid.")
     # An agreed proposal holds even if the seller stopped offering the tier since.
     offered = offer is not None and (offer.active or item.proposal_id is not None)
     if not offered or beat.status != BeatStatus.PUBLISHED:
         raise refuse("This beat is not offered under that license.")
-    if item.proposal_id is None and offer.currency != currency:
+    priced_in = db.session.get(Proposal, item.proposal_id).currency if item.proposal_id else offer.currency
+    if priced_in != currency:
         raise refuse(f"This offer is not in the store's currency ({currency}).")
     try:
         check_deliverable(beat, offer.tier, "items")

@@ -283,7 +283,7 @@ def test_a_beat_taken_down_after_acceptance_cannot_be_paid(client, payments, sho
                         json={"reason": "Copyright claim by the label.", "revoke_licenses": False})
     assert taken.status_code == 200, taken.json
     refused = private_checkout(client, headers, proposal["id"])
-    assert refused.status_code == 422 and "not for sale" in refused.json["error"]["message"]
+    assert refused.status_code == 422 and "taken out of the store" in refused.json["error"]["message"]
 
 
 def test_the_exclusive_sold_to_someone_else_ends_every_open_offer_with_a_notice(
