@@ -183,6 +183,13 @@ class Config:
     CHECKOUT_LIMIT_PER_ACCOUNT = _env("CHECKOUT_LIMIT_PER_ACCOUNT", "20 per hour")
     # New free-download licenses one account may take (downloading one again is not counted).
     FREE_DOWNLOAD_LIMIT_PER_ACCOUNT = _env("FREE_DOWNLOAD_LIMIT_PER_ACCOUNT", "10 per day")
+
+    # Price proposals: how long one waits for an answer, how long an accepted one may be paid,
+    # how many one artist has open at once, and how many they may make.
+    PROPOSAL_HOURS = _env_int("PROPOSAL_HOURS", 72)
+    PROPOSAL_CHECKOUT_HOURS = _env_int("PROPOSAL_CHECKOUT_HOURS", 48)
+    PROPOSALS_OPEN_PER_ARTIST = _env_int("PROPOSALS_OPEN_PER_ARTIST", 3)
+    PROPOSAL_LIMIT_PER_ACCOUNT = _env("PROPOSAL_LIMIT_PER_ACCOUNT", "20 per day")
     # Codes tried that no seller in the cart has, at checkout or in a quote: guessing codes is slow.
     COUPON_MISSES_PER_ACCOUNT = _env("COUPON_MISSES_PER_ACCOUNT", "20 per hour")
     # A payment that settles later (bank debit) keeps its exclusive hold this long at most.
@@ -279,6 +286,10 @@ class Config:
             raise ConfigurationError("CHECKOUT_SESSION_MINUTES must be between 30 and 1440")
         if int(values.get("EXCLUSIVE_HOLDS_PER_BUYER", 3)) < 1:
             raise ConfigurationError("EXCLUSIVE_HOLDS_PER_BUYER must be at least 1")
+        for name, default in (("PROPOSAL_HOURS", 72), ("PROPOSAL_CHECKOUT_HOURS", 48),
+                              ("PROPOSALS_OPEN_PER_ARTIST", 3)):
+            if int(values.get(name, default)) < 1:
+                raise ConfigurationError(f"{name} must be at least 1")
         if int(values.get("EXCLUSIVE_HOLD_PAGES_PER_DAY", 3)) < 1:
             raise ConfigurationError("EXCLUSIVE_HOLD_PAGES_PER_DAY must be at least 1")
         if not 0 <= int(values.get("PLATFORM_FEE_BPS", 1000)) <= 10000:

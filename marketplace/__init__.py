@@ -68,6 +68,7 @@ def _register_jobs() -> None:
     import marketplace.mail.tasks  # noqa: F401
     import marketplace.payouts.tasks  # noqa: F401  (also hears checkout's signals and account.updated)
     import marketplace.collaborators.tasks  # noqa: F401
+    import marketplace.proposals.tasks  # noqa: F401  (also hears an exclusive sold)
 
 
 def _register_web(app: Flask) -> None:
@@ -93,6 +94,7 @@ def _register_web(app: Flask) -> None:
     from marketplace.payouts.views import blp as payouts_blp
     from marketplace.privacy.views import blp as privacy_blp
     from marketplace.profiles.views import blp as profiles_blp
+    from marketplace.proposals.views import blp as proposals_blp
     from marketplace.stats.views import blp as stats_blp
     from marketplace.storage.views import bp as files_bp
     from marketplace.web import bp as web_bp
@@ -108,7 +110,7 @@ def _register_web(app: Flask) -> None:
     app.extensions["api"] = init_api(app, [accounts_blp, catalog_blp, licensing_blp, checkout_blp, payments_blp,
                                            moderation_blp, admin_blp, payouts_blp, payouts_admin_blp,
                                            jobs_admin_blp, privacy_blp, profiles_blp, stats_blp, collaborators_blp,
-                                           split_sheets_blp])
+                                           split_sheets_blp, proposals_blp])
     app.extensions["api"].register_blueprint(well_known_blp)  # at the site's root, not under /api/v1
     app.extensions["beat_offers"] = offers_with_holds  # beats show their offers, held exclusives unavailable
     init_listing_cache(app)

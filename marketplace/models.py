@@ -13,6 +13,7 @@ from marketplace.moderation import models as moderation_models  # noqa: F401
 from marketplace.payments import models as payments_models  # noqa: F401
 from marketplace.payouts import models as payouts_models  # noqa: F401
 from marketplace.profiles import models as profiles_models  # noqa: F401
+from marketplace.proposals import models as proposals_models  # noqa: F401
 
 metadata = Base.metadata
 

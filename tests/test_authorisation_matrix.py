@@ -35,6 +35,7 @@ from marketplace.moderation import reports, users
 from marketplace.moderation.audit import CLI
 from marketplace.moderation.models import BeatRestriction, RestrictionCause
 from marketplace.payouts.models import PayoutTransfer, TransferStatus
+from marketplace.proposals.models import Proposal
 from marketplace.storage.service import storage
 from tests.conftest import DEFAULT_PASSWORD, make_test_app
 
@@ -129,7 +130,11 @@ def build_world() -> World:
     failed_job = FailedJob(job="licensing.render_contract", args=[license_.id],
                            args_key=args_key([license_.id]), error="ContractIncomplete: for the matrix",
                            attempts=6)
-    db.session.add_all([transfer, failed_job])
+    # An offer of the artist on the beat, waiting for the owner's answer.
+    proposal = Proposal(beat_id=beat.id, tier_id=tier.id, artist_id=artist.id, seller_id=owner.id,
+                        currency="usd", amount=2000, message="Matrix offer", slot=1,
+                        expires_at=utcnow() + dt.timedelta(days=1))
+    db.session.add_all([transfer, failed_job, proposal])
     # The owner invited the artist to be credited on the beat: the artist answers, the owner manages it.
     invitation = collaborators.invite(beat, owner, name="Artist", role="mix_engineer", email=artist.email)
     db.session.flush()
@@ -138,7 +143,7 @@ def build_world() -> World:
            "coupon_id": coupon.id, "report_id": report.id, "user_id": owner.id, "suspended_user": suspended.id,
            "strike_id": strike.id, "owner_id": owner.id, "transfer_id": transfer.id,
            "failure_id": failed_job.id, "handle": owner.handle, "invitation_id": invitation.id,
-           "int:number": "1"}
+           "int:number": "1", "proposal_id": proposal.id}
     return World(tokens, ids)
 
 
@@ -262,6 +267,21 @@ RULES: dict[tuple[str, str], Rule] = {
     # the world's beat offers no free download: every signed-in caller is told so
     ("POST", "/beats/<beat_id>/free-download"): signed_in(409),
     ("GET", "/me/free-downloads"): beatmakers(200),
+
+    # price proposals: the artist's offer on the owner's beat, waiting for the owner
+    ("POST", "/proposals"): by(401, 403, artist=422, other=403, owner=403, admin=403,
+                               body=lambda ids: {"beat_id": ids["beat_id"], "tier_id": ids["tier_id"],
+                                                 "amount": 1}),
+    ("GET", "/proposals"): by(401, 403, artist=200, other=403, owner=403, admin=403),
+    ("GET", "/studio/proposals"): beatmakers(200),
+    ("POST", "/proposals/<proposal_id>/accept"): by(401, 403, artist=409, other=404, owner=200, admin=404),
+    ("POST", "/proposals/<proposal_id>/decline"): by(401, 403, artist=409, other=404, owner=200, admin=404),
+    ("POST", "/proposals/<proposal_id>/counter"): by(401, 403, artist=403, other=404, owner=200, admin=403,
+                                                     body={"amount": 3000, "message": "Meet me halfway"}),
+    ("POST", "/proposals/<proposal_id>/withdraw"): by(401, 403, artist=200, other=403, owner=403, admin=403),
+    ("GET", "/studio/proposal-terms"): beatmakers(200),
+    ("PUT", "/studio/proposal-terms/<tier_id>"): beatmakers(200, 404,
+                                                            body={"open": True, "minimum_amount": 1000}),
     # checkout and payments
     ("POST", "/checkout"): signed_in(422, body={}),
     ("POST", "/checkout/quote"): signed_in(422, body={}),

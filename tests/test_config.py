@@ -72,6 +72,12 @@ def test_checkout_session_length_is_within_stripes_limits():
         config_for("development").check({"CHECKOUT_SESSION_MINUTES": 20})
 
 
+@pytest.mark.parametrize("name", ["PROPOSAL_HOURS", "PROPOSAL_CHECKOUT_HOURS", "PROPOSALS_OPEN_PER_ARTIST"])
+def test_proposal_settings_are_at_least_one(name):
+    with pytest.raises(ConfigurationError, match=name):
+        config_for("development").check({name: 0})
+
+
 def test_development_default_is_a_sqlite_file_under_instance():
     development = config_for("development")
     assert development.DATABASE_URL.startswith("sqlite:///")

@@ -134,6 +134,8 @@ class OrderItem(Base):
     # An upgrade line names the buyer's license it replaces; its price is the tier's price less
     # what was paid for that license (frozen here, as every price is at checkout).
     upgrade_of_license_id: Mapped[str | None] = mapped_column(ForeignKey("licenses.id"), index=True)
+    # A private checkout's line names the accepted proposal whose agreed price it charges.
+    proposal_id: Mapped[str | None] = mapped_column(ForeignKey("proposals.id"), index=True)
     refund_reason: Mapped[str | None] = mapped_column(String(60))
     # A refused line is refunded by a job after the fulfilment commits: its refund's id once
     # the provider made it, or why the provider would not.

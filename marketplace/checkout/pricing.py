@@ -28,6 +28,8 @@ class PricedLine:
     # An upgrade is priced on what was paid before, already net of deals and coupons: neither
     # applies to it again.
     upgrade: bool = False
+    # A price agreed in a proposal is what is paid: neither applies to it either.
+    agreed: bool = False
 
     @property
     def price(self) -> int:
@@ -42,7 +44,7 @@ class PricedLine:
 
 def apply_deal(lines: Iterable[PricedLine], deal: BulkDeal) -> None:
     """In each group of buy+free leases (dearest first), the `free` cheapest cost nothing."""
-    leases = sorted((line for line in lines if line.kind == "lease" and not line.upgrade),
+    leases = sorted((line for line in lines if line.kind == "lease" and not (line.upgrade or line.agreed)),
                     key=lambda line: -line.list_price)
     group = deal.buy_count + deal.free_count
     for start in range(0, len(leases) - group + 1, group):
@@ -54,7 +56,8 @@ def apply_deal(lines: Iterable[PricedLine], deal: BulkDeal) -> None:
 def apply_coupon(lines: Iterable[PricedLine], coupon: Coupon) -> bool:
     """Apply `coupon` to the lines it covers; False when it covers none of them."""
     eligible = [line for line in lines
-                if line.price > 0 and not line.upgrade and coupon.beat_id in (None, line.beat_id)]
+                if line.price > 0 and not (line.upgrade or line.agreed)
+                and coupon.beat_id in (None, line.beat_id)]
     if not eligible:
         return False
     reason = {"type": "coupon", "coupon_id": coupon.id, "code": coupon.code}

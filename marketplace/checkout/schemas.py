@@ -9,26 +9,35 @@ from marketplace.common.text import SingleLine
 from marketplace.licensing.schemas import MoneyInSchema, MoneyOutSchema
 
 ID = validate.Length(min=1, max=40)
-LINE_KINDS = ("purchase", "upgrade")
+LINE_KINDS = ("purchase", "upgrade", "proposal")
 
 
 class CartItemSchema(ma.Schema):
     kind = ma.fields.String(load_default="purchase", validate=validate.OneOf(LINE_KINDS), metadata={
-        "description": "purchase (a beat under a tier) or upgrade (a license of yours to a higher tier "
-                       "of its beat, for the difference)"})
+        "description": "purchase (a beat under a tier), upgrade (a license of yours to a higher tier "
+                       "of its beat, for the difference) or proposal (your accepted offer, at the price "
+                       "agreed)"})
     beat_id = ma.fields.String(load_default=None, validate=ID, metadata={
         "description": "required for a purchase; an upgrade's beat is its license's"})
-    tier_id = ma.fields.String(required=True, validate=ID,
-                               metadata={"description": "the tier bought, or upgraded to"})
+    tier_id = ma.fields.String(load_default=None, validate=ID, metadata={
+        "description": "the tier bought, or upgraded to (a proposal's is the proposal's)"})
     license_id = ma.fields.String(load_default=None, validate=ID, metadata={
         "description": "an upgrade only: your license it replaces (see GET /licenses/{id}/upgrades)"})
+    proposal_id = ma.fields.String(load_default=None, validate=ID, metadata={
+        "description": "a proposal only: your accepted offer (see GET /proposals)"})
 
     @ma.validates_schema
     def _what_is_bought(self, data, **_kwargs):
         if data["kind"] == "upgrade" and not data["license_id"]:
             raise ma.ValidationError("An upgrade names the license it replaces.", "license_id")
-        if data["kind"] == "purchase" and data["license_id"]:
+        if data["kind"] != "upgrade" and data["license_id"]:
             raise ma.ValidationError("Only an upgrade names a license: set kind to upgrade.", "license_id")
+        if data["kind"] == "proposal" and not data["proposal_id"]:
+            raise ma.ValidationError("A private checkout names your accepted offer.", "proposal_id")
+        if data["kind"] != "proposal" and data["proposal_id"]:
+            raise ma.ValidationError("Only a line of kind proposal names an offer.", "proposal_id")
+        if data["kind"] != "proposal" and not data["tier_id"]:
+            raise ma.ValidationError("Name the license (its tier).", "tier_id")
         if data["kind"] == "purchase" and not data["beat_id"]:
             raise ma.ValidationError("Name the beat to buy.", "beat_id")
 

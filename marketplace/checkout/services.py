@@ -61,6 +61,8 @@ from marketplace.licensing.issuing import (
 )
 from marketplace.licensing.models import License, LicenseStatus, Offer, TierKind
 from marketplace.licensing.offers import check_deliverable
+from marketplace.proposals import services as proposals
+from marketplace.proposals.models import Proposal
 
 log = logging.getLogger("marketplace.checkout")
 
@@ -85,6 +87,8 @@ class CartItem:
     tier_id: str
     # An upgrade names the buyer's license it replaces (its beat is the license's).
     upgrade_of: str | None = None
+    # A private checkout names the buyer's accepted proposal (its beat and tier are the proposal's).
+    proposal_id: str | None = None
 
 
 class PaymentMismatch(Conflict):
@@ -112,7 +116,7 @@ def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None)
 
     Answers (the new order, True), or (the buyer's pending order of the very same cart, False):
     a double click or a client retry makes one order, whose payment page is handed out again."""
-    items = _resolve_upgrades(buyer, items, lock=True)
+    items = _resolve_proposals(buyer, _resolve_upgrades(buyer, items, lock=True), lock=True)
     _check_cart_shape(items)
     _count_checkout(buyer)
     now = utcnow()
@@ -192,9 +196,15 @@ def price_cart(buyer: User, items: Sequence[CartItem], coupon_code: str | None, 
             position=position, beat_id=beat.id, tier_id=offer.tier_id, seller_id=beat.owner_id,
             kind=offer.tier.kind, beat_title=beat.title, tier_name=offer.tier.name,
             list_price_amount=offer.price_amount, terms=terms_snapshot(offer.tier, beat),
-            credits=credits_snapshot(beat), upgrade_of_license_id=item.upgrade_of))
+            credits=credits_snapshot(beat), upgrade_of_license_id=item.upgrade_of,
+            proposal_id=item.proposal_id))
         line = PricedLine(seller_id=beat.owner_id, beat_id=beat.id, kind=offer.tier.kind,
                           list_price=offer.price_amount, upgrade=item.upgrade_of is not None)
+        if item.proposal_id is not None:
+            # The price agreed holds whatever the offer costs today; deals and coupons do not apply.
+            agreed = db.session.get(Proposal, item.proposal_id).agreed_amount
+            line.list_price, line.agreed = agreed, True
+            order_items[-1].list_price_amount = agreed
         if item.upgrade_of is not None:
             _take_upgrade_credit(line, db.session.get(License, item.upgrade_of), offer, currency)
         lines.append(line)
@@ -240,6 +250,18 @@ def _resolve_upgrades(buyer: User, items: Sequence[CartItem], *, lock: bool) -> 
     return resolved
 
 
+def _resolve_proposals(buyer: User, items: Sequence[CartItem], *, lock: bool) -> list[CartItem]:
+    """Each proposal item gets the beat and tier of the accepted proposal it names, which must be
+    the buyer's and payable now. At checkout its row is locked: two checkouts of it go one by one."""
+    resolved = []
+    for position, item in enumerate(items):
+        if item.proposal_id is not None:
+            proposal = proposals.for_checkout(buyer, item.proposal_id, position, lock=lock)
+            item = dataclasses.replace(item, beat_id=proposal.beat_id, tier_id=proposal.tier_id)
+        resolved.append(item)
+    return resolved
+
+
 def _replace_own_upgrade_checkouts(buyer: User, items: Sequence[CartItem]) -> None:
     """A license is upgraded once: the buyer's earlier unpaid checkout upgrading the same license
     is replaced by this one (a payment made on it all the same is refunded)."""
@@ -253,7 +275,7 @@ def quote(buyer: User, items: Sequence[CartItem], coupon_code: str | None) -> Pr
     """What checking out this cart would charge now, without placing an order: nothing is
     reserved, held or counted. An exclusive another buyer is paying for is refused as
     checkout would refuse it."""
-    items = _resolve_upgrades(buyer, items, lock=False)
+    items = _resolve_proposals(buyer, _resolve_upgrades(buyer, items, lock=False), lock=False)
     _check_cart_shape(items)
     cart = price_cart(buyer, items, coupon_code, utcnow(), lock_coupons=False)
     live = holds.active_holds(cart.families)
@@ -299,8 +321,8 @@ def upgrade_options(buyer: User, license_id: str) -> tuple[License, str | None, 
 
 def cart_fingerprint(items: Sequence[CartItem], coupon_code: str | None) -> str:
     """The same items (in any order) with the same code give the same fingerprint."""
-    cart = sorted([item.beat_id, item.tier_id, *([item.upgrade_of] if item.upgrade_of else [])]
-                  for item in items)
+    cart = sorted([item.beat_id, item.tier_id, *([item.upgrade_of] if item.upgrade_of else []),
+                   *([item.proposal_id] if item.proposal_id else [])] for item in items)
     return hashlib.sha256(json.dumps([cart, (coupon_code or "").strip().upper()]).encode()).hexdigest()
 
 
@@ -434,16 +456,22 @@ def _sellable(buyer: User, item: CartItem, position: int, currency: str) -> tupl
 
     beat = db.session.get(Beat, item.beat_id)
     offer = db.session.scalar(select(Offer).where(Offer.beat_id == item.beat_id, Offer.tier_id == item.tier_id))
-    if beat is None or beat.status not in PUBLIC_STATUSES or beat.owner.status != UserStatus.ACTIVE:
+    in_store = beat is not None and beat.status in PUBLIC_STATUSES and beat.owner.status == UserStatus.ACTIVE
+    if item.proposal_id is not None and not in_store:
+        raise refuse("This beat was taken out of the store: the offer agreed on it can no longer be paid.")
+    if not in_store:
         raise refuse("This beat is not for sale.")
     if beat.owner_id == buyer.id:
         raise refuse("You cannot buy your own beat.")
     if offer is not None and offer.tier.kind == TierKind.EXCLUSIVE and (
             beat.status != BeatStatus.PUBLISHED or catalog.family_sold_exclusively(beat)):
         raise ExclusiveUnavailable(details={"beat_id": beat.id})
-    if offer is None or not offer.active or beat.status != BeatStatus.PUBLISHED:
+    # An agreed proposal holds even if the seller stopped offering the tier since.
+    offered = offer is not None and (offer.active or item.proposal_id is not None)
+    if not offered or beat.status != BeatStatus.PUBLISHED:
         raise refuse("This beat is not offered under that license.")
-    if offer.currency != currency:
+    priced_in = db.session.get(Proposal, item.proposal_id).currency if item.proposal_id else offer.currency
+    if priced_in != currency:
         raise refuse(f"This offer is not in the store's currency ({currency}).")
     try:
         check_deliverable(beat, offer.tier, "items")
@@ -726,6 +754,8 @@ def _license_item(order: Order, item: OrderItem, buyer: User, family_id: str) ->
             if item.kind == TierKind.EXCLUSIVE and holds.hold_of(order.id, family_id) is None:
                 raise ExclusiveUnavailable()
             base = _base_of_upgrade(item)
+            if item.proposal_id is not None:
+                proposals.mark_paid(item.proposal_id)
             license_ = issue_license(Sale(
                 reference=item.id, beat_id=item.beat_id, tier_id=item.tier_id, buyer=buyer,
                 price_amount=item.price_amount, currency=order.currency, terms=item.terms,
@@ -735,7 +765,8 @@ def _license_item(order: Order, item: OrderItem, buyer: User, family_id: str) ->
                     upgrades.supersede(base, license_)
                 except IntegrityError:
                     raise upgrades.UpgradeUnavailable() from None  # another upgrade of it stands
-    except (BeatLeftStore, ExclusiveUnavailable, upgrades.UpgradeUnavailable) as refused:
+    except (BeatLeftStore, ExclusiveUnavailable, upgrades.UpgradeUnavailable,
+            proposals.ProposalUnavailable) as refused:
         item.status, item.refund_reason = ItemStatus.REFUNDED, refused.code
         return False
     item.status, item.license_id = ItemStatus.LICENSED, license_.id

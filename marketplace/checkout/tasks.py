@@ -31,6 +31,8 @@ REFUND_EXPLANATIONS = {
                               "could not be licensed to you.",
     "upgrade_unavailable": "the license this upgrade replaces was upgraded, refunded or disputed before "
                            "your payment arrived, so the upgrade could not be issued.",
+    "proposal_unavailable": "this accepted offer was already paid, or ended, before your payment arrived, "
+                            "so it could not be licensed to you again.",
 }
 
 

@@ -84,8 +84,9 @@ def quote_checkout(cart):
 
 
 def _cart_items(cart: dict[str, Any]) -> list[checkout.CartItem]:
-    return [checkout.CartItem(beat_id=item["beat_id"] or "", tier_id=item["tier_id"],
-                              upgrade_of=item["license_id"]) for item in cart["items"]]
+    return [checkout.CartItem(beat_id=item["beat_id"] or "", tier_id=item["tier_id"] or "",
+                              upgrade_of=item["license_id"], proposal_id=item["proposal_id"])
+            for item in cart["items"]]
 
 
 @blp.get("/licenses/<license_id>/upgrades")

@@ -81,6 +81,13 @@ KINDS: dict[str, Kind] = {
                             "you hold this license."),
     "credit_invitation": Kind('{{ inviter }} invites you to be credited on "{{ title }}"',
                               "a beatmaker invited this address to be credited on their beat."),
+
+    "proposal_update": Kind('{{ {"new": "New offer", "accepted": "Offer accepted", '
+                            '"declined": "Offer declined", "countered": "Counter-offer", '
+                            '"withdrawn": "Offer withdrawn", "expired": "Offer expired", '
+                            '"ended": "Offer ended"}[step] }}: '
+                            '"{{ title }}" ({{ tier }}), {{ amount }}',
+                            "you made or received this offer on a beat."),
 }
 
 

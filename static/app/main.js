@@ -128,7 +128,8 @@ function notFound(root) {
 function renderNav(user) {
   const links = [h("a", { href: "/" }, "Store")];
   if (user) {
-    links.push(h("a", { href: "/library" }, "My licenses"), h("a", { href: "/orders" }, "Orders"),
+    links.push(h("a", { href: "/library" }, "My licenses"), h("a", { href: "/library/offers" }, "My offers"),
+      h("a", { href: "/orders" }, "Orders"),
       cartLink(user));
   }
   if (hasRole(user, "beatmaker")) links.push(h("a", { href: "/studio" }, "Studio"));

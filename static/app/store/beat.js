@@ -10,6 +10,7 @@ import { personLink, profilePath } from "./profile.js";
 import { beatWaveform } from "./beat-waveform.js";
 import { licenseNotes, licenseTable } from "./license-table.js";
 import { freeDownloadSection } from "./free-download.js";
+import { proposeSection } from "./proposals.js";
 
 const REPORT_REASONS = [
   ["copyright", "It copies someone else's work"],
@@ -165,6 +166,7 @@ export async function beatView({ root, params, query, user, navigate }) {
     credits(beat),
     offersSection(beat, user, navigate),
     freeDownloadSection(beat, user, navigate) || "",
+    proposeSection(beat, user, navigate),
     reportSection(beat, user) || "");
   focusChosenOffer(root, query);
   const unfollow = followPlayer(header);

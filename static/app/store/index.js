@@ -9,6 +9,7 @@ import { libraryView, licenseView } from "./library.js";
 import { cartView } from "./cart.js";
 import { orderView, ordersView } from "./order.js";
 import { profileView } from "./profile.js";
+import { proposalsView } from "./proposals.js";
 import { verifyView } from "./verify.js";
 
 export const storeRoutes = [
@@ -19,6 +20,7 @@ export const storeRoutes = [
   { path: "/orders", title: "My orders", view: ordersView },
   { path: "/orders/:id", title: "Order", view: orderView },
   { path: "/library", title: "My licenses", view: libraryView },
+  { path: "/library/offers", title: "My offers", view: proposalsView },
   { path: "/p/:handle", title: "Profile", view: profileView },
   // Before /licenses/:id, which would take "verify" for an id. Public: no sign-in.
   { path: "/licenses/verify", title: "Check a license", view: verifyView },

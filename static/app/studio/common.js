@@ -14,6 +14,7 @@ const SECTIONS = [
   ["/studio/sales", "Sales"],
   ["/studio/stats", "Statistics"],
   ["/studio/deals", "Deals"],
+  ["/studio/offers", "Offers"],
 ];
 
 export function studioNav() {

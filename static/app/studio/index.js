@@ -4,6 +4,7 @@
 import { beatView } from "./beat.js";
 import { dashboardView } from "./dashboard.js";
 import { dealsView } from "./deals.js";
+import { proposalsView } from "./proposals.js";
 import { payoutsView, salesView } from "./sales.js";
 import { statsView } from "./stats.js";
 import { tiersView } from "./tiers.js";
@@ -21,6 +22,7 @@ export const studioRoutes = [
   { path: "/studio/sales", title: "Sales and earnings", role: BEATMAKER, view: salesView },
   { path: "/studio/stats", title: "Statistics", role: BEATMAKER, view: statsView },
   { path: "/studio/deals", title: "Deals and coupons", role: BEATMAKER, view: dealsView },
+  { path: "/studio/offers", title: "Offers", role: BEATMAKER, view: proposalsView },
   // Stripe's onboarding comes back here, for beatmakers and credited collaborators alike.
   { path: "/payouts", title: "Payouts", view: payoutsView },
 ];
