@@ -314,6 +314,7 @@ RULES: dict[tuple[str, str], Rule] = {
     # The world's failed transfer has no payable account behind it: the admin is told why (409).
     ("POST", "/admin/payouts/transfers/<transfer_id>/retry"): admins(409),
     # background jobs that failed every retry
+    ("POST", "/admin/trace"): admins(422),  # no file sent
     ("GET", "/admin/jobs/failed"): admins(200),
     ("POST", "/admin/jobs/failed/<failure_id>/retry"): admins(202),
     # the public keys that sign license certificates: anyone, and a token is not even looked at

@@ -20,10 +20,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('licenses') as batch:
-        batch.add_column(sa.Column('watermark_seed', sa.String(length=64), nullable=True))
+    op.add_column('licenses', sa.Column('watermark_seed', sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('licenses') as batch:
-        batch.drop_column('watermark_seed')
+    # A plain column, named by no constraint: SQLite drops it in place, without a rebuild.
+    op.drop_column('licenses', 'watermark_seed')
