@@ -283,6 +283,22 @@ def _residual(observed: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, 
             np.broadcast_to(weight, s.shape).reshape(expand))
 
 
+# A key is named when its z-score passes this (a chance of about 1e-12 each) and beats every
+# other candidate by the margin; otherwise no mark is found.
+Z_THRESHOLD = 7.0
+Z_MARGIN = 3.0
+
+
+def decide(detection: Detection) -> str | None:
+    """The candidate whose mark the suspect carries, or None: never a guess."""
+    if not detection.scores:
+        return None
+    ranked = sorted(detection.scores.items(), key=lambda item: -item[1])
+    best_key, best = ranked[0]
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    return best_key if best >= Z_THRESHOLD and best - runner_up >= Z_MARGIN else None
+
+
 def chance_probability(z: float, candidates: int) -> float:
     """How likely a z-score this high is among `candidates` unmarked ones (one-sided Gaussian tail)."""
     return min(1.0, max(candidates, 1) * 0.5 * math.erfc(z / math.sqrt(2)))

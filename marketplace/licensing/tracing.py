@@ -26,10 +26,6 @@ from marketplace.storage.service import storage
 
 # The suspect must resemble a master this much (normalised correlation) to be that beat.
 SIMILARITY_MIN = 0.4
-# A license is named when its z-score passes this (a chance of about 1e-12 per candidate) and
-# beats every other license of the beat by the margin.
-Z_THRESHOLD = 7.0
-Z_MARGIN = 3.0
 SHORTEST_SECONDS = 5
 
 
@@ -71,15 +67,15 @@ def trace_file(path: Path) -> Trace:
     title = licenses[0].beat_snapshot.get("title")
     seeds = {lic.id: bytes.fromhex(lic.watermark_seed) for lic in licenses}
     detection = watermark.detect(suspect, master, seeds, alignments)
-    ranked = sorted(detection.scores.items(), key=lambda item: -item[1])
-    best_id, best = ranked[0]
-    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    best = max(detection.scores.values())
     chance = watermark.chance_probability(best, len(seeds) * detection.places)
     common = {"beat_title": title, "z_score": round(best, 2), "similarity": round(detection.alignment.similarity, 3),
               "offset_seconds": round(detection.alignment.offset / watermark.RATE, 2)}
-    if best < Z_THRESHOLD or best - runner_up < Z_MARGIN:
+    # Named only far beyond chance and clear of the beat's other licenses (watermark.decide).
+    named = watermark.decide(detection)
+    if named is None:
         return Trace(found=False, **common)
-    return Trace(found=True, license=db.session.get(License, best_id), chance=chance, **common)
+    return Trace(found=True, license=db.session.get(License, named), chance=chance, **common)
 
 
 def _decode_mono(path: Path) -> np.ndarray:
