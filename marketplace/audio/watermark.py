@@ -158,7 +158,7 @@ def _correlate(signal: np.ndarray, template: np.ndarray) -> np.ndarray:
     return np.concatenate([full[size - len(template) + 1:], full[: len(signal)]])
 
 
-def align(suspect: np.ndarray, master: np.ndarray, candidates: int = 8) -> list[Alignment]:
+def align(suspect: np.ndarray, master: np.ndarray, candidates: int = 16) -> list[Alignment]:
     """Where in the master the suspect (mono) may start, best first: peaks of a correlation on
     decimated signals, each refined to the sample. Beats repeat loops exactly, so several
     places may fit as well; the detector tries each. The similarity tells whether the suspect
@@ -182,7 +182,7 @@ def align(suspect: np.ndarray, master: np.ndarray, candidates: int = 8) -> list[
     refined = {_refine(suspect, master, offset) for offset in found}
     scored = sorted((Alignment(offset, _similarity(suspect, master, offset)) for offset in refined),
                     key=lambda a: -a.similarity)
-    return [a for a in scored if a.similarity >= scored[0].similarity - 0.02][:4]
+    return [a for a in scored if a.similarity >= scored[0].similarity - 0.02][:12]
 
 
 def _piece(suspect: np.ndarray) -> tuple[int, np.ndarray]:
@@ -289,11 +289,13 @@ Z_THRESHOLD = 7.0
 Z_MARGIN = 3.0
 
 
-def decide(detection: Detection) -> str | None:
-    """The candidate whose mark the suspect carries, or None: never a guess."""
-    if not detection.scores:
+def decide(detection: Detection, among: set[str] | None = None) -> str | None:
+    """The candidate (of `among`, by default all) whose mark the suspect carries, or None:
+    never a guess."""
+    scores = {key: z for key, z in detection.scores.items() if among is None or key in among}
+    if not scores:
         return None
-    ranked = sorted(detection.scores.items(), key=lambda item: -item[1])
+    ranked = sorted(scores.items(), key=lambda item: -item[1])
     best_key, best = ranked[0]
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
     return best_key if best >= Z_THRESHOLD and best - runner_up >= Z_MARGIN else None
