@@ -108,17 +108,20 @@ def mark_signal(master: np.ndarray, seed: bytes) -> np.ndarray:
 
 
 def _frame_power(mono: np.ndarray, count: int) -> np.ndarray:
-    padded = np.zeros((count - 1) * HOP + FRAME, dtype=np.float64)
-    padded[: len(mono)] = mono
-    squares = np.lib.stride_tricks.sliding_window_view(padded ** 2, FRAME)[::HOP][:count]
-    return squares.mean(axis=1)
+    """Mean square of each frame, from running sums (no copy of the frames)."""
+    sums = np.concatenate([[0.0], np.cumsum(mono.astype(np.float64) ** 2)])
+    starts = np.minimum(np.arange(count) * HOP, len(mono))
+    ends = np.minimum(starts + FRAME, len(mono))
+    return (sums[ends] - sums[starts]) / FRAME
 
 
 def _overlap_add(frames: np.ndarray, length: int) -> np.ndarray:
-    out = np.zeros((len(frames) - 1) * HOP + FRAME, dtype=np.float32)
-    windowed = frames * _WINDOW
-    out[: len(frames) * HOP] += windowed[:, :HOP].reshape(-1)
-    out[HOP: HOP + len(frames) * HOP] += windowed[:, HOP:].reshape(-1)
+    """Windowed frames added at every hop: each half-frame lands on its own HOP-long row."""
+    count = len(frames)
+    out = np.zeros((count + 1) * HOP, dtype=np.float32)
+    frames *= _WINDOW
+    out[: count * HOP].reshape(count, HOP)[:] += frames[:, :HOP]
+    out[HOP:].reshape(count, HOP)[:] += frames[:, HOP:]
     return out[:length]
 
 
