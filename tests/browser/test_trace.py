@@ -4,16 +4,34 @@ license, buyer and date; a recording of no beat of ours gives "No mark found".""
 from __future__ import annotations
 
 import shutil
+import time
 
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from marketplace.accounts import services as accounts
 from marketplace.db import db
 from marketplace.licensing import issuing
-from marketplace.licensing.models import License, LicenseTier
+from marketplace.licensing.models import LicenseFile, LicenseTier
 from marketplace.storage.service import storage
 from tests.browser.helpers import screenshot, sign_in
 from tests.media import ffmpeg, make_song
+
+
+BUILD_TIMEOUT_SECONDS = 120
+
+
+def delivered_key(license_id: str) -> str:
+    """The lease's MP3 once its background job has built it."""
+    deadline = time.monotonic() + BUILD_TIMEOUT_SECONDS
+    while True:
+        db.session.expire_all()
+        key = db.session.scalar(select(LicenseFile.key).where(LicenseFile.license_id == license_id,
+                                                              LicenseFile.kind == "mp3"))
+        if key is not None:
+            return key
+        assert time.monotonic() < deadline, "the lease's MP3 was not built"
+        time.sleep(0.2)
 
 
 def test_an_admin_traces_a_leaked_excerpt_to_its_license(page, store, tmp_path):
@@ -27,9 +45,9 @@ def test_an_admin_traces_a_leaked_excerpt_to_its_license(page, store, tmp_path):
             reference="browser-trace-1", beat_id=beat["id"], tier_id=tier.id, buyer=accounts.get_user(buyer.id),
             price_amount=2999, currency="usd"))
         db.session.commit()
-        license_ = db.session.get(License, license_.id)
-        number = license_.license_number
-        with storage().local_copy(next(f.key for f in license_.files if f.kind == "mp3")) as delivered:
+        license_id, number = license_.id, license_.license_number
+        mp3_key = delivered_key(license_id)
+        with storage().local_copy(mp3_key) as delivered:
             mp3 = shutil.copy(delivered, tmp_path / "delivered.mp3")
     leak = tmp_path / "leak.m4a"
     ffmpeg("-ss", "4", "-t", "20", "-i", str(mp3), "-c:a", "aac", "-b:a", "128k", str(leak))
