@@ -85,6 +85,7 @@ def _register_web(app: Flask) -> None:
     from marketplace.health import bp as health_bp
     from marketplace.jobs.views import admin_blp as jobs_admin_blp
     from marketplace.licensing.views import blp as licensing_blp
+    from marketplace.licensing.views import trace_blp
     from marketplace.licensing.views import well_known_blp
     from marketplace.moderation.beats import hold_back_on_publication
     from marketplace.moderation.views import admin_blp
@@ -110,7 +111,7 @@ def _register_web(app: Flask) -> None:
     app.extensions["api"] = init_api(app, [accounts_blp, catalog_blp, licensing_blp, checkout_blp, payments_blp,
                                            moderation_blp, admin_blp, payouts_blp, payouts_admin_blp,
                                            jobs_admin_blp, privacy_blp, profiles_blp, stats_blp, collaborators_blp,
-                                           split_sheets_blp, proposals_blp])
+                                           split_sheets_blp, proposals_blp, trace_blp])
     app.extensions["api"].register_blueprint(well_known_blp)  # at the site's root, not under /api/v1
     app.extensions["beat_offers"] = offers_with_holds  # beats show their offers, held exclusives unavailable
     init_listing_cache(app)

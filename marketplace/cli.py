@@ -25,6 +25,7 @@ audio_cli = AppGroup("audio", help="Previews and waveforms.")
 jobs_cli = AppGroup("jobs", help="Background jobs.")
 seed_cli = AppGroup("seed", help="Load demonstration data.")
 keys_cli = AppGroup("keys", help="The keys that sign license certificates.")
+licenses_cli = AppGroup("licenses", help="Licenses: tracing a leaked recording to its license.")
 
 @users_cli.command("create-admin")
 @click.option("--email", prompt=True)
@@ -240,12 +241,45 @@ def list_keys() -> None:
         click.echo(f"{row.kid}  {row.state}  (made {row.created_at:%Y-%m-%d %H:%M} UTC{since})")
 
 
+@licenses_cli.command("trace")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def trace_recording(path: Path) -> None:
+    """Name the license a leaked recording was delivered under (number, buyer, date, confidence),
+    or say that no mark was found."""
+    from marketplace.licensing import tracing  # noqa: PLC0415
+
+    try:
+        trace = tracing.trace_file(path)
+    except AppError as error:
+        raise click.ClickException(error.message) from None
+    finally:
+        db.session.rollback()
+    if not trace.found:
+        recognised = f" (the beat \"{trace.beat_title}\" is recognised, z = {trace.z_score})" if trace.beat_title else ""
+        click.echo(f"no mark found{recognised}")
+        return
+    lic = trace.license
+    click.echo(f"license {lic.license_number}\nbuyer {lic.buyer_name} ({lic.buyer_id})\n"
+               f"issued {lic.issued_at:%Y-%m-%d %H:%M} UTC\nbeat {trace.beat_title}\n"
+               f"confidence {_confidence_text(trace.chance)} (z = {trace.z_score}, "
+               f"starts {trace.offset_seconds} s into the master)")
+
+
+def _confidence_text(chance: float) -> str:
+    """"99.9999%" down to a chance of one in a million, then the chance itself."""
+    if chance >= 1e-6:
+        return f"{100 * (1 - chance):.4f}%"
+    return f"over 99.9999% (chance of a false match {chance:.1e})" if chance > 1e-300 else \
+        "over 99.9999% (chance of a false match below 1e-300)"
+
+
 def init_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(audio_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(keys_cli)
+    app.cli.add_command(licenses_cli)
     from marketplace.payments.sandbox.cli import sandbox_cli  # noqa: PLC0415
 
     app.cli.add_command(sandbox_cli)

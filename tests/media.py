@@ -56,3 +56,26 @@ def tag_positions(preview: Path, tag: Path, rate: int = 8000, threshold: float =
         else:
             index += 1
     return positions
+
+
+def make_song(path: Path, seconds: float = 40, *, seed: int = 1, rate: int = 44100, bass_hz: float = 55) -> Path:
+    """A stereo song-like signal that never repeats exactly: random notes with harmonics over
+    a bass line, and noise hits (hi-hats) at random places."""
+    rng = np.random.default_rng(seed)
+    samples = int(seconds * rate)
+    time = np.arange(samples) / rate
+    note_length = int(0.25 * rate)
+    pitches = 220 * 2 ** (rng.choice([0, 2, 3, 5, 7, 8, 10, 12], size=samples // note_length + 1) / 12)
+    frequency = np.repeat(pitches, note_length)[:samples]
+    phase = 2 * np.pi * np.cumsum(frequency) / rate
+    envelope = np.exp(-3 * (np.arange(samples) % note_length) / note_length)
+    melody = envelope * sum(np.sin(k * phase) / k for k in range(1, 8))
+    bass = 0.8 * np.sin(2 * np.pi * bass_hz * time) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.31 * time))
+    hats = rng.normal(size=samples) * np.repeat(rng.random(samples // 2205 + 1) < 0.4, 2205)[:samples]
+    hats *= np.exp(-40 * (np.arange(samples) % 2205) / rate)
+    left = 0.25 * melody + 0.3 * bass + 0.06 * hats
+    right = 0.2 * melody + 0.3 * bass + 0.06 * np.roll(hats, 300)
+    stereo = np.stack([left, right], axis=1).astype("<f4")
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "f32le", "-ar", str(rate), "-ac", "2",
+                    "-i", "pipe:0", "-c:a", "pcm_s16le", str(path)], input=stereo.tobytes(), check=True)
+    return path

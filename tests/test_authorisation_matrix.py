@@ -366,6 +366,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/beats/<beat_id>/split-sheet/versions/<int:number>/accept"): by(401, 403, artist=409, other=404,
                                                                               owner=409, admin=404),
     # background jobs that failed every retry
+    ("POST", "/admin/trace"): admins(422),  # no file sent
     ("GET", "/admin/jobs/failed"): admins(200),
     ("POST", "/admin/jobs/failed/<failure_id>/retry"): admins(202),
     # the public keys that sign license certificates: anyone, and a token is not even looked at

@@ -1,5 +1,6 @@
-"""Files delivered to buyers: an untagged 320 kbps MP3 and a WAV made from the master, and
-ID3v2.4 tags that carry the license and the credits."""
+"""Files delivered to buyers: an untagged 320 kbps MP3 (a lease's marked with its license's
+inaudible mark) and a WAV made from the master, and ID3v2.4 tags that carry the license and the
+credits."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from mutagen.id3 import COMM, ID3, TCOM, TIPL, TIT2, TPE1, TXXX
 
+from marketplace.audio import watermark
 from marketplace.audio.errors import AudioProcessingFailed
 
 ENCODE_TIMEOUT_SECONDS = 900
@@ -21,10 +24,25 @@ def _ffmpeg(args: list[str]) -> None:
         raise AudioProcessingFailed(result.stderr.decode(errors="replace")[-2000:])
 
 
-def encode_mp3(master: Path, out: Path) -> None:
-    """MP3 320 kbps, 44.1 kHz, from the master, with no producer tag and no inherited metadata."""
-    _ffmpeg(["-i", str(master), "-map", "0:a:0", "-map_metadata", "-1", "-c:a", "libmp3lame", "-b:a", "320k",
-             "-ar", "44100", "-id3v2_version", "4", str(out)])
+MP3_OPTIONS = ["-map_metadata", "-1", "-c:a", "libmp3lame", "-b:a", "320k", "-ar", "44100", "-id3v2_version", "4"]
+
+
+def encode_mp3(master: Path, out: Path, mark_seed: bytes | None = None) -> None:
+    """MP3 320 kbps, 44.1 kHz, from the master, with no producer tag and no inherited metadata.
+    With `mark_seed`, the audio carries the inaudible mark of that seed (see watermark)."""
+    if mark_seed is None:
+        _ffmpeg(["-i", str(master), "-map", "0:a:0", *MP3_OPTIONS, str(out)])
+        return
+    audio = watermark.decode(master)
+    mono = bool(np.array_equal(audio[:, 0], audio[:, 1]))
+    marked = watermark.embed(audio, mark_seed)
+    result = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-f", "f32le",
+                             "-ar", str(watermark.RATE), "-ac", "2", "-i", "pipe:0", *(["-ac", "1"] if mono else []),
+                             *MP3_OPTIONS, str(out)],
+                            input=marked.astype("<f4").tobytes(), capture_output=True,
+                            timeout=ENCODE_TIMEOUT_SECONDS, check=False)
+    if result.returncode != 0:
+        raise AudioProcessingFailed(result.stderr.decode(errors="replace")[-2000:])
 
 
 def encode_wav(master: Path, out: Path, bits: int = 24) -> None:

@@ -126,7 +126,9 @@ def issue_license(sale: Sale) -> License:
         buyer_name=sale.buyer.display_name, price_amount=sale.price_amount, currency=sale.currency,
         terms=sale.terms or terms_snapshot(tier, beat),
         credits=sale.credits if sale.credits is not None else credits_snapshot(beat),
-        beat_snapshot=beat_snapshot(beat), issued_at=utcnow())
+        beat_snapshot=beat_snapshot(beat), issued_at=utcnow(),
+        # Leases carry a mark in their MP3; an exclusive's files go out unmarked.
+        watermark_seed=None if exclusive else secrets.token_hex(32))
     license_.split_version_id = split_version_of(license_.credits)
     # Each file names the beat's master or stems of now: replacing them later changes nothing
     # for this license, and keeps the files it delivers stored.

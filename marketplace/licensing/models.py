@@ -199,6 +199,9 @@ class License(Base):
     # stays published for as long as a certificate names it.
     certificate: Mapped[str | None] = mapped_column(Text)
     certificate_kid: Mapped[str | None] = mapped_column(ForeignKey("license_signing_keys.kid"))
+    # The secret seed of the inaudible mark in this lease's delivered MP3, which names it in a
+    # leaked copy (see audio/WATERMARK.md). None: delivered unmarked (exclusives, older sales).
+    watermark_seed: Mapped[str | None] = mapped_column(String(64))
 
     # An upgrade names the license it replaced (and was priced on); that license names it back
     # while it stands. A refund of the upgrade clears superseded_by_id: the old one is in use again.

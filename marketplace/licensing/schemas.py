@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask_smorest.fields import Upload
 from marshmallow import validate
 
 from marketplace.catalog.schemas import LimitsSchema, OfferSchema
@@ -196,3 +197,27 @@ class SellerOfferSchema(OfferSchema):
 
     upgrade_floor = ma.fields.Nested(MoneyOutSchema, required=True, metadata={
         "description": "the least an upgrade to this offer costs (0: no floor)"})
+
+
+class TraceUploadSchema(ma.Schema):
+    file = Upload(required=True, metadata={"description": "the suspect recording: MP3, AAC, WAV, FLAC or OGG"})
+
+
+class TraceSchema(ma.Schema):
+    found = ma.fields.Boolean(required=True, metadata={"description": "false: no mark found"})
+    license_number = ma.fields.String(required=True, allow_none=True)
+    license_id = ma.fields.String(required=True, allow_none=True)
+    buyer_name = ma.fields.String(required=True, allow_none=True)
+    buyer_id = ma.fields.String(required=True, allow_none=True)
+    issued_at = ma.fields.DateTime(required=True, allow_none=True)
+    beat_title = ma.fields.String(required=True, allow_none=True,
+                                  metadata={"description": "the beat recognised, even when no mark is found"})
+    z_score = ma.fields.Float(required=True, allow_none=True,
+                              metadata={"description": "the best license's score, in standard deviations"})
+    confidence = ma.fields.Float(required=True, allow_none=True,
+                                 metadata={"description": "1 minus the chance of so high a score without the mark"})
+    chance = ma.fields.Float(required=True, allow_none=True)
+    similarity = ma.fields.Float(required=True, allow_none=True,
+                                 metadata={"description": "how closely the recording matches the beat's master"})
+    offset_seconds = ma.fields.Float(required=True, allow_none=True,
+                                     metadata={"description": "where in the master the recording starts"})

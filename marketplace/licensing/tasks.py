@@ -136,7 +136,8 @@ def _build(delivered: LicenseFile, license_: License, beat: Beat) -> None:
             storage().local_copy(source.key) as master:
         out = Path(folder) / f"delivery.{extension}"
         if delivered.kind == "mp3":
-            encode_mp3(master, out)
+            seed = bytes.fromhex(license_.watermark_seed) if license_.watermark_seed else None
+            encode_mp3(master, out, mark_seed=seed)
             _tag(out, license_)
         else:
             encode_wav(master, out)

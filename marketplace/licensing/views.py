@@ -6,12 +6,13 @@ from flask import request
 
 from marketplace.accounts.auth import auth_required, current_user
 from marketplace.accounts.models import Role
-from marketplace.api import Blueprint, document_errors
+from marketplace.api import Blueprint, accepts_multipart, document_errors
 from marketplace.catalog import services as catalog
+from marketplace.catalog.views import spooled_path
 from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.errors import NotFound
-from marketplace.licensing import free, keys, library, offers, tiers
+from marketplace.licensing import free, keys, library, offers, tiers, tracing
 from marketplace.licensing.schemas import (
     DownloadSchema,
     FreeDownloadDaySchema,
@@ -23,6 +24,8 @@ from marketplace.licensing.schemas import (
     SellerOfferSchema,
     TierInSchema,
     TierSchema,
+    TraceSchema,
+    TraceUploadSchema,
     VerificationSchema,
     tier_patch_schema,
 )
@@ -32,6 +35,23 @@ blp = Blueprint("licensing", __name__, description="License tiers, offers and li
 # Served at the site's root, where JWT libraries look for a issuer's keys.
 well_known_blp = Blueprint("well_known", __name__, url_prefix="/.well-known",
                            description="The platform's public keys, for checking license certificates")
+trace_blp = Blueprint("licensing_admin", __name__, url_prefix="/admin",
+                      description="Leak tracing for admins: the license a leaked recording was delivered under")
+
+
+@trace_blp.post("/trace")
+@accepts_multipart
+@auth_required(Role.ADMIN)
+@trace_blp.arguments(TraceUploadSchema, location="files")
+@trace_blp.response(200, TraceSchema)
+@document_errors(413, 422)
+def trace_recording(files):
+    """Upload a suspect recording (an excerpt, re-encoded, sung over...): the license whose
+    delivered MP3 it comes from, with its buyer, date and the confidence, or `found: false`
+    (no mark found). Evidence for a takedown."""
+    result = tracing.trace_document(tracing.trace_file(spooled_path(files["file"])))
+    db.session.commit()
+    return result
 
 
 @blp.get("/license-tiers")

@@ -13,6 +13,7 @@ const SECTIONS = [
   ["/admin/audit-log", "Audit log"],
   ["/admin/payouts", "Payouts"],
   ["/admin/jobs", "Failed jobs"],
+  ["/admin/trace", "Leak tracing"],
 ];
 
 // The admin section links; the section holding the current page is marked current.

@@ -1,5 +1,5 @@
 // The admin console: moderation of reports, beats, uploads and accounts, the audit log and
-// payouts, and background jobs that failed. Every page is for admin accounts only; each calls the /admin API.
+// payouts, background jobs that failed, and leak tracing. Every page is for admin accounts only; each calls the /admin API.
 
 import { overviewView } from "./overview.js";
 import { reportView, reportsView } from "./reports.js";
@@ -9,6 +9,7 @@ import { userView, usersView } from "./users.js";
 import { auditView } from "./audit.js";
 import { payoutsView } from "./payouts.js";
 import { jobsView } from "./jobs.js";
+import { traceView } from "./trace.js";
 import { adminPage } from "./common.js";
 import { errorBox } from "../ui.js";
 
@@ -40,4 +41,5 @@ export const adminRoutes = [
   admin("/admin/audit-log", "Audit log", auditView),
   admin("/admin/payouts", "Payouts", payoutsView),
   admin("/admin/jobs", "Failed jobs", jobsView),
+  admin("/admin/trace", "Leak tracing", traceView),
 ];
