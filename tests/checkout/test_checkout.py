@@ -4,6 +4,7 @@ provider failing."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from urllib.parse import urlsplit
 
@@ -233,7 +234,8 @@ def test_buyers_come_back_to_an_order_page(client, payments, shop, buyer, checko
     back = urlsplit(success_url)
     assert back.path == f"/orders/{started.json['order_id']}"
     page = client.get(f"{back.path}?{back.query}")
-    assert page.status_code == 200 and b'src="/static/app/main.js"' in page.data
+    assert page.status_code == 200 and re.search(rb'src="/static/app/main\.[0-9a-f]+\.js"', page.data), \
+        "the order page is the app's page, with its (fingerprinted) entry script"
 
 
 def test_a_hold_that_just_ran_out_still_stands_for_its_grace(app, payments, shop, new_buyer, checkout):
