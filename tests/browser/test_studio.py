@@ -183,6 +183,8 @@ def test_an_upload_with_stems_and_a_cover_can_be_sold_under_every_tier(page, sto
 
     cover_image = page.get_by_role("img", name="Cover of Full Package")
     expect(cover_image).to_be_visible()
+    # Visible is not loaded: wait until the browser has decoded it (a broken image never is).
+    page.wait_for_function("image => image.complete && image.naturalWidth > 0", arg=cover_image.element_handle())
     assert cover_image.evaluate("image => image.naturalWidth") == 320
     prices = page.get_by_role("form", name="Prices")
     for tier in ("Basic lease", "Premium lease", "Trackout lease", "Unlimited lease", "Exclusive rights"):
