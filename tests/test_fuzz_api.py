@@ -45,6 +45,9 @@ def test_every_operation_answers_as_documented(api_schema, caller, method, path)
     @given(data=st.data())
     def fuzz(data):
         case = data.draw(operation.as_strategy())
-        case.call_and_validate(headers={**(case.headers or {}), **caller}, checks=CHECKS)
+        # The in-process client hands back the bytes as sent: ask for them uncompressed, as the
+        # checks read the JSON (compression has tests of its own).
+        headers = {**(case.headers or {}), **caller, "Accept-Encoding": "identity"}
+        case.call_and_validate(headers=headers, checks=CHECKS)
 
     fuzz()
