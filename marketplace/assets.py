@@ -78,11 +78,15 @@ _lock = threading.Lock()
 
 
 def asset_table() -> AssetTable:
-    """The table for the app's static folder, read again when a file was added, changed or removed."""
+    """The table for the app's static folder. In development it is read again when a file was added,
+    changed or removed; a production host serves the files it started with, so it reads them once
+    instead of walking the folder on every request."""
+    table = current_app.extensions.get("asset_table")
+    if table is not None and current_app.config["ENV_NAME"] == "production":
+        return table
     root = Path(current_app.static_folder)
     files = sorted(_fingerprinted_files(root))
     snapshot = tuple((name, stat.st_mtime_ns, stat.st_size) for name, stat in files)
-    table = current_app.extensions.get("asset_table")
     if table is not None and table.snapshot == snapshot:
         return table
     with _lock:
