@@ -36,6 +36,21 @@ ON_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
 REQUIRE_SERVICES = os.environ.get("REQUIRE_TEST_SERVICES") == "1"
 
 
+def _postgres_only_reason(why: str) -> str:
+    return f"PostgreSQL only ({why}); `make test-pg` runs it"
+
+
+def postgres_only(why: str) -> pytest.MarkDecorator:
+    """Skips a test on SQLite, which serialises every writer, saying why and how to run it."""
+    return pytest.mark.skipif(not ON_POSTGRES, reason=_postgres_only_reason(why))
+
+
+def skip_unless_postgres(why: str) -> None:
+    """postgres_only, from inside a test."""
+    if not ON_POSTGRES:
+        pytest.skip(_postgres_only_reason(why))
+
+
 def require_service(name: str, available: bool) -> None:
     if available:
         return

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from tests.catalog.test_listing_cache import fresh_listing, listed
-from tests.conftest import ON_POSTGRES
+from tests.conftest import postgres_only
 from tests.licensing.conftest import masters, offer_all, seller, tiers_of, upload_beat  # noqa: F401
 
 
@@ -100,7 +100,7 @@ def test_archiving_the_only_tier_offered_takes_the_beat_out(client, seller, uplo
     assert_reachable_but_not_in_store(client, beat_id, headers)
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent requests on one database: the PostgreSQL pass")
+@postgres_only("concurrent requests on one database")
 def test_listings_during_offer_changes_never_show_a_beat_not_on_sale(live_server, seller, upload_beat,  # noqa: F811
                                                                      tiers_of):  # noqa: F811
     """A beat taken off sale and put back again and again, while others list the store: every

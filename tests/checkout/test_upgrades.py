@@ -17,7 +17,7 @@ from marketplace.db import db
 from marketplace.licensing.models import License
 from marketplace.payouts.models import LedgerEntry, LedgerKind
 from tests.checkout.conftest import wait_for
-from tests.conftest import ON_POSTGRES
+from tests.conftest import postgres_only
 
 BASIC, PREMIUM, TRACKOUT, EXCLUSIVE = 2999, 4999, 9999, 49999
 
@@ -508,7 +508,7 @@ def test_losing_a_dispute_on_the_base_license_revokes_its_upgrade(
 # -- two upgrades of one license at once -------------------------------------------------------
 
 @pytest.mark.postgres_only
-@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent checkouts of one license: the PostgreSQL pass")
+@postgres_only("concurrent checkouts of one license")
 def test_two_upgrade_checkouts_of_one_license_at_once_license_one_upgrade(
         app, client, live_server, payments, shop, buyer, checkout, session_of, order_of):
     buyer_id, headers = buyer

@@ -32,10 +32,10 @@ from marketplace.migrate import upgrade
 from marketplace.storage.service import storage
 from tests.conftest import (
     DEFAULT_PASSWORD,
-    ON_POSTGRES,
     bearer,
     login,
     make_test_app,
+    postgres_only,
     start_celery_worker,
     stop_process,
 )
@@ -462,8 +462,7 @@ def _all_jobs_done(app) -> bool:
 
 # -- sales and a replacement at once ---------------------------------------------------------------
 
-@pytest.mark.skipif(not ON_POSTGRES,
-                    reason="concurrent sales and a replacement on row locks: the PostgreSQL pass")
+@postgres_only("concurrent sales and a replacement on row locks")
 def test_sales_during_a_replacement_each_deliver_the_master_they_were_sold_with(
         app, client, seller, buyer, masters, new_audio, offer_all, live_server):
     """Six sales race a master replacement over real HTTP and sessions: every license names one

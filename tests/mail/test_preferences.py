@@ -8,7 +8,7 @@ import threading
 import pytest
 import requests
 
-from tests.conftest import ON_POSTGRES
+from tests.conftest import postgres_only
 
 SWITCH_ERROR = "Use true (send these mails) or false (do not)."
 
@@ -64,7 +64,7 @@ def test_the_preferences_are_in_the_api_spec(client):
     assert {"sale_notices", "marketing"} <= set(schemas["MailPreferences"]["properties"])
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent changes need PostgreSQL (SQLite serialises writers)")
+@postgres_only("concurrent changes")
 def test_two_devices_changing_different_preferences_at_once_both_keep_their_change(client, signed_in, live_server):
     headers = signed_in()
     changes = [{"sale_notices": False}, {"marketing": True}] * 4
