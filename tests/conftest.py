@@ -184,6 +184,36 @@ def _clean_state(request):
     app.extensions["rate_limits"].reset()
 
 
+class FrozenClock:
+    """Unix time that stands still until a test moves it on."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def frozen_time(monkeypatch) -> FrozenClock:
+    """Stops the clocks of signed links' expiry and of rate limit windows (ours, and the memory
+    storage of the limits library that keeps them), so a test moves time on instead of waiting."""
+    import time
+
+    import limits.storage.memory
+
+    from marketplace.common import ratelimit
+    from marketplace.storage import service
+
+    clock = FrozenClock(float(int(time.time())))  # on a whole second, as links' expiry is
+    for module in (limits.storage.memory, ratelimit, service):
+        monkeypatch.setattr(module, "time", clock)
+    return clock
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()
