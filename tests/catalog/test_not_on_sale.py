@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import threading
 
-import pytest
 from PIL import Image
 
 from tests.catalog.test_listing_cache import fresh_listing, listed

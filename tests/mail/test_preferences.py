@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 import requests
 
 from tests.conftest import postgres_only

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 import requests
 from sqlalchemy import select
 
