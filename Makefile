@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := marketplace
 
-.PHONY: run reset test bench lighthouse install system-packages migrate vendor clean
+.PHONY: run reset test test-pg bench lighthouse install system-packages migrate vendor clean
 
 # Without STRIPE_SECRET_KEY, payments go to the bundled Stripe sandbox, started alongside
 # and stopped with the server; its webhook secret is the app's development default.
@@ -47,6 +47,20 @@ test: NEED_PDF_TOOLS := 1
 test: NEED_BALANCER := 1
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The suite on PostgreSQL, as CI's second pass: it starts PostgreSQL and Redis first (installing
+# them when missing, as CI does). The race tests run only here, as SQLite serialises every writer;
+# run it before a change to locking or concurrent writes is done. PYTEST_ARGS narrows it
+# (`make test-pg PYTEST_ARGS=tests/checkout`); the browser suite runs in `make test` only.
+PG_TEST_DATABASE_URL ?= postgresql://marketplace:marketplace@127.0.0.1:5432/marketplace_test
+PG_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+test-pg: NEED_PDF_TOOLS := 1
+test-pg: NEED_BALANCER := 1
+test-pg: install
+	bash .ci/start-services
+	REQUIRE_TEST_SERVICES=1 TEST_DATABASE_URL=$(PG_TEST_DATABASE_URL) \
+	  TEST_REDIS_URL=$${TEST_REDIS_URL:-$(PG_TEST_REDIS_URL)} \
+	  $(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
 
 # Every benchmark in bench/ (catalog, preview, load), then one table of figures and ratios.
 # Full sizes take a quarter of an hour or more (catalog loads 100,000 beats); QUICK=1 runs

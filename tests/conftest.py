@@ -36,6 +36,21 @@ ON_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
 REQUIRE_SERVICES = os.environ.get("REQUIRE_TEST_SERVICES") == "1"
 
 
+def _postgres_only_reason(why: str) -> str:
+    return f"PostgreSQL only ({why}); `make test-pg` runs it"
+
+
+def postgres_only(why: str) -> pytest.MarkDecorator:
+    """Skips a test on SQLite, which serialises every writer, saying why and how to run it."""
+    return pytest.mark.skipif(not ON_POSTGRES, reason=_postgres_only_reason(why))
+
+
+def skip_unless_postgres(why: str) -> None:
+    """postgres_only, from inside a test."""
+    if not ON_POSTGRES:
+        pytest.skip(_postgres_only_reason(why))
+
+
 def require_service(name: str, available: bool) -> None:
     if available:
         return
@@ -167,6 +182,36 @@ def _clean_state(request):
     with app.app_context():
         wipe_all_rows()
     app.extensions["rate_limits"].reset()
+
+
+class FrozenClock:
+    """Unix time that stands still until a test moves it on."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def frozen_time(monkeypatch) -> FrozenClock:
+    """Stops the clocks of signed links' expiry and of rate limit windows (ours, and the memory
+    storage of the limits library that keeps them), so a test moves time on instead of waiting."""
+    import time
+
+    import limits.storage.memory
+
+    from marketplace.common import ratelimit
+    from marketplace.storage import service
+
+    clock = FrozenClock(float(int(time.time())))  # on a whole second, as links' expiry is
+    for module in (limits.storage.memory, ratelimit, service):
+        monkeypatch.setattr(module, "time", clock)
+    return clock
 
 
 @pytest.fixture

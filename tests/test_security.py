@@ -234,7 +234,7 @@ def test_other_origins_get_no_cors_by_default(client):
     assert "Origin" in answer.headers["Vary"]
     preflight = client.options(f"{API}/auth/login", headers={
         **origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})
-    assert preflight.status_code != 204
+    assert preflight.status_code == 200  # a plain OPTIONS answer, not a preflight granted (204)
     assert not any(name.startswith("Access-Control-Allow") for name in preflight.headers.keys())
 
 
@@ -433,7 +433,7 @@ def test_no_secret_reaches_the_logs(app, client, live_server, payments, store, c
 
     # A checkout Stripe fails (an error answer, logged), then one it pays, fulfilled by the signed webhook.
     payments.fault("POST", "/v1/checkout/sessions", "error_500", times=10)
-    assert _checkout(client, store, headers).status_code >= 500
+    assert _checkout(client, store, headers).status_code == 503
     payments.clear_faults()
     started = _checkout(client, store, headers).json
     completed = payments.complete(started["checkout_url"].rstrip("/").rsplit("/", 1)[1], deliver="sync")

@@ -10,11 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import requests
 
 from config import PROJECT_ROOT
-from tests.conftest import ON_POSTGRES, production_signing_keys, require_service
+from tests.conftest import postgres_only, production_signing_keys, require_service
 
 BIN = Path(sys.executable).parent
 
@@ -85,8 +84,7 @@ def test_development_server_on_default_settings(tmp_path):
           f"http://127.0.0.1:{port}")
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="the production profile needs PostgreSQL; "
-                    "this runs in the PostgreSQL pass (TEST_DATABASE_URL)")
+@postgres_only("the production profile")
 def test_gunicorn_with_the_production_profile(database_factory):
     redis_url = os.environ.get("TEST_REDIS_URL")
     require_service("Redis (TEST_REDIS_URL)", bool(redis_url))

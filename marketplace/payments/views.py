@@ -15,7 +15,7 @@ blp = Blueprint("payments", __name__, description="Payment provider callbacks")
 
 
 @blp.post("/payments/stripe/webhook")
-@document_errors(400)
+@document_errors(400, 415)
 @blp.response(200, description="The event was handled, was a duplicate, or is of a type we ignore")
 def stripe_webhook():
     """Stripe's signed events. The signature of the raw body is checked before anything else;

@@ -17,7 +17,7 @@ from marketplace.accounts.models import EmailChangeRequest, User
 from marketplace.common.clock import utcnow
 from marketplace.db import db
 from tests.checkout import conftest as checkout_fixtures
-from tests.conftest import DEFAULT_PASSWORD, ON_POSTGRES, bearer, login, register
+from tests.conftest import DEFAULT_PASSWORD, bearer, login, postgres_only, register
 
 LINK = re.compile(r"(http://\S+/confirm-email\?token=(\S+))")
 NEW = "ann.new@example.org"
@@ -225,8 +225,7 @@ def test_requests_are_limited_per_account(client, outbox):
     assert limited.status_code == 429 and limited.headers.get("Retry-After")
 
 
-@pytest.mark.skipif(not ON_POSTGRES,
-                    reason="two accounts confirming at once need PostgreSQL (SQLite serialises writers)")
+@postgres_only("two accounts confirming at once")
 def test_two_accounts_confirming_the_same_address_at_once_end_with_one(app, client, outbox, live_server):
     for email in ("ann@example.com", "bob@example.com"):
         [headers, _] = signed_in_twice(client, email)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from marketplace.accounts.models import EmailCollision, User
 from marketplace.db import db
 from marketplace.migrate import upgrade
-from tests.conftest import ON_POSTGRES, login, make_test_app, register
+from tests.conftest import login, make_test_app, postgres_only, register
 
 SAME_MAILBOX = [
     "ANN@EXAMPLE.COM",
@@ -79,8 +79,7 @@ def test_the_database_refuses_a_second_account_for_the_same_mailbox(app, make_us
         db.session.rollback()
 
 
-@pytest.mark.skipif(not ON_POSTGRES,
-                    reason="concurrent registrations need PostgreSQL (SQLite serialises writers)")
+@postgres_only("concurrent registrations")
 def test_concurrent_look_alike_registrations_make_one_account(app, live_server):
     spellings = ["ann@example.com", "\u0430nn@example.com", "ａｎｎ@example.com", "ANN@example.com"]
     barrier = threading.Barrier(len(spellings))

@@ -8,7 +8,6 @@ import email
 import email.policy
 import http.client
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -98,7 +97,7 @@ def test_failures_are_limited_per_address_across_accounts(app_with):
     assert sign_in(client, address(3), account="di@example.com").status_code == 200
 
 
-def test_strangers_wait_growing_delays_while_known_addresses_do_not(app_with):
+def test_strangers_wait_growing_delays_while_known_addresses_do_not(app_with, frozen_time):
     app = app_with(LOGIN_SLOWDOWN_AFTER_FAILURES="3 per hour")
     client = app.test_client()
     register(client)
@@ -113,12 +112,12 @@ def test_strangers_wait_growing_delays_while_known_addresses_do_not(app_with):
     # The owner's own address is not slowed; a new address is, even with the right password.
     assert sign_in(client, address(1)).status_code == 200
     assert sign_in(client, address(6)).status_code == 429
-    time.sleep(waited)
+    frozen_time.advance(waited)
     assert guess(client, address(5)).status_code == 401  # its turn came
     longer = guess(client, address(7))
     assert longer.status_code == 429
     assert int(longer.headers["Retry-After"]) > waited
-    time.sleep(int(longer.headers["Retry-After"]))
+    frozen_time.advance(int(longer.headers["Retry-After"]))
     assert sign_in(client, address(6)).status_code == 200  # a new address of the owner gets in, after a wait
 
 

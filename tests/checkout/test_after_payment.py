@@ -239,9 +239,7 @@ def test_the_sweep_fails_a_delayed_payment_whose_failure_was_never_told(app, pay
 
 
 def test_a_polled_order_page_asks_stripe_at_most_every_two_seconds(client, payments, shop, new_buyer, checkout,
-                                                                  session_of):
-    import time
-
+                                                                  session_of, frozen_time):
     _buyer, headers = new_buyer()
     order_id = start(checkout, shop, headers)
     payments.complete(session_of(order_id), deliver="none")
@@ -249,5 +247,7 @@ def test_a_polled_order_page_asks_stripe_at_most_every_two_seconds(client, payme
     assert client.get(f"/api/v1/orders/{order_id}", headers=headers).json["status"] == "pending"
     # Stripe would now say "paid", but it is not asked again so soon.
     assert client.get(f"/api/v1/orders/{order_id}", headers=headers).json["status"] == "pending"
-    time.sleep(2.1)
+    frozen_time.advance(1.9)
+    assert client.get(f"/api/v1/orders/{order_id}", headers=headers).json["status"] == "pending"
+    frozen_time.advance(0.2)
     assert client.get(f"/api/v1/orders/{order_id}", headers=headers).json["status"] == "paid"

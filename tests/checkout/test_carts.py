@@ -100,7 +100,7 @@ def test_the_success_page_racing_the_webhook_fulfils_once(app, live_server, paym
         thread.start()
     for thread in threads:
         thread.join()
-    assert all(status == 200 or status >= 500 for status in answers), answers
+    assert answers == [200] * 4, answers
     order = order_of(order_id, headers)
     assert order["status"] == "paid" and order["refunded"]["amount"] == 0
     with app.app_context():

@@ -92,9 +92,9 @@ def test_concurrent_deliveries_of_one_event_fulfil_once(app, payments, shop, buy
         thread.start()
     for thread in threads:
         thread.join()
-    # Each delivery is handled, found a duplicate, or (SQLite busy) refused with a 5xx that
-    # Stripe would retry: never two fulfilments.
-    assert all(a["status"] == 200 or a["status"] >= 500 for a in answers), answers
+    # Each delivery waits for the one before it: one is handled, the others find a duplicate,
+    # all answer 200, and nothing is fulfilled twice.
+    assert [a["status"] for a in answers] == [200] * 6, answers
     outcomes = [json.loads(a["body"])["outcome"] for a in answers if a["status"] == 200]
     assert outcomes.count("handled") == 1
     assert count(app, License) == 1
@@ -150,7 +150,7 @@ def test_signatures_that_do_not_verify_are_refused(app, payments, shop, buyer, c
                     {"omit_signature": True}):
         answer = payments.deliver(event_id, **attempt)
         assert answer["status"] == 400, (attempt, answer)
-        assert json.loads(answer["body"])["error"]["code"] in ("invalid_signature", "invalid_event")
+        assert json.loads(answer["body"])["error"]["code"] == "invalid_signature", attempt
     assert count(app, ProcessedEvent) == 0
     with app.app_context():
         assert db.session.get(Order, started["order_id"]).status == "pending"
@@ -184,4 +184,5 @@ def test_unknown_events_are_acknowledged(payments, signed_event):
 def test_a_webhook_without_json_is_refused(live_server, payments):
     answer = requests.post(live_server + WEBHOOK_PATH, data=b"hello", timeout=10,
                            headers={"Content-Type": "text/plain", "Stripe-Signature": "t=1,v1=00"})
-    assert answer.status_code in (400, 415) and "error" in answer.json()
+    # Like every JSON endpoint, it refuses another media type before reading the body.
+    assert answer.status_code == 415 and answer.json()["error"]["code"] == "unsupported_media_type"

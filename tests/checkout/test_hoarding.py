@@ -15,7 +15,7 @@ from marketplace.checkout.holds import HOLD_GRACE, HOLD_TIME_WINDOW
 from marketplace.checkout.models import CouponRedemption, ExclusiveHold, Order
 from marketplace.common.clock import utcnow
 from marketplace.db import db
-from tests.conftest import ON_POSTGRES
+from tests.conftest import postgres_only
 from tests.checkout.test_promotions import coupon
 
 
@@ -161,7 +161,7 @@ def test_renewing_a_hold_early_counts_only_the_time_held(app, payments, shop, ne
 
 
 @pytest.mark.postgres_only
-@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent transactions of one buyer: the PostgreSQL pass")
+@postgres_only("concurrent transactions of one buyer")
 def test_concurrent_checkouts_of_one_buyer_never_hold_more_than_the_cap(app, live_server, payments, shop,
                                                                       beats, new_buyer):
     exclusive = shop["tiers"]["Exclusive"]["id"]
@@ -280,7 +280,7 @@ def test_the_database_refuses_a_second_reservation_and_a_shared_seat(app, client
 
 
 @pytest.mark.postgres_only
-@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent transactions on one coupon: the PostgreSQL pass")
+@postgres_only("concurrent transactions on one coupon")
 def test_concurrent_checkouts_never_use_a_coupon_more_than_it_allows(app, client, live_server, payments, shop,
                                                                     new_buyer):
     created = coupon(client, shop["headers"], code="FEW", max_redemptions=3)

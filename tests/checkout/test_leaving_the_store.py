@@ -19,7 +19,7 @@ from marketplace.licensing.models import License
 from marketplace.moderation.beats import hold_back_on_publication
 from marketplace.payouts.models import LedgerEntry
 from tests.checkout.conftest import wait_for
-from tests.conftest import ON_POSTGRES
+from tests.conftest import postgres_only
 
 WAYS_OUT = ["takedown", "takedown_revoking", "suspension", "review", "archive"]
 
@@ -144,7 +144,7 @@ def test_a_lease_checked_out_before_the_exclusive_sold_is_still_honoured(
 
 
 @pytest.mark.postgres_only
-@pytest.mark.skipif(not ON_POSTGRES, reason="a takedown racing a payment on row locks: the PostgreSQL pass")
+@postgres_only("a takedown racing a payment on row locks")
 @pytest.mark.parametrize("tier", ["Basic", "Exclusive"])
 def test_a_takedown_racing_a_payment_ends_in_a_license_or_a_refund(app, live_server, payments, shop, buyer,
                                                                    admin_headers, checkout, session_of,

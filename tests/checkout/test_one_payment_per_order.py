@@ -15,10 +15,9 @@ from marketplace.checkout.tasks import sweep_orders
 from marketplace.db import db
 from marketplace.licensing.models import License
 from tests.checkout.conftest import wait_for
-from tests.conftest import ON_POSTGRES
+from tests.conftest import postgres_only
 
-POSTGRES_ONLY = pytest.mark.skipif(
-    not ON_POSTGRES, reason="concurrent clients on row locks and unique indexes: the PostgreSQL pass runs it")
+POSTGRES_ONLY = postgres_only("concurrent clients on row locks and unique indexes")
 
 
 def sessions_at_stripe(payments) -> list[dict]:

@@ -65,6 +65,24 @@ def test_fixed_discount_is_split_to_the_cent(amount, prices):
     assert all(0 <= share <= price for share, price in zip(shares, prices))
 
 
+@pytest.mark.parametrize("amount,prices,shares", [
+    (1000, [3333, 3333, 3334], [333, 333, 334]),  # 333.3 333.3 333.4: the cent left goes to .4
+    (11, [10, 20, 30], [2, 4, 5]),  # 1.83 3.67 5.5: the two cents go to .83 and .67, not to .5
+    (1, [5000, 1], [1, 0]),  # 0.9998 and 0.0002
+    (2, [1, 1, 1], [1, 1, 0]),  # equal remainders: the cart's order decides
+])
+def test_the_cents_left_over_go_to_the_largest_remainders(amount, prices, shares):
+    assert split_fixed(amount, prices) == shares
+
+
+def test_a_fixed_coupon_in_kwd_is_shared_in_steps_by_the_largest_remainders():
+    """3.330 KWD over 12.340, 4.990 and 2.990, in steps of 0.010: 202.2, 81.8 and 49.0 steps."""
+    lines = [lease(12340, "b1"), lease(4990, "b2"), lease(2990, "b3")]
+    apply_coupon(lines, Coupon(id="c", currency="kwd", code="OFF", kind="fixed", amount_off=3330,
+                               beat_id=None))
+    assert [line.discount for line in lines] == [2020, 820, 490]
+
+
 def test_fixed_coupon_never_takes_a_line_below_zero():
     lines = [lease(300, "b1"), lease(200, "b2")]
     apply_coupon(lines, Coupon(id="c", currency="usd", code="X", kind="fixed", amount_off=10_000,

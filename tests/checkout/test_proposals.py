@@ -18,7 +18,7 @@ from marketplace.jobs import queue
 from marketplace.proposals import services as proposal_services
 from marketplace.proposals.models import Proposal
 from tests.checkout.conftest import wait_for
-from tests.conftest import ON_POSTGRES
+from tests.conftest import postgres_only
 
 EXCLUSIVE = 49999
 
@@ -332,7 +332,7 @@ def test_the_sweep_expires_unanswered_and_unpaid_offers(app, client, shop, buyer
 
 # -- at the same moment --------------------------------------------------------------------------
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent checkouts of one exclusive: the PostgreSQL pass")
+@postgres_only("concurrent checkouts of one exclusive")
 def test_an_accepted_offers_checkout_and_a_public_checkout_at_once_make_exactly_one_hold(
         app, client, live_server, payments, shop, buyer, new_buyer):
     _buyer_id, headers = buyer

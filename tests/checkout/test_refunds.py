@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 import requests
 from sqlalchemy import select
 
 from marketplace.db import db
 from marketplace.payouts.models import LedgerEntry
 from tests.checkout.conftest import wait_for
-from tests.conftest import ON_POSTGRES
+from tests.conftest import postgres_only
 
 
 def settle(predicate):
@@ -164,7 +163,7 @@ def test_the_refund_body_is_documented(client):
     assert "409" in operation["responses"] and "422" in operation["responses"]
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent refunds on row locks: the PostgreSQL pass")
+@postgres_only("concurrent refunds on row locks")
 def test_concurrent_refunds_of_one_line_refund_it_once(
         app, live_server, payments, shop, upload_beat, offer_all, new_buyer, checkout, session_of, order_of,
         admin_headers):

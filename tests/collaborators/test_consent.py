@@ -18,7 +18,7 @@ from marketplace.catalog.models import BeatCredit
 from marketplace.collaborators.models import CreditInvitation
 from marketplace.db import db
 from marketplace.payouts.models import LedgerEntry
-from tests.conftest import ON_POSTGRES, bearer, login, mail_text, register
+from tests.conftest import bearer, login, mail_text, register, skip_unless_postgres
 
 TOKEN = re.compile(r"/credit-invitation\?token=(\S+)")
 
@@ -188,8 +188,7 @@ def test_only_accepted_credits_name_an_account_in_public(app, client, beatmaker,
 
 def test_accept_and_decline_at_once_give_one_outcome(app, live_server, beatmaker, make_user, headers_for, email_of,
                                                       new_buyer, buy):
-    if not ON_POSTGRES:
-        pytest.skip("concurrent answers on one database: the PostgreSQL pass runs this")
+    skip_unless_postgres("concurrent answers on one database")
     anna, anna_headers, beat, tiers = beatmaker("Anna")
     outcomes = []
     for round_ in range(3):

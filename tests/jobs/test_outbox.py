@@ -23,7 +23,7 @@ from marketplace.jobs.celery_app import make_celery
 from marketplace.jobs.failures import FailedJob
 from marketplace.jobs.outbox import OutboxJob
 from marketplace.migrate import upgrade
-from tests.conftest import ON_POSTGRES, make_test_app, register
+from tests.conftest import make_test_app, postgres_only, register
 
 RECORD = "tests.outbox_record"
 
@@ -138,7 +138,7 @@ def test_one_key_queued_twice_is_one_row_and_one_run(app, recorded, caplog):
     assert [record.message for record in caplog.records if record.message == "job_skipped"] == []
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent transactions queuing one key: the PostgreSQL pass")
+@postgres_only("concurrent transactions queuing one key")
 def test_one_key_queued_by_concurrent_transactions_is_one_row_and_one_run(app, recorded):
     clients = 8
     start = threading.Barrier(clients)
@@ -212,7 +212,7 @@ def test_the_relay_handing_over_a_row_still_waiting_for_its_thread_runs_it_once(
         db.engine.dispose()
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent claims of one row: the PostgreSQL pass")
+@postgres_only("concurrent claims of one row")
 def test_concurrent_deliveries_of_one_row_run_its_job_once(app, recorded):
     row_id = left_waiting(app, "x")
     deliveries = 8

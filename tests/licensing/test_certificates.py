@@ -39,7 +39,7 @@ from tests.checkout.conftest import (  # noqa: F401
     shop,
     wait_for,
 )
-from tests.conftest import ON_POSTGRES, make_test_app
+from tests.conftest import make_test_app, postgres_only
 
 JWKS = "/.well-known/jwks.json"
 BASE = "http://127.0.0.1:5000"  # the development address mailed links and certificates use
@@ -332,8 +332,7 @@ def test_the_keys_are_public_to_any_page(client):
     assert "certificate" in verification and "status" in verification
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent first signings need PostgreSQL's row locks and "
-                    "concurrent sessions; this runs in the PostgreSQL pass (TEST_DATABASE_URL)")
+@postgres_only("concurrent first signings on row locks and concurrent sessions")
 def test_concurrent_first_callers_register_one_key(app, live_server):
     import requests
 

@@ -13,7 +13,7 @@ from marketplace.catalog.models import Beat
 from marketplace.db import db
 from marketplace.licensing import issuing
 from marketplace.licensing.models import License, LicenseTier
-from tests.conftest import ON_POSTGRES, mails_since
+from tests.conftest import mails_since, postgres_only
 
 
 def test_a_version_finished_after_the_exclusive_sale_leaves_the_store_too(app, client, seller, buyer,
@@ -40,7 +40,7 @@ def test_a_version_finished_after_the_exclusive_sale_leaves_the_store_too(app, c
     assert refused.status_code == 422 and "version_of" in refused.json["error"]["details"]
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent transactions and row locks: the PostgreSQL pass runs it")
+@postgres_only("concurrent transactions and row locks")
 @pytest.mark.parametrize("tier_name", ["Basic lease", "Exclusive rights"])
 def test_one_sale_fulfilled_twice_at_once_gives_one_license(app, seller, buyer, upload_beat, offer_all, tier_name):
     _seller, headers = seller
@@ -96,7 +96,7 @@ def test_content_id_cannot_be_null(client, seller, tiers_of):
                         json={"content_id": None}).status_code == 422
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent first visits need real concurrency: the PostgreSQL pass")
+@postgres_only("concurrent first visits need real concurrency")
 def test_default_tiers_are_seeded_once_under_concurrent_first_visits(app, make_user):
     owner = make_user(Role.BEATMAKER)
     barrier = threading.Barrier(4)

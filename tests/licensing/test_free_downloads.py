@@ -19,7 +19,7 @@ from marketplace.db import db
 from marketplace.licensing.models import FreeLicense, License
 from marketplace.payouts.models import LedgerEntry
 from marketplace.storage.service import storage
-from tests.conftest import ON_POSTGRES
+from tests.conftest import skip_unless_postgres
 
 ENDED = "Free downloads ended when the exclusive rights were sold."
 
@@ -261,9 +261,7 @@ def test_free_downloads_are_counted_per_beat_and_day_for_the_seller(client, sell
 
 
 def test_one_account_downloading_twice_at_once_gets_one_license(app, client, buyer, free_beat):
-    if not ON_POSTGRES:
-        print("skipped: concurrent first downloads need PostgreSQL's row locking to race for real")
-        pytest.skip("concurrent downloads are raced on PostgreSQL only")
+    skip_unless_postgres("concurrent first downloads race on row locks")
     barrier = threading.Barrier(4)
     answers = []
 

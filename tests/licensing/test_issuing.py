@@ -12,7 +12,7 @@ from marketplace.accounts import services as accounts
 from marketplace.db import db
 from marketplace.licensing import issuing
 from marketplace.licensing.models import License
-from tests.conftest import ON_POSTGRES, mail_text, mails_since
+from tests.conftest import mail_text, mails_since, postgres_only
 
 
 def test_a_lease_is_issued_with_frozen_terms(client, app, seller, buyer, upload_beat, offer_all, sell):
@@ -104,7 +104,7 @@ def test_the_database_refuses_a_second_exclusive_even_without_the_code(app, sell
         db.session.rollback()
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="row locks and concurrent transactions: the PostgreSQL pass runs it")
+@postgres_only("row locks and concurrent transactions")
 def test_concurrent_exclusive_sales_issue_exactly_one(app, seller, make_user, upload_beat, offer_all):
     from marketplace.accounts.models import Role
 

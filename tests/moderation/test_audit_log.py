@@ -19,7 +19,7 @@ from marketplace.db import db
 from marketplace.moderation import beats
 from marketplace.moderation.audit import CLI, AuditLogIsAppendOnly
 from marketplace.moderation.models import AuditEntry
-from tests.conftest import ON_POSTGRES
+from tests.conftest import postgres_only
 
 
 def test_an_action_and_its_entry_commit_or_roll_back_together(app, owner, make_beat, audit_entries):
@@ -60,7 +60,7 @@ def test_entries_cannot_be_changed_or_deleted_through_the_session(app, owner, ma
     assert [e["reason"] for e in audit_entries()] == ["Original reason."]
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="the append-only trigger exists on PostgreSQL only (TEST_DATABASE_URL)")
+@postgres_only("the append-only trigger")
 @pytest.mark.parametrize("statement", ["UPDATE audit_log SET reason = 'Rewritten.'", "DELETE FROM audit_log"])
 def test_postgresql_refuses_changes_to_entries_whatever_the_client(app, owner, make_beat, statement):
     from sqlalchemy.exc import DBAPIError

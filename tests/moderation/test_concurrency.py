@@ -10,10 +10,9 @@ from sqlalchemy import func, select
 
 from marketplace.db import db
 from marketplace.moderation.models import AuditEntry, Report
-from tests.conftest import ON_POSTGRES
+from tests.conftest import postgres_only
 
-pytestmark = pytest.mark.skipif(not ON_POSTGRES, reason="concurrent transactions and row locks: the PostgreSQL "
-                                                        "pass runs it (TEST_DATABASE_URL)")
+pytestmark = postgres_only("concurrent transactions and row locks")
 
 
 def race(count, call):

@@ -11,7 +11,7 @@ from marketplace.db import db
 from marketplace.payouts import services
 from marketplace.payouts.ledger import LedgerIsAppendOnly
 from marketplace.payouts.models import LedgerEntry, LedgerKind
-from tests.conftest import ON_POSTGRES
+from tests.conftest import postgres_only
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_ledger_rows_cannot_be_changed_or_deleted(app, sold):
         db.session.rollback()
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="the trigger is PostgreSQL's")
+@postgres_only("the ledger's append-only trigger")
 def test_postgresql_refuses_changes_to_the_ledger_whatever_the_client(app, sold):
     with app.app_context(), db.engine.connect() as connection:
         for statement in ("UPDATE ledger_entries SET amount = 0", "DELETE FROM ledger_entries"):

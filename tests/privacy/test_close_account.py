@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 import requests
 from sqlalchemy import select
 
@@ -16,7 +15,7 @@ from marketplace.db import db
 from marketplace.payouts import ledger
 from marketplace.payouts.models import ConnectedAccount
 from marketplace.privacy.closing import CLOSED_NAME
-from tests.conftest import DEFAULT_PASSWORD, ON_POSTGRES, bearer, login, register
+from tests.conftest import DEFAULT_PASSWORD, bearer, login, postgres_only, register
 
 
 def close(client, headers, password=DEFAULT_PASSWORD):
@@ -143,8 +142,7 @@ def test_an_admin_cannot_bring_a_closed_account_back(client, signed_in, admin_he
     assert refused.status_code == 409 and refused.json["error"]["code"] == "account_closed"
 
 
-@pytest.mark.skipif(not ON_POSTGRES,
-                    reason="two administrators closing at once need PostgreSQL (SQLite serialises writers)")
+@postgres_only("two administrators closing at once")
 def test_two_last_administrators_closing_at_once_leave_one(app, make_user, headers_for, live_server):
     admins = [headers_for(make_user(Role.ADMIN, name)) for name in ("One", "Two")]
     barrier = threading.Barrier(len(admins))

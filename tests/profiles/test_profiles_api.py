@@ -16,7 +16,7 @@ from marketplace.db import db
 from marketplace.privacy.closing import close_account
 from marketplace.profiles.models import ProducerProfile
 from tests.catalog.conftest import make_beat  # noqa: F401  (fixture)
-from tests.conftest import DEFAULT_PASSWORD, ON_POSTGRES, bearer, login
+from tests.conftest import DEFAULT_PASSWORD, bearer, login, skip_unless_postgres
 
 PROFILE = "/api/v1/me/profile"
 
@@ -281,10 +281,7 @@ def test_closed_and_suspended_accounts_have_no_profile(app, client, beatmaker, m
 
 
 def test_two_accounts_racing_for_one_handle_get_it_once(live_server, app, make_user):
-    if not ON_POSTGRES:
-        print("skipped: the race is answered by PostgreSQL's unique index under real concurrency; "
-              "SQLite serialises every write")
-        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL) for a real race")
+    skip_unless_postgres("the race is answered by the unique index under real concurrency")
     racers = 6
     tokens = []
     for index in range(racers):

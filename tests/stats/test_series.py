@@ -19,7 +19,7 @@ from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.payouts.models import LedgerEntry
 from tests.checkout.conftest import wait_for
-from tests.conftest import ON_POSTGRES
+from tests.conftest import postgres_only
 
 
 def _ledger(app, **where):
@@ -214,7 +214,7 @@ def test_another_beatmakers_beat_is_not_found(client, beatmaker):
     assert answer.status_code == 404 and answer.json["error"]["code"] == "beat_not_found"
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent first plays of a day on one row: the PostgreSQL pass")
+@postgres_only("concurrent first plays of a day on one row")
 def test_concurrent_first_plays_of_a_day_are_all_counted(app, live_server, beatmaker):
     _user, _headers, beat_id, _tiers = beatmaker("Racer")
     listeners = 8
