@@ -123,9 +123,9 @@ function takeFirstAnswer(url) {
   return answer;
 }
 
-// Answers a page asked for early, while the visitor's account was being checked (see prefetch in
-// main.js): each answers the page's own request for the same address once, and is forgotten at
-// the next navigation.
+// Answers a page asked for early, while the visitor's account was being checked (see
+// startPrefetch in main.js): each answers the page's own request for the same address once, and
+// is forgotten at the next navigation.
 const earlyAnswers = new Map();
 
 export function prefetch(path, { query } = {}) {
