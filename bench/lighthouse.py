@@ -36,6 +36,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
 from marketplace.demo.catalogue import ADMIN, ARTIST, BEATMAKER  # noqa: E402
+from marketplace.payments.service import SANDBOX_WEBHOOK_SECRET  # noqa: E402
 
 LIGHTHOUSE = BENCH / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -44,17 +45,35 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--disable-default-apps", "--mute-audio"]
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 FLASK = [sys.executable, "-m", "flask"]
-RUNS_PER_PAGE = 3
 
-# Every page, by who sees it. "{beat}" and "{handle}" are a published demo beat and its maker.
+# Every page the web views serve (the routes of static/app/*/index.js, account.js and
+# invitations.js), by who sees it. "{beat}" is a published demo beat of the demo beatmaker,
+# "{handle}" its maker; "{order}", "{license}" and "{number}" the demo artist's purchase of it
+# (made by this script), "{report}" a report waiting in the admin queue, "{user}" the artist.
 PAGES = {
-    None: ["/", "/beats/{beat}", "/p/{handle}", "/licenses/verify", "/signin", "/signup", "/forgot-password",
-           "/api/v1/docs"],
-    ARTIST: ["/cart", "/orders", "/library", "/account"],
-    BEATMAKER: ["/studio", "/studio/upload", "/studio/tiers", "/studio/voice-tag", "/studio/sales"],
-    ADMIN: ["/admin", "/admin/reports", "/admin/beats", "/admin/review-queue", "/admin/users",
-            "/admin/audit-log", "/admin/payouts", "/admin/jobs"],
+    None: ["/", "/beats/{beat}", "/p/{handle}", "/licenses/verify", "/licenses/verify/{number}", "/signin",
+           "/signup", "/forgot-password", "/api/v1/docs"],
+    ARTIST: ["/cart", "/orders", "/orders/{order}", "/library", "/library/offers", "/licenses/{license}",
+             "/account"],
+    BEATMAKER: ["/studio", "/studio/upload", "/studio/beats/{beat}", "/studio/tiers", "/studio/voice-tag",
+                "/studio/sales", "/studio/stats", "/studio/deals", "/studio/offers", "/payouts"],
+    ADMIN: ["/admin", "/admin/reports", "/admin/reports/{report}", "/admin/beats", "/admin/beats/{beat}",
+            "/admin/review-queue", "/admin/users", "/admin/users/{user}", "/admin/audit-log", "/admin/payouts",
+            "/admin/jobs", "/admin/trace"],
 }
+# Pages opened from a mailed link: they act on the link's one-time token as they open (or show that
+# the link is spent), so a repeated measurement would not measure the same page.
+LEFT_OUT = {
+    "/reset-password": "a mailed link's one-time token; the same form as /forgot-password",
+    "/verify-email": "a mailed link's one-time token, spent when the page opens",
+    "/confirm-email": "a mailed link's one-time token, spent when the page opens",
+    "/unsubscribe": "a mailed link's token, acted on when the page opens",
+    "/credit-invitation": "a mailed invitation's token; needs a credit offered to another account",
+}
+# Lighthouse now and then loses the trace of a load (NO_NAVSTART) or fails to start: such a run is
+# made again, once, instead of being counted.
+ATTEMPTS = 2
+PURCHASE_SECONDS = 120
 
 
 def free_port() -> int:
@@ -63,20 +82,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(url: str, seconds: float = 60) -> None:
+def wait_for(url: str, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             requests.get(url, timeout=2)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or too busy to answer
             time.sleep(0.3)
     raise SystemExit(f"{url} did not answer within {seconds:.0f} s")
 
 
-def app_environment(instance: Path) -> dict[str, str]:
+def app_environment(instance: Path, sandbox_port: int | None = None) -> dict[str, str]:
     environment = {key: value for key, value in os.environ.items()
-                   if key not in ("DATABASE_URL", "REDIS_URL")}
+                   if key not in ("DATABASE_URL", "REDIS_URL", "STRIPE_SECRET_KEY")}
+    if sandbox_port is not None:
+        environment["STRIPE_SANDBOX_URL"] = f"http://127.0.0.1:{sandbox_port}"
     return {**environment, "APP_ENV": "development", "INSTANCE_DIR": str(instance),
             "FLASK_APP": "marketplace",
             "JOBS_BACKEND": "thread"}
@@ -90,12 +111,24 @@ def build_store(instance: Path) -> None:
                    stderr=subprocess.DEVNULL)
 
 
-def serve(instance: Path, port: int) -> subprocess.Popen:
+def serve(instance: Path, port: int, sandbox_port: int) -> subprocess.Popen:
     server = subprocess.Popen([*FLASK, "run", "--host", "127.0.0.1", "--port", str(port), "--with-threads"],
-                              cwd=ROOT, env=app_environment(instance), stdout=subprocess.DEVNULL,
+                              cwd=ROOT, env=app_environment(instance, sandbox_port), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)
     wait_for(f"http://127.0.0.1:{port}/healthz")
     return server
+
+
+def serve_payments(instance: Path, port: int, app_port: int) -> subprocess.Popen:
+    """The Stripe sandbox, as `make run` starts it, for the demo artist's purchase."""
+    sandbox = subprocess.Popen(
+        [*FLASK, "payments", "sandbox", "--port", str(port), "--state-file", str(instance / "stripe-sandbox.json"),
+         "--webhook-url", f"http://127.0.0.1:{app_port}/api/v1/payments/stripe/webhook",
+         "--webhook-secret", SANDBOX_WEBHOOK_SECRET],
+        cwd=ROOT, env=app_environment(instance), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    wait_for(f"http://127.0.0.1:{port}/")
+    return sandbox
 
 
 def start_chromium(profile: Path, port: int) -> subprocess.Popen:
@@ -108,12 +141,7 @@ def start_chromium(profile: Path, port: int) -> subprocess.Popen:
 
 def sign_in(base: str, debugging_port: int, account) -> None:
     """Puts the account's access token (or none) where the pages look for it."""
-    token = None
-    if account is not None:
-        answer = requests.post(f"{base}/api/v1/auth/login", json={"email": account.email,
-                                                                   "password": account.password}, timeout=30)
-        answer.raise_for_status()
-        token = answer.json()["access_token"]
+    token = token_of(base, account) if account is not None else None
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -128,11 +156,53 @@ def sign_in(base: str, debugging_port: int, account) -> None:
         browser.close()  # disconnects; the browser itself goes on
 
 
+def token_of(base: str, account) -> str:
+    answer = requests.post(f"{base}/api/v1/auth/login", json={"email": account.email,
+                                                               "password": account.password}, timeout=30)
+    answer.raise_for_status()
+    return answer.json()["access_token"]
+
+
+def get(base: str, path: str, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    answer = requests.get(f"{base}/api/v1{path}", headers=headers, timeout=30)
+    answer.raise_for_status()
+    return answer.json()
+
+
 def demo_names(base: str) -> dict[str, str]:
-    beats = requests.get(f"{base}/api/v1/beats", timeout=30).json()["items"]
-    beat = beats[0]
-    handles = [beat["beatmaker"]["handle"] for beat in beats if beat["beatmaker"].get("handle")]
-    return {"beat": beat["id"], "handle": handles[0] if handles else None}
+    """The ids the pages' addresses need. The demo artist buys a lease of the beat, through the
+    sandbox's payment page, the first time (kept in the store folder between runs)."""
+    beats = get(base, "/beats")["items"]
+    beat = next(beat for beat in beats if beat["beatmaker"]["display_name"] == BEATMAKER.display_name)
+    artist = token_of(base, ARTIST)
+    license = bought_license(base, artist, beat)
+    admin = token_of(base, ADMIN)
+    report = get(base, "/admin/reports", admin)["items"][0]
+    user = next(user for user in get(base, "/admin/users", admin)["items"] if user["email"] == ARTIST.email)
+    order = next(order for order in get(base, "/orders", artist) if order["status"] == "paid")
+    return {"beat": beat["id"], "handle": beat["beatmaker"]["handle"], "order": order["id"],
+            "license": license["id"], "number": license["license_number"], "report": report["id"],
+            "user": user["id"]}
+
+
+def bought_license(base: str, token: str, beat: dict) -> dict:
+    licenses = get(base, "/licenses", token)
+    if not licenses:
+        lease = min(beat["offers"], key=lambda offer: offer["price"]["amount"])
+        answer = requests.post(f"{base}/api/v1/checkout", headers={"Authorization": f"Bearer {token}"},
+                               json={"items": [{"beat_id": beat["id"], "tier_id": lease["tier_id"]}]}, timeout=30)
+        answer.raise_for_status()
+        paid = requests.post(answer.json()["checkout_url"], data={"action": "pay", "email": ARTIST.email},
+                             timeout=60)
+        paid.raise_for_status()
+        deadline = time.monotonic() + PURCHASE_SECONDS
+        while not licenses and time.monotonic() < deadline:
+            time.sleep(1)
+            licenses = get(base, "/licenses", token)
+        if not licenses:
+            raise SystemExit(f"the demo purchase gave no license within {PURCHASE_SECONDS} s")
+    return licenses[0]
 
 
 def lighthouse(url: str, profile: str, debugging_port: int, report: Path) -> dict:
@@ -141,13 +211,16 @@ def lighthouse(url: str, profile: str, debugging_port: int, report: Path) -> dic
                f"--only-categories={','.join(CATEGORIES)}"]
     if profile == "desktop":
         command.append("--preset=desktop")
-    for attempt in range(1, RUNS_PER_PAGE + 1):
-        # Lighthouse now and then loses the trace of a load (NO_NAVSTART): the page is measured again.
-        if subprocess.run(command, timeout=300).returncode == 0:
+    for attempt in range(1, ATTEMPTS + 1):
+        finished = subprocess.run(command, timeout=300).returncode == 0
+        result = json.loads(report.read_text()) if finished and report.exists() else None
+        error = (result or {}).get("runtimeError")
+        if result is not None and not error:
             break
-        if attempt == RUNS_PER_PAGE:
-            raise SystemExit(f"Lighthouse failed {attempt} times on {url} ({profile})")
-    result = json.loads(report.read_text())
+        problem = error["code"] if error else "no report"
+        if attempt == ATTEMPTS:
+            raise SystemExit(f"Lighthouse failed {attempt} times on {url} ({profile}): {problem}")
+        print(f"  {url} ({profile}): {problem}, measured again", flush=True)
     scores = {name: round(100 * (result["categories"][name]["score"] or 0)) for name in CATEGORIES}
     lcp = result["audits"]["largest-contentful-paint"].get("numericValue")
     return {**scores, "lcp_ms": round(lcp) if lcp is not None else None}
@@ -190,14 +263,18 @@ def main() -> None:
         args.reports.mkdir(parents=True, exist_ok=True)
     print(f"Building the demo store in {instance} ...", flush=True)
     build_store(instance)
-    app_port, debugging_port = free_port(), free_port()
+    app_port, debugging_port, sandbox_port = free_port(), free_port(), free_port()
     base = f"http://127.0.0.1:{app_port}"
     started = []
     try:
-        started.append(serve(instance, app_port))
+        started.append(serve_payments(instance, sandbox_port, app_port))
+        started.append(serve(instance, app_port, sandbox_port))
         started.append(start_chromium(work / "chromium", debugging_port))
         names = demo_names(base)
         rows = []
+        for page, reason in LEFT_OUT.items():
+            if only is None or page in only:
+                print(f"  {page}: left out, {reason}", flush=True)
         for account, pages in PAGES.items():
             chosen = [page for page in pages if only is None or page in only]
             if not chosen:
@@ -205,7 +282,7 @@ def main() -> None:
             sign_in(base, debugging_port, account)
             for page in chosen:
                 if "{handle}" in page and not names["handle"]:
-                    print(f"  {page}: skipped, no demo beatmaker has a public handle", flush=True)
+                    print(f"  {page}: left out, the demo beatmaker has no public handle", flush=True)
                     continue
                 for profile in args.profiles.split(","):
                     slug = page.strip("/").replace("/", "-").replace("{", "").replace("}", "") or "home"

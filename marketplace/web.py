@@ -11,16 +11,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import mimetypes
+import re
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
 
-from flask import Blueprint, Response, current_app, request, send_from_directory
+from flask import Blueprint, Response, current_app, g, request, send_from_directory
 from werkzeug.exceptions import NotFound as HttpNotFound
 from werkzeug.security import safe_join
 
 from marketplace.api import content_security_policy
 from marketplace.assets import asset_table, split_fingerprint
 from marketplace.errors import NotFound, handle_http_exception
+from marketplace.observability import REQUEST_ID_HEADER
 
 bp = Blueprint("web", __name__)
 
@@ -50,6 +55,17 @@ SHELL_ENTRY = "app/main.js"
 PRIVATE_SECTIONS = ("studio", "admin", "account", "library", "orders", "cart", "payouts", "reset-password",
                     "verify-email", "confirm-email", "unsubscribe")
 NOINDEX = "noindex, nofollow"
+# Public store pages whose first content comes with the page: the API answers their script asks for
+# first, as a visitor who is not signed in gets them, in a JSON data block (never run as a script).
+# The page then paints without a round trip to the API. The limit is PAGE_SIZE of store/browse.js.
+BROWSE_FIRST_REQUESTS = ("/api/v1/beats?limit=24", "/api/v1/catalog/vocabulary")
+BEAT_PAGE = re.compile(r"/beats/(?P<beat_id>[^/]+)/?")
+PROFILE_PAGE = re.compile(r"/p/(?P<handle>[^/]+)/?")
+# The cover renditions pages pick from, and the widths they show them at (as cover() and
+# HERO_SIZES / CARD_SIZES of store/common.js): the largest paint is preloaded with the page.
+COVER_WIDTHS = (300, 600)
+HERO_COVER_SIZES = "20rem"
+CARD_COVER_SIZES = "(min-width: 40rem) 18rem, 7rem"
 
 
 def _section(path: str) -> str:
@@ -79,6 +95,74 @@ def _page_head(path: str) -> tuple[str, str]:
     return head, f"'sha256-{digest}'"
 
 
+def _first_requests(path: str) -> list[str]:
+    """The API addresses a public page's script asks for before it paints, when it has no query."""
+    if request.args:
+        return []
+    if path in ("/", "/beats", "/beats/"):
+        return list(BROWSE_FIRST_REQUESTS)
+    if found := BEAT_PAGE.fullmatch(path):
+        return [f"/api/v1/beats/{quote(found['beat_id'], safe='')}"]
+    if found := PROFILE_PAGE.fullmatch(path):
+        return [f"/api/v1/profiles/{quote(found['handle'], safe='')}"]
+    return []
+
+
+def _anonymous_answer(address: str) -> Any | None:
+    """The API's answer to a GET by a visitor who is not signed in, or None if it is not a 200.
+    Asked inside the app, in a context of its own (its own database session and `g`), logged
+    under the page's request id."""
+    app = current_app._get_current_object()
+    headers = {"Accept": "application/json", REQUEST_ID_HEADER: g.get("request_id", "")}
+    with app.app_context(), app.test_request_context(address, headers=headers):
+        response = app.full_dispatch_request()
+        if response.status_code != 200 or not response.is_json:
+            return None
+        return response.get_json()
+
+
+def _first_answers(path: str) -> dict[str, Any]:
+    """Each first request's answer, keyed as the page's script asks (query sorted)."""
+    answers = {}
+    for address in _first_requests(path):
+        answer = _anonymous_answer(address)
+        if answer is not None:
+            answers[_answer_key(address)] = answer
+    return answers
+
+
+def _answer_key(address: str) -> str:
+    path, _, query = address.partition("?")
+    params = sorted(parse_qsl(query, keep_blank_values=True))
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+def _data_block(answers: dict[str, Any]) -> str:
+    """The answers as a JSON data block; "<" escaped so no text in them can end the block."""
+    text = json.dumps(answers, separators=(",", ":")).replace("<", "\\u003c")
+    return f'\n  <script type="application/json" id="first-answers">{text}</script>'
+
+
+def _cover_preload(answers: dict[str, Any]) -> str:
+    """A preload of the cover the page paints largest: the beat's, or the first card's."""
+    first = next(iter(answers.values()), None)
+    if isinstance(first, dict) and "items" in first:
+        beat, sizes = (first["items"] or [None])[0], CARD_COVER_SIZES
+    else:
+        beat, sizes = first, HERO_COVER_SIZES
+    if not isinstance(beat, dict) or not beat.get("cover_url"):
+        return ""
+    srcset = ", ".join(f"{_cover_at(beat['cover_url'], width)} {width}w" for width in COVER_WIDTHS)
+    return (f'\n  <link rel="preload" as="image" imagesrcset="{html.escape(srcset)}" '
+            f'imagesizes="{html.escape(sizes)}" fetchpriority="high">')
+
+
+def _cover_at(address: str, width: int) -> str:
+    path, _, query = address.partition("?")
+    params = [(name, value) for name, value in parse_qsl(query, keep_blank_values=True) if name != "size"]
+    return f"{path}?{urlencode([*params, ('size', str(width))])}"
+
+
 def _shell(status: int = 200) -> Response:
     """The page's HTML: static/index.html with its scripts and styles under their fingerprinted
     names. Not cached: a new release's scripts are picked up on the next visit. A "not found"
@@ -89,6 +173,9 @@ def _shell(status: int = 200) -> Response:
         text = text.replace(f'"/static/{name}"', f'"{table.url(name)}"')
     head, import_map_hash = _page_head(request.path)
     text = text.replace('<script type="module"', head + '<script type="module"', 1)
+    answers = _first_answers(request.path) if status == 200 else {}
+    if answers:
+        text = text.replace("\n</head>", _cover_preload(answers) + _data_block(answers) + "\n</head>", 1)
     response = Response(text, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = REVALIDATE
     response.headers["Content-Security-Policy"] = content_security_policy(response, import_map_hash)

@@ -143,8 +143,9 @@ def test_the_loader_imports_no_area_statically():
 def test_the_page_policy_allows_only_its_import_map(client, path):
     response = client.get(path, headers=BROWSER)
     html = response.get_data(as_text=True)
-    inline = re.findall(r"<script(?: [^>]*)?>(.*?)</script>", html, re.DOTALL)
-    inline = [script for script in inline if script]  # the module script has a src and no body
+    scripts = re.findall(r"<script((?: [^>]*)?)>(.*?)</script>", html, re.DOTALL)
+    # The module script has a src and no body; a JSON data block (the page's first data) is never run.
+    inline = [body for attributes, body in scripts if body and 'type="application/json"' not in attributes]
     assert len(inline) == 1, "one inline script: the import map"
     digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
     policy = response.headers["Content-Security-Policy"]
@@ -303,3 +304,49 @@ def test_an_unknown_cover_size_is_refused_in_words(client):
     answer = client.get("/api/v1/beats/bt_missing/cover?size=301")
     assert answer.status_code == 422 and "size" in json.dumps(answer.json["error"]["details"])
 
+
+
+# -- the first content comes with the page -----------------------------------------------------------------
+
+def first_answers(html: str) -> dict:
+    found = re.search(r'<script type="application/json" id="first-answers">(.*?)</script>', html, re.DOTALL)
+    return json.loads(found.group(1)) if found else {}
+
+
+@pytest.fixture
+def listed_beat(app, make_user):
+    """A published beat, titled with text that would end a script block."""
+    from marketplace.accounts.models import User
+    from marketplace.catalog import services as catalog
+    from marketplace.db import db
+
+    owner_id = make_user(Role.BEATMAKER, "Metro")
+    with app.app_context():
+        owner = db.session.get(User, owner_id)
+        beat = catalog.create_beat(owner, title="Night </script><script>alert(1)</script>", bpm=140)
+        beat.preview_key = f"previews/{beat.id}.mp3"
+        catalog.publish(beat)
+        db.session.commit()
+        return beat.id
+
+
+def test_a_beat_page_comes_with_the_beat_as_the_api_gives_it(client, listed_beat):
+    html = client.get(f"/beats/{listed_beat}", headers=BROWSER).get_data(as_text=True)
+    assert "</script><script>alert(1)" not in html, "the title cannot end the data block"
+    answers = first_answers(html)
+    assert answers == {f"/api/v1/beats/{listed_beat}": client.get(f"/api/v1/beats/{listed_beat}").json}
+    assert answers[f"/api/v1/beats/{listed_beat}"]["title"] == "Night </script><script>alert(1)</script>"
+
+
+def test_the_store_front_comes_with_its_first_page_of_beats_and_words(client, listed_beat):
+    answers = first_answers(client.get("/", headers=BROWSER).get_data(as_text=True))
+    assert answers["/api/v1/beats?limit=24"] == client.get("/api/v1/beats?limit=24").json
+    assert answers["/api/v1/catalog/vocabulary"] == client.get("/api/v1/catalog/vocabulary").json
+
+
+@pytest.mark.parametrize("path", ["/beats/bt_missing", "/?genre=trap", "/studio", "/library", "/signin"])
+def test_pages_without_a_public_first_answer_carry_none(client, path):
+    """An unknown beat's page shows its own "not found"; a search, and a signed-in visitor's pages,
+    ask the API."""
+    html = client.get(path, headers=BROWSER).get_data(as_text=True)
+    assert 'id="first-answers"' not in html

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from marketplace.audio import synth
 from marketplace.catalog.models import Beat
 from marketplace.db import db
-from marketplace.demo.catalogue import DEMO_ACCOUNTS, DEMO_BEATS
+from marketplace.demo.catalogue import BEATMAKERS, DEMO_ACCOUNTS, DEMO_BEATS
 from marketplace.models import metadata
 from tests.checkout.conftest import payments, session_of  # noqa: F401
 from tests.conftest import bearer, login
@@ -96,6 +96,12 @@ def test_seed_demo_builds_a_living_store_once(app, client):
     for email in ("beatmaker@demo.test", "keys@demo.test", "vale@demo.test"):
         tag = client.get("/api/v1/me/voice-tag", headers=bearer(token_of(client, email)))
         assert tag.status_code == 200 and tag.json["custom"] is True
+
+    # Every demo beatmaker has a public page, linked from their beats.
+    for account in BEATMAKERS:
+        profile = client.get(f"/api/v1/profiles/{account.handle}")
+        assert profile.status_code == 200 and profile.json["display_name"] == account.display_name
+    assert beats["Midnight Drive"]["beatmaker"]["handle"] == "demobeats"
 
     seller = bearer(token_of(client, "beatmaker@demo.test"))
     coupons = client.get("/api/v1/coupons", headers=seller).json

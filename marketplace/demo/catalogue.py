@@ -22,15 +22,16 @@ class DemoAccount:
     display_name: str
     role: Role
     tag_notes: tuple[int, ...] = ()  # a beatmaker's producer tag: a chime of these MIDI notes
+    handle: str | None = None  # a beatmaker's public page, /p/<handle>
 
 
 ADMIN = DemoAccount("admin@demo.test", "demo-console-password", "Demo Admin", Role.ADMIN)
 BEATMAKER = DemoAccount("beatmaker@demo.test", "demo-studio-password", "Demo Beatmaker", Role.BEATMAKER,
-                        tag_notes=(76, 79, 84))
+                        tag_notes=(76, 79, 84), handle="demobeats")
 KAYA = DemoAccount("keys@demo.test", "demo-piano-password", "Kaya Keys", Role.BEATMAKER,
-                   tag_notes=(72, 76, 79, 83))
+                   tag_notes=(72, 76, 79, 83), handle="kayakeys")
 MARCUS = DemoAccount("vale@demo.test", "demo-drums-password", "Marcus Vale", Role.BEATMAKER,
-                     tag_notes=(84, 79, 72))
+                     tag_notes=(84, 79, 72), handle="marcusvale")
 ARTIST = DemoAccount("artist@demo.test", "demo-vocals-password", "Demo Artist", Role.ARTIST)
 RHEA = DemoAccount("rhea@demo.test", "demo-lyrics-password", "Rhea Verse", Role.ARTIST)
 DEMO_ACCOUNTS = [ADMIN, BEATMAKER, KAYA, MARCUS, ARTIST, RHEA]

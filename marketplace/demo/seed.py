@@ -32,6 +32,7 @@ from marketplace.jobs.queue import enqueue
 from marketplace.licensing import offers, tiers
 from marketplace.moderation import reports
 from marketplace.moderation.models import Report
+from marketplace.profiles import services as profiles
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Step:
 def steps() -> list[Step]:
     """Every step, in an order that works: accounts, then tags (so previews carry them), then
     beats, then what needs published beats."""
-    return ([Step("accounts", ensure_accounts)]
+    return ([Step("accounts", ensure_accounts), Step("public profiles", ensure_handles)]
             + [Step(f"tag of {account.display_name}", functools.partial(ensure_voice_tag, account))
                for account in BEATMAKERS]
             + [Step(beat.title, functools.partial(ensure_beat, beat)) for beat in DEMO_BEATS]
@@ -65,6 +66,21 @@ def ensure_accounts(_folder: Path) -> bool:
         accounts.create_user(account.email, account.password, account.display_name, account.role, verified=True)
     db.session.flush()
     return bool(missing)
+
+
+def ensure_handles(_folder: Path) -> bool:
+    """Each beatmaker's handle, so the store links to their public page. An account with another
+    handle keeps it; a handle someone else took is left to them."""
+    made = False
+    for account in BEATMAKERS:
+        user = user_of(account)
+        if user.handle is not None or not profiles.handle_availability(account.handle, user)["available"]:
+            continue
+        profile = profiles.profile_of(user)
+        profiles.update_profile(user, handle=account.handle, display_name=user.display_name, bio=profile.bio,
+                                links=list(profile.links))
+        made = True
+    return made
 
 
 def ensure_voice_tag(account: DemoAccount, folder: Path) -> bool:

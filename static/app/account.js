@@ -469,6 +469,12 @@ async function mailSettings() {
   return box;
 }
 
+// The requests its sections start with, sent early by the router (see startPrefetch in main.js).
+function accountRequests() {
+  return [["/me/mail-preferences"], ["/me/sessions"], ["/me/email-change"], ["/me/profile"],
+    ["/me/credit-invitations"]];
+}
+
 // The signed-in person's account: a new password, and the sessions (devices) signed in.
 async function accountView({ root, user, navigate }) {
   if (!user) return navigate(`/signin?next=${encodeURIComponent(location.pathname)}`, { replace: true });
@@ -525,21 +531,23 @@ async function accountView({ root, user, navigate }) {
   });
   const email = emailSection(user);
   const profile = profileSection(user);
-  const mailBox = await mailSettings();
   const invitations = invitationsSection();
+  // Every section's data is asked for at once, and the page drawn when all have come: one round
+  // trip, and no section grows under the reader's eyes and pushes the others down.
+  const [mailBox] = await Promise.all([mailSettings(), drawSessions(), email.drawPending(), profile.load(),
+    invitations.load()]);
   root.replaceChildren(h("h1", {}, "Your account"),
     ...[h("p", {}, `${user.display_name} · ${user.email}`), verificationNotice(user), invitations.section,
       sellingSection(user, navigate), profile.section, email.section, form, mailBox, sessionsBox, exportSection(),
       closeSection(navigate)]
       .filter(Boolean));
-  await Promise.all([drawSessions(), email.drawPending(), profile.load(), invitations.load()]);
   if (location.hash === "#credit-invitations") invitations.section.scrollIntoView();
   // Opened from a mail's "mail settings" link: show that section.
   if (location.hash === "#mail-settings") mailBox.scrollIntoView();
 }
 
 export const accountRoutes = [
-  { path: "/account", title: "Your account", view: accountView },
+  { path: "/account", title: "Your account", view: accountView, requests: accountRequests },
   { path: "/signin", title: "Sign in", view: signInView },
   { path: "/signup", title: "Sign up", view: signUpView },
   { path: "/forgot-password", title: "Forgot your password", view: forgotPasswordView },

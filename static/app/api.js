@@ -93,12 +93,75 @@ async function errorFrom(response) {
   return new ApiError(response.status, "http_" + response.status, `The server answered ${response.status} ${response.statusText}.`);
 }
 
-// api("/beats", {query: {genre: "trap"}}), api("/checkout", {method: "POST", json: {...}}),
-// api("/beats", {method: "POST", form: formData}). Returns the parsed JSON (or null for 204).
-export async function api(path, { method = "GET", json, form, query, signal } = {}) {
+// Answers the server put in a public page for its first requests (see _first_answers in
+// marketplace/web.py), as a visitor who is not signed in gets them: the first paint needs no
+// round trip to the API. Each is used once; the next request for it goes to the server.
+const firstAnswers = readFirstAnswers();
+
+function readFirstAnswers() {
+  const block = document.getElementById("first-answers");
+  try {
+    return new Map(Object.entries(JSON.parse(block ? block.textContent : "{}")));
+  } catch {
+    return new Map(); // a broken block costs a round trip, nothing else
+  }
+}
+
+// "/api/v1/beats?limit=24": the address with its query sorted, as the server keys its answers.
+function answerKey(url) {
+  const query = new URLSearchParams(url.search);
+  query.sort();
+  const text = query.toString();
+  return text ? `${url.pathname}?${text}` : url.pathname;
+}
+
+function takeFirstAnswer(url) {
+  if (!firstAnswers.size || token()) return undefined;
+  const key = answerKey(url);
+  const answer = firstAnswers.get(key);
+  firstAnswers.delete(key);
+  return answer;
+}
+
+// Answers a page asked for early, while the visitor's account was being checked (see
+// startPrefetch in main.js): each answers the page's own request for the same address once, and
+// is forgotten at the next navigation.
+const earlyAnswers = new Map();
+
+export function prefetch(path, { query } = {}) {
+  const key = answerKey(apiUrl(path, query));
+  if (earlyAnswers.has(key)) return;
+  const answer = api(path, { query });
+  answer.catch(() => {}); // a failure is the page's to show, when it asks
+  earlyAnswers.set(key, answer);
+}
+
+export function forgetPrefetched() {
+  earlyAnswers.clear();
+}
+
+function takeEarlyAnswer(url) {
+  const key = answerKey(url);
+  const answer = earlyAnswers.get(key);
+  earlyAnswers.delete(key);
+  return answer;
+}
+
+function apiUrl(path, query) {
   const url = new URL("/api/v1" + path, location.origin);
   for (const [key, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
+  }
+  return url;
+}
+
+// api("/beats", {query: {genre: "trap"}}), api("/checkout", {method: "POST", json: {...}}),
+// api("/beats", {method: "POST", form: formData}). Returns the parsed JSON (or null for 204).
+export async function api(path, { method = "GET", json, form, query, signal } = {}) {
+  const url = apiUrl(path, query);
+  if (method === "GET") {
+    const answer = takeFirstAnswer(url) ?? takeEarlyAnswer(url);
+    if (answer !== undefined) return answer;
   }
   const init = { method, headers: headers(), signal };
   if (json !== undefined) {

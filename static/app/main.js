@@ -3,7 +3,7 @@
 // An area's scripts load when one of its pages is first visited: a shopper never downloads the
 // studio or the admin console (the server preloads the area of the page it serves).
 
-import { currentUser, hasRole, signOut } from "./api.js";
+import { currentUser, forgetPrefetched, hasRole, prefetch, signOut, token } from "./api.js";
 import { h, notice, showError } from "./ui.js";
 import { cartSize } from "./store/cart.js";
 
@@ -71,7 +71,13 @@ async function render() {
   const renderNumber = ++currentRender;
   const main = document.getElementById("main");
   stopCurrentPage();
-  const user = await currentUser();
+  forgetPrefetched();
+  const userReady = currentUser();
+  const matchReady = matchRoute(location.pathname);
+  // A signed-in visitor's page asks for its data while the account is checked: the page waits
+  // for one round trip to the API, not two.
+  matchReady.then((match) => { if (token()) startPrefetch(match, renderNumber); }, () => {});
+  const user = await userReady;
   if (renderNumber !== currentRender) return;
   renderNav(user);
   // Each page draws into its own element: if the visitor moves on before it has loaded, its
@@ -80,7 +86,7 @@ async function render() {
   main.replaceChildren(root);
   let match;
   try {
-    match = await matchRoute(location.pathname);
+    match = await matchReady;
   } catch (error) { // the area's scripts could not load (offline, or a release replaced them)
     if (renderNumber === currentRender) showError(root, error);
     return;
@@ -102,8 +108,7 @@ async function render() {
   try {
     pageCleanup = await route.view({
       root, user, navigate,
-      params: Object.fromEntries(Object.entries(found.groups || {}).map(([k, v]) => [k, decodeURIComponent(v)])),
-      query: new URLSearchParams(location.search),
+      params: paramsOf(found), query: new URLSearchParams(location.search),
     });
   } catch (error) {
     showError(root, error);
@@ -114,6 +119,17 @@ async function render() {
   }
   cleanup = pageCleanup;
   if (!history.state || !history.state.keepFocus) main.focus({ preventScroll: true });
+}
+
+function paramsOf(found) {
+  return Object.fromEntries(Object.entries(found.groups || {}).map(([k, v]) => [k, decodeURIComponent(v)]));
+}
+
+// A route may name the API requests its view starts with (`requests`: [path, options] pairs),
+// to be sent at once.
+function startPrefetch(match, renderNumber) {
+  if (!match || !match.route.requests || renderNumber !== currentRender) return;
+  for (const [path, options] of match.route.requests()) prefetch(path, options);
 }
 
 // Any address no page serves (the server answers those with a 404 status and this shell).

@@ -5,9 +5,9 @@
 
 import { beatView } from "./beat.js";
 import { browseView } from "./browse.js";
-import { libraryView, licenseView } from "./library.js";
+import { libraryRequests, libraryView, licenseView } from "./library.js";
 import { cartView } from "./cart.js";
-import { orderView, ordersView } from "./order.js";
+import { orderView, ordersRequests, ordersView } from "./order.js";
 import { profileView } from "./profile.js";
 import { proposalsView } from "./proposals.js";
 import { verifyView } from "./verify.js";
@@ -17,9 +17,9 @@ export const storeRoutes = [
   { path: "/beats", title: "Beats", view: browseView },
   { path: "/beats/:id", title: "Beat", view: beatView },
   { path: "/cart", title: "Cart", view: cartView },
-  { path: "/orders", title: "My orders", view: ordersView },
+  { path: "/orders", title: "My orders", view: ordersView, requests: ordersRequests },
   { path: "/orders/:id", title: "Order", view: orderView },
-  { path: "/library", title: "My licenses", view: libraryView },
+  { path: "/library", title: "My licenses", view: libraryView, requests: libraryRequests },
   { path: "/library/offers", title: "My offers", view: proposalsView },
   { path: "/p/:handle", title: "Profile", view: profileView },
   // Before /licenses/:id, which would take "verify" for an id. Public: no sign-in.

@@ -14,9 +14,14 @@ function statusBadge(license) {
   return h("span", { class: "badge ok" }, "Active");
 }
 
+// The requests the page starts with, sent early by the router (see startPrefetch in main.js).
+export function libraryRequests() {
+  return [["/licenses"]];
+}
+
 export async function libraryView({ root, user, navigate }) {
   if (!user) return sendToSignIn(navigate);
-  const licenses = await api("/licenses");
+  const licenses = await api(...libraryRequests()[0]);
   if (!licenses.length) {
     root.replaceChildren(h("h1", {}, "My licenses"),
       h("p", {}, "You have no licenses yet. ", h("a", { href: "/" }, "Find a beat in the store.")));

@@ -211,9 +211,14 @@ function orderCard(order) {
     waiting ? h("p", {}, h("a", { class: "button primary", href: path }, "Continue to pay")) : null);
 }
 
+// The requests the page starts with, sent early by the router (see startPrefetch in main.js).
+export function ordersRequests() {
+  return [["/orders"]];
+}
+
 export async function ordersView({ root, user, navigate }) {
   if (!user) return sendToSignIn(navigate);
-  const orders = await api("/orders");
+  const orders = await api(...ordersRequests()[0]);
   if (!orders.length) {
     root.replaceChildren(h("h1", {}, "My orders"),
       h("p", {}, "You have no orders yet. ", h("a", { href: "/" }, "Find a beat in the store.")));

@@ -36,7 +36,9 @@ function links(profile) {
 // A beat on the page; on one of someone else's beats, what this person did on it ("Mixed by Kay").
 function beatItem(beat, credit) {
   return h("li", { class: "profile-beat card" },
-    h("a", { href: beatPath(beat), class: "profile-beat-art" }, cover(beat)),
+    // The cover repeats the title's link for the pointer: out of the tab order and hidden from
+    // screen readers, which have the title's.
+    h("a", { href: beatPath(beat), class: "profile-beat-art", tabindex: "-1", "aria-hidden": "true" }, cover(beat)),
     h("div", {},
       h("h3", {}, h("a", { href: beatPath(beat) }, beat.title)),
       credit ? h("p", { class: "profile-roles" }, `${credit.labels.join(", ")} ${credit.name}`) : null,

@@ -35,8 +35,13 @@ export async function dashboardView({ root }) {
   }, REFRESH_SECONDS, { backoff: REFRESH_BACKOFF, longest: REFRESH_LONGEST_SECONDS });
 }
 
+// The requests the page starts with, sent early by the router (see startPrefetch in main.js).
+export function dashboardRequests() {
+  return [["/me/beats", { query: { limit: MOST_LISTED } }]];
+}
+
 function myBeats() {
-  return api("/me/beats", { query: { limit: MOST_LISTED } });
+  return api(...dashboardRequests()[0]);
 }
 
 function isProcessing(beat) {

@@ -28,10 +28,15 @@ const LEDGER_WORDS = {
   dispute_release: "Dispute hold ended",
 };
 
+// The requests the page starts with, sent early by the router (see startPrefetch in main.js).
+export function salesRequests() {
+  return [["/payouts/balance"], ["/payouts/account"], ["/payouts/fee"], ["/payouts/sales"],
+    ["/payouts/ledger", { query: { limit: LEDGER_PAGE } }]];
+}
+
 export async function salesView({ root, query, user }) {
-  const [balance, account, fee, sales, ledger] = await Promise.all([
-    api("/payouts/balance"), api("/payouts/account"), api("/payouts/fee"), api("/payouts/sales"),
-    api("/payouts/ledger", { query: { limit: LEDGER_PAGE } })]);
+  const [balance, account, fee, sales, ledger] = await Promise.all(
+    salesRequests().map((request) => api(...request)));
   const content = [
     h("div", { class: "studio-columns" },
       h("div", {}, balanceCard(balance), notAPayee(account, user) ? becomeSellerCard() : accountCard(account)),

@@ -21,13 +21,18 @@ export async function tiersView({ root }) {
   return undefined;
 }
 
+// The requests the page starts with, sent early by the router (see startPrefetch in main.js).
+export function tiersRequests() {
+  return [["/license-tiers"]];
+}
+
 class TiersPage {
   constructor(root) {
     this.root = root;
   }
 
   async load() {
-    const tiers = await api("/license-tiers");
+    const tiers = await api(...tiersRequests()[0]);
     const currency = tiers.length ? tiers[0].default_price.currency : "usd";
     this.root.replaceChildren(studioPage({ title: "License tiers" },
       h("p", { class: "hint" }, "Each beat is sold under the tiers you tick on its page. Leave a limit blank for unlimited, ",
