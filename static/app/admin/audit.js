@@ -1,8 +1,8 @@
 // /admin/audit-log: every moderation action, newest first, filtered, paged, and exported as
 // CSV. The export needs the bearer token, so it is fetched and handed over as a download.
 
-import { api, ApiError, token } from "../api.js";
-import { busy, dateTime, errorBox, field, h, notice } from "../ui.js";
+import { api, apiFile } from "../api.js";
+import { busy, dateTime, errorBox, field, h, notice, saveFile } from "../ui.js";
 import { AUDIT_ACTIONS, adminPage, filtersToAddress, pagedList, userLinkById, words } from "./common.js";
 
 const FILTERS = ["action", "actor_kind", "actor_id", "target_type", "target_id", "since", "until"];
@@ -85,19 +85,7 @@ function apiFilters(query) {
 }
 
 async function downloadCsv(filters) {
-  const url = new URL("/api/v1/admin/audit-log.csv", location.origin);
-  for (const [name, value] of Object.entries(filters)) url.searchParams.set(name, value);
-  const response = await fetch(url, { headers: { Authorization: `Bearer ${token()}` } });
-  if (!response.ok) {
-    const body = await response.json().catch(() => null);
-    throw new ApiError(response.status, body?.error?.code || `http_${response.status}`,
-      body?.error?.message || `The export failed (${response.status}).`, body?.error?.details);
-  }
-  const link = h("a", { href: URL.createObjectURL(await response.blob()), download: "audit-log.csv", hidden: true });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(link.href), 10000); // after the browser has taken the file
+  saveFile(await apiFile("/admin/audit-log.csv", { query: filters }), "audit-log.csv");
 }
 
 function filterForm(query, navigate) {

@@ -3,6 +3,7 @@
 
 import { api } from "../api.js";
 import { busy, errorBox, field, h, notice, titleCase } from "../ui.js";
+import { keysetPages } from "../paging.js";
 
 const SECTIONS = [
   ["/admin", "Overview"],
@@ -193,29 +194,25 @@ export function pagedList({ container, frame = container, load, render, empty, n
   const status = h("p", { class: "muted", role: "status" });
   const more = h("button", { type: "button", hidden: true }, "Show more");
   const errors = h("div");
-  let cursor = null;
   let shown = 0;
-
-  async function fetchPage(first) {
-    errors.replaceChildren();
-    try {
-      const page = await load(first ? null : cursor);
+  const pages = keysetPages({
+    more,
+    load: (cursor) => {
+      errors.replaceChildren();
+      return load(cursor);
+    },
+    show: (items, first) => {
       if (first) { container.replaceChildren(); shown = 0; }
-      cursor = page.next_cursor;
-      shown += page.items.length;
-      container.append(...[render(page.items)].flat());
-      more.hidden = !cursor;
+      shown += items.length;
+      container.append(...[render(items)].flat());
       frame.hidden = shown === 0; // no empty table under "No … match"
       status.textContent = shown === 0 ? empty
-        : `Showing ${shown} ${shown === 1 ? nouns[0] : nouns[1]}${cursor ? "; more below" : ""}.`;
-    } catch (error) {
-      errors.replaceChildren(errorBox(error));
-    }
-  }
-
-  more.addEventListener("click", () => busy(more, () => fetchPage(false)));
+        : `Showing ${shown} ${shown === 1 ? nouns[0] : nouns[1]}${pages.hasMore() ? "; more below" : ""}.`;
+    },
+    fail: (error) => errors.replaceChildren(errorBox(error)),
+  });
   const element = h("div", { class: "paged" }, errors, status, frame, h("div", { class: "actions" }, more));
-  return { element, reload: () => fetchPage(true) };
+  return { element, reload: pages.reload };
 }
 
 // Counts rows by paging through a listing, up to `cap` ("200+" beyond it).

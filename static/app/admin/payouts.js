@@ -2,7 +2,8 @@
 // refused can be asked for again (a job makes the new attempt).
 
 import { api } from "../api.js";
-import { busy, dateTime, errorBox, field, h, money, notice } from "../ui.js";
+import { busy, dateTime, errorBox, field, h, notice } from "../ui.js";
+import { money } from "../money.js";
 import { adminPage, badge, userLinkById } from "./common.js";
 
 const TRANSFER_STATUSES = { pending: "Pending", paid: "Paid", failed: "Failed" };

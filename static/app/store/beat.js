@@ -2,8 +2,9 @@
 // table in plain words, Buy and Report.
 
 import { api } from "../api.js";
-import { UNSAFE_LINK, busy, date, duration, errorBox, field, formValues, h, money, webUrl } from "../ui.js";
-import { beatFacts, cover, followPlayer, playButton, tagLinks } from "./common.js";
+import { busy, date, duration, errorBox, field, formValues, h } from "../ui.js";
+import { money } from "../money.js";
+import { beatFacts, cover, followPlayer, openPaymentPage, playButton, tagLinks } from "./common.js";
 import { addToCart } from "./cart.js";
 import { samplesPhrase } from "./terms.js";
 import { personLink, profilePath } from "./profile.js";
@@ -59,11 +60,8 @@ function offersSection(beat, user, navigate) {
       try {
         const answer = await api("/checkout", { method: "POST", json: {
           items: [{ beat_id: beat.id, tier_id: offer.tier_id }], coupon_code: coupon.value.trim() || null } });
-        const url = webUrl(answer.checkout_url);
-        if (!url) throw new Error(UNSAFE_LINK);
-        result.replaceChildren(h("p", { role: "status" }, "Opening the payment page…"));
+        openPaymentPage(answer, result);
         leaving = true;
-        location.assign(url);
       } catch (error) {
         result.replaceChildren(errorBox(error));
       }

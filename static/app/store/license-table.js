@@ -3,7 +3,8 @@
 // streams", "Unlimited", "Not allowed"). On a phone the table scrolls sideways inside its
 // own box, the row names staying in view, so the page itself never gets wider than the screen.
 
-import { h, money } from "../ui.js";
+import { h } from "../ui.js";
+import { money } from "../money.js";
 
 const FILES = { mp3: "MP3", wav: "WAV", stems: "Stems (track-outs)" };
 const CREDITED_ROLES = ["producer", "beatmaker", "co_producer"];

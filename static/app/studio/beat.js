@@ -1,10 +1,12 @@
 // /studio/beats/:id: one beat's details (PATCH), prices, credits, files, and archiving.
 
 import { api } from "../api.js";
-import { busy, count, formValues, h, money, notice } from "../ui.js";
+import { busy, count, formValues, h, notice } from "../ui.js";
+import { money } from "../money.js";
 import { beatChanges, beatFields, checkBeatFields } from "./beat-fields.js";
 import { filesEditor } from "./beat-files.js";
-import { clearFieldErrors, holdsByBeat, poll, showFormError, statusBadge, statusExplanation, studioPage } from "./common.js";
+import { poll } from "../poll.js";
+import { clearFieldErrors, holdsByBeat, showFormError, statusBadge, statusExplanation, studioPage } from "./common.js";
 import { creditsEditor } from "./credits.js";
 import { offersEditor } from "./offers.js";
 

@@ -3,7 +3,8 @@
 // again or cancel, and the split sheet's versions as PDFs.
 
 import { api } from "../api.js";
-import { busy, dateTime, errorBox, field, h, money, notice } from "../ui.js";
+import { busy, dateTime, errorBox, field, h, notice } from "../ui.js";
+import { money } from "../money.js";
 import { downloadSplitSheet, invitationBadge, percent } from "../invitations.js";
 import { clearFieldErrors, percentToBps, showFormError } from "./common.js";
 
