@@ -16,9 +16,10 @@ from marketplace.accounts.models import Role, UserStatus
 from marketplace.api import Blueprint, document
 from marketplace.catalog.credits import PRODUCER_ROLES, ROLE_LABELS, CreditRole
 from marketplace.catalog.lifecycle import BeatStatus
+from marketplace.catalog.models import SAMPLE_DECLARATIONS
 from marketplace.checkout.models import OrderStatus
 from marketplace.licensing.models import SUPERSEDED, LicenseStatus
-from marketplace.moderation.models import ReportReason, ReportStatus
+from marketplace.moderation.models import ReportReason, ReportStatus, RestrictionCause
 from marketplace.payouts.models import TransferStatus
 
 CODES_CACHE_SECONDS = 3600
@@ -34,6 +35,8 @@ def all_codes() -> dict[str, list]:
     """Each field's codes, in the order the enumerations declare them."""
     return {
         "beat_statuses": _values(BeatStatus),
+        "samples": list(SAMPLE_DECLARATIONS),
+        "hold_causes": _values(RestrictionCause),
         "order_statuses": _values(OrderStatus),
         "license_statuses": [LicenseStatus.ACTIVE.value, SUPERSEDED, LicenseStatus.REVOKED.value],
         "transfer_statuses": _values(TransferStatus),
@@ -59,6 +62,8 @@ def _codes(description: str) -> ma.fields.List:
 
 class CodesSchema(ma.Schema):
     beat_statuses = _codes("a beat's `status`")
+    samples = _codes("what a beat declares of its `samples`")
+    hold_causes = _codes("why a beat is held out of the store (`held_by[].cause`)")
     order_statuses = _codes("an order's `status`")
     license_statuses = _codes("a license's `status` as its owner reads it")
     transfer_statuses = _codes("a payout transfer's `status`")

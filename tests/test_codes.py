@@ -9,6 +9,8 @@ def test_lists_every_status_a_page_filters_by(client):
     codes = answer.json
     assert codes["beat_statuses"] == ["processing", "published", "failed", "archived", "taken_down",
                                       "sold_exclusive"]
+    assert codes["samples"] == ["none", "cleared", "uncleared"]
+    assert codes["hold_causes"] == ["takedown", "suspension", "review"]
     assert codes["order_statuses"] == ["pending", "paid", "failed", "expired", "refunded", "disputed"]
     assert codes["license_statuses"] == ["active", "superseded", "revoked"]
     assert codes["transfer_statuses"] == ["pending", "paid", "failed"]

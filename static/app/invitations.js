@@ -3,6 +3,7 @@
 
 import { api, apiFile, currentUser } from "./api.js";
 import { busy, dateTime, errorBox, h, notice, saveFile } from "./ui.js";
+import { statusBadge, words } from "./labels.js";
 
 export function percent(bps) {
   return bps === null || bps === undefined ? "none" : `${Number((bps / 100).toFixed(2))}%`;
@@ -18,8 +19,7 @@ const INVITATION_WORDS = {
 
 // `wording` replaces some words: the owner sees "Pending" where the invitee is asked to answer.
 export function invitationBadge(status, wording = {}) {
-  const [words, tone] = INVITATION_WORDS[status] || [status, ""];
-  return h("span", { class: `badge ${tone}`.trim(), dataset: { status } }, wording[status] || words);
+  return statusBadge(INVITATION_WORDS, status, { text: wording[status] });
 }
 
 export async function downloadSplitSheet(beatId, number) {
@@ -75,7 +75,7 @@ function invitationItem(invitation, reload) {
     item.append(h("p", { class: "hint" }, `Accepted ${dateTime(invitation.decided_at)}. Your share is paid to you; `
       + "set up payouts to receive it."), splitSheetButton(invitation.beat, errors));
   } else if (invitation.decided_at) {
-    item.append(h("p", { class: "hint" }, `${INVITATION_WORDS[invitation.status]?.[0] || invitation.status} `
+    item.append(h("p", { class: "hint" }, `${words(INVITATION_WORDS, invitation.status)} `
       + dateTime(invitation.decided_at)));
   }
   return item;

@@ -4,16 +4,13 @@
 
 import { api } from "../api.js";
 import { busy, date, dateTime, errorBox, field, h } from "../ui.js";
+import { choices, words } from "../labels.js";
+import { serverCodes } from "../codes.js";
 import {
-  BEAT_STATUSES, REPORT_REASONS, REPORT_STATUSES, SAMPLES, accountLink, adminPage, announce, badge, beatLink, confirmStep,
-  pagedList, terms, words,
+  BEAT_STATUSES, REPORT_REASONS, REPORT_STATUSES, SAMPLES, accountLink, adminPage, announce, badge, beatLink,
+  confirmStep, filterSelect, pagedList, terms,
 } from "./common.js";
 import { reportPreview } from "./preview.js";
-
-function options(table, selected, anyLabel) {
-  return [h("option", { value: "" }, anyLabel),
-    ...Object.entries(table).map(([value, label]) => h("option", { value, selected: value === selected }, label))];
-}
 
 function reportCard(report) {
   return h("li", { class: "card" },
@@ -33,9 +30,10 @@ function reportCard(report) {
 export async function reportsView({ root, query, navigate }) {
   const status = query.has("status") ? query.get("status") : "open";
   const reason = query.get("reason") || "";
+  const codes = await serverCodes();
   const filters = h("form", { class: "row admin-filters", role: "search", "aria-label": "Filter reports" },
-    field("Status", h("select", { name: "status" }, options(REPORT_STATUSES, status, "Any status"))),
-    field("Reason", h("select", { name: "reason" }, options(REPORT_REASONS, reason, "Any reason"))),
+    field("Status", filterSelect("status", choices(codes.report_statuses, REPORT_STATUSES), status, "Any status")),
+    field("Reason", filterSelect("reason", choices(codes.report_reasons, REPORT_REASONS), reason, "Any reason")),
     h("button", { type: "submit" }, "Filter"));
   filters.addEventListener("submit", (event) => {
     event.preventDefault();

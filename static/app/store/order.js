@@ -4,6 +4,7 @@
 import { api } from "../api.js";
 import { UNSAFE_LINK, date, dateTime, errorBox, h, webUrl } from "../ui.js";
 import { money } from "../money.js";
+import { statusBadge, words } from "../labels.js";
 import { poll } from "../poll.js";
 import { sendToSignIn } from "./common.js";
 
@@ -56,10 +57,9 @@ function statusBlock(order, cancelled) {
         ` The order stays open until ${dateTime(order.expires_at)}.`),
       backToPayment(order));
   }
-  const [words, kind] = STATUS_WORDS[order.status] || [order.status, ""];
   const stillOpen = order.status === "pending" && order.checkout_url;
   return h("div", { class: "order-status" },
-    h("p", {}, h("span", { class: `badge ${kind}` }, order.status), " ", h("strong", {}, words)),
+    h("p", {}, statusBadge(STATUS_WORDS, order.status, { text: order.status }), " ", h("strong", {}, words(STATUS_WORDS, order.status))),
     stillOpen ? h("p", {}, `Not paid yet? The payment page is open until ${dateTime(order.expires_at)}.`) : null,
     stillOpen ? backToPayment(order) : null,
     order.status_reason ? h("p", {}, REASON_WORDS[order.status_reason] || order.status_reason) : null,
@@ -199,14 +199,13 @@ const LIST_STATUS_WORDS = {
 };
 
 function orderCard(order) {
-  const [, kind] = STATUS_WORDS[order.status] || ["", ""];
-  const words = order.status === "pending" && order.payment_under_way
-    ? "Bank transfer under way" : LIST_STATUS_WORDS[order.status] || order.status;
+  const listed = order.status === "pending" && order.payment_under_way
+    ? "Bank transfer under way" : words(LIST_STATUS_WORDS, order.status);
   const path = `/orders/${encodeURIComponent(order.id)}`;
   const waiting = order.status === "pending" && !order.payment_under_way && order.checkout_url;
   return h("li", { class: "card order-card" },
     h("h2", {}, h("a", { href: path }, `Order ${orderNumber(order)}`)),
-    h("p", {}, `${date(order.created_at)} · `, h("span", { class: `badge ${kind}` }, words), " · ",
+    h("p", {}, `${date(order.created_at)} · `, statusBadge(STATUS_WORDS, order.status, { text: listed }), " · ",
       h("strong", { class: "order-card-total" }, money(order.total))),
     h("ul", { class: "order-card-items" }, order.items.map((item) =>
       h("li", {}, `${item.beat_title} — ${item.tier_name}`,

@@ -3,6 +3,7 @@
 
 import { api } from "../api.js";
 import { h, errorBox } from "../ui.js";
+import { statusBadge as beatBadge, words } from "../labels.js";
 
 const SECTIONS = [
   ["/studio", "Beats"],
@@ -36,12 +37,11 @@ const STATUS_WORDS = {
 };
 
 export function statusLabel(status) {
-  return (STATUS_WORDS[status] || [status])[0];
+  return words(STATUS_WORDS, status);
 }
 
 export function statusBadge(status) {
-  const [words, tone] = STATUS_WORDS[status] || [status, ""];
-  return h("span", { class: `badge status-badge ${tone}`.trim(), dataset: { status } }, words);
+  return beatBadge(STATUS_WORDS, status, { className: "status-badge" });
 }
 
 // What the badge means for the beatmaker, in a sentence (or null when nothing needs saying).
