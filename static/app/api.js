@@ -2,6 +2,7 @@
 // Every failure becomes an ApiError carrying the API's stable code and its message in words.
 
 const TOKEN_KEY = "access_token";
+const API_ROOT = "/api/v1";
 
 export class ApiError extends Error {
   constructor(status, code, message, details = {}) {
@@ -102,8 +103,9 @@ export async function api(path, options) {
   return type.includes("json") ? response.json() : response.text();
 }
 
-// A file the API answers with (a CSV, a PDF) as a Blob, for the page to save or open: a plain
-// link cannot send the bearer token. apiFile("/payouts/sales.csv").
+// A file the API answers with (a CSV, a PDF, a preview) as a Blob, for the page to save or
+// play: a plain link cannot send the bearer token. apiFile("/payouts/sales.csv"), or an
+// address the API gave: apiFile(beat.preview_url).
 export async function apiFile(path, { query, signal } = {}) {
   const response = await request(path, { query, signal, accept: "*/*" });
   return response.blob();
@@ -111,7 +113,7 @@ export async function apiFile(path, { query, signal } = {}) {
 
 // The API's answer, once it is known to be a success; any failure is thrown as an ApiError.
 async function request(path, { method = "GET", json, form, query, signal, accept = "application/json" } = {}) {
-  const url = new URL("/api/v1" + path, location.origin);
+  const url = new URL(path.startsWith(`${API_ROOT}/`) ? path : API_ROOT + path, location.origin);
   for (const [key, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
   }
@@ -147,7 +149,7 @@ export function upload(path, form, options) {
 export function sendFile(path, form, { method = "POST", onProgress = () => {} } = {}) {
   const request = new XMLHttpRequest();
   const done = new Promise((resolve, reject) => {
-    request.open(method, "/api/v1" + path);
+    request.open(method, API_ROOT + path);
     for (const [key, value] of Object.entries(headers())) request.setRequestHeader(key, value);
     request.upload.onprogress = (event) => {
       if (event.lengthComputable) onProgress(event.loaded / event.total);
