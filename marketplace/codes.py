@@ -24,7 +24,7 @@ from marketplace.payouts.models import TransferStatus
 
 CODES_CACHE_SECONDS = 3600
 
-blp = Blueprint("codes", __name__, description="The codes fields answer with")
+blp = Blueprint("codes", __name__, description="Codes: every status, role and reason a field may hold")
 
 
 def _values(codes: type[enum.StrEnum]) -> list[str]:
