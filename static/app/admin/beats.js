@@ -30,16 +30,7 @@ function beatRow(beat) {
 }
 
 export async function beatsView({ root, query, navigate }) {
-  const codes = await serverCodes();
   const chosen = Object.fromEntries(["q", "status", "samples", "held", "beatmaker"].map((name) => [name, query.get(name) || ""]));
-  const filters = h("form", { class: "row admin-filters", role: "search", "aria-label": "Find beats" },
-    field("Title", h("input", { name: "q", type: "search", value: chosen.q, maxlength: 120 }), "Any part of it."),
-    field("Status", filterSelect("status", choices(codes.beat_statuses, BEAT_STATUSES), chosen.status, "Any status")),
-    field("Samples", filterSelect("samples", choices(codes.samples, SAMPLES), chosen.samples, "Any")),
-    field("Held out by", filterSelect("held", choices(codes.hold_causes, HOLD_CAUSES), chosen.held, "Anything or nothing")),
-    chosen.beatmaker ? h("input", { type: "hidden", name: "beatmaker", value: chosen.beatmaker }) : null,
-    h("button", { type: "submit", class: "primary" }, "Search"));
-  filtersToAddress(filters, "/admin/beats", navigate);
   const body = h("tbody");
   const list = pagedList({
     container: body,
@@ -49,10 +40,21 @@ export async function beatsView({ root, query, navigate }) {
     empty: "No beats match.",
     nouns: ["beat", "beats"],
   });
+  // The first page loads while the filters' choices are asked for.
+  const loading = list.reload();
+  const codes = await serverCodes();
+  const filters = h("form", { class: "row admin-filters", role: "search", "aria-label": "Find beats" },
+    field("Title", h("input", { name: "q", type: "search", value: chosen.q, maxlength: 120 }), "Any part of it."),
+    field("Status", filterSelect("status", choices(codes.beat_statuses, BEAT_STATUSES), chosen.status, "Any status")),
+    field("Samples", filterSelect("samples", choices(codes.samples, SAMPLES), chosen.samples, "Any")),
+    field("Held out by", filterSelect("held", choices(codes.hold_causes, HOLD_CAUSES), chosen.held, "Anything or nothing")),
+    chosen.beatmaker ? h("input", { type: "hidden", name: "beatmaker", value: chosen.beatmaker }) : null,
+    h("button", { type: "submit", class: "primary" }, "Search"));
+  filtersToAddress(filters, "/admin/beats", navigate);
   adminPage(root, "Beats", h("p", { class: "muted" }, "Newest first, in any status."),
     chosen.beatmaker ? h("p", {}, "Only one beatmaker's beats. ", h("a", { href: "/admin/beats" }, "Show every beat")) : null,
     filters, list.element);
-  await list.reload();
+  await loading;
 }
 
 function reportItem(report) {

@@ -42,7 +42,6 @@ function transferRow(transfer, reload, errors) {
 
 export async function payoutsView({ root, query, navigate }) {
   const status = query.get("status") || "";
-  const codes = await serverCodes();
   const errors = h("div");
   const transfersBox = h("div");
   const loadTransfers = async () => {
@@ -52,6 +51,7 @@ export async function payoutsView({ root, query, navigate }) {
         h("tbody", {}, transfers.map((transfer) => transferRow(transfer, loadTransfers, errors))))
       : h("p", { class: "muted" }, "No transfers match."));
   };
+  const [fees, codes] = await Promise.all([api("/admin/payouts/fees"), serverCodes()]);
   const filter = h("form", { class: "row admin-filters", "aria-label": "Filter transfers" },
     field("Status", filterSelect("status", choices(codes.transfer_statuses, TRANSFER_STATUSES), status, "Any status")),
     h("button", { type: "submit" }, "Filter"));
@@ -60,7 +60,6 @@ export async function payoutsView({ root, query, navigate }) {
     const picked = filter.elements.status.value;
     navigate(picked ? `/admin/payouts?status=${picked}` : "/admin/payouts");
   });
-  const fees = await api("/admin/payouts/fees");
   adminPage(root, "Payouts", feesSection(fees),
     h("section", { "aria-labelledby": "transfers-title" },
       h("h2", { id: "transfers-title" }, "Transfers"),

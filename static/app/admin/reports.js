@@ -30,6 +30,15 @@ function reportCard(report) {
 export async function reportsView({ root, query, navigate }) {
   const status = query.has("status") ? query.get("status") : "open";
   const reason = query.get("reason") || "";
+  const list = pagedList({
+    container: h("ul", { class: "admin-list" }),
+    load: (cursor) => api("/admin/reports", { query: { status, reason, cursor } }),
+    render: (items) => items.map(reportCard),
+    empty: status === "open" ? "No open reports: the queue is empty." : "No reports match.",
+    nouns: ["report", "reports"],
+  });
+  // The first page loads while the filters' choices are asked for.
+  const loading = list.reload();
   const codes = await serverCodes();
   const filters = h("form", { class: "row admin-filters", role: "search", "aria-label": "Filter reports" },
     field("Status", filterSelect("status", choices(codes.report_statuses, REPORT_STATUSES), status, "Any status")),
@@ -40,16 +49,9 @@ export async function reportsView({ root, query, navigate }) {
     const chosen = new URLSearchParams(new FormData(filters));
     navigate(`/admin/reports?${chosen}`);
   });
-  const list = pagedList({
-    container: h("ul", { class: "admin-list" }),
-    load: (cursor) => api("/admin/reports", { query: { status, reason, cursor } }),
-    render: (items) => items.map(reportCard),
-    empty: status === "open" ? "No open reports: the queue is empty." : "No reports match.",
-    nouns: ["report", "reports"],
-  });
   adminPage(root, "Reports", h("p", { class: "muted" }, "Oldest first, the order they are worked through."),
     filters, list.element);
-  await list.reload();
+  await loading;
 }
 
 function resolveForm(report, rerender) {

@@ -25,15 +25,7 @@ function userRow(user) {
 }
 
 export async function usersView({ root, query, navigate }) {
-  const codes = await serverCodes();
   const chosen = { q: query.get("q") || "", status: query.get("status") || "", role: query.get("role") || "" };
-  const search = h("form", { class: "row admin-filters", role: "search", "aria-label": "Find accounts" },
-    field("Email or name", h("input", { name: "q", type: "search", value: chosen.q, maxlength: 254 }),
-      "Any part of it, in any case."),
-    field("Status", filterSelect("status", choices(codes.user_statuses, STATUSES), chosen.status, "Any status")),
-    field("Role", filterSelect("role", choices(codes.roles, ROLES), chosen.role, "Any role")),
-    h("button", { type: "submit", class: "primary" }, "Search"));
-  filtersToAddress(search, "/admin/users", navigate);
   const body = h("tbody");
   const list = pagedList({
     container: body,
@@ -43,8 +35,18 @@ export async function usersView({ root, query, navigate }) {
     empty: "No accounts match.",
     nouns: ["account", "accounts"],
   });
+  // The first page loads while the filters' choices are asked for.
+  const loading = list.reload();
+  const codes = await serverCodes();
+  const search = h("form", { class: "row admin-filters", role: "search", "aria-label": "Find accounts" },
+    field("Email or name", h("input", { name: "q", type: "search", value: chosen.q, maxlength: 254 }),
+      "Any part of it, in any case."),
+    field("Status", filterSelect("status", choices(codes.user_statuses, STATUSES), chosen.status, "Any status")),
+    field("Role", filterSelect("role", choices(codes.roles, ROLES), chosen.role, "Any role")),
+    h("button", { type: "submit", class: "primary" }, "Search"));
+  filtersToAddress(search, "/admin/users", navigate);
   adminPage(root, "Users", search, list.element);
-  await list.reload();
+  await loading;
 }
 
 function strikeItem(strike, rerender) {
