@@ -5,10 +5,9 @@
 import { api } from "../api.js";
 import { date, dateTime, field, h } from "../ui.js";
 import { choices, words } from "../labels.js";
-import { serverCodes } from "../codes.js";
 import {
   BEAT_STATUSES, HOLD_CAUSES, REPORT_REASONS, REPORT_STATUSES, SAMPLES, accountLink, adminPage, announce, badge,
-  beatLink, filterSelect, filtersToAddress, pagedList, reasonForm, scrollTable, terms,
+  beatLink, filteredListPage, filterSelect, filtersToAddress, pagedList, reasonForm, scrollTable, terms,
 } from "./common.js";
 import { historySection } from "./audit.js";
 
@@ -40,21 +39,15 @@ export async function beatsView({ root, query, navigate }) {
     empty: "No beats match.",
     nouns: ["beat", "beats"],
   });
-  // The first page loads while the filters' choices are asked for.
-  const loading = list.reload();
-  const codes = await serverCodes();
-  const filters = h("form", { class: "row admin-filters", role: "search", "aria-label": "Find beats" },
+  const filterForm = (codes) => filtersToAddress(h("form", { class: "row admin-filters", role: "search", "aria-label": "Find beats" },
     field("Title", h("input", { name: "q", type: "search", value: chosen.q, maxlength: 120 }), "Any part of it."),
     field("Status", filterSelect("status", choices(codes.beat_statuses, BEAT_STATUSES), chosen.status, "Any status")),
     field("Samples", filterSelect("samples", choices(codes.samples, SAMPLES), chosen.samples, "Any")),
     field("Held out by", filterSelect("held", choices(codes.hold_causes, HOLD_CAUSES), chosen.held, "Anything or nothing")),
     chosen.beatmaker ? h("input", { type: "hidden", name: "beatmaker", value: chosen.beatmaker }) : null,
-    h("button", { type: "submit", class: "primary" }, "Search"));
-  filtersToAddress(filters, "/admin/beats", navigate);
-  adminPage(root, "Beats", h("p", { class: "muted" }, "Newest first, in any status."),
-    chosen.beatmaker ? h("p", {}, "Only one beatmaker's beats. ", h("a", { href: "/admin/beats" }, "Show every beat")) : null,
-    filters, list.element);
-  await loading;
+    h("button", { type: "submit", class: "primary" }, "Search")), "/admin/beats", navigate);
+  await filteredListPage(root, "Beats", { list, filterForm, before: [h("p", { class: "muted" }, "Newest first, in any status."),
+    chosen.beatmaker ? h("p", {}, "Only one beatmaker's beats. ", h("a", { href: "/admin/beats" }, "Show every beat")) : null] });
 }
 
 function reportItem(report) {

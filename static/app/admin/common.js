@@ -5,6 +5,7 @@ import { api } from "../api.js";
 import { busy, errorBox, field, h, notice } from "../ui.js";
 import { statusBadge } from "../labels.js";
 import { keysetPages } from "../paging.js";
+import { serverCodes } from "../codes.js";
 
 const SECTIONS = [
   ["/admin", "Overview"],
@@ -236,6 +237,15 @@ export function pagedList({ container, frame = container, load, render, empty, n
   });
   const element = h("div", { class: "paged" }, errors, status, frame, h("div", { class: "actions" }, more));
   return { element, reload: pages.reload };
+}
+
+// A filtered list's page: the list's first page loads while the API's codes arrive for
+// `filterForm(codes)`; `before` are the parts above the filters.
+export async function filteredListPage(root, title, { list, filterForm, before = [] }) {
+  const loading = list.reload();
+  const filters = filterForm(await serverCodes());
+  adminPage(root, title, ...before, filters, list.element);
+  await loading;
 }
 
 // Counts rows by paging through a listing, up to `cap` ("200+" beyond it).

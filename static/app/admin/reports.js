@@ -5,10 +5,9 @@
 import { api } from "../api.js";
 import { busy, date, dateTime, errorBox, field, h } from "../ui.js";
 import { choices, words } from "../labels.js";
-import { serverCodes } from "../codes.js";
 import {
   BEAT_STATUSES, REPORT_REASONS, REPORT_STATUSES, SAMPLES, accountLink, adminPage, announce, badge, beatLink,
-  confirmStep, filterSelect, pagedList, terms,
+  confirmStep, filteredListPage, filterSelect, pagedList, terms,
 } from "./common.js";
 import { reportPreview } from "./preview.js";
 
@@ -37,21 +36,20 @@ export async function reportsView({ root, query, navigate }) {
     empty: status === "open" ? "No open reports: the queue is empty." : "No reports match.",
     nouns: ["report", "reports"],
   });
-  // The first page loads while the filters' choices are asked for.
-  const loading = list.reload();
-  const codes = await serverCodes();
-  const filters = h("form", { class: "row admin-filters", role: "search", "aria-label": "Filter reports" },
-    field("Status", filterSelect("status", choices(codes.report_statuses, REPORT_STATUSES), status, "Any status")),
-    field("Reason", filterSelect("reason", choices(codes.report_reasons, REPORT_REASONS), reason, "Any reason")),
-    h("button", { type: "submit" }, "Filter"));
-  filters.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const chosen = new URLSearchParams(new FormData(filters));
-    navigate(`/admin/reports?${chosen}`);
-  });
-  adminPage(root, "Reports", h("p", { class: "muted" }, "Oldest first, the order they are worked through."),
-    filters, list.element);
-  await loading;
+  const filterForm = (codes) => {
+    const filters = h("form", { class: "row admin-filters", role: "search", "aria-label": "Filter reports" },
+      field("Status", filterSelect("status", choices(codes.report_statuses, REPORT_STATUSES), status, "Any status")),
+      field("Reason", filterSelect("reason", choices(codes.report_reasons, REPORT_REASONS), reason, "Any reason")),
+      h("button", { type: "submit" }, "Filter"));
+    // Sent with its blanks: "Any status" is status= in the address, as no status there means the open ones.
+    filters.addEventListener("submit", (event) => {
+      event.preventDefault();
+      navigate(`/admin/reports?${new URLSearchParams(new FormData(filters))}`);
+    });
+    return filters;
+  };
+  await filteredListPage(root, "Reports", { list, filterForm,
+    before: [h("p", { class: "muted" }, "Oldest first, the order they are worked through.")] });
 }
 
 function resolveForm(report, rerender) {

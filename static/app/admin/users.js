@@ -4,10 +4,9 @@
 import { api } from "../api.js";
 import { date, dateTime, field, h, titleCase } from "../ui.js";
 import { choices } from "../labels.js";
-import { serverCodes } from "../codes.js";
 import {
-  BEAT_STATUSES, adminPage, announce, badge, beatLink, filterSelect, filtersToAddress, pagedList, reasonForm,
-  scrollTable, terms,
+  BEAT_STATUSES, adminPage, announce, badge, beatLink, filteredListPage, filterSelect, filtersToAddress, pagedList,
+  reasonForm, scrollTable, terms,
 } from "./common.js";
 import { historySection } from "./audit.js";
 import { holdsText } from "./beats.js";
@@ -35,18 +34,13 @@ export async function usersView({ root, query, navigate }) {
     empty: "No accounts match.",
     nouns: ["account", "accounts"],
   });
-  // The first page loads while the filters' choices are asked for.
-  const loading = list.reload();
-  const codes = await serverCodes();
-  const search = h("form", { class: "row admin-filters", role: "search", "aria-label": "Find accounts" },
+  const filterForm = (codes) => filtersToAddress(h("form", { class: "row admin-filters", role: "search", "aria-label": "Find accounts" },
     field("Email or name", h("input", { name: "q", type: "search", value: chosen.q, maxlength: 254 }),
       "Any part of it, in any case."),
     field("Status", filterSelect("status", choices(codes.user_statuses, STATUSES), chosen.status, "Any status")),
     field("Role", filterSelect("role", choices(codes.roles, ROLES), chosen.role, "Any role")),
-    h("button", { type: "submit", class: "primary" }, "Search"));
-  filtersToAddress(search, "/admin/users", navigate);
-  adminPage(root, "Users", search, list.element);
-  await loading;
+    h("button", { type: "submit", class: "primary" }, "Search")), "/admin/users", navigate);
+  await filteredListPage(root, "Users", { list, filterForm });
 }
 
 function strikeItem(strike, rerender) {
