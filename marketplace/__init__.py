@@ -79,6 +79,7 @@ def _register_web(app: Flask) -> None:
     from marketplace.checkout.availability import offers_with_holds
     from marketplace.checkout.services import close_checkouts_of_beat
     from marketplace.checkout.views import blp as checkout_blp
+    from marketplace.codes import blp as codes_blp
     from marketplace.collaborators.sheet_views import blp as split_sheets_blp
     from marketplace.collaborators.views import blp as collaborators_blp
     from marketplace.errors import register_error_handlers
@@ -111,7 +112,7 @@ def _register_web(app: Flask) -> None:
     app.extensions["api"] = init_api(app, [accounts_blp, catalog_blp, licensing_blp, checkout_blp, payments_blp,
                                            moderation_blp, admin_blp, payouts_blp, payouts_admin_blp,
                                            jobs_admin_blp, privacy_blp, profiles_blp, stats_blp, collaborators_blp,
-                                           split_sheets_blp, proposals_blp, trace_blp])
+                                           split_sheets_blp, proposals_blp, trace_blp, codes_blp])
     app.extensions["api"].register_blueprint(well_known_blp)  # at the site's root, not under /api/v1
     app.extensions["beat_offers"] = offers_with_holds  # beats show their offers, held exclusives unavailable
     init_listing_cache(app)

@@ -222,6 +222,7 @@ RULES: dict[tuple[str, str], Rule] = {
     # catalogue
     ("GET", "/beats"): everyone(200),
     ("GET", "/catalog/vocabulary"): everyone(200),
+    ("GET", "/codes"): everyone(200),  # reads no token: the same codes for all
     ("POST", "/beats"): beatmakers(422),  # no file sent: the beatmaker's answer is a validation error
     ("GET", "/beats/<beat_id>"): public_read(),
     ("GET", "/uploads/formats"): everyone(200),  # reads no token: the same facts for all

@@ -57,6 +57,9 @@ CREDIT_LINE_ROLES = [
     (CreditRole.CO_PRODUCER, "Co-prod. by"),
 ]
 
+# The roles whose names fill a credit template's {producers}: those of the credit line.
+PRODUCER_ROLES = frozenset(role for role, _ in CREDIT_LINE_ROLES)
+
 
 @dataclasses.dataclass(frozen=True)
 class CreditInput:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import User
 from marketplace.catalog import lifecycle
+from marketplace.catalog.credits import PRODUCER_ROLES
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import Beat
 from marketplace.catalog.replacements import current_file
@@ -45,7 +46,7 @@ def terms_snapshot(tier: LicenseTier, beat: Beat) -> dict[str, Any]:
     """Everything the contract states, frozen at sale: later edits of the tier change nothing."""
     credit_line = tier.credit_line_template.format(
         credit_line=beat.credit_line, beat_title=beat.title,
-        producers=" & ".join(c.name for c in beat.credits if c.role in ("producer", "beatmaker", "co_producer"))
+        producers=" & ".join(c.name for c in beat.credits if c.role in PRODUCER_ROLES)
         or beat.owner.display_name)
     return {
         "tier_name": tier.name, "kind": tier.kind, "deliverables": tier.deliverables, "limits": tier.limits,

@@ -1,7 +1,7 @@
 // Sign in, sign up and a forgotten password. Sign out lives in the navigation bar.
 
 import { api, currentUser, forgetUser, hasRole, setToken, signIn, upload } from "./api.js";
-import { busy, dateTime, errorBox, field, formValues, h, notice } from "./ui.js";
+import { busy, dateTime, errorBox, field, formValues, h, notice, saveFile } from "./ui.js";
 import { invitationRoutes, invitationsSection } from "./invitations.js";
 
 // Where to go after signing in: only a page of this site (not "//host" or "/\\host").
@@ -367,12 +367,7 @@ function exportSection() {
       try {
         const data = await api("/me/export");
         const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
-        const day = new Date().toISOString().slice(0, 10);
-        const link = h("a", { href: URL.createObjectURL(blob), download: `my-data-${day}.json` });
-        document.body.append(link);
-        link.click();
-        link.remove();
-        setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+        saveFile(blob, `my-data-${new Date().toISOString().slice(0, 10)}.json`);
         errors.replaceChildren();
       } catch (error) {
         errors.replaceChildren(errorBox(error));

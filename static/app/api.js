@@ -2,6 +2,7 @@
 // Every failure becomes an ApiError carrying the API's stable code and its message in words.
 
 const TOKEN_KEY = "access_token";
+const API_ROOT = "/api/v1";
 
 export class ApiError extends Error {
   constructor(status, code, message, details = {}) {
@@ -148,7 +149,7 @@ function takeEarlyAnswer(url) {
 }
 
 function apiUrl(path, query) {
-  const url = new URL("/api/v1" + path, location.origin);
+  const url = new URL(path.startsWith(`${API_ROOT}/`) ? path : API_ROOT + path, location.origin);
   for (const [key, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
   }
@@ -157,13 +158,30 @@ function apiUrl(path, query) {
 
 // api("/beats", {query: {genre: "trap"}}), api("/checkout", {method: "POST", json: {...}}),
 // api("/beats", {method: "POST", form: formData}). Returns the parsed JSON (or null for 204).
-export async function api(path, { method = "GET", json, form, query, signal } = {}) {
-  const url = apiUrl(path, query);
-  if (method === "GET") {
+export async function api(path, options = {}) {
+  if ((options.method || "GET") === "GET") {
+    const url = apiUrl(path, options.query);
     const answer = takeFirstAnswer(url) ?? takeEarlyAnswer(url);
     if (answer !== undefined) return answer;
   }
-  const init = { method, headers: headers(), signal };
+  const response = await request(path, options);
+  if (response.status === 204) return null;
+  const type = response.headers.get("Content-Type") || "";
+  return type.includes("json") ? response.json() : response.text();
+}
+
+// A file the API answers with (a CSV, a PDF, a preview) as a Blob, for the page to save or
+// play: a plain link cannot send the bearer token. apiFile("/payouts/sales.csv"), or an
+// address the API gave: apiFile(beat.preview_url).
+export async function apiFile(path, { query, signal } = {}) {
+  const response = await request(path, { query, signal, accept: "*/*" });
+  return response.blob();
+}
+
+// The API's answer, once it is known to be a success; any failure is thrown as an ApiError.
+async function request(path, { method = "GET", json, form, query, signal, accept = "application/json" } = {}) {
+  const url = apiUrl(path, query);
+  const init = { method, headers: headers({ Accept: accept }), signal };
   if (json !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(json);
@@ -182,20 +200,23 @@ export async function api(path, { method = "GET", json, form, query, signal } = 
     forgetUser();
   }
   if (!response.ok) throw await errorFrom(response);
-  if (response.status === 204) return null;
-  const type = response.headers.get("Content-Type") || "";
-  return type.includes("json") ? response.json() : response.text();
+  return response;
 }
 
 // Multipart upload with progress: onProgress(fraction 0..1) while the body is sent.
-// fetch() cannot report upload progress, so this one call uses XMLHttpRequest.
-export function upload(path, form, { method = "POST", onProgress } = {}) {
-  return new Promise((resolve, reject) => {
-    const request = new XMLHttpRequest();
-    request.open(method, "/api/v1" + path);
+export function upload(path, form, options) {
+  return sendFile(path, form, options).done;
+}
+
+// A file sent with progress that can be cancelled: {done (a promise), abort()}. fetch() cannot
+// report upload progress, so this uses XMLHttpRequest; an aborted send rejects with an AbortError.
+export function sendFile(path, form, { method = "POST", onProgress = () => {} } = {}) {
+  const request = new XMLHttpRequest();
+  const done = new Promise((resolve, reject) => {
+    request.open(method, API_ROOT + path);
     for (const [key, value] of Object.entries(headers())) request.setRequestHeader(key, value);
     request.upload.onprogress = (event) => {
-      if (event.lengthComputable && onProgress) onProgress(event.loaded / event.total);
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
     };
     request.onload = () => {
       let body = null;
@@ -204,9 +225,11 @@ export function upload(path, form, { method = "POST", onProgress } = {}) {
       else if (body && body.error) reject(new ApiError(request.status, body.error.code, body.error.message, body.error.details));
       else reject(new ApiError(request.status, "http_" + request.status, `The server answered ${request.status}.`));
     };
+    request.onabort = () => reject(new DOMException("The upload was cancelled.", "AbortError"));
     request.onerror = () => reject(new ApiError(0, "network_error", "The upload was interrupted. Check your connection and try again."));
     request.send(form);
   });
+  return { done, abort: () => request.abort() };
 }
 
 // The signed-in user ({id, email, display_name, roles, status}) or null, asked once per page load.

@@ -2,7 +2,8 @@
 // loaded the first time a chart is drawn, so pages without charts never fetch it. Each chart
 // is a <figure> with its numbers in a table under it, for screen readers and for copying.
 
-import { count, fractionDigits, h } from "./ui.js";
+import { count, h } from "./ui.js";
+import { fractionDigits, majorUnits, money } from "./money.js";
 
 const UPLOT = "../vendor/uplot/uPlot.esm.js";
 const STYLESHEETS = ["/static/vendor/uplot/uPlot.min.css", "/static/app/insights.css"];
@@ -43,12 +44,7 @@ export function periodName(isoDay, interval) {
 
 // Minor units as the currency shows them: 2999 -> "$29.99".
 export function moneyText(amount, currency) {
-  const digits = fractionDigits(currency);
-  try {
-    return new Intl.NumberFormat("en", { style: "currency", currency: currency.toUpperCase() }).format(amount / 10 ** digits);
-  } catch {
-    return `${(amount / 10 ** digits).toFixed(digits)} ${currency.toUpperCase()}`;
-  }
+  return money({ amount, currency });
 }
 
 // A number of the kind a series holds, in words for the table and the legend.
@@ -97,7 +93,7 @@ export function chart({ title, frame, series, bars = false, description = "" }) 
 
 // Money is drawn in major units (29.99), counted in minor units (2999).
 function valueForAxis(value, kind, currency) {
-  return kind === "money" ? value / 10 ** fractionDigits(currency) : value;
+  return kind === "money" ? majorUnits(value, currency) : value;
 }
 
 function options(uPlot, frame, series, bars, width) {

@@ -1,8 +1,9 @@
 // Invitations to be credited on someone's beat: the invitee's list in their account (any
 // account type), and the page the mailed link opens, which answers by its token alone.
 
-import { api, currentUser, token } from "./api.js";
-import { busy, dateTime, errorBox, h, notice } from "./ui.js";
+import { api, apiFile, currentUser } from "./api.js";
+import { busy, dateTime, errorBox, h, notice, saveFile } from "./ui.js";
+import { statusBadge, words } from "./labels.js";
 
 export function percent(bps) {
   return bps === null || bps === undefined ? "none" : `${Number((bps / 100).toFixed(2))}%`;
@@ -18,25 +19,12 @@ const INVITATION_WORDS = {
 
 // `wording` replaces some words: the owner sees "Pending" where the invitee is asked to answer.
 export function invitationBadge(status, wording = {}) {
-  const [words, tone] = INVITATION_WORDS[status] || [status, ""];
-  return h("span", { class: `badge ${tone}`.trim(), dataset: { status } }, wording[status] || words);
+  return statusBadge(INVITATION_WORDS, status, { text: wording[status] });
 }
 
-// The split sheet PDF needs the bearer token, so a plain link cannot fetch it: it is fetched
-// and saved from a blob URL.
 export async function downloadSplitSheet(beatId, number) {
-  const response = await fetch(`/api/v1/beats/${encodeURIComponent(beatId)}/split-sheet/versions/${number}.pdf`,
-    { headers: { Authorization: `Bearer ${token()}` } });
-  if (!response.ok) {
-    const body = await response.json().catch(() => ({}));
-    throw new Error((body.error && body.error.message) || "The split sheet could not be fetched. Try again.");
-  }
-  const url = URL.createObjectURL(new Blob([await response.arrayBuffer()], { type: "application/pdf" }));
-  const link = h("a", { href: url, download: `split-sheet-v${number}.pdf`, hidden: true });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  const pdf = await apiFile(`/beats/${encodeURIComponent(beatId)}/split-sheet/versions/${number}.pdf`);
+  saveFile(new Blob([pdf], { type: "application/pdf" }), `split-sheet-v${number}.pdf`);
 }
 
 function offerLines(invitation) {
@@ -87,7 +75,7 @@ function invitationItem(invitation, reload) {
     item.append(h("p", { class: "hint" }, `Accepted ${dateTime(invitation.decided_at)}. Your share is paid to you; `
       + "set up payouts to receive it."), splitSheetButton(invitation.beat, errors));
   } else if (invitation.decided_at) {
-    item.append(h("p", { class: "hint" }, `${INVITATION_WORDS[invitation.status]?.[0] || invitation.status} `
+    item.append(h("p", { class: "hint" }, `${words(INVITATION_WORDS, invitation.status)} `
       + dateTime(invitation.decided_at)));
   }
   return item;

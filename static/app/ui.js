@@ -28,33 +28,6 @@ export function field(label, control, hint) {
     hint ? h("small", { class: "hint" }, hint) : null);
 }
 
-// How many digits a currency has after the point: 2 for USD, 0 for JPY, 3 for KWD.
-export function fractionDigits(currency) {
-  try {
-    return new Intl.NumberFormat("en", { style: "currency", currency: currency.toUpperCase() })
-      .resolvedOptions().maximumFractionDigits;
-  } catch {
-    return 2;
-  }
-}
-
-// The smallest step a price input takes in a currency: "0.01", "1", "0.001".
-export function priceStep(currency) {
-  const digits = fractionDigits(currency);
-  return digits ? (1 / 10 ** digits).toFixed(digits) : "1";
-}
-
-export function money(price) {
-  if (!price) return "";
-  const currency = (price.currency || "usd").toUpperCase();
-  try {
-    const digits = new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits;
-    return new Intl.NumberFormat("en", { style: "currency", currency }).format(price.amount / 10 ** digits);
-  } catch {
-    return `${(price.amount / 100).toFixed(2)} ${currency}`;
-  }
-}
-
 // "1 play", "2,000 plays", "1 copy" / "3 copies" (given the plural).
 export function count(number, singular, plural = `${singular}s`) {
   return `${Number(number).toLocaleString("en")} ${Number(number) === 1 ? singular : plural}`;
@@ -95,6 +68,16 @@ export function webUrl(text) {
   } catch {
     return null;
   }
+}
+
+// Hands `blob` to the browser as a download named `name` (a file fetched with apiFile, or made here).
+export function saveFile(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = h("a", { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000); // once the browser has taken the file
 }
 
 export const UNSAFE_LINK = "The server sent a link that is not a web address, so it was not opened. Please try again later.";

@@ -1,9 +1,12 @@
 // /admin/audit-log: every moderation action, newest first, filtered, paged, and exported as
 // CSV. The export needs the bearer token, so it is fetched and handed over as a download.
 
-import { api, ApiError, token } from "../api.js";
-import { busy, dateTime, errorBox, field, h, notice } from "../ui.js";
-import { AUDIT_ACTIONS, adminPage, filtersToAddress, pagedList, userLinkById, words } from "./common.js";
+import { api, apiFile } from "../api.js";
+import { busy, dateTime, errorBox, field, h, notice, saveFile } from "../ui.js";
+import { words } from "../labels.js";
+import {
+  AUDIT_ACTIONS, adminPage, filterSelect, filtersToAddress, pagedList, scrollTable, userLinkById,
+} from "./common.js";
 
 const FILTERS = ["action", "actor_kind", "actor_id", "target_type", "target_id", "since", "until"];
 const ACTOR_KINDS = { admin: "An admin", system: "Automatic", cli: "An operator (command line)" };
@@ -48,9 +51,7 @@ export function auditRow(entry) {
 }
 
 function tableOf(body) {
-  return h("div", { class: "table-scroll" }, h("table", { class: "admin-audit" },
-    h("thead", {}, h("tr", {}, ["When", "Action", "On", "By", "Reason", "Change"]
-      .map((label) => h("th", { scope: "col" }, label)))), body));
+  return scrollTable(["When", "Action", "On", "By", "Reason", "Change"], body, "admin-audit");
 }
 
 export function auditTable(entries) {
@@ -85,32 +86,16 @@ function apiFilters(query) {
 }
 
 async function downloadCsv(filters) {
-  const url = new URL("/api/v1/admin/audit-log.csv", location.origin);
-  for (const [name, value] of Object.entries(filters)) url.searchParams.set(name, value);
-  const response = await fetch(url, { headers: { Authorization: `Bearer ${token()}` } });
-  if (!response.ok) {
-    const body = await response.json().catch(() => null);
-    throw new ApiError(response.status, body?.error?.code || `http_${response.status}`,
-      body?.error?.message || `The export failed (${response.status}).`, body?.error?.details);
-  }
-  const link = h("a", { href: URL.createObjectURL(await response.blob()), download: "audit-log.csv", hidden: true });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(link.href), 10000); // after the browser has taken the file
+  saveFile(await apiFile("/admin/audit-log.csv", { query: filters }), "audit-log.csv");
 }
 
 function filterForm(query, navigate) {
   const value = (name) => query.get(name) || "";
-  const actions = [h("option", { value: "" }, "Any action"),
-    ...Object.entries(AUDIT_ACTIONS).map(([code, label]) => h("option", { value: code, selected: code === value("action") }, label))];
-  const kinds = [h("option", { value: "" }, "Anyone"),
-    ...Object.entries(ACTOR_KINDS).map(([code, label]) => h("option", { value: code, selected: code === value("actor_kind") }, label))];
   const form = h("form", { class: "row admin-filters", role: "search", "aria-label": "Filter the audit log" },
-    field("Action", h("select", { name: "action" }, actions)),
-    field("By", h("select", { name: "actor_kind" }, kinds)),
-    field("On (type)", h("select", { name: "target_type" }, ["", "beat", "user", "report", "license", "order"].map(
-      (type) => h("option", { value: type, selected: type === value("target_type") }, type ? type : "Anything")))),
+    field("Action", filterSelect("action", Object.entries(AUDIT_ACTIONS), value("action"), "Any action")),
+    field("By", filterSelect("actor_kind", Object.entries(ACTOR_KINDS), value("actor_kind"), "Anyone")),
+    field("On (type)", filterSelect("target_type", ["beat", "user", "report", "license", "order"].map((type) => [type, type]),
+      value("target_type"), "Anything")),
     field("On (id)", h("input", { name: "target_id", value: value("target_id"), maxlength: 64 })),
     field("From", h("input", { name: "since", type: "date", value: value("since") })),
     field("To", h("input", { name: "until", type: "date", value: value("until") })),

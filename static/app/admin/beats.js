@@ -4,16 +4,12 @@
 
 import { api } from "../api.js";
 import { date, dateTime, field, h } from "../ui.js";
+import { choices, words } from "../labels.js";
 import {
   BEAT_STATUSES, HOLD_CAUSES, REPORT_REASONS, REPORT_STATUSES, SAMPLES, accountLink, adminPage, announce, badge,
-  beatLink, filtersToAddress, pagedList, reasonForm, terms, words,
+  beatLink, filteredListPage, filterSelect, filtersToAddress, pagedList, reasonForm, scrollTable, terms,
 } from "./common.js";
 import { historySection } from "./audit.js";
-
-function options(table, selected, anyLabel) {
-  return [h("option", { value: "" }, anyLabel),
-    ...Object.entries(table).map(([value, label]) => h("option", { value, selected: value === selected }, label))];
-}
 
 export function holdsText(beat) {
   if (!beat.held_by.length) return h("span", { class: "muted" }, "Nothing");
@@ -34,29 +30,24 @@ function beatRow(beat) {
 
 export async function beatsView({ root, query, navigate }) {
   const chosen = Object.fromEntries(["q", "status", "samples", "held", "beatmaker"].map((name) => [name, query.get(name) || ""]));
-  const filters = h("form", { class: "row admin-filters", role: "search", "aria-label": "Find beats" },
-    field("Title", h("input", { name: "q", type: "search", value: chosen.q, maxlength: 120 }), "Any part of it."),
-    field("Status", h("select", { name: "status" }, options(BEAT_STATUSES, chosen.status, "Any status"))),
-    field("Samples", h("select", { name: "samples" }, options(SAMPLES, chosen.samples, "Any"))),
-    field("Held out by", h("select", { name: "held" }, options(HOLD_CAUSES, chosen.held, "Anything or nothing"))),
-    chosen.beatmaker ? h("input", { type: "hidden", name: "beatmaker", value: chosen.beatmaker }) : null,
-    h("button", { type: "submit", class: "primary" }, "Search"));
-  filtersToAddress(filters, "/admin/beats", navigate);
   const body = h("tbody");
   const list = pagedList({
     container: body,
-    frame: h("div", { class: "table-scroll" }, h("table", {},
-      h("thead", {}, h("tr", {}, ["Title", "Status", "Beatmaker", "Samples", "Held out by", "Uploaded"]
-        .map((label) => h("th", { scope: "col" }, label)))), body)),
+    frame: scrollTable(["Title", "Status", "Beatmaker", "Samples", "Held out by", "Uploaded"], body),
     load: (cursor) => api("/admin/beats", { query: { ...chosen, cursor } }),
     render: (items) => items.map(beatRow),
     empty: "No beats match.",
     nouns: ["beat", "beats"],
   });
-  adminPage(root, "Beats", h("p", { class: "muted" }, "Newest first, in any status."),
-    chosen.beatmaker ? h("p", {}, "Only one beatmaker's beats. ", h("a", { href: "/admin/beats" }, "Show every beat")) : null,
-    filters, list.element);
-  await list.reload();
+  const filterForm = (codes) => filtersToAddress(h("form", { class: "row admin-filters", role: "search", "aria-label": "Find beats" },
+    field("Title", h("input", { name: "q", type: "search", value: chosen.q, maxlength: 120 }), "Any part of it."),
+    field("Status", filterSelect("status", choices(codes.beat_statuses, BEAT_STATUSES), chosen.status, "Any status")),
+    field("Samples", filterSelect("samples", choices(codes.samples, SAMPLES), chosen.samples, "Any")),
+    field("Held out by", filterSelect("held", choices(codes.hold_causes, HOLD_CAUSES), chosen.held, "Anything or nothing")),
+    chosen.beatmaker ? h("input", { type: "hidden", name: "beatmaker", value: chosen.beatmaker }) : null,
+    h("button", { type: "submit", class: "primary" }, "Search")), "/admin/beats", navigate);
+  await filteredListPage(root, "Beats", { list, filterForm, before: [h("p", { class: "muted" }, "Newest first, in any status."),
+    chosen.beatmaker ? h("p", {}, "Only one beatmaker's beats. ", h("a", { href: "/admin/beats" }, "Show every beat")) : null] });
 }
 
 function reportItem(report) {

@@ -2,7 +2,10 @@
 // badges, reason forms with a confirmation step, and "Show more" paging over keyset cursors.
 
 import { api } from "../api.js";
-import { busy, errorBox, field, h, notice, titleCase } from "../ui.js";
+import { busy, errorBox, field, h, notice } from "../ui.js";
+import { statusBadge } from "../labels.js";
+import { keysetPages } from "../paging.js";
+import { serverCodes } from "../codes.js";
 
 const SECTIONS = [
   ["/admin", "Overview"],
@@ -77,17 +80,18 @@ export const AUDIT_ACTIONS = {
   "order.auto_refund": "Order refunded automatically",
 };
 
-// A known code in words, an unknown one made readable rather than hidden.
-export function words(table, code) {
-  return table[code] || titleCase(code);
-}
-
 const GOOD = new Set(["published", "active", "paid", "dismissed"]);
 const BAD = new Set(["taken_down", "suspended", "failed", "open"]);
 
+// The admin pages colour a status by what it asks of a moderator, whatever it is the status of.
 export function badge(code, table = {}) {
-  const kind = GOOD.has(code) ? "ok" : BAD.has(code) ? "bad" : "";
-  return h("span", { class: `badge admin-badge ${kind}`.trim() }, words(table, code));
+  return statusBadge(table, code, { className: "admin-badge", tone: GOOD.has(code) ? "ok" : BAD.has(code) ? "bad" : "" });
+}
+
+// A filter's <select>: "any" first, then each [code, words] choice (labels.js), the chosen one selected.
+export function filterSelect(name, choices, selected, anyLabel) {
+  return h("select", { name }, h("option", { value: "" }, anyLabel),
+    choices.map(([value, label]) => h("option", { value, selected: value === selected }, label)));
 }
 
 // A link to an account's admin page: "Name <email>".
@@ -113,6 +117,27 @@ export function userLinkById(userId, placeholder) {
 
 export function beatLink(beat) {
   return h("a", { href: `/admin/beats/${encodeURIComponent(beat.id)}` }, beat.title);
+}
+
+// A table under its column headings, scrolling sideways on a narrow screen; `body` is its <tbody>.
+export function scrollTable(headings, body, className) {
+  return h("div", { class: "table-scroll" }, h("table", { class: className },
+    h("thead", {}, h("tr", {}, headings.map((label) => h("th", { scope: "col" }, label)))), body));
+}
+
+// A "Retry" button for a row that failed: `retry()` asks the API again and says how it went;
+// a refusal is shown in `errors`.
+export function retryButton(ariaLabel, errors, retry) {
+  const button = h("button", { type: "button", "aria-label": ariaLabel }, "Retry");
+  button.addEventListener("click", () => busy(button, async () => {
+    errors.replaceChildren();
+    try {
+      await retry();
+    } catch (error) {
+      errors.replaceChildren(errorBox(error));
+    }
+  }));
+  return button;
 }
 
 // A <dl> from [term, value] pairs, skipping empty values.
@@ -193,29 +218,34 @@ export function pagedList({ container, frame = container, load, render, empty, n
   const status = h("p", { class: "muted", role: "status" });
   const more = h("button", { type: "button", hidden: true }, "Show more");
   const errors = h("div");
-  let cursor = null;
   let shown = 0;
-
-  async function fetchPage(first) {
-    errors.replaceChildren();
-    try {
-      const page = await load(first ? null : cursor);
+  const pages = keysetPages({
+    more,
+    load: (cursor) => {
+      errors.replaceChildren();
+      return load(cursor);
+    },
+    show: (items, first) => {
       if (first) { container.replaceChildren(); shown = 0; }
-      cursor = page.next_cursor;
-      shown += page.items.length;
-      container.append(...[render(page.items)].flat());
-      more.hidden = !cursor;
+      shown += items.length;
+      container.append(...[render(items)].flat());
       frame.hidden = shown === 0; // no empty table under "No … match"
       status.textContent = shown === 0 ? empty
-        : `Showing ${shown} ${shown === 1 ? nouns[0] : nouns[1]}${cursor ? "; more below" : ""}.`;
-    } catch (error) {
-      errors.replaceChildren(errorBox(error));
-    }
-  }
-
-  more.addEventListener("click", () => busy(more, () => fetchPage(false)));
+        : `Showing ${shown} ${shown === 1 ? nouns[0] : nouns[1]}${pages.hasMore() ? "; more below" : ""}.`;
+    },
+    fail: (error) => errors.replaceChildren(errorBox(error)),
+  });
   const element = h("div", { class: "paged" }, errors, status, frame, h("div", { class: "actions" }, more));
-  return { element, reload: () => fetchPage(true) };
+  return { element, reload: pages.reload };
+}
+
+// A filtered list's page: the list's first page loads while the API's codes arrive for
+// `filterForm(codes)`; `before` are the parts above the filters.
+export async function filteredListPage(root, title, { list, filterForm, before = [] }) {
+  const loading = list.reload();
+  const filters = filterForm(await serverCodes());
+  adminPage(root, title, ...before, filters, list.element);
+  await loading;
 }
 
 // Counts rows by paging through a listing, up to `cap` ("200+" beyond it).

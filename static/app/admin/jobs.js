@@ -3,32 +3,20 @@
 // the server refused for good (no such mailbox) is listed at once, with the server's answer.
 
 import { api } from "../api.js";
-import { busy, dateTime, errorBox, h, notice } from "../ui.js";
-import { adminPage, words } from "./common.js";
+import { dateTime, h, notice } from "../ui.js";
+import { words } from "../labels.js";
+import { adminPage, retryButton, scrollTable } from "./common.js";
 
 const KINDS = { contract: "Contract", delivery: "Delivered files", email: "Email", other: "Other job" };
 
-function table(headings, rows) {
-  return h("div", { class: "table-scroll" }, h("table", {},
-    h("thead", {}, h("tr", {}, headings.map((label) => h("th", { scope: "col" }, label)))),
-    h("tbody", {}, rows)));
-}
-
-function retryButton(failed, reload, errors) {
+function retryJob(failed, reload, errors) {
   const label = `${words(KINDS, failed.kind)} ${failed.license_id || failed.job}`;
-  const button = h("button", { type: "button", "aria-label": `Retry: ${label}` }, "Retry");
-  button.addEventListener("click", () => busy(button, async () => {
-    errors.replaceChildren();
-    try {
-      const after = await api(`/admin/jobs/failed/${encodeURIComponent(failed.id)}/retry`, { method: "POST" });
-      notice(after.retried_at ? "The job ran again." : "The job failed again: its new error is listed.",
-        after.retried_at ? "info" : "error");
-      await reload();
-    } catch (error) {
-      errors.replaceChildren(errorBox(error));
-    }
-  }));
-  return button;
+  return retryButton(`Retry: ${label}`, errors, async () => {
+    const after = await api(`/admin/jobs/failed/${encodeURIComponent(failed.id)}/retry`, { method: "POST" });
+    notice(after.retried_at ? "The job ran again." : "The job failed again: its new error is listed.",
+      after.retried_at ? "info" : "error");
+    await reload();
+  });
 }
 
 function failedRow(failed, reload, errors) {
@@ -38,7 +26,7 @@ function failedRow(failed, reload, errors) {
     h("td", {}, failed.license_id ? `License ${failed.license_id}` : h("code", {}, failed.job)),
     h("td", {}, h("code", { class: "job-error" }, failed.error)),
     h("td", {}, String(failed.attempts)),
-    h("td", {}, retryButton(failed, reload, errors)));
+    h("td", {}, retryJob(failed, reload, errors)));
 }
 
 export async function jobsView({ root }) {
@@ -47,8 +35,8 @@ export async function jobsView({ root }) {
   const load = async () => {
     const failed = await api("/admin/jobs/failed", { query: { limit: 500 } });
     list.replaceChildren(failed.length
-      ? table(["Failed", "Kind", "For", "Error", "Attempts", "Action"],
-        failed.map((row) => failedRow(row, load, errors)))
+      ? scrollTable(["Failed", "Kind", "For", "Error", "Attempts", "Action"],
+        h("tbody", {}, failed.map((row) => failedRow(row, load, errors))))
       : h("p", { class: "muted" }, "No failed jobs: every contract and file was made. Every mail went out."));
   };
   adminPage(root, "Failed jobs",

@@ -3,17 +3,11 @@
 // review) only owners and admins may play it, with their token, which an <audio> element
 // cannot send: it is then fetched with the token and played from memory.
 
-import { ApiError, token } from "../api.js";
+import { apiFile } from "../api.js";
 import { busy, errorBox, h } from "../ui.js";
 
 async function fetchPreview(url) {
-  const response = await fetch(url, { headers: { Authorization: `Bearer ${token()}` } });
-  if (!response.ok) {
-    const body = await response.json().catch(() => null);
-    throw new ApiError(response.status, body?.error?.code || `http_${response.status}`,
-      body?.error?.message || `The preview could not be loaded (${response.status}).`, body?.error?.details);
-  }
-  return URL.createObjectURL(await response.blob());
+  return URL.createObjectURL(await apiFile(url));
 }
 
 // Returns {element, stop}; stop() lets go of a preview fetched into memory.

@@ -4,16 +4,12 @@
 
 import { api } from "../api.js";
 import { busy, date, dateTime, errorBox, field, h } from "../ui.js";
+import { choices, words } from "../labels.js";
 import {
-  BEAT_STATUSES, REPORT_REASONS, REPORT_STATUSES, SAMPLES, accountLink, adminPage, announce, badge, beatLink, confirmStep,
-  pagedList, terms, words,
+  BEAT_STATUSES, REPORT_REASONS, REPORT_STATUSES, SAMPLES, accountLink, adminPage, announce, badge, beatLink,
+  confirmStep, filteredListPage, filterSelect, pagedList, terms,
 } from "./common.js";
 import { reportPreview } from "./preview.js";
-
-function options(table, selected, anyLabel) {
-  return [h("option", { value: "" }, anyLabel),
-    ...Object.entries(table).map(([value, label]) => h("option", { value, selected: value === selected }, label))];
-}
 
 function reportCard(report) {
   return h("li", { class: "card" },
@@ -33,15 +29,6 @@ function reportCard(report) {
 export async function reportsView({ root, query, navigate }) {
   const status = query.has("status") ? query.get("status") : "open";
   const reason = query.get("reason") || "";
-  const filters = h("form", { class: "row admin-filters", role: "search", "aria-label": "Filter reports" },
-    field("Status", h("select", { name: "status" }, options(REPORT_STATUSES, status, "Any status"))),
-    field("Reason", h("select", { name: "reason" }, options(REPORT_REASONS, reason, "Any reason"))),
-    h("button", { type: "submit" }, "Filter"));
-  filters.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const chosen = new URLSearchParams(new FormData(filters));
-    navigate(`/admin/reports?${chosen}`);
-  });
   const list = pagedList({
     container: h("ul", { class: "admin-list" }),
     load: (cursor) => api("/admin/reports", { query: { status, reason, cursor } }),
@@ -49,9 +36,20 @@ export async function reportsView({ root, query, navigate }) {
     empty: status === "open" ? "No open reports: the queue is empty." : "No reports match.",
     nouns: ["report", "reports"],
   });
-  adminPage(root, "Reports", h("p", { class: "muted" }, "Oldest first, the order they are worked through."),
-    filters, list.element);
-  await list.reload();
+  const filterForm = (codes) => {
+    const filters = h("form", { class: "row admin-filters", role: "search", "aria-label": "Filter reports" },
+      field("Status", filterSelect("status", choices(codes.report_statuses, REPORT_STATUSES), status, "Any status")),
+      field("Reason", filterSelect("reason", choices(codes.report_reasons, REPORT_REASONS), reason, "Any reason")),
+      h("button", { type: "submit" }, "Filter"));
+    // Sent with its blanks: "Any status" is status= in the address, as no status there means the open ones.
+    filters.addEventListener("submit", (event) => {
+      event.preventDefault();
+      navigate(`/admin/reports?${new URLSearchParams(new FormData(filters))}`);
+    });
+    return filters;
+  };
+  await filteredListPage(root, "Reports", { list, filterForm,
+    before: [h("p", { class: "muted" }, "Oldest first, the order they are worked through.")] });
 }
 
 function resolveForm(report, rerender) {

@@ -3,7 +3,8 @@
 
 import { api } from "../api.js";
 import { date, h } from "../ui.js";
-import { SAMPLES, accountLink, adminPage, announce, beatLink, pagedList, reasonForm, terms, words } from "./common.js";
+import { words } from "../labels.js";
+import { SAMPLES, accountLink, adminPage, announce, beatLink, pagedList, reasonForm, terms } from "./common.js";
 
 function reviewCard(beat, reload) {
   const review = beat.held_by.find((hold) => hold.cause === "review");

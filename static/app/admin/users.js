@@ -3,19 +3,16 @@
 
 import { api } from "../api.js";
 import { date, dateTime, field, h, titleCase } from "../ui.js";
+import { choices } from "../labels.js";
 import {
-  BEAT_STATUSES, adminPage, announce, badge, beatLink, filtersToAddress, pagedList, reasonForm, terms,
+  BEAT_STATUSES, adminPage, announce, badge, beatLink, filteredListPage, filterSelect, filtersToAddress, pagedList,
+  reasonForm, scrollTable, terms,
 } from "./common.js";
 import { historySection } from "./audit.js";
 import { holdsText } from "./beats.js";
 
 const STATUSES = { active: "Active", suspended: "Suspended" };
 const ROLES = { artist: "Artist", beatmaker: "Beatmaker", admin: "Admin" };
-
-function select(name, table, selected, anyLabel) {
-  return h("select", { name }, h("option", { value: "" }, anyLabel),
-    Object.entries(table).map(([value, label]) => h("option", { value, selected: value === selected }, label)));
-}
 
 function userRow(user) {
   return h("tr", {},
@@ -28,26 +25,22 @@ function userRow(user) {
 
 export async function usersView({ root, query, navigate }) {
   const chosen = { q: query.get("q") || "", status: query.get("status") || "", role: query.get("role") || "" };
-  const search = h("form", { class: "row admin-filters", role: "search", "aria-label": "Find accounts" },
-    field("Email or name", h("input", { name: "q", type: "search", value: chosen.q, maxlength: 254 }),
-      "Any part of it, in any case."),
-    field("Status", select("status", STATUSES, chosen.status, "Any status")),
-    field("Role", select("role", ROLES, chosen.role, "Any role")),
-    h("button", { type: "submit", class: "primary" }, "Search"));
-  filtersToAddress(search, "/admin/users", navigate);
   const body = h("tbody");
   const list = pagedList({
     container: body,
-    frame: h("div", { class: "table-scroll" }, h("table", {},
-      h("thead", {}, h("tr", {}, ["Name", "Email", "Roles", "Status", "Joined"]
-        .map((label) => h("th", { scope: "col" }, label)))), body)),
+    frame: scrollTable(["Name", "Email", "Roles", "Status", "Joined"], body),
     load: (cursor) => api("/admin/users", { query: { ...chosen, cursor } }),
     render: (items) => items.map(userRow),
     empty: "No accounts match.",
     nouns: ["account", "accounts"],
   });
-  adminPage(root, "Users", search, list.element);
-  await list.reload();
+  const filterForm = (codes) => filtersToAddress(h("form", { class: "row admin-filters", role: "search", "aria-label": "Find accounts" },
+    field("Email or name", h("input", { name: "q", type: "search", value: chosen.q, maxlength: 254 }),
+      "Any part of it, in any case."),
+    field("Status", filterSelect("status", choices(codes.user_statuses, STATUSES), chosen.status, "Any status")),
+    field("Role", filterSelect("role", choices(codes.roles, ROLES), chosen.role, "Any role")),
+    h("button", { type: "submit", class: "primary" }, "Search")), "/admin/users", navigate);
+  await filteredListPage(root, "Users", { list, filterForm });
 }
 
 function strikeItem(strike, rerender) {
@@ -132,9 +125,7 @@ export async function userView({ root, params }) {
           : h("p", { class: "muted" }, "No strikes.")),
       beats.items.length ? h("section", { "aria-labelledby": "beats-title" },
         h("h2", { id: "beats-title" }, "Beats"),
-        h("div", { class: "table-scroll" }, h("table", {},
-          h("thead", {}, h("tr", {}, ["Title", "Status", "Held out by"].map((label) => h("th", { scope: "col" }, label)))),
-          h("tbody", {}, beats.items.map(beatItem)))),
+        scrollTable(["Title", "Status", "Held out by"], h("tbody", {}, beats.items.map(beatItem))),
         beats.next_cursor ? h("p", {}, h("a", { href: `/admin/beats?beatmaker=${encodeURIComponent(user.id)}` }, "All their beats")) : null)
         : null,
       historySection("user", user.id, history.items));

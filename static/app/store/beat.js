@@ -2,8 +2,10 @@
 // table in plain words, Buy and Report.
 
 import { api } from "../api.js";
-import { UNSAFE_LINK, busy, date, duration, errorBox, field, formValues, h, money, webUrl } from "../ui.js";
-import { beatFacts, cover, followPlayer, playButton, tagLinks } from "./common.js";
+import { serverCodes } from "../codes.js";
+import { busy, date, duration, errorBox, field, formValues, h } from "../ui.js";
+import { money } from "../money.js";
+import { beatFacts, cover, followPlayer, openPaymentPage, playButton, tagLinks } from "./common.js";
 import { addToCart } from "./cart.js";
 import { samplesPhrase } from "./terms.js";
 import { personLink, profilePath } from "./profile.js";
@@ -44,7 +46,7 @@ function credits(beat) {
     beat.credit_line ? h("p", {}, "Credit line for your release: ", h("strong", { class: "credit-line" }, beat.credit_line)) : null);
 }
 
-function offersSection(beat, user, navigate) {
+function offersSection(beat, user, navigate, producerRoles) {
   const coupon = h("input", { name: "coupon_code", maxlength: 40, autocomplete: "off", spellcheck: false });
 
   async function buy(offer, button, result) {
@@ -59,11 +61,8 @@ function offersSection(beat, user, navigate) {
       try {
         const answer = await api("/checkout", { method: "POST", json: {
           items: [{ beat_id: beat.id, tier_id: offer.tier_id }], coupon_code: coupon.value.trim() || null } });
-        const url = webUrl(answer.checkout_url);
-        if (!url) throw new Error(UNSAFE_LINK);
-        result.replaceChildren(h("p", { role: "status" }, "Opening the payment page…"));
+        openPaymentPage(answer, result);
         leaving = true;
-        location.assign(url);
       } catch (error) {
         result.replaceChildren(errorBox(error));
       }
@@ -102,7 +101,7 @@ function offersSection(beat, user, navigate) {
     h("h2", { id: "offers-title" }, "Licenses"),
     h("div", { class: "coupon-field" },
       field("Coupon code (optional)", coupon, "Applied when you press Buy. In the cart, enter it there.")),
-    licenseTable(beat, { buy, add: addOffer }),
+    licenseTable(beat, { buy, add: addOffer, producerRoles }),
     licenseNotes());
 }
 
@@ -143,7 +142,9 @@ function focusChosenOffer(root, query) {
 }
 
 export async function beatView({ root, params, query, user, navigate }) {
-  const beat = await api(`/beats/${encodeURIComponent(params.id)}`);
+  // Without the codes the page still shows; a credit line then names the beatmaker as producer.
+  const [beat, codes] = await Promise.all([api(`/beats/${encodeURIComponent(params.id)}`), serverCodes().catch(() => null)]);
+  const producerRoles = codes ? codes.credit_roles.filter((role) => role.producer).map((role) => role.code) : [];
   document.title = `${beat.title} · Beat Market`;
   const header = h("div", { class: "beat-hero" },
     h("div", { class: "beat-hero-art" }, cover(beat, "cover cover-large"), playButton(beat)),
@@ -164,7 +165,7 @@ export async function beatView({ root, params, query, user, navigate }) {
       beat.description ? h("p", { class: "description" }, beat.description) : null,
       facts(beat)),
     credits(beat),
-    offersSection(beat, user, navigate),
+    offersSection(beat, user, navigate, producerRoles),
     freeDownloadSection(beat, user, navigate) || "",
     proposeSection(beat, user, navigate),
     reportSection(beat, user) || "");

@@ -3,7 +3,9 @@
 // Genres, moods and keys are chips of the words the store's beats carry.
 
 import { api } from "../api.js";
-import { errorBox, field, fractionDigits, h, money, priceStep } from "../ui.js";
+import { errorBox, field, h } from "../ui.js";
+import { majorUnits, money, priceStep, toMinor } from "../money.js";
+import { keysetPages } from "../paging.js";
 import { beatFacts, beatPath, cover, followPlayer, playButton, tagLinks } from "./common.js";
 
 const PAGE_SIZE = 24;
@@ -39,15 +41,16 @@ export function queryString(filters) {
 const FALLBACK_CURRENCY = "usd";
 let storeCurrency = FALLBACK_CURRENCY;
 
-// Prices are typed in the store's currency ("29.99") and sent in its minor units (2999).
-function toMinor(text, currency) {
-  const value = Number.parseFloat(text);
-  return Number.isFinite(value) && value >= 0 ? String(Math.round(value * 10 ** fractionDigits(currency))) : "";
+// Prices are typed in the store's currency ("29.99") and sent in its minor units (2999); a
+// negative or unreadable price filters nothing.
+function minorFilter(text, currency) {
+  const amount = toMinor(text, currency);
+  return amount >= 0 ? String(amount) : "";
 }
 
-function fromMinor(text, currency) {
-  const value = Number.parseInt(text, 10);
-  return Number.isFinite(value) ? String(value / 10 ** fractionDigits(currency)) : "";
+function majorFilter(text, currency) {
+  const amount = Number.parseInt(text, 10);
+  return Number.isFinite(amount) ? String(majorUnits(amount, currency)) : "";
 }
 
 function priceLabel(name, currency) {
@@ -62,7 +65,7 @@ function usePriceCurrency(form, filters, currency) {
     const input = form.elements.namedItem(name);
     input.closest("label").querySelector(".field-label").textContent = priceLabel(name, currency);
     input.step = priceStep(currency);
-    if (filters[name]) input.value = fromMinor(filters[name], currency);
+    if (filters[name]) input.value = majorFilter(filters[name], currency);
   }
 }
 
@@ -113,7 +116,7 @@ function chip(entry, group) {
 function searchForm(filters) {
   const number = (name, label, attributes = {}) => field(label, h("input", {
     name, type: "number", inputmode: "numeric",
-    value: PRICE_FILTERS.includes(name) ? fromMinor(filters[name], storeCurrency) : filters[name] || "",
+    value: PRICE_FILTERS.includes(name) ? majorFilter(filters[name], storeCurrency) : filters[name] || "",
     ...attributes }));
   const [genres, moods, keys] = CHIP_FILTERS.map(([name, label]) => chipGroup(name, label, filters[name]));
   const activeFilters = ["mood", "key", "bpm_min", "bpm_max", "price_min", "price_max"].some((name) => filters[name]);
@@ -150,7 +153,7 @@ function filtersOf(form, previous) {
   for (const [name, raw] of new FormData(form).entries()) {
     const value = String(raw).trim();
     if (!value) continue;
-    filters[name] = PRICE_FILTERS.includes(name) ? toMinor(value, storeCurrency) : value;
+    filters[name] = PRICE_FILTERS.includes(name) ? minorFilter(value, storeCurrency) : value;
   }
   for (const group of form.querySelectorAll(".chip-group")) {
     if (group.dataset.value) filters[group.dataset.filter] = group.dataset.value;
@@ -206,39 +209,36 @@ export async function browseView({ root, query }) {
     h("div", { class: "actions center" }, more));
 
   let request = null;
-  let nextCursor = null;
   let shown = 0;
-
-  async function loadPage(cursor) {
-    request?.abort();
-    request = new AbortController();
-    errors.replaceChildren();
-    more.disabled = true;
-    status.textContent = cursor ? "Loading more beats…" : "Searching…";
-    try {
-      const page = await api("/beats", { query: { limit: PAGE_SIZE, ...filters, cursor }, signal: request.signal });
-      const cards = page.items.map((beat, index) => card(beat, cursor ? FIRST_ROW + index : index));
-      if (cursor) list.append(...cards);
-      else list.replaceChildren(...cards);
-      shown = cursor ? shown + cards.length : cards.length;
-      nextCursor = page.next_cursor;
-      const priced = page.items.find((beat) => beat.price_from);
+  const pages = keysetPages({
+    more,
+    load: (cursor) => {
+      request?.abort();
+      request = new AbortController();
+      errors.replaceChildren();
+      status.textContent = cursor ? "Loading more beats…" : "Searching…";
+      return api("/beats", { query: { limit: PAGE_SIZE, ...filters, cursor }, signal: request.signal });
+    },
+    show: (beats, first) => {
+      const cards = beats.map((beat, index) => card(beat, first ? index : FIRST_ROW + index));
+      if (first) list.replaceChildren(...cards);
+      else list.append(...cards);
+      shown = first ? cards.length : shown + cards.length;
+      const priced = beats.find((beat) => beat.price_from);
       if (priced) usePriceCurrency(form, filters, priced.price_from.currency);
       status.textContent = describe(shown, filters);
-      if (!cursor && filters.beatmaker && page.items.length) {
-        chips.replaceChildren(linkedFilters(filters, page.items[0].beatmaker.display_name));
+      if (first && filters.beatmaker && beats.length) {
+        chips.replaceChildren(linkedFilters(filters, beats[0].beatmaker.display_name));
       }
-      more.hidden = !nextCursor;
       // Keyboard users continue where the new cards start.
-      if (cursor && cards.length) cards[0].querySelector("a").focus();
-    } catch (error) {
+      if (!first && cards.length) cards[0].querySelector("a").focus();
+    },
+    fail: (error) => {
       if (error.name === "AbortError") return;
       status.textContent = "";
       errors.replaceChildren(errorBox(error));
-    } finally {
-      more.disabled = false;
-    }
-  }
+    },
+  });
 
   // A search runs when a button is pressed (Search, Apply filters, a chip) or Enter in a
   // field, never on a mere change of a field or a select (WCAG 3.2.2). A new search becomes a history entry (back returns to the
@@ -249,14 +249,13 @@ export async function browseView({ root, query }) {
     const target = `/${queryString(filters)}`;
     if (target !== location.pathname + location.search) history.pushState({ keepFocus: true }, "", target);
     chips.replaceChildren(linkedFilters(filters) || "");
-    loadPage(null);
+    pages.reload();
   });
-  more.addEventListener("click", () => loadPage(nextCursor));
 
   // The chips fill in when the store's words arrive; without them the search still works.
   api("/catalog/vocabulary").then(form.showVocabulary, () => {});
   const unfollow = followPlayer(list);
-  await loadPage(null);
+  await pages.reload();
   return () => {
     request?.abort();
     unfollow();

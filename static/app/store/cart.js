@@ -3,8 +3,9 @@
 // The page never computes a price: every amount comes from POST /checkout/quote.
 
 import { ApiError, api } from "../api.js";
-import { UNSAFE_LINK, busy, field, h, money, webUrl } from "../ui.js";
-import { sendToSignIn } from "./common.js";
+import { busy, field, h } from "../ui.js";
+import { money } from "../money.js";
+import { openPaymentPage, sendToSignIn } from "./common.js";
 
 const MAX_LINES = 20; // what one checkout takes
 
@@ -235,11 +236,8 @@ export async function cartView({ root, user, navigate }) {
           navigate(`/orders/${encodeURIComponent(answer.order_id)}`);
           return;
         }
-        const url = webUrl(answer.checkout_url);
-        if (!url) throw new Error(UNSAFE_LINK);
-        result.replaceChildren(h("p", { role: "status" }, "Opening the payment page…"));
+        openPaymentPage(answer, result);
         leaving = true;
-        location.assign(url);
       } catch (error) {
         failed = error;
       }

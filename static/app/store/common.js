@@ -1,6 +1,7 @@
-// Pieces shared by the store's pages: cover art, facts line, play buttons, sign-in redirect.
+// Pieces shared by the store's pages: cover art, facts line, play buttons, sign-in redirect,
+// the way to the payment page.
 
-import { h } from "../ui.js";
+import { UNSAFE_LINK, h, webUrl } from "../ui.js";
 import { isPlaying, onPlayerChange, togglePlay } from "./player.js";
 
 export function beatPath(beat) {
@@ -75,4 +76,12 @@ export function followPlayer(root) {
 // Pages for signed-in visitors send the others to sign in, and back here afterwards.
 export function sendToSignIn(navigate) {
   return navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+}
+
+// Sends the buyer to the payment page of a checkout the API opened, saying so in `result`.
+export function openPaymentPage(checkout, result) {
+  const url = webUrl(checkout.checkout_url);
+  if (!url) throw new Error(UNSAFE_LINK);
+  result.replaceChildren(h("p", { role: "status" }, "Opening the payment page…"));
+  location.assign(url);
 }

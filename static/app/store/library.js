@@ -1,8 +1,10 @@
 // The buyer's licenses: the list, and one license with its terms, contract and files.
 
-import { api, token } from "../api.js";
-import { UNSAFE_LINK, busy, date, dateTime, errorBox, h, money, webUrl } from "../ui.js";
-import { sendToSignIn } from "./common.js";
+import { api, apiFile } from "../api.js";
+import { busy, date, dateTime, errorBox, h } from "../ui.js";
+import { money } from "../money.js";
+import { poll } from "../poll.js";
+import { openPaymentPage, sendToSignIn } from "./common.js";
 import { frozenTerms, termsList } from "./terms.js";
 
 const FILE_WORDS = { mp3: "MP3", wav: "WAV", stems: "Stems (ZIP)" };
@@ -80,10 +82,7 @@ async function checkOutUpgrade(license, option, result, navigate) {
       navigate(`/orders/${encodeURIComponent(answer.order_id)}`);
       return;
     }
-    const url = webUrl(answer.checkout_url);
-    if (!url) throw new Error(UNSAFE_LINK);
-    result.replaceChildren(h("p", { role: "status" }, "Opening the payment page…"));
-    location.assign(url);
+    openPaymentPage(answer, result);
   } catch (error) {
     result.replaceChildren(errorBox(error));
   }
@@ -139,16 +138,11 @@ function contractBlock(license, blobUrls) {
     shown = true;
     let pdf;
     try {
-      const response = await fetch(`/api/v1/licenses/${encodeURIComponent(current.id)}/contract.pdf`,
-        { headers: { Authorization: `Bearer ${token()}` } });
-      if (!response.ok) {
-        shown = false; // asked again on the next check
-        return;
-      }
       // Opened as a PDF whatever type the response claims, so the browser never renders it as a page.
-      pdf = new Blob([await response.arrayBuffer()], { type: "application/pdf" });
-    } catch {
-      shown = false;
+      pdf = new Blob([await apiFile(`/licenses/${encodeURIComponent(current.id)}/contract.pdf`)], { type: "application/pdf" });
+    } catch (error) {
+      shown = false; // asked again on the next check
+      if (error.code !== "network_error") return;
       const again = h("button", { type: "button" }, "Try again");
       again.addEventListener("click", () => busy(again, () => section.update(current)));
       box.replaceChildren(errorBox(new Error("The contract could not be fetched: the server could not be reached. "
@@ -218,7 +212,7 @@ function allReady(license) {
 }
 
 // Files and the contract are made just after the sale: until they are, the page checks again.
-const CHECK_MILLISECONDS = 2000;
+const CHECK_SECONDS = 2;
 
 export async function licenseView({ root, params, user, navigate }) {
   if (!user) return sendToSignIn(navigate);
@@ -239,23 +233,26 @@ export async function licenseView({ root, params, user, navigate }) {
     contract,
     downloads);
 
-  let timer = null;
+  let stopPolling = () => {};
   let stopped = false;
-  const check = async (current) => {
+  // Shows the license as it is now; true when there is nothing more to wait for.
+  const show = async (current) => {
     await Promise.all([contract.update(current), downloads.update(current)]);
-    if (stopped || allReady(current) || current.status !== "active") return;
-    timer = setTimeout(async () => {
-      try {
-        await check(await api(path));
-      } catch (error) {
-        if (!stopped) root.append(errorBox(error));
-      }
-    }, CHECK_MILLISECONDS);
+    return stopped || allReady(current) || current.status !== "active";
   };
-  check(license);
+  // A failed check stops the checks, saying why.
+  const check = async () => {
+    try {
+      return await show(await api(path));
+    } catch (error) {
+      if (!stopped) root.append(errorBox(error));
+      return true;
+    }
+  };
+  show(license).then((done) => { if (!done) stopPolling = poll(check, CHECK_SECONDS); });
   return () => {
     stopped = true;
-    clearTimeout(timer);
+    stopPolling();
     blobUrls.forEach((url) => URL.revokeObjectURL(url));
   };
 }

@@ -3,10 +3,10 @@
 // streams", "Unlimited", "Not allowed"). On a phone the table scrolls sideways inside its
 // own box, the row names staying in view, so the page itself never gets wider than the screen.
 
-import { h, money } from "../ui.js";
+import { h } from "../ui.js";
+import { money } from "../money.js";
 
 const FILES = { mp3: "MP3", wav: "WAV", stems: "Stems (track-outs)" };
-const CREDITED_ROLES = ["producer", "beatmaker", "co_producer"];
 
 // "2,500 copies", "1 copy", "Unlimited", "Not allowed"
 function amount(value, singular, plural) {
@@ -26,17 +26,18 @@ function term(years) {
 }
 
 // The credit a tier asks for, filled in the way licensing fills it into the contract at sale
-// ({credit_line}, {producers}, {beat_title}; "{{" and "}}" stand for braces).
-export function creditFor(template, beat) {
-  const producers = beat.credits.filter((credit) => CREDITED_ROLES.includes(credit.role))
+// ({credit_line}, {producers}, {beat_title}; "{{" and "}}" stand for braces). `producerRoles`
+// are the credit roles whose names fill {producers} (GET /codes).
+export function creditFor(template, beat, producerRoles) {
+  const producers = beat.credits.filter((credit) => producerRoles.includes(credit.role))
     .map((credit) => credit.name).join(" & ") || beat.beatmaker.display_name;
   const values = { credit_line: beat.credit_line, producers, beat_title: beat.title };
   return (template || "").replace(/\{\{|\}\}|\{(\w+)\}/g,
     (match, name) => (match === "{{" ? "{" : match === "}}" ? "}" : values[name] ?? match));
 }
 
-function credit(offer, beat) {
-  const line = creditFor(offer.credit_line_template ?? "{credit_line}", beat).trim();
+function credit(offer, beat, { producerRoles }) {
+  const line = creditFor(offer.credit_line_template ?? "{credit_line}", beat, producerRoles).trim();
   return line ? h("span", {}, "Required: ", h("q", { class: "credit-line" }, line)) : "Not required";
 }
 
@@ -93,6 +94,7 @@ function buyCell(beat, offer, { buy, add }) {
   result);
 }
 
+// `actions`: {buy, add} for the buttons, and the credit roles filling {producers} (producerRoles).
 export function licenseTable(beat, actions) {
   const offers = beat.offers;
   const captionId = `license-table-${beat.id}`;
@@ -101,7 +103,7 @@ export function licenseTable(beat, actions) {
     h("thead", {}, h("tr", {}, h("th", { scope: "col", class: "row-name" }, "License"), offers.map(columnHead))),
     h("tbody", {}, ROWS.map(([name, value]) => h("tr", {},
       h("th", { scope: "row", class: "row-name" }, name),
-      offers.map((offer) => h("td", { class: offer.available ? null : "offer-unavailable" }, value(offer, beat)))))),
+      offers.map((offer) => h("td", { class: offer.available ? null : "offer-unavailable" }, value(offer, beat, actions)))))),
     h("tfoot", {}, h("tr", {}, h("th", { scope: "row", class: "row-name" }, "Get it"),
       offers.map((offer) => buyCell(beat, offer, actions)))));
   // Focusable and named, so a keyboard can scroll it when it is wider than the screen.

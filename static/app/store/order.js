@@ -2,12 +2,15 @@
 // the order in words with links to the licenses it granted.
 
 import { api } from "../api.js";
-import { UNSAFE_LINK, date, dateTime, errorBox, h, money, webUrl } from "../ui.js";
+import { UNSAFE_LINK, date, dateTime, errorBox, h, webUrl } from "../ui.js";
+import { money } from "../money.js";
+import { statusBadge, words } from "../labels.js";
+import { poll } from "../poll.js";
 import { sendToSignIn } from "./common.js";
 
 // The server asks the payment provider at most every two seconds for one order. A payment
 // that settles later (a bank transfer) is not waited for beyond a few minutes.
-const POLL_MILLISECONDS = 2000;
+const POLL_SECONDS = 2;
 const POLL_LIMIT = 150;
 
 const STATUS_WORDS = {
@@ -54,10 +57,9 @@ function statusBlock(order, cancelled) {
         ` The order stays open until ${dateTime(order.expires_at)}.`),
       backToPayment(order));
   }
-  const [words, kind] = STATUS_WORDS[order.status] || [order.status, ""];
   const stillOpen = order.status === "pending" && order.checkout_url;
   return h("div", { class: "order-status" },
-    h("p", {}, h("span", { class: `badge ${kind}` }, order.status), " ", h("strong", {}, words)),
+    h("p", {}, statusBadge(STATUS_WORDS, order.status, { text: order.status }), " ", h("strong", {}, words(STATUS_WORDS, order.status))),
     stillOpen ? h("p", {}, `Not paid yet? The payment page is open until ${dateTime(order.expires_at)}.`) : null,
     stillOpen ? backToPayment(order) : null,
     order.status_reason ? h("p", {}, REASON_WORDS[order.status_reason] || order.status_reason) : null,
@@ -136,29 +138,28 @@ export async function orderView({ root, params, query, user, navigate }) {
   const number = h("p", { class: "muted" });
   root.replaceChildren(h("p", {}, h("a", { href: "/orders" }, "← My orders")), h("h1", {}, "Your order"),
     number, status, problem, body);
-  let timer = null;
+  let stopPolling = () => {};
   let stopped = false;
   let shownShape = null;
-  let polls = 0;
 
+  // One look at the order; true when there is nothing more to wait for.
   async function refresh() {
     let order;
     try {
       order = await api(`/orders/${encodeURIComponent(params.id)}`);
     } catch (error) {
-      if (stopped) return;
+      if (stopped) return true;
       // A failed check (the connection dropped a moment) stops the automatic checks: the
       // buyer checks again when ready.
       const again = h("button", { type: "button" }, "Check again");
       again.addEventListener("click", () => {
         problem.replaceChildren();
-        polls = 0;
-        refresh();
+        watch(POLL_LIMIT);
       });
       problem.replaceChildren(errorBox(error), h("p", {}, again));
-      return;
+      return true;
     }
-    if (stopped) return;
+    if (stopped) return true;
     problem.replaceChildren();
     // Redrawn only when the status or licenses change, so the status line is announced once per change.
     const shape = `${order.status}:${order.licenses.length}`;
@@ -169,16 +170,20 @@ export async function orderView({ root, params, query, user, navigate }) {
       body.replaceChildren(licensesBlock(order) || "", receiptBlock(order),
         h("p", {}, h("a", { href: "/library" }, "All my licenses")));
     }
-    if (order.status !== "pending" || cancelled) return;
-    polls += 1;
-    if (polls < POLL_LIMIT) timer = setTimeout(refresh, POLL_MILLISECONDS);
-    else status.append(stillWaiting(refresh));
+    return order.status !== "pending" || cancelled;
   }
 
-  await refresh();
+  // A look now and, while the payment is not confirmed, every two seconds: `most` looks in all.
+  async function watch(most) {
+    stopPolling();
+    if (await refresh()) return;
+    stopPolling = poll(refresh, POLL_SECONDS, { most: most - 1, onGiveUp: () => status.append(stillWaiting(() => watch(1))) });
+  }
+
+  await watch(POLL_LIMIT);
   return () => {
     stopped = true;
-    clearTimeout(timer);
+    stopPolling();
   };
 }
 
@@ -194,14 +199,13 @@ const LIST_STATUS_WORDS = {
 };
 
 function orderCard(order) {
-  const [, kind] = STATUS_WORDS[order.status] || ["", ""];
-  const words = order.status === "pending" && order.payment_under_way
-    ? "Bank transfer under way" : LIST_STATUS_WORDS[order.status] || order.status;
+  const listed = order.status === "pending" && order.payment_under_way
+    ? "Bank transfer under way" : words(LIST_STATUS_WORDS, order.status);
   const path = `/orders/${encodeURIComponent(order.id)}`;
   const waiting = order.status === "pending" && !order.payment_under_way && order.checkout_url;
   return h("li", { class: "card order-card" },
     h("h2", {}, h("a", { href: path }, `Order ${orderNumber(order)}`)),
-    h("p", {}, `${date(order.created_at)} · `, h("span", { class: `badge ${kind}` }, words), " · ",
+    h("p", {}, `${date(order.created_at)} · `, statusBadge(STATUS_WORDS, order.status, { text: listed }), " · ",
       h("strong", { class: "order-card-total" }, money(order.total))),
     h("ul", { class: "order-card-items" }, order.items.map((item) =>
       h("li", {}, `${item.beat_title} — ${item.tier_name}`,

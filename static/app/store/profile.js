@@ -2,7 +2,8 @@
 // store and the beats of others they are credited on.
 
 import { api } from "../api.js";
-import { h, money } from "../ui.js";
+import { h } from "../ui.js";
+import { money } from "../money.js";
 import { beatFacts, beatPath, cover } from "./common.js";
 
 // The page of a person with a handle; the store's filter by beatmaker for one without.

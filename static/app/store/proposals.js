@@ -2,7 +2,8 @@
 // (/library/offers) where a counter-offer is accepted or declined and an accepted offer is paid.
 
 import { api, hasRole } from "../api.js";
-import { UNSAFE_LINK, busy, dateTime, errorBox, field, fractionDigits, h, money, priceStep, webUrl } from "../ui.js";
+import { UNSAFE_LINK, busy, dateTime, errorBox, field, h, webUrl } from "../ui.js";
+import { money, priceStep, toMinor } from "../money.js";
 import { sendToSignIn } from "./common.js";
 
 const STATUS_WORDS = {
@@ -10,12 +11,6 @@ const STATUS_WORDS = {
   paid: "Paid", declined: "Declined", withdrawn: "Withdrawn", expired: "Expired",
   ended: "Ended: the exclusive rights were sold to someone else",
 };
-
-function toMinor(text, currency) {
-  const value = Number(String(text).trim());
-  if (String(text).trim() === "" || !Number.isFinite(value)) return NaN;
-  return Math.round(value * 10 ** fractionDigits(currency));
-}
 
 // The beat page's "Make an offer": a license (the exclusive first), an amount and a message.
 export function proposeSection(beat, user, navigate) {

@@ -3,11 +3,11 @@
 // its preview is rendered (the current one stays on sale until then), cancel it, or try again
 // what failed. Licenses already sold keep the files they were sold with.
 
-import { api } from "../api.js";
+import { api, sendFile } from "../api.js";
 import { busy, duration, field, h, notice } from "../ui.js";
-import { markInvalid, poll, showFormError, statusLine } from "./common.js";
+import { poll } from "../poll.js";
+import { markInvalid, showFormError, statusLine } from "./common.js";
 import { acceptAttribute, fileProblem } from "./file-types.js";
-import { sendFile } from "./send-file.js";
 
 const POLL_SECONDS = 2;
 

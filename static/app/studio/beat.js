@@ -1,11 +1,14 @@
 // /studio/beats/:id: one beat's details (PATCH), prices, credits, files, and archiving.
 
 import { api } from "../api.js";
-import { busy, count, formValues, h, money, notice } from "../ui.js";
+import { busy, count, formValues, h, notice } from "../ui.js";
+import { money } from "../money.js";
 import { beatChanges, beatFields, checkBeatFields } from "./beat-fields.js";
 import { filesEditor } from "./beat-files.js";
-import { clearFieldErrors, holdsByBeat, poll, showFormError, statusBadge, statusExplanation, studioPage } from "./common.js";
-import { creditsEditor } from "./credits.js";
+import { poll } from "../poll.js";
+import { serverCodes } from "../codes.js";
+import { clearFieldErrors, holdsByBeat, showFormError, statusBadge, statusExplanation, studioPage } from "./common.js";
+import { creditRoles, creditsEditor } from "./credits.js";
 import { offersEditor } from "./offers.js";
 
 const PUBLIC = ["published", "sold_exclusive"];
@@ -13,19 +16,20 @@ const POLL_SECONDS = 3;
 
 export async function beatView({ root, params, user }) {
   const id = encodeURIComponent(params.id);
-  const [beat, tiers, mine] = await Promise.all([api(`/beats/${id}`), api("/license-tiers"), api("/me/beats")]);
+  const [beat, tiers, mine, codes] = await Promise.all([api(`/beats/${id}`), api("/license-tiers"), api("/me/beats"),
+    serverCodes()]);
   if (beat.beatmaker.id !== user.id) {
     root.replaceChildren(studioPage({ title: beat.title }, h("p", {}, "This beat belongs to another beatmaker: only its owner can edit it.")));
     return undefined;
   }
-  const page = new BeatPage(root, user, tiers, mine.filter((other) => other.id !== beat.id));
+  const page = new BeatPage(root, user, tiers, mine.filter((other) => other.id !== beat.id), creditRoles(codes));
   await page.render(beat);
   return () => page.close();
 }
 
 class BeatPage {
-  constructor(root, user, tiers, otherBeats) {
-    Object.assign(this, { root, user, tiers, otherBeats });
+  constructor(root, user, tiers, otherBeats, creditRoles) {
+    Object.assign(this, { root, user, tiers, otherBeats, creditRoles });
     this.stopPolling = () => {};
   }
 
@@ -42,7 +46,7 @@ class BeatPage {
       h("div", { class: "studio-columns" },
         h("div", {}, offersEditor(beat, this.tiers, () => this.refreshPrice())),
         h("div", {}, this.detailsForm(beat), this.statusActions(beat), this.files.element)),
-      creditsEditor(beat, this.user.id)));
+      creditsEditor(beat, this.user.id, this.creditRoles)));
     if (beat.status === "processing") this.stopPolling = poll(() => this.checkProcessing(), POLL_SECONDS);
   }
 

@@ -3,8 +3,10 @@
 // again or cancel, and the split sheet's versions as PDFs.
 
 import { api } from "../api.js";
-import { busy, dateTime, errorBox, field, h, money, notice } from "../ui.js";
+import { busy, dateTime, errorBox, field, h, notice } from "../ui.js";
+import { money } from "../money.js";
 import { downloadSplitSheet, invitationBadge, percent } from "../invitations.js";
+import { statusBadge } from "../labels.js";
 import { clearFieldErrors, percentToBps, showFormError } from "./common.js";
 
 // What each credit's consent means for the owner, in a badge and a sentence.
@@ -18,10 +20,10 @@ const CREDIT_STATUS = {
 
 export function creditStatus(credit, ownerId) {
   const status = credit.status || (credit.user_id ? "accepted" : "name_only");
-  const [words, tone, sentence] = CREDIT_STATUS[status] || [status, "", null];
+  const sentence = CREDIT_STATUS[status]?.[2];
   const own = status === "accepted" && credit.user_id === ownerId;
   return h("span", { class: "credit-status" },
-    h("span", { class: `badge ${tone}`.trim(), dataset: { creditStatus: status } }, own ? "Your account" : words),
+    statusBadge(CREDIT_STATUS, status, { dataset: { creditStatus: status }, text: own ? "Your account" : undefined }),
     sentence ? h("small", { class: "hint" }, ` ${sentence}`) : null);
 }
 

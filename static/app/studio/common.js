@@ -1,10 +1,9 @@
-// Pieces every studio page shares: the studio's own navigation, status badges, prices typed
-// in major units, and API errors placed next to the fields they are about.
+// Pieces every studio page shares: the studio's own navigation, status badges, percentages
+// typed as shares, and API errors placed next to the fields they are about.
 
 import { api } from "../api.js";
-import { h, errorBox, fractionDigits } from "../ui.js";
-
-export { fractionDigits };
+import { h, errorBox } from "../ui.js";
+import { statusBadge as beatBadge, words } from "../labels.js";
 
 const SECTIONS = [
   ["/studio", "Beats"],
@@ -38,12 +37,11 @@ const STATUS_WORDS = {
 };
 
 export function statusLabel(status) {
-  return (STATUS_WORDS[status] || [status])[0];
+  return words(STATUS_WORDS, status);
 }
 
 export function statusBadge(status) {
-  const [words, tone] = STATUS_WORDS[status] || [status, ""];
-  return h("span", { class: `badge status-badge ${tone}`.trim(), dataset: { status } }, words);
+  return beatBadge(STATUS_WORDS, status, { className: "status-badge" });
 }
 
 // What the badge means for the beatmaker, in a sentence (or null when nothing needs saying).
@@ -56,18 +54,6 @@ export function statusExplanation(beat) {
     case "sold_exclusive": return "The exclusive rights were sold: the beat can no longer be bought.";
     default: return null;
   }
-}
-
-// Prices are typed in major units ("29.99") and sent in minor units (2999).
-export function toMajor(amount, currency) {
-  return (amount / 10 ** fractionDigits(currency)).toFixed(fractionDigits(currency));
-}
-
-// NaN when the text is not a number, so callers can say so.
-export function toMinor(text, currency) {
-  const value = Number(String(text).trim());
-  if (String(text).trim() === "" || !Number.isFinite(value)) return NaN;
-  return Math.round(value * 10 ** fractionDigits(currency));
 }
 
 // Percent ("12.5") to basis points (1250) and back; blank means "not set" (null).
@@ -148,24 +134,6 @@ export function clearFieldErrors(form) {
     control.removeAttribute("aria-invalid");
     control.removeAttribute("aria-describedby");
   }
-}
-
-// Calls `task` every `seconds` until it returns true or stop() is called; errors stop nothing
-// (a dropped connection is tried again on the next tick).
-// With `backoff`, each wait is that many times longer than the last, up to `longest` seconds.
-export function poll(task, seconds, { backoff = 1, longest = seconds } = {}) {
-  let timer = null;
-  let stopped = false;
-  let wait = seconds;
-  const tick = async () => {
-    if (stopped) return;
-    let done = false;
-    try { done = await task(); } catch { /* tried again on the next tick */ }
-    wait = Math.min(wait * backoff, Math.max(longest, seconds));
-    if (!done && !stopped) timer = setTimeout(tick, wait * 1000);
-  };
-  timer = setTimeout(tick, seconds * 1000);
-  return () => { stopped = true; clearTimeout(timer); };
 }
 
 // Runs `action`; if it fails, the error is shown in words in `box` (emptied first).

@@ -6,32 +6,28 @@ import { busy, errorBox, field, h, notice } from "../ui.js";
 import { bpsToPercent, clearFieldErrors, markInvalid, percentToBps, showFormError, statusLine } from "./common.js";
 import { CollaboratorsPanel, creditStatus } from "./collaborators.js";
 
-export const CREDIT_ROLES = [
-  ["beatmaker", "Beat by"],
-  ["producer", "Produced by"],
-  ["co_producer", "Co-produced by"],
-  ["songwriter", "Written by"],
-  ["composer", "Music by"],
-  ["recording_engineer", "Recorded by"],
-  ["mix_engineer", "Mixed by"],
-  ["mastering_engineer", "Mastered by"],
-  ["executive_producer", "Executive produced by"],
-];
+// The roles a credit may have, as [code, words] in the order the editor offers them: the API's
+// (GET /codes), the beatmaker's own role first.
+export function creditRoles(codes) {
+  const roles = codes.credit_roles.map((role) => [role.code, role.label]);
+  return [...roles.filter(([code]) => code === "beatmaker"), ...roles.filter(([code]) => code !== "beatmaker")];
+}
 
 // The credits editor, followed by the collaborators panel (invitations, the split sheet):
-// each refreshes the other when it changes the credits.
-export function creditsEditor(beat, ownerId) {
-  const editor = new CreditsEditor(beat, ownerId);
-  const panel = new CollaboratorsPanel(beat, CREDIT_ROLES, { onCreditsChanged: () => editor.reload() });
+// each refreshes the other when it changes the credits. `roles` come from creditRoles().
+export function creditsEditor(beat, ownerId, roles) {
+  const editor = new CreditsEditor(beat, ownerId, roles);
+  const panel = new CollaboratorsPanel(beat, roles, { onCreditsChanged: () => editor.reload() });
   editor.onSaved = () => panel.load();
   panel.load().catch((error) => panel.list.replaceChildren(errorBox(error)));
   return h("div", { class: "credits-area" }, editor.element, panel.element);
 }
 
 class CreditsEditor {
-  constructor(beat, ownerId) {
+  constructor(beat, ownerId, roles) {
     this.beat = beat;
     this.ownerId = ownerId;
+    this.roles = roles;
     this.onSaved = () => {};
     this.errors = h("div");
     this.rows = h("div", { class: "credit-rows" });
@@ -80,7 +76,7 @@ class CreditsEditor {
   addRow(credit, focus) {
     const number = this.rows.children.length + 1;
     const name = h("input", { name: "name", required: true, maxlength: 80, value: credit.name || "", autocomplete: "off" });
-    const role = h("select", { name: "role" }, CREDIT_ROLES.map(([value, words]) =>
+    const role = h("select", { name: "role" }, this.roles.map(([value, words]) =>
       h("option", { value, selected: value === credit.role }, words)));
     const profit = shareInput("profit_share", credit.profit_share_bps);
     const publishing = shareInput("publishing_share", credit.publishing_share_bps);

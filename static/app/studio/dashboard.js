@@ -1,8 +1,10 @@
 // /studio: the beatmaker's beats in every status, with a badge for each and links to edit.
 
 import { api } from "../api.js";
-import { date, h, money } from "../ui.js";
-import { holdsByBeat, poll, statusBadge, statusExplanation, studioPage } from "./common.js";
+import { date, h } from "../ui.js";
+import { money } from "../money.js";
+import { poll } from "../poll.js";
+import { holdsByBeat, statusBadge, statusExplanation, studioPage } from "./common.js";
 
 // While beats are processing, each of them is asked for again: after 3 s, then less often.
 const REFRESH_SECONDS = 3;

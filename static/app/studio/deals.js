@@ -2,9 +2,10 @@
 // codes, each rule said in words; coupons are created, edited, ended and started again here.
 
 import { api } from "../api.js";
-import { busy, field, h, notice, priceStep } from "../ui.js";
+import { busy, field, h, notice } from "../ui.js";
+import { priceStep, toMinor } from "../money.js";
 import { moneyText, useStylesheets } from "../charts.js";
-import { attempt, clearFieldErrors, showFormError, studioPage, toMinor } from "./common.js";
+import { attempt, clearFieldErrors, showFormError, studioPage } from "./common.js";
 
 const MOST_LISTED = 500;
 const MAX_COUNT = 20;

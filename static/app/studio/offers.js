@@ -2,8 +2,9 @@
 // price. Saving replaces the list (PUT /beats/{id}/offers); unticked tiers stop being sold.
 
 import { api } from "../api.js";
-import { busy, count, field, h, limit, money, notice, priceStep } from "../ui.js";
-import { clearFieldErrors, markInvalid, showFormError, statusLine, toMajor, toMinor } from "./common.js";
+import { busy, count, field, h, limit, notice } from "../ui.js";
+import { money, priceStep, toMajor, toMinor } from "../money.js";
+import { clearFieldErrors, markInvalid, showFormError, statusLine } from "./common.js";
 
 const DELIVERABLE_WORDS = { mp3: "MP3", wav: "WAV", stems: "stems" };
 

@@ -2,8 +2,9 @@
 // each), and per license tier whether it takes offers and the least an offer may be.
 
 import { api } from "../api.js";
-import { busy, dateTime, errorBox, field, h, money, notice, priceStep } from "../ui.js";
-import { studioPage, toMajor, toMinor } from "./common.js";
+import { busy, dateTime, errorBox, field, h, notice } from "../ui.js";
+import { money, priceStep, toMajor, toMinor } from "../money.js";
+import { studioPage } from "./common.js";
 
 const STATUS_WORDS = {
   open: "Waiting for your answer", countered: "Waiting for the artist's answer to your price",

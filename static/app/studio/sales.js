@@ -1,9 +1,11 @@
 // /studio/sales: what was sold and earned, the platform's fee, the earnings ledger, a CSV of
 // the sales, and the Stripe account payouts are sent to.
 
-import { api, hasRole, token } from "../api.js";
-import { UNSAFE_LINK, busy, dateTime, errorBox, field, h, money, notice, priceStep, webUrl } from "../ui.js";
-import { attempt, statusLine, studioPage, toMinor } from "./common.js";
+import { api, apiFile, hasRole } from "../api.js";
+import { UNSAFE_LINK, busy, dateTime, errorBox, field, h, notice, saveFile, webUrl } from "../ui.js";
+import { money, priceStep, toMinor } from "../money.js";
+import { keysetPages } from "../paging.js";
+import { attempt, statusLine, studioPage } from "./common.js";
 
 const LEDGER_PAGE = 25;
 const FEE_DELAY_MS = 300;
@@ -156,26 +158,16 @@ function salesCard(rows) {
     h("h2", { id: "sales-title" }, "Sales"), table, errors, h("div", { class: "actions" }, csv), status);
 }
 
-// The CSV needs the bearer token, so it is fetched and handed over as a file from memory.
 async function downloadCsv(status) {
   status.textContent = "Preparing the CSV…";
-  let response;
+  let csv;
   try {
-    response = await fetch("/api/v1/payouts/sales.csv", { headers: { Authorization: `Bearer ${token()}` } });
-  } catch {
+    csv = await apiFile("/payouts/sales.csv");
+  } catch (error) {
     status.textContent = "";
-    throw new Error("The server could not be reached. Check your connection and try again.");
+    throw error;
   }
-  if (!response.ok) {
-    status.textContent = "";
-    throw new Error(`The CSV could not be made (the server answered ${response.status}).`);
-  }
-  const url = URL.createObjectURL(await response.blob());
-  const link = h("a", { href: url, download: "sales.csv", hidden: true });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000); // once the browser has taken the file
+  saveFile(csv, "sales.csv");
   status.textContent = "CSV downloaded.";
 }
 
@@ -183,15 +175,16 @@ function ledgerCard(firstPage) {
   const body = h("tbody");
   const errors = h("div");
   const more = h("button", { type: "button" }, "Show older entries");
-  let cursor = null;
-  const add = (page) => {
-    body.append(...page.items.map(ledgerRow));
-    cursor = page.next_cursor;
-    more.hidden = !cursor;
-  };
-  more.addEventListener("click", () => busy(more, () => attempt(errors, async () =>
-    add(await api("/payouts/ledger", { query: { limit: LEDGER_PAGE, cursor } })))));
-  add(firstPage);
+  const pages = keysetPages({
+    more,
+    load: (cursor) => {
+      errors.replaceChildren();
+      return api("/payouts/ledger", { query: { limit: LEDGER_PAGE, cursor } });
+    },
+    show: (items) => body.append(...items.map(ledgerRow)),
+    fail: (error) => errors.replaceChildren(errorBox(error)),
+  });
+  pages.add(firstPage);
   return h("section", { class: "card", "aria-labelledby": "ledger-title" },
     h("h2", { id: "ledger-title" }, "Earnings ledger"),
     firstPage.items.length ? h("div", { class: "table-scroll" }, h("table", { class: "ledger-table" },

@@ -2,8 +2,9 @@
 // what default price. Edits apply to future sales; licenses sold keep their terms.
 
 import { api } from "../api.js";
-import { busy, field, h, money, notice } from "../ui.js";
-import { attempt, bpsToPercent, clearFieldErrors, percentToBps, showFormError, studioPage, toMajor, toMinor } from "./common.js";
+import { busy, field, h, notice } from "../ui.js";
+import { money, toMajor, toMinor } from "../money.js";
+import { attempt, bpsToPercent, clearFieldErrors, percentToBps, showFormError, studioPage } from "./common.js";
 import { tierSummary } from "./offers.js";
 
 const LIMIT_FIELDS = [

@@ -2,12 +2,12 @@
 // then the beat's processing followed until it is published or fails. Nothing typed is lost on
 // errors or when the upload is cancelled.
 
-import { api } from "../api.js";
+import { api, sendFile } from "../api.js";
 import { busy, field, formValues, h } from "../ui.js";
 import { beatFields, checkBeatFields } from "./beat-fields.js";
-import { clearFieldErrors, holdsByBeat, markInvalid, poll, showFormError, statusBadge, statusExplanation, statusLine, studioPage } from "./common.js";
+import { poll } from "../poll.js";
+import { clearFieldErrors, holdsByBeat, markInvalid, showFormError, statusBadge, statusExplanation, statusLine, studioPage } from "./common.js";
 import { acceptAttribute, fileProblem } from "./file-types.js";
-import { sendFile } from "./send-file.js";
 
 const POLL_SECONDS = 1.5;
 // The upload fields, the API's name for what each accepts, and how a message names them.
