@@ -7,7 +7,6 @@ import email
 import email.policy
 import itertools
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -17,10 +16,9 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
-from config import PROJECT_ROOT, normalise_database_url
+from config import PROJECT_ROOT
 from marketplace import create_app
 from marketplace.accounts import services as accounts_services
 from marketplace.accounts.models import Role
