@@ -65,9 +65,11 @@ test-pg: install
 # Every benchmark in bench/ (catalog, preview, load), then one table of figures and ratios.
 # Full sizes take a quarter of an hour or more (catalog loads 100,000 beats); QUICK=1 runs
 # smaller sizes in a few minutes. They need PostgreSQL and Redis: this starts them
-# (installing them when missing, as CI does).
+# (installing them when missing, as CI does). bench/load.py runs two app hosts in network
+# namespaces behind HAProxy, which needs root (and HAProxy, installed here when root).
 BENCH_DATABASE_URL ?= postgresql://marketplace:marketplace@127.0.0.1:5432/marketplace_test
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/10
+bench: NEED_BALANCER := 1
 bench: install
 	bash .ci/start-services
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) \

@@ -1,36 +1,46 @@
-"""Load: simulated users browsing, listening and buying, against the app served as in production.
+"""Load: simulated users browsing, listening and buying, against two app hosts behind a balancer.
 
-Sets up a fresh PostgreSQL database (migrations, then a store of a few hundred published beats
-loaded with COPY by bench/catalog.py's loader, each with a preview, a waveform and a master:
-one real 30 s track rendered once through the preview pipeline and shared by every beat), and
-starts, on loopback:
+Starts the two-host cluster of tests/multihost/cluster.py (its own network namespaces, so it
+needs root, `ip netns` and HAProxy): two gunicorn hosts (--workers sync workers each) sharing
+one PostgreSQL database of the benchmark's own, Redis (rate limits, Celery), a moto S3 server,
+one Celery worker and beat, the Stripe sandbox, with HAProxy in front. Before the hosts start,
+the store is loaded: a few hundred published beats copied in by bench/catalog.py's loader, each
+pointing at one real 30 s master and its preview and waveform, rendered once through the
+preview pipeline and put in S3. The hosts hash passwords at production's cost.
 
-  gunicorn       4 sync workers, the development profile on PostgreSQL;
-  Celery         one worker process on Redis (JOBS_BACKEND=celery): contracts, licensed files, mail;
-  Stripe sandbox `flask payments sandbox`, signing its webhooks back to the app.
+Then three parts, one after the other, on the same cluster:
 
-Then --users simulated users (200) run for --seconds (60), each waiting a random think time
-(exponential, mean --think seconds: 5, as a person reads a page or listens a while before the
-next click; --think 1 is a stress test) between actions. Most browse: listing pages and their
-cursors, text search, filters, beat pages, preview streaming with Range requests (the first
-bytes, then a seek) and waveforms. One user in ten buys: registers and signs in, checks out a
-Basic lease (POST /checkout), pays through the sandbox's control endpoint (the sandbox then
-delivers the signed checkout.session.completed webhook, which fulfils the order), reads the
-order until it is paid, then asks for the downloads until the licensed MP3 is built by the
-Celery worker and fetches it. Some users ask GET /healthz: the baseline, measured under the
-same load, that every kind's p95 is compared with.
+1. Users. For each count in --users (200, then 500), that many simulated users run for
+   --seconds (60), each waiting a random think time (exponential, mean --think seconds: 5)
+   between actions. Most browse: listing pages and their cursors, text search, filters, beat
+   pages, previews (the app answers with a redirect to S3, where the player reads the first
+   bytes, then a seek) and waveforms. One user in ten buys: registers and signs in, checks out a
+   Basic lease, pays through the sandbox (which delivers the signed webhook that fulfils the
+   order), reads the order until it is paid, then asks for the downloads until the Celery worker
+   has built the licensed MP3, and fetches it. Some users ask GET /healthz: the baseline every
+   kind's p95 is compared with. Target, for the first count: zero errors, API p95 under 100 ms.
+2. Saturation. No think time: --clients threads ask one endpoint as fast as it answers for
+   --saturate-seconds, for the bare endpoint (/healthz), the catalogue (/api/v1/beats), a beat
+   page and a preview (the app's answer, which counts the play), in shuffled order, --rounds
+   times. Reported: requests per second per core of the hosts (answers divided by the CPU
+   seconds both hosts' gunicorn processes used), each as a ratio to the bare endpoint's, with
+   the wall-clock rate and how busy the whole machine was.
+3. Profile. --profile-requests requests to the endpoint with the fewest requests per core,
+   marked so the hosts' gunicorn hooks (bench/gunicorn_profile.py) run them under cProfile;
+   prints the functions they spent their time in.
 
 Every user comes from 127.0.0.1, so the sign-in and sign-up limits are raised for the run (the
 output says so); any 429 still counts as an error, as does every other 4xx/5xx or failed
-connection. Prints throughput, p50/p95/p99 per kind of request and for all API calls, errors by
-status, and whether the target is met: zero errors, p95 under 100 ms for API calls.
+connection. The load generator, both hosts and every service share this machine with any other
+work running on it: the load average before each part is printed.
 
     BENCH_DATABASE_URL=postgresql://marketplace:marketplace@127.0.0.1:5432/marketplace_test \\
     BENCH_REDIS_URL=redis://127.0.0.1:6379/10 \\
-        .venv/bin/python bench/load.py [--seconds 60] [--users 200] [--beats 300] [--json FILE]
+        sudo -E .venv/bin/python bench/load.py [--seconds 60] [--users 200,500] [--json FILE]
 
-The database named in the URL is only used to create (and at the end drop) a database of the
-benchmark's own. Everything it starts is stopped when it ends, also on Ctrl-C.
+The Redis database is emptied before and after (the benchmark's own); the PostgreSQL database
+named in the URL is only used to create (and at the end drop) one of the benchmark's own.
+Everything it starts and the namespaces it makes are removed when it ends, also on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import pstats
 import random
 import secrets
 import signal
@@ -51,6 +62,7 @@ import threading
 import time
 from pathlib import Path
 
+import boto3
 import requests
 from sqlalchemy import create_engine, text
 
@@ -59,16 +71,12 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
-from catalog import (  # noqa: E402  (bench/catalog.py: the same database and loader)
+from catalog import (  # noqa: E402  (bench/catalog.py: the same loader)
     DEFAULT_SERVER,
     GENRES,
     MOODS,
     WORDS,
-    create_database,
-    drop_database,
-    free_port,
     load_catalogue,
-    migrate,
     percentile,
 )
 
@@ -76,18 +84,23 @@ from config import normalise_database_url  # noqa: E402
 from marketplace.audio import DEFAULT_TAG_PATH  # noqa: E402
 from marketplace.audio.preview import TagPlacement, render_preview  # noqa: E402
 from marketplace.catalog.keys import CANONICAL_KEYS  # noqa: E402
+from tests.multihost.cluster import BUCKET, Cluster, netns_available  # noqa: E402
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/10"
-BIN = Path(sys.executable).parent
-WEBHOOK_PATH = "/api/v1/payments/stripe/webhook"
 TRACK_SECONDS = 30
 PREVIEW_CHUNK = 64 * 1024
 # All users share 127.0.0.1, so the per-address limits would refuse most of them.
 RAISED_LIMITS = {"LOGIN_LIMIT_PER_ADDRESS": "100000 per minute",
                  "REGISTRATION_LIMIT_PER_ADDRESS": "100000 per hour"}
+# The cluster's tests hash passwords cheaply and cache no vocabulary; the benchmark runs as
+# production does (None: the setting's default).
+PRODUCTION_COSTS = {"ARGON2_TIME_COST": None, "ARGON2_MEMORY_COST_KIB": None, "ARGON2_PARALLELISM": None,
+                    "VOCABULARY_CACHE_SECONDS": None}
 TARGET_P95_MS = 100
 PASSWORD = "load test password 1"
 BASELINE = "baseline GET /healthz"
+PROFILE_HEADER = "X-Bench-Profile"
+PROFILE_SECONDS = 120  # at most, however many requests were asked for: the profiler slows them down
 
 
 # -- The store -----------------------------------------------------------------------------------------------
@@ -101,22 +114,29 @@ class SharedFiles:
     waveform_key: str = "waveforms/load/waveform.json"
 
 
-def render_shared_files(storage_root: Path) -> tuple[SharedFiles, str, int]:
+def render_shared_files(folder: Path) -> tuple[SharedFiles, str, int]:
     """A real stereo master and its watermarked preview and waveform, made by the app's pipeline."""
     files = SharedFiles()
-    master = storage_root / files.master_key
+    master = folder / files.master_key
     for key in (files.master_key, files.preview_key, files.waveform_key):
-        (storage_root / key).parent.mkdir(parents=True, exist_ok=True)
+        (folder / key).parent.mkdir(parents=True, exist_ok=True)
     sources = [f"sine=frequency=220:sample_rate=44100:duration={TRACK_SECONDS}",
                f"anoisesrc=color=pink:amplitude=0.1:sample_rate=44100:duration={TRACK_SECONDS}"]
     inputs = [argument for source in sources for argument in ("-f", "lavfi", "-i", source)]
     subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", *inputs, "-filter_complex",
                     "[0:a][1:a]amerge=inputs=2", "-c:a", "pcm_s16le", str(master)], check=True)
     waveform = render_preview(master, DEFAULT_TAG_PATH, TagPlacement(), TRACK_SECONDS * 1000,
-                              storage_root / files.preview_key, title="Load", artist="Load")
-    (storage_root / files.waveform_key).write_text(json.dumps(waveform, separators=(",", ":")))
+                              folder / files.preview_key, title="Load", artist="Load")
+    (folder / files.waveform_key).write_text(json.dumps(waveform, separators=(",", ":")))
     content = master.read_bytes()
     return files, hashlib.sha256(content).hexdigest(), len(content)
+
+
+def upload_shared_files(folder: Path, files: SharedFiles, s3_port: int) -> None:
+    client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3_port}", region_name="us-east-1",
+                          aws_access_key_id="load", aws_secret_access_key="load")
+    for key in (files.master_key, files.preview_key, files.waveform_key):
+        client.upload_file(str(folder / key), BUCKET, key)
 
 
 def attach_files(url: str, files: SharedFiles, master_sha256: str, master_size: int) -> list[str]:
@@ -135,78 +155,30 @@ def attach_files(url: str, files: SharedFiles, master_sha256: str, master_size: 
     return list(on_sale)
 
 
-# -- The services --------------------------------------------------------------------------------------------
-
-@dataclasses.dataclass
-class Services:
-    base: str
-    sandbox: str
-    processes: list[subprocess.Popen] = dataclasses.field(default_factory=list)
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def app_environment(url: str, redis_url: str, folder: Path, sandbox: str,
-                    webhook_secret: str) -> dict[str, str]:
-    return {**os.environ, "APP_ENV": "development", "FLASK_APP": "marketplace", "DATABASE_URL": url,
-            "SECRET_KEY": secrets.token_urlsafe(48), "REDIS_URL": redis_url, "JOBS_BACKEND": "celery",
-            "JOBS_QUEUE": f"bench-load-{secrets.token_hex(4)}", "RATELIMIT_STORAGE_URI": redis_url,
-            "STORAGE_LOCAL_ROOT": str(folder / "storage"), "INSTANCE_DIR": str(folder),
-            "MAIL_OUTBOX_DIR": str(folder / "outbox"), "STRIPE_SANDBOX_URL": sandbox,
-            "STRIPE_WEBHOOK_SECRET": webhook_secret, **RAISED_LIMITS}
-
-
-def start_services(url: str, redis_url: str, folder: Path, workers: int) -> tuple[Services, dict[str, str]]:
-    app_port, sandbox_port = free_port(), free_port()
-    services = Services(f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{sandbox_port}")
-    webhook_secret = f"whsec_load_{secrets.token_hex(16)}"
-    env = app_environment(url, redis_url, folder, services.sandbox, webhook_secret)
-    commands = {
-        "sandbox": [str(BIN / "flask"), "payments", "sandbox", "--port", str(sandbox_port),
-                    "--webhook-url", services.base + WEBHOOK_PATH, "--webhook-secret", webhook_secret],
-        "celery": [str(BIN / "celery"), "-A", "marketplace.jobs.worker", "worker", "--pool", "solo",
-                   "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        "gunicorn": [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{app_port}",
-                     "--timeout", "60", "marketplace:create_app()"],
-    }
+def start_cluster(server_url: str, redis_url: str, args: argparse.Namespace,
+                  profile_dir: Path) -> tuple[Cluster, list[str]]:
+    """The cluster with the store loaded before its hosts start (so no listing cache holds an
+    empty store); stopped again if any of it fails."""
+    gunicorn_args = ["--workers", str(args.workers), "--threads", str(args.threads),
+                     "-c", str(BENCH / "gunicorn_profile.py")]
+    cluster = Cluster(server_url, redis_url, gunicorn_args=gunicorn_args,
+                      settings={**PRODUCTION_COSTS, **RAISED_LIMITS, "BENCH_PROFILE_DIR": str(profile_dir)})
     try:
-        for name, command in commands.items():
-            log = open(folder / f"{name}.log", "wb")  # noqa: SIM115 - the child keeps it open
-            services.processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
-                                                       stderr=subprocess.STDOUT))
-        wait_until_up(services, folder)
+        sys.stderr.write("starting PostgreSQL's database, the Stripe sandbox and S3; migrating\n")
+        cluster.start_services()
+        load_catalogue(cluster.database_url, args.beats)
+        sys.stderr.write("rendering the shared master, preview and waveform\n")
+        rendered = render_shared_files(profile_dir.parent)
+        upload_shared_files(profile_dir.parent, rendered[0], cluster.s3_port)
+        beat_ids = attach_files(cluster.database_url, *rendered)
+        sys.stderr.write("starting two hosts, the relay, Celery worker and beat, the balancer\n")
+        cluster.start_hosts()
     except BaseException:
-        services.stop()
+        for name in ("host1", "host2", "worker", "relay", "haproxy", "sandbox"):
+            sys.stderr.write(f"--- {name} log ---\n{cluster.log(name)}\n")
+        cluster.stop()
         raise
-    return services, env
-
-
-def wait_until_up(services: Services, folder: Path) -> None:
-    checks = {services.base + "/readyz": 200, services.sandbox + "/_sandbox/config": 200}
-    deadline = time.monotonic() + 60
-    while checks and time.monotonic() < deadline:
-        for process in services.processes:
-            if process.poll() is not None:
-                logs = "\n".join(path.read_text(errors="replace")[-1500:] for path in folder.glob("*.log"))
-                raise SystemExit(f"a service exited while starting:\n{logs}")
-        for check_url, status in list(checks.items()):
-            try:
-                if requests.get(check_url, timeout=5).status_code == status:
-                    del checks[check_url]
-            except requests.RequestException:  # not listening yet
-                pass
-        time.sleep(0.2)
-    if checks:
-        raise SystemExit(f"not up after 60 s: {', '.join(checks)}")
+    return cluster, beat_ids
 
 
 # -- Simulated users -----------------------------------------------------------------------------------------
@@ -259,7 +231,7 @@ class World:
 
 def new_session() -> requests.Session:
     session = requests.Session()
-    session.trust_env = False  # loopback only, never through a proxy
+    session.trust_env = False  # the cluster's own addresses, never through a proxy
     return session
 
 
@@ -300,14 +272,22 @@ def beat_page(world: World, session: requests.Session, rng: random.Random) -> di
 
 
 def listen(world: World, session: requests.Session, rng: random.Random) -> None:
-    """What an audio element does: the first bytes, the waveform beside it, then a seek."""
+    """What an audio element does: asks the app for the preview, which answers with a redirect to
+    the file in S3 (a CDN in production), reads the first bytes there, then a seek; the app's
+    answer for the waveform beside it is a redirect too."""
     beat_id = rng.choice(world.beat_ids)
-    preview = f"{world.base}/api/v1/beats/{beat_id}/preview"
-    world.recorder.request(session, "preview range", "GET", preview, ok=(206,),
+    answer = world.recorder.request(session, "preview", "GET", f"{world.base}/api/v1/beats/{beat_id}/preview",
+                                    ok=(302,), allow_redirects=False,
+                                    headers={"Range": f"bytes=0-{PREVIEW_CHUNK - 1}"})
+    world.recorder.request(session, "waveform", "GET", f"{world.base}/api/v1/beats/{beat_id}/waveform",
+                           ok=(302,), allow_redirects=False)
+    if answer is None:
+        return
+    stored = answer.headers["Location"]
+    world.recorder.request(session, "preview bytes from S3", "GET", stored, ok=(206,),
                            headers={"Range": f"bytes=0-{PREVIEW_CHUNK - 1}"})
-    world.recorder.request(session, "waveform", "GET", f"{world.base}/api/v1/beats/{beat_id}/waveform")
     start = rng.randrange(PREVIEW_CHUNK, 300 * 1024, 1024)
-    world.recorder.request(session, "preview range", "GET", preview, ok=(206,),
+    world.recorder.request(session, "preview bytes from S3", "GET", stored, ok=(206,),
                            headers={"Range": f"bytes={start}-{start + PREVIEW_CHUNK - 1}"})
 
 
@@ -382,7 +362,9 @@ def buy_one(world: World, session: requests.Session, rng: random.Random) -> None
     links = poll(world, session, "downloads", downloads, lambda body: any(link["ready"] for link in body),
                  interval=0.5)
     ready = [link for link in links or [] if link["ready"]]
-    if ready and world.recorder.request(session, "file download", "GET", world.base + ready[0]["url"]):
+    link = ready and world.recorder.request(session, "file download", "GET", world.base + ready[0]["url"],
+                                            ok=(302,), allow_redirects=False)
+    if link and world.recorder.request(session, "file bytes from S3", "GET", link.headers["Location"]):
         purchase["files_s"] = time.monotonic() - began
 
 
@@ -414,6 +396,18 @@ def drive(world: World, users: int, buyers: int, ramp_seconds: float) -> None:
         if time.monotonic() > world.stop_at + 60:
             break  # a purchase still polling after the run: its late answers are not waited for
     report_progress(world, final=True)
+
+
+def run_users(cluster: Cluster, beat_ids: list[str], users: int, args: argparse.Namespace) -> dict:
+    buyers = max(1, round(users * args.buyers)) if args.buyers > 0 else 0
+    sys.stderr.write(f"running {users} users ({buyers} buying) for {args.seconds} s\n")
+    recorder = Recorder()
+    world = World(cluster.balancer_url, cluster.sandbox_url, beat_ids, recorder,
+                  stop_at=time.monotonic() + args.seconds, think=args.think)
+    drive(world, users, buyers, ramp_seconds=min(10.0, args.seconds / 6))
+    summary = summarise(recorder.samples, time.monotonic() - recorder.started)
+    return {**summary, "users": users, "buyers": buyers, "load_average": recorder.load_average,
+            "purchases": recorder.purchases}
 
 
 _last_report = [0.0]
@@ -474,17 +468,10 @@ def figures(group: list[Sample]) -> dict:
             "p99": percentile(timings, 0.99), "errors": sum(1 for sample in group if is_error(sample))}
 
 
-def print_report(summary: dict, args: argparse.Namespace, buyers: int, purchases: list[dict],
-                 load_average: float) -> bool:
+def print_report(summary: dict, args: argparse.Namespace) -> bool:
     base_p95 = summary["kinds"].get(BASELINE, {}).get("p95") or None
-    print(f"\nload: {args.users} users ({buyers} buying), {args.seconds} s, "
-          f"think time {args.think:g} s mean; "
-          f"gunicorn {args.workers} workers, PostgreSQL, 1 Celery worker on Redis, Stripe sandbox; "
-          f"{args.beats} beats")
-    print(f"machine: {os.cpu_count()} CPUs, shared with the client's threads and any other work; "
-          f"load average {load_average:.1f} before the users started")
-    print("rate limits raised for the run, every user being 127.0.0.1: "
-          + ", ".join(f"{name}={value}" for name, value in RAISED_LIMITS.items()))
+    print(f"\nload: {summary['users']} users ({summary['buyers']} buying), {args.seconds} s, "
+          f"think time {args.think:g} s mean; load average {summary['load_average']:.1f} before the users came")
     print(f"\n{'kind':<22} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} "
           f"{'p95 x base':>11}")
     for kind, row in summary["kinds"].items():
@@ -496,20 +483,21 @@ def print_report(summary: dict, args: argparse.Namespace, buyers: int, purchases
           f"{api['errors']:>7}")
     print("API p95 by window: " + ", ".join(f"{w['from_s']:.0f}s {w['p95']:.0f} ms ({w['auth']} sign-ups/ins)"
                                              for w in summary["timeline"]))
-    print(f"\nthroughput: {summary['throughput']:.1f} req/s "
+    print(f"throughput: {summary['throughput']:.1f} req/s "
           f"({summary['api_throughput']:.1f} req/s API calls), "
           f"{summary['requests']} requests in {summary['seconds']:.0f} s "
           f"(users start actions for {args.seconds} s; the answers still on their way are waited for)")
     errors = summary["errors"]
     print("errors by status: " + (", ".join(f"{status}: {count}" for status, count in sorted(errors.items()))
                                   if errors else "none"))
+    purchases = summary["purchases"]
     paid = [p["paid_s"] for p in purchases if p["paid_s"] is not None]
     files = [p["files_s"] for p in purchases if p["files_s"] is not None]
     print(f"purchases: {len(purchases)} paid in the sandbox, "
           f"{len(paid)} seen paid by the buyer{median(paid)}, "
           f"{len(files)} with the licensed MP3 built and downloaded{median(files)}")
     met = not errors and api["p95"] < TARGET_P95_MS
-    print(f"\ntarget: zero errors, p95 under {TARGET_P95_MS} ms for API calls: {'PASS' if met else 'MISS'} "
+    print(f"target: zero errors, p95 under {TARGET_P95_MS} ms for API calls: {'PASS' if met else 'MISS'} "
           f"({sum(errors.values())} errors, API p95 {api['p95']:.1f} ms)")
     return met
 
@@ -518,21 +506,197 @@ def median(seconds: list[float]) -> str:
     return f" (median {percentile(seconds, 0.5):.1f} s from checkout)" if seconds else ""
 
 
-def json_summary(summary: dict, met: bool, purchases: list[dict]) -> dict:
-    base_p95 = summary["kinds"].get(BASELINE, {}).get("p95") or None
-    rows = [{"name": "throughput", "value": round(summary["throughput"], 1), "unit": "req/s"},
-            {"name": "API calls p95", "value": round(summary["api"]["p95"], 1), "unit": "ms",
-             "ratio": round(summary["api"]["p95"] / base_p95, 2) if base_p95 else None,
-             "target": f"< {TARGET_P95_MS} ms", "met": summary["api"]["p95"] < TARGET_P95_MS},
-            {"name": "API calls p99", "value": round(summary["api"]["p99"], 1), "unit": "ms"},
-            {"name": "errors", "value": sum(summary["errors"].values()), "unit": "", "target": "0",
-             "met": not summary["errors"]},
-            {"name": "purchases paid", "value": len(purchases), "unit": ""},
-            {"name": "machine load average at start", "value": round(summary["load_average"], 1), "unit": ""}]
-    for kind, row in summary["kinds"].items():
-        rows.append({"name": f"{kind} p95", "value": round(row["p95"], 1), "unit": "ms",
-                     "ratio": round(row["p95"] / base_p95, 2) if base_p95 else None})
-    return {"benchmark": "load", "met": met, "rows": rows, "summary": summary}
+# -- Saturation ----------------------------------------------------------------------------------------------
+
+BARE = "bare GET /healthz"
+PREVIEW_RANGE = {"Range": f"bytes=0-{PREVIEW_CHUNK - 1}"}
+
+
+def saturation_targets(beat_ids: list[str]) -> dict[str, tuple]:
+    """Each endpoint: (how to make the next request's path, extra headers, the status it answers)."""
+    return {BARE: (lambda rng: "/healthz", {}, 200),
+            "catalogue GET /api/v1/beats": (lambda rng: "/api/v1/beats", {}, 200),
+            "beat page GET /api/v1/beats/<id>": (lambda rng: f"/api/v1/beats/{rng.choice(beat_ids)}", {}, 200),
+            "preview GET .../<id>/preview": (lambda rng: f"/api/v1/beats/{rng.choice(beat_ids)}/preview",
+                                             PREVIEW_RANGE, 302)}
+
+
+def cpu_ticks(pids: set[int]) -> int:
+    """User and system ticks used so far by these processes and their children."""
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(entry) in pids or int(fields[1]) in pids:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def machine_busy_ticks() -> tuple[int, int]:
+    """(busy, total) ticks of every CPU of the machine since boot."""
+    values = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(values) - values[3] - values[4], sum(values)
+
+
+def hammer(base: str, target: tuple, clients: int, seconds: float, headers: dict | None = None) -> list[Sample]:
+    """`clients` threads asking as fast as they are answered, for `seconds`."""
+    path_of, extra, _status = target
+    samples: list[Sample] = []
+    stop_at = time.monotonic() + seconds
+
+    def client(seed: int) -> None:
+        rng, session = random.Random(seed), new_session()
+        while time.monotonic() < stop_at:
+            began = time.perf_counter()
+            try:
+                answer = session.get(base + path_of(rng), headers={**extra, **(headers or {})},
+                                     allow_redirects=False, timeout=30)
+                code = answer.status_code
+            except requests.RequestException:
+                code = 0
+            samples.append(Sample("", code, (time.perf_counter() - began) * 1000, True, time.monotonic()))
+
+    threads = [threading.Thread(target=client, args=(index,), daemon=True) for index in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return samples
+
+
+def saturate(cluster: Cluster, beat_ids: list[str], args: argparse.Namespace) -> dict:
+    targets = saturation_targets(beat_ids)
+    hosts = {host.process.pid for host in cluster.hosts}
+    totals = {name: {"answers": 0, "errors": 0, "ms": [], "host_ticks": 0, "busy": 0, "all": 0, "seconds": 0.0}
+              for name in targets}
+    load_average = os.getloadavg()[0]
+    order = list(targets)
+    for round_number in range(args.rounds):
+        random.Random(round_number).shuffle(order)
+        for name in order:
+            sys.stderr.write(f"  saturating {name} (round {round_number + 1}/{args.rounds})\n")
+            status = targets[name][2]
+            hammer(cluster.balancer_url, targets[name], args.clients, 1.0)  # every worker busy first
+            before, busy_before = cpu_ticks(hosts), machine_busy_ticks()
+            began = time.monotonic()
+            samples = hammer(cluster.balancer_url, targets[name], args.clients, args.saturate_seconds)
+            seconds = time.monotonic() - began
+            after, busy_after = cpu_ticks(hosts), machine_busy_ticks()
+            row = totals[name]
+            row["answers"] += sum(1 for sample in samples if sample.status == status)
+            row["errors"] += sum(1 for sample in samples if sample.status != status)
+            row["ms"] += [sample.ms for sample in samples]
+            row["host_ticks"] += after - before
+            row["busy"] += busy_after[0] - busy_before[0]
+            row["all"] += busy_after[1] - busy_before[1]
+            row["seconds"] += seconds
+    tick = os.sysconf("SC_CLK_TCK")
+    rows = {}
+    for name, row in totals.items():
+        host_seconds = row["host_ticks"] / tick
+        rows[name] = {"per_core": row["answers"] / host_seconds if host_seconds else 0.0,
+                      "per_second": row["answers"] / row["seconds"], "errors": row["errors"],
+                      "p50": percentile(row["ms"] or [0.0], 0.5),
+                      "host_cores": host_seconds / row["seconds"],
+                      "machine_busy": row["busy"] / row["all"] if row["all"] else 0.0}
+    bare = rows[BARE]["per_core"] or None
+    for row in rows.values():
+        row["ratio"] = row["per_core"] / bare if bare else None
+    return {"rows": rows, "load_average": load_average}
+
+
+def print_saturation(saturation: dict, args: argparse.Namespace) -> None:
+    print(f"\nsaturation: think time 0, {args.clients} clients, {args.rounds} x {args.saturate_seconds} s per "
+          f"endpoint in shuffled rounds; load average {saturation['load_average']:.1f} before; "
+          f"{os.cpu_count()} CPUs shared by the clients, both hosts and every service")
+    print(f"{'endpoint':<36} {'req/s':>7} {'p50 ms':>7} {'host cores':>11} {'machine':>8} "
+          f"{'req/s/core':>11} {'x bare':>7} {'errors':>7}")
+    for name, row in saturation["rows"].items():
+        ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "-"
+        print(f"{name:<36} {row['per_second']:>7.0f} {row['p50']:>7.1f} {row['host_cores']:>11.2f} "
+              f"{row['machine_busy']:>7.0%} {row['per_core']:>11.0f} {ratio:>7} {row['errors']:>7}")
+    print("req/s/core: answers per CPU second used by both hosts' gunicorn processes; host cores: how many "
+          "CPUs they kept busy; machine: how busy all CPUs were (clients, PostgreSQL, Redis, HAProxy, ...)")
+
+
+# -- Profile -------------------------------------------------------------------------------------------------
+
+def profile(cluster: Cluster, beat_ids: list[str], name: str, args: argparse.Namespace,
+            profile_dir: Path) -> list[dict]:
+    """Runs `--profile-requests` requests to `name` under the hosts' profiler; its top functions."""
+    sys.stderr.write(f"profiling {args.profile_requests} requests: {name}\n")
+    target = saturation_targets(beat_ids)[name]
+    profiled, deadline = 0, time.monotonic() + PROFILE_SECONDS
+    while profiled < args.profile_requests and time.monotonic() < deadline:
+        hammer(cluster.balancer_url, target, 2, 1.0, headers={PROFILE_HEADER: "1"})
+        profiled = count_profiled(profile_dir)
+    if not profiled:
+        raise SystemExit(f"no request profiled in {PROFILE_SECONDS} s: are the hosts' hooks loaded?")
+    stats = pstats.Stats(*[str(path) for path in profile_dir.glob("*.prof")])
+    total = max(stats.total_tt, 1e-9)
+    rows = []
+    for (filename, line, function), (_calls, count, own, cumulative, _callers) in stats.stats.items():
+        rows.append({"function": f"{short_path(filename)}:{line}({function})", "calls": count, "requests": profiled,
+                     "own_ms": own * 1000 / profiled, "cumulative_ms": cumulative * 1000 / profiled,
+                     "own_share": own / total})
+    return sorted(rows, key=lambda row: -row["own_ms"])
+
+
+def count_profiled(profile_dir: Path) -> int:
+    """Requests profiled so far: the hook writes one file for each, whole."""
+    return len(list(profile_dir.glob("*.prof")))
+
+
+def short_path(filename: str) -> str:
+    for marker in ("site-packages/", str(ROOT) + "/"):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return filename
+
+
+def print_profile(name: str, rows: list[dict], args: argparse.Namespace) -> None:
+    per_request = max((row["cumulative_ms"] for row in rows), default=0.0)
+    print(f"\nprofile: {name}, {rows[0]['requests'] if rows else 0} requests under cProfile on the hosts "
+          f"({per_request:.1f} ms each under the profiler, which slows calls down)")
+    print(f"{'own ms/req':>10} {'cum ms/req':>10} {'share':>6}  function")
+    for row in rows[:args.profile_top]:
+        print(f"{row['own_ms']:>10.2f} {row['cumulative_ms']:>10.2f} {row['own_share']:>6.1%}  {row['function']}")
+    ours = [row for row in sorted(rows, key=lambda row: -row["cumulative_ms"])
+            if row["function"].startswith("marketplace/")]
+    print("the project's functions by cumulative time (with all they call):")
+    for row in ours[:args.profile_top]:
+        print(f"{'':>10} {row['cumulative_ms']:>10.2f} {'':>6}  {row['function']}")
+
+
+# -- Summary for bench/run_all.py ----------------------------------------------------------------------------
+
+def json_summary(phases: list[dict], met: bool, saturation: dict | None, profiled: str | None,
+                 profile_rows: list[dict]) -> dict:
+    rows = []
+    for index, summary in enumerate(phases):
+        label = f"{summary['users']} users"
+        target = index == 0
+        rows += [{"name": f"{label}: throughput", "value": round(summary["throughput"], 1), "unit": "req/s"},
+                 {"name": f"{label}: API calls p95", "value": round(summary["api"]["p95"], 1), "unit": "ms",
+                  **({"target": f"< {TARGET_P95_MS} ms", "met": summary["api"]["p95"] < TARGET_P95_MS}
+                     if target else {})},
+                 {"name": f"{label}: errors", "value": sum(summary["errors"].values()), "unit": "",
+                  **({"target": "0", "met": not summary["errors"]} if target else {})},
+                 {"name": f"{label}: purchases paid", "value": len(summary["purchases"]), "unit": ""}]
+    for name, row in (saturation or {}).get("rows", {}).items():
+        rows.append({"name": f"saturation: {name}", "value": round(row["per_core"]), "unit": "req/s/core",
+                     "ratio": round(row["ratio"], 2) if row["ratio"] is not None else None})
+    if profile_rows:
+        top = profile_rows[0]
+        rows.append({"name": f"profile of {profiled}: top {top['function']}"[:120],
+                     "value": round(top["own_ms"], 2), "unit": "ms/req"})
+    serialisable = [{key: value for key, value in summary.items() if key != "purchases"} for summary in phases]
+    return {"benchmark": "load", "met": met, "rows": rows, "phases": serialisable, "saturation": saturation,
+            "profile": profile_rows[:40]}
 
 
 # -- Entry point ---------------------------------------------------------------------------------------------
@@ -540,57 +704,67 @@ def json_summary(summary: dict, met: bool, purchases: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--users", default="200,500", help="counts of users, one run each; the first is judged")
     parser.add_argument("--buyers", type=float, default=0.1, help="share of users who buy (0.1: one in ten)")
     parser.add_argument("--think", type=float, default=5.0, help="mean seconds between a user's actions")
     parser.add_argument("--beats", type=int, default=300)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per host")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--clients", type=int, default=16, help="saturation: concurrent clients")
+    parser.add_argument("--saturate-seconds", type=float, default=10.0, help="per endpoint and round; 0: skip")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--profile-requests", type=int, default=200, help="0: no profile")
+    parser.add_argument("--profile-top", type=int, default=15)
     parser.add_argument("--json", type=Path, help="also write a machine-readable summary here")
     args = parser.parse_args()
+    unavailable = netns_available()
+    if unavailable:
+        raise SystemExit(f"bench/load.py runs two app hosts in network namespaces: {unavailable}")
     server_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or DEFAULT_SERVER
     redis_url = os.environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS
-    buyers = max(1, round(args.users * args.buyers)) if args.buyers > 0 else 0
-    # Ctrl-C and kill both reach the finally blocks below, which stop every child.
+    # Ctrl-C and kill both reach the finally block below, which stops every child.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-
-    url = create_database(server_url)
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-load-") as folder_name:
-            recorder, elapsed = run(url, redis_url, Path(folder_name), args, buyers)
-    finally:
-        drop_database(server_url, url)
-    summary = {**summarise(recorder.samples, elapsed), "load_average": recorder.load_average}
-    met = print_report(summary, args, buyers, recorder.purchases, recorder.load_average)
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as folder:
+        profile_dir = Path(folder) / "profiles"
+        profile_dir.mkdir()
+        cluster, beat_ids = start_cluster(server_url, redis_url, args, profile_dir)
+        try:
+            results = run_parts(cluster, beat_ids, args, profile_dir)
+        finally:
+            cluster.stop()
     if args.json:
-        args.json.write_text(json.dumps(json_summary(summary, met, recorder.purchases), indent=2))
+        args.json.write_text(json.dumps(json_summary(*results), indent=2))
 
 
-def run(url: str, redis_url: str, folder: Path, args: argparse.Namespace,
-        buyers: int) -> tuple[Recorder, float]:
-    sys.stderr.write("migrating\n")
-    migrate(url)
-    load_catalogue(url, args.beats)
-    sys.stderr.write("rendering the shared master, preview and waveform\n")
-    beat_ids = attach_files(url, *render_shared_files(folder / "storage"))
-    sys.stderr.write("starting the Stripe sandbox, a Celery worker and gunicorn\n")
-    services, _env = start_services(url, redis_url, folder, args.workers)
-    try:
-        warm_up(services.base, beat_ids)
-        sys.stderr.write(f"running {args.users} users ({buyers} buying) for {args.seconds} s\n")
-        recorder = Recorder()
-        world = World(services.base, services.sandbox, beat_ids, recorder,
-                      stop_at=time.monotonic() + args.seconds, think=args.think)
-        drive(world, args.users, buyers, ramp_seconds=min(10.0, args.seconds / 6))
-        return recorder, time.monotonic() - recorder.started
-    finally:
-        services.stop()
+def run_parts(cluster: Cluster, beat_ids: list[str], args: argparse.Namespace, profile_dir: Path) -> tuple:
+    print(f"two hosts x {args.workers} gunicorn workers x {args.threads} threads behind HAProxy; PostgreSQL, "
+          f"Redis, moto S3, 1 Celery worker and beat, Stripe sandbox; {args.beats} beats; "
+          f"{os.cpu_count()} CPUs shared by all of it, the load generator and any other work on the machine")
+    print("rate limits raised for the run, every user being 127.0.0.1: "
+          + ", ".join(f"{name}={value}" for name, value in RAISED_LIMITS.items()))
+    warm_up(cluster.balancer_url, beat_ids)
+    phases, met = [], True
+    for index, users in enumerate(int(count) for count in args.users.split(",")):
+        phases.append(run_users(cluster, beat_ids, users, args))
+        phase_met = print_report(phases[-1], args)
+        met = met and (phase_met or index > 0)  # the target is the first count's
+    saturation, profiled, profile_rows = None, None, []
+    if args.saturate_seconds > 0:
+        saturation = saturate(cluster, beat_ids, args)
+        print_saturation(saturation, args)
+        if args.profile_requests > 0:
+            profiled = min((name for name in saturation["rows"] if name != BARE),
+                           key=lambda name: saturation["rows"][name]["per_core"])
+            profile_rows = profile(cluster, beat_ids, profiled, args, profile_dir)
+            print_profile(profiled, profile_rows, args)
+    return phases, met, saturation, profiled, profile_rows
 
 
 def warm_up(base: str, beat_ids: list[str]) -> None:
     """Every worker opens its connections and reads the catalogue once before the clock starts."""
     session = new_session()
     for beat_id in beat_ids[:20]:
-        for path in ("/api/v1/beats", f"/api/v1/beats/{beat_id}", f"/api/v1/beats/{beat_id}/waveform"):
+        for path in ("/api/v1/beats", f"/api/v1/beats/{beat_id}"):
             session.get(base + path, timeout=30)
 
 

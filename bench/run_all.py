@@ -7,7 +7,8 @@ set takes a few minutes instead of a quarter of an hour or more.
     .venv/bin/python bench/run_all.py [--quick] [--only catalog,preview,load]
 
 Needs PostgreSQL (BENCH_DATABASE_URL) for catalog and load, and Redis (BENCH_REDIS_URL, db 10
-by default) for load; ffmpeg for preview and load.
+by default, emptied by load) for load; ffmpeg for preview and load; root, `ip netns` and HAProxy
+for load, which runs two app hosts in network namespaces of their own.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ BENCH = Path(__file__).resolve().parent
 BENCHMARKS = {
     "catalog": {"full": [], "quick": ["--beats", "10000", "--requests", "50"]},
     "preview": {"full": [], "quick": ["--lengths", "30,180", "--repeat", "1"]},
-    "load": {"full": [], "quick": ["--seconds", "20", "--users", "50"]},
+    "load": {"full": [], "quick": ["--seconds", "20", "--users", "50", "--saturate-seconds", "3", "--rounds", "1",
+                                   "--profile-requests", "30"]},
 }
 
 

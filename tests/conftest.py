@@ -7,7 +7,6 @@ import email
 import email.policy
 import itertools
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -17,16 +16,16 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
-from config import PROJECT_ROOT, normalise_database_url
+from config import PROJECT_ROOT
 from marketplace import create_app
 from marketplace.accounts import services as accounts_services
 from marketplace.accounts.models import Role
 from marketplace.db import db
 from marketplace.demo.reset import wipe_all_rows
 from marketplace.migrate import upgrade
+from tests.support import PostgresDatabases, production_signing_keys  # noqa: F401 (used by other tests)
 
 pytest_plugins = ["tests.stripe_sandbox"]  # the Stripe sandbox fixtures
 
@@ -94,25 +93,6 @@ def stop_process(process, seconds: float = 10) -> None:
         process.wait()
 
 
-class PostgresDatabases:
-    """Creates uniquely named databases on the server of TEST_DATABASE_URL, and drops them."""
-
-    def __init__(self, server_url: str) -> None:
-        self.server_url = make_url(normalise_database_url(server_url))
-        self._admin = create_engine(self.server_url, isolation_level="AUTOCOMMIT")
-
-    def create(self) -> str:
-        name = f"mkt_test_{secrets.token_hex(6)}"
-        with self._admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        return self.server_url.set(database=name).render_as_string(hide_password=False)
-
-    def drop(self, url: str) -> None:
-        name = make_url(url).database
-        with self._admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 @pytest.fixture(scope="session")
 def database_factory(tmp_path_factory):
     """Makes empty databases of the backend under test; all are dropped at the end."""
@@ -136,17 +116,6 @@ def database_factory(tmp_path_factory):
 _STORAGE_ROOT = tempfile.mkdtemp(prefix="marketplace-test-storage-")
 _OUTBOX = tempfile.mkdtemp(prefix="marketplace-test-outbox-")
 _SIGNING_KEYS = tempfile.mkdtemp(prefix="marketplace-test-keys-")
-
-
-def production_signing_keys() -> str:
-    """A keys folder as production wants it: one Ed25519 private key, readable by its owner alone."""
-    from joserfc.jwk import OKPKey
-
-    from marketplace.licensing.keys import write_private_key
-
-    folder = Path(tempfile.mkdtemp(prefix="marketplace-test-production-keys-"))
-    write_private_key(folder, OKPKey.generate_key("Ed25519"))
-    return str(folder)
 
 
 def make_test_app(database_url: str, **overrides):

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import lazyload
 
 from marketplace.accounts.models import Role, User
 from marketplace.catalog import lifecycle
@@ -53,8 +54,8 @@ def canonical_key(spelling: str | None) -> str | None:
 
 # -- reading -------------------------------------------------------------------------------
 
-def get_beat(beat_id: str) -> Beat:
-    beat = db.session.get(Beat, beat_id)
+def get_beat(beat_id: str, *options: Any) -> Beat:
+    beat = db.session.get(Beat, beat_id, options=options)
     if beat is None:
         raise NotFound("No such beat.", code="beat_not_found")
     return beat
@@ -66,9 +67,9 @@ def can_see(beat: Beat, viewer: User | None) -> bool:
     return viewer is not None and (viewer.id == beat.owner_id or viewer.has_role(Role.ADMIN))
 
 
-def get_visible_beat(beat_id: str, viewer: User | None) -> Beat:
+def get_visible_beat(beat_id: str, viewer: User | None, *options: Any) -> Beat:
     """The beat if `viewer` may see it; otherwise the same 404 as for a beat that never existed."""
-    beat = get_beat(beat_id)
+    beat = get_beat(beat_id, *options)
     if not can_see(beat, viewer):
         raise NotFound("No such beat.", code="beat_not_found")
     return beat
@@ -76,8 +77,9 @@ def get_visible_beat(beat_id: str, viewer: User | None) -> Beat:
 
 def get_streamable_beat(beat_id: str, viewer: User | None) -> Beat:
     """A beat whose preview may be played: published (a takedown or an exclusive sale stops
-    previews at once), or any beat for its owner and admins."""
-    beat = get_visible_beat(beat_id, viewer)
+    previews at once), or any beat for its owner and admins. Its credits and tags are read only
+    if asked for: a player asks for neither, and it asks for every beat it plays."""
+    beat = get_visible_beat(beat_id, viewer, lazyload(Beat.credits), lazyload(Beat.tag_rows))
     privileged = viewer is not None and (viewer.id == beat.owner_id or viewer.has_role(Role.ADMIN))
     if beat.status != BeatStatus.PUBLISHED and not privileged:
         raise NotFound("No such beat.", code="beat_not_found")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 import json
 
 import pytest
@@ -152,6 +153,10 @@ def test_a_cursor_of_one_sort_is_refused_by_another(client, owner, make_beat):
 
 
 def count_queries(app, client, url) -> int:
+    return len(queries_of(app, client, url))
+
+
+def queries_of(app, client, url) -> list[str]:
     statements = []
 
     def record(conn, cursor, statement, *args):
@@ -165,7 +170,29 @@ def count_queries(app, client, url) -> int:
         assert client.get(url).status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    return len(statements)
+    return statements
+
+
+def test_a_player_reads_neither_credits_nor_tags_of_the_beats_it_plays(app, client, owner, make_beat):
+    beat_id = make_beat(owner, tags=["dark", "drill"])
+    with app.app_context():
+        from marketplace.catalog import services
+        from marketplace.storage.service import storage
+
+        beat = services.get_beat(beat_id)
+        services.replace_credits(beat, [{"name": "Metro", "user_id": owner, "role": "producer"},
+                                        {"name": "Guest", "role": "co_producer"}])
+        beat.waveform_key = f"waveforms/{beat_id}.json"
+        storage().save(beat.preview_key, io.BytesIO(b"ID3 preview"))
+        storage().save(beat.waveform_key, io.BytesIO(b"{}"))
+        db.session.commit()
+    for path in ("preview", "waveform"):
+        statements = queries_of(app, client, f"/api/v1/beats/{beat_id}/{path}")
+        assert not [s for s in statements if "beat_credits" in s or "beat_tags" in s], statements
+    # The beat's page still shows both.
+    page = client.get(f"/api/v1/beats/{beat_id}").json
+    assert [credit["name"] for credit in page["credits"]] == ["Metro", "Guest"]
+    assert page["tags"] == ["dark", "drill"]
 
 
 def test_a_constant_number_of_queries_whatever_the_page_size(app, client, owner, make_user, make_beat):

@@ -5,22 +5,25 @@ runs from the fixture's teardown and from atexit, so a failure half-way still cl
 
 * Two network namespaces (`ip netns`), one per app host, each joined to the root namespace by
   a veth pair on a /30 of its own: the root side is 10.213.N.1, the host side 10.213.N.2. Each
-  host runs gunicorn (2 workers) on its side's address, port 8000, and reaches nothing but
-  the root side's address.
+  host runs gunicorn (2 workers unless told otherwise) on its side's address, port 8000, and
+  reaches nothing but the root side's address.
 * In the root namespace: PostgreSQL and Redis (as CI starts them, listening on 127.0.0.1
   only), a moto S3 server and the bundled Stripe sandbox (both on 127.0.0.1), one Celery
   worker and one Celery beat, and HAProxy in front of both hosts on 127.0.0.1.
-* The hosts reach those services through a small TCP relay (`Relay`, threads in the test
-  process) listening on each root-side address at the service's port and connecting to
-  127.0.0.1. It is the simplest robust way: PostgreSQL, Redis and the other servers keep
-  listening on loopback only (no change to how CI starts them, nothing exposed on other
-  interfaces), no firewall rules or route_localnet to undo, and no extra package. A host
-  therefore sees PostgreSQL at 10.213.N.1:5432, Redis at 10.213.N.1:6379, and so on.
+* The hosts reach those services through a second HAProxy in TCP mode, the relay, listening on
+  each root-side address at the service's port and connecting to 127.0.0.1. PostgreSQL, Redis
+  and the other servers keep listening on loopback only (no change to how CI starts them,
+  nothing exposed on other interfaces), no firewall rules or route_localnet to undo, and no
+  extra package. A host therefore sees PostgreSQL at 10.213.N.1:5432, Redis at
+  10.213.N.1:6379, and so on.
 
 The hosts run on the development profile with production's services set (PostgreSQL, Redis
 for rate limits and Celery, S3 storage): production refuses any Stripe but Stripe itself, and
 these hosts pay through the sandbox. Everything a host keeps between requests is in those
 services, except each process's listing cache, which the tests check directly.
+
+Nothing here needs pytest: bench/load.py runs its simulated users against the same cluster,
+with `start_services`, then its store loaded, then `start_hosts`.
 """
 
 from __future__ import annotations
@@ -31,24 +34,24 @@ import secrets
 import shutil
 import signal
 import socket
-import socketserver
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import requests
 
 from config import PROJECT_ROOT
-from tests.conftest import PostgresDatabases, production_signing_keys
+from tests.support import PostgresDatabases, production_signing_keys
 
 BIN = Path(sys.executable).parent
 HOST_PORT = 8000
 WEBHOOK_SECRET = "whsec_multihost_sandbox"
 SANDBOX_KEY = "sk_test_sandbox"
 BUCKET = "multihost-files"
+# A worker imports the whole app before it answers: slow when the machine's cores are busy elsewhere.
+HOST_BOOT_SECONDS = 180
 
 
 def free_port() -> int:
@@ -77,45 +80,6 @@ def netns_available() -> str | None:
     return None
 
 
-class _Pipe(socketserver.BaseRequestHandler):
-    def handle(self) -> None:
-        try:
-            upstream = socket.create_connection(("127.0.0.1", self.server.target_port), timeout=10)
-        except OSError:
-            return
-        upstream.settimeout(None)
-        back = threading.Thread(target=_copy, args=(upstream, self.request), daemon=True)
-        back.start()
-        _copy(self.request, upstream)
-        back.join()
-        upstream.close()
-
-
-def _copy(source: socket.socket, sink: socket.socket) -> None:
-    try:
-        while chunk := source.recv(65536):
-            sink.sendall(chunk)
-    except OSError:
-        pass
-    finally:
-        try:
-            sink.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-
-class Relay(socketserver.ThreadingTCPServer):
-    """Accepts on (address, port) and relays each connection to 127.0.0.1 at `target_port`."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: str, port: int, target_port: int) -> None:
-        self.target_port = target_port
-        super().__init__((address, port), _Pipe)
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-
 class Host:
     def __init__(self, index: int, tag: int) -> None:
         self.name = f"host{index}"
@@ -142,10 +106,10 @@ class Host:
         subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True)
         subprocess.run(["ip", "link", "del", self.root_link], capture_output=True)  # gone with the pair
 
-    def start(self, env: dict[str, str], log: Path) -> None:
+    def start(self, env: dict[str, str], log: Path, gunicorn_args: list[str]) -> None:
         with open(log, "wb") as out:
             self.process = subprocess.Popen(
-                ["ip", "netns", "exec", self.namespace, str(BIN / "gunicorn"), "--workers", "2",
+                ["ip", "netns", "exec", self.namespace, str(BIN / "gunicorn"), *gunicorn_args,
                  "--bind", f"{self.address}:{HOST_PORT}", "--timeout", "120", "marketplace:create_app()"],
                 cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -189,7 +153,7 @@ def wait_ready(url: str, process: subprocess.Popen | None, log: Path | None = No
 
 HAPROXY_CONFIG = """
 global
-    maxconn 512
+    maxconn 4096
 defaults
     mode http
     timeout connect 2s
@@ -204,62 +168,85 @@ listen app
     bind 127.0.0.1:{port}
     balance roundrobin
     option httpchk GET /readyz
+    # A killed host refuses at once and is out within a second; a busy one (every worker on a
+    # request, on a machine shared with everything else) may take a while to answer its check.
+    timeout check 3s
     default-server inter 300ms fall 2 rise 2
 {servers}
 """
 
+# Idle pooled connections (PostgreSQL, Redis) stay open for the whole run.
+RELAY_CONFIG = """
+global
+    maxconn 4096
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 1h
+    timeout server 1h
+{listeners}
+"""
+
 
 class Cluster:
-    def __init__(self, server_url: str, redis_url: str) -> None:
+    """`settings` are added to (or, with None, removed from) every process's environment;
+    `gunicorn_args` choose each host's workers, threads and hooks."""
+
+    def __init__(self, server_url: str, redis_url: str, *, settings: dict[str, str | None] | None = None,
+                 gunicorn_args: list[str] | None = None) -> None:
         self.tag = os.getpid() % 100000
         self.hosts = [Host(1, self.tag), Host(2, self.tag)]
         self.workdir = Path(tempfile.mkdtemp(prefix="multihost-"))
         self.databases = PostgresDatabases(server_url)
         self.database_url: str | None = None
         self.redis_url = redis_url
+        self.settings = settings or {}
+        self.gunicorn_args = gunicorn_args or ["--workers", "2"]
         self.processes: list[subprocess.Popen] = []
-        self.relays: list[Relay] = []
-        self.sandbox = None
+        self.sandbox_url = ""
         self.balancer_url = ""
         self._stopped = False
 
     # -- starting ------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.start_services()
+        self.start_hosts()
+
+    def start_services(self) -> None:
+        """The database (migrated), the Stripe sandbox and the S3 server: what the hosts share."""
         atexit.register(self.stop)
         self._empty_redis()
         self.database_url = self.databases.create()
         self._migrate()
+        # The balancer's address is known before it starts: the sandbox delivers webhooks to it.
+        self.balancer_port = free_port()
+        self.balancer_url = f"http://127.0.0.1:{self.balancer_port}"
         self._start_sandbox()
-        s3_port = self._start_s3()
+        self.s3_port = self._start_s3()
+
+    def start_hosts(self) -> None:
+        """The hosts' networks and relay, the hosts, the Celery worker and beat, and the balancer."""
         for host in self.hosts:
             host.make_network()
-        redis_port = int(self.redis_url.split(":")[2].split("/")[0])
-        database_port = int(self.database_url.rsplit(":", 1)[1].split("/")[0])
+        self._start_relay()
         for host in self.hosts:
-            for port in (database_port, redis_port, self.sandbox_port, s3_port):
-                self.relays.append(Relay(host.root_address, port, port))
+            host.start(self.env(host.root_address), self.workdir / f"{host.name}.log", self.gunicorn_args)
+        self._start_jobs()
         for host in self.hosts:
-            host.start(self.env(host.root_address, s3_port), self.workdir / f"{host.name}.log")
-        self._start_jobs(s3_port)
-        for host in self.hosts:
-            wait_ready(host.url, host.process, self.workdir / f"{host.name}.log")
+            wait_ready(host.url, host.process, self.workdir / f"{host.name}.log", seconds=HOST_BOOT_SECONDS)
         self._start_balancer()
-        from tests.stripe_sandbox import SandboxControl
 
-        self.stripe = SandboxControl(self.sandbox.url)
-        self.stripe.configure(self.balancer_url + "/api/v1/payments/stripe/webhook", WEBHOOK_SECRET)
-
-    def env(self, services_address: str, s3_port: int) -> dict[str, str]:
+    def env(self, services_address: str) -> dict[str, str]:
         """The settings of every process: services reached at `services_address`."""
         database = self.database_url.replace("@127.0.0.1:", f"@{services_address}:")
         redis_url = self.redis_url.replace("//127.0.0.1:", f"//{services_address}:")
-        return {**os.environ, "APP_ENV": "development", "FLASK_APP": "marketplace",
+        env = {**os.environ, "APP_ENV": "development", "FLASK_APP": "marketplace",
                 "INSTANCE_DIR": str(self.workdir / "instance"),
                 "SECRET_KEY": "multihost-" + "k" * 40, "DATABASE_URL": database, "REDIS_URL": redis_url,
                 "JOBS_BACKEND": "celery", "JOBS_QUEUE": f"multihost{self.tag}",
                 "STORAGE_BACKEND": "s3", "STORAGE_S3_BUCKET": BUCKET,
-                "STORAGE_S3_ENDPOINT_URL": f"http://{services_address}:{s3_port}",
+                "STORAGE_S3_ENDPOINT_URL": f"http://{services_address}:{self.s3_port}",
                 "STORAGE_S3_ACCESS_KEY": "multihost", "STORAGE_S3_SECRET_KEY": "multihost",
                 "STRIPE_SECRET_KEY": SANDBOX_KEY, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
                 "STRIPE_API_BASE": f"http://{services_address}:{self.sandbox_port}",
@@ -269,7 +256,8 @@ class Cluster:
                 # Cheap hashing and a generous per-address sign-in limit: the tests sign in often.
                 "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST_KIB": "8", "ARGON2_PARALLELISM": "1",
                 "LOGIN_LIMIT_PER_ADDRESS": "1000 per minute", "REGISTRATION_LIMIT_PER_ADDRESS": "4 per hour",
-                "VOCABULARY_CACHE_SECONDS": "0"}
+                "VOCABULARY_CACHE_SECONDS": "0", **self.settings}
+        return {name: value for name, value in env.items() if value is not None}
 
     def _migrate(self) -> None:
         self.signing_keys = production_signing_keys()
@@ -281,14 +269,13 @@ class Cluster:
         assert done.returncode == 0, done.stderr[-2000:]
 
     def _start_sandbox(self) -> None:
-        from marketplace.payments.sandbox import SandboxServer
-
-        self.sandbox = SandboxServer("127.0.0.1", 0, webhook_secret=WEBHOOK_SECRET)
-        self.sandbox.start()
-        self.sandbox_port = int(self.sandbox.url.rsplit(":", 1)[1])
-        # The balancer's address is known once it starts; the sandbox learns it then.
-        self.balancer_port = free_port()
-        self.balancer_url = f"http://127.0.0.1:{self.balancer_port}"
+        """A process of its own, as the hosts' requests to it must not wait on this one's threads."""
+        self.sandbox_port = free_port()
+        self.sandbox_url = f"http://127.0.0.1:{self.sandbox_port}"
+        self._spawn([sys.executable, "-m", "marketplace.payments.sandbox", "--port", str(self.sandbox_port),
+                     "--webhook-url", self.balancer_url + "/api/v1/payments/stripe/webhook",
+                     "--webhook-secret", WEBHOOK_SECRET], "sandbox")
+        wait_for_port(self.sandbox_port)
 
     def _start_s3(self) -> int:
         import boto3
@@ -300,8 +287,21 @@ class Cluster:
                      aws_access_key_id="multihost", aws_secret_access_key="multihost").create_bucket(Bucket=BUCKET)
         return port
 
-    def _start_jobs(self, s3_port: int) -> None:
-        env = self.env("127.0.0.1", s3_port)
+    def _start_relay(self) -> None:
+        redis_port = int(self.redis_url.split(":")[2].split("/")[0])
+        database_port = int(self.database_url.rsplit(":", 1)[1].split("/")[0])
+        listeners = "\n".join(
+            f"listen relay-{host.name}-{port}\n    bind {host.root_address}:{port}\n"
+            f"    server local 127.0.0.1:{port}"
+            for host in self.hosts for port in (database_port, redis_port, self.sandbox_port, self.s3_port))
+        config = self.workdir / "relay.cfg"
+        config.write_text(RELAY_CONFIG.format(listeners=listeners))
+        relay = self._spawn(["haproxy", "-db", "-f", str(config)], "relay")
+        for host in self.hosts:
+            wait_for_port(database_port, host.root_address, relay)
+
+    def _start_jobs(self) -> None:
+        env = self.env("127.0.0.1")
         celery = str(BIN / "celery")
         self._spawn([celery, "-A", "marketplace.jobs.worker", "worker", "--pool", "solo", "--loglevel", "INFO",
                      "--without-heartbeat", "--without-gossip", "--without-mingle"], "worker", env)
@@ -341,13 +341,8 @@ class Cluster:
                 except subprocess.TimeoutExpired:
                     signal_group(process.pid, signal.SIGKILL)
                     process.wait()
-        for relay in self.relays:
-            relay.shutdown()
-            relay.server_close()
         for host in self.hosts:
             host.remove_network()
-        if self.sandbox is not None:
-            self.sandbox.stop()
         self._empty_redis()
         if self.database_url:
             self.databases.drop(self.database_url)
@@ -367,15 +362,18 @@ class Cluster:
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
 
-def wait_for_port(port: int, seconds: float = 30) -> None:
+def wait_for_port(port: int, address: str = "127.0.0.1", process: subprocess.Popen | None = None,
+                  seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the process to listen on {address}:{port} exited")
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            socket.create_connection((address, port), timeout=1).close()
             return
         except OSError:
             time.sleep(0.1)
-    raise AssertionError(f"nothing listens on port {port} after {seconds} s")
+    raise AssertionError(f"nothing listens on {address}:{port} after {seconds} s")
 
 
 def unique(prefix: str) -> str:

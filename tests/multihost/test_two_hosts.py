@@ -34,6 +34,7 @@ from tests.conftest import DEFAULT_PASSWORD, ON_POSTGRES, TEST_DATABASE_URL, mak
 from tests.licensing.conftest import stems_zip
 from tests.media import make_beat
 from tests.multihost.cluster import WEBHOOK_SECRET, Cluster, netns_available, unique
+from tests.stripe_sandbox import SandboxControl
 
 pytestmark = pytest.mark.multihost
 
@@ -69,6 +70,11 @@ def cluster() -> Iterator[Cluster]:
         raise
     finally:
         made.stop()
+
+
+@pytest.fixture(scope="module")
+def stripe(cluster) -> SandboxControl:
+    return SandboxControl(cluster.sandbox_url)
 
 
 @pytest.fixture(scope="module")
@@ -243,15 +249,15 @@ def signed(body: bytes) -> dict[str, str]:
     return {"Stripe-Signature": f"t={stamp},v1={signature}", "Content-Type": "application/json; charset=utf-8"}
 
 
-def test_one_event_delivered_to_both_hosts_at_once_is_fulfilled_once(cluster, shop, account, sql):
+def test_one_event_delivered_to_both_hosts_at_once_is_fulfilled_once(cluster, stripe, shop, account, sql):
     _email, token = account()
     started = call(cluster.balancer_url, "POST", "/checkout", token, json={
         "items": [{"beat_id": shop["beat_id"], "tier_id": shop["tiers"]["Basic"]["id"]}]})
     assert started.status_code == 201, started.text
     order_id = started.json()["order_id"]
     session_id = sql("SELECT payment_session_id FROM orders WHERE id = :order", order=order_id)
-    cluster.stripe.complete(session_id, deliver="none")
-    event = next(e for e in reversed(cluster.stripe.events(type="checkout.session.completed"))
+    stripe.complete(session_id, deliver="none")
+    event = next(e for e in reversed(stripe.events(type="checkout.session.completed"))
                  if e["data"]["object"]["id"] == session_id)
     body = json.dumps({key: value for key, value in event.items() if key != "delivery_attempts"}).encode()
     barrier = threading.Barrier(2)
