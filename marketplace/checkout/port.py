@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from flask import current_app
 
-from marketplace.errors import AppError
+from marketplace.common.errors import AppError
 
 
 class PaymentProviderError(AppError):

@@ -47,7 +47,7 @@ from marketplace.common.clock import utcnow
 from marketplace.common.money import MAX_CHARGE_MINOR, Money, minimum_charge
 from marketplace.common.ratelimit import rate_limits
 from marketplace.db import db
-from marketplace.errors import AppError, Conflict, NotFound, RateLimited, ValidationFailed
+from marketplace.common.errors import AppError, Conflict, NotFound, RateLimited, ValidationFailed
 from marketplace.jobs.queue import enqueue
 from marketplace.licensing.issuing import (
     ExclusiveUnavailable,

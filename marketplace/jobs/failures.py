@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from marketplace.common.clock import utcnow
 from marketplace.common.ids import ID_LENGTH, new_id
 from marketplace.db import Base, UTCDateTime, db
-from marketplace.errors import Conflict, NotFound
+from marketplace.common.errors import Conflict, NotFound
 
 log = logging.getLogger("marketplace.jobs")
 ERROR_LENGTH = 1000
