@@ -47,6 +47,9 @@ def create_app(config: str | type[Config] | None = None,
 
     init_payments(app)  # checkout's payment port: Stripe, or the local sandbox
     _register_jobs()
+    from marketplace.listeners import register_listeners
+
+    register_listeners()  # the database's and checkout's listeners, process-wide
     init_jobs(app)
 
     _register_web(app)
@@ -66,9 +69,9 @@ def _register_jobs() -> None:
     import marketplace.checkout.tasks  # noqa: F401
     import marketplace.moderation.tasks  # noqa: F401
     import marketplace.mail.tasks  # noqa: F401
-    import marketplace.payouts.tasks  # noqa: F401  (also hears checkout's signals and account.updated)
+    import marketplace.payouts.tasks  # noqa: F401  (also hears Stripe's account.updated)
     import marketplace.collaborators.tasks  # noqa: F401
-    import marketplace.proposals.tasks  # noqa: F401  (also hears an exclusive sold)
+    import marketplace.proposals.tasks  # noqa: F401
 
 
 def _register_web(app: Flask) -> None:
