@@ -43,9 +43,7 @@ def create_app(config: str | type[Config] | None = None,
     init_rate_limits(app)
     init_passwords(app)
     init_storage(app)
-    from marketplace.payments.service import init_payments
-
-    init_payments(app)  # checkout's payment port: Stripe, or the local sandbox
+    _plug_in_payments(app)
     _register_jobs()
     from marketplace.listeners import register_listeners
 
@@ -59,6 +57,18 @@ def create_app(config: str | type[Config] | None = None,
     init_cli(app)
     init_migrations(app)
     return app
+
+
+def _plug_in_payments(app: Flask) -> None:
+    """One Stripe gateway (real Stripe, or the local sandbox) serves checkout's payment port and
+    payouts' Connect gateway: two interfaces, each owned by the package that uses it."""
+    from marketplace.checkout.port import use_payment_port
+    from marketplace.payments.service import build_gateway
+    from marketplace.payouts.port import use_connect_gateway
+
+    gateway = build_gateway(app.config)
+    use_payment_port(app, gateway)
+    use_connect_gateway(app, gateway)
 
 
 def _register_jobs() -> None:
