@@ -135,7 +135,7 @@ class Config:
     JOB_BUYER_THREADS = _env_int("JOB_BUYER_THREADS", 1)
     JOBS_QUEUE = _env("JOBS_QUEUE", "marketplace")
     JOB_MAX_RETRIES = _env_int("JOB_MAX_RETRIES", 5)
-    JOB_RETRY_BACKOFF_SECONDS = 2.0
+    JOB_RETRY_BACKOFF_SECONDS = 2.0  # before the first retry, doubled for each next (jobs.retries: both runners)
     # Celery: a job taken by a worker that died is delivered again after this many seconds.
     # Also how long a run holds its outbox row: keep it above the longest job.
     JOBS_VISIBILITY_TIMEOUT_SECONDS = _env_int("JOBS_VISIBILITY_TIMEOUT_SECONDS", 3600)

@@ -43,10 +43,11 @@ def create_app(config: str | type[Config] | None = None,
     init_rate_limits(app)
     init_passwords(app)
     init_storage(app)
-    from marketplace.payments.service import init_payments
-
-    init_payments(app)  # checkout's payment port: Stripe, or the local sandbox
+    _plug_in_payments(app)
     _register_jobs()
+    from marketplace.listeners import register_listeners
+
+    register_listeners()  # the database's and checkout's listeners, process-wide
     init_jobs(app)
 
     _register_web(app)
@@ -58,6 +59,18 @@ def create_app(config: str | type[Config] | None = None,
     return app
 
 
+def _plug_in_payments(app: Flask) -> None:
+    """One Stripe gateway (real Stripe, or the local sandbox) serves checkout's payment port and
+    payouts' Connect gateway: two interfaces, each owned by the package that uses it."""
+    from marketplace.checkout.port import use_payment_port
+    from marketplace.payments.service import build_gateway
+    from marketplace.payouts.port import use_connect_gateway
+
+    gateway = build_gateway(app.config)
+    use_payment_port(app, gateway)
+    use_connect_gateway(app, gateway)
+
+
 def _register_jobs() -> None:
     """Import every module that defines jobs, so each is registered before workers start."""
     import marketplace.accounts.tasks  # noqa: F401
@@ -66,9 +79,9 @@ def _register_jobs() -> None:
     import marketplace.checkout.tasks  # noqa: F401
     import marketplace.moderation.tasks  # noqa: F401
     import marketplace.mail.tasks  # noqa: F401
-    import marketplace.payouts.tasks  # noqa: F401  (also hears checkout's signals and account.updated)
+    import marketplace.payouts.tasks  # noqa: F401  (also hears Stripe's account.updated)
     import marketplace.collaborators.tasks  # noqa: F401
-    import marketplace.proposals.tasks  # noqa: F401  (also hears an exclusive sold)
+    import marketplace.proposals.tasks  # noqa: F401
 
 
 def _register_web(app: Flask) -> None:

@@ -24,7 +24,7 @@ from flask_smorest.fields import Upload
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict, FileStorage, MultiDict
 
-from marketplace.errors import AppError, NotFound, ValidationFailed
+from marketplace.common.errors import AppError, NotFound, ValidationFailed
 from marketplace.storage.service import storage
 
 API_PREFIX = "/api/v1"

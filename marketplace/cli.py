@@ -16,7 +16,7 @@ from sqlalchemy import select
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import EmailCollision, User
 from marketplace.db import db
-from marketplace.errors import AppError
+from marketplace.common.errors import AppError
 from marketplace.moderation import users as moderation
 from marketplace.moderation.audit import CLI
 

@@ -24,7 +24,8 @@ from werkzeug.security import safe_join
 
 from marketplace.api import content_security_policy
 from marketplace.assets import asset_table, split_fingerprint
-from marketplace.errors import NotFound, handle_http_exception
+from marketplace.common.errors import NotFound
+from marketplace.errors import handle_http_exception
 from marketplace.observability import REQUEST_ID_HEADER
 
 bp = Blueprint("web", __name__)

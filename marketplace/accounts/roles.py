@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from marketplace.accounts.models import Role, User, UserRole
 from marketplace.accounts.verification import require_verified
 from marketplace.db import db
-from marketplace.errors import Conflict, PermissionDenied
+from marketplace.common.errors import Conflict, PermissionDenied
 
 
 class AccountSuspendedConflict(Conflict):

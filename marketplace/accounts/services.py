@@ -20,7 +20,7 @@ from marketplace.accounts.passwords import passwords
 from marketplace.common.clock import utcnow
 from marketplace.common.ratelimit import parse_limit, rate_limits
 from marketplace.db import db
-from marketplace.errors import AppError, AuthenticationRequired, Conflict, NotFound
+from marketplace.common.errors import AppError, AuthenticationRequired, Conflict, NotFound
 from marketplace.jobs.queue import enqueue
 
 TOKEN_PREFIX = "mkt_"  # makes leaked tokens easy to recognise for secret scanners

@@ -15,7 +15,7 @@ from marketplace.accounts.passwords import passwords
 from marketplace.common.clock import utcnow
 from marketplace.common.ratelimit import rate_limits
 from marketplace.db import db
-from marketplace.errors import AppError, NotFound
+from marketplace.common.errors import AppError, NotFound
 
 # A session's "last used" is written at most this often: not a write on every request.
 LAST_USED_PRECISION = dt.timedelta(minutes=5)

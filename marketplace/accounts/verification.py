@@ -15,7 +15,7 @@ from marketplace.accounts.models import User
 from marketplace.common.clock import utcnow
 from marketplace.common.ratelimit import rate_limits
 from marketplace.db import db
-from marketplace.errors import AppError, PermissionDenied
+from marketplace.common.errors import AppError, PermissionDenied
 from marketplace.jobs.queue import enqueue
 
 _SALT = "verify-email"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from marketplace.errors import AppError
+from marketplace.common.errors import AppError
 
 _SIGNATURES = [(b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG")]
 # The large rendition is the cover page's; the small one the listings'. Each fits in a

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 
 from marketplace.common.clock import utcnow
-from marketplace.errors import Conflict
+from marketplace.common.errors import Conflict
 
 
 class BeatStatus(enum.StrEnum):

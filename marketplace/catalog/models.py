@@ -16,7 +16,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
     false,
     func,
     inspect,
@@ -288,14 +287,13 @@ def listing_changed(changed: object, beats: ColumnElement[bool]) -> None:
         session.info.setdefault(_CHANGED_LISTINGS, []).append(beats)
 
 
-@event.listens_for(Session, "before_flush")
-def _forget_changes_of_failed_flushes(session: Session, _context: Any, _instances: Any) -> None:
+def forget_changes_of_failed_flushes(session: Session, _context: Any, _instances: Any) -> None:
+    """before_flush: start each flush with no beats to bump (a failed flush leaves its notes)."""
     session.info.pop(_CHANGED_LISTINGS, None)
 
 
-@event.listens_for(Session, "after_flush")
-def _bump_changed_listings(session: Session, _context: Any) -> None:
-    """One increment in SQL per beat, in the flush's transaction, so concurrent changes never
+def bump_changed_listings(session: Session, _context: Any) -> None:
+    """after_flush: one increment in SQL per beat, in the flush's transaction, so concurrent changes never
     end on one revision. The rows are locked in id order first, as fulfilment locks them, so
     two flushes bumping overlapping beats (two tier edits of one seller) wait for each other
     instead of deadlocking."""
@@ -308,24 +306,16 @@ def _bump_changed_listings(session: Session, _context: Any) -> None:
                                  .values(listing_revision=beats.c.listing_revision + 1))
 
 
-@event.listens_for(Beat, "before_update")
-def _beat_changed(_mapper: Mapper, _connection: Connection, beat: Beat) -> None:
+def beat_changed(_mapper: Mapper, _connection: Connection, beat: Beat) -> None:
     # Also called when only its credits or tags changed. In the beat's own UPDATE: no extra write.
     beat.listing_revision = Beat.__table__.c.listing_revision + 1
 
 
-@event.listens_for(BeatCredit, "after_insert")
-@event.listens_for(BeatCredit, "after_update")
-@event.listens_for(BeatCredit, "after_delete")
-@event.listens_for(BeatTag, "after_insert")
-@event.listens_for(BeatTag, "after_update")
-@event.listens_for(BeatTag, "after_delete")
-def _beat_part_changed(_mapper: Mapper, _connection: Connection, part: BeatCredit | BeatTag) -> None:
+def beat_part_changed(_mapper: Mapper, _connection: Connection, part: BeatCredit | BeatTag) -> None:
     listing_changed(part, Beat.__table__.c.id == part.beat_id)
 
 
-@event.listens_for(User, "after_update")
-def _owner_renamed(_mapper: Mapper, _connection: Connection, user: User) -> None:
+def owner_renamed(_mapper: Mapper, _connection: Connection, user: User) -> None:
     state = inspect(user).attrs
     if state.handle.history.has_changes() or state.status.history.has_changes():
         # Listings link the beatmaker's and every credited person's name to their profile.

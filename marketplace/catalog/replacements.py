@@ -38,7 +38,7 @@ from marketplace.catalog.models import Beat, BeatFile
 from marketplace.catalog.services import get_owned_beat
 from marketplace.common.ids import new_id
 from marketplace.db import db
-from marketplace.errors import Conflict, NotFound
+from marketplace.common.errors import Conflict, NotFound
 from marketplace.jobs.queue import enqueue
 from marketplace.storage.base import StoredFile
 from marketplace.storage.service import delete_after_commit, save_in_transaction

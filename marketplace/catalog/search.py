@@ -52,7 +52,7 @@ from marketplace.catalog.models import (
     BeatTag,
 )
 from marketplace.db import db
-from marketplace.errors import ValidationFailed
+from marketplace.common.errors import ValidationFailed
 
 MAX_SEARCH_TERMS = 10
 # Tables and columns that only exist in one backend and are built by migrations, not models.

@@ -21,7 +21,7 @@ from marketplace.catalog.lifecycle import PUBLIC_STATUSES, BeatStatus
 from marketplace.catalog.models import Beat, BeatCredit, BeatDailyPlays, BeatTag
 from marketplace.common.clock import utcnow
 from marketplace.db import db
-from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from marketplace.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
 MAX_TAGS = 15
 TAG_MAX_LENGTH = 30

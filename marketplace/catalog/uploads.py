@@ -28,7 +28,7 @@ from marketplace.catalog.covers import (
 from marketplace.catalog.models import Beat
 from marketplace.catalog.replacements import record_file
 from marketplace.catalog.services import create_beat
-from marketplace.errors import AppError
+from marketplace.common.errors import AppError
 from marketplace.jobs.queue import enqueue
 from marketplace.storage.service import save_in_transaction
 

@@ -40,7 +40,7 @@ from marketplace.catalog.schemas import (
     VoiceTagUploadSchema,
 )
 from marketplace.db import db
-from marketplace.errors import NotFound
+from marketplace.common.errors import NotFound
 from marketplace.storage.service import storage
 from marketplace.storage.views import file_response
 

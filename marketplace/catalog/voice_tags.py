@@ -24,7 +24,7 @@ from marketplace.catalog.uploads import checked
 from marketplace.common.clock import utcnow
 from marketplace.common.ratelimit import rate_limits
 from marketplace.db import db
-from marketplace.errors import AppError, RateLimited, ValidationFailed
+from marketplace.common.errors import AppError, RateLimited, ValidationFailed
 from marketplace.jobs.queue import enqueue
 from marketplace.storage.service import save_in_transaction, storage
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from marketplace.checkout.models import Coupon, CouponRedemption, Order, OrderStatus
 from marketplace.common.clock import utcnow
 from marketplace.db import db
-from marketplace.errors import Conflict, ValidationFailed
+from marketplace.common.errors import Conflict, ValidationFailed
 
 USED_UP = "This code has been used as many times as it allows."
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from marketplace.checkout.models import ExclusiveHold, Order
 from marketplace.common.clock import utcnow
 from marketplace.db import db
-from marketplace.errors import Conflict
+from marketplace.common.errors import Conflict
 from marketplace.licensing.issuing import ExclusiveUnavailable
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from flask import current_app
+from flask import Flask, current_app
 
-from marketplace.errors import AppError
+from marketplace.common.errors import AppError
 
 
 class PaymentProviderError(AppError):
@@ -113,6 +113,7 @@ class ProviderEvent:
     object: dict[str, Any]
 
 
+@runtime_checkable
 class PaymentPort(Protocol):
     def create_session(self, session: NewSession) -> CreatedSession: ...
 
@@ -132,8 +133,15 @@ class PaymentPort(Protocol):
     def verify_event(self, payload: bytes, signature_header: str | None) -> ProviderEvent: ...
 
 
+PAYMENT_PORT = "payment_port"
+
+
+def use_payment_port(app: Flask, port: PaymentPort) -> None:
+    app.extensions[PAYMENT_PORT] = port
+
+
 def payment_port() -> PaymentPort:
-    return current_app.extensions["payment_port"]
+    return current_app.extensions[PAYMENT_PORT]
 
 
 class InvalidEvent(AppError):

@@ -14,7 +14,7 @@ from marketplace.checkout.models import BulkDeal, Coupon, CouponKind
 from marketplace.checkout.coupon_uses import live_uses
 from marketplace.common.money import stripe_amount_problem
 from marketplace.db import db
-from marketplace.errors import Conflict, NotFound, ValidationFailed
+from marketplace.common.errors import Conflict, NotFound, ValidationFailed
 from marketplace.licensing.prices import store_currency
 
 

@@ -47,7 +47,7 @@ from marketplace.common.clock import utcnow
 from marketplace.common.money import MAX_CHARGE_MINOR, Money, minimum_charge
 from marketplace.common.ratelimit import rate_limits
 from marketplace.db import db
-from marketplace.errors import AppError, Conflict, NotFound, RateLimited, ValidationFailed
+from marketplace.common.errors import AppError, Conflict, NotFound, RateLimited, ValidationFailed
 from marketplace.jobs.queue import enqueue
 from marketplace.licensing.issuing import (
     ExclusiveUnavailable,
@@ -767,7 +767,9 @@ def _license_item(order: Order, item: OrderItem, buyer: User, family_id: str) ->
                     raise upgrades.UpgradeUnavailable() from None  # another upgrade of it stands
     except (BeatLeftStore, ExclusiveUnavailable, upgrades.UpgradeUnavailable,
             proposals.ProposalUnavailable) as refused:
+        previous_status = item.status
         item.status, item.refund_reason = ItemStatus.REFUNDED, refused.code
+        signals.send(signals.LINE_REFUNDED, order, item=item, previous_status=previous_status)
         return False
     item.status, item.license_id = ItemStatus.LICENSED, license_.id
     return True
@@ -833,7 +835,9 @@ def _refuse_mismatched_payment(order: Order, session: SessionState) -> None:
     log.error("payment_mismatch", extra={"order_id": order.id, "expected": order.total_amount,
                                          "currency": order.currency, "paid": session.amount_total,
                                          "paid_currency": session.currency})
+    previous_status = order.status
     states.move(order, OrderStatus.FAILED, "payment_mismatch")
+    signals.send(signals.PAYMENT_REFUSED, order, previous_status=previous_status)
     holds.release_holds(order.id, "payment_mismatch")
     enqueue("checkout.refund_mismatched_payment", order.id)
     db.session.flush()
@@ -1007,6 +1011,7 @@ def request_refund(order: Order) -> Order:
                           idempotency_key=f"refund-admin-{order.id}-{amount}",
                           metadata={"order_id": order.id, "reason": "admin_refund"})
     order.refund_requested_at = utcnow()
+    signals.send(signals.REFUND_REQUESTED, order)
     db.session.flush()
     return order
 
@@ -1050,7 +1055,9 @@ def refund_lines(order: Order, item_ids: Sequence[str], reason: str, *,
                        code="order_not_refundable")
     licenses = {license_.id: license_ for license_ in _licenses_of(order)}
     for item in chosen:
+        previous_status = item.status
         item.status, item.refund_reason = ItemStatus.REFUNDED, reason
+        signals.send(signals.LINE_REFUNDED, order, item=item, previous_status=previous_status)
         revoke_license(licenses[item.license_id], "refund")
     db.session.flush()
     if not any(item.status == ItemStatus.LICENSED for item in order.items):

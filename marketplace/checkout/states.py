@@ -13,7 +13,7 @@ from __future__ import annotations
 from marketplace.checkout import coupon_uses
 from marketplace.checkout.models import Order, OrderStatus
 from marketplace.common.clock import utcnow
-from marketplace.errors import Conflict
+from marketplace.common.errors import Conflict
 
 ALLOWED_MOVES: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PENDING: frozenset({OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.EXPIRED,

@@ -15,7 +15,7 @@ from marketplace.checkout.port import PaymentProviderUnavailable
 from marketplace.common.clock import utcnow
 from marketplace.common.money import Money
 from marketplace.db import db
-from marketplace.errors import AppError
+from marketplace.common.errors import AppError
 from marketplace.jobs.queue import BUYER, RetryLater, enqueue, job
 from marketplace.licensing.models import License
 from marketplace.mail import messages

@@ -19,7 +19,7 @@ from marketplace.checkout.models import Order, OrderItem, OrderStatus
 from marketplace.common.clock import utcnow
 from marketplace.common.money import Money, charge_step, minimum_charge
 from marketplace.db import db
-from marketplace.errors import Conflict, ValidationFailed
+from marketplace.common.errors import Conflict, ValidationFailed
 from marketplace.licensing.models import License, LicenseStatus, Offer, TierKind
 
 

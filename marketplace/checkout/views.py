@@ -29,7 +29,7 @@ from marketplace.checkout.schemas import (
 )
 from marketplace.db import db
 from marketplace.common.ratelimit import LimiterUnavailable, rate_limits
-from marketplace.errors import Conflict, NotFound, RateLimited
+from marketplace.common.errors import Conflict, NotFound, RateLimited
 from marketplace.licensing.models import License
 
 log = logging.getLogger("marketplace.checkout")

@@ -33,7 +33,7 @@ from marketplace.common.clock import utcnow
 from marketplace.common.ratelimit import rate_limits
 from marketplace.common.shares import percent
 from marketplace.db import db
-from marketplace.errors import AppError, Conflict, NotFound, PermissionDenied, ValidationFailed
+from marketplace.common.errors import AppError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.jobs.queue import enqueue
 from marketplace.payouts import held
 

@@ -9,7 +9,7 @@ from marketplace.accounts.auth import auth_required, current_user
 from marketplace.api import Blueprint, document_errors
 from marketplace.collaborators import services, versions
 from marketplace.collaborators.sheet import Sheet, render_split_sheet_pdf, sheet_of
-from marketplace.errors import Conflict
+from marketplace.common.errors import Conflict
 from marketplace.licensing.contracts import ContractIncomplete
 from marketplace.storage.service import save_atomically, storage
 from marketplace.storage.views import file_response

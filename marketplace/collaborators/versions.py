@@ -32,7 +32,7 @@ from marketplace.collaborators.models import (
 )
 from marketplace.common.clock import utcnow
 from marketplace.db import db
-from marketplace.errors import Conflict, NotFound, PermissionDenied
+from marketplace.common.errors import Conflict, NotFound, PermissionDenied
 
 ENTRY_FIELDS = ("name", "role", "profit_share_bps", "publishing_share_bps", "master_points_bps", "pro", "ipi",
                 "user_id", "invitation_id")

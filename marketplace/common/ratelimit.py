@@ -17,7 +17,7 @@ from limits import RateLimitItem, parse
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from marketplace.errors import AppError, RateLimited
+from marketplace.common.errors import AppError, RateLimited
 
 log = logging.getLogger("marketplace.ratelimit")
 

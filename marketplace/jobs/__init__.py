@@ -17,4 +17,10 @@ Jobs are plain functions registered with @job, each on a queue: buyer-facing wor
 is served ahead of the rest (DEFAULT). Each runs in an app context of its own, owns its
 transaction, and must be idempotent: a job can still run twice (a process that dies after the
 job's work and before its row is marked done, or work queued again by a sweep).
+
+The modules, each importing only those before it: ``registry`` (the jobs, their queues and
+exceptions), ``retries`` (the one retry policy), ``outbox``, ``dispatch`` (``enqueue`` and the
+hand-over after the commit), ``running`` (one attempt), ``failures`` (the last failures, kept
+for the admins), ``celery_app`` and ``queue`` (the runners, the relay, and the import path job
+modules use).
 """

@@ -14,7 +14,9 @@ from flask import Flask
 from kombu import Queue
 
 from marketplace.jobs.failures import describe_error, record_failure
-from marketplace.jobs.queue import DEFAULT, JOB_QUEUES, JOBS, PERIODIC, QUEUES, GiveUp, run_job
+from marketplace.jobs.registry import DEFAULT, JOB_QUEUES, JOBS, PERIODIC, QUEUES, GiveUp
+from marketplace.jobs.retries import RetryPolicy
+from marketplace.jobs.running import run_job
 
 
 def celery_queue_name(app: Flask, queue: str) -> str:
@@ -52,14 +54,25 @@ def make_celery(app: Flask) -> Celery:
 
 
 def _register(celery: Celery, app: Flask, name: str) -> None:
+    policy = RetryPolicy.from_config(app.config)
+
     class RecordedTask(celery.Task):
         def on_failure(self, exc, task_id, args, kwargs, einfo):
             # Called once the last retry failed (retries in between call on_retry).
             record_failure(app, name, args, describe_error(exc), attempts=self.request.retries + 1)
 
     # Not shared: a second Celery app in one process (tests) must not take this app's tasks.
-    @celery.task(name=name, bind=True, base=RecordedTask, shared=False, autoretry_for=(Exception,),
-                 dont_autoretry_for=(GiveUp,), retry_backoff=True, retry_backoff_max=600, max_retries=app.config["JOB_MAX_RETRIES"])
+    @celery.task(name=name, bind=True, base=RecordedTask, shared=False, max_retries=policy.retries)
     def task(self, *args, outbox_id=None):
         # Messages of the outbox carry their row's id; periodic ones (from beat) carry none.
-        run_job(app, name, tuple(args), outbox_id, last_attempt=self.request.retries >= self.max_retries)
+        retries_done = self.request.retries
+        last_attempt = policy.is_last_attempt(retries_done)
+        try:
+            run_job(app, name, tuple(args), outbox_id, last_attempt=last_attempt)
+        except GiveUp:
+            raise
+        except Exception as error:
+            if last_attempt:
+                raise
+            # The same waits as the in-process runner's: the policy's, without Celery's own backoff.
+            raise self.retry(exc=error, countdown=policy.wait_before_retry(retries_done))

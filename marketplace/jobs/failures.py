@@ -21,7 +21,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from marketplace.common.clock import utcnow
 from marketplace.common.ids import ID_LENGTH, new_id
 from marketplace.db import Base, UTCDateTime, db
-from marketplace.errors import Conflict, NotFound
+from marketplace.common.errors import Conflict, NotFound
+from marketplace.jobs.dispatch import enqueue
+from marketplace.jobs.registry import JOBS
 
 log = logging.getLogger("marketplace.jobs")
 ERROR_LENGTH = 1000
@@ -96,8 +98,6 @@ def list_failures(limit: int) -> list[FailedJob]:
 
 def retry(failure_id: str, admin_id: str) -> FailedJob:
     """Run the job again once the caller commits."""
-    from marketplace.jobs.queue import JOBS, enqueue  # noqa: PLC0415 (queue imports this module)
-
     failed = db.session.get(FailedJob, failure_id, with_for_update=True)
     if failed is None:
         raise NotFound("No failed job has this id.", code="failed_job_not_found")

@@ -1,3 +1,7 @@
+"""The runners that perform jobs (in this process, or Celery workers), the choice between
+them at app creation, and the outbox's relay. Also the import path of what job modules use:
+`job`, `enqueue`, the queues and the exceptions, defined in registry and dispatch."""
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -5,161 +9,38 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
 
 from marketplace.common.clock import utcnow
 from marketplace.db import db
 from marketplace.jobs import outbox
+from marketplace.jobs.dispatch import enqueue
 from marketplace.jobs.failures import describe_error, record_failure
-from marketplace.jobs.outbox import OutboxState
+from marketplace.jobs.registry import (
+    BUYER,
+    DEFAULT,
+    JOB_QUEUES,
+    JOBS,
+    KINDS,
+    PERIODIC,
+    QUEUES,
+    GiveUp,
+    RetryLater,
+    job,
+)
+from marketplace.jobs.retries import RetryPolicy
+from marketplace.jobs.running import run_job
+
+__all__ = ["BUYER", "DEFAULT", "JOBS", "JOB_QUEUES", "KINDS", "PERIODIC", "QUEUES", "CeleryRunner", "GiveUp",
+           "InProcessRunner", "RetryLater", "enqueue", "init_jobs", "job", "run_job"]
 
 log = logging.getLogger("marketplace.jobs")
 
-JOBS: dict[str, Callable[..., Any]] = {}
-PERIODIC: dict[str, int] = {}  # job name -> interval in seconds
-# What a job does for people, in the admin console's words ("contract", "delivery").
-KINDS: dict[str, str] = {}
-# Buyer-facing work (contracts, delivered files, receipts and other mails) has a queue of its
-# own, served ahead of the rest, so that hundreds of preview re-renders never hold up a buyer.
-BUYER, DEFAULT = "buyer", "default"
-QUEUES = (BUYER, DEFAULT)  # in the order workers serve them
-JOB_QUEUES: dict[str, str] = {}  # job name -> its queue
-_PENDING = "pending_jobs"
-
-
-class RetryLater(Exception):
-    """Raised by a job when a transient problem (a service down) should be retried."""
-
-
-class GiveUp(Exception):
-    """Raised by a job when trying again cannot help (a mail server refused the address for
-    good): the job is recorded as failed for the admins at once, without retries."""
-
-
-def job(name: str, every_seconds: int | None = None,
-        kind: str | None = None, queue: str = DEFAULT) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a function as a background job under a stable name, on one of QUEUES; with
-    `every_seconds`, it also runs periodically (Celery beat in production, a timer in-process).
-    `kind` names what it does for the admins who see it fail."""
-    if queue not in QUEUES:
-        raise ValueError(f"job {name}: queue must be one of {', '.join(QUEUES)}, not {queue!r}")
-
-    def register(function: Callable[..., Any]) -> Callable[..., Any]:
-        if name in JOBS and JOBS[name] is not function:
-            raise ValueError(f"two jobs are named {name}")
-        JOBS[name] = function
-        JOB_QUEUES[name] = queue
-        if every_seconds:
-            PERIODIC[name] = every_seconds
-        if kind:
-            KINDS[name] = kind
-        return function
-
-    return register
-
-
-def enqueue(name: str, *args: Any, key: str | None = None) -> None:
-    """Run job `name` with `args` once the current transaction commits (never if it rolls back).
-
-    `key` names the event the job is for ("receipt:<order id>"): a job queued with a key that
-    was queued before, in this transaction or any other, is not queued again."""
-    if name not in JOBS:
-        raise KeyError(f"no job named {name}")
-    db.session.connection()  # a transaction must be open, or its rollback would not be seen
-    row_id = outbox.add(name, args, key)
-    if row_id is None:
-        return
-    # Remember the innermost transaction (a savepoint, maybe): rolling it back forgets the job,
-    # as the database forgets its row.
-    session = db.session()
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    db.session.info.setdefault(_PENDING, []).append((row_id, name, args, transaction))
-
-
-@event.listens_for(Session, "after_commit")
-def _dispatch_after_commit(session: Session) -> None:
-    if session.get_nested_transaction() is not None:
-        return  # a savepoint was released: the real commit is still to come
-    pending = session.info.pop(_PENDING, [])
-    if not pending:
-        return
-    app = current_app._get_current_object()
-    undispatched = []
-    for row_id, name, args, _transaction in pending:
-        try:
-            app.extensions["job_runner"].submit(name, args, row_id)
-        except Exception:  # the broker is down: what was committed stays committed
-            # The request still succeeds, and nothing is lost: the job's row is committed, and
-            # the relay hands it over at its next pass once the broker is back.
-            log.exception("job_not_dispatched",
-                          extra={"job": name, "job_args": list(args), "outbox_id": row_id})
-            undispatched.append(row_id)
-    try:
-        outbox.mark_dispatched(undispatched, dispatched=False)
-    except Exception:  # the database went away too: the relay still finds them, only later
-        log.exception("job_not_marked_undispatched", extra={"outbox_ids": undispatched})
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_after_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
-    """Forget the jobs of what was rolled back: everything, or only a savepoint's own jobs."""
-    if not previous_transaction.nested:
-        session.info.pop(_PENDING, None)
-        return
-    pending = session.info.get(_PENDING, [])
-    pending[:] = [entry for entry in pending if not _inside(entry[3], previous_transaction)]
-
-
-def _inside(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is ancestor:
-            return True
-        transaction = transaction.parent
-    return False
-
-
-def run_job(app: Flask, name: str, args: tuple[Any, ...], outbox_id: str | None = None,
-            last_attempt: bool = True) -> None:
-    """Run one job in an app context of its own (a fresh database session). A job handed over
-    with its outbox row runs only if it claims the row, and marks the row when it ends: done;
-    pending again when it failed and the runner will retry it; failed after its last attempt."""
-    with app.app_context():
-        lease_seconds = app.config["JOBS_VISIBILITY_TIMEOUT_SECONDS"]
-        if outbox_id is not None and not outbox.claim(outbox_id, lease_seconds):
-            # Done already, or running elsewhere: this is a second delivery of the same row.
-            log.info("job_skipped", extra={"job": name, "job_args": list(args), "outbox_id": outbox_id})
-            return
-        started = time.perf_counter()
-        try:
-            JOBS[name](*args)
-        except Exception as error:
-            db.session.rollback()
-            if outbox_id is not None:
-                final = last_attempt or isinstance(error, GiveUp)
-                _finish(outbox_id, OutboxState.FAILED if final else OutboxState.PENDING)
-            raise
-        finally:
-            db.session.remove()
-        if outbox_id is not None:
-            _finish(outbox_id, OutboxState.DONE)
-        log.info("job_done", extra={"job": name, "job_args": list(args),
-                                    "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
-
-
-def _finish(outbox_id: str, state: OutboxState) -> None:
-    try:
-        outbox.finish(outbox_id, state)
-    except Exception:  # the database is down: the row's lease runs out and the relay sends it again
-        log.exception("job_outbox_not_updated", extra={"outbox_id": outbox_id, "state": str(state)})
-
 
 class InProcessRunner:
-    """Runs jobs in this process, retrying failures with exponential backoff.
+    """Runs jobs in this process, retrying failures as the RetryPolicy says.
 
     Each queue has threads of its own: buyer-facing jobs never wait behind re-renders,
     however many of those are waiting. With no threads, jobs run at once in the caller."""
@@ -167,8 +48,7 @@ class InProcessRunner:
     def __init__(self, app: Flask, threads: int, max_retries: int, backoff_seconds: float,
                  buyer_threads: int = 1) -> None:
         self.app = app
-        self.max_retries = max_retries
-        self.backoff_seconds = backoff_seconds
+        self.policy = RetryPolicy(retries=max_retries, backoff_seconds=backoff_seconds)
         self._threads = {BUYER: buyer_threads, DEFAULT: threads} if threads else {}
         self._pools = self._start_pools()
 
@@ -183,18 +63,21 @@ class InProcessRunner:
             self._pools[JOB_QUEUES[name]].submit(self._run_with_retries, name, args, outbox_id)
 
     def _run_with_retries(self, name: str, args: tuple[Any, ...], outbox_id: str | None) -> None:
-        for attempt in range(self.max_retries + 1):
+        retries_done = 0
+        while True:
+            last_attempt = self.policy.is_last_attempt(retries_done)
             try:
-                run_job(self.app, name, args, outbox_id, last_attempt=attempt == self.max_retries)
+                run_job(self.app, name, args, outbox_id, last_attempt=last_attempt)
                 return
             except Exception as error:
-                final = attempt == self.max_retries or isinstance(error, GiveUp)
-                log.exception("job_failed", extra={"job": name, "job_args": list(args), "attempt": attempt + 1,
+                final = last_attempt or isinstance(error, GiveUp)
+                log.exception("job_failed", extra={"job": name, "job_args": list(args), "attempt": retries_done + 1,
                                                    "will_retry": not final})
                 if final:
-                    record_failure(self.app, name, args, describe_error(error), attempts=attempt + 1)
+                    record_failure(self.app, name, args, describe_error(error), attempts=retries_done + 1)
                     return
-                time.sleep(self.backoff_seconds * 2**attempt)
+                time.sleep(self.policy.wait_before_retry(retries_done))
+                retries_done += 1
 
     def start_periodic(self) -> None:
         """Submit each periodic job at its interval, from a daemon timer per job."""
@@ -255,10 +138,11 @@ def init_jobs(app: Flask) -> None:
 
         app.extensions["job_runner"] = CeleryRunner(make_celery(app))
     elif backend in ("thread", "eager"):
+        policy = RetryPolicy.from_config(app.config)
         runner = InProcessRunner(
             app, threads=app.config["JOB_THREADS"] if backend == "thread" else 0,
             buyer_threads=app.config["JOB_BUYER_THREADS"],
-            max_retries=app.config["JOB_MAX_RETRIES"], backoff_seconds=app.config["JOB_RETRY_BACKOFF_SECONDS"])
+            max_retries=policy.retries, backoff_seconds=policy.backoff_seconds)
         if backend == "thread":
             runner.start_periodic()
             # Rows a stopped process had queued in its threads go out now, not a relay period later.

@@ -22,7 +22,7 @@ from marketplace.catalog.models import Beat
 from marketplace.common.clock import utcnow
 from marketplace.common.ratelimit import rate_limits
 from marketplace.db import db
-from marketplace.errors import AppError, Conflict, NotFound, RateLimited
+from marketplace.common.errors import AppError, Conflict, NotFound, RateLimited
 from marketplace.jobs.queue import enqueue
 from marketplace.licensing.certificates import sign_certificate
 from marketplace.licensing.issuing import beat_snapshot, credits_snapshot, new_license_number

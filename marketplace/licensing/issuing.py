@@ -23,7 +23,7 @@ from marketplace.catalog.replacements import current_file
 from marketplace.collaborators import versions
 from marketplace.common.clock import utcnow
 from marketplace.db import db
-from marketplace.errors import Conflict, NotFound
+from marketplace.common.errors import Conflict, NotFound
 from marketplace.jobs.queue import enqueue
 from marketplace.licensing.models import License, LicenseFile, LicenseStatus, LicenseTier, TierKind
 from marketplace.licensing.offers import refresh_listing_price, stop_offers

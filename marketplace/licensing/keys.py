@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace.common.clock import utcnow
 from marketplace.db import db
-from marketplace.errors import Conflict
+from marketplace.common.errors import Conflict
 from marketplace.licensing.models import SigningKey, SigningKeyState
 
 KEY_SUFFIXES = (".pem", ".jwk", ".json")

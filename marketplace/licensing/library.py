@@ -11,7 +11,7 @@ from sqlalchemy import select
 from marketplace.accounts.models import Role, User
 from marketplace.common.clock import utcnow
 from marketplace.db import db
-from marketplace.errors import AppError, NotFound
+from marketplace.common.errors import AppError, NotFound
 from marketplace.licensing.certificates import certificate_document
 from marketplace.licensing.models import DownloadLog, FreeLicense, License, LicenseStatus, LicenseTier
 from marketplace.storage.service import guarded_link, register_link_guard

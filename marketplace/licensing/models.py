@@ -16,7 +16,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
     select,
     text,
 )
@@ -322,17 +321,12 @@ class DownloadLog(Base):
 
 
 # A beat's listing shows its offers with their tiers' terms, so a change to either bumps the
-# beat's listing revision (see catalog.models).
+# beat's listing revision (see catalog.models; marketplace.listeners registers these).
 
-@event.listens_for(Offer, "after_insert")
-@event.listens_for(Offer, "after_update")
-@event.listens_for(Offer, "after_delete")
-def _offer_changed(_mapper: Mapper, _connection: Connection, offer: Offer) -> None:
+def offer_changed(_mapper: Mapper, _connection: Connection, offer: Offer) -> None:
     listing_changed(offer, Beat.__table__.c.id == offer.beat_id)
 
 
-@event.listens_for(LicenseTier, "after_update")
-@event.listens_for(LicenseTier, "after_delete")
-def _tier_changed(_mapper: Mapper, _connection: Connection, tier: LicenseTier) -> None:
+def tier_changed(_mapper: Mapper, _connection: Connection, tier: LicenseTier) -> None:
     offered_on = select(Offer.__table__.c.beat_id).where(Offer.__table__.c.tier_id == tier.id)
     listing_changed(tier, Beat.__table__.c.id.in_(offered_on))

@@ -13,7 +13,7 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import Beat
 from marketplace.db import db
-from marketplace.errors import Conflict, ValidationFailed
+from marketplace.common.errors import Conflict, ValidationFailed
 from marketplace.licensing.models import DELIVERABLES, LIMIT_NAMES, LicenseTier, Offer, TierKind
 from marketplace.common.money import Money, minimum_charge, stripe_amount_problem
 from marketplace.licensing.prices import check_price, store_currency

@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app
 
 from marketplace.common.money import MAX_PRICE_MINOR, Money, minimum_charge, stripe_amount_problem
-from marketplace.errors import ValidationFailed
+from marketplace.common.errors import ValidationFailed
 
 
 def store_currency() -> str:

@@ -13,7 +13,7 @@ from marketplace.catalog.models import Beat
 from marketplace.common.clock import utcnow
 from marketplace.common.money import charge_step
 from marketplace.db import db
-from marketplace.errors import Conflict, NotFound, ValidationFailed
+from marketplace.common.errors import Conflict, NotFound, ValidationFailed
 from marketplace.licensing.defaults import COMMON_TERMS, CONTENT_ID_BY_KIND, DEFAULT_TIERS
 from marketplace.licensing.models import DELIVERABLES, LIMIT_NAMES, License, LicenseTier, Offer
 from marketplace.licensing.offers import check_deliverable, refresh_listing_price

@@ -20,7 +20,7 @@ from marketplace.audio import watermark
 from marketplace.audio.errors import AudioProcessingFailed
 from marketplace.catalog.models import Beat, BeatFile
 from marketplace.db import db
-from marketplace.errors import AppError
+from marketplace.common.errors import AppError
 from marketplace.licensing.models import License, LicenseFile
 from marketplace.storage.service import storage
 

@@ -11,7 +11,7 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.views import spooled_path
 from marketplace.common.clock import utcnow
 from marketplace.db import db
-from marketplace.errors import NotFound
+from marketplace.common.errors import NotFound
 from marketplace.licensing import free, keys, library, offers, tiers, tracing
 from marketplace.licensing.schemas import (
     DownloadSchema,

@@ -10,7 +10,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from marketplace.accounts.models import MAIL_CATEGORIES, User
 from marketplace.db import db
-from marketplace.errors import AppError
+from marketplace.common.errors import AppError
 
 _SALT = "mail-unsubscribe"
 

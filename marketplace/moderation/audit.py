@@ -4,9 +4,9 @@ Every moderation service writes its entry with `record`, in the same session as 
 so both commit or neither does. Entries are append-only: a flush that would update or
 delete one fails (on PostgreSQL a trigger refuses it as well, whatever the client).
 
-Checkout's refunds are recorded here too, by watching the orders it changes: an admin's
-refund request, and the automatic refunds of lost exclusives and mismatched payments (when
-fulfilment decides them; a job then asks the payment provider).
+Checkout's refunds are recorded here too, as checkout announces them (its signals): an
+admin's refund request, and the automatic refunds of lost exclusives and mismatched payments
+(when fulfilment decides them; a job then asks the payment provider).
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ import dataclasses
 from typing import Any
 
 from flask import g, has_request_context
-from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Role, User
-from marketplace.checkout.models import ItemStatus, Order, OrderItem, OrderStatus
-from marketplace.common.append_only import refuse_changes
+from marketplace.checkout.models import Order, OrderItem
+from marketplace.db import db
 from marketplace.moderation.models import ActorKind, AuditEntry
 
 
@@ -60,10 +59,8 @@ def record(session: Session, actor: Actor, action: str, target_type: str, target
     return entry
 
 
-refuse_changes(AuditEntry, AuditLogIsAppendOnly)
 
-
-# -- checkout's refunds ------------------------------------------------------------------
+# -- checkout's refunds, heard through its signals (marketplace.listeners connects these) -----
 
 def _request_actor() -> Actor:
     """The admin making this request, if any; otherwise the system (a webhook, a job)."""
@@ -73,44 +70,29 @@ def _request_actor() -> Actor:
     return SYSTEM
 
 
-def _changed_to(obj: Any, attribute: str) -> tuple[Any, Any] | None:
-    """(old, new) when `attribute` of `obj` changed in this flush, else None."""
-    history = inspect(obj).attrs[attribute].history
-    if not history.added:
-        return None
-    return (history.deleted[0] if history.deleted else None), history.added[0]
-
-
-@event.listens_for(Session, "before_flush")
-def _record_refunds(session: Session, _context: Any, _instances: Any) -> None:
-    for obj in list(session.dirty):
-        if isinstance(obj, Order):
-            _record_order_refund(session, obj)
-        elif isinstance(obj, OrderItem):
-            _record_item_refund(session, obj)
-
-
-def _record_order_refund(session: Session, order: Order) -> None:
-    requested = _changed_to(order, "refund_requested_at")
+def record_refund_request(order: Order) -> None:
+    """A full refund was asked for. Only an admin asks in a request; the automatic refunds are
+    recorded when decided (a refused payment, a refused line)."""
     actor = _request_actor()
-    # Only an admin asks for a refund in a request; the automatic ones are recorded when decided.
-    if requested and requested[0] is None and requested[1] is not None and actor.kind == ActorKind.ADMIN:
-        record(session, actor, "order.refund_request", "order", order.id, reason="admin_refund",
-               before={"status": order.status, "refund_requested_at": None},
-               after={"status": order.status, "refund_requested_at": requested[1].isoformat(),
-                      "amount": order.total_amount - order.refunded_amount})
-    status = _changed_to(order, "status")
-    if status and status[1] == OrderStatus.FAILED and order.status_reason == "payment_mismatch":
-        record(session, SYSTEM, "order.auto_refund", "order", order.id, reason="payment_mismatch",
-               before={"status": status[0]}, after={"status": status[1]})
+    if actor.kind != ActorKind.ADMIN:
+        return
+    record(db.session, actor, "order.refund_request", "order", order.id, reason="admin_refund",
+           before={"status": order.status, "refund_requested_at": None},
+           after={"status": order.status, "refund_requested_at": order.refund_requested_at.isoformat(),
+                  "amount": order.total_amount - order.refunded_amount})
 
 
-def _record_item_refund(session: Session, item: OrderItem) -> None:
-    status = _changed_to(item, "status")
-    if status and status[1] == ItemStatus.REFUNDED:
-        # An admin refunding lines (or revoking a beat's licenses) asks in a request; others are automatic.
-        actor = _request_actor()
-        action = "order.refund_request" if actor.kind == ActorKind.ADMIN else "order.auto_refund"
-        record(session, actor, action, "order", item.order_id, reason=item.refund_reason,
-               before={"item_id": item.id, "item_status": status[0]},
-               after={"item_id": item.id, "item_status": status[1], "amount": item.price_amount})
+def record_refused_payment(order: Order, *, previous_status: str) -> None:
+    """A payment that did not match its order is given back, by the system."""
+    record(db.session, SYSTEM, "order.auto_refund", "order", order.id, reason=order.status_reason,
+           before={"status": previous_status}, after={"status": order.status})
+
+
+def record_line_refund(order: Order, *, item: OrderItem, previous_status: str) -> None:
+    """A line refunded: an admin refunding lines (or revoking a beat's licenses) asks in a
+    request; the others (refused at fulfilment, moderation from the command line) are automatic."""
+    actor = _request_actor()
+    action = "order.refund_request" if actor.kind == ActorKind.ADMIN else "order.auto_refund"
+    record(db.session, actor, action, "order", order.id, reason=item.refund_reason,
+           before={"item_id": item.id, "item_status": previous_status},
+           after={"item_id": item.id, "item_status": item.status, "amount": item.price_amount})

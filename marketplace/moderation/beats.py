@@ -24,7 +24,7 @@ from marketplace.checkout import services as checkout
 from marketplace.checkout.models import Order, OrderItem
 from marketplace.common.clock import utcnow
 from marketplace.db import db
-from marketplace.errors import Conflict
+from marketplace.common.errors import Conflict
 from marketplace.licensing.issuing import revoke_license
 from marketplace.licensing.models import License, LicenseStatus, TierKind
 from marketplace.licensing.offers import reoffer_leases

@@ -14,7 +14,7 @@ from marketplace.catalog.models import Beat
 from marketplace.common.clock import utcnow
 from marketplace.common.ratelimit import rate_limits
 from marketplace.db import db
-from marketplace.errors import Conflict, NotFound, PermissionDenied
+from marketplace.common.errors import Conflict, NotFound, PermissionDenied
 from marketplace.moderation import audit, beats
 from marketplace.moderation.audit import Actor
 from marketplace.moderation.models import Report, ReportStatus, RestrictionCause

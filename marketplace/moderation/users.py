@@ -14,7 +14,7 @@ from marketplace.accounts.models import Role, User, UserStatus
 from marketplace.checkout import services as checkout
 from marketplace.common.clock import utcnow
 from marketplace.db import db
-from marketplace.errors import Conflict, NotFound
+from marketplace.common.errors import Conflict, NotFound
 from marketplace.moderation import audit, beats
 from marketplace.moderation.audit import SYSTEM, Actor
 from marketplace.moderation.models import ActorKind, Strike

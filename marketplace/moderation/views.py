@@ -12,7 +12,7 @@ from marketplace.api import Blueprint, document_errors
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Beat
 from marketplace.db import db
-from marketplace.errors import PermissionDenied
+from marketplace.common.errors import PermissionDenied
 from marketplace.moderation import beats, listings, reports, users
 from marketplace.moderation.audit import Actor
 from marketplace.moderation.documents import (

@@ -1,18 +1,13 @@
-"""Plugs Stripe into checkout's payment port when the app starts."""
+"""Builds the Stripe gateway the app starts with: real Stripe, or the local sandbox. The app
+factory plugs it into checkout's payment port and payouts' Connect gateway."""
 
 from __future__ import annotations
-
-from flask import Flask
 
 from marketplace.payments.stripe_gateway import StripeGateway
 
 # Used only against the bundled sandbox (development and tests), never with real Stripe.
 SANDBOX_SECRET_KEY = "sk_test_sandbox"
 SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_development_only"
-
-
-def init_payments(app: Flask) -> None:
-    app.extensions["payment_port"] = build_gateway(app.config)
 
 
 def build_gateway(config) -> StripeGateway:

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from marketplace.common.append_only import refuse_changes
 from marketplace.db import db
 from marketplace.payouts.models import LedgerEntry, LedgerKind
 
@@ -73,5 +72,3 @@ def payees_owed() -> list[str]:
     return list(db.session.scalars(select(LedgerEntry.payee_id).where(LedgerEntry.payee_id.is_not(None))
                                    .group_by(LedgerEntry.payee_id).having(func.sum(LedgerEntry.amount) > 0)))
 
-
-refuse_changes(LedgerEntry, LedgerIsAppendOnly)

@@ -1,17 +1,19 @@
 """The payouts port: what payouts need from the payment provider's Connect API.
 
-The payment gateway (`payments.stripe_gateway.StripeGateway`) implements these calls and
-answers plain dictionaries; this module turns them into the small types payouts work with,
-so payouts never import the provider's SDK and the gateway never imports payouts.
+Payouts own this interface (`ConnectGateway`), as checkout owns its payment port; `create_app`
+plugs an implementation in (`payments.stripe_gateway.StripeGateway`, which is checkout's
+payment port as well). The gateway answers plain dictionaries; `PayoutPort` turns them into
+the small types payouts work with, so payouts never import the provider's SDK and the gateway
+never imports payouts.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from flask import current_app
+from flask import Flask, current_app
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +42,7 @@ class TransferState:
     destination: str
 
 
+@runtime_checkable
 class ConnectGateway(Protocol):
     def create_express_account(self, *, email: str, country: str, metadata: dict[str, str],
                                idempotency_key: str) -> dict[str, Any]: ...
@@ -103,6 +106,13 @@ def _transfer(found: dict[str, Any]) -> TransferState:
                          currency=found["currency"], destination=found["destination"])
 
 
+CONNECT_GATEWAY = "connect_gateway"
+
+
+def use_connect_gateway(app: Flask, gateway: ConnectGateway) -> None:
+    app.extensions[CONNECT_GATEWAY] = gateway
+
+
 def payout_port() -> PayoutPort:
-    """The app's payment gateway (the same object as checkout's payment port)."""
-    return PayoutPort(current_app.extensions["payment_port"])
+    """Payouts' types over the app's Connect gateway."""
+    return PayoutPort(current_app.extensions[CONNECT_GATEWAY])

@@ -24,7 +24,7 @@ from marketplace.checkout.port import PaymentProviderError
 from marketplace.collaborators.models import CreditInvitation, InvitationStatus
 from marketplace.common.clock import utcnow
 from marketplace.db import db
-from marketplace.errors import Conflict, NotFound
+from marketplace.common.errors import Conflict, NotFound
 from marketplace.jobs.queue import enqueue
 from marketplace.licensing.models import License
 from marketplace.payouts import held, ledger

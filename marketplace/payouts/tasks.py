@@ -15,7 +15,7 @@ from marketplace.db import db
 from marketplace.jobs.queue import BUYER, RetryLater, job
 from marketplace.mail import messages
 from marketplace.payouts import (
-    hooks,  # noqa: F401  (registers the signal and webhook handlers)
+    hooks,  # noqa: F401  (registers the account.updated webhook handler)
     services,
 )
 from marketplace.payouts.models import PayoutTransfer

@@ -28,7 +28,7 @@ from marketplace.catalog.models import Beat
 from marketplace.checkout import services as checkout
 from marketplace.common.clock import utcnow
 from marketplace.db import db
-from marketplace.errors import Conflict
+from marketplace.common.errors import Conflict
 from marketplace.jobs.queue import enqueue
 from marketplace.profiles.models import ProducerProfile
 

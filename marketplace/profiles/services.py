@@ -18,7 +18,7 @@ from marketplace.catalog.credits import ROLE_LABELS
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import Beat, BeatCredit
 from marketplace.db import db
-from marketplace.errors import Conflict, NotFound, ValidationFailed
+from marketplace.common.errors import Conflict, NotFound, ValidationFailed
 from marketplace.profiles.handles import HandleRefused, check_handle, handle_key
 from marketplace.profiles.models import ProducerProfile
 from marketplace.storage.service import save_in_transaction

@@ -7,7 +7,7 @@ from marketplace.api import Blueprint, accepts_multipart, document_errors
 from marketplace.catalog.covers import COVER_CONTENT_TYPE
 from marketplace.catalog.views import spooled_path
 from marketplace.db import db
-from marketplace.errors import NotFound
+from marketplace.common.errors import NotFound
 from marketplace.profiles import services
 from marketplace.profiles.schemas import (AvatarArgs, AvatarUploadSchema, HandleAvailabilitySchema,
                                           ProfileSchema, ProfileUpdateSchema, PublicProfileSchema)

@@ -21,7 +21,7 @@ from marketplace.common.clock import utcnow
 from marketplace.common.money import MAX_PRICE_MINOR, Money, minimum_charge, stripe_amount_problem
 from marketplace.common.ratelimit import rate_limits
 from marketplace.db import db
-from marketplace.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from marketplace.common.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from marketplace.licensing.models import LicenseTier, Offer, TierKind
 from marketplace.mail.messages import public_base_url
 from marketplace.mail.tasks import mail_user

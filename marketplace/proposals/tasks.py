@@ -3,7 +3,6 @@ exclusive rights are sold."""
 
 from __future__ import annotations
 
-from marketplace.checkout import signals
 from marketplace.checkout.models import ItemStatus, Order
 from marketplace.catalog.models import Beat
 from marketplace.db import db
@@ -21,11 +20,10 @@ def expire_proposals() -> None:
 
 
 def end_proposals_of_sold_exclusives(order: Order) -> None:
-    """Runs in the fulfilment's transaction: an exclusive sold ends every open proposal on its beat."""
+    """Checkout's ORDER_PAID, in the fulfilment's transaction: an exclusive sold ends every open
+    proposal on its beat."""
     for item in order.items:
         if item.kind == TierKind.EXCLUSIVE and item.status == ItemStatus.LICENSED:
             beat = db.session.get(Beat, item.beat_id)
             services.end_on_beat(beat.version_of_id or beat.id, "exclusive_sold")
 
-
-signals.connect(signals.ORDER_PAID, end_proposals_of_sold_exclusives)

@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 
 from marketplace.common.clock import utcnow
-from marketplace.errors import ValidationFailed
+from marketplace.common.errors import ValidationFailed
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 731  # two years: enough for a yearly comparison, small enough to draw

@@ -15,7 +15,7 @@ from marketplace.catalog.models import Beat, BeatDailyPlays
 from marketplace.checkout.models import OrderItem
 from marketplace.db import db
 from marketplace.licensing.models import FreeLicense
-from marketplace.errors import NotFound
+from marketplace.common.errors import NotFound
 from marketplace.payouts.models import LedgerEntry, LedgerKind
 from marketplace.stats.periods import Periods
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from flask import Flask, current_app, has_app_context, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from marketplace.db import db
@@ -130,8 +129,8 @@ _WRITTEN = "files_written"
 _UNWANTED = "files_unwanted"
 
 
-@event.listens_for(Session, "after_commit")
-def _keep_files(session: Session) -> None:
+def keep_files_after_commit(session: Session) -> None:
+    """The transaction committed: its files stay, and the files it no longer names go."""
     session.info.pop(_WRITTEN, None)
     unwanted = session.info.pop(_UNWANTED, [])
     if unwanted and has_app_context():
@@ -140,8 +139,8 @@ def _keep_files(session: Session) -> None:
             backend.delete(key)
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _delete_files(session: Session, _previous_transaction) -> None:
+def delete_files_after_rollback(session: Session, _previous_transaction) -> None:
+    """The transaction rolled back: the files it stored go, and the files it no longer named stay."""
     session.info.pop(_UNWANTED, None)
     keys = session.info.pop(_WRITTEN, [])
     if keys and has_app_context():

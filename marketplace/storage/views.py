@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, send_file
 
-from marketplace.errors import AppError, NotFound
+from marketplace.common.errors import AppError, NotFound
 from marketplace.storage.base import MissingFile, StorageError
 from marketplace.storage.local import LocalStorage
 from marketplace.storage.service import BadSignature, LinkExpired, link_guard, read_link_token, storage

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from marketplace.common.ratelimit import RateLimits
-from marketplace.errors import RateLimited
+from marketplace.common.errors import RateLimited
 from tests.conftest import login, make_test_app, register
 
 PER_EMAIL_FAILURES = 5  # "5 per 5 minutes", the default

@@ -180,7 +180,7 @@ def test_over_real_connections_from_several_source_addresses(client, live_server
 
 def test_failure_tallies_and_waits_are_shared_through_redis(redis_url):
     from marketplace.common.ratelimit import RateLimits
-    from marketplace.errors import RateLimited
+    from marketplace.common.errors import RateLimited
 
     worker_a, worker_b = RateLimits(redis_url), RateLimits(redis_url)
     worker_a.reset()

@@ -40,7 +40,9 @@ import requests
 
 from marketplace.accounts import services as accounts_services
 from marketplace.db import db
+from marketplace.checkout.port import PAYMENT_PORT, use_payment_port
 from marketplace.payments.stripe_gateway import StripeGateway
+from marketplace.payouts.port import CONNECT_GATEWAY, use_connect_gateway
 from tests.conftest import DEFAULT_PASSWORD, require_service
 from tests.media import make_beat
 
@@ -382,11 +384,12 @@ def browser_audio(tmp_path_factory) -> tuple[Path, Path]:
 @pytest.fixture
 def store(app, live_server, stripe_sandbox, browser_audio) -> Iterator[Store]:
     """The store served live, paying through the Stripe sandbox, its webhooks coming back."""
-    original = app.extensions["payment_port"]
-    app.extensions["payment_port"] = StripeGateway(stripe_sandbox.api_key, stripe_sandbox.webhook_secret,
-                                                   api_base=stripe_sandbox.url, timeout_seconds=2,
-                                                   max_network_retries=0)
+    original = app.extensions[PAYMENT_PORT], app.extensions[CONNECT_GATEWAY]
+    gateway = StripeGateway(stripe_sandbox.api_key, stripe_sandbox.webhook_secret, api_base=stripe_sandbox.url,
+                            timeout_seconds=2, max_network_retries=0)
+    use_payment_port(app, gateway)
+    use_connect_gateway(app, gateway)
     stripe_sandbox.configure(live_server + WEBHOOK_PATH, stripe_sandbox.webhook_secret)
     master, stems_zip = browser_audio
     yield Store(app, live_server, stripe_sandbox, master, stems_zip)
-    app.extensions["payment_port"] = original
+    app.extensions[PAYMENT_PORT], app.extensions[CONNECT_GATEWAY] = original

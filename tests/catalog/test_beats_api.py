@@ -166,7 +166,7 @@ def test_suspended_beatmakers_beats_are_hidden(app, client, owner, make_beat):
 def test_only_beatmakers_create_beats(app, make_user):
     artist = make_user(Role.ARTIST)
     with app.app_context():
-        from marketplace.errors import PermissionDenied
+        from marketplace.common.errors import PermissionDenied
 
         with pytest.raises(PermissionDenied):
             catalog.create_beat(accounts.get_user(artist), title="Nope", bpm=100)

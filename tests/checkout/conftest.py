@@ -9,8 +9,10 @@ import pytest
 import requests
 
 from marketplace.accounts.models import Role
+from marketplace.checkout.port import PAYMENT_PORT, use_payment_port
 from marketplace.db import db
 from marketplace.payments.stripe_gateway import StripeGateway
+from marketplace.payouts.port import CONNECT_GATEWAY, use_connect_gateway
 from tests.conftest import mail_text
 from tests.licensing.conftest import buyer, masters, offer_all, seller, tiers_of, upload_beat  # noqa: F401
 
@@ -20,13 +22,14 @@ WEBHOOK_PATH = "/api/v1/payments/stripe/webhook"
 @pytest.fixture
 def payments(app, live_server, stripe_sandbox):
     """Points the app at the sandbox and the sandbox's webhooks at the app."""
-    original = app.extensions["payment_port"]
-    app.extensions["payment_port"] = StripeGateway(stripe_sandbox.api_key, stripe_sandbox.webhook_secret,
-                                                   api_base=stripe_sandbox.url, timeout_seconds=2,
-                                                   max_network_retries=0)
+    original = app.extensions[PAYMENT_PORT], app.extensions[CONNECT_GATEWAY]
+    gateway = StripeGateway(stripe_sandbox.api_key, stripe_sandbox.webhook_secret, api_base=stripe_sandbox.url,
+                            timeout_seconds=2, max_network_retries=0)
+    use_payment_port(app, gateway)
+    use_connect_gateway(app, gateway)
     stripe_sandbox.configure(live_server + WEBHOOK_PATH, stripe_sandbox.webhook_secret)
     yield stripe_sandbox
-    app.extensions["payment_port"] = original
+    app.extensions[PAYMENT_PORT], app.extensions[CONNECT_GATEWAY] = original
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from marketplace.accounts.models import Role
 from marketplace.db import db
-from marketplace.errors import AppError
+from marketplace.common.errors import AppError
 from marketplace.licensing import tasks
 from marketplace.licensing.contracts import (
     CURRENT_TEMPLATE,

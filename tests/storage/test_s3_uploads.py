@@ -185,7 +185,7 @@ def test_local_file_links_are_refused_when_files_are_in_s3(s3_app, client):
 
 
 def test_a_guarded_link_to_a_file_in_s3_redirects_while_its_guard_allows_it(s3_app, client):
-    from marketplace.errors import Conflict
+    from marketplace.common.errors import Conflict
     from marketplace.storage.service import guarded_link, register_link_guard
 
     allowed = {"yes"}

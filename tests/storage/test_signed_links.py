@@ -129,7 +129,7 @@ def test_a_genuinely_signed_link_to_an_unsafe_key_is_404_not_500(app, client):
 
 
 def test_a_guarded_link_asks_its_guard_at_every_use(app, client, store):
-    from marketplace.errors import Conflict
+    from marketplace.common.errors import Conflict
     from marketplace.storage.service import guarded_link, register_link_guard
 
     allowed = {"yes"}
