@@ -119,7 +119,7 @@ def load_catalogue(url: str, beat_count: int, seed: int = 7) -> None:
                       "samples, status, play_count, price_from_amount, price_currency, search_document, tags, "
                       "created_at, updated_at, published_at)", beat_rows, first, beat_count)
             copy_rows(cursor, "credits", "beat_credits (id, beat_id, position, name, user_id, role, "
-                      "profit_share_bps)", credit_rows)
+                      "profit_share_bps, status)", credit_rows)
             copy_rows(cursor, "tags", "beat_tags (beat_id, tag, position)", tag_rows)
             copy_rows(cursor, "offers", "offers (id, beat_id, tier_id, position, price_amount, currency, active)",
                       offer_rows)
@@ -143,10 +143,11 @@ def make_beat(rng: random.Random, offer_rng: random.Random, makers: list[tuple[s
     tags = list(dict.fromkeys(rng.choice(WORDS + GENRES) for _ in range(rng.randint(1, 6))))
     names = [owner_name] + [f"{rng.choice(FIRST)} {rng.choice(LAST)}"
                             for _ in range(rng.choice((0, 0, 1, 1, 2, 3)))]
+    # The owner's own credit is linked to their account (accepted); the others are names only.
     credit_rows += [(new_id("crd"), beat_id, position, name,
                      owner_id if position == 0 else None,
                      "producer" if position == 0 else rng.choice(("co_producer", "mix_engineer")),
-                     10000 if position == 0 else None)
+                     10000 if position == 0 else None, "accepted" if position == 0 else "name_only")
                     for position, name in enumerate(names)]
     tag_rows += [(beat_id, tag, position) for position, tag in enumerate(tags)]
     published = now - dt.timedelta(seconds=rng.randrange(2 * 365 * 86400))
