@@ -326,7 +326,11 @@ def measure(url: str, rounds: int, **settings: str) -> dict[str, list[float]]:
         return time_rounds(session, base, queries, rounds)
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # a busy machine: do not lose the figures for it
+            process.kill()
+            process.wait()
 
 
 def report(title: str, results: dict[str, list[float]]) -> tuple[float, list[dict]]:
