@@ -138,3 +138,37 @@ def _segments(credits: Sequence[tuple[str, str]], labelled_roles: list[tuple[Cre
             written = label if not parts else label[0].lower() + label[1:]
             parts.append(f"{written} {join_names(names)}")
     return ", ".join(parts)
+
+
+def _role_labels_sql() -> str:
+    """Each role's labels as SQL rows (role, line rank, line label, full rank, full label)."""
+    line = {role: (rank, label) for rank, (role, label) in enumerate(CREDIT_LINE_ROLES)}
+    rows = []
+    for rank, (role, label) in enumerate(ROLE_LABELS.items()):
+        line_rank, line_label = line.get(role, ("NULL", "NULL"))
+        line_label = f"'{line_label}'" if line_label != "NULL" else line_label
+        rows.append(f"('{role.value}', {line_rank}, {line_label}, {rank}, '{label}')")
+    return ", ".join(rows)
+
+
+def credit_line_sql(beat_id: str) -> str:
+    """SQL for render_credit_line of the credits of the beat whose id is the SQL `beat_id`,
+    for PostgreSQL: the line's roles when any credit holds one, else every role's full label;
+    each role's distinct names in credit order."""
+    line_roles = ", ".join(f"'{role.value}'" for role, _label in CREDIT_LINE_ROLES)
+    return f"""(SELECT coalesce(string_agg(
+        CASE WHEN segment = 1 THEN label ELSE lower(left(label, 1)) || substr(label, 2) END || ' ' ||
+        CASE WHEN cardinality(names) = 1 THEN names[1]
+             ELSE array_to_string(names[1:cardinality(names) - 1], ', ') || ' & ' || names[cardinality(names)] END,
+        ', ' ORDER BY segment), '')
+      FROM (SELECT label, names, row_number() OVER (ORDER BY rank) AS segment
+            FROM (SELECT CASE WHEN credited.line THEN labels.line_rank ELSE labels.full_rank END AS rank,
+                         CASE WHEN credited.line THEN labels.line_label ELSE labels.full_label END AS label,
+                         array_agg(credited.name ORDER BY credited.first_position) AS names
+                  FROM (SELECT role, name, min(position) AS first_position,
+                               bool_or(role IN ({line_roles})) OVER () AS line
+                        FROM beat_credits WHERE beat_credits.beat_id = {beat_id} GROUP BY role, name) AS credited
+                  JOIN (VALUES {_role_labels_sql()}) AS labels (role, line_rank, line_label, full_rank, full_label)
+                    ON labels.role = credited.role
+                  WHERE CASE WHEN credited.line THEN labels.line_rank ELSE labels.full_rank END IS NOT NULL
+                  GROUP BY 1, 2) AS roles) AS segments)"""

@@ -10,10 +10,14 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from flask import current_app
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, case, func, literal_column, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import aliased
 
-from marketplace.catalog.credits import ROLE_LABELS, CreditStatus, render_credit_line
-from marketplace.catalog.models import public_handle
+from marketplace.accounts.models import User
+from marketplace.catalog.credits import ROLE_LABELS, CreditStatus, credit_line_sql, render_credit_line
+from marketplace.catalog.models import Beat, BeatCredit, public_handle
+from marketplace.common.sql_json import json_list, json_object, json_time, sql_lookup, sql_string
 
 
 class OfferSource(Protocol):
@@ -36,6 +40,10 @@ class OfferSource(Protocol):
 
     def withhold(self, offers: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """...and the beat's offers (from `documents`) as shown while it is held."""
+
+    def json_column(self, held: ColumnElement[bool]) -> ColumnElement[Any]:
+        """On PostgreSQL, a column for a query of `beats`: the beat's offers as the JSON array
+        `documents` (then `withhold` when the SQL `held` is true) would give."""
 
 
 def offer_source() -> OfferSource | None:
@@ -131,3 +139,61 @@ def beat_document(beat: Any, owner_name: str, credits: Sequence[Any], tags: Sequ
 def full_beat_document(beat: Any) -> dict[str, Any]:
     return beat_document(beat, beat.owner.display_name, beat.credits, beat.tags,
                          offers_for([beat]).get(beat.id, []), public_handle(beat.owner))
+
+
+def _credits_json() -> ColumnElement[Any]:
+    """SQL: the credits of the enclosing query's beat as credit_document builds them, in order."""
+    credited = aliased(User)
+    # Only an active account has a profile to link to (as search._credited_handle): looked up
+    # by its key for each linked credit.
+    handle = (select(credited.handle).where(credited.id == BeatCredit.user_id,
+                                            credited.status == sql_string("active")).scalar_subquery())
+    document = json_object({
+        "name": BeatCredit.name, "user_id": BeatCredit.user_id, "handle": handle,
+        "role": BeatCredit.role, "role_label": sql_lookup(BeatCredit.role, ROLE_LABELS),
+        "profit_share_bps": BeatCredit.profit_share_bps, "publishing_share_bps": BeatCredit.publishing_share_bps,
+        "master_points_bps": BeatCredit.master_points_bps, "pro": BeatCredit.pro, "ipi": BeatCredit.ipi,
+        "status": BeatCredit.status, "paid_to": sql_lookup(BeatCredit.status, PAID_TO),
+        "invitation_id": BeatCredit.invitation_id})
+    return (select(json_list(func.json_agg(aggregate_order_by(document, BeatCredit.position))))
+            .where(BeatCredit.beat_id == Beat.id).scalar_subquery())
+
+
+def _when(key: ColumnElement[Any], value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """SQL: the value when the key is set, else NULL."""
+    return case((key.is_not(None), value), else_=None)
+
+
+def _beat_address_json(path: str) -> ColumnElement[Any]:
+    return func.concat(sql_string("/api/v1/beats/"), Beat.id, sql_string(path))
+
+
+def _versioned_json(path: str, key: ColumnElement[Any]) -> ColumnElement[Any]:
+    """SQL for _versioned(f"/api/v1/beats/{beat.id}/{path}", key, beat.preview_version)."""
+    return _when(key, func.concat(_beat_address_json(f"/{path}?v="), Beat.preview_version))
+
+
+def listed_beat_json(play_count: ColumnElement[int], offers: ColumnElement[Any] | None) -> ColumnElement[Any]:
+    """SQL for PostgreSQL: beat_document of the listed beat of the enclosing query (it selects
+    from `beats` joined to its owner in `users`) as JSON, with this play count and these offers
+    (a JSON array, or none). A test keeps it equal to the Python builder's."""
+    price = _when(Beat.price_from_amount, json_object({"amount": Beat.price_from_amount,
+                                                       "currency": Beat.price_currency}))
+    return json_object({
+        "id": Beat.id, "title": Beat.title, "description": Beat.description, "status": Beat.status,
+        "bpm": Beat.bpm, "key": Beat.musical_key, "genre": Beat.genre, "mood": Beat.mood,
+        "tags": func.to_json(Beat.tag_list), "samples": Beat.samples, "version_of": Beat.version_of_id,
+        "duration_ms": Beat.duration_ms, "play_count": play_count, "price_from": price,
+        "offers": offers if offers is not None else literal_column("'[]'::json"),
+        "beatmaker": json_object({"id": Beat.owner_id, "display_name": User.display_name, "handle": User.handle}),
+        "credits": _credits_json(), "credit_line": literal_column(credit_line_sql("beats.id")),
+        "failure_reason": Beat.failure_reason,
+        "preview_url": _versioned_json("preview", Beat.preview_key),
+        "waveform_url": _versioned_json("waveform", Beat.waveform_key),
+        "cover_url": _when(Beat.cover_key, _beat_address_json("/cover")),
+        "has_stems": Beat.stems_key.is_not(None),
+        "lossless_master": func.coalesce(Beat.master_lossless, False),
+        "free_download": func.coalesce(Beat.free_download, False),
+        "created_at": json_time(Beat.created_at), "published_at": json_time(Beat.published_at),
+        "sold_exclusive_at": json_time(Beat.sold_exclusive_at),
+    })

@@ -1,4 +1,6 @@
-"""Listed beats' documents, kept in memory between requests.
+"""Listed beats' documents, kept in memory between requests, where the database does not
+build them itself (PostgreSQL builds each page's documents in the page's own statement:
+search.listing_json).
 
 Building a beat's document (its credits, tags and offers with their terms) costs far more
 than finding the beat, and most listings show the same few thousand beats again and again.

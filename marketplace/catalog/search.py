@@ -20,12 +20,15 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
+import orjson
+
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
     Select,
     String,
+    Text,
     bindparam,
     cast,
     exists,
@@ -41,7 +44,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import aliased
 
 from marketplace.accounts.models import User
-from marketplace.catalog.documents import OfferSource, beat_document, offer_source
+from marketplace.catalog.documents import OfferSource, beat_document, listed_beat_json, offer_source
 from marketplace.catalog.listing_cache import ListedBeat, listing_cache
 from marketplace.catalog.models import (
     PRICE_ASC_WHEN_MISSING,
@@ -285,23 +288,70 @@ def _reading() -> Iterator[Connection]:
         yield connection
 
 
-def search_beats(query: BeatQuery) -> BeatPage:
-    """One page of published beats as API documents, in two SQL queries at most whatever the
-    page size: one finds the page, and one builds the documents of the beats on it that this
-    process does not keep at their current revision (listing_cache.py). This is the
-    catalogue's hot path, so it runs statements built once per shape of query, reads plain
-    rows and builds no ORM objects.
-    """
-    postgres = db.engine.dialect.name == "postgresql"
-    offers = offer_source()
+def _query_parameters(query: BeatQuery, postgres: bool) -> tuple[dict[str, Any], bool]:
+    """The statement parameters of a query (but its limit), and whether it searches text."""
     params: dict[str, Any] = {name: getattr(query, name) for name in FILTERS if getattr(query, name) is not None}
     terms = search_terms(query.q or "")
     if terms:
         params["text_query"] = _text_query(terms, postgres)
     if query.cursor:
         params["after_key"], params["after_id"] = decode_cursor(query.sort, query.cursor)
-    statement = _page(query.sort, tuple(name for name in FILTERS if name in params), bool(terms),
-                      bool(query.cursor), postgres, offers)
+    return params, bool(terms)
+
+
+def _shape(query: BeatQuery, params: dict[str, Any], text_search: bool) -> tuple[str, tuple[str, ...], bool, bool]:
+    """What a query's statement is built from: its sort, filters, text search and cursor."""
+    return query.sort, tuple(name for name in FILTERS if name in params), text_search, bool(query.cursor)
+
+
+def listing_json(query: BeatQuery) -> bytes:
+    """One page of published beats as the API's JSON answer ({"items", "next_cursor"}).
+
+    On PostgreSQL in one SQL query, whatever the page size: the database finds the page and
+    builds each beat's document as JSON text (documents.listed_beat_json), which is sent as
+    it is, so nothing of a document is built or encoded in Python. Elsewhere, search_beats.
+    """
+    if db.engine.dialect.name != "postgresql":
+        page = search_beats(query)
+        return orjson.dumps({"items": page.items, "next_cursor": page.next_cursor})
+    params, text_search = _query_parameters(query, True)
+    statement = _page_with_documents(*_shape(query, params, text_search), offer_source())
+    with _reading() as connection:
+        rows = connection.execute(statement, {**params, "limit": query.limit + 1}).all()
+    shown = rows[:query.limit]
+    next_cursor = None
+    if len(rows) > query.limit:
+        next_cursor = encode_cursor(query.sort, shown[-1].sort_key, shown[-1].id)
+    items = ",".join(row.document for row in shown)
+    return f'{{"items":[{items}],"next_cursor":{json.dumps(next_cursor)}}}'.encode()
+
+
+@functools.lru_cache(maxsize=1024)
+def _page_with_documents(sort_name: str, filters: tuple[str, ...], text_search: bool, after_cursor: bool,
+                         offers: OfferSource | None) -> Select[Any]:
+    """A page's statement with its beats' documents as JSON text, on PostgreSQL, built once
+    per shape of query (see _page). The documents are built for the page's rows only, after
+    its sort and limit, with their play counts and holds as the page read them."""
+    page = _page(sort_name, filters, text_search, after_cursor, True, offers).subquery("page")
+    offers_json = offers.json_column(page.c.held) if offers else None
+    document = cast(listed_beat_json(page.c.play_count, offers_json), Text)
+    order = [page.c.sort_key, page.c.id]
+    return (select(page.c.id, page.c.sort_key, document.label("document"))
+            .select_from(page.join(Beat, Beat.id == page.c.id).join(User, User.id == Beat.owner_id))
+            .order_by(*(column.desc() if SORTS[sort_name].descending else column.asc() for column in order)))
+
+
+def search_beats(query: BeatQuery) -> BeatPage:
+    """One page of published beats as API documents built in Python, in two SQL queries at
+    most whatever the page size: one finds the page, and one builds the documents of the beats
+    on it that this process does not keep at their current revision (listing_cache.py). The
+    listing's path where the database does not build them (listing_json). It runs statements
+    built once per shape of query, reads plain rows and builds no ORM objects.
+    """
+    postgres = db.engine.dialect.name == "postgresql"
+    offers = offer_source()
+    params, text_search = _query_parameters(query, postgres)
+    statement = _page(*_shape(query, params, text_search), postgres, offers)
     with _reading() as connection:
         rows = connection.execute(statement, {**params, "limit": query.limit + 1}).all()
         shown = rows[:query.limit]

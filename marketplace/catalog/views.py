@@ -7,7 +7,7 @@ from flask import current_app, request
 
 from marketplace.accounts.auth import auth_required, current_user, optional_user
 from marketplace.accounts.models import Role
-from marketplace.api import Blueprint, accepts_multipart, document, document_errors, large_document
+from marketplace.api import Blueprint, accepts_multipart, document, document_errors, json_answer
 from marketplace.catalog import replacements, search, services, uploads, vocabulary, voice_tags
 from marketplace.catalog.covers import (
     LISTING,
@@ -52,8 +52,7 @@ blp = Blueprint("catalog", __name__, description="Beats: browse, search, edit, c
 @blp.response(200, BeatPageSchema)
 def list_beats(**args):
     """Search and browse published beats, one page at a time (follow `next_cursor`)."""
-    page = search.search_beats(search.BeatQuery(**args))
-    return large_document({"items": page.items, "next_cursor": page.next_cursor})
+    return json_answer(search.listing_json(search.BeatQuery(**args)))
 
 
 @blp.get("/catalog/vocabulary")

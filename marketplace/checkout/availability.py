@@ -18,6 +18,7 @@ from marketplace.licensing.offers import (
     offer_documents,
     offers_aggregate,
     offers_from_aggregate,
+    offers_json,
     withhold_exclusives,
 )
 
@@ -53,6 +54,9 @@ class OffersWithHolds:
 
     def held_column(self) -> ColumnElement[bool]:
         return family_held()
+
+    def json_column(self, held: ColumnElement[bool]) -> ScalarSelect[Any]:
+        return offers_json(held)
 
     def withhold(self, offers: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return withhold_exclusives(offers)

@@ -6,7 +6,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, case, false, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, and_, case, false, func, literal_column, not_, or_, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array
 
 from marketplace.accounts.models import User
 from marketplace.catalog import services as catalog
@@ -15,6 +16,7 @@ from marketplace.catalog.models import Beat
 from marketplace.db import db
 from marketplace.common.errors import Conflict, ValidationFailed
 from marketplace.licensing.models import DELIVERABLES, LIMIT_NAMES, LicenseTier, Offer, TierKind
+from marketplace.common.sql_json import json_list, json_object, sql_string
 from marketplace.common.money import Money, minimum_charge, stripe_amount_problem
 from marketplace.licensing.prices import check_price, store_currency
 
@@ -186,6 +188,29 @@ def offers_from_aggregate(beat: Any, aggregate: Any) -> list[dict[str, Any]]:
             "content_id": content_id, "credit_line_template": credit_template,
             "available": on_sale and not (exclusive and (exclusive_barred or held))})
     return documents
+
+
+def offers_json(held: ColumnElement[bool]) -> ScalarSelect[Any]:
+    """The active offers of the beat of the enclosing query (it selects from `beats`) as the
+    JSON array of API documents that offers_from_aggregate builds, then withhold_exclusives
+    when `held` (SQL, in terms of that beat) is true: built by PostgreSQL."""
+    exclusive_barred = or_(Beat.sold_exclusive_at.is_not(None), Beat.samples == sql_string("uncleared"), held)
+    available = and_(Beat.status == sql_string(BeatStatus.PUBLISHED),
+                     not_(and_(LicenseTier.kind == sql_string(TierKind.EXCLUSIVE), exclusive_barred)))
+    included = [case((getattr(LicenseTier, f"includes_{item}"), sql_string(item))) for item in DELIVERABLES]
+    document = json_object({
+        "tier_id": Offer.tier_id, "name": LicenseTier.name, "kind": LicenseTier.kind,
+        "price": json_object({"amount": Offer.price_amount, "currency": Offer.currency}),
+        "deliverables": func.to_json(func.array_remove(array(included), literal_column("NULL"))),
+        "limits": json_object({name: getattr(LicenseTier, name) for name in LIMIT_NAMES}),
+        "term_years": LicenseTier.term_years, "content_id": LicenseTier.content_id,
+        "credit_line_template": LicenseTier.credit_line_template, "available": available})
+    # Ordered as sorted() orders the aggregate's field lists: by position, then tier (bytewise).
+    in_order = aggregate_order_by(document, Offer.position, Offer.tier_id.collate("C"))
+    return (select(json_list(func.json_agg(in_order)))
+            .join(LicenseTier, LicenseTier.id == Offer.tier_id)
+            .where(Offer.beat_id == Beat.id, Offer.active, Beat.price_from_amount.is_not(None))
+            .scalar_subquery())
 
 
 def withhold_exclusives(offers: list[dict[str, Any]]) -> list[dict[str, Any]]:

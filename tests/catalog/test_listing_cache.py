@@ -21,8 +21,8 @@ from marketplace.checkout.holds import release_holds, take_hold
 from marketplace.checkout.models import Order
 from marketplace.common.clock import utcnow
 from marketplace.db import db
-from tests.catalog.test_search import count_queries
-from tests.conftest import make_test_app, postgres_only
+from tests.catalog.test_search import FIRST_LISTING, count_queries
+from tests.conftest import ON_POSTGRES, make_test_app, postgres_only
 from tests.licensing.conftest import masters, offer_all, seller, tiers_of, upload_beat  # noqa: F401
 
 
@@ -175,19 +175,23 @@ def test_a_change_made_in_another_process_shows_here(app, client, beat_on_sale):
 
 
 def test_documents_are_built_once_and_only_again_after_a_change(app, client, beat_on_sale):
+    """Elsewhere than on PostgreSQL (which builds every page's documents with the page, in one
+    statement), a document is built once, and again only after a change."""
     beat_id, headers, _tiers = beat_on_sale
     assert count_queries(app, client, "/api/v1/beats") == 1  # the page only
     assert client.patch(f"/api/v1/beats/{beat_id}", json={"mood": "Dark"}, headers=headers).status_code == 200
-    assert count_queries(app, client, "/api/v1/beats") == 2  # the page, and the changed document
+    # The page, and the changed document.
+    assert count_queries(app, client, "/api/v1/beats") == FIRST_LISTING
     assert count_queries(app, client, "/api/v1/beats") == 1
+    assert fresh_listing(client, beat_id)["mood"] == "dark"
 
 
 def test_without_a_cache_every_listing_builds_its_documents(app, beat_on_sale):
     beat_id, _headers, _tiers = beat_on_sale
     uncached = make_test_app(app.config["DATABASE_URL"], LISTING_CACHE_BEATS=0)
     client = uncached.test_client()
-    assert count_queries(uncached, client, "/api/v1/beats") == 2
-    assert count_queries(uncached, client, "/api/v1/beats") == 2
+    assert count_queries(uncached, client, "/api/v1/beats") == FIRST_LISTING
+    assert count_queries(uncached, client, "/api/v1/beats") == FIRST_LISTING
     assert fresh_listing(client, beat_id)["title"] == "Night Drive"
 
 
@@ -265,6 +269,7 @@ def test_concurrent_changes_to_one_beat_never_end_on_one_revision(app, make_user
         assert (beat.title, beat.listing_revision) == ("Second", start + 2)
 
 
+@pytest.mark.skipif(ON_POSTGRES, reason="PostgreSQL finds a page and builds its documents in one statement")
 def test_a_beat_unlisted_while_the_page_is_built_is_left_out(app, client, make_user, make_beat):
     """Between the query that finds the page and the one that builds its documents, another
     request takes a beat off the store: the page goes on without it."""
@@ -301,7 +306,8 @@ def test_a_page_larger_than_the_cache_is_listed_whole(app, make_user, make_beat)
         items = client.get("/api/v1/beats?sort=price_asc").json["items"]
         assert [item["id"] for item in items] == beats
         assert all(item == client.get(f"/api/v1/beats/{item['id']}").json for item in items)
-    assert len(small.extensions["listing_cache"]) == 2
+    # PostgreSQL builds documents with the page, and keeps none.
+    assert len(small.extensions["listing_cache"]) == (0 if ON_POSTGRES else 2)
 
 
 @postgres_only("concurrent transactions on row locks")

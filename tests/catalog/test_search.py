@@ -13,6 +13,7 @@ from marketplace.checkout.holds import HOLD_GRACE, take_hold
 from marketplace.checkout.models import ExclusiveHold, Order
 from marketplace.common.clock import utcnow
 from marketplace.db import db
+from tests.conftest import ON_POSTGRES
 from tests.licensing.conftest import masters, offer_all, seller, tiers_of, upload_beat  # noqa: F401
 
 
@@ -152,6 +153,11 @@ def test_a_cursor_of_one_sort_is_refused_by_another(client, owner, make_beat):
     assert client.get(f"/api/v1/beats?sort=newest&cursor={cursor}").status_code == 422
 
 
+# The statements of a listing whose documents are not kept yet: on PostgreSQL one, which finds
+# the page and builds its documents; elsewhere the page, then its beats' documents.
+FIRST_LISTING = 1 if ON_POSTGRES else 2
+
+
 def count_queries(app, client, url) -> int:
     return len(queries_of(app, client, url))
 
@@ -207,11 +213,12 @@ def test_a_constant_number_of_queries_whatever_the_page_size(app, client, owner,
                 {"name": "Metro", "user_id": record.owner_id, "role": "producer"},
                 {"name": "Guest", "role": "co_producer"}, {"name": "Eng", "role": "mix_engineer"}])
             db.session.commit()
-    # The page, then the documents of its beats with their owners, credits, tags and offers.
+    # The page and the documents of its beats with their owners, credits, tags and offers.
     small = count_queries(app, client, "/api/v1/beats?limit=1&q=guest&tag=a&sort=price_asc")
     large = count_queries(app, client, "/api/v1/beats?limit=40&q=guest&tag=a&sort=price_asc")
-    assert small == large == 2
-    # Documents built once are kept at their revision: only the page is looked up again.
+    assert small == large == FIRST_LISTING
+    # Then one statement: the page with its documents (PostgreSQL), or the page alone, the
+    # documents built once being kept at their revision.
     assert count_queries(app, client, "/api/v1/beats?limit=40&q=guest&tag=a&sort=price_asc") == 1
     single = count_queries(app, client, "/api/v1/beats?limit=1&sort=bpm")
     full = count_queries(app, client, "/api/v1/beats?limit=100&sort=bpm")

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from marketplace.accounts.models import Role, User, UserStatus
+from marketplace.catalog import search
 from marketplace.catalog.keys import CANONICAL_KEYS
 from marketplace.catalog.vocabulary import SUGGESTED_GENRES, SUGGESTED_MOODS
 from marketplace.db import db
@@ -108,8 +109,8 @@ def test_the_migration_adds_genre_and_mood_to_documents_written_before(database_
                                 " WHERE id = :id"), {"id": beat_id})
         db.session.commit()
         downgrade(db.engine, "e20f0search1-1")
-    assert found(client, "bap") == set()
-    with app.app_context():
+        # The search alone (the listing's documents read columns of later releases).
+        assert search.search_beats(search.BeatQuery(q="bap")).items == []
         upgrade(db.engine)
         documents = dict(db.session.execute(text("SELECT id, search_document FROM beats")).all())
         db.engine.dispose()
