@@ -7,7 +7,7 @@ from flask import current_app, request
 
 from marketplace.accounts.auth import auth_required, current_user, optional_user
 from marketplace.accounts.models import Role
-from marketplace.api import Blueprint, accepts_multipart, document, document_errors, large_document
+from marketplace.api import Blueprint, accepts_multipart, document_errors, json_response, large_json_response
 from marketplace.catalog import replacements, search, services, uploads, vocabulary, voice_tags
 from marketplace.catalog.covers import (
     LISTING,
@@ -53,7 +53,7 @@ blp = Blueprint("catalog", __name__, description="Beats: browse, search, edit, c
 def list_beats(**args):
     """Search and browse published beats, one page at a time (follow `next_cursor`)."""
     page = search.search_beats(search.BeatQuery(**args))
-    return large_document({"items": page.items, "next_cursor": page.next_cursor})
+    return large_json_response({"items": page.items, "next_cursor": page.next_cursor})
 
 
 @blp.get("/catalog/vocabulary")
@@ -61,7 +61,7 @@ def list_beats(**args):
 def catalog_vocabulary():
     """The genres, moods and keys to filter the store by, each with how many beats on sale
     carry it (counts may lag the store by a minute)."""
-    response = document(vocabulary.vocabulary())
+    response = json_response(vocabulary.vocabulary())
     response.cache_control.public = True
     response.cache_control.max_age = current_app.config["VOCABULARY_CACHE_SECONDS"]
     return response
@@ -75,7 +75,7 @@ def my_beats(args):
     """Your beats in every status (processing, failed, archived and taken down ones too), newest first."""
     beats = services.beats_of(current_user(), args["limit"])
     offers = offers_for(beats)
-    return document([beat_document(beat, beat.owner.display_name, beat.credits, beat.tags,
+    return json_response([beat_document(beat, beat.owner.display_name, beat.credits, beat.tags,
                                    offers.get(beat.id, []), public_handle(beat.owner)) for beat in beats])
 
 
@@ -84,7 +84,7 @@ def my_beats(args):
 @document_errors(404)
 def get_beat(beat_id):
     """A beat. Owners and admins also see beats that are not public."""
-    return document(full_beat_document(services.get_visible_beat(beat_id, optional_user())))
+    return json_response(full_beat_document(services.get_visible_beat(beat_id, optional_user())))
 
 
 @blp.patch("/beats/<beat_id>")
@@ -96,7 +96,7 @@ def update_beat(changes, beat_id):
     """Edit a beat's metadata (owner only). Only the fields sent change."""
     beat = services.update_beat(services.get_owned_beat(beat_id, current_user()), changes)
     db.session.commit()
-    return document(full_beat_document(beat))
+    return json_response(full_beat_document(beat))
 
 
 @blp.delete("/beats/<beat_id>")
@@ -107,7 +107,7 @@ def archive_beat(beat_id):
     """Archive a beat (owner only): it leaves the store; licenses sold stay valid."""
     beat = services.archive_beat(services.get_owned_beat(beat_id, current_user()))
     db.session.commit()
-    return document(full_beat_document(beat))
+    return json_response(full_beat_document(beat))
 
 
 @blp.get("/beats/<beat_id>/credits")
@@ -115,7 +115,7 @@ def archive_beat(beat_id):
 @document_errors(404)
 def get_credits(beat_id):
     """Who made the beat, with the rendered credit line."""
-    return document(credits_document(services.get_visible_beat(beat_id, optional_user()).credits))
+    return json_response(credits_document(services.get_visible_beat(beat_id, optional_user()).credits))
 
 
 @blp.put("/beats/<beat_id>/credits")
@@ -135,7 +135,7 @@ def replace_credits(credits, beat_id):
     user = current_user()
     beat = set_credits(services.get_owned_beat(beat_id, user), user, credits)
     db.session.commit()
-    return document(credits_document(beat.credits))
+    return json_response(credits_document(beat.credits))
 
 
 def spooled_path(upload) -> Path:
@@ -159,7 +159,7 @@ def upload_beat(body):
                                       spooled_path(stems) if stems else None,
                                       spooled_path(cover) if cover else None)
     db.session.commit()
-    return document(full_beat_document(beat), 202)
+    return json_response(full_beat_document(beat), 202)
 
 
 @blp.get("/beats/<beat_id>/files")
@@ -168,7 +168,7 @@ def upload_beat(body):
 @document_errors(404)
 def beat_files(beat_id):
     """A beat's files (owner only): its master and stems, and a new master waiting to replace it."""
-    return document(replacements.files_document(services.get_owned_beat(beat_id, current_user())))
+    return json_response(replacements.files_document(services.get_owned_beat(beat_id, current_user())))
 
 
 @blp.put("/beats/<beat_id>/master")
@@ -183,7 +183,7 @@ def replace_master(files, beat_id):
     master they were sold with. A refused file leaves everything as it was."""
     beat = replacements.replace_master(current_user(), beat_id, spooled_path(files["file"]))
     db.session.commit()
-    return document(replacements.files_document(beat), 202)
+    return json_response(replacements.files_document(beat), 202)
 
 
 @blp.delete("/beats/<beat_id>/master/replacement")
@@ -195,7 +195,7 @@ def cancel_master_replacement(beat_id):
     and preview, and the new file is deleted."""
     beat = replacements.cancel_replacement(current_user(), beat_id)
     db.session.commit()
-    return document(replacements.files_document(beat))
+    return json_response(replacements.files_document(beat))
 
 
 @blp.post("/beats/<beat_id>/retry")
@@ -207,7 +207,7 @@ def retry_processing(beat_id):
     processing failed. 409 when nothing failed."""
     beat = replacements.retry_processing(current_user(), beat_id)
     db.session.commit()
-    return document(replacements.files_document(beat), 202)
+    return json_response(replacements.files_document(beat), 202)
 
 
 @blp.put("/beats/<beat_id>/stems")
@@ -221,7 +221,7 @@ def replace_stems(files, beat_id):
     licenses already sold keep the stems they were sold with."""
     beat = replacements.replace_stems(current_user(), beat_id, spooled_path(files["stems"]))
     db.session.commit()
-    return document(replacements.files_document(beat))
+    return json_response(replacements.files_document(beat))
 
 
 @blp.put("/beats/<beat_id>/cover")
@@ -234,7 +234,7 @@ def replace_cover(files, beat_id):
     """Replace (or add) the cover (owner only), checked and re-encoded as an upload's."""
     beat = replacements.replace_cover(current_user(), beat_id, spooled_path(files["cover"]))
     db.session.commit()
-    return document(replacements.files_document(beat))
+    return json_response(replacements.files_document(beat))
 
 
 PREVIEW_CACHE_SECONDS = 300
