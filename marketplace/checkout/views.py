@@ -4,7 +4,6 @@ import logging
 import time
 from typing import Any
 
-from flask import current_app, request
 from sqlalchemy import select
 
 from marketplace.accounts.auth import auth_required, current_user
@@ -27,8 +26,9 @@ from marketplace.checkout.schemas import (
     RefundInSchema,
     UpgradesSchema,
 )
-from marketplace.db import db
+from marketplace.common.links import request_base_url
 from marketplace.common.ratelimit import LimiterUnavailable, rate_limits
+from marketplace.db import db
 from marketplace.errors import Conflict, NotFound, RateLimited
 from marketplace.licensing.models import License
 
@@ -181,7 +181,7 @@ def _page_of_same_cart(order_id: str) -> dict[str, Any]:
 
 
 def _return_urls(order: Order) -> tuple[str, str]:
-    base = (current_app.config["PUBLIC_BASE_URL"] or request.host_url).rstrip("/")
+    base = request_base_url()
     return (f"{base}/orders/{order.id}?session_id={{CHECKOUT_SESSION_ID}}",
             f"{base}/orders/{order.id}?cancelled=1")
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import Response, current_app, request
+from flask import Response
 
 from marketplace.accounts.auth import auth_required, current_user
 from marketplace.accounts.models import Role
 from marketplace.api import Blueprint, document_errors
+from marketplace.common.links import request_base_url
 from marketplace.db import db
 from marketplace.payouts import reports, services
 from marketplace.payouts.schemas import (
@@ -53,7 +54,7 @@ def fee(args):
 def connect_account(body):
     """Create your Stripe Express account if you have none, and get a fresh link to its
     onboarding (it works once and expires within minutes: ask again for a new one)."""
-    base = (current_app.config["PUBLIC_BASE_URL"] or request.host_url).rstrip("/")
+    base = request_base_url()
     account, link = services.connect(current_user(), body["country"], refresh_url=f"{base}/payouts?onboarding=refresh",
                                      return_url=f"{base}/payouts?onboarding=done")
     db.session.commit()
