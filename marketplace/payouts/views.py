@@ -85,7 +85,7 @@ def balance():
 @blp.response(200, LedgerPageSchema)
 def ledger(args):
     """Your earnings ledger, newest first."""
-    return reports.ledger_page(current_user().id, args["limit"], args["cursor"])
+    return reports.ledger_page(current_user().id, args["limit"], args.get("cursor"))
 
 
 @blp.get("/sales")

@@ -5,7 +5,7 @@ from flask_smorest.fields import Upload
 from marshmallow import validate
 
 from marketplace.accounts.schemas import DISPLAY_NAME_MAX
-from marketplace.catalog.schemas import MoneySchema
+from marketplace.api.schemas import MoneySchema
 from marketplace.common.text import MultiLine, SingleLine
 from marketplace.profiles.handles import HANDLE_MAX
 from marketplace.profiles.services import AVATAR_SIZES, BIO_MAX, MAX_LINKS, check_link
