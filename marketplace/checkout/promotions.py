@@ -10,8 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Beat
-from marketplace.checkout.models import BulkDeal, Coupon, CouponKind
-from marketplace.checkout.coupon_uses import live_uses
+from marketplace.checkout.models import BulkDeal, Coupon
 from marketplace.common.money import stripe_amount_problem
 from marketplace.db import db
 from marketplace.errors import Conflict, NotFound, ValidationFailed
@@ -91,15 +90,6 @@ def _check_new_limit(coupon: Coupon, limit: int | None) -> None:
                                 "end the coupon to stop it sooner."]})
 
 
-def coupon_document(coupon: Coupon) -> dict[str, Any]:
-    return {"id": coupon.id, "code": coupon.code, "kind": coupon.kind, "percent_off": coupon.percent_off,
-            "amount_off": ({"amount": coupon.amount_off, "currency": coupon.currency}
-                           if coupon.kind == CouponKind.FIXED else None),
-            "beat_id": coupon.beat_id, "expires_at": coupon.expires_at,
-            "max_redemptions": coupon.max_redemptions, "redemptions": live_uses(coupon),
-            "active": coupon.active}
-
-
 def deal_of(owner: User) -> BulkDeal | None:
     return db.session.scalar(select(BulkDeal).where(BulkDeal.owner_id == owner.id, BulkDeal.active.is_(True)))
 
@@ -120,8 +110,3 @@ def end_deal(owner: User) -> None:
     db.session.execute(update(BulkDeal).where(BulkDeal.owner_id == owner.id, BulkDeal.active.is_(True))
                        .values(active=False))
     db.session.flush()
-
-
-def deal_document(deal: BulkDeal) -> dict[str, Any]:
-    return {"id": deal.id, "buy_count": deal.buy_count, "free_count": deal.free_count, "active": deal.active,
-            "label": f"Buy {deal.buy_count} get {deal.free_count} free"}

@@ -1,24 +1,19 @@
-"""What the dashboards show: a payee's balance, ledger, sales per beat and tier (and as CSV),
-and the platform's fees per month. Everything is summed from the ledger."""
+"""The JSON documents of payout answers (the schemas in schemas.py describe them): a payee's
+Stripe account, balance, ledger and sales, the platform's fees, and transfers."""
 
 from __future__ import annotations
 
-import csv
-import io
-from decimal import Decimal
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 
-from marketplace.checkout.models import OrderItem
-from marketplace.common.money import decimal_amount
+from marketplace.common.money import money_document
+from marketplace.common.pagination import page_by_id
 from marketplace.db import db
-from marketplace.payouts import ledger, services
-from marketplace.payouts.models import ConnectedAccount, LedgerEntry, LedgerKind, PayoutTransfer
+from marketplace.payouts import earnings, ledger, services
+from marketplace.payouts.models import ConnectedAccount, LedgerEntry, PayoutTransfer
 
-SALES_COLUMNS = ("beat_id", "beat_title", "tier_name", "sales", "gross", "fees", "earnings", "refunded", "currency")
-MONEY_COLUMNS = ("gross", "fees", "earnings", "refunded")
 WHY_PENDING = {
     "not_connected": "Connect a Stripe account to be paid; your earnings are kept until you do.",
     "onboarding": "Finish Stripe's onboarding to be paid; your earnings are kept until you do.",
@@ -51,7 +46,8 @@ def why_disabled(reason: str | None) -> str | None:
 
 
 def money(amount: int) -> dict[str, Any]:
-    return {"amount": int(amount), "currency": current_app.config["STORE_CURRENCY"]}
+    """Payouts are in the store's currency."""
+    return money_document(amount, current_app.config["STORE_CURRENCY"])
 
 
 def account_document(account: ConnectedAccount | None) -> dict[str, Any]:
@@ -73,85 +69,27 @@ def balance_document(user_id: str) -> dict[str, Any]:
             "why_pending": WHY_PENDING.get(status) if pending > 0 else None}
 
 
-def ledger_page(user_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+def ledger_page_document(user_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
     """The payee's rows, newest first (ids are time-ordered), `limit` at a time."""
-    query = select(LedgerEntry).where(LedgerEntry.payee_id == user_id)
-    if cursor:
-        query = query.where(LedgerEntry.id < cursor)
-    rows = list(db.session.scalars(query.order_by(LedgerEntry.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    page = page_by_id(db.session, select(LedgerEntry).where(LedgerEntry.payee_id == user_id), LedgerEntry.id,
+                      cursor, limit, newest_first=True)
     return {"items": [{"id": row.id, "kind": row.kind, "amount": money(row.amount), "order_id": row.order_id,
                        "order_item_id": row.order_item_id, "provider_id": row.provider_id,
-                       "created_at": row.created_at} for row in rows],
-            "next_cursor": rows[-1].id if more else None}
-
-
-def sales_rows(user_id: str) -> list[dict[str, Any]]:
-    """Per beat and tier: the lines the payee earned from, what they sold for, the platform's
-    fees on them, the payee's share and what of it was refunded."""
-    mine = list(db.session.execute(
-        select(LedgerEntry.kind, LedgerEntry.amount, OrderItem.id, OrderItem.beat_id, OrderItem.beat_title,
-               OrderItem.tier_name, OrderItem.price_amount)
-        .join(OrderItem, OrderItem.id == LedgerEntry.order_item_id)
-        .where(LedgerEntry.payee_id == user_id, LedgerEntry.kind.in_((LedgerKind.SALE, LedgerKind.REFUND)))))
-    items = {row.id for row in mine if row.kind == LedgerKind.SALE}
-    fees = {item_id: amount for item_id, amount in db.session.execute(
-        select(LedgerEntry.order_item_id, LedgerEntry.amount).where(
-            LedgerEntry.order_item_id.in_(items), LedgerEntry.kind == LedgerKind.PLATFORM_FEE))} if items else {}
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in mine:
-        group = groups.setdefault((row.beat_id, row.tier_name), {
-            "beat_id": row.beat_id, "beat_title": row.beat_title, "tier_name": row.tier_name, "sales": 0,
-            "gross": 0, "fees": 0, "earnings": 0, "refunded": 0})
-        if row.kind == LedgerKind.SALE:
-            group["sales"] += 1
-            group["gross"] += row.price_amount
-            group["fees"] += fees.get(row.id, 0)
-            group["earnings"] += row.amount
-        else:
-            group["refunded"] -= row.amount
-    return sorted(groups.values(), key=lambda group: (group["beat_title"].casefold(), group["tier_name"]))
+                       "created_at": row.created_at} for row in page.items],
+            "next_cursor": page.next_cursor}
 
 
 def sales_document(user_id: str) -> list[dict[str, Any]]:
-    return [{**row, **{key: money(row[key]) for key in ("gross", "fees", "earnings", "refunded")}}
-            for row in sales_rows(user_id)]
+    return [{**row, **{key: money(row[key]) for key in earnings.MONEY_COLUMNS}}
+            for row in earnings.sales_rows(user_id)]
 
 
-def sales_csv(user_id: str) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(SALES_COLUMNS)
-    currency = current_app.config["STORE_CURRENCY"]
-    for row in sales_rows(user_id):
-        # Amounts in the currency's major units with its own decimals (29.99 USD, 3000 JPY).
-        amounts = {key: Decimal(decimal_amount(row[key], currency)) for key in MONEY_COLUMNS}
-        writer.writerow([_cell({**row, **amounts}.get(column, currency)) for column in SALES_COLUMNS])
-    return buffer.getvalue()
-
-
-def _cell(value: Any) -> str:
-    """Titles are typed by people: one a spreadsheet would run as a formula gets an apostrophe."""
-    text = str(value)
-    return f"'{text}" if isinstance(value, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def platform_fees() -> dict[str, Any]:
+def platform_fees_document() -> dict[str, Any]:
     """The platform's fees per month (of the sale), less the fees of refunded sales."""
-    months: dict[str, dict[str, int]] = {}
-    for kind, amount, created_at in db.session.execute(
-            select(LedgerEntry.kind, LedgerEntry.amount, LedgerEntry.created_at)
-            .where(LedgerEntry.payee_id.is_(None), LedgerEntry.credit_invitation_id.is_(None))):  # held: no fee
-        month = months.setdefault(created_at.strftime("%Y-%m"), {"lines": 0, "fees": 0, "refunded": 0})
-        if kind == LedgerKind.PLATFORM_FEE:
-            month["lines"] += 1
-            month["fees"] += amount
-        elif kind == LedgerKind.REFUND:
-            month["refunded"] -= amount
+    months = earnings.fees_by_month()
     rows = [{"month": key, "lines": value["lines"], "fees": money(value["fees"]),
              "refunded": money(value["refunded"]), "net": money(value["fees"] - value["refunded"])}
-            for key, value in sorted(months.items(), reverse=True)]
+            for key, value in months.items()]
     return {"total": money(sum(value["fees"] - value["refunded"] for value in months.values())), "months": rows}
 
 
@@ -164,7 +102,7 @@ def transfer_document(attempt: PayoutTransfer) -> dict[str, Any]:
             "created_at": attempt.created_at, "paid_at": attempt.paid_at}
 
 
-def transfers(status: str | None, limit: int) -> list[dict[str, Any]]:
+def transfer_documents(status: str | None, limit: int) -> list[dict[str, Any]]:
     query = select(PayoutTransfer)
     if status:
         query = query.where(PayoutTransfer.status == status)
