@@ -53,7 +53,7 @@ blp = Blueprint("catalog", __name__, description="Beats: browse, search, edit, c
 def list_beats(**args):
     """Search and browse published beats, one page at a time (follow `next_cursor`)."""
     page = search.search_beats(search.BeatQuery(**args))
-    return large_json_response({"items": page.items, "next_cursor": page.next_cursor})
+    return large_json_response(page.as_document())
 
 
 @blp.get("/catalog/vocabulary")

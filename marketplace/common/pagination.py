@@ -20,6 +20,10 @@ class Page(Generic[Row]):
     items: list[Row]
     next_cursor: str | None
 
+    def as_document(self, documents: Callable[[list[Row]], list[Any]] = list) -> dict[str, Any]:
+        """The page as answers carry it (api.schemas.page_of), `documents` making its rows documents."""
+        return {"items": documents(self.items), "next_cursor": self.next_cursor}
+
 
 def after(keys: Sequence[ColumnElement[Any]], boundary: Sequence[Any], descending: bool) -> ColumnElement[bool]:
     """Rows strictly after `boundary` (the values of `keys` in the last row shown), in the order

@@ -50,7 +50,7 @@ def money(amount: int) -> dict[str, Any]:
     return money_document(amount, current_app.config["STORE_CURRENCY"])
 
 
-def account_document(account: ConnectedAccount | None) -> dict[str, Any]:
+def connected_account_document(account: ConnectedAccount | None) -> dict[str, Any]:
     return {"status": services.account_status(account),
             "stripe_account_id": account.stripe_account_id if account else None,
             "details_submitted": bool(account and account.details_submitted),
@@ -73,10 +73,10 @@ def ledger_page_document(user_id: str, limit: int, cursor: str | None) -> dict[s
     """The payee's rows, newest first (ids are time-ordered), `limit` at a time."""
     page = page_by_id(db.session, select(LedgerEntry).where(LedgerEntry.payee_id == user_id), LedgerEntry.id,
                       cursor, limit, newest_first=True)
-    return {"items": [{"id": row.id, "kind": row.kind, "amount": money(row.amount), "order_id": row.order_id,
-                       "order_item_id": row.order_item_id, "provider_id": row.provider_id,
-                       "created_at": row.created_at} for row in page.items],
-            "next_cursor": page.next_cursor}
+    return page.as_document(lambda rows: [
+        {"id": row.id, "kind": row.kind, "amount": money(row.amount), "order_id": row.order_id,
+         "order_item_id": row.order_item_id, "provider_id": row.provider_id, "created_at": row.created_at}
+        for row in rows])
 
 
 def sales_document(user_id: str) -> list[dict[str, Any]]:

@@ -58,7 +58,7 @@ def connect_account(body):
     account, link = services.connect(current_user(), body["country"], refresh_url=f"{base}/payouts?onboarding=refresh",
                                      return_url=f"{base}/payouts?onboarding=done")
     db.session.commit()
-    return {"url": link.url, "expires_at": link.expires_at, "account": documents.account_document(account)}
+    return {"url": link.url, "expires_at": link.expires_at, "account": documents.connected_account_document(account)}
 
 
 @blp.get("/account")
@@ -67,7 +67,7 @@ def connect_account(body):
 def get_account():
     """Your Stripe account as Stripe last reported it."""
     user = current_user()
-    return {**documents.account_document(services.account_of(user.id)),
+    return {**documents.connected_account_document(services.account_of(user.id)),
             "may_connect": services.may_be_paid(user)}
 
 

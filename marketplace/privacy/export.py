@@ -160,7 +160,7 @@ def _license_sold(row: License) -> dict[str, Any]:
 def _payouts(user: User) -> dict[str, Any]:
     ledger = _rows(LedgerEntry, LedgerEntry.payee_id == user.id, LedgerEntry.id)
     transfers = _rows(PayoutTransfer, PayoutTransfer.payee_id == user.id, PayoutTransfer.created_at)
-    return {"account": payout_documents.account_document(account_of(user.id)),
+    return {"account": payout_documents.connected_account_document(account_of(user.id)),
             "balance": payout_documents.balance_document(user.id),
             "ledger": [{"id": row.id, "kind": row.kind, "amount": _money(row.amount, row.currency),
                         "order_id": row.order_id, "created_at": row.created_at} for row in ledger],
