@@ -20,7 +20,6 @@ from marketplace.api.cors import answer_preflight, set_cors_headers
 from marketplace.api.guards import (
     PayloadTooLarge,
     UnsupportedMediaType,
-    accepts_multipart,
     accepts_one_click_form,
     guard_request_body,
     refuse_impossible_ids,
@@ -33,7 +32,7 @@ from marketplace.api.spec import BEARER_SECURITY, MarketplaceApi, document_error
 from marketplace.api.uploads import MarketplaceRequest
 
 __all__ = ["API_PREFIX", "BEARER_SECURITY", "Blueprint", "PayloadTooLarge", "UnsupportedMediaType",
-           "accepts_multipart", "accepts_one_click_form", "content_security_policy", "document_errors",
+           "accepts_one_click_form", "content_security_policy", "document_errors",
            "init_api", "json_response", "large_json_response"]
 
 

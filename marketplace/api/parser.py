@@ -13,6 +13,7 @@ from flask_smorest.fields import Upload
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
+from marketplace.api.guards import accepts_multipart
 from marketplace.api.spec import document_errors
 from marketplace.api.storable_text import check_text
 from marketplace.api.uploads import checked_files
@@ -60,10 +61,12 @@ class SafeParser(FlaskParser):
 
 
 _BODY_ERRORS = {"json": (400, 413, 415), "form": (413, 415), "files": (413, 415), "form_and_files": (413, 415)}
+_MULTIPART_LOCATIONS = {"files", "form_and_files"}
 
 
 class Blueprint(SmorestBlueprint):
-    """The API's blueprints: the safe parser, and body errors documented with each body."""
+    """The API's blueprints: the safe parser, and body errors documented with each body. A view
+    that reads files takes its body as multipart/form-data (the body guard expects it so)."""
 
     ARGUMENTS_PARSER = SafeParser()
     DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**SmorestBlueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
@@ -74,6 +77,7 @@ class Blueprint(SmorestBlueprint):
         statuses = _BODY_ERRORS.get(location, ())
 
         def decorator(view):
-            return document_errors(*statuses)(parse(view))
+            parsing = document_errors(*statuses)(parse(view))
+            return accepts_multipart(parsing) if location in _MULTIPART_LOCATIONS else parsing
 
         return decorator

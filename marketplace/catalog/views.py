@@ -7,7 +7,7 @@ from flask import current_app, request
 
 from marketplace.accounts.auth import auth_required, current_user, optional_user
 from marketplace.accounts.models import Role
-from marketplace.api import Blueprint, accepts_multipart, document_errors, json_response, large_json_response
+from marketplace.api import Blueprint, document_errors, json_response, large_json_response
 from marketplace.catalog import replacements, search, services, uploads, vocabulary, voice_tags
 from marketplace.catalog.covers import (
     LISTING,
@@ -145,11 +145,9 @@ def spooled_path(upload) -> Path:
 
 
 @blp.post("/beats")
-@accepts_multipart
 @auth_required(Role.BEATMAKER)
 @blp.arguments(BeatUploadSchema, location="form_and_files")
 @blp.response(202, BeatSchema)
-@document_errors(413, 415)
 def upload_beat(body):
     """Upload a beat: the master, optional stems ZIP and cover. It is checked at once and
     published when its preview is rendered (status `processing` until then)."""
@@ -172,11 +170,10 @@ def beat_files(beat_id):
 
 
 @blp.put("/beats/<beat_id>/master")
-@accepts_multipart
 @auth_required(Role.BEATMAKER)
 @blp.arguments(MasterReplaceSchema, location="files")
 @blp.response(202, BeatFilesSchema)
-@document_errors(404, 409, 413, 415)
+@document_errors(404, 409)
 def replace_master(files, beat_id):
     """Replace the master (owner only), checked as an upload's. It waits (`replacement`) until
     its preview is rendered, then takes over with it; licenses already sold keep delivering the
@@ -211,11 +208,10 @@ def retry_processing(beat_id):
 
 
 @blp.put("/beats/<beat_id>/stems")
-@accepts_multipart
 @auth_required(Role.BEATMAKER)
 @blp.arguments(StemsReplaceSchema, location="files")
 @blp.response(200, BeatFilesSchema)
-@document_errors(404, 409, 413, 415)
+@document_errors(404, 409)
 def replace_stems(files, beat_id):
     """Replace (or add) the stems ZIP (owner only), checked as an upload's. New sales deliver it;
     licenses already sold keep the stems they were sold with."""
@@ -225,11 +221,10 @@ def replace_stems(files, beat_id):
 
 
 @blp.put("/beats/<beat_id>/cover")
-@accepts_multipart
 @auth_required(Role.BEATMAKER)
 @blp.arguments(CoverReplaceSchema, location="files")
 @blp.response(200, BeatFilesSchema)
-@document_errors(404, 409, 413, 415)
+@document_errors(404, 409)
 def replace_cover(files, beat_id):
     """Replace (or add) the cover (owner only), checked and re-encoded as an upload's."""
     beat = replacements.replace_cover(current_user(), beat_id, spooled_path(files["cover"]))
@@ -320,7 +315,6 @@ def get_voice_tag():
 
 
 @blp.put("/me/voice-tag")
-@accepts_multipart
 @auth_required(Role.BEATMAKER)
 @blp.arguments(VoiceTagUploadSchema, location="files")
 @blp.response(200, VoiceTagSchema)
