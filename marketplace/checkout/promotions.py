@@ -6,13 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Beat
 from marketplace.checkout.models import BulkDeal, Coupon
 from marketplace.common.money import stripe_amount_problem
-from marketplace.db import db
+from marketplace.db import add_unless_refused, db
 from marketplace.errors import Conflict, NotFound, ValidationFailed
 from marketplace.licensing.prices import store_currency
 
@@ -40,11 +39,8 @@ def create_coupon(owner: User, fields: Mapping[str, Any]) -> Coupon:
                     percent_off=fields["percent_off"], amount_off=amount_off and amount_off["amount"],
                     currency=store_currency(), expires_at=fields["expires_at"],
                     max_redemptions=fields["max_redemptions"])
-    try:
-        with db.session.begin_nested():
-            db.session.add(coupon)
-    except IntegrityError:  # the same code created at the same moment
-        raise Conflict("You already have a coupon with this code.", code="coupon_exists") from None
+    if not add_unless_refused(coupon):  # the same code created at the same moment
+        raise Conflict("You already have a coupon with this code.", code="coupon_exists")
     return coupon
 
 
@@ -98,11 +94,8 @@ def set_deal(owner: User, buy_count: int, free_count: int) -> BulkDeal:
     """Start a deal on your leases; it replaces the one running, if any."""
     end_deal(owner)
     deal = BulkDeal(owner_id=owner.id, buy_count=buy_count, free_count=free_count)
-    try:
-        with db.session.begin_nested():
-            db.session.add(deal)
-    except IntegrityError:  # another deal was started at the same moment
-        raise Conflict("Another deal was just started; try again.", code="deal_conflict") from None
+    if not add_unless_refused(deal):  # another deal was started at the same moment
+        raise Conflict("Another deal was just started; try again.", code="deal_conflict")
     return deal
 
 
