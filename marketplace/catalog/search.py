@@ -246,7 +246,8 @@ def _page(sort_name: str, filters: tuple[str, ...], text_search: bool, after_cur
     if after_cursor:
         boundary = (bindparam("after_key", type_=key.type), bindparam("after_id", type_=Beat.id.type))
         statement = statement.where(after((key, Beat.id), boundary, sort.descending))
-    return statement.order_by(*in_order((key, Beat.id), sort.descending)).limit(bindparam("limit", type_=Integer))
+    order = in_order((key, Beat.id), sort.descending)
+    return statement.order_by(*order).limit(bindparam("limit", type_=Integer))
 
 
 @functools.lru_cache(maxsize=8)

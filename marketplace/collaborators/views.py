@@ -31,6 +31,13 @@ def _invitee_view(invitation):
     return invitation_document(invitation, for_owner=False)
 
 
+def _committed(invitation, *, for_owner: bool, status: int = 200):
+    """Commit what the request did to the invitation, and answer with it as its owner (or its
+    invitee) sees it."""
+    db.session.commit()
+    return json_response(invitation_document(invitation, for_owner=for_owner), status)
+
+
 @blp.post("/beats/<beat_id>/invitations")
 @auth_required(Role.BEATMAKER)
 @blp.arguments(InviteSchema)
@@ -41,9 +48,7 @@ def invite(payload, beat_id):
     handle. The credit shows the name marked pending, and its profit share (taken out of your
     own) is held for them, until they accept; they receive a mail with a link."""
     beat = catalog.get_owned_beat(beat_id, current_user())
-    invitation = services.invite(beat, current_user(), **payload)
-    db.session.commit()
-    return json_response(_owner_view(invitation), 201)
+    return _committed(services.invite(beat, current_user(), **payload), for_owner=True, status=201)
 
 
 @blp.get("/beats/<beat_id>/invitations")
@@ -64,9 +69,7 @@ def reinvite(invitation_id):
     """Invite again: a pending invitation is mailed again with a fresh link and time; a declined
     or expired one is replaced by a new invitation for the same credit (the answer is the new one)."""
     user = current_user()
-    invitation = services.reinvite(services.owned_invitation(invitation_id, user), user)
-    db.session.commit()
-    return json_response(_owner_view(invitation))
+    return _committed(services.reinvite(services.owned_invitation(invitation_id, user), user), for_owner=True)
 
 
 @blp.post("/credit-invitations/<invitation_id>/cancel")
@@ -77,9 +80,7 @@ def cancel(invitation_id):
     """Withdraw a pending invitation: the credit stays as a name only, and what was held for it
     returns to you."""
     user = current_user()
-    invitation = services.cancel(services.owned_invitation(invitation_id, user), user)
-    db.session.commit()
-    return json_response(_owner_view(invitation))
+    return _committed(services.cancel(services.owned_invitation(invitation_id, user), user), for_owner=True)
 
 
 @blp.get("/me/credit-invitations")
@@ -99,9 +100,7 @@ def accept(invitation_id):
     """Accept: you are credited with your account, and what sales held for you is paid to you
     (sent once you have set up payouts)."""
     user = current_user()
-    invitation = services.accept(services.invitation_for(invitation_id, user), user)
-    db.session.commit()
-    return json_response(_invitee_view(invitation))
+    return _committed(services.accept(services.invitation_for(invitation_id, user), user), for_owner=False)
 
 
 @blp.post("/me/credit-invitations/<invitation_id>/decline")
@@ -111,9 +110,7 @@ def accept(invitation_id):
 def decline(invitation_id):
     """Decline: the credit keeps the typed name, marked declined, and what was held returns to the owner."""
     user = current_user()
-    invitation = services.decline(services.invitation_for(invitation_id, user), user)
-    db.session.commit()
-    return json_response(_invitee_view(invitation))
+    return _committed(services.decline(services.invitation_for(invitation_id, user), user), for_owner=False)
 
 
 @blp.post("/credit-invitations/lookup")
@@ -133,10 +130,8 @@ def lookup_by_token(payload):
 def accept_by_token(payload):
     """Accept through the mailed link, with the account you are signed in to (the link proves the
     mailbox; an invitation sent to a handle is that account's only). The link works once."""
-    user = current_user()
-    invitation = services.accept(services.by_token(payload["token"]), user, by_link=True)
-    db.session.commit()
-    return json_response(_invitee_view(invitation))
+    invitation = services.accept(services.by_token(payload["token"]), current_user(), by_link=True)
+    return _committed(invitation, for_owner=False)
 
 
 @blp.post("/credit-invitations/decline")
@@ -146,8 +141,7 @@ def accept_by_token(payload):
 def decline_by_token(payload):
     """Decline through the mailed link; no account is needed. The link works once."""
     invitation = services.decline(services.by_token(payload["token"]), optional_user(), by_link=True)
-    db.session.commit()
-    return json_response(_invitee_view(invitation))
+    return _committed(invitation, for_owner=False)
 
 
 @blp.get("/beats/<beat_id>/split-sheet")

@@ -25,7 +25,8 @@ class Page(Generic[Row]):
         return {"items": documents(self.items), "next_cursor": self.next_cursor}
 
 
-def after(keys: Sequence[ColumnElement[Any]], boundary: Sequence[Any], descending: bool) -> ColumnElement[bool]:
+def after(keys: Sequence[ColumnElement[Any]], boundary: Sequence[Any],
+          descending: bool) -> ColumnElement[bool]:
     """Rows strictly after `boundary` (the values of `keys` in the last row shown), in the order
     `in_order` gives."""
     position = tuple_(*keys) if len(keys) > 1 else keys[0]
