@@ -160,6 +160,12 @@ def upload_beat(body):
     return json_response(full_beat_document(beat), 202)
 
 
+def _committed_files(beat, status: int = 200):
+    """Commit what the request did to the beat's files, and answer with them."""
+    db.session.commit()
+    return json_response(replacements.files_document(beat), status)
+
+
 @blp.get("/beats/<beat_id>/files")
 @auth_required(Role.BEATMAKER)
 @blp.response(200, BeatFilesSchema)
@@ -179,8 +185,7 @@ def replace_master(files, beat_id):
     its preview is rendered, then takes over with it; licenses already sold keep delivering the
     master they were sold with. A refused file leaves everything as it was."""
     beat = replacements.replace_master(current_user(), beat_id, spooled_path(files["file"]))
-    db.session.commit()
-    return json_response(replacements.files_document(beat), 202)
+    return _committed_files(beat, 202)
 
 
 @blp.delete("/beats/<beat_id>/master/replacement")
@@ -190,9 +195,7 @@ def replace_master(files, beat_id):
 def cancel_master_replacement(beat_id):
     """Cancel the new master waiting to replace the beat's (owner only): the beat keeps its master
     and preview, and the new file is deleted."""
-    beat = replacements.cancel_replacement(current_user(), beat_id)
-    db.session.commit()
-    return json_response(replacements.files_document(beat))
+    return _committed_files(replacements.cancel_replacement(current_user(), beat_id))
 
 
 @blp.post("/beats/<beat_id>/retry")
@@ -202,9 +205,7 @@ def cancel_master_replacement(beat_id):
 def retry_processing(beat_id):
     """Render again what failed (owner only): a new master whose preview failed, or a beat whose
     processing failed. 409 when nothing failed."""
-    beat = replacements.retry_processing(current_user(), beat_id)
-    db.session.commit()
-    return json_response(replacements.files_document(beat), 202)
+    return _committed_files(replacements.retry_processing(current_user(), beat_id), 202)
 
 
 @blp.put("/beats/<beat_id>/stems")
@@ -215,9 +216,7 @@ def retry_processing(beat_id):
 def replace_stems(files, beat_id):
     """Replace (or add) the stems ZIP (owner only), checked as an upload's. New sales deliver it;
     licenses already sold keep the stems they were sold with."""
-    beat = replacements.replace_stems(current_user(), beat_id, spooled_path(files["stems"]))
-    db.session.commit()
-    return json_response(replacements.files_document(beat))
+    return _committed_files(replacements.replace_stems(current_user(), beat_id, spooled_path(files["stems"])))
 
 
 @blp.put("/beats/<beat_id>/cover")
@@ -227,9 +226,7 @@ def replace_stems(files, beat_id):
 @document_errors(404, 409)
 def replace_cover(files, beat_id):
     """Replace (or add) the cover (owner only), checked and re-encoded as an upload's."""
-    beat = replacements.replace_cover(current_user(), beat_id, spooled_path(files["cover"]))
-    db.session.commit()
-    return json_response(replacements.files_document(beat))
+    return _committed_files(replacements.replace_cover(current_user(), beat_id, spooled_path(files["cover"])))
 
 
 PREVIEW_CACHE_SECONDS = 300
