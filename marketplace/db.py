@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, MetaData, create_engine, event, make_url
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -158,3 +159,14 @@ def _app_context_id() -> int:
 
 
 db = Database()
+
+
+def add_unless_refused(row: object) -> bool:
+    """Add `row` in a savepoint; False, with the session as it was, when a unique index refuses
+    it. Races between requests are decided this way: the database lets one of them in."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return False
+    return True

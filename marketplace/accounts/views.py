@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, request
 
 from marketplace.accounts import email_change, recovery, roles, services, sessions, verification
 from marketplace.accounts.auth import auth_required, bearer_token_from_request, current_user
@@ -11,6 +11,7 @@ from marketplace.accounts.schemas import (ChangeEmailSchema, ChangePasswordSchem
                                           RegisterSchema, SessionSchema, TokenSchema, UnsubscribeArgs,
                                           UnsubscribedSchema, UserSchema, VerifyEmailSchema)
 from marketplace.api import Blueprint, accepts_one_click_form, document_errors
+from marketplace.common.links import request_base_url
 from marketplace.db import db
 from marketplace.mail import unsubscribe
 
@@ -25,7 +26,7 @@ def register(payload):
     """Create an artist or beatmaker account. A link to verify its address is mailed to it:
     selling, payouts and reports wait for it; browsing and buying do not."""
     user = services.register(**payload, client_address=request.remote_addr or "unknown")
-    verification.send_verification(user, _link_base())
+    verification.send_verification(user, request_base_url())
     db.session.commit()
     return user
 
@@ -79,7 +80,7 @@ def verify_email(payload):
 @document_errors(409, 429)
 def resend_verification():
     """Mail the verification link again (a few times an hour at most)."""
-    verification.resend_verification(current_user(), _link_base())
+    verification.resend_verification(current_user(), request_base_url())
     db.session.commit()
     return Response(status=202)
 
@@ -91,7 +92,7 @@ def resend_verification():
 def request_password_reset(payload):
     """Mail a password reset link to the account with this address, if there is one. The
     answer is 202 either way, so it tells nobody who has an account."""
-    recovery.request_password_reset(payload["email"], request.remote_addr or "unknown", _link_base())
+    recovery.request_password_reset(payload["email"], request.remote_addr or "unknown", request_base_url())
     db.session.commit()
     return Response(status=202)
 
@@ -106,12 +107,6 @@ def complete_password_reset(payload):
     recovery.complete_password_reset(payload["token"], payload["password"])
     db.session.commit()
     return Response(status=204)
-
-
-def _link_base() -> str:
-    """Where mailed links point. PUBLIC_BASE_URL, which production requires: links built from
-    the request's Host header could be pointed at an attacker's site by whoever asks."""
-    return (current_app.config["PUBLIC_BASE_URL"] or request.host_url).rstrip("/")
 
 
 @blp.get("/me")
@@ -226,7 +221,7 @@ def change_email(payload):
     mailed to the new address; until it is opened, the account keeps its address. Asking
     again replaces the earlier request."""
     change = email_change.request_email_change(current_user(), payload["new_email"], payload["password"],
-                                               _link_base())
+                                               request_base_url())
     db.session.commit()
     return change
 

@@ -4,6 +4,7 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
+from marketplace.api.schemas import MoneySchema, page_of
 from marketplace.catalog.covers import COVER_SIZES, WEBP_SIZES
 from marketplace.catalog.credits import CreditRole
 from marketplace.catalog.keys import CANONICAL_KEYS, UnknownKey, normalise_key
@@ -37,11 +38,6 @@ def not_blank(value: str) -> None:
 TITLE = [validate.Length(min=1, max=120), not_blank, SingleLine("title")]
 DESCRIPTION = [validate.Length(max=5000), MultiLine("description")]
 LABEL = validate.Length(max=40)
-
-
-class MoneySchema(ma.Schema):
-    amount = ma.fields.Integer(required=True, metadata={"description": "integer minor units"})
-    currency = ma.fields.String(required=True, metadata={"example": "usd"})
 
 
 class BeatmakerSchema(ma.Schema):
@@ -165,9 +161,7 @@ class BeatSchema(ma.Schema):
     sold_exclusive_at = ma.fields.DateTime(allow_none=True, required=True)
 
 
-class BeatPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(BeatSchema), required=True)
-    next_cursor = ma.fields.String(allow_none=True, required=True)
+BeatPageSchema = page_of(BeatSchema)
 
 
 class VocabularyEntrySchema(ma.Schema):

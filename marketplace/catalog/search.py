@@ -37,7 +37,6 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
-    tuple_,
 )
 
 from sqlalchemy.dialects.postgresql import ARRAY, array
@@ -54,6 +53,7 @@ from marketplace.catalog.models import (
     BeatCredit,
     BeatTag,
 )
+from marketplace.common.pagination import Page, after, cut, in_order
 from marketplace.db import db
 from marketplace.common.errors import ValidationFailed
 
@@ -117,12 +117,6 @@ class BeatQuery:
     sort: str = "newest"
     cursor: str | None = None
     limit: int = 20
-
-
-@dataclasses.dataclass(frozen=True)
-class BeatPage:
-    items: list[dict[str, Any]]
-    next_cursor: str | None
 
 
 def encode_cursor(sort_name: str, key_value: Any, beat_id: str) -> str:
@@ -253,10 +247,9 @@ def _page(sort_name: str, filters: tuple[str, ...], text_search: bool, after_cur
     if text_search:
         statement = statement.where(_text_match(postgres))
     if after_cursor:
-        position = tuple_(key, Beat.id)
-        boundary = tuple_(bindparam("after_key", type_=key.type), bindparam("after_id", type_=Beat.id.type))
-        statement = statement.where(position < boundary if sort.descending else position > boundary)
-    order = [key.desc(), Beat.id.desc()] if sort.descending else [key.asc(), Beat.id.asc()]
+        boundary = (bindparam("after_key", type_=key.type), bindparam("after_id", type_=Beat.id.type))
+        statement = statement.where(after((key, Beat.id), boundary, sort.descending))
+    order = in_order((key, Beat.id), sort.descending)
     return statement.order_by(*order).limit(bindparam("limit", type_=Integer))
 
 
@@ -313,17 +306,14 @@ def listing_json(query: BeatQuery) -> bytes:
     """
     if db.engine.dialect.name != "postgresql":
         page = search_beats(query)
-        return orjson.dumps({"items": page.items, "next_cursor": page.next_cursor})
+        return orjson.dumps(page.as_document())
     params, text_search = _query_parameters(query, True)
     statement = _page_with_documents(*_shape(query, params, text_search), offer_source())
     with _reading() as connection:
         rows = connection.execute(statement, {**params, "limit": query.limit + 1}).all()
-    shown = rows[:query.limit]
-    next_cursor = None
-    if len(rows) > query.limit:
-        next_cursor = encode_cursor(query.sort, shown[-1].sort_key, shown[-1].id)
-    items = ",".join(row.document for row in shown)
-    return f'{{"items":[{items}],"next_cursor":{json.dumps(next_cursor)}}}'.encode()
+    found = cut(rows, query.limit, lambda row: encode_cursor(query.sort, row.sort_key, row.id))
+    items = ",".join(row.document for row in found.items)
+    return f'{{"items":[{items}],"next_cursor":{json.dumps(found.next_cursor)}}}'.encode()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -341,7 +331,7 @@ def _page_with_documents(sort_name: str, filters: tuple[str, ...], text_search: 
             .order_by(*(column.desc() if SORTS[sort_name].descending else column.asc() for column in order)))
 
 
-def search_beats(query: BeatQuery) -> BeatPage:
+def search_beats(query: BeatQuery) -> Page[dict[str, Any]]:
     """One page of published beats as API documents built in Python, in two SQL queries at
     most whatever the page size: one finds the page, and one builds the documents of the beats
     on it that this process does not keep at their current revision (listing_cache.py). The
@@ -354,13 +344,10 @@ def search_beats(query: BeatQuery) -> BeatPage:
     statement = _page(*_shape(query, params, text_search), postgres, offers)
     with _reading() as connection:
         rows = connection.execute(statement, {**params, "limit": query.limit + 1}).all()
-        shown = rows[:query.limit]
-        listed = _listed_beats(connection, shown, postgres, offers)
-    next_cursor = None
-    if len(rows) > query.limit:
-        next_cursor = encode_cursor(query.sort, shown[-1].sort_key, shown[-1].id)
-    items = [listed[row.id].shown(row.play_count, row.held) for row in shown if row.id in listed]
-    return BeatPage(items=items, next_cursor=next_cursor)
+        found = cut(rows, query.limit, lambda row: encode_cursor(query.sort, row.sort_key, row.id))
+        listed = _listed_beats(connection, found.items, postgres, offers)
+    items = [listed[row.id].shown(row.play_count, row.held) for row in found.items if row.id in listed]
+    return Page(items, found.next_cursor)
 
 
 def _listed_beats(connection: Connection, rows: list[Any], postgres: bool,

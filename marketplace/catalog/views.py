@@ -7,7 +7,7 @@ from flask import current_app, request
 
 from marketplace.accounts.auth import auth_required, current_user, optional_user
 from marketplace.accounts.models import Role
-from marketplace.api import Blueprint, accepts_multipart, document, document_errors, json_answer
+from marketplace.api import Blueprint, document_errors, encoded_json_response, json_response
 from marketplace.catalog import replacements, search, services, uploads, vocabulary, voice_tags
 from marketplace.catalog.covers import (
     LISTING,
@@ -52,7 +52,7 @@ blp = Blueprint("catalog", __name__, description="Beats: browse, search, edit, c
 @blp.response(200, BeatPageSchema)
 def list_beats(**args):
     """Search and browse published beats, one page at a time (follow `next_cursor`)."""
-    return json_answer(search.listing_json(search.BeatQuery(**args)))
+    return encoded_json_response(search.listing_json(search.BeatQuery(**args)))
 
 
 @blp.get("/catalog/vocabulary")
@@ -60,7 +60,7 @@ def list_beats(**args):
 def catalog_vocabulary():
     """The genres, moods and keys to filter the store by, each with how many beats on sale
     carry it (counts may lag the store by a minute)."""
-    response = document(vocabulary.vocabulary())
+    response = json_response(vocabulary.vocabulary())
     response.cache_control.public = True
     response.cache_control.max_age = current_app.config["VOCABULARY_CACHE_SECONDS"]
     return response
@@ -74,7 +74,7 @@ def my_beats(args):
     """Your beats in every status (processing, failed, archived and taken down ones too), newest first."""
     beats = services.beats_of(current_user(), args["limit"])
     offers = offers_for(beats)
-    return document([beat_document(beat, beat.owner.display_name, beat.credits, beat.tags,
+    return json_response([beat_document(beat, beat.owner.display_name, beat.credits, beat.tags,
                                    offers.get(beat.id, []), public_handle(beat.owner)) for beat in beats])
 
 
@@ -83,7 +83,7 @@ def my_beats(args):
 @document_errors(404)
 def get_beat(beat_id):
     """A beat. Owners and admins also see beats that are not public."""
-    return document(full_beat_document(services.get_visible_beat(beat_id, optional_user())))
+    return json_response(full_beat_document(services.get_visible_beat(beat_id, optional_user())))
 
 
 @blp.patch("/beats/<beat_id>")
@@ -95,7 +95,7 @@ def update_beat(changes, beat_id):
     """Edit a beat's metadata (owner only). Only the fields sent change."""
     beat = services.update_beat(services.get_owned_beat(beat_id, current_user()), changes)
     db.session.commit()
-    return document(full_beat_document(beat))
+    return json_response(full_beat_document(beat))
 
 
 @blp.delete("/beats/<beat_id>")
@@ -106,7 +106,7 @@ def archive_beat(beat_id):
     """Archive a beat (owner only): it leaves the store; licenses sold stay valid."""
     beat = services.archive_beat(services.get_owned_beat(beat_id, current_user()))
     db.session.commit()
-    return document(full_beat_document(beat))
+    return json_response(full_beat_document(beat))
 
 
 @blp.get("/beats/<beat_id>/credits")
@@ -114,7 +114,7 @@ def archive_beat(beat_id):
 @document_errors(404)
 def get_credits(beat_id):
     """Who made the beat, with the rendered credit line."""
-    return document(credits_document(services.get_visible_beat(beat_id, optional_user()).credits))
+    return json_response(credits_document(services.get_visible_beat(beat_id, optional_user()).credits))
 
 
 @blp.put("/beats/<beat_id>/credits")
@@ -134,7 +134,7 @@ def replace_credits(credits, beat_id):
     user = current_user()
     beat = set_credits(services.get_owned_beat(beat_id, user), user, credits)
     db.session.commit()
-    return document(credits_document(beat.credits))
+    return json_response(credits_document(beat.credits))
 
 
 def spooled_path(upload) -> Path:
@@ -144,11 +144,9 @@ def spooled_path(upload) -> Path:
 
 
 @blp.post("/beats")
-@accepts_multipart
 @auth_required(Role.BEATMAKER)
 @blp.arguments(BeatUploadSchema, location="form_and_files")
 @blp.response(202, BeatSchema)
-@document_errors(413, 415)
 def upload_beat(body):
     """Upload a beat: the master, optional stems ZIP and cover. It is checked at once and
     published when its preview is rendered (status `processing` until then)."""
@@ -158,7 +156,13 @@ def upload_beat(body):
                                       spooled_path(stems) if stems else None,
                                       spooled_path(cover) if cover else None)
     db.session.commit()
-    return document(full_beat_document(beat), 202)
+    return json_response(full_beat_document(beat), 202)
+
+
+def _committed_files(beat, status: int = 200):
+    """Commit what the request did to the beat's files, and answer with them."""
+    db.session.commit()
+    return json_response(replacements.files_document(beat), status)
 
 
 @blp.get("/beats/<beat_id>/files")
@@ -167,22 +171,20 @@ def upload_beat(body):
 @document_errors(404)
 def beat_files(beat_id):
     """A beat's files (owner only): its master and stems, and a new master waiting to replace it."""
-    return document(replacements.files_document(services.get_owned_beat(beat_id, current_user())))
+    return json_response(replacements.files_document(services.get_owned_beat(beat_id, current_user())))
 
 
 @blp.put("/beats/<beat_id>/master")
-@accepts_multipart
 @auth_required(Role.BEATMAKER)
 @blp.arguments(MasterReplaceSchema, location="files")
 @blp.response(202, BeatFilesSchema)
-@document_errors(404, 409, 413, 415)
+@document_errors(404, 409)
 def replace_master(files, beat_id):
     """Replace the master (owner only), checked as an upload's. It waits (`replacement`) until
     its preview is rendered, then takes over with it; licenses already sold keep delivering the
     master they were sold with. A refused file leaves everything as it was."""
     beat = replacements.replace_master(current_user(), beat_id, spooled_path(files["file"]))
-    db.session.commit()
-    return document(replacements.files_document(beat), 202)
+    return _committed_files(beat, 202)
 
 
 @blp.delete("/beats/<beat_id>/master/replacement")
@@ -192,9 +194,7 @@ def replace_master(files, beat_id):
 def cancel_master_replacement(beat_id):
     """Cancel the new master waiting to replace the beat's (owner only): the beat keeps its master
     and preview, and the new file is deleted."""
-    beat = replacements.cancel_replacement(current_user(), beat_id)
-    db.session.commit()
-    return document(replacements.files_document(beat))
+    return _committed_files(replacements.cancel_replacement(current_user(), beat_id))
 
 
 @blp.post("/beats/<beat_id>/retry")
@@ -204,36 +204,28 @@ def cancel_master_replacement(beat_id):
 def retry_processing(beat_id):
     """Render again what failed (owner only): a new master whose preview failed, or a beat whose
     processing failed. 409 when nothing failed."""
-    beat = replacements.retry_processing(current_user(), beat_id)
-    db.session.commit()
-    return document(replacements.files_document(beat), 202)
+    return _committed_files(replacements.retry_processing(current_user(), beat_id), 202)
 
 
 @blp.put("/beats/<beat_id>/stems")
-@accepts_multipart
 @auth_required(Role.BEATMAKER)
 @blp.arguments(StemsReplaceSchema, location="files")
 @blp.response(200, BeatFilesSchema)
-@document_errors(404, 409, 413, 415)
+@document_errors(404, 409)
 def replace_stems(files, beat_id):
     """Replace (or add) the stems ZIP (owner only), checked as an upload's. New sales deliver it;
     licenses already sold keep the stems they were sold with."""
-    beat = replacements.replace_stems(current_user(), beat_id, spooled_path(files["stems"]))
-    db.session.commit()
-    return document(replacements.files_document(beat))
+    return _committed_files(replacements.replace_stems(current_user(), beat_id, spooled_path(files["stems"])))
 
 
 @blp.put("/beats/<beat_id>/cover")
-@accepts_multipart
 @auth_required(Role.BEATMAKER)
 @blp.arguments(CoverReplaceSchema, location="files")
 @blp.response(200, BeatFilesSchema)
-@document_errors(404, 409, 413, 415)
+@document_errors(404, 409)
 def replace_cover(files, beat_id):
     """Replace (or add) the cover (owner only), checked and re-encoded as an upload's."""
-    beat = replacements.replace_cover(current_user(), beat_id, spooled_path(files["cover"]))
-    db.session.commit()
-    return document(replacements.files_document(beat))
+    return _committed_files(replacements.replace_cover(current_user(), beat_id, spooled_path(files["cover"])))
 
 
 PREVIEW_CACHE_SECONDS = 300
@@ -319,7 +311,6 @@ def get_voice_tag():
 
 
 @blp.put("/me/voice-tag")
-@accepts_multipart
 @auth_required(Role.BEATMAKER)
 @blp.arguments(VoiceTagUploadSchema, location="files")
 @blp.response(200, VoiceTagSchema)

@@ -8,11 +8,10 @@ CouponRedemption), so they hold under races on every database.
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from marketplace.checkout.models import Coupon, CouponRedemption, Order, OrderStatus
 from marketplace.common.clock import utcnow
-from marketplace.db import db
+from marketplace.db import add_unless_refused, db
 from marketplace.common.errors import Conflict, ValidationFailed
 
 USED_UP = "This code has been used as many times as it allows."
@@ -43,14 +42,11 @@ def reserve(order: Order, coupon: Coupon) -> None:
     for _attempt in range(3):
         use = CouponRedemption(coupon_id=coupon.id, order_id=order.id, buyer_id=order.buyer_id,
                                seat=_free_seat(coupon))
-        try:
-            with db.session.begin_nested():
-                db.session.add(use)
+        if add_unless_refused(use):
             return
-        except IntegrityError:
-            if reserved_order_id(coupon, order.buyer_id) is not None:
-                raise CouponReserved(details={"coupon_code": coupon.code}) from None
-            # Another checkout took the same seat at the same moment: look again.
+        if reserved_order_id(coupon, order.buyer_id) is not None:
+            raise CouponReserved(details={"coupon_code": coupon.code})
+        # Another checkout took the same seat at the same moment: look again.
     raise ValidationFailed(details={"coupon_code": [USED_UP]})
 
 

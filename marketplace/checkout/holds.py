@@ -15,11 +15,10 @@ from collections.abc import Iterable
 
 from flask import current_app
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from marketplace.checkout.models import ExclusiveHold, Order
 from marketplace.common.clock import utcnow
-from marketplace.db import db
+from marketplace.db import add_unless_refused, db
 from marketplace.common.errors import Conflict
 from marketplace.licensing.issuing import ExclusiveUnavailable
 
@@ -55,14 +54,11 @@ def take_hold(beat_id: str, order_id: str, expires_at: dt.datetime) -> Exclusive
     for _attempt in range(cap):
         hold = ExclusiveHold(beat_id=beat_id, order_id=order_id, buyer_id=buyer_id,
                              slot=_free_slot(buyer_id, cap), expires_at=expires_at)
-        try:
-            with db.session.begin_nested():
-                db.session.add(hold)
+        if add_unless_refused(hold):
             return hold
-        except IntegrityError:
-            if beat_id in active_holds([beat_id]):
-                raise unavailable(beat_id) from None
-            # Another checkout of this buyer took the same slot at the same moment: try the next.
+        if beat_id in active_holds([beat_id]):
+            raise unavailable(beat_id)
+        # Another checkout of this buyer took the same slot at the same moment: try the next.
     raise _too_many(cap)
 
 

@@ -6,14 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Beat
-from marketplace.checkout.models import BulkDeal, Coupon, CouponKind
-from marketplace.checkout.coupon_uses import live_uses
+from marketplace.checkout.models import BulkDeal, Coupon
 from marketplace.common.money import stripe_amount_problem
-from marketplace.db import db
+from marketplace.db import add_unless_refused, db
 from marketplace.common.errors import Conflict, NotFound, ValidationFailed
 from marketplace.licensing.prices import store_currency
 
@@ -41,11 +39,8 @@ def create_coupon(owner: User, fields: Mapping[str, Any]) -> Coupon:
                     percent_off=fields["percent_off"], amount_off=amount_off and amount_off["amount"],
                     currency=store_currency(), expires_at=fields["expires_at"],
                     max_redemptions=fields["max_redemptions"])
-    try:
-        with db.session.begin_nested():
-            db.session.add(coupon)
-    except IntegrityError:  # the same code created at the same moment
-        raise Conflict("You already have a coupon with this code.", code="coupon_exists") from None
+    if not add_unless_refused(coupon):  # the same code created at the same moment
+        raise Conflict("You already have a coupon with this code.", code="coupon_exists")
     return coupon
 
 
@@ -91,15 +86,6 @@ def _check_new_limit(coupon: Coupon, limit: int | None) -> None:
                                 "end the coupon to stop it sooner."]})
 
 
-def coupon_document(coupon: Coupon) -> dict[str, Any]:
-    return {"id": coupon.id, "code": coupon.code, "kind": coupon.kind, "percent_off": coupon.percent_off,
-            "amount_off": ({"amount": coupon.amount_off, "currency": coupon.currency}
-                           if coupon.kind == CouponKind.FIXED else None),
-            "beat_id": coupon.beat_id, "expires_at": coupon.expires_at,
-            "max_redemptions": coupon.max_redemptions, "redemptions": live_uses(coupon),
-            "active": coupon.active}
-
-
 def deal_of(owner: User) -> BulkDeal | None:
     return db.session.scalar(select(BulkDeal).where(BulkDeal.owner_id == owner.id, BulkDeal.active.is_(True)))
 
@@ -108,11 +94,8 @@ def set_deal(owner: User, buy_count: int, free_count: int) -> BulkDeal:
     """Start a deal on your leases; it replaces the one running, if any."""
     end_deal(owner)
     deal = BulkDeal(owner_id=owner.id, buy_count=buy_count, free_count=free_count)
-    try:
-        with db.session.begin_nested():
-            db.session.add(deal)
-    except IntegrityError:  # another deal was started at the same moment
-        raise Conflict("Another deal was just started; try again.", code="deal_conflict") from None
+    if not add_unless_refused(deal):  # another deal was started at the same moment
+        raise Conflict("Another deal was just started; try again.", code="deal_conflict")
     return deal
 
 
@@ -120,8 +103,3 @@ def end_deal(owner: User) -> None:
     db.session.execute(update(BulkDeal).where(BulkDeal.owner_id == owner.id, BulkDeal.active.is_(True))
                        .values(active=False))
     db.session.flush()
-
-
-def deal_document(deal: BulkDeal) -> dict[str, Any]:
-    return {"id": deal.id, "buy_count": deal.buy_count, "free_count": deal.free_count, "active": deal.active,
-            "label": f"Buy {deal.buy_count} get {deal.free_count} free"}

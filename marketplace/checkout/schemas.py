@@ -3,10 +3,11 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from marketplace.api.schemas import MoneySchema
 from marketplace.checkout.models import CouponKind, ItemStatus, OrderStatus
 from marketplace.common.money import MAX_PRICE_MINOR
 from marketplace.common.text import SingleLine
-from marketplace.licensing.schemas import MoneyInSchema, MoneyOutSchema
+from marketplace.licensing.schemas import MoneyInSchema
 
 ID = validate.Length(min=1, max=40)
 LINE_KINDS = ("purchase", "upgrade", "proposal")
@@ -68,9 +69,9 @@ class QuoteItemSchema(ma.Schema):
     beatmaker = ma.fields.Nested(QuoteBeatmakerSchema, required=True)
     tier_name = ma.fields.String(required=True)
     kind = ma.fields.String(required=True)
-    list_price = ma.fields.Nested(MoneyOutSchema, required=True)
-    discount = ma.fields.Nested(MoneyOutSchema, required=True)
-    price = ma.fields.Nested(MoneyOutSchema, required=True, metadata={
+    list_price = ma.fields.Nested(MoneySchema, required=True)
+    discount = ma.fields.Nested(MoneySchema, required=True)
+    price = ma.fields.Nested(MoneySchema, required=True, metadata={
         "description": "what checkout charges for it"})
     discounts = ma.fields.List(ma.fields.Dict(), required=True, metadata={
         "description": "how the discount comes about: {type: deal, label, amount}, "
@@ -82,9 +83,9 @@ class QuoteItemSchema(ma.Schema):
 
 class QuoteSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(QuoteItemSchema), required=True)
-    subtotal = ma.fields.Nested(MoneyOutSchema, required=True)
-    discount = ma.fields.Nested(MoneyOutSchema, required=True)
-    total = ma.fields.Nested(MoneyOutSchema, required=True, metadata={
+    subtotal = ma.fields.Nested(MoneySchema, required=True)
+    discount = ma.fields.Nested(MoneySchema, required=True)
+    total = ma.fields.Nested(MoneySchema, required=True, metadata={
         "description": "what checkout charges now"})
     coupon_code = ma.fields.String(allow_none=True, required=True, metadata={
         "description": "the code as applied (upper-case), or null without one"})
@@ -98,9 +99,9 @@ class OrderItemSchema(ma.Schema):
     tier_name = ma.fields.String(required=True)
     kind = ma.fields.String(required=True)
     status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in ItemStatus]))
-    list_price = ma.fields.Nested(MoneyOutSchema, required=True)
-    discount = ma.fields.Nested(MoneyOutSchema, required=True)
-    price = ma.fields.Nested(MoneyOutSchema, required=True, metadata={"description": "what was paid for it"})
+    list_price = ma.fields.Nested(MoneySchema, required=True)
+    discount = ma.fields.Nested(MoneySchema, required=True)
+    price = ma.fields.Nested(MoneySchema, required=True, metadata={"description": "what was paid for it"})
     discounts = ma.fields.List(ma.fields.Dict(), required=True)
     terms = ma.fields.Dict(required=True, metadata={"description": "the license terms frozen at checkout"})
     license_id = ma.fields.String(allow_none=True, required=True)
@@ -125,10 +126,10 @@ class OrderSchema(ma.Schema):
     status_reason = ma.fields.String(allow_none=True, required=True, metadata={
         "description": "why, when the status needs explaining, e.g. exclusive_unavailable"})
     items = ma.fields.List(ma.fields.Nested(OrderItemSchema), required=True)
-    subtotal = ma.fields.Nested(MoneyOutSchema, required=True)
-    discount = ma.fields.Nested(MoneyOutSchema, required=True)
-    total = ma.fields.Nested(MoneyOutSchema, required=True)
-    refunded = ma.fields.Nested(MoneyOutSchema, required=True)
+    subtotal = ma.fields.Nested(MoneySchema, required=True)
+    discount = ma.fields.Nested(MoneySchema, required=True)
+    total = ma.fields.Nested(MoneySchema, required=True)
+    refunded = ma.fields.Nested(MoneySchema, required=True)
     coupon_code = ma.fields.String(allow_none=True, required=True)
     checkout_url = ma.fields.String(allow_none=True, required=True, metadata={"description": "while pending"})
     expires_at = ma.fields.DateTime(required=True)
@@ -183,7 +184,7 @@ class CouponSchema(ma.Schema):
     code = ma.fields.String(required=True)
     kind = ma.fields.String(required=True)
     percent_off = ma.fields.Integer(allow_none=True, required=True)
-    amount_off = ma.fields.Nested(MoneyOutSchema, allow_none=True, required=True)
+    amount_off = ma.fields.Nested(MoneySchema, allow_none=True, required=True)
     beat_id = ma.fields.String(allow_none=True, required=True)
     expires_at = ma.fields.DateTime(allow_none=True, required=True)
     max_redemptions = ma.fields.Integer(allow_none=True, required=True)
@@ -208,11 +209,11 @@ class UpgradeOptionSchema(ma.Schema):
     tier_id = ma.fields.String(required=True)
     tier_name = ma.fields.String(required=True)
     kind = ma.fields.String(required=True, validate=validate.OneOf(["lease", "exclusive"]))
-    list_price = ma.fields.Nested(MoneyOutSchema, required=True,
+    list_price = ma.fields.Nested(MoneySchema, required=True,
                                   metadata={"description": "the tier's price today"})
-    credit = ma.fields.Nested(MoneyOutSchema, required=True, metadata={
+    credit = ma.fields.Nested(MoneySchema, required=True, metadata={
         "description": "what you paid for the license (and the licenses it replaced), net of discounts"})
-    price = ma.fields.Nested(MoneyOutSchema, required=True, metadata={
+    price = ma.fields.Nested(MoneySchema, required=True, metadata={
         "description": "what checkout charges for the upgrade now: the difference, at least the "
                        "seller's floor; 0 when too small to charge"})
     deliverables = ma.fields.List(ma.fields.String(), required=True)

@@ -46,7 +46,7 @@ from marketplace.checkout.pricing import PricedLine, coupon_problem, price_lines
 from marketplace.common.clock import utcnow
 from marketplace.common.money import MAX_CHARGE_MINOR, Money, minimum_charge
 from marketplace.common.ratelimit import rate_limits
-from marketplace.db import db
+from marketplace.db import add_unless_refused, db
 from marketplace.common.errors import AppError, Conflict, NotFound, RateLimited, ValidationFailed
 from marketplace.jobs.queue import enqueue
 from marketplace.licensing.issuing import (
@@ -137,16 +137,13 @@ def place_order(buyer: User, items: Sequence[CartItem], coupon_code: str | None)
                   cart_fingerprint=fingerprint)
     order.items = cart.order_items
     lines, order_items, families, coupons = cart.lines, cart.order_items, cart.families, cart.coupons
-    try:
-        with db.session.begin_nested():
-            db.session.add(order)
-    except IntegrityError:
+    if not add_unless_refused(order):
         # The same cart, sent at the same moment, was placed first (the unique index decides,
         # on SQLite too): that order is the answer.
         same = _pending_order_of_cart(buyer, fingerprint)
         if same is None:
             raise Conflict("The same cart was being checked out at the same moment. Try again.",
-                           code="checkout_in_progress") from None
+                           code="checkout_in_progress")
         return same, False
     for coupon in coupons.values():
         if any(line.coupon_id == coupon.id for line in lines):

@@ -4,13 +4,10 @@ import logging
 import time
 from typing import Any
 
-from flask import current_app, request
-from sqlalchemy import select
-
 from marketplace.accounts.auth import auth_required, current_user
-from marketplace.accounts.models import Role, User
+from marketplace.accounts.models import Role
 from marketplace.api import Blueprint, document_errors
-from marketplace.checkout import promotions
+from marketplace.checkout import documents, promotions
 from marketplace.checkout import services as checkout
 from marketplace.checkout.models import Order, OrderStatus
 from marketplace.checkout.port import PaymentProviderError, PaymentProviderUnavailable
@@ -27,10 +24,10 @@ from marketplace.checkout.schemas import (
     RefundInSchema,
     UpgradesSchema,
 )
-from marketplace.db import db
+from marketplace.common.links import request_base_url
 from marketplace.common.ratelimit import LimiterUnavailable, rate_limits
+from marketplace.db import db
 from marketplace.common.errors import Conflict, NotFound, RateLimited
-from marketplace.licensing.models import License
 
 log = logging.getLogger("marketplace.checkout")
 
@@ -63,7 +60,7 @@ def start_checkout(cart):
         _open_payment_page(order, buyer)
     log.info("checkout_started", extra={"order_id": order.id, "items": len(items),
                                         "total": order.total_amount})
-    return _checkout_document(order)
+    return documents.checkout_document(order)
 
 
 @blp.post("/checkout/quote")
@@ -78,7 +75,7 @@ def quote_checkout(cart):
     every line that cannot be bought named in `details.items` by its position."""
     buyer = current_user()
     priced = checkout.quote(buyer, _cart_items(cart), cart["coupon_code"])
-    document = _quote_document(priced, cart["coupon_code"])
+    document = documents.quote_document(priced, cart["coupon_code"])
     db.session.rollback()  # a quote changes nothing
     return document
 
@@ -98,48 +95,9 @@ def license_upgrades(license_id):
     lease, the exclusive), priced at its price less what you paid for this license, never
     below the seller's floor. Check one out with an item {kind: upgrade, license_id, tier_id};
     once paid, this license is superseded by the new one."""
-    license_, problem, options = checkout.upgrade_options(current_user(), license_id)
-    document = {
-        "license_id": license_.id, "license_number": license_.license_number,
-        "upgradable": problem is None, "reason": problem,
-        "options": [_upgrade_option(option, license_.currency) for option in options]}
+    document = documents.upgrades_document(*checkout.upgrade_options(current_user(), license_id))
     db.session.rollback()  # asking changes nothing
     return document
-
-
-def _upgrade_option(option: dict[str, Any], currency: str) -> dict[str, Any]:
-    offer = option["offer"]
-    return {"tier_id": offer.tier_id, "tier_name": offer.tier.name, "kind": offer.tier.kind,
-            "list_price": {"amount": offer.price_amount, "currency": offer.currency},
-            "credit": {"amount": option["credit"], "currency": currency},
-            "price": {"amount": option["price"], "currency": offer.currency},
-            "deliverables": offer.tier.deliverables, "term_years": offer.tier.term_years,
-            "available": option["available"], "reason": option["reason"]}
-
-
-def _quote_document(priced: checkout.PricedCart, coupon_code: str | None) -> dict[str, Any]:
-    def money(amount: int) -> dict[str, Any]:
-        return {"amount": amount, "currency": priced.currency}
-
-    sellers = {user.id: user for user in db.session.scalars(
-        select(User).where(User.id.in_({item.seller_id for item in priced.order_items})))}
-    return {
-        "items": [{"beat_id": item.beat_id, "tier_id": item.tier_id, "beat_title": item.beat_title,
-                   "beatmaker": {"id": item.seller_id, "display_name": sellers[item.seller_id].display_name},
-                   "tier_name": item.tier_name, "kind": item.kind,
-                   "list_price": money(item.list_price_amount), "discount": money(item.discount_amount),
-                   "price": money(item.price_amount),
-                   "discounts": [_public_discount(discount) for discount in item.discounts],
-                   "upgrade_of_license_id": item.upgrade_of_license_id}
-                  for item in priced.order_items],
-        "subtotal": money(priced.subtotal), "discount": money(priced.discount), "total": money(priced.total),
-        "coupon_code": coupon_code.strip().upper() if priced.coupons and coupon_code else None,
-    }
-
-
-def _public_discount(discount: dict[str, Any]) -> dict[str, Any]:
-    """A line's discount as the buyer may see it: what and how much, not the sellers' ids."""
-    return {key: value for key, value in discount.items() if key in ("type", "label", "code", "amount")}
 
 
 def _open_payment_page(order: Order, buyer) -> None:
@@ -156,12 +114,6 @@ def _open_payment_page(order: Order, buyer) -> None:
         raise checkout.CheckoutReplaced()
 
 
-def _checkout_document(order: Order) -> dict[str, Any]:
-    """A payment page is handed out only while its order is pending; a free order has none."""
-    url = order.checkout_url if order.status == OrderStatus.PENDING else None
-    return {"order_id": order.id, "checkout_url": url, "expires_at": order.expires_at}
-
-
 def _page_of_same_cart(order_id: str) -> dict[str, Any]:
     """The pending order of an identical cart, once its page is open: the request that placed
     it may be opening it at this moment."""
@@ -172,7 +124,7 @@ def _page_of_same_cart(order_id: str) -> dict[str, Any]:
             raise Conflict("Your checkout of this same cart has just closed. Start again.",
                            code="checkout_closed", details={"order_id": order.id, "status": order.status})
         if order.checkout_url:
-            return _checkout_document(order)
+            return documents.checkout_document(order)
         db.session.rollback()  # end this read, so the next one sees the other request's commit
         if time.monotonic() > deadline:
             raise Conflict("The same cart is being checked out by another of your requests. Try again in a "
@@ -181,7 +133,7 @@ def _page_of_same_cart(order_id: str) -> dict[str, Any]:
 
 
 def _return_urls(order: Order) -> tuple[str, str]:
-    base = (current_app.config["PUBLIC_BASE_URL"] or request.host_url).rstrip("/")
+    base = request_base_url()
     return (f"{base}/orders/{order.id}?session_id={{CHECKOUT_SESSION_ID}}",
             f"{base}/orders/{order.id}?cancelled=1")
 
@@ -192,7 +144,7 @@ def _return_urls(order: Order) -> tuple[str, str]:
 def list_orders():
     """Your orders, newest first."""
     orders = checkout.orders_of(current_user())
-    return _order_documents(orders)
+    return documents.order_documents(orders)
 
 
 @blp.get("/orders/<order_id>")
@@ -211,7 +163,7 @@ def get_order(order_id):
             # The notification will settle it; show the order as it stands.
             db.session.rollback()
             order = checkout.order_for(current_user(), order_id)
-    return _order_documents([order])[0]
+    return documents.order_documents([order])[0]
 
 
 def _may_ask_provider(order: Order) -> bool:
@@ -241,38 +193,7 @@ def refund_order(fields, order_id):
     else:
         order = checkout.request_refund(order)
     db.session.commit()
-    return _order_documents([db.session.get(Order, order_id)])[0]
-
-
-def _order_documents(orders: list[Order]) -> list[dict[str, Any]]:
-    licenses = checkout.licenses_by_id(orders)
-    return [_order_document(order, licenses) for order in orders]
-
-
-def _order_document(order: Order, licenses: dict[str, License]) -> dict[str, Any]:
-    def money(amount: int) -> dict[str, Any]:
-        return {"amount": amount, "currency": order.currency}
-
-    return {
-        "id": order.id, "status": order.status, "status_reason": order.status_reason,
-        "payment_under_way": order.status == OrderStatus.PENDING and order.payment_intent_id is not None,
-        "subtotal": money(order.subtotal_amount), "discount": money(order.discount_amount),
-        "total": money(order.total_amount), "refunded": money(order.refunded_amount),
-        "coupon_code": order.coupon_code,
-        "checkout_url": order.checkout_url if order.status == OrderStatus.PENDING else None,
-        "expires_at": order.expires_at, "created_at": order.created_at, "paid_at": order.paid_at,
-        "refund_requested_at": order.refund_requested_at,
-        "items": [{"id": item.id, "beat_id": item.beat_id, "tier_id": item.tier_id,
-                   "beat_title": item.beat_title, "tier_name": item.tier_name, "kind": item.kind,
-                   "status": item.status, "list_price": money(item.list_price_amount),
-                   "discount": money(item.discount_amount), "price": money(item.price_amount),
-                   "discounts": item.discounts, "terms": item.terms, "license_id": item.license_id,
-                   "upgrade_of_license_id": item.upgrade_of_license_id,
-                   "refund_reason": item.refund_reason} for item in order.items],
-        "licenses": [{"id": lic.id, "license_number": lic.license_number, "beat_id": lic.beat_id,
-                      "kind": lic.kind, "status": lic.standing}
-                     for lic in (licenses.get(item.license_id) for item in order.items) if lic],
-    }
+    return documents.order_documents([db.session.get(Order, order_id)])[0]
 
 
 # -- coupons and deals, managed by beatmakers --------------------------------------------
@@ -282,7 +203,7 @@ def _order_document(order: Order, licenses: dict[str, License]) -> dict[str, Any
 @blp.response(200, CouponSchema(many=True))
 def list_coupons():
     """Your coupons, with how often each was used."""
-    return [promotions.coupon_document(c) for c in promotions.coupons_of(current_user())]
+    return [documents.coupon_document(c) for c in promotions.coupons_of(current_user())]
 
 
 @blp.post("/coupons")
@@ -294,7 +215,7 @@ def create_coupon(fields):
     """A code buyers enter at checkout: percent or fixed off, on one beat or all of yours."""
     coupon = promotions.create_coupon(current_user(), fields)
     db.session.commit()
-    return promotions.coupon_document(coupon)
+    return documents.coupon_document(coupon)
 
 
 @blp.patch("/coupons/<coupon_id>")
@@ -307,7 +228,7 @@ def edit_coupon(fields, coupon_id):
     and the discount stay as they are."""
     coupon = promotions.edit_coupon(current_user(), coupon_id, fields)
     db.session.commit()
-    return promotions.coupon_document(coupon)
+    return documents.coupon_document(coupon)
 
 
 @blp.delete("/coupons/<coupon_id>")
@@ -318,7 +239,7 @@ def end_coupon(coupon_id):
     """Stop a coupon. Orders that used it keep their discount."""
     coupon = promotions.end_coupon(current_user(), coupon_id)
     db.session.commit()
-    return promotions.coupon_document(coupon)
+    return documents.coupon_document(coupon)
 
 
 @blp.get("/deal")
@@ -330,7 +251,7 @@ def get_deal():
     deal = promotions.deal_of(current_user())
     if deal is None:
         raise NotFound("You have no bulk deal running.", code="deal_not_found")
-    return promotions.deal_document(deal)
+    return documents.deal_document(deal)
 
 
 @blp.put("/deal")
@@ -342,7 +263,7 @@ def set_deal(fields):
     """"Buy N get M free" on your leases; replaces the deal running."""
     deal = promotions.set_deal(current_user(), fields["buy_count"], fields["free_count"])
     db.session.commit()
-    return promotions.deal_document(deal)
+    return documents.deal_document(deal)
 
 
 @blp.delete("/deal")

@@ -4,7 +4,8 @@ import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.catalog.credits import CreditRole
-from marketplace.catalog.schemas import MoneySchema, not_blank
+from marketplace.api.schemas import MoneySchema
+from marketplace.catalog.schemas import not_blank
 from marketplace.common.shares import SHARE_RANGE
 from marketplace.common.text import SingleLine
 

@@ -12,6 +12,7 @@ when a price is set, whether Stripe can charge it at all.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 # The largest amount Stripe charges in one payment (eight digits of minor units): the most a
 # price, a cart or a discount may be, so that whatever the store accepts can be charged.
@@ -133,3 +134,8 @@ class Money:
     def formatted(self) -> str:
         """"USD 29.99", "JPY 3,000": for contracts and receipts."""
         return format_money(self.amount, self.currency)
+
+
+def money_document(amount: int, currency: str) -> dict[str, Any]:
+    """An amount as answers carry it (MoneySchema): integer minor units and the currency."""
+    return {"amount": int(amount), "currency": currency}

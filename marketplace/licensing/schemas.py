@@ -4,6 +4,7 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
+from marketplace.api.schemas import MoneySchema
 from marketplace.catalog.schemas import LimitsSchema, OfferSchema
 from marketplace.common.shares import SHARE_RANGE
 from marketplace.common.text import SingleLine
@@ -15,11 +16,6 @@ COUNT = validate.Range(min=0, max=10**12)
 class MoneyInSchema(ma.Schema):
     amount = ma.fields.Integer(required=True, strict=True, metadata={"description": "integer minor units"})
     currency = ma.fields.String(required=True, validate=validate.Length(equal=3))
-
-
-class MoneyOutSchema(ma.Schema):
-    amount = ma.fields.Integer(required=True)
-    currency = ma.fields.String(required=True)
 
 
 class LimitsInSchema(ma.Schema):
@@ -100,7 +96,7 @@ class LicenseSchema(ma.Schema):
     tier = ma.fields.Dict(required=True)
     terms = ma.fields.Dict(required=True, metadata={"description": "frozen at sale"})
     credits = ma.fields.List(ma.fields.Dict(), required=True, metadata={"description": "frozen at sale"})
-    price = ma.fields.Nested(MoneyOutSchema, required=True)
+    price = ma.fields.Nested(MoneySchema, required=True)
     licensee = ma.fields.String(required=True)
     issued_at = ma.fields.DateTime(required=True)
     revoked_at = ma.fields.DateTime(allow_none=True, required=True)
@@ -195,7 +191,7 @@ class JwksSchema(ma.Schema):
 class SellerOfferSchema(OfferSchema):
     """An offer as its seller sees it."""
 
-    upgrade_floor = ma.fields.Nested(MoneyOutSchema, required=True, metadata={
+    upgrade_floor = ma.fields.Nested(MoneySchema, required=True, metadata={
         "description": "the least an upgrade to this offer costs (0: no floor)"})
 
 

@@ -6,7 +6,7 @@ from flask import request
 
 from marketplace.accounts.auth import auth_required, current_user
 from marketplace.accounts.models import Role
-from marketplace.api import Blueprint, accepts_multipart, document_errors
+from marketplace.api import Blueprint, document_errors
 from marketplace.catalog import services as catalog
 from marketplace.catalog.views import spooled_path
 from marketplace.common.clock import utcnow
@@ -40,11 +40,10 @@ trace_blp = Blueprint("licensing_admin", __name__, url_prefix="/admin",
 
 
 @trace_blp.post("/trace")
-@accepts_multipart
 @auth_required(Role.ADMIN)
 @trace_blp.arguments(TraceUploadSchema, location="files")
 @trace_blp.response(200, TraceSchema)
-@document_errors(413, 422)
+@document_errors(422)
 def trace_recording(files):
     """Upload a suspect recording (an excerpt, re-encoded, sung over...): the license whose
     delivered MP3 it comes from, with its buyer, date and the confidence, or `found: false`

@@ -22,6 +22,8 @@ import jinja2
 from flask import current_app
 
 from marketplace.accounts.models import MAIL_CATEGORIES, User
+# Mails and jobs read the store's address here too.
+from marketplace.common.links import DEVELOPMENT_BASE_URL, public_base_url  # noqa: F401
 from marketplace.common.text import one_line
 from marketplace.mail import unsubscribe
 from marketplace.mail.transport import deliver
@@ -105,15 +107,6 @@ _TEXT, _HTML = _environment(autoescape=False), _environment(autoescape=True)
 # Headers up to 998 characters stay on one line (RFC 5322's limit): the standard library folds a
 # longer subject right after "Subject:", and mail programs then show it with a leading space.
 _POLICY = email.policy.default.clone(max_line_length=998)
-
-
-# Where `make run` serves: mailed links point there in development, where PUBLIC_BASE_URL is unset.
-DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
-
-
-def public_base_url() -> str:
-    """Where mailed links point: PUBLIC_BASE_URL, which production requires."""
-    return (current_app.config.get("PUBLIC_BASE_URL") or DEVELOPMENT_BASE_URL).rstrip("/")
 
 
 def may_send(user: User, name: str) -> bool:

@@ -5,37 +5,20 @@ are time-ordered), so rows added meanwhile never make a page repeat or skip one.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 import io
 import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from marketplace.accounts.models import User, UserRole
 from marketplace.catalog.models import Beat
 from marketplace.common.clock import utcnow
+from marketplace.common.pagination import Page, page_by_id
 from marketplace.db import db
 from marketplace.moderation.models import AuditEntry, BeatRestriction, Report, RestrictionCause
-
-
-@dataclasses.dataclass(frozen=True)
-class Page:
-    items: list[Any]
-    next_cursor: str | None
-
-
-def keyset_page(statement: Select[Any], id_column: ColumnElement[str], cursor: str | None, limit: int,
-                newest_first: bool) -> Page:
-    """One page of `statement` ordered by id; the cursor is the last id shown."""
-    if cursor:
-        statement = statement.where(id_column < cursor if newest_first else id_column > cursor)
-    order = id_column.desc() if newest_first else id_column.asc()
-    rows = list(db.session.scalars(statement.order_by(order).limit(limit + 1)))
-    shown = rows[:limit]
-    return Page(shown, shown[-1].id if len(rows) > limit else None)
 
 
 def _hours_ago(hours: int) -> dt.datetime:
@@ -59,7 +42,7 @@ def report_queue(*, status: str | None = None, reason: str | None = None, beatma
     for value, condition in conditions:
         if value is not None:
             query = query.where(condition(value))
-    return keyset_page(query, Report.id, cursor, limit, newest_first=False)
+    return page_by_id(db.session, query, Report.id, cursor, limit, newest_first=False)
 
 
 def beats_for_admin(*, q: str | None = None, status: str | None = None, samples: str | None = None,
@@ -79,7 +62,7 @@ def beats_for_admin(*, q: str | None = None, status: str | None = None, samples:
     if held is not None:
         query = query.where(Beat.id.in_(select(BeatRestriction.beat_id).where(
             BeatRestriction.cause == held, BeatRestriction.lifted_at.is_(None))))
-    return keyset_page(query, Beat.id, cursor, limit, newest_first=True)
+    return page_by_id(db.session, query, Beat.id, cursor, limit, newest_first=True)
 
 
 def review_queue(*, state: str = "pending", cursor: str | None = None, limit: int = 50) -> Page:
@@ -87,7 +70,7 @@ def review_queue(*, state: str = "pending", cursor: str | None = None, limit: in
     decided = BeatRestriction.rejected_at.is_not(None) if state == "rejected" else BeatRestriction.rejected_at.is_(None)
     query = select(BeatRestriction).where(BeatRestriction.cause == RestrictionCause.REVIEW,
                                           BeatRestriction.lifted_at.is_(None), decided)
-    return keyset_page(query, BeatRestriction.id, cursor, limit, newest_first=False)
+    return page_by_id(db.session, query, BeatRestriction.id, cursor, limit, newest_first=False)
 
 
 def users_for_admin(*, q: str | None = None, status: str | None = None, role: str | None = None,
@@ -103,7 +86,7 @@ def users_for_admin(*, q: str | None = None, status: str | None = None, role: st
         query = query.where(User.status == status)
     if role is not None:
         query = query.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
-    return keyset_page(query, User.id, cursor, limit, newest_first=True)
+    return page_by_id(db.session, query, User.id, cursor, limit, newest_first=True)
 
 
 def restrictions_of(beat_ids: list[str]) -> dict[str, list[BeatRestriction]]:
@@ -136,7 +119,7 @@ def _audit_query(filters: dict[str, Any]) -> Select[Any]:
 
 def audit_page(filters: dict[str, Any], cursor: str | None, limit: int) -> Page:
     """Audit entries, newest first."""
-    return keyset_page(_audit_query(filters), AuditEntry.id, cursor, limit, newest_first=True)
+    return page_by_id(db.session, _audit_query(filters), AuditEntry.id, cursor, limit, newest_first=True)
 
 
 def named_entries(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:

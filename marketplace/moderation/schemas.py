@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.accounts.models import Role, UserStatus
+from marketplace.api.schemas import cursor_field, limit_field, page_of
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import SAMPLE_DECLARATIONS
 from marketplace.catalog.schemas import not_blank
@@ -20,7 +21,6 @@ from marketplace.moderation.models import (
 )
 
 ID = validate.Length(min=1, max=64)
-CURSOR = ma.fields.String(validate=ID, metadata={"description": "next_cursor of the previous page"})
 
 
 def reason_field(required: bool = True, description: str = "why, in words the user will read") -> ma.fields.String:
@@ -29,19 +29,6 @@ def reason_field(required: bool = True, description: str = "why, in words the us
         return ma.fields.String(required=True, validate=validators, metadata={"description": description})
     return ma.fields.String(load_default=None, allow_none=True, validate=validators,
                             metadata={"description": description})
-
-
-def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
-    """A page of a keyset listing: its items and the cursor of the next page."""
-    return ma.Schema.from_dict({
-        "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
-        "next_cursor": ma.fields.String(allow_none=True, required=True,
-                                        metadata={"description": "pass as cursor for the next page; null at the end"}),
-    }, name=item_schema.__name__.removesuffix("Schema") + "Page")
-
-
-def _limit(default: int = 50) -> ma.fields.Integer:
-    return ma.fields.Integer(load_default=default, validate=validate.Range(min=1, max=200))
 
 
 # -- reports --------------------------------------------------------------------------------
@@ -114,8 +101,8 @@ class ReportQueueArgs(ma.Schema):
                                       metadata={"description": "filed at least this many hours ago"})
     max_age_hours = ma.fields.Integer(validate=validate.Range(min=0, max=24 * 3650),
                                       metadata={"description": "filed at most this many hours ago"})
-    cursor = CURSOR
-    limit = _limit()
+    cursor = cursor_field()
+    limit = limit_field()
 
     @ma.validates_schema
     def ages_are_ordered(self, data, **_kwargs):
@@ -175,14 +162,14 @@ class AdminBeatArgs(ma.Schema):
     beatmaker = ma.fields.String(validate=ID)
     held = ma.fields.String(validate=validate.OneOf([c.value for c in RestrictionCause]),
                             metadata={"description": "only beats held out of the store for this cause"})
-    cursor = CURSOR
-    limit = _limit()
+    cursor = cursor_field()
+    limit = limit_field()
 
 
 class ReviewQueueArgs(ma.Schema):
     state = ma.fields.String(load_default="pending", validate=validate.OneOf(["pending", "rejected"]))
-    cursor = CURSOR
-    limit = _limit()
+    cursor = cursor_field()
+    limit = limit_field()
 
 
 class RevocationSchema(ma.Schema):
@@ -232,8 +219,8 @@ class AdminUserArgs(ma.Schema):
                          metadata={"description": "part of the email or the display name, in any case"})
     status = ma.fields.String(validate=validate.OneOf([s.value for s in UserStatus]))
     role = ma.fields.String(validate=validate.OneOf([r.value for r in Role]))
-    cursor = CURSOR
-    limit = _limit()
+    cursor = cursor_field()
+    limit = limit_field()
 
 
 class HeldBeatSchema(RestrictionSchema):
@@ -300,5 +287,5 @@ class AuditFilterArgs(ma.Schema):
 
 
 class AuditPageArgs(AuditFilterArgs):
-    cursor = CURSOR
-    limit = _limit()
+    cursor = cursor_field()
+    limit = limit_field()

@@ -127,7 +127,7 @@ def report_queue(**filters):
     """The report queue, oldest first: filter by status (e.g. `open`), reason, beatmaker, beat,
     the beat's sample declaration, and age in hours."""
     page = listings.report_queue(**filters)
-    return {"items": [admin_report_document(report) for report in page.items], "next_cursor": page.next_cursor}
+    return page.as_document(lambda rows: [admin_report_document(report) for report in rows])
 
 
 @admin_blp.get("/reports/<report_id>")
@@ -161,7 +161,7 @@ def list_beats(**filters):
     """Beats in any status, newest first: e.g. `q=night` (part of the title), `samples=uncleared`,
     or `held=takedown`."""
     page = listings.beats_for_admin(**filters)
-    return {"items": moderated_beat_documents(page.items), "next_cursor": page.next_cursor}
+    return page.as_document(moderated_beat_documents)
 
 
 @admin_blp.get("/beats/<beat_id>")
@@ -219,7 +219,7 @@ def revoke_licenses(payload, beat_id):
 def review_queue(state, cursor=None, limit=50):
     """Uploads waiting for review (pre-moderation), oldest first; `state=rejected` for refused ones."""
     page = listings.review_queue(state=state, cursor=cursor, limit=limit)
-    return {"items": moderated_beat_documents([row.beat for row in page.items]), "next_cursor": page.next_cursor}
+    return page.as_document(lambda rows: moderated_beat_documents([row.beat for row in rows]))
 
 
 @admin_blp.post("/beats/<beat_id>/approve")
@@ -254,7 +254,7 @@ def list_users(**filters):
     """Find accounts, newest first: `q` matches part of the email or the display name; filter
     by status (e.g. `suspended`) and role."""
     page = listings.users_for_admin(**filters)
-    return {"items": [admin_user_document(user) for user in page.items], "next_cursor": page.next_cursor}
+    return page.as_document(lambda rows: [admin_user_document(user) for user in rows])
 
 
 @admin_blp.get("/users/<user_id>")
@@ -317,7 +317,7 @@ def unsuspend(payload, user_id):
 def audit_log(args):
     """Every moderation action, admin or automatic, newest first. Append-only."""
     page = listings.audit_page(args, args.get("cursor"), args["limit"])
-    return {"items": listings.named_entries(page.items), "next_cursor": page.next_cursor}
+    return page.as_document(listings.named_entries)
 
 
 @admin_blp.get("/audit-log.csv")

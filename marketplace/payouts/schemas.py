@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from marketplace.catalog.schemas import MoneySchema
+from marketplace.api.schemas import MoneySchema, cursor_field, limit_field, page_of
 from marketplace.common.money import MAX_PRICE_MINOR
 from marketplace.payouts.models import LedgerKind, TransferStatus
 
@@ -68,9 +68,8 @@ class PayoutBalanceSchema(ma.Schema):
 
 
 class LedgerArgs(ma.Schema):
-    limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = ma.fields.String(load_default=None, validate=validate.Length(min=1, max=64),
-                              metadata={"description": "next_cursor of the previous page"})
+    limit = limit_field()
+    cursor = cursor_field()
 
 
 class LedgerRowSchema(ma.Schema):
@@ -83,9 +82,7 @@ class LedgerRowSchema(ma.Schema):
     created_at = ma.fields.DateTime(required=True)
 
 
-class LedgerPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(LedgerRowSchema), required=True)
-    next_cursor = ma.fields.String(required=True, allow_none=True)
+LedgerPageSchema = page_of(LedgerRowSchema, name="LedgerPage")
 
 
 class SalesRowSchema(ma.Schema):
@@ -114,7 +111,7 @@ class PlatformFeesSchema(ma.Schema):
 
 class PayoutTransferArgs(ma.Schema):
     status = ma.fields.String(load_default=None, validate=validate.OneOf([s.value for s in TransferStatus]))
-    limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    limit = limit_field()
 
 
 class PayoutTransferSchema(ma.Schema):

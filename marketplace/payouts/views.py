@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import Response, current_app, request
+from flask import Response
 
 from marketplace.accounts.auth import auth_required, current_user
 from marketplace.accounts.models import Role
 from marketplace.api import Blueprint, document_errors
+from marketplace.common.links import request_base_url
 from marketplace.db import db
-from marketplace.payouts import reports, services
+from marketplace.payouts import documents, earnings, services
 from marketplace.payouts.schemas import (
     ConnectInSchema,
     FeeArgs,
@@ -38,9 +39,9 @@ def fee(args):
     example = None
     if args["price"] is not None:
         charged = services.fee_for(args["price"])
-        example = {"price": reports.money(args["price"]), "fee": reports.money(charged),
-                   "net": reports.money(args["price"] - charged)}
-    return {"percent_bps": bps, "fixed": reports.money(fixed), "example": example,
+        example = {"price": documents.money(args["price"]), "fee": documents.money(charged),
+                   "net": documents.money(args["price"] - charged)}
+    return {"percent_bps": bps, "fixed": documents.money(fixed), "example": example,
             "rule": "per line: the price times percent_bps / 10000 rounded half up, plus fixed, "
                     "at most the price; the rest is split among the beat's credits by profit share"}
 
@@ -53,11 +54,11 @@ def fee(args):
 def connect_account(body):
     """Create your Stripe Express account if you have none, and get a fresh link to its
     onboarding (it works once and expires within minutes: ask again for a new one)."""
-    base = (current_app.config["PUBLIC_BASE_URL"] or request.host_url).rstrip("/")
+    base = request_base_url()
     account, link = services.connect(current_user(), body["country"], refresh_url=f"{base}/payouts?onboarding=refresh",
                                      return_url=f"{base}/payouts?onboarding=done")
     db.session.commit()
-    return {"url": link.url, "expires_at": link.expires_at, "account": reports.account_document(account)}
+    return {"url": link.url, "expires_at": link.expires_at, "account": documents.connected_account_document(account)}
 
 
 @blp.get("/account")
@@ -66,7 +67,7 @@ def connect_account(body):
 def get_account():
     """Your Stripe account as Stripe last reported it."""
     user = current_user()
-    return {**reports.account_document(services.account_of(user.id)),
+    return {**documents.connected_account_document(services.account_of(user.id)),
             "may_connect": services.may_be_paid(user)}
 
 
@@ -75,7 +76,7 @@ def get_account():
 @blp.response(200, PayoutBalanceSchema)
 def balance():
     """What you were paid, and what you earned that is not sent yet (and why, if it waits)."""
-    return reports.balance_document(current_user().id)
+    return documents.balance_document(current_user().id)
 
 
 @blp.get("/ledger")
@@ -84,7 +85,7 @@ def balance():
 @blp.response(200, LedgerPageSchema)
 def ledger(args):
     """Your earnings ledger, newest first."""
-    return reports.ledger_page(current_user().id, args["limit"], args["cursor"])
+    return documents.ledger_page_document(current_user().id, args["limit"], args.get("cursor"))
 
 
 @blp.get("/sales")
@@ -92,7 +93,7 @@ def ledger(args):
 @blp.response(200, SalesRowSchema(many=True))
 def sales():
     """Your sales per beat and tier: lines sold, gross, platform fees, your earnings."""
-    return reports.sales_document(current_user().id)
+    return documents.sales_document(current_user().id)
 
 
 @blp.get("/sales.csv")
@@ -100,7 +101,7 @@ def sales():
 @blp.response(200, description="Your sales per beat and tier as CSV (text/csv), amounts in minor units")
 def sales_csv():
     """Your sales per beat and tier as CSV."""
-    return Response(reports.sales_csv(current_user().id), mimetype="text/csv",
+    return Response(earnings.sales_csv(current_user().id), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="sales.csv"'})
 
 
@@ -109,7 +110,7 @@ def sales_csv():
 @admin_blp.response(200, PlatformFeesSchema)
 def platform_fees():
     """The platform's fees, per month, less those of refunded sales."""
-    return reports.platform_fees()
+    return documents.platform_fees_document()
 
 
 @admin_blp.get("/transfers")
@@ -118,7 +119,7 @@ def platform_fees():
 @admin_blp.response(200, PayoutTransferSchema(many=True))
 def transfers(args):
     """Transfer attempts, newest first; `status=failed` lists those Stripe refused."""
-    return reports.transfers(args["status"], args["limit"])
+    return documents.transfer_documents(args["status"], args["limit"])
 
 
 @admin_blp.post("/transfers/<transfer_id>/retry")
@@ -129,4 +130,4 @@ def retry_transfer(transfer_id):
     """Ask again for the money of a failed transfer: a job makes a new attempt."""
     attempt = services.retry(transfer_id)
     db.session.commit()
-    return reports.transfer_document(attempt)
+    return documents.transfer_document(attempt)

@@ -25,7 +25,7 @@ from marketplace.db import db
 from marketplace.licensing.library import license_document
 from marketplace.licensing.models import FreeLicense, License, LicenseTier
 from marketplace.moderation.models import Report, Strike
-from marketplace.payouts import reports as payout_reports
+from marketplace.payouts import documents as payout_documents
 from marketplace.payouts.models import LedgerEntry, PayoutTransfer
 from marketplace.payouts.services import account_of
 
@@ -50,7 +50,7 @@ def export_document(user: User) -> dict[str, Any]:
                                                       LicenseTier.position, LicenseTier.id)],
         "coupons": [_coupon(row) for row in _rows(Coupon, Coupon.owner_id == mine, Coupon.created_at)],
         "voice_tag": _voice_tag(db.session.get(VoiceTag, mine)),
-        "sales": payout_reports.sales_document(mine),
+        "sales": payout_documents.sales_document(mine),
         "licenses_sold": [_license_sold(row) for row in _rows(License, License.seller_id == mine,
                                                               License.issued_at)],
         "payouts": _payouts(user),
@@ -160,8 +160,8 @@ def _license_sold(row: License) -> dict[str, Any]:
 def _payouts(user: User) -> dict[str, Any]:
     ledger = _rows(LedgerEntry, LedgerEntry.payee_id == user.id, LedgerEntry.id)
     transfers = _rows(PayoutTransfer, PayoutTransfer.payee_id == user.id, PayoutTransfer.created_at)
-    return {"account": payout_reports.account_document(account_of(user.id)),
-            "balance": payout_reports.balance_document(user.id),
+    return {"account": payout_documents.connected_account_document(account_of(user.id)),
+            "balance": payout_documents.balance_document(user.id),
             "ledger": [{"id": row.id, "kind": row.kind, "amount": _money(row.amount, row.currency),
                         "order_id": row.order_id, "created_at": row.created_at} for row in ledger],
             "transfers": [{"id": row.id, "status": row.status, "amount": _money(row.amount, row.currency),

@@ -5,15 +5,11 @@ from flask_smorest.fields import Upload
 from marshmallow import validate
 
 from marketplace.accounts.schemas import DISPLAY_NAME_MAX
-from marketplace.catalog.schemas import MoneySchema
+from marketplace.api.schemas import MoneySchema
+from marketplace.catalog.schemas import BeatmakerSchema, not_blank
 from marketplace.common.text import MultiLine, SingleLine
 from marketplace.profiles.handles import HANDLE_MAX
 from marketplace.profiles.services import AVATAR_SIZES, BIO_MAX, MAX_LINKS, check_link
-
-
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ma.ValidationError("Must not be blank.")
 
 
 def _secure_link(value: str) -> None:
@@ -29,7 +25,7 @@ class ProfileUpdateSchema(ma.Schema):
         metadata={"description": "`@name`: 3 to 30 letters A-Z, digits, `_` and `.` (no dot first, last or "
                                  "twice in a row), unique whatever the case; null or empty gives it up."})
     display_name = ma.fields.String(required=True, validate=[
-        validate.Length(min=1, max=DISPLAY_NAME_MAX), _not_blank, SingleLine("display name")])
+        validate.Length(min=1, max=DISPLAY_NAME_MAX), not_blank, SingleLine("display name")])
     bio = ma.fields.String(load_default="", validate=[validate.Length(max=BIO_MAX), MultiLine("bio")])
     links = ma.fields.List(ma.fields.String(validate=_secure_link), load_default=list,
                            validate=validate.Length(max=MAX_LINKS, error=f"At most {MAX_LINKS} links."),
@@ -44,12 +40,6 @@ class ProfileSchema(ma.Schema):
     avatar_url = ma.fields.String(allow_none=True, required=True)
 
 
-class BeatmakerRefSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    display_name = ma.fields.String(required=True)
-    handle = ma.fields.String(allow_none=True, required=True)
-
-
 class ProfileBeatSchema(ma.Schema):
     id = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
@@ -57,7 +47,7 @@ class ProfileBeatSchema(ma.Schema):
     genre = ma.fields.String(allow_none=True, required=True)
     price_from = ma.fields.Nested(MoneySchema, allow_none=True, required=True)
     cover_url = ma.fields.String(allow_none=True, required=True)
-    beatmaker = ma.fields.Nested(BeatmakerRefSchema, required=True)
+    beatmaker = ma.fields.Nested(BeatmakerSchema, required=True)
 
 
 class ProfileCreditSchema(ma.Schema):

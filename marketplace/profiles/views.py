@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from marketplace.accounts.auth import auth_required, current_user, optional_user
-from marketplace.api import Blueprint, accepts_multipart, document_errors
+from marketplace.api import Blueprint, document_errors
 from marketplace.catalog.covers import COVER_CONTENT_TYPE
 from marketplace.catalog.views import spooled_path
 from marketplace.db import db
@@ -40,11 +40,9 @@ def update_my_profile(payload):
 
 
 @blp.post("/me/profile/avatar")
-@accepts_multipart
 @auth_required()
 @blp.arguments(AvatarUploadSchema, location="files")
 @blp.response(200, ProfileSchema)
-@document_errors(413, 415)
 def upload_my_avatar(files):
     """Upload your avatar: checked as covers are (JPEG, PNG or WebP, bounded size), cropped to a
     square and re-encoded without its metadata."""

@@ -3,8 +3,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from marketplace.api.schemas import MoneySchema
 from marketplace.common.text import MultiLine
-from marketplace.licensing.schemas import MoneyOutSchema
 from marketplace.proposals.models import ProposalStatus
 
 ID = validate.Length(min=1, max=40)
@@ -36,12 +36,12 @@ class ProposalSchema(ma.Schema):
     artist_name = ma.fields.String(required=True)
     seller_id = ma.fields.String(required=True)
     status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in ProposalStatus]))
-    amount = ma.fields.Nested(MoneyOutSchema, required=True, metadata={"description": "the artist's offer"})
+    amount = ma.fields.Nested(MoneySchema, required=True, metadata={"description": "the artist's offer"})
     message = ma.fields.String(required=True)
-    counter = ma.fields.Nested(MoneyOutSchema, allow_none=True, required=True,
+    counter = ma.fields.Nested(MoneySchema, allow_none=True, required=True,
                                metadata={"description": "the seller's counter-offer"})
     counter_message = ma.fields.String(allow_none=True, required=True)
-    agreed = ma.fields.Nested(MoneyOutSchema, allow_none=True, required=True,
+    agreed = ma.fields.Nested(MoneySchema, allow_none=True, required=True,
                               metadata={"description": "the price agreed, once accepted"})
     waiting_for = ma.fields.String(allow_none=True, required=True, metadata={
         "description": "seller, artist (a counter to answer) or none"})
@@ -65,4 +65,4 @@ class ProposalTermsSchema(ma.Schema):
     tier_name = ma.fields.String(required=True)
     kind = ma.fields.String(required=True)
     open = ma.fields.Boolean(required=True)
-    minimum = ma.fields.Nested(MoneyOutSchema, required=True)
+    minimum = ma.fields.Nested(MoneySchema, required=True)
