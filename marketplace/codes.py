@@ -13,7 +13,7 @@ import enum
 import marshmallow as ma
 
 from marketplace.accounts.models import Role, UserStatus
-from marketplace.api import Blueprint, document
+from marketplace.api import Blueprint, json_response
 from marketplace.catalog.credits import PRODUCER_ROLES, ROLE_LABELS, CreditRole
 from marketplace.catalog.lifecycle import BeatStatus
 from marketplace.catalog.models import SAMPLE_DECLARATIONS
@@ -80,7 +80,7 @@ class CodesSchema(ma.Schema):
 def codes():
     """Every code a status, role or reason field may hold; the same for everyone, cacheable
     for an hour (it changes only with a release)."""
-    response = document(all_codes())
+    response = json_response(all_codes())
     response.cache_control.public = True
     response.cache_control.max_age = CODES_CACHE_SECONDS
     return response
