@@ -4,11 +4,13 @@ credits."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 from mutagen.id3 import COMM, ID3, TCOM, TIPL, TIT2, TPE1, TXXX
 
 from marketplace.audio import watermark
@@ -29,20 +31,53 @@ MP3_OPTIONS = ["-map_metadata", "-1", "-c:a", "libmp3lame", "-b:a", "320k", "-ar
 
 def encode_mp3(master: Path, out: Path, mark_seed: bytes | None = None) -> None:
     """MP3 320 kbps, 44.1 kHz, from the master, with no producer tag and no inherited metadata.
-    With `mark_seed`, the audio carries the inaudible mark of that seed (see watermark)."""
+    With `mark_seed`, the audio carries the inaudible mark of that seed (see watermark): the
+    encoder decodes the master as for an unmarked build and adds the mark, streamed to it."""
     if mark_seed is None:
         _ffmpeg(["-i", str(master), "-map", "0:a:0", *MP3_OPTIONS, str(out)])
         return
-    audio = watermark.decode(master)
-    mono = bool(np.array_equal(audio[:, 0], audio[:, 1]))
-    marked = watermark.embed(audio, mark_seed)
-    result = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-f", "f32le",
-                             "-ar", str(watermark.RATE), "-ac", "2", "-i", "pipe:0", *(["-ac", "1"] if mono else []),
+    shape = mark_shape(master)
+    mark = watermark.mark_signal(shape, mark_seed)
+    # Both inputs counted from their first sample, the master brought to the rate and channels
+    # its shape was measured at, and the two summed as they are (no normalisation).
+    mix = (f"[0:a:0]aresample={watermark.RATE},aformat=sample_fmts=flt:channel_layouts=stereo,asetpts=N/SR/TB[a];"
+           "[1:a]aformat=sample_fmts=flt:channel_layouts=stereo,asetpts=N/SR/TB[m];"
+           "[a][m]amix=inputs=2:normalize=0:duration=first[out]")
+    result = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-i", str(master),
+                             "-f", "f32le", "-ar", str(watermark.RATE), "-ac", "1", "-i", "pipe:0",
+                             "-filter_complex", mix, "-map", "[out]", *(["-ac", "1"] if shape.mono else []),
                              *MP3_OPTIONS, str(out)],
-                            input=marked.astype("<f4").tobytes(), capture_output=True,
+                            input=mark.astype("<f4", copy=False).tobytes(), capture_output=True,
                             timeout=ENCODE_TIMEOUT_SECONDS, check=False)
     if result.returncode != 0:
         raise AudioProcessingFailed(result.stderr.decode(errors="replace")[-2000:])
+
+
+# The shapes of the masters marked last, by content: the licenses of one beat are usually built
+# together, and each then costs only its own pattern.
+_SHAPES: OrderedDict[str, watermark.Shape] = OrderedDict()
+SHAPES_KEPT = 4
+_SHAPES_LOCK = threading.Lock()
+
+
+def mark_shape(master: Path) -> watermark.Shape:
+    with master.open("rb") as file:
+        digest = hashlib.file_digest(file, "sha256").hexdigest()
+    with _SHAPES_LOCK:
+        if digest in _SHAPES:
+            _SHAPES.move_to_end(digest)
+            return _SHAPES[digest]
+    shape = watermark.shape_of(watermark.decode(master))
+    with _SHAPES_LOCK:
+        _SHAPES[digest] = shape
+        while len(_SHAPES) > SHAPES_KEPT:
+            _SHAPES.popitem(last=False)
+    return shape
+
+
+def forget_mark_shapes() -> None:
+    with _SHAPES_LOCK:
+        _SHAPES.clear()
 
 
 def encode_wav(master: Path, out: Path, bits: int = 24) -> None:
