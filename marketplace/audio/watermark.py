@@ -4,8 +4,8 @@ The mark is a key-derived pseudo-random pattern of phases (spread spectrum) in t
 master, from 150 Hz to 11 kHz, shaped under a masking threshold computed per frame and band
 from the master (with spreading between bands and a threshold in quiet), the track's budget
 poured into the quietest frame-bands first, and held under the master in every 6-ms block (no
-mark ahead of a drum hit). Detection is informed: it knows the master. It aligns the suspect file to the master,
-removes the master (gain-matched per frame and band, which also undoes loudness processing),
+mark ahead of a drum hit). Detection is informed: it knows the master. It aligns the suspect
+file to the master, removes the master (gain-matched per frame and band, which also undoes loudness processing),
 and correlates what is left with each candidate key's pattern. Under no mark the score is a
 standard normal z-score, whatever the residual holds, because the pattern's entries are
 independent of it. See WATERMARK.md beside this file.
@@ -28,7 +28,7 @@ FRAME = 2048
 HOP = FRAME // 2  # a periodic Hann window at 50% overlap adds up to one: seamless synthesis
 LOW_HZ, HIGH_HZ = 150, 11_000  # where a beat has energy that survives codecs: bass to hi-hats
 BAND_BINS = 16  # bins per band of the masking threshold (about 345 Hz)
-MASK_OFFSET_DB = 12.0  # the masking threshold: this far under the master's power in each band and frame
+MASK_OFFSET_DB = 12.0  # the masking threshold: this far under the masking power of each frame-band
 MASK_SAFETY_DB = 3.0  # the mark's expected level under the threshold (random phases make it vary)
 SPREAD_DB = 25.0  # a band masks its neighbours this much less per band away (spreading)
 QUIET_DB = 110.0  # the threshold in quiet: this far under a full-scale sine, never audible
@@ -89,13 +89,13 @@ def pattern(seed: bytes, first: int, count: int) -> np.ndarray:
 def quadrants(seed: bytes, first: int, count: int) -> np.ndarray:
     """The key's phases as quarter turns (0 to 3), drawn per block of frames."""
     blocks = range(first // BLOCK_FRAMES, (first + count - 1) // BLOCK_FRAMES + 1)
-    quadrants = np.empty((len(blocks) * BLOCK_FRAMES, len(_BINS)), dtype=np.uint8)
+    turns = np.empty((len(blocks) * BLOCK_FRAMES, len(_BINS)), dtype=np.uint8)
     for index, block in enumerate(blocks):
         digest = hashlib.sha256(seed + block.to_bytes(8, "big")).digest()
         rng = np.random.default_rng(int.from_bytes(digest, "big"))
-        quadrants[index * BLOCK_FRAMES:(index + 1) * BLOCK_FRAMES] = rng.integers(
+        turns[index * BLOCK_FRAMES:(index + 1) * BLOCK_FRAMES] = rng.integers(
             0, 4, size=(BLOCK_FRAMES, len(_BINS)), dtype=np.uint8)
-    return quadrants[first % BLOCK_FRAMES: first % BLOCK_FRAMES + count]
+    return turns[first % BLOCK_FRAMES: first % BLOCK_FRAMES + count]
 
 
 def band_power(spectrum: np.ndarray) -> np.ndarray:
