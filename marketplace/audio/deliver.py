@@ -4,7 +4,11 @@ credits."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import subprocess
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,20 +33,57 @@ MP3_OPTIONS = ["-map_metadata", "-1", "-c:a", "libmp3lame", "-b:a", "320k", "-ar
 
 def encode_mp3(master: Path, out: Path, mark_seed: bytes | None = None) -> None:
     """MP3 320 kbps, 44.1 kHz, from the master, with no producer tag and no inherited metadata.
-    With `mark_seed`, the audio carries the inaudible mark of that seed (see watermark)."""
+    With `mark_seed`, the audio carries the inaudible mark of that seed (see watermark): the
+    master is decoded and analysed once per beat (kept for the beat's next licenses), and the
+    marked audio is streamed to the encoder as 16-bit PCM (the MP3's own noise is far above
+    its step), which the encoder reads for less than it takes to decode a file."""
     if mark_seed is None:
         _ffmpeg(["-i", str(master), "-map", "0:a:0", *MP3_OPTIONS, str(out)])
         return
-    audio = watermark.decode(master)
-    mono = bool(np.array_equal(audio[:, 0], audio[:, 1]))
-    marked = watermark.embed(audio, mark_seed)
-    result = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-f", "f32le",
-                             "-ar", str(watermark.RATE), "-ac", "2", "-i", "pipe:0", *(["-ac", "1"] if mono else []),
-                             *MP3_OPTIONS, str(out)],
-                            input=marked.astype("<f4").tobytes(), capture_output=True,
-                            timeout=ENCODE_TIMEOUT_SECONDS, check=False)
+    prepared = _prepared(master)
+    marked = prepared.audio + watermark.mark_signal(prepared.shape, mark_seed)[:, None]
+    np.multiply(marked, 32768, out=marked)
+    pcm = np.clip(np.rint(marked, out=marked), -32768, 32767, out=marked).astype("<i2")
+    result = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-f", "s16le",
+                             "-ar", str(watermark.RATE), "-ac", "2", "-i", "pipe:0",
+                             *(["-ac", "1"] if prepared.shape.mono else []), *MP3_OPTIONS, str(out)],
+                            input=pcm.tobytes(), capture_output=True, timeout=ENCODE_TIMEOUT_SECONDS, check=False)
     if result.returncode != 0:
         raise AudioProcessingFailed(result.stderr.decode(errors="replace")[-2000:])
+
+
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    audio: np.ndarray  # the decoded master, (samples, 2) float32
+    shape: watermark.Shape
+
+
+# The masters marked last, by content: the licenses of one beat are usually built together,
+# and each then costs only its own pattern. A decoded master takes about 10 MB a minute.
+_PREPARED: OrderedDict[str, _Prepared] = OrderedDict()
+PREPARED_KEPT = 2
+_PREPARED_LOCK = threading.Lock()
+
+
+def _prepared(master: Path) -> _Prepared:
+    with master.open("rb") as file:
+        digest = hashlib.file_digest(file, "sha256").hexdigest()
+    with _PREPARED_LOCK:
+        if digest in _PREPARED:
+            _PREPARED.move_to_end(digest)
+            return _PREPARED[digest]
+    audio = watermark.decode(master)
+    prepared = _Prepared(audio, watermark.shape_of(audio))
+    with _PREPARED_LOCK:
+        _PREPARED[digest] = prepared
+        while len(_PREPARED) > PREPARED_KEPT:
+            _PREPARED.popitem(last=False)
+    return prepared
+
+
+def forget_mark_shapes() -> None:
+    with _PREPARED_LOCK:
+        _PREPARED.clear()
 
 
 def encode_wav(master: Path, out: Path, bits: int = 24) -> None:

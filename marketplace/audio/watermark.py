@@ -1,10 +1,11 @@
 """Inaudible per-license marks in delivered audio, and their informed detection.
 
 The mark is a key-derived pseudo-random pattern of phases (spread spectrum) in the STFT of the
-master, over 1-6 kHz, each band shaped a fixed offset under the master's own smoothed power in
-that frame (a simple masking threshold), then capped so the whole track and every frame stay far
-above it. Detection is informed: it knows the master. It aligns the suspect file to the master,
-removes the master (gain-matched per frame and band, which also undoes loudness processing),
+master, from 150 Hz to 11 kHz, shaped under a masking threshold computed per frame and band
+from the master (with spreading between bands and a threshold in quiet), the track's budget
+poured into the quietest frame-bands first, and held under the master in every 6-ms block (no
+mark ahead of a drum hit). Detection is informed: it knows the master. It aligns the suspect
+file to the master, removes the master (gain-matched per frame and band, which also undoes loudness processing),
 and correlates what is left with each candidate key's pattern. Under no mark the score is a
 standard normal z-score, whatever the residual holds, because the pattern's entries are
 independent of it. See WATERMARK.md beside this file.
@@ -25,11 +26,16 @@ from marketplace.audio.errors import AudioProcessingFailed
 RATE = 44_100
 FRAME = 2048
 HOP = FRAME // 2  # a periodic Hann window at 50% overlap adds up to one: seamless synthesis
-LOW_HZ, HIGH_HZ = 1_000, 6_000
+LOW_HZ, HIGH_HZ = 150, 11_000  # where a beat has energy that survives codecs: bass to hi-hats
 BAND_BINS = 16  # bins per band of the masking threshold (about 345 Hz)
-MASK_OFFSET_DB = 12.0  # the mark's level under the master's smoothed power in each band
-TRACK_SMR_DB = 37.0  # signal-to-mark ratio over the whole track
-FRAME_SMR_DB = 29.0  # the least signal-to-mark ratio in any frame
+MASK_OFFSET_DB = 12.0  # the masking threshold: this far under the masking power of each frame-band
+MASK_SAFETY_DB = 3.0  # the mark's expected level under the threshold (random phases make it vary)
+SPREAD_DB = 25.0  # a band masks its neighbours this much less per band away (spreading)
+QUIET_DB = 110.0  # the threshold in quiet: this far under a full-scale sine, never audible
+EDGE_BINS = 2  # a band's outer bins take the lower amplitude of the two bands they border
+TRACK_SMR_DB = 36.0  # signal-to-mark ratio over the whole track
+BLOCK = 256  # samples per block of the time envelope (5.8 ms): the mark never precedes a hit
+BLOCK_SMR_DB = 26.0  # the least signal-to-mark ratio in any block (so in any second, too)
 BLOCK_FRAMES = 64  # patterns are drawn per block of frames, so an excerpt draws only its own
 COARSE_FACTOR = 16  # alignment first at 44.1 kHz / 16
 DECODE_TIMEOUT_SECONDS = 300
@@ -37,6 +43,17 @@ DECODE_TIMEOUT_SECONDS = 300
 _WINDOW = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(FRAME) / FRAME)).astype(np.float32)
 _BINS = np.arange(round(LOW_HZ * FRAME / RATE), round(HIGH_HZ * FRAME / RATE))
 _BINS = _BINS[: len(_BINS) // BAND_BINS * BAND_BINS]
+_BAND_SLICE = slice(int(_BINS[0]), int(_BINS[-1]) + 1)
+BANDS = len(_BINS) // BAND_BINS
+# What a frame's analysis sees of a mark synthesised at spectral amplitude A in it and its two
+# neighbours: A^2 times sum(w^4) + 2 sum(w^2 w'^2), over FRAME (Hann analysis and synthesis).
+_SEEN = float(np.sum(_WINDOW.astype(np.float64) ** 4) + 2 * np.sum((_WINDOW[:HOP].astype(np.float64)
+                                                                     * _WINDOW[HOP:]) ** 2)) / FRAME
+# The mark's energy per sample for a spectral amplitude A in one bin of one frame: 2 A^2 sum(w^2) / FRAME^2.
+_ENERGY = float(2 * np.sum(_WINDOW.astype(np.float64) ** 2)) / FRAME ** 2
+_PHASES = np.array([1, 1j, -1, -1j], dtype=np.complex64)
+# A full-scale sine's power in its band (its bin holds sum(w)/2 in amplitude), QUIET_DB lower.
+_QUIET = np.float32((float(np.sum(_WINDOW)) / 2) ** 2 / BAND_BINS * 10 ** (-QUIET_DB / 10))
 
 
 def decode(path: Path, channels: int = 2) -> np.ndarray:
@@ -57,7 +74,7 @@ def _frames(mono: np.ndarray, first: int, count: int) -> np.ndarray:
     if hi > lo:
         padded[lo - start: hi - start] = mono[lo:hi]
     windows = np.lib.stride_tricks.sliding_window_view(padded, FRAME)[::HOP][:count]
-    return np.fft.rfft(windows * _WINDOW, axis=1)[:, _BINS]
+    return np.fft.rfft(windows * _WINDOW, axis=1)[:, _BAND_SLICE]
 
 
 def frame_count(samples: int) -> int:
@@ -66,53 +83,140 @@ def frame_count(samples: int) -> int:
 
 def pattern(seed: bytes, first: int, count: int) -> np.ndarray:
     """The key's unit phases (1, j, -1, -j) for frames first..first+count-1 and the band bins."""
-    blocks = []
-    for block in range(first // BLOCK_FRAMES, (first + count - 1) // BLOCK_FRAMES + 1):
+    return _PHASES[quadrants(seed, first, count)]
+
+
+def quadrants(seed: bytes, first: int, count: int) -> np.ndarray:
+    """The key's phases as quarter turns (0 to 3), drawn per block of frames."""
+    blocks = range(first // BLOCK_FRAMES, (first + count - 1) // BLOCK_FRAMES + 1)
+    turns = np.empty((len(blocks) * BLOCK_FRAMES, len(_BINS)), dtype=np.uint8)
+    for index, block in enumerate(blocks):
         digest = hashlib.sha256(seed + block.to_bytes(8, "big")).digest()
         rng = np.random.default_rng(int.from_bytes(digest, "big"))
-        blocks.append(rng.integers(0, 4, size=(BLOCK_FRAMES, len(_BINS))))
-    quadrants = np.concatenate(blocks)[first % BLOCK_FRAMES: first % BLOCK_FRAMES + count]
-    return np.exp(0.5j * np.pi * quadrants).astype(np.complex64)
+        turns[index * BLOCK_FRAMES:(index + 1) * BLOCK_FRAMES] = rng.integers(
+            0, 4, size=(BLOCK_FRAMES, len(_BINS)), dtype=np.uint8)
+    return turns[first % BLOCK_FRAMES: first % BLOCK_FRAMES + count]
+
+
+def band_power(spectrum: np.ndarray) -> np.ndarray:
+    """Mean power of each band in each frame, shape (frames, BANDS)."""
+    power = spectrum.real ** 2 + spectrum.imag ** 2
+    return power.reshape(len(power), BANDS, BAND_BINS).mean(axis=2)
 
 
 def masking_threshold(spectrum: np.ndarray) -> np.ndarray:
-    """Per frame and band bin: the amplitude the mark may have, MASK_OFFSET_DB under the
-    master's band power smoothed over three frames."""
-    power = np.abs(spectrum) ** 2
-    bands = power.reshape(len(power), -1, BAND_BINS).mean(axis=2)
-    smoothed = bands.copy()
-    smoothed[1:] += 0.5 * bands[:-1]
-    smoothed[:-1] += 0.5 * bands[1:]
-    smoothed /= 2.0
-    amplitude = np.sqrt(smoothed) * 10 ** (-MASK_OFFSET_DB / 20)
-    return np.repeat(amplitude, BAND_BINS, axis=1)
+    """Per frame and band, the power a mark may have in the analysis of that frame:
+    MASK_OFFSET_DB under the masking power there, which is the band's own power, or a
+    neighbouring band's less SPREAD_DB per band away, or the threshold in quiet."""
+    power = band_power(spectrum)
+    spread = power.copy()
+    step = np.float32(10 ** (-SPREAD_DB / 10))
+    for band in range(1, BANDS):
+        np.maximum(spread[:, band], spread[:, band - 1] * step, out=spread[:, band])
+    for band in range(BANDS - 2, -1, -1):
+        np.maximum(spread[:, band], spread[:, band + 1] * step, out=spread[:, band])
+    np.maximum(spread, _QUIET, out=spread)
+    return spread * np.float32(10 ** (-MASK_OFFSET_DB / 10))
 
 
-def mark_signal(master: np.ndarray, seed: bytes) -> np.ndarray:
-    """The mono mark for a (samples, channels) master: added to every channel."""
-    mono = master.mean(axis=1, dtype=np.float32)
+def bin_amplitudes(amplitudes: np.ndarray) -> np.ndarray:
+    """Band amplitudes spread over their bins; the bins near a band's edge take the lower of
+    the two bands (a window's leakage would otherwise carry a loud band's mark over a quiet one)."""
+    bins = np.repeat(amplitudes, BAND_BINS, axis=1)
+    edged = bins.copy()
+    for distance in range(1, EDGE_BINS + 1):
+        np.minimum(edged[:, distance:], bins[:, :-distance], out=edged[:, distance:])
+        np.minimum(edged[:, :-distance], bins[:, distance:], out=edged[:, :-distance])
+    return edged
+
+
+def _least_of_neighbours(values: np.ndarray) -> np.ndarray:
+    """Each row's values, lowered to those of the rows before and after it."""
+    least = values.copy()
+    np.minimum(least[1:], values[:-1], out=least[1:])
+    np.minimum(least[:-1], values[1:], out=least[:-1])
+    return least
+
+
+def mark_amplitudes(mono: np.ndarray) -> np.ndarray:
+    """The mark's spectral amplitude per frame and band for a master (its mono mix): a beat's
+    property, the same for all its licenses.
+
+    Each frame's mark also reaches into its two neighbours, so a frame-band takes the least
+    threshold of the three (a frame before a drum hit never borrows the hit's level). The
+    track's budget (TRACK_SMR_DB) is then spread like water poured from above: every frame-band
+    gets its threshold or a common ceiling, whichever is lower, so the quiet bands, where
+    codecs and vocals leave the most room, are filled first."""
     count = frame_count(len(mono))
-    spectrum = _frames(mono, 0, count)
-    amplitude = masking_threshold(spectrum)
-    # Far under every frame's whole power, not only under its bands (quiet frames stay clean).
-    frame_power = _frame_power(mono, count)
-    mark_power = (amplitude ** 2).sum(axis=1) * 2 / (FRAME * (_WINDOW ** 2).sum())
-    cap = np.sqrt(np.minimum(1.0, frame_power * 10 ** (-FRAME_SMR_DB / 10) / np.maximum(mark_power, 1e-30)))
+    allowed = _least_of_neighbours(masking_threshold(_frames(mono, 0, count)))
+    allowed *= np.float32(10 ** (-MASK_SAFETY_DB / 10) / _SEEN)
+    budget = float(np.dot(mono.astype(np.float64), mono)) * 10 ** (-TRACK_SMR_DB / 10) / (_ENERGY * BAND_BINS)
+    ceiling = _water_level(allowed.ravel(), budget)
+    return np.sqrt(np.minimum(allowed, np.float32(ceiling)))
+
+
+def _water_level(values: np.ndarray, budget: float) -> float:
+    """The level L at which sum(min(values, L)) equals the budget (infinite if it never does)."""
+    ordered = np.sort(values).astype(np.float64)
+    filled = np.cumsum(ordered)
+    # The total if the level stood at each value in turn.
+    totals = filled + ordered * (len(ordered) - 1 - np.arange(len(ordered)))
+    k = int(np.searchsorted(totals, budget))
+    if k >= len(ordered):
+        return math.inf
+    below = filled[k - 1] if k else 0.0
+    return (budget - below) / (len(ordered) - k)
+
+
+@dataclasses.dataclass(frozen=True)
+class Shape:
+    """What marking needs of a master, the same for all its licenses: computed once per beat,
+    so each license adds only its pattern and one inverse FFT."""
+
+    samples: int
+    amplitudes: np.ndarray  # (frames, BANDS): the mark's spectral amplitude
+    block_allowance: np.ndarray  # the mark's greatest power in each block of BLOCK samples
+    mono: bool  # the master's channels are identical
+
+
+def shape_of(master: np.ndarray) -> Shape:
+    mono = mono_mix(master)
+    identical = master.shape[1] == 1 or bool(np.array_equal(master[:, 0], master[:, 1]))
+    return Shape(len(mono), mark_amplitudes(mono), _block_power(mono) * 10 ** (-BLOCK_SMR_DB / 10), identical)
+
+
+def mark_signal(shape: Shape, seed: bytes) -> np.ndarray:
+    """The mono mark of a seed for a master of this shape: added to every channel."""
+    count = len(shape.amplitudes)
     shaped = np.zeros((count, FRAME // 2 + 1), dtype=np.complex64)
-    shaped[:, _BINS] = amplitude * cap[:, None] * pattern(seed, 0, count)
-    mark = _overlap_add(np.fft.irfft(shaped, n=FRAME, axis=1).astype(np.float32), len(mono))
-    signal_power, power = float(np.mean(master.astype(np.float64) ** 2)), float(np.mean(mark ** 2))
-    if power > 0 and signal_power > 0:
-        mark *= math.sqrt(signal_power * 10 ** (-TRACK_SMR_DB / 10) / power)
+    shaped[:, _BAND_SLICE] = bin_amplitudes(shape.amplitudes) * pattern(seed, 0, count)
+    mark = _overlap_add(np.fft.irfft(shaped, n=FRAME, axis=1), shape.samples)
+    mark *= _time_envelope(shape.block_allowance, mark)
     return mark
 
 
-def _frame_power(mono: np.ndarray, count: int) -> np.ndarray:
-    """Mean square of each frame, from running sums (no copy of the frames)."""
-    sums = np.concatenate([[0.0], np.cumsum(mono.astype(np.float64) ** 2)])
-    starts = np.minimum(np.arange(count) * HOP, len(mono))
-    ends = np.minimum(starts + FRAME, len(mono))
-    return (sums[ends] - sums[starts]) / FRAME
+def _block_power(signal: np.ndarray) -> np.ndarray:
+    usable = len(signal) // BLOCK * BLOCK
+    blocks = signal[:usable].reshape(-1, BLOCK)
+    power = np.einsum("ij,ij->i", blocks, blocks) / BLOCK
+    if usable < len(signal):
+        tail = signal[usable:]
+        power = np.append(power, np.dot(tail, tail) / len(tail))
+    return power
+
+
+def _time_envelope(allowed: np.ndarray, mark: np.ndarray) -> np.ndarray:
+    """A gain per sample that keeps the mark BLOCK_SMR_DB under the master in every block of
+    BLOCK samples: the time-domain side of the masking (no mark ahead of a drum hit, none in
+    a fade). Each block's gain is the least of its neighbours', interpolated between block
+    centres, so no sample gets more than its own block allows."""
+    present = _block_power(mark)
+    gain = _least_of_neighbours(np.sqrt(np.minimum(1.0, allowed / np.maximum(present, 1e-30))))
+    # Linear from each block centre to the next (half a block of the first value before).
+    points = np.concatenate([gain[:1], gain, gain[-1:]]).astype(np.float32)
+    ramp = (np.arange(BLOCK, dtype=np.float32) + 0.5) / BLOCK
+    halves = points[:-1, None] + (points[1:] - points[:-1])[:, None] * ramp
+    return halves.ravel()[BLOCK // 2: BLOCK // 2 + len(mark)]
 
 
 def _overlap_add(frames: np.ndarray, length: int) -> np.ndarray:
@@ -125,8 +229,13 @@ def _overlap_add(frames: np.ndarray, length: int) -> np.ndarray:
     return out[:length]
 
 
-def embed(master: np.ndarray, seed: bytes) -> np.ndarray:
-    return master + mark_signal(master, seed)[:, None]
+def embed(master: np.ndarray, seed: bytes, shape: Shape | None = None) -> np.ndarray:
+    return master + mark_signal(shape or shape_of(master), seed)[:, None]
+
+
+def mono_mix(audio: np.ndarray) -> np.ndarray:
+    """The mean of the channels, as float32 (a product with weights: far faster than mean(axis=1))."""
+    return audio @ np.full(audio.shape[1], 1 / audio.shape[1], dtype=np.float32)
 
 
 def signal_to_mark(master: np.ndarray, marked: np.ndarray) -> tuple[float, float]:
@@ -227,13 +336,17 @@ class Detection:
 
 
 def detect(suspect: np.ndarray, master: np.ndarray, seeds: dict[str, bytes],
-           alignments: list[Alignment] | None = None) -> Detection:
+           alignments: list[Alignment] | None = None, amplitudes: np.ndarray | None = None) -> Detection:
     """Score each candidate seed against a suspect (mono) of this master (mono): at each
-    place the suspect may start, keeping each seed's best."""
+    place the suspect may start, keeping each seed's best. `amplitudes` (mark_amplitudes of
+    the master) may be passed when one master is traced often."""
     alignments = alignments or align(suspect, master)
+    amplitudes = mark_amplitudes(master) if amplitudes is None else amplitudes
+    # Each key's phases over the whole master, drawn once for all the places tried.
+    turns = {key: quadrants(seed, 0, len(amplitudes)) for key, seed in seeds.items()}
     best: Detection | None = None
     for alignment in alignments:
-        found = _detect_at(suspect, master, seeds, alignment)
+        found = _detect_at(suspect, master, amplitudes, turns, alignment)
         if best is None:
             best = found
         else:
@@ -244,28 +357,34 @@ def detect(suspect: np.ndarray, master: np.ndarray, seeds: dict[str, bytes],
     return best
 
 
-def _detect_at(suspect: np.ndarray, master: np.ndarray, seeds: dict[str, bytes],
+def _detect_at(suspect: np.ndarray, master: np.ndarray, amplitudes: np.ndarray, turns: dict[str, np.ndarray],
                alignment: Alignment) -> Detection:
     offset = alignment.offset
     # Frames of the master's grid wholly inside the suspect.
     first = max(0, math.ceil(offset / HOP))
     last = (offset + len(suspect) - FRAME) // HOP
     count = last - first + 1
+    count = min(count, len(amplitudes) - first)
     if count < 8:
-        return Detection(alignment, {key: 0.0 for key in seeds}, 0)
+        return Detection(alignment, {key: 0.0 for key in turns}, 0)
     on_grid = np.zeros(len(master) + FRAME, dtype=np.float32)
     lo, hi = max(offset, 0), min(offset + len(suspect), len(on_grid))
     on_grid[lo:hi] = suspect[lo - offset: hi - offset]
     observed, reference = _frames(on_grid, first, count), _frames(master, first, count)
     residual, rotation, weight = _residual(observed, reference)
-    amplitude = masking_threshold(_frames(master, max(first - 1, 0), count + 2)[(1 if first else 0):][:count])
-    weight = weight * amplitude
+    # The matched filter: each bin weighted by the mark's expected amplitude there.
+    weight = weight * bin_amplitudes(amplitudes[first:first + count])
+    # Re(R conj(rotation P)) w, for a phase P of q quarter turns: Re(Q), Im(Q), -Re(Q) or -Im(Q)
+    # with Q = R conj(rotation) w; its spread does not depend on the key.
+    turned = residual * np.conj(rotation) * weight
+    real, imaginary = np.ascontiguousarray(turned.real), np.ascontiguousarray(turned.imag)
+    spread = math.sqrt(float(np.sum((weight ** 2) * np.abs(residual) ** 2)) / 2)
     scores = {}
-    for key, seed in seeds.items():
-        expected = rotation * pattern(seed, first, count)
-        terms = np.real(residual * np.conj(expected)) * weight
-        spread = math.sqrt(float(np.sum((weight ** 2) * np.abs(residual) ** 2)) / 2)
-        scores[key] = float(terms.sum()) / spread if spread > 0 else 0.0
+    for key, quarter_turns in turns.items():
+        q = quarter_turns[first:first + count]
+        terms = np.where(q & 1, imaginary, real)
+        total = float(terms.sum(dtype=np.float64)) - 2 * float(terms[(q & 2) > 0].sum(dtype=np.float64))
+        scores[key] = total / spread if spread > 0 else 0.0
     return Detection(alignment, scores, count)
 
 

@@ -80,7 +80,7 @@ def trace_file(path: Path) -> Trace:
 
 def _decode_mono(path: Path) -> np.ndarray:
     try:
-        return watermark.decode(path).mean(axis=1, dtype=np.float32)
+        return watermark.mono_mix(watermark.decode(path))
     except (AudioProcessingFailed, ValueError):
         raise NotAudio() from None
 
@@ -90,7 +90,7 @@ def _recognise(suspect: np.ndarray) -> tuple[np.ndarray, list[watermark.Alignmen
     best = None
     for key, licenses in _marked_masters().items():
         with storage().local_copy(key) as local:
-            master = watermark.decode(local).mean(axis=1, dtype=np.float32)
+            master = watermark.mono_mix(watermark.decode(local))
         alignments = watermark.align(suspect, master)
         if alignments[0].similarity >= SIMILARITY_MIN and (best is None
                                                             or alignments[0].similarity > best[1][0].similarity):
