@@ -63,7 +63,7 @@ export function chart({ title, frame, series, bars = false, description = "" }) 
   const element = h("figure", {
     class: "chart card", dataset: { chart: title, points: String(frame.periods.length), total: String(total) },
   },
-  h("figcaption", {}, h("h3", {}, title), description ? h("p", { class: "hint" }, description) : null),
+  h("figcaption", {}, h("h2", {}, title), description ? h("p", { class: "hint" }, description) : null),
   plot, numbersTable(frame, series));
   let drawn = null;
   let observer = null;
