@@ -97,7 +97,7 @@ class RateLimits:
             if self.storage.acquire_entry(name, 1, seconds):
                 return
             went_through_at, _count = self.storage.get_moving_window(name, 1, seconds)
-        raise RateLimited(math.ceil(went_through_at + seconds - time.time()))
+        raise RateLimited(_whole_seconds_until(went_through_at + seconds))
 
     def space_from_now(self, seconds: int, *key: str) -> None:
         """Start the wait for this key again, `seconds` long from now (the wait has grown)."""
@@ -117,7 +117,15 @@ class RateLimits:
 
     def _seconds_until_free(self, item: RateLimitItem, key: tuple[str, ...]) -> int:
         reset_at, _remaining = self._limiter.get_window_stats(item, *key)
-        return max(1, math.ceil(reset_at - time.time()))
+        return _whole_seconds_until(reset_at)
+
+
+def _whole_seconds_until(moment: float) -> int:
+    """The whole seconds a client must wait (Retry-After) to be let in at `moment`. The
+    storage refuses up to and including that moment, so a wait that lands on it exactly (an
+    integer count of seconds from a whole-second clock) would be refused once more: one second
+    past it is the first that is sure to pass."""
+    return max(1, math.floor(moment - time.time()) + 1)
 
 
 # Tallies count far past any threshold they are compared with.

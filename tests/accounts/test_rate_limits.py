@@ -63,3 +63,18 @@ def test_rate_limits_are_shared_through_redis(redis_url):
         worker_a.check("2 per minute", *key)
     assert 1 <= int(refused.value.headers["Retry-After"]) <= 60
     worker_a.reset()
+
+
+@pytest.mark.parametrize("refuse", ["spacing", "window"])
+def test_a_client_that_waits_exactly_retry_after_is_let_in(frozen_time, refuse):
+    """Retry-After is a promise: waiting that many seconds, not one more, is enough. The
+    storage refuses up to and including the moment a wait ends, so the wait said is one second
+    past it when the clock stands on a whole second."""
+    limits = RateLimits("memory://")
+    attempt = {"spacing": lambda: limits.space(2, "spaced"),
+               "window": lambda: limits.hit("1 per 10 seconds", "windowed")}[refuse]
+    attempt()
+    with pytest.raises(RateLimited) as refused:
+        attempt()
+    frozen_time.advance(int(refused.value.headers["Retry-After"]))
+    attempt()  # let in, at the first try
