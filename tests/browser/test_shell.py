@@ -232,8 +232,15 @@ def test_a_page_that_loads_late_never_draws_over_the_next_one(page, store):
     beat = store.publish_beat(store.user("beatmaker", "Bea"), title="Slow Loader")
     held = []
     page.route(f"**/api/v1/beats/{beat['id']}", lambda route: held.append(route))  # the beat's answer waits
+    # Reached from another page, so the beat is asked of the API (a beat's page opened first
+    # comes with its first data and asks nothing).
+    page.goto("/signin")
+    page.evaluate("""(href) => {
+      const link = Object.assign(document.createElement("a"), {href, id: "to-slow-beat", textContent: "Slow"});
+      document.querySelector("main").append(link);
+    }""", f"/beats/{beat['id']}")
     with page.expect_request(f"**/api/v1/beats/{beat['id']}"):
-        page.goto(f"/beats/{beat['id']}")
+        page.click("#to-slow-beat")
     for _ in range(100):  # the interception reaches the test just after the request
         if held:
             break
