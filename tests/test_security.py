@@ -29,6 +29,7 @@ from marketplace.licensing.models import LicenseFile
 from marketplace.observability import JsonLogFormatter, RequestIdFilter
 from tests.checkout.conftest import WEBHOOK_PATH, payments  # noqa: F401
 from tests.conftest import bearer, login, make_test_app, register
+from tests.support import parse_python
 from tests.licensing.conftest import masters, offer_all, sell, tiers_of, upload_beat  # noqa: F401
 
 API = "/api/v1"
@@ -306,7 +307,7 @@ def secret_comparisons(root: Path) -> set[tuple[str, str]]:
     """Every ==/!= in the package where one side is named like a secret."""
     found = set()
     for path in sorted((root / "marketplace").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        for node in ast.walk(parse_python(path)):
             if not isinstance(node, ast.Compare):
                 continue
             if not any(isinstance(op, (ast.Eq, ast.NotEq)) for op in node.ops):

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import marketplace
+from tests.support import parse_python
 
 PACKAGE = Path(marketplace.__file__).parent
 SANDBOX = "marketplace.payments.sandbox"
@@ -27,7 +28,7 @@ def imported_modules(path: Path, root: Path = PACKAGE.parent) -> Iterator[str]:
     `from X import Y`, both X and X.Y: Y may be a module."""
     name = module_name(path, root)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(parse_python(path)):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
