@@ -8,6 +8,10 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
+# Loaded here, while the suite is collected, rather than by the first schema load mid-run:
+# pytest rewrites a plugin's modules as they are imported, and a late rewrite has been seen to
+# fail in CPython 3.11 ("AST constructor recursion depth mismatch") while other threads run.
+from schemathesis.specs.openapi import schemas as _openapi_schemas  # noqa: F401
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from marketplace import create_app
