@@ -84,6 +84,17 @@ def test_edits_of_the_beat_its_credits_tags_and_offers_show_at_once(app, client,
     assert item["price_from"] == {"amount": 1234, "currency": "usd"}
 
 
+def open_checkout_holding(beat_id: str, buyer_id: str) -> str:
+    """An open checkout of the buyer holding the beat's exclusive (with its family), flushed;
+    its order id."""
+    order = Order(buyer_id=buyer_id, currency="usd", subtotal_amount=1, total_amount=1,
+                  expires_at=utcnow() + dt.timedelta(minutes=30))
+    db.session.add(order)
+    db.session.flush()
+    take_hold(beat_id, order.id, order.expires_at)
+    return order.id
+
+
 def beat_on_sale_owner(app, beat_id):
     with app.app_context():
         return db.session.get(Beat, beat_id).owner_id
@@ -138,13 +149,8 @@ def test_a_new_render_plays_a_rename_and_holds_show_at_once(app, client, beat_on
 
     assert exclusive_available() is True
     with app.app_context():
-        order = Order(buyer_id=make_user(Role.ARTIST), currency="usd", subtotal_amount=1, total_amount=1,
-                      expires_at=utcnow() + dt.timedelta(minutes=30))
-        db.session.add(order)
-        db.session.flush()
-        take_hold(beat_id, order.id, order.expires_at)
+        order_id = open_checkout_holding(beat_id, make_user(Role.ARTIST))
         db.session.commit()
-        order_id = order.id
     before = revision(app, beat_id)
     assert exclusive_available() is False
     with app.app_context():

@@ -13,11 +13,10 @@ from sqlalchemy import delete
 from marketplace.accounts.models import Role, User
 from marketplace.catalog import search
 from marketplace.catalog.models import Beat, BeatCredit
-from marketplace.checkout.holds import take_hold
-from marketplace.checkout.models import Order
 from marketplace.collaborators.models import CreditInvitation
 from marketplace.common.clock import utcnow
 from marketplace.db import db
+from tests.catalog.test_listing_cache import open_checkout_holding
 from tests.catalog.test_search import count_queries
 from tests.conftest import postgres_only
 from tests.licensing.conftest import offer_all, seller, tiers_of  # noqa: F401
@@ -93,11 +92,7 @@ def varied_catalogue(app, make_user, make_beat, seller, offer_all):  # noqa: F81
         beat.created_at = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.timezone.utc)  # no microseconds
         db.session.get(Beat, plain).sold_exclusive_at = dt.datetime(2026, 6, 2, 8, 0, 1, 5, tzinfo=dt.timezone.utc)
         # An open checkout holds the exclusive of `rich`'s family, its version with it.
-        order = Order(buyer_id=make_user(Role.ARTIST), currency="usd", subtotal_amount=1, total_amount=1,
-                      expires_at=utcnow() + dt.timedelta(minutes=30))
-        db.session.add(order)
-        db.session.flush()
-        take_hold(rich, order.id, order.expires_at)
+        open_checkout_holding(rich, make_user(Role.ARTIST))
         db.session.commit()
     return [plain, rich, version, uncleared, nameless, engineers]
 
